@@ -1,0 +1,79 @@
+package secret
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+func testKeyring(t *testing.T) *Keyring {
+	t.Helper()
+	master, err := ParseKey(NewKey())
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := New(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestSealOpen(t *testing.T) {
+	t.Parallel()
+	k := testKeyring(t)
+	sealed := k.Seal([]byte("jenny@example.com"), []byte("cus_1/pii"))
+	if bytes.Contains(sealed, []byte("jenny")) {
+		t.Fatal("sealed value contains the plaintext")
+	}
+	got, err := k.Open(sealed, []byte("cus_1/pii"))
+	if err != nil || string(got) != "jenny@example.com" {
+		t.Fatalf("Open = %q, %v", got, err)
+	}
+	if _, err := k.Open(sealed, []byte("cus_2/pii")); !errors.Is(err, ErrOpen) {
+		t.Errorf("Open with other aad = %v, want ErrOpen", err)
+	}
+	sealed[len(sealed)-1] ^= 1
+	if _, err := k.Open(sealed, []byte("cus_1/pii")); !errors.Is(err, ErrOpen) {
+		t.Errorf("Open tampered = %v, want ErrOpen", err)
+	}
+	if _, err := testKeyring(t).Open(k.Seal([]byte("x"), nil), nil); !errors.Is(err, ErrOpen) {
+		t.Errorf("Open with other key = %v, want ErrOpen", err)
+	}
+	if _, err := k.Open([]byte{1, 2}, nil); !errors.Is(err, ErrOpen) {
+		t.Errorf("Open short = %v, want ErrOpen", err)
+	}
+}
+
+func TestBlindIndex(t *testing.T) {
+	t.Parallel()
+	k := testKeyring(t)
+	a := k.BlindIndex("proj_1", "a@example.com")
+	if a != k.BlindIndex("proj_1", "a@example.com") {
+		t.Error("blind index is not deterministic")
+	}
+	if a == k.BlindIndex("proj_2", "a@example.com") || a == k.BlindIndex("proj_1", "b@example.com") {
+		t.Error("blind index collides across scope or value")
+	}
+	if a == testKeyring(t).BlindIndex("proj_1", "a@example.com") {
+		t.Error("blind index does not depend on the key")
+	}
+}
+
+func TestParseKey(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		in string
+		ok bool
+	}{
+		{NewKey(), true},
+		{"MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=", true},
+		{"", false},
+		{"abcd", false},
+		{"zz" + NewKey()[2:], false},
+	} {
+		if _, err := ParseKey(tt.in); (err == nil) != tt.ok {
+			t.Errorf("ParseKey(%q) err = %v, want ok=%v", tt.in, err, tt.ok)
+		}
+	}
+}

@@ -1,0 +1,85 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+
+	"github.com/calmony/calmonypay/internal/pay"
+)
+
+const eventColumns = `id, project_id, livemode, type, created, object_id, data, request_id, idempotency_key, api_version`
+
+func eventAAD(id string) []byte { return []byte("event/" + id + "/data") }
+
+// CreateEvent appends an event, filling in its ID, creation time and API
+// version. Its data is encrypted, since objects carry personal data.
+func (tx *Tx) CreateEvent(ctx context.Context, e *pay.Event) error {
+	e.ID = pay.NewID(pay.PrefixEvent)
+	e.Created = tx.unix()
+	e.APIVersion = pay.APIVersion
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO events (`+eventColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		e.ID, e.Scope.ProjectID, e.Scope.Livemode, e.Type, e.Created, e.ObjectID, tx.db.keys.Seal(e.Data, eventAAD(e.ID)), e.RequestID, e.IdempotencyKey, e.APIVersion)
+	if err != nil {
+		return fmt.Errorf("create event %s: %w", e.Type, err)
+	}
+	return nil
+}
+
+func (db *DB) scanEvent(row interface{ Scan(...any) error }) (*pay.Event, error) {
+	var (
+		e      pay.Event
+		sealed []byte
+	)
+	if err := row.Scan(&e.ID, &e.Scope.ProjectID, &e.Scope.Livemode, &e.Type, &e.Created, &e.ObjectID, &sealed, &e.RequestID, &e.IdempotencyKey, &e.APIVersion); err != nil {
+		return nil, err
+	}
+	data, err := db.keys.Open(sealed, eventAAD(e.ID))
+	if err != nil {
+		return nil, fmt.Errorf("event %s data: %w", e.ID, err)
+	}
+	e.Data = data
+	return &e, nil
+}
+
+// FindEvent returns one event of the scope.
+func (db *DB) FindEvent(ctx context.Context, scope pay.Scope, id string) (*pay.Event, error) {
+	e, err := db.scanEvent(db.read.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = $1 AND project_id = $2 AND livemode = $3`,
+		id, scope.ProjectID, scope.Livemode))
+	if err != nil {
+		return nil, notFound(err, "find event "+id)
+	}
+	return e, nil
+}
+
+// EventFilter narrows FindEvents.
+type EventFilter struct {
+	// Types are exact types, or prefixes ending in ".*" (e.g. "customer.*").
+	Types    []string
+	ObjectID string
+}
+
+// FindEvents lists the scope's events, newest first.
+func (db *DB) FindEvents(ctx context.Context, scope pay.Scope, f EventFilter, page pay.Page) (pay.List[*pay.Event], error) {
+	return list(ctx, db.read, listSpec{
+		kind: "event", table: "events", columns: eventColumns, scope: scope, page: page,
+		where: func(q *query) {
+			if f.ObjectID != "" {
+				fmt.Fprintf(q, ` AND object_id = %s`, q.arg(f.ObjectID))
+			}
+			if len(f.Types) == 0 {
+				return
+			}
+			var ors []string
+			for _, t := range f.Types {
+				if prefix, ok := strings.CutSuffix(t, "*"); ok {
+					ors = append(ors, fmt.Sprintf(`substr(type, 1, %d) = %s`, len(prefix), q.arg(prefix)))
+				} else {
+					ors = append(ors, `type = `+q.arg(t))
+				}
+			}
+			q.WriteString(` AND (` + strings.Join(ors, ` OR `) + `)`)
+		},
+	}, func(rows *sql.Rows) (*pay.Event, error) { return db.scanEvent(rows) })
+}

@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/calmony/calmonypay/internal/pay"
+)
+
+// IdempotencyTTL is how long a key's first response is kept and replayed.
+const IdempotencyTTL = 24 * time.Hour
+
+// Idempotency outcomes of BeginIdempotent.
+const (
+	IdemStarted  = iota // the caller owns the key and must run the request
+	IdemReplay          // the first request finished: replay Status and Response
+	IdemMismatch        // the key was used with other parameters or another route
+	IdemInFlight        // another request with the key is still running
+)
+
+// IdemKey names one idempotency key.
+type IdemKey struct {
+	Scope pay.Scope
+	Key   string
+}
+
+// IdemRecord is what BeginIdempotent found.
+type IdemRecord struct {
+	Outcome  int
+	Status   int
+	Response []byte
+}
+
+func idemAAD(k IdemKey) []byte {
+	return fmt.Appendf(nil, "idempotency/%s/%t/%s", k.Scope.ProjectID, k.Scope.Livemode, k.Key)
+}
+
+// BeginIdempotent claims an idempotency key for a request identified by
+// method, path and a fingerprint of its parameters. A claim is a lease: if the
+// owner crashes, the key may be claimed again once lease has passed. Because
+// a request's writes and its stored response commit together (FinishIdempotent
+// inside the request's own transaction), an expired unfinished claim means no
+// write of it was committed, so running the request again is safe.
+func (db *DB) BeginIdempotent(ctx context.Context, k IdemKey, method, path, fingerprint string, lease time.Duration) (*IdemRecord, error) {
+	var rec *IdemRecord
+	err := db.Tx(ctx, func(tx *Tx) error {
+		now := tx.unix()
+		until := now + int64(lease/time.Second)
+		// Insert first: on PostgreSQL a concurrent claim of the same key waits
+		// here for the other transaction, instead of failing on the unique key.
+		res, err := tx.tx.ExecContext(ctx, `INSERT INTO idempotency_keys (project_id, livemode, key, method, path, fingerprint, status, created, locked_until)
+			VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT DO NOTHING`, k.Scope.ProjectID, k.Scope.Livemode, k.Key, method, path, fingerprint, now, until)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n == 1 {
+			rec = &IdemRecord{Outcome: IdemStarted}
+			return err
+		}
+		var (
+			m, p, fp     string
+			status       int
+			sealed       []byte
+			created, exp int64
+		)
+		err = tx.tx.QueryRowContext(ctx, `SELECT method, path, fingerprint, status, response, created, locked_until FROM idempotency_keys
+			WHERE project_id = $1 AND livemode = $2 AND key = $3`+tx.db.forUpdate(), k.Scope.ProjectID, k.Scope.Livemode, k.Key).
+			Scan(&m, &p, &fp, &status, &sealed, &created, &exp)
+		switch {
+		case err != nil:
+			return err
+		case created+int64(IdempotencyTTL/time.Second) <= now:
+			// Expired: the key is new again.
+			rec = &IdemRecord{Outcome: IdemStarted}
+			return tx.reclaim(ctx, k, method, path, fingerprint, now, until)
+		case m != method || p != path || fp != fingerprint:
+			rec = &IdemRecord{Outcome: IdemMismatch}
+		case status != 0:
+			body, err := db.keys.Open(sealed, idemAAD(k))
+			if err != nil {
+				return fmt.Errorf("idempotency response: %w", err)
+			}
+			rec = &IdemRecord{Outcome: IdemReplay, Status: status, Response: body}
+		case exp > now:
+			rec = &IdemRecord{Outcome: IdemInFlight}
+		default:
+			// The owner died before finishing: nothing of it was committed.
+			rec = &IdemRecord{Outcome: IdemStarted}
+			return tx.reclaim(ctx, k, method, path, fingerprint, created, until)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("begin idempotent request: %w", err)
+	}
+	return rec, nil
+}
+
+func (tx *Tx) reclaim(ctx context.Context, k IdemKey, method, path, fingerprint string, created, lockedUntil int64) error {
+	_, err := tx.tx.ExecContext(ctx, `UPDATE idempotency_keys SET method = $4, path = $5, fingerprint = $6, status = 0, response = NULL, created = $7, locked_until = $8
+		WHERE project_id = $1 AND livemode = $2 AND key = $3`, k.Scope.ProjectID, k.Scope.Livemode, k.Key, method, path, fingerprint, created, lockedUntil)
+	return err
+}
+
+// FinishIdempotent stores a claimed key's response. Call it inside the
+// request's own transaction, so the response is kept if and only if the
+// request's writes are.
+func (tx *Tx) FinishIdempotent(ctx context.Context, k IdemKey, status int, response []byte) error {
+	err := tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = $4, response = $5 WHERE project_id = $1 AND livemode = $2 AND key = $3 AND status = 0`,
+		k.Scope.ProjectID, k.Scope.Livemode, k.Key, status, tx.db.keys.Seal(response, idemAAD(k))))
+	if err != nil {
+		return fmt.Errorf("finish idempotent request: %w", err)
+	}
+	return nil
+}
+
+// ReleaseIdempotent drops an unfinished claim, for a request that failed
+// before writing anything: the client may retry it with the same key.
+func (db *DB) ReleaseIdempotent(ctx context.Context, k IdemKey) error {
+	return db.Tx(ctx, func(tx *Tx) error {
+		_, err := tx.tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE project_id = $1 AND livemode = $2 AND key = $3 AND status = 0`,
+			k.Scope.ProjectID, k.Scope.Livemode, k.Key)
+		return err
+	})
+}
+
+// PruneIdempotent deletes keys older than IdempotencyTTL and reports how many.
+func (db *DB) PruneIdempotent(ctx context.Context) (int64, error) {
+	var n int64
+	err := db.Tx(ctx, func(tx *Tx) error {
+		res, err := tx.tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE created <= $1`, tx.unix()-int64(IdempotencyTTL/time.Second))
+		if err != nil {
+			return err
+		}
+		n, err = res.RowsAffected()
+		return err
+	})
+	return n, err
+}

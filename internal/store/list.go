@@ -1,0 +1,97 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/calmony/calmonypay/internal/pay"
+)
+
+// query builds SQL text with numbered placeholders.
+type query struct {
+	strings.Builder
+	args []any
+}
+
+// arg appends a value and returns its placeholder.
+func (q *query) arg(v any) string {
+	q.args = append(q.args, v)
+	return "$" + strconv.Itoa(len(q.args))
+}
+
+// listSpec describes one paged list query over a table that has id,
+// project_id, livemode and created columns.
+type listSpec struct {
+	kind    string // the object name used in errors, e.g. "customer"
+	table   string
+	columns string
+	scope   pay.Scope
+	where   func(q *query) // adds " AND …" filters
+	page    pay.Page
+}
+
+// list runs a keyset-paged query, newest first, and scans each row with scan.
+func list[T any](ctx context.Context, db querier, s listSpec, scan func(*sql.Rows) (T, error)) (pay.List[T], error) {
+	var out pay.List[T]
+	q := &query{}
+	fmt.Fprintf(q, `SELECT %s FROM %s WHERE project_id = %s AND livemode = %s`, s.columns, s.table, q.arg(s.scope.ProjectID), q.arg(s.scope.Livemode))
+	if s.where != nil {
+		s.where(q)
+	}
+	addRange(q, "created", s.page.Created)
+	order := "DESC"
+	cursor, param, cmp := s.page.StartingAfter, "starting_after", "<"
+	if s.page.EndingBefore != "" {
+		cursor, param, cmp, order = s.page.EndingBefore, "ending_before", ">", "ASC"
+	}
+	if cursor != "" {
+		var created int64
+		err := db.QueryRowContext(ctx, `SELECT created FROM `+s.table+` WHERE id = $1 AND project_id = $2 AND livemode = $3`,
+			cursor, s.scope.ProjectID, s.scope.Livemode).Scan(&created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return out, pay.NoSuch(s.kind, cursor, param)
+		} else if err != nil {
+			return out, fmt.Errorf("list %s cursor: %w", s.table, err)
+		}
+		fmt.Fprintf(q, ` AND (created, id) %s (%s, %s)`, cmp, q.arg(created), q.arg(cursor))
+	}
+	fmt.Fprintf(q, ` ORDER BY created %s, id %s LIMIT %s`, order, order, q.arg(s.page.Limit+1))
+	rows, err := db.QueryContext(ctx, q.String(), q.args...)
+	if err != nil {
+		return out, fmt.Errorf("list %s: %w", s.table, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return out, fmt.Errorf("list %s: %w", s.table, err)
+		}
+		out.Data = append(out.Data, v)
+	}
+	if err := rows.Err(); err != nil {
+		return out, fmt.Errorf("list %s: %w", s.table, err)
+	}
+	if len(out.Data) > s.page.Limit {
+		out.Data, out.HasMore = out.Data[:s.page.Limit], true
+	}
+	if order == "ASC" {
+		slices.Reverse(out.Data) // pages are always newest first
+	}
+	return out, nil
+}
+
+func addRange(q *query, col string, r pay.Range) {
+	for _, b := range []struct {
+		op string
+		v  *int64
+	}{{">", r.Gt}, {">=", r.Gte}, {"<", r.Lt}, {"<=", r.Lte}} {
+		if b.v != nil {
+			fmt.Fprintf(q, ` AND %s %s %s`, col, b.op, q.arg(*b.v))
+		}
+	}
+}

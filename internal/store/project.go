@@ -1,0 +1,174 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+
+	"github.com/calmony/calmonypay/internal/pay"
+)
+
+var errNotFound = pay.ErrNotFound
+
+// CreateProject inserts a project, filling in its ID and creation time.
+func (tx *Tx) CreateProject(ctx context.Context, p *pay.Project) error {
+	if p.ID == "" {
+		p.ID = pay.NewID(pay.PrefixProject)
+	}
+	p.Created = tx.unix()
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO projects (id, name, created) VALUES ($1, $2, $3)`, p.ID, p.Name, p.Created)
+	if err != nil {
+		return fmt.Errorf("create project: %w", err)
+	}
+	return nil
+}
+
+// FindProjects returns every project, oldest first.
+func (db *DB) FindProjects(ctx context.Context) ([]pay.Project, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT id, name, created FROM projects ORDER BY created, id`)
+	if err != nil {
+		return nil, fmt.Errorf("find projects: %w", err)
+	}
+	defer rows.Close()
+	var out []pay.Project
+	for rows.Next() {
+		var p pay.Project
+		if err := rows.Scan(&p.ID, &p.Name, &p.Created); err != nil {
+			return nil, fmt.Errorf("find projects: %w", err)
+		}
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// FindProject returns one project.
+func (db *DB) FindProject(ctx context.Context, id string) (*pay.Project, error) {
+	var p pay.Project
+	err := db.read.QueryRowContext(ctx, `SELECT id, name, created FROM projects WHERE id = $1`, id).Scan(&p.ID, &p.Name, &p.Created)
+	if err != nil {
+		return nil, notFound(err, "find project "+id)
+	}
+	return &p, nil
+}
+
+const keyColumns = `id, project_id, livemode, hash, hint, created, expires_at, revoked_at`
+
+func scanKey(row interface{ Scan(...any) error }) (*pay.APIKey, error) {
+	var k pay.APIKey
+	err := row.Scan(&k.ID, &k.ProjectID, &k.Livemode, &k.Hash, &k.Hint, &k.Created, &k.ExpiresAt, &k.RevokedAt)
+	return &k, err
+}
+
+// CreateAPIKey inserts a key record, filling in its ID and creation time.
+func (tx *Tx) CreateAPIKey(ctx context.Context, k *pay.APIKey) error {
+	k.ID = pay.NewID(pay.PrefixAPIKey)
+	k.Created = tx.unix()
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		k.ID, k.ProjectID, k.Livemode, k.Hash, k.Hint, k.Created, k.ExpiresAt, k.RevokedAt)
+	if err != nil {
+		return fmt.Errorf("create api key: %w", err)
+	}
+	return nil
+}
+
+// FindAPIKeyByHash returns the key record with the given hash, revoked or not.
+func (db *DB) FindAPIKeyByHash(ctx context.Context, hash string) (*pay.APIKey, error) {
+	k, err := scanKey(db.read.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE hash = $1`, hash))
+	if err != nil {
+		return nil, notFound(err, "find api key")
+	}
+	return k, nil
+}
+
+// FindAPIKey returns a key record by ID.
+func (tx *Tx) FindAPIKey(ctx context.Context, id string) (*pay.APIKey, error) {
+	k, err := scanKey(tx.tx.QueryRowContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "find api key "+id)
+	}
+	return k, nil
+}
+
+// FindAPIKeys lists a project's keys (every project's if projectID is empty), oldest first.
+func (db *DB) FindAPIKeys(ctx context.Context, projectID string) ([]*pay.APIKey, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+keyColumns+` FROM api_keys WHERE $1 = '' OR project_id = $1 ORDER BY created, id`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("find api keys: %w", err)
+	}
+	defer rows.Close()
+	var out []*pay.APIKey
+	for rows.Next() {
+		k, err := scanKey(rows)
+		if err != nil {
+			return nil, fmt.Errorf("find api keys: %w", err)
+		}
+		out = append(out, k)
+	}
+	return out, rows.Err()
+}
+
+// HasLiveKeys reports whether any unrevoked live-mode key exists.
+func (db *DB) HasLiveKeys(ctx context.Context) (bool, error) {
+	var n int
+	err := db.read.QueryRowContext(ctx, `SELECT COUNT(*) FROM api_keys WHERE livemode = $1 AND revoked_at = 0`, true).Scan(&n)
+	return n > 0, err
+}
+
+// RevokeAPIKey revokes a key now.
+func (tx *Tx) RevokeAPIKey(ctx context.Context, id string) error {
+	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at = 0`, id, tx.unix()))
+}
+
+// ExpireAPIKey makes a key stop working at unix time at (used when rolling).
+func (tx *Tx) ExpireAPIKey(ctx context.Context, id string, at int64) error {
+	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE api_keys SET expires_at = $2 WHERE id = $1 AND revoked_at = 0`, id, at))
+}
+
+// expectOne turns an update that touched no row into ErrNotFound.
+func (tx *Tx) expectOne(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errNotFound
+	}
+	return nil
+}
+
+// AddOrigin adds an origin (already normalised) to a project's CORS allowlist.
+// Adding one already there is not an error.
+func (tx *Tx) AddOrigin(ctx context.Context, projectID, origin string) error {
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO project_origins (project_id, origin, created) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING`, projectID, origin, tx.unix())
+	if err != nil {
+		return fmt.Errorf("add origin: %w", err)
+	}
+	return nil
+}
+
+// RemoveOrigin removes an origin from a project's allowlist.
+func (tx *Tx) RemoveOrigin(ctx context.Context, projectID, origin string) error {
+	return tx.expectOne(tx.tx.ExecContext(ctx, `DELETE FROM project_origins WHERE project_id = $1 AND origin = $2`, projectID, origin))
+}
+
+// FindOrigins returns the allowlisted origins by project ID (all projects if
+// projectID is empty).
+func (db *DB) FindOrigins(ctx context.Context, projectID string) (map[string][]string, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT project_id, origin FROM project_origins WHERE $1 = '' OR project_id = $1 ORDER BY project_id, origin`, projectID)
+	if err != nil {
+		return nil, fmt.Errorf("find origins: %w", err)
+	}
+	defer rows.Close()
+	out := map[string][]string{}
+	for rows.Next() {
+		var p, o string
+		if err := rows.Scan(&p, &o); err != nil {
+			return nil, fmt.Errorf("find origins: %w", err)
+		}
+		out[p] = append(out[p], o)
+	}
+	return out, rows.Err()
+}

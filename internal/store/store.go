@@ -1,0 +1,218 @@
+// Package store persists Calmony Pay's objects in SQLite (the embedded
+// default) or PostgreSQL (production and scale-out) through database/sql and
+// hand-written SQL. One SQL text serves both databases ($N placeholders);
+// only the DDL differs. Every write goes through DB.Tx.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
+	_ "modernc.org/sqlite"             // registers the "sqlite" driver
+
+	"github.com/calmony/calmonypay/internal/secret"
+)
+
+// Dialect names the database behind a DB.
+type Dialect string
+
+// The supported databases.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Options configure Open.
+type Options struct {
+	// DSN is a postgres:// or postgresql:// URL, or the path of an SQLite file.
+	DSN string
+	// Keys encrypts personal data and indexes it. Required.
+	Keys *secret.Keyring
+	// Now is the clock. Defaults to time.Now.
+	Now func() time.Time
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+	// MaxConns bounds PostgreSQL's pool and SQLite's reader pool. Defaults to 16.
+	MaxConns int
+}
+
+// DB is a handle on the database. It is safe for concurrent use.
+type DB struct {
+	dialect Dialect
+	write   *sql.DB // SQLite: a single connection, the one writer
+	read    *sql.DB // SQLite: a pool of read-only connections; Postgres: same as write
+	keys    *secret.Keyring
+	now     func() time.Time
+	log     *slog.Logger
+}
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// IsPostgresDSN reports whether dsn selects PostgreSQL.
+func IsPostgresDSN(dsn string) bool {
+	return strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://")
+}
+
+// Open connects to the database named by opts.DSN. It does not migrate.
+func Open(ctx context.Context, opts Options) (*DB, error) {
+	if opts.Keys == nil {
+		return nil, errors.New("store: Options.Keys is required")
+	}
+	db := &DB{keys: opts.Keys, now: opts.Now, log: opts.Logger}
+	if db.now == nil {
+		db.now = time.Now
+	}
+	if db.log == nil {
+		db.log = slog.Default()
+	}
+	conns := opts.MaxConns
+	if conns <= 0 {
+		conns = 16
+	}
+	var err error
+	if IsPostgresDSN(opts.DSN) {
+		err = db.openPostgres(opts.DSN, conns)
+	} else {
+		err = db.openSQLite(opts.DSN, conns)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := db.read.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: connect to %s: %w", db.dialect, err)
+	}
+	return db, nil
+}
+
+func (db *DB) openPostgres(dsn string, conns int) error {
+	pg, err := sql.Open("pgx", dsn)
+	if err != nil {
+		return fmt.Errorf("store: open postgres: %w", err)
+	}
+	pg.SetMaxOpenConns(conns)
+	pg.SetMaxIdleConns(conns)
+	pg.SetConnMaxIdleTime(5 * time.Minute)
+	db.dialect, db.write, db.read = Postgres, pg, pg
+	return nil
+}
+
+func (db *DB) openSQLite(path string, conns int) error {
+	if path == "" {
+		return errors.New("store: empty database path")
+	}
+	if dir := filepath.Dir(path); dir != "." {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return fmt.Errorf("store: create data folder: %w", err)
+		}
+	}
+	// WAL lets readers run beside the one writer; synchronous=FULL makes every
+	// acknowledged commit survive a crash or power loss.
+	base := "file:" + (&url.URL{Path: path}).EscapedPath() +
+		"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)"
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	if err != nil {
+		return fmt.Errorf("store: open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1) // SQLite has one writer; queue in Go, not in busy_timeout
+	w.SetMaxIdleConns(1)
+	w.SetConnMaxLifetime(0)
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(ON)")
+	if err != nil {
+		w.Close()
+		return fmt.Errorf("store: open sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(conns)
+	r.SetMaxIdleConns(conns)
+	db.dialect, db.write, db.read = SQLite, w, r
+	// Create the file (and switch it to WAL) before readers open it read-only.
+	if _, err := w.Exec("PRAGMA user_version"); err != nil {
+		db.Close()
+		return fmt.Errorf("store: open sqlite %s: %w", path, err)
+	}
+	return nil
+}
+
+// Dialect reports which database this is.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Now returns the store's clock reading.
+func (db *DB) Now() time.Time { return db.now() }
+
+// Close closes the connections.
+func (db *DB) Close() error {
+	err := db.write.Close()
+	if db.read != db.write {
+		err = errors.Join(err, db.read.Close())
+	}
+	return err
+}
+
+// Tx is a write transaction. Now is fixed for the whole transaction, so every
+// row it writes carries the same time.
+type Tx struct {
+	tx  *sql.Tx
+	db  *DB
+	Now time.Time
+}
+
+// Tx runs fn in one transaction and commits if fn returns nil; otherwise (or
+// if fn panics) it rolls back. Every write in the project goes through here,
+// so batching (group commit) can be added behind it without touching callers.
+func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) (err error) {
+	sqlTx, err := db.write.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	tx := &Tx{tx: sqlTx, db: db, Now: db.now().Truncate(time.Second)}
+	defer func() {
+		if p := recover(); p != nil {
+			sqlTx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			sqlTx.Rollback()
+		}
+	}()
+	if err = fn(tx); err != nil {
+		return err
+	}
+	if err = sqlTx.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	return nil
+}
+
+// unix is the transaction's time in unix seconds.
+func (tx *Tx) unix() int64 { return tx.Now.Unix() }
+
+// notFound wraps sql.ErrNoRows as pay.ErrNotFound, leaving other errors as they are.
+func notFound(err error, what string) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("%s: %w", what, errNotFound)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+// forUpdate is the row-locking suffix for SELECTs inside a transaction. SQLite
+// has one writer, so its transactions are serial already.
+func (db *DB) forUpdate() string {
+	if db.dialect == Postgres {
+		return " FOR UPDATE"
+	}
+	return ""
+}

@@ -1,0 +1,106 @@
+// Package storetest opens migrated stores for tests: SQLite always, and
+// PostgreSQL when CALMONY_TEST_POSTGRES_URL is set.
+package storetest
+
+import (
+	"context"
+	"database/sql"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/secret"
+	"github.com/calmony/calmonypay/internal/store"
+)
+
+// PostgresURLEnv names the variable that enables the PostgreSQL runs.
+const PostgresURLEnv = "CALMONY_TEST_POSTGRES_URL"
+
+// Keys returns a fresh keyring.
+func Keys(tb testing.TB) *secret.Keyring {
+	tb.Helper()
+	master, err := secret.ParseKey(secret.NewKey())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	k, err := secret.New(master)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return k
+}
+
+// OpenSQLite returns a migrated store on a fresh SQLite file.
+func OpenSQLite(tb testing.TB) *store.DB {
+	tb.Helper()
+	return open(tb, filepath.Join(tb.TempDir(), "calmony.db"))
+}
+
+// OpenPostgres returns a migrated store in a fresh PostgreSQL schema, dropped
+// when the test ends. It skips the test unless CALMONY_TEST_POSTGRES_URL is set.
+func OpenPostgres(tb testing.TB) *store.DB {
+	tb.Helper()
+	base := os.Getenv(PostgresURLEnv)
+	if base == "" {
+		tb.Skip(PostgresURLEnv + " is not set")
+	}
+	schema := "t_" + strings.ToLower(pay.RandomString(16))
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { admin.Close() })
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		tb.Fatalf("create schema: %v", err)
+	}
+	tb.Cleanup(func() { admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
+	u, err := url.Parse(base)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return open(tb, u.String())
+}
+
+func open(tb testing.TB, dsn string) *store.DB {
+	tb.Helper()
+	ctx := context.Background()
+	db, err := store.Open(ctx, store.Options{DSN: dsn, Keys: Keys(tb), MaxConns: 4})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		tb.Fatal(err)
+	}
+	return db
+}
+
+// Run runs fn as a subtest against SQLite, and against PostgreSQL when
+// CALMONY_TEST_POSTGRES_URL is set.
+func Run(t *testing.T, fn func(t *testing.T, db *store.DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		fn(t, OpenSQLite(t))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		fn(t, OpenPostgres(t))
+	})
+}
+
+// Project creates a project with the given name and returns its test-mode scope.
+func Project(tb testing.TB, db *store.DB) pay.Scope {
+	tb.Helper()
+	p := &pay.Project{Name: "Test project"}
+	if err := db.Tx(context.Background(), func(tx *store.Tx) error { return tx.CreateProject(context.Background(), p) }); err != nil {
+		tb.Fatal(err)
+	}
+	return pay.Scope{ProjectID: p.ID}
+}
