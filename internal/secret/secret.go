@@ -15,6 +15,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 )
 
@@ -120,3 +121,15 @@ func (k *Keyring) MAC(data []byte) string {
 	m.Write(data)
 	return hex.EncodeToString(m.Sum(nil))
 }
+
+// Value is secret bytes that never print: fmt and slog show [REDACTED].
+type Value []byte
+
+// String hides the value.
+func (Value) String() string { return "[REDACTED]" }
+
+// GoString hides the value from %#v.
+func (Value) GoString() string { return "[REDACTED]" }
+
+// LogValue hides the value from slog.
+func (Value) LogValue() slog.Value { return slog.StringValue("[REDACTED]") }

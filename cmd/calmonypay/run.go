@@ -1,0 +1,159 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"strings"
+
+	"github.com/calmony/calmonypay/internal/config"
+	"github.com/calmony/calmonypay/internal/secret"
+	"github.com/calmony/calmonypay/internal/store"
+)
+
+const usage = `usage: calmonypay <command> [flags]
+
+commands:
+  serve                               run the API, hosted pages and the in-process Cardstream sandbox
+  migrate                             apply database migrations and exit
+  keys create --mode test|live [--project ID]
+  keys list [--project ID]
+  keys revoke KEY_ID
+  keys roll KEY_ID [--expires-in 24h]
+  origins add|remove ORIGIN [--project ID]
+  origins list [--project ID]
+  sandbox [--addr ADDR] [--merchant ID:SECRET]...
+
+Every flag also reads a CALMONY_* environment variable; run a command with -h for its flags.
+`
+
+// errUsage marks errors whose fix is reading the usage text.
+var errUsage = errors.New("usage")
+
+// run runs one command and returns the process exit code.
+func run(ctx context.Context, args []string, e *env) int {
+	if len(args) == 0 {
+		fmt.Fprint(e.stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], e)
+	case "migrate":
+		err = migrate(ctx, args[1:], e)
+	case "keys":
+		err = keysCommand(ctx, args[1:], e)
+	case "origins":
+		err = originsCommand(ctx, args[1:], e)
+	case "sandbox":
+		err = sandboxCommand(ctx, args[1:], e)
+	case "help", "-h", "--help":
+		fmt.Fprint(e.stdout, usage)
+		return 0
+	default:
+		err = fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+	}
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(e.stderr, "calmonypay: %v\n\n%s", err, usage)
+		return 2
+	default:
+		fmt.Fprintf(e.stderr, "calmonypay: %v\n", err)
+		return 1
+	}
+}
+
+// parseFlags parses flags that may come before or after positional
+// arguments ("origins add https://x --project p") and returns the positionals.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
+}
+
+func newFlagSet(name string, e *env) *flag.FlagSet {
+	fs := flag.NewFlagSet("calmonypay "+name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	return fs
+}
+
+func newLogger(e *env, cfg *config.Config) *slog.Logger {
+	if cfg.Env == config.Production {
+		return slog.New(slog.NewJSONHandler(e.stderr, nil))
+	}
+	return slog.New(slog.NewTextHandler(e.stderr, nil))
+}
+
+// openStore loads the encryption key, opens the database and applies
+// migrations.
+func openStore(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger) (*store.DB, *secret.Keyring, error) {
+	if err := cfg.LoadEncryptionKey(e.getenv, log); err != nil {
+		return nil, nil, err
+	}
+	keys, err := secret.New(cfg.EncryptionKey)
+	if err != nil {
+		return nil, nil, err
+	}
+	db, err := store.Open(ctx, store.Options{DSN: cfg.Database, Keys: keys, Logger: log})
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return db, keys, nil
+}
+
+// storeCommand parses flags for a command that needs the database and opens it.
+func storeCommand(ctx context.Context, name string, args []string, e *env, bind func(*flag.FlagSet)) (*store.DB, []string, *config.Config, error) {
+	cfg := &config.Config{}
+	fs := newFlagSet(name, e)
+	cfg.BindStore(fs, e.getenv)
+	if bind != nil {
+		bind(fs)
+	}
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := cfg.Finish(); err != nil {
+		return nil, nil, nil, err
+	}
+	db, _, err := openStore(ctx, cfg, e, newLogger(e, cfg))
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	return db, pos, cfg, nil
+}
+
+func migrate(ctx context.Context, args []string, e *env) error {
+	db, _, _, err := storeCommand(ctx, "migrate", args, e, nil)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	applied, _, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "database schema is at version %d (%s)\n", applied, db.Dialect())
+	return nil
+}
+
+func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }

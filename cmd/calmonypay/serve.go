@@ -1,0 +1,182 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/calmony/calmonypay/internal/api"
+	"github.com/calmony/calmonypay/internal/config"
+	"github.com/calmony/calmonypay/internal/middleware"
+	"github.com/calmony/calmonypay/internal/store"
+)
+
+func serve(ctx context.Context, args []string, e *env) error {
+	cfg := &config.Config{}
+	fs := newFlagSet("serve", e)
+	cfg.BindServe(fs, e.getenv)
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("%w: serve takes no arguments", errUsage)
+	}
+	if err := cfg.Finish(); err != nil {
+		return err
+	}
+	// The dashboard is served by this same server unless told otherwise.
+	o, err := middleware.ParseOrigin(cmp.Or(cfg.AppOrigin, cfg.PublicURL))
+	if err != nil {
+		return fmt.Errorf("--app-origin: %w", err)
+	}
+	cfg.AppOrigin = o
+	log := newLogger(e, cfg)
+	db, keys, err := openStore(ctx, cfg, e, log)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	boot, err := bootstrap(ctx, db)
+	if err != nil {
+		return err
+	}
+
+	srv, err := api.New(api.Config{DB: db, Keys: keys, Logger: log, RateLimit: cfg.RateLimit, AppOrigin: cfg.AppOrigin})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
+
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return err
+	}
+	if cfg.PublicURL == "http://"+cfg.Addr || cfg.PublicURL == "https://"+cfg.Addr {
+		// Report the real port when listening on :0.
+		scheme := "http"
+		if cfg.TLSCert != "" {
+			scheme = "https"
+		}
+		cfg.PublicURL = scheme + "://" + ln.Addr().String()
+	}
+	hs := newHTTPServer(srv, log)
+	printBanner(e, cfg, db, boot)
+	go pruneIdempotencyKeys(ctx, db, log)
+
+	errc := make(chan error, 1)
+	go func() {
+		if cfg.TLSCert != "" {
+			errc <- hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
+		} else {
+			errc <- hs.Serve(ln)
+		}
+	}()
+	if e.ready != nil {
+		e.ready(cfg.PublicURL)
+	}
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: finishing in-flight requests")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// newHTTPServer sets every timeout: a slow or stuck client cannot hold a
+// connection or goroutine forever.
+func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		TLSConfig:         &tls.Config{MinVersion: tls.VersionTLS12},
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+}
+
+// bootResult is what bootstrap created on an empty database.
+type bootResult struct {
+	projectID string
+	testKey   string // shown once; "" when the database already had a project
+}
+
+// bootstrap gives an empty database its default project and a test key.
+func bootstrap(ctx context.Context, db *store.DB) (bootResult, error) {
+	ps, err := db.FindProjects(ctx)
+	if err != nil || len(ps) > 0 {
+		if len(ps) > 0 {
+			return bootResult{projectID: ps[0].ID}, nil
+		}
+		return bootResult{}, err
+	}
+	p, err := createDefaultProject(ctx, db)
+	if err != nil {
+		return bootResult{}, err
+	}
+	key, _, err := createKey(ctx, db, p.ID, false)
+	return bootResult{projectID: p.ID, testKey: key}, err
+}
+
+func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult) {
+	w := e.stdout
+	fmt.Fprintf(w, "\nCalmony Pay is running (%s)\n\n", cfg.Env)
+	fmt.Fprintf(w, "  API          %s/v1\n", cfg.PublicURL)
+	dbName := cfg.Database
+	if db.Dialect() == store.Postgres {
+		dbName = "PostgreSQL"
+	}
+	fmt.Fprintf(w, "  Database     %s (%s)\n", dbName, db.Dialect())
+	fmt.Fprintf(w, "  Project      %s\n", boot.projectID)
+	if boot.testKey != "" {
+		fmt.Fprintf(w, "  Test key     %s\n               shown once: save it now. Try:\n", boot.testKey)
+		fmt.Fprintf(w, "               curl %s/v1/customers -u %s: -d email=jenny@example.com\n", cfg.PublicURL, boot.testKey)
+	} else {
+		fmt.Fprintf(w, "  Test key     made on first start; create another with: calmonypay keys create --mode test\n")
+	}
+	if cfg.GeneratedKey != "" {
+		fmt.Fprintf(w, "  Warning      personal data is encrypted with a development key in %s; set CALMONY_ENCRYPTION_KEY for real data\n", cfg.GeneratedKey)
+	}
+	fmt.Fprintln(w)
+}
+
+// pruneIdempotencyKeys deletes idempotency keys past their 24 hours, hourly.
+func pruneIdempotencyKeys(ctx context.Context, db *store.DB, log *slog.Logger) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := db.PruneIdempotent(ctx); err != nil && ctx.Err() == nil {
+			log.Error("prune idempotency keys", "err", err)
+		} else if n > 0 {
+			log.Info("pruned idempotency keys", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func sandboxCommand(ctx context.Context, args []string, e *env) error {
+	_ = flag.ErrHelp
+	return errors.New("sandbox: not wired yet")
+}

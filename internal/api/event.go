@@ -1,0 +1,111 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+
+	"github.com/calmony/calmonypay/internal/middleware"
+	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/store"
+)
+
+// emit writes an event in the caller's transaction, so it exists if and only
+// if the change does.
+func (s *Server) emit(ctx context.Context, tx *store.Tx, scope pay.Scope, typ, objectID string, obj any, previous map[string]any) error {
+	data := map[string]any{"object": obj}
+	if previous != nil {
+		data["previous_attributes"] = previous
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	return tx.CreateEvent(ctx, &pay.Event{Scope: scope, Type: typ, ObjectID: objectID, Data: raw,
+		RequestID: middleware.RequestIDFrom(ctx), IdempotencyKey: idempotencyKeyFrom(ctx)})
+}
+
+// emitUpdate writes an *.updated event whose previous_attributes hold the
+// old values of the top-level fields that changed. No change, no event.
+func (s *Server) emitUpdate(ctx context.Context, tx *store.Tx, scope pay.Scope, typ, objectID string, before, after any) error {
+	old, err := toMap(before)
+	if err != nil {
+		return err
+	}
+	cur, err := toMap(after)
+	if err != nil {
+		return err
+	}
+	prev := map[string]any{}
+	for k, v := range old {
+		a, _ := json.Marshal(v)
+		b, _ := json.Marshal(cur[k])
+		if !bytes.Equal(a, b) {
+			prev[k] = v
+		}
+	}
+	if len(prev) == 0 {
+		return nil
+	}
+	return s.emit(ctx, tx, scope, typ, objectID, after, prev)
+}
+
+// eventJSON is Stripe's event object.
+type eventJSON struct {
+	ID              string          `json:"id"`
+	Object          string          `json:"object"`
+	APIVersion      string          `json:"api_version"`
+	Created         int64           `json:"created"`
+	Data            json.RawMessage `json:"data"`
+	Livemode        bool            `json:"livemode"`
+	PendingWebhooks int             `json:"pending_webhooks"`
+	Request         eventRequest    `json:"request"`
+	Type            string          `json:"type"`
+}
+
+type eventRequest struct {
+	ID             nullString `json:"id"`
+	IdempotencyKey nullString `json:"idempotency_key"`
+}
+
+func eventView(e *pay.Event) any {
+	return eventJSON{ID: e.ID, Object: "event", APIVersion: e.APIVersion, Created: e.Created, Data: e.Data,
+		Livemode: e.Scope.Livemode, Type: e.Type,
+		Request: eventRequest{ID: nullString(e.RequestID), IdempotencyKey: nullString(e.IdempotencyKey)}}
+}
+
+func (s *Server) retrieveEvent(r *http.Request, p *params) (readFunc, error) {
+	id := r.PathValue("id")
+	return func(ctx context.Context, scope pay.Scope) (any, error) {
+		e, err := s.db.FindEvent(ctx, scope, id)
+		if err != nil {
+			return nil, notFoundAs(err, "event", id, "id")
+		}
+		return eventView(e), nil
+	}, nil
+}
+
+func (s *Server) listEvents(r *http.Request, p *params) (readFunc, error) {
+	page := readPage(p)
+	var f store.EventFilter
+	if t, _ := p.String("type"); t != "" {
+		f.Types = []string{t}
+	}
+	if ts, ok := p.StringSlice("types"); ok {
+		if len(ts) > 20 {
+			p.Fail("types", "parameter_invalid", "You may pass at most 20 types.")
+		}
+		if len(f.Types) > 0 {
+			p.Fail("types", "parameter_invalid", "You may pass only one of type and types.")
+		}
+		f.Types = ts
+	}
+	return func(ctx context.Context, scope pay.Scope) (any, error) {
+		l, err := s.db.FindEvents(ctx, scope, f, page)
+		if err != nil {
+			return nil, err
+		}
+		return newList("/v1/events", l, eventView), nil
+	}, nil
+}

@@ -1,0 +1,154 @@
+package api
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"strings"
+
+	"github.com/calmony/calmonypay/internal/pay"
+)
+
+// finder is what expansion reads through: the read pool for reads, the
+// request's own transaction for writes (so a write's response shows its own
+// changes).
+type finder interface {
+	FindCustomer(ctx context.Context, scope pay.Scope, id string) (*pay.Customer, error)
+}
+
+// expandable lists, per object type, the fields expand[] may name. Fields
+// inside plain sub-objects are written with dots.
+var expandable = map[string][]string{
+	"customer": {"default_source", "invoice_settings.default_payment_method", "test_clock"},
+}
+
+// loaders fetch an expandable object by its ID prefix and render it.
+var loaders = map[string]func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error){
+	pay.PrefixCustomer: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
+		c, err := f.FindCustomer(ctx, scope, id)
+		if err != nil {
+			return nil, err
+		}
+		return customerView(c), nil
+	},
+}
+
+// maxExpandDepth is Stripe's limit on nested expansion.
+const maxExpandDepth = 4
+
+// render marshals a response object, expanding the paths asked for.
+func (s *Server) render(ctx context.Context, f finder, scope pay.Scope, obj any, expand []string) ([]byte, error) {
+	if len(expand) == 0 {
+		return json.Marshal(obj)
+	}
+	m, err := toMap(obj)
+	if err != nil {
+		return nil, err
+	}
+	for _, path := range expand {
+		parts := strings.Split(path, ".")
+		if len(parts) > maxExpandDepth+1 { // +1 for a list's "data." prefix
+			return nil, pay.InvalidParam("expand", "You cannot expand more than %d levels of a property: %s.", maxExpandDepth, clip(path, 100))
+		}
+		if err := expandIn(ctx, f, scope, m, parts, path); err != nil {
+			return nil, err
+		}
+	}
+	return json.Marshal(m)
+}
+
+func toMap(obj any) (map[string]any, error) {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	return m, d.Decode(&m)
+}
+
+func cannotExpand(path string) error {
+	return pay.InvalidParam("expand", "This property cannot be expanded (%s).", clip(path, 100))
+}
+
+// expandIn expands parts within object m; path is the whole expand[] value.
+func expandIn(ctx context.Context, f finder, scope pay.Scope, m map[string]any, parts []string, path string) error {
+	if m["object"] == "list" {
+		if parts[0] != "data" || len(parts) < 2 {
+			return cannotExpand(path)
+		}
+		items, _ := m["data"].([]any)
+		for _, it := range items {
+			if obj, ok := it.(map[string]any); ok {
+				if err := expandIn(ctx, f, scope, obj, parts[1:], path); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	typ, _ := m["object"].(string)
+	field, n := matchField(expandable[typ], parts)
+	if n == 0 {
+		return cannotExpand(path)
+	}
+	parent := m
+	for _, p := range field[:n-1] {
+		sub, ok := parent[p].(map[string]any)
+		if !ok {
+			return nil // the sub-object is null: nothing to expand
+		}
+		parent = sub
+	}
+	leaf := field[n-1]
+	switch v := parent[leaf].(type) {
+	case string:
+		obj, err := load(ctx, f, scope, v)
+		if err != nil || obj == nil {
+			return err
+		}
+		parent[leaf] = obj
+		if len(parts) > n {
+			return expandIn(ctx, f, scope, obj, parts[n:], path)
+		}
+	case map[string]any: // already expanded by an earlier path
+		if len(parts) > n {
+			return expandIn(ctx, f, scope, v, parts[n:], path)
+		}
+	}
+	return nil
+}
+
+// matchField finds the registered field that parts starts with.
+func matchField(fields []string, parts []string) ([]string, int) {
+	for _, f := range fields {
+		fp := strings.Split(f, ".")
+		if len(fp) <= len(parts) && strings.Join(parts[:len(fp)], ".") == f {
+			return fp, len(fp)
+		}
+	}
+	return nil, 0
+}
+
+// load fetches an object by ID for expansion. An object that no longer
+// exists stays an ID, as it was.
+func load(ctx context.Context, f finder, scope pay.Scope, id string) (map[string]any, error) {
+	prefix, _, ok := strings.Cut(id, "_")
+	if !ok {
+		return nil, nil
+	}
+	fn, ok := loaders[prefix+"_"]
+	if !ok {
+		return nil, nil
+	}
+	obj, err := fn(ctx, f, scope, id)
+	if errors.Is(err, pay.ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return toMap(obj)
+}

@@ -1,0 +1,154 @@
+package api
+
+import (
+	"encoding/json"
+	"maps"
+	"slices"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/calmony/calmonypay/internal/pay"
+)
+
+// readText reads an optional string of at most max characters. A pointer to
+// "" means the client unset the field.
+func readText(p *params, name string, max int) *string {
+	v := p.OptString(name)
+	if v != nil && utf8.RuneCountInString(*v) > max {
+		p.Fail(name, "parameter_invalid_string_too_long", "This value must be at most "+itoa(max)+" characters.")
+	}
+	return v
+}
+
+func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
+
+func jsonString(s string) []byte { b, _ := json.Marshal(s); return b }
+
+func oneOf(v string, allowed []string) bool { return slices.Contains(allowed, v) }
+
+// plausibleEmail accepts what Stripe would: one @ with text on both sides and
+// no spaces. Real validation is sending mail to it.
+func plausibleEmail(s string) bool {
+	local, domain, ok := strings.Cut(s, "@")
+	return ok && local != "" && domain != "" && !strings.ContainsAny(s, " \t\r\n") && !strings.Contains(domain, "@")
+}
+
+// readAddress reads an address object from sub.
+func readAddress(p interface {
+	OptString(string) *string
+}, fail func(name string)) pay.Address {
+	var a pay.Address
+	for _, f := range []struct {
+		name string
+		dst  *string
+	}{{"line1", &a.Line1}, {"line2", &a.Line2}, {"city", &a.City}, {"state", &a.State}, {"postal_code", &a.PostalCode}, {"country", &a.Country}} {
+		if v := p.OptString(f.name); v != nil {
+			if utf8.RuneCountInString(*v) > 200 {
+				fail(f.name)
+			}
+			*f.dst = *v
+		}
+	}
+	return a
+}
+
+// readAddressParam reads an optional address parameter; "address=" unsets it.
+func readAddressParam(p *params, name string) **pay.Address {
+	if p.Unset(name) {
+		var none *pay.Address
+		return &none
+	}
+	sub, ok := p.Sub(name)
+	if !ok {
+		return nil
+	}
+	a := readAddress(sub, func(f string) {
+		sub.Fail(f, "parameter_invalid_string_too_long", "This value must be at most 200 characters.")
+	})
+	ap := &a
+	return &ap
+}
+
+// readShipping reads the customer's shipping details; "shipping=" unsets them.
+func readShipping(p *params) **pay.Shipping {
+	if p.Unset("shipping") {
+		var none *pay.Shipping
+		return &none
+	}
+	sub, ok := p.Sub("shipping")
+	if !ok {
+		return nil
+	}
+	var sh pay.Shipping
+	if name := sub.OptString("name"); name == nil || *name == "" {
+		sub.Missing("name")
+	} else {
+		sh.Name = *name
+	}
+	if phone := sub.OptString("phone"); phone != nil {
+		sh.Phone = *phone
+	}
+	addr, ok := sub.Sub("address")
+	if !ok {
+		sub.Missing("address")
+	}
+	sh.Address = readAddress(addr, func(f string) {
+		addr.Fail(f, "parameter_invalid_string_too_long", "This value must be at most 200 characters.")
+	})
+	shp := &sh
+	return &shp
+}
+
+// Stripe's metadata limits.
+const (
+	maxMetadataKeys   = 50
+	maxMetadataKeyLen = 40
+	maxMetadataValLen = 500
+)
+
+// metadataChange is a parsed metadata parameter.
+type metadataChange struct {
+	clear bool              // "metadata=": remove every key first
+	set   map[string]string // "" values delete their key
+}
+
+func readMetadata(p *params) metadataChange {
+	m, present, cleared := p.Map("metadata")
+	if !present {
+		return metadataChange{}
+	}
+	for k, v := range m {
+		switch {
+		case k == "" || utf8.RuneCountInString(k) > maxMetadataKeyLen:
+			p.Fail("metadata", "parameter_invalid", "Metadata keys must be 1 to 40 characters long.")
+		case utf8.RuneCountInString(v) > maxMetadataValLen:
+			p.Fail("metadata["+k+"]", "parameter_invalid", "Metadata values can have up to 500 characters.")
+		}
+	}
+	return metadataChange{clear: cleared, set: m}
+}
+
+// apply returns the metadata after the change. It records nothing: the key
+// count is checked by checkMetadata once the result is known.
+func (ch metadataChange) apply(old map[string]string) map[string]string {
+	out := map[string]string{}
+	if !ch.clear {
+		maps.Copy(out, old)
+	}
+	for k, v := range ch.set {
+		if v == "" {
+			delete(out, k)
+		} else {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// checkMetadata enforces Stripe's key-count limit on the resulting metadata.
+func checkMetadata(m map[string]string) error {
+	if len(m) > maxMetadataKeys {
+		return pay.InvalidParam("metadata", "You can have up to %d metadata keys.", maxMetadataKeys)
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/calmony/calmonypay/internal/form"
+	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/store"
+)
+
+// A route handler parses and validates the request, then returns the work to
+// do. Parsing first means bad input is refused before any idempotency key is
+// claimed or any transaction is opened.
+type (
+	readHandler  func(r *http.Request, p *params) (readFunc, error)
+	writeHandler func(r *http.Request, p *params) (writeFunc, error)
+	// readFunc reads the response object through the read pool.
+	readFunc func(ctx context.Context, scope pay.Scope) (any, error)
+	// writeFunc does its writes in tx and returns the response object.
+	writeFunc func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error)
+)
+
+// params are a request's decoded parameters.
+type params struct {
+	*form.Reader
+	values form.Values
+	expand []string
+}
+
+// decode reads the request's parameters and its expand[] list.
+func (s *Server) decode(r *http.Request) (*params, error) {
+	values, err := form.Decode(r, s.maxBody)
+	if err != nil {
+		return nil, err
+	}
+	p := &params{Reader: form.NewReader(values), values: values}
+	p.expand, _ = p.StringSlice("expand")
+	if len(p.expand) > 20 {
+		return nil, pay.InvalidParam("expand", "You may expand at most 20 fields at once.")
+	}
+	return p, nil
+}
+
+// read adapts a readHandler to http.Handler.
+func (s *Server) read(h readHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.serveRead(w, r, h); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, h readHandler) error {
+	p, err := s.decode(r)
+	if err != nil {
+		return err
+	}
+	fn, err := h(r, p)
+	if err == nil {
+		err = p.Err()
+	}
+	if err != nil {
+		return err
+	}
+	ctx, scope := r.Context(), keyFrom(r.Context()).Scope()
+	obj, err := fn(ctx, scope)
+	if err != nil {
+		return err
+	}
+	body, err := s.render(ctx, s.db, scope, obj, p.expand)
+	if err != nil {
+		return err
+	}
+	writeBody(w, http.StatusOK, body)
+	return nil
+}
+
+// write adapts a writeHandler to http.Handler: it honours Idempotency-Key and
+// runs the work, the rendering of its response and the storing of that
+// response for replays in one transaction.
+func (s *Server) write(h writeHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.serveWrite(w, r, h); err != nil {
+			s.writeError(w, r, err)
+		}
+	})
+}
+
+func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, h writeHandler) error {
+	p, err := s.decode(r)
+	if err != nil {
+		return err
+	}
+	fn, err := h(r, p)
+	if err == nil {
+		err = p.Err()
+	}
+	if err != nil {
+		return err
+	}
+	ctx, scope := r.Context(), keyFrom(r.Context()).Scope()
+	claim, done, err := s.claimIdempotencyKey(w, r, p.values)
+	if err != nil || done {
+		return err
+	}
+	if claim != nil {
+		ctx = withClaim(ctx, claim)
+	}
+	var body []byte
+	err = s.db.Tx(ctx, func(tx *store.Tx) error {
+		obj, err := fn(ctx, tx, scope)
+		if err != nil {
+			return err
+		}
+		if body, err = s.render(ctx, tx, scope, obj, p.expand); err != nil {
+			return err
+		}
+		if claim != nil {
+			return tx.FinishIdempotent(ctx, claim.key, http.StatusOK, body)
+		}
+		return nil
+	})
+	if err != nil {
+		if claim != nil {
+			s.releaseClaim(r, claim)
+		}
+		return err
+	}
+	writeBody(w, http.StatusOK, body)
+	return nil
+}
+
+// writeJSON writes v as JSON with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	body, err := json.Marshal(v)
+	if err != nil {
+		status, body = http.StatusInternalServerError, []byte(`{"error":{"type":"api_error","message":"An unexpected error occurred."}}`)
+	}
+	writeBody(w, status, body)
+}
+
+func writeBody(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(body)
+	w.Write([]byte{'\n'})
+}
+
+// errorBody is Stripe's error envelope.
+type errorBody struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Type        string `json:"type"`
+	Code        string `json:"code,omitempty"`
+	DeclineCode string `json:"decline_code,omitempty"`
+	Param       string `json:"param,omitempty"`
+	Message     string `json:"message"`
+}
+
+// writeError answers with Stripe's error envelope. Errors a client may see
+// (*pay.Error, *form.Error) keep their message; anything else is a 500 whose
+// cause is logged with the request ID and never shown.
+func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
+	e := s.clientError(r, err)
+	if e.Status >= 500 {
+		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	writeJSON(w, e.Status, errorBody{Error: errorDetail{Type: e.Type, Code: e.Code, DeclineCode: e.DeclineCode, Param: e.Param, Message: e.Message}})
+}
+
+func (s *Server) clientError(r *http.Request, err error) *pay.Error {
+	if e, ok := pay.AsError(err); ok {
+		return e
+	}
+	var fe *form.Error
+	if errors.As(err, &fe) {
+		status := http.StatusBadRequest
+		switch {
+		case errors.Is(err, form.ErrTooLarge):
+			status = http.StatusRequestEntityTooLarge
+		case errors.Is(err, form.ErrUnsupportedMediaType):
+			status = http.StatusUnsupportedMediaType
+		}
+		return &pay.Error{Status: status, Type: pay.ErrorTypeInvalidRequest, Code: fe.Code, Param: fe.Param, Message: fe.Message}
+	}
+	if errors.Is(err, context.Canceled) {
+		return &pay.Error{Status: 499, Type: pay.ErrorTypeAPI, Message: "The request was canceled."}
+	}
+	return &pay.Error{Status: http.StatusInternalServerError, Type: pay.ErrorTypeAPI,
+		Message: fmt.Sprintf("An unexpected error occurred. Request ID: %s", requestID(r))}
+}
+
+func routeNotFound(r *http.Request) *pay.Error {
+	return &pay.Error{Status: http.StatusNotFound, Type: pay.ErrorTypeInvalidRequest,
+		Message: fmt.Sprintf("Unrecognized request URL (%s: %s).", r.Method, clip(r.URL.Path, 200))}
+}
+
+func clip(s string, n int) string {
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+// notFoundAs turns the store's ErrNotFound into Stripe's resource_missing.
+func notFoundAs(err error, kind, id, param string) error {
+	if errors.Is(err, pay.ErrNotFound) {
+		return pay.NoSuch(kind, id, param)
+	}
+	return err
+}

@@ -1,0 +1,53 @@
+package api
+
+import (
+	"github.com/calmony/calmonypay/internal/pay"
+)
+
+// listView is Stripe's list object.
+type listView struct {
+	Object  string `json:"object"`
+	Data    []any  `json:"data"`
+	HasMore bool   `json:"has_more"`
+	URL     string `json:"url"`
+}
+
+func newList[T any](url string, l pay.List[T], view func(T) any) listView {
+	out := listView{Object: "list", Data: make([]any, 0, len(l.Data)), HasMore: l.HasMore, URL: url}
+	for _, v := range l.Data {
+		out.Data = append(out.Data, view(v))
+	}
+	return out
+}
+
+// readPage reads limit, starting_after, ending_before and created.
+func readPage(p *params) pay.Page {
+	page := pay.Page{Limit: 10}
+	if n, ok := p.Int64("limit"); ok {
+		if n < 1 || n > 100 {
+			p.Fail("limit", "parameter_invalid_integer", "limit must be between 1 and 100.")
+		}
+		page.Limit = int(n)
+	}
+	page.StartingAfter, _ = p.String("starting_after")
+	page.EndingBefore, _ = p.String("ending_before")
+	if page.StartingAfter != "" && page.EndingBefore != "" {
+		p.Fail("ending_before", "parameter_invalid", "You may pass only one of starting_after and ending_before.")
+	}
+	page.Created = readRange(p, "created")
+	return page
+}
+
+// readRange reads a Stripe range filter: name=<ts> or name[gt|gte|lt|lte]=<ts>.
+func readRange(p *params, name string) pay.Range {
+	var r pay.Range
+	if _, isObject := p.values[name].(map[string]any); isObject {
+		sub, _ := p.Sub(name)
+		r.Gt, r.Gte, r.Lt, r.Lte = sub.OptInt64("gt"), sub.OptInt64("gte"), sub.OptInt64("lt"), sub.OptInt64("lte")
+		return r
+	}
+	if v := p.OptInt64(name); v != nil {
+		r.Gte, r.Lte = v, v
+	}
+	return r
+}

@@ -1,0 +1,142 @@
+// Package api serves Calmony Pay's Stripe-compatible /v1 API: key
+// authentication, rate limiting, idempotency, form decoding, expansion, list
+// pagination and the error envelope, and the resources built on them.
+package api
+
+import (
+	"cmp"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/calmony/calmonypay/internal/middleware"
+	"github.com/calmony/calmonypay/internal/secret"
+	"github.com/calmony/calmonypay/internal/store"
+)
+
+// Config configures a Server.
+type Config struct {
+	DB     *store.DB
+	Keys   *secret.Keyring
+	Logger *slog.Logger
+	// RateLimit is the number of requests per second allowed per API key;
+	// 0 turns rate limiting off.
+	RateLimit int
+	// MaxBodyBytes caps request bodies. Defaults to 1 MiB.
+	MaxBodyBytes int64
+	// AppOrigin is the dashboard's own origin, the only one allowed to call
+	// /api/trpc cross-origin. Empty: no cross-origin calls at all.
+	AppOrigin string
+	// Now is the clock. Defaults to time.Now.
+	Now func() time.Time
+	// Mounts are extra handlers served outside /v1 (the Cardstream sandbox,
+	// hosted pages), by ServeMux pattern. They get the security headers and
+	// request IDs but not key authentication.
+	Mounts map[string]http.Handler
+}
+
+// Server is the HTTP API. Create it with New.
+type Server struct {
+	db      *store.DB
+	keys    *secret.Keyring
+	log     *slog.Logger
+	now     func() time.Time
+	maxBody int64
+	auth    *keyCache
+	limiter *limiter
+	origins *originCache
+	handler http.Handler
+}
+
+// New returns a Server for cfg. Call Close when done to stop its background work.
+func New(cfg Config) (*Server, error) {
+	s := &Server{
+		db:      cfg.DB,
+		keys:    cfg.Keys,
+		log:     cmp.Or(cfg.Logger, slog.Default()),
+		now:     cfg.Now,
+		maxBody: cmp.Or(cfg.MaxBodyBytes, 1<<20),
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	s.auth = newKeyCache(cfg.DB, s.now)
+	s.limiter = newLimiter(cfg.RateLimit, s.now)
+	s.origins = newOriginCache(cfg.DB, s.log)
+	trpc, err := middleware.TRPC(cfg.AppOrigin)
+	if err != nil {
+		return nil, err
+	}
+	s.handler = s.routes(trpc, cfg.Mounts)
+	return s, nil
+}
+
+// ServeHTTP serves every route.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Close stops background work.
+func (s *Server) Close() { s.limiter.close() }
+
+// routes builds the whole route table and its middleware.
+func (s *Server) routes(trpc func(http.Handler) http.Handler, mounts map[string]http.Handler) http.Handler {
+	v1 := http.NewServeMux()
+	v1.Handle("POST /v1/customers", s.write(s.createCustomer))
+	v1.Handle("GET /v1/customers", s.read(s.listCustomers))
+	v1.Handle("GET /v1/customers/{id}", s.read(s.retrieveCustomer))
+	v1.Handle("POST /v1/customers/{id}", s.write(s.updateCustomer))
+	v1.Handle("PATCH /v1/customers/{id}", s.write(s.updateCustomer))
+	v1.Handle("DELETE /v1/customers/{id}", s.write(s.deleteCustomer))
+	v1.Handle("GET /v1/events", s.read(s.listEvents))
+	v1.Handle("GET /v1/events/{id}", s.read(s.retrieveEvent))
+	v1.Handle("/v1/", s.read(s.unknownRoute))
+
+	cors := middleware.V1CORS{UnionAllowFunc: s.origins.anyProject, ProjectAllowFunc: s.origins.callerProject}
+	api := middleware.Chain(v1,
+		cors.Preflight,
+		s.authenticate,
+		cors.Actual,
+		s.rateLimit,
+		middleware.MaxBody(s.maxBody),
+	)
+
+	mux := http.NewServeMux()
+	mux.Handle("/v1/", api)
+	mux.Handle("/api/trpc/", trpc(http.HandlerFunc(trpcNotFound)))
+	mux.HandleFunc("GET /{$}", s.root)
+	for pattern, h := range mounts {
+		mux.Handle(pattern, h)
+	}
+	mux.HandleFunc("/", s.notFound)
+	return middleware.Chain(mux,
+		middleware.RequestID(nil),
+		middleware.AccessLog(s.log),
+		middleware.SecurityHeaders,
+		middleware.Recover(s.log),
+	)
+}
+
+// root answers / with a short description: security scanners need a 2xx there.
+func (s *Server) root(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]any{
+		"object":      "calmonypay",
+		"description": "Calmony Pay: a Stripe-compatible payments API. Authenticate with a secret key: Authorization: Bearer sk_test_…",
+		"api_version": "2026-03-25.dahlia",
+		"api":         "/v1",
+	})
+}
+
+func (s *Server) notFound(w http.ResponseWriter, r *http.Request) {
+	s.writeError(w, r, routeNotFound(r))
+}
+
+func (s *Server) unknownRoute(r *http.Request, p *params) (readFunc, error) {
+	return nil, routeNotFound(r)
+}
+
+// trpcNotFound answers /api/trpc until the dashboard's procedures exist.
+func trpcNotFound(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]any{
+		"message": "No procedure found on path", "code": -32004,
+		"data": map[string]any{"code": "NOT_FOUND", "httpStatus": 404},
+	}})
+}

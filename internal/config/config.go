@@ -1,0 +1,175 @@
+// Package config reads Calmony Pay's settings from command-line flags, each
+// of which has a CALMONY_* environment variable as its default, and checks
+// that they make sense together. There is no global configuration: the
+// result is passed down explicitly.
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/calmony/calmonypay/internal/secret"
+)
+
+// Environments.
+const (
+	Development = "development"
+	Test        = "test"
+	Production  = "production"
+)
+
+// Config holds every setting of the calmonypay commands.
+type Config struct {
+	Addr      string // serve: listen address
+	PublicURL string // serve: the base URL clients and browsers use; default http(s)://Addr
+	Database  string // SQLite file path or postgres:// URL
+	DataDir   string // folder of the embedded SQLite database and generated keys
+	Env       string // development, test or production
+	TLSCert   string
+	TLSKey    string
+	RateLimit int    // requests per second per key; 0 disables
+	AppOrigin string // dashboard origin allowed on /api/trpc
+
+	// EncryptionKey is the master key for personal data. It is never logged.
+	EncryptionKey secret.Value
+	// GeneratedKey is the file a development key was generated into, if any.
+	GeneratedKey string
+}
+
+// Getenv reads an environment variable.
+type Getenv func(string) string
+
+// BindStore defines the flags every command that opens the database needs.
+func (c *Config) BindStore(fs *flag.FlagSet, getenv Getenv) {
+	fs.StringVar(&c.DataDir, "data-dir", envOr(getenv, "CALMONY_DATA_DIR", "calmony-data"), "folder for the embedded SQLite database and generated keys (CALMONY_DATA_DIR)")
+	fs.StringVar(&c.Database, "database", getenv("CALMONY_DATABASE"), "SQLite file path or postgres:// URL; default: calmony.db in the data folder (CALMONY_DATABASE)")
+	fs.StringVar(&c.Env, "env", envOr(getenv, "CALMONY_ENV", Development), "development, test or production (CALMONY_ENV)")
+}
+
+// BindServe defines serve's own flags.
+func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
+	c.BindStore(fs, getenv)
+	fs.StringVar(&c.Addr, "addr", envOr(getenv, "CALMONY_ADDR", "127.0.0.1:8080"), "listen address (CALMONY_ADDR)")
+	fs.StringVar(&c.PublicURL, "public-url", getenv("CALMONY_PUBLIC_URL"), "base URL that clients and browsers reach the server at; default from --addr (CALMONY_PUBLIC_URL)")
+	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CALMONY_TLS_CERT"), "TLS certificate file; serve HTTPS when set with --tls-key (CALMONY_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", getenv("CALMONY_TLS_KEY"), "TLS private key file (CALMONY_TLS_KEY)")
+	fs.IntVar(&c.RateLimit, "rate-limit", envInt(getenv, "CALMONY_RATE_LIMIT", 100), "requests per second per API key; 0 turns rate limiting off (CALMONY_RATE_LIMIT)")
+	fs.StringVar(&c.AppOrigin, "app-origin", getenv("CALMONY_APP_ORIGIN"), "the dashboard's own origin, the only one allowed on /api/trpc (CALMONY_APP_ORIGIN)")
+}
+
+func envOr(getenv Getenv, name, def string) string {
+	if v := getenv(name); v != "" {
+		return v
+	}
+	return def
+}
+
+func envInt(getenv Getenv, name string, def int) int {
+	if n, err := strconv.Atoi(getenv(name)); err == nil {
+		return n
+	}
+	return def
+}
+
+// Finish fills derived defaults and validates the store settings.
+func (c *Config) Finish() error {
+	switch c.Env {
+	case Development, Test, Production:
+	default:
+		return fmt.Errorf("--env must be development, test or production, not %q", c.Env)
+	}
+	if c.Database == "" {
+		c.Database = filepath.Join(c.DataDir, "calmony.db")
+	}
+	if c.RateLimit < 0 {
+		return errors.New("--rate-limit must be 0 (off) or more")
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key must be given together")
+	}
+	if c.PublicURL == "" && c.Addr != "" {
+		scheme := "http"
+		if c.TLSCert != "" {
+			scheme = "https"
+		}
+		c.PublicURL = scheme + "://" + c.Addr
+	}
+	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	return nil
+}
+
+// LoadEncryptionKey reads CALMONY_ENCRYPTION_KEY or CALMONY_ENCRYPTION_KEY_FILE.
+// Without either, production refuses to start; elsewhere a key is generated
+// into the data folder (or read from there on later starts) with a warning.
+func (c *Config) LoadEncryptionKey(getenv Getenv, log *slog.Logger) error {
+	raw, from, err := readSecret(getenv, "CALMONY_ENCRYPTION_KEY")
+	if err != nil {
+		return err
+	}
+	if raw == "" {
+		if c.Env == Production {
+			return errors.New("CALMONY_ENCRYPTION_KEY (or CALMONY_ENCRYPTION_KEY_FILE) is required in production: generate one with `openssl rand -hex 32`")
+		}
+		path := filepath.Join(c.DataDir, "encryption.key")
+		if raw, err = loadOrCreateKeyFile(path); err != nil {
+			return err
+		}
+		from, c.GeneratedKey = path, path
+		log.Warn("no CALMONY_ENCRYPTION_KEY set: using a development key kept in the data folder; set one for any real data", "file", path)
+	}
+	key, err := secret.ParseKey(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", from, err)
+	}
+	c.EncryptionKey = key
+	return nil
+}
+
+// readSecret reads NAME, or the file named by NAME_FILE.
+func readSecret(getenv Getenv, name string) (value, from string, err error) {
+	if v := getenv(name); v != "" {
+		return v, name, nil
+	}
+	if path := getenv(name + "_FILE"); path != "" {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return "", "", fmt.Errorf("%s_FILE: %w", name, err)
+		}
+		return strings.TrimSpace(string(b)), path, nil
+	}
+	return "", "", nil
+}
+
+func loadOrCreateKeyFile(path string) (string, error) {
+	if b, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(b)), nil
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", fmt.Errorf("create data folder: %w", err)
+	}
+	key := secret.NewKey()
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) { // another process made it first
+			return loadOrCreateKeyFile(path)
+		}
+		return "", fmt.Errorf("create %s: %w", path, err)
+	}
+	if _, err := f.WriteString(key + "\n"); err != nil {
+		f.Close()
+		return "", fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", err
+	}
+	return key, f.Close()
+}

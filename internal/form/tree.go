@@ -1,0 +1,175 @@
+package form
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+)
+
+// kind is the shape a node in the assembly tree has taken.
+type kind uint8
+
+const (
+	kindNew     kind = iota // created, shape not yet known
+	kindLeaf                // a string value
+	kindObject              // named children: a[b]
+	kindIndexed             // indexed children: a[0], compacted on output
+	kindList                // appended children: a[]
+)
+
+// node is the mutable tree ParseQuery assembles before converting it to
+// Values. Indexed arrays are kept as a map so sparse indexes cost nothing.
+type node struct {
+	kind  kind
+	leaf  string
+	kids  map[string]*node // kindObject and kindIndexed
+	items []*node          // kindList
+}
+
+// put stores value at path[i:] below n; path[:i] addresses n itself and
+// names it in errors.
+func (n *node) put(path []string, i int, value string) error {
+	if i == len(path) {
+		if n.kind != kindNew && n.kind != kindLeaf {
+			return errConflict(paramName(path, i))
+		}
+		n.kind, n.leaf = kindLeaf, value // a repeated key: the last one wins
+		return nil
+	}
+	seg := path[i]
+	want := segmentKind(seg, i)
+	if n.kind == kindNew {
+		n.kind = want
+		if want != kindList {
+			n.kids = map[string]*node{}
+		}
+	}
+	if n.kind != want {
+		return errConflict(paramName(path, i))
+	}
+	if want == kindList {
+		return n.appendItem(path, i+1, value)
+	}
+	if want == kindIndexed {
+		if !withinMaxIndex(seg) {
+			return errLimit(paramName(path, i+1), fmt.Sprintf("array index above %d", MaxIndex))
+		}
+	}
+	kid := n.kids[seg]
+	if kid == nil {
+		kid = &node{}
+		n.kids[seg] = kid
+	}
+	return kid.put(path, i+1, value)
+}
+
+// appendItem handles a "[]" segment: path[i:] is stored in the last
+// element of the list when that element is an object that does not hold
+// path[i:] yet (Rack's rule, so a[][x]=1&a[][y]=2 builds one object), and
+// in a new element otherwise.
+func (n *node) appendItem(path []string, i int, value string) error {
+	if k := len(n.items); k > 0 && i < len(path) {
+		last := n.items[k-1]
+		if (last.kind == kindObject || last.kind == kindIndexed) && !last.holds(path[i:]) {
+			return last.put(path, i, value)
+		}
+	}
+	if len(n.items) > MaxIndex {
+		return errLimit(paramName(path, i), fmt.Sprintf("more than %d array elements", MaxIndex+1))
+	}
+	kid := &node{}
+	n.items = append(n.items, kid)
+	return kid.put(path, i, value)
+}
+
+// holds reports whether every segment of rest leads to an existing child.
+// A rest containing "[]" is never held, as in Rack.
+func (n *node) holds(rest []string) bool {
+	for _, seg := range rest {
+		if seg == "" || n.kids == nil {
+			return false
+		}
+		kid, ok := n.kids[seg]
+		if !ok {
+			return false
+		}
+		n = kid
+	}
+	return true
+}
+
+// segmentKind tells which container a bracket segment addresses. The name
+// (segment 0) always addresses the top-level object.
+func segmentKind(seg string, i int) kind {
+	switch {
+	case i == 0:
+		return kindObject
+	case seg == "":
+		return kindList
+	case isIndex(seg):
+		return kindIndexed
+	default:
+		return kindObject
+	}
+}
+
+// isIndex reports whether seg is a canonical decimal array index: digits
+// only and no leading zero, so "metadata[007]" stays a map key.
+func isIndex(seg string) bool {
+	if seg == "" || (seg[0] == '0' && len(seg) > 1) {
+		return false
+	}
+	for i := 0; i < len(seg); i++ {
+		if seg[i] < '0' || seg[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// withinMaxIndex reports whether the index segment seg is at most MaxIndex.
+func withinMaxIndex(seg string) bool {
+	idx, err := strconv.Atoi(seg)
+	return err == nil && idx <= MaxIndex
+}
+
+// value converts the assembled node into the Values representation.
+func (n *node) value() any {
+	switch n.kind {
+	case kindObject:
+		m := make(map[string]any, len(n.kids))
+		for k, kid := range n.kids {
+			m[k] = kid.value()
+		}
+		return m
+	case kindIndexed:
+		return n.indexedValue()
+	case kindList:
+		out := make([]any, len(n.items))
+		for i, kid := range n.items {
+			out[i] = kid.value()
+		}
+		return out
+	default:
+		return n.leaf
+	}
+}
+
+// indexedValue compacts a sparse indexed array in index order.
+func (n *node) indexedValue() []any {
+	type entry struct {
+		idx int
+		kid *node
+	}
+	entries := make([]entry, 0, len(n.kids))
+	for k, kid := range n.kids {
+		idx, _ := strconv.Atoi(k) // isIndex and MaxIndex were checked in put
+		entries = append(entries, entry{idx, kid})
+	}
+	slices.SortFunc(entries, func(a, b entry) int { return a.idx - b.idx })
+	out := make([]any, len(entries))
+	for i, e := range entries {
+		out[i] = e.kid.value()
+	}
+	return out
+}
