@@ -243,6 +243,6 @@ func (s *Server) listCustomers(r *http.Request, p *params) (readFunc, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newList("/v1/customers", l, customerView), nil
+		return newList("customer", "/v1/customers", l, customerView), nil
 	}, nil
 }

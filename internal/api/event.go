@@ -106,6 +106,6 @@ func (s *Server) listEvents(r *http.Request, p *params) (readFunc, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newList("/v1/events", l, eventView), nil
+		return newList("event", "/v1/events", l, eventView), nil
 	}, nil
 }

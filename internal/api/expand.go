@@ -17,10 +17,16 @@ type finder interface {
 	FindCustomer(ctx context.Context, scope pay.Scope, id string) (*pay.Customer, error)
 }
 
-// expandable lists, per object type, the fields expand[] may name. Fields
-// inside plain sub-objects are written with dots.
-var expandable = map[string][]string{
-	"customer": {"default_source", "invoice_settings.default_payment_method", "test_clock"},
+// expandField is a field expand[] may name, and the object type it expands
+// into ("" when that type cannot be expanded further).
+type expandField struct {
+	path   string // fields inside plain sub-objects are written with dots
+	target string
+}
+
+// expandable lists, per object type, the fields expand[] may name.
+var expandable = map[string][]expandField{
+	"customer": {{"default_source", ""}, {"invoice_settings.default_payment_method", "payment_method"}, {"test_clock", ""}},
 }
 
 // loaders fetch an expandable object by its ID prefix and render it.
@@ -46,10 +52,17 @@ func (s *Server) render(ctx context.Context, f finder, scope pay.Scope, obj any,
 	if err != nil {
 		return nil, err
 	}
+	typ, _ := m["object"].(string)
+	if l, ok := obj.(listView); ok {
+		typ = "list:" + l.kind
+	}
 	for _, path := range expand {
 		parts := strings.Split(path, ".")
 		if len(parts) > maxExpandDepth+1 { // +1 for a list's "data." prefix
 			return nil, pay.InvalidParam("expand", "You cannot expand more than %d levels of a property: %s.", maxExpandDepth, clip(path, 100))
+		}
+		if !canExpand(typ, parts) {
+			return nil, cannotExpand(path)
 		}
 		if err := expandIn(ctx, f, scope, m, parts, path); err != nil {
 			return nil, err
@@ -90,7 +103,7 @@ func expandIn(ctx context.Context, f finder, scope pay.Scope, m map[string]any, 
 		return nil
 	}
 	typ, _ := m["object"].(string)
-	field, n := matchField(expandable[typ], parts)
+	field, n, _ := matchField(expandable[typ], parts)
 	if n == 0 {
 		return cannotExpand(path)
 	}
@@ -121,15 +134,28 @@ func expandIn(ctx context.Context, f finder, scope pay.Scope, m map[string]any, 
 	return nil
 }
 
+// canExpand checks an expand[] path against the registry, whatever the data.
+// A list's type is "list:" and its items' type.
+func canExpand(typ string, parts []string) bool {
+	if item, ok := strings.CutPrefix(typ, "list:"); ok {
+		return len(parts) > 1 && parts[0] == "data" && canExpand(item, parts[1:])
+	}
+	field, n, target := matchField(expandable[typ], parts)
+	if field == nil {
+		return false
+	}
+	return len(parts) == n || (target != "" && canExpand(target, parts[n:]))
+}
+
 // matchField finds the registered field that parts starts with.
-func matchField(fields []string, parts []string) ([]string, int) {
+func matchField(fields []expandField, parts []string) ([]string, int, string) {
 	for _, f := range fields {
-		fp := strings.Split(f, ".")
-		if len(fp) <= len(parts) && strings.Join(parts[:len(fp)], ".") == f {
-			return fp, len(fp)
+		fp := strings.Split(f.path, ".")
+		if len(fp) <= len(parts) && strings.Join(parts[:len(fp)], ".") == f.path {
+			return fp, len(fp), f.target
 		}
 	}
-	return nil, 0
+	return nil, 0, ""
 }
 
 // load fetches an object by ID for expansion. An object that no longer

@@ -10,10 +10,11 @@ type listView struct {
 	Data    []any  `json:"data"`
 	HasMore bool   `json:"has_more"`
 	URL     string `json:"url"`
+	kind    string // the items' object type, for expand[] checks
 }
 
-func newList[T any](url string, l pay.List[T], view func(T) any) listView {
-	out := listView{Object: "list", Data: make([]any, 0, len(l.Data)), HasMore: l.HasMore, URL: url}
+func newList[T any](kind, url string, l pay.List[T], view func(T) any) listView {
+	out := listView{Object: "list", Data: make([]any, 0, len(l.Data)), HasMore: l.HasMore, URL: url, kind: kind}
 	for _, v := range l.Data {
 		out.Data = append(out.Data, view(v))
 	}

@@ -1,6 +1,7 @@
 package form_test
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/calmony/calmonypay/internal/form"
@@ -22,8 +23,7 @@ func Example() {
 	}
 	r.Ignore("expand")
 	fmt.Println(amount, currency, metadata)
-	if err := r.Err(); err != nil {
-		e := err.(*form.Error)
+	if e, ok := errors.AsType[*form.Error](r.Err()); ok {
 		fmt.Printf("%s %s: %s\n", e.Code, e.Param, e.Message)
 	}
 	// Output:

@@ -60,6 +60,7 @@ func TestParseJSONErrors(t *testing.T) {
 		{"trailing data", `{"a": "b"} {"c": "d"}`, CodeMalformed, ""},
 		{"trailing garbage", `{"a": "b"}x`, CodeMalformed, ""},
 		{"too deep", deep, CodeLimit, "a" + strings.Repeat("[x]", MaxDepth)},
+		{"too deep array", `{"a":` + strings.Repeat(`[`, MaxDepth+1) + strings.Repeat("]", MaxDepth+1) + "}", CodeLimit, "a" + strings.Repeat("[0]", MaxDepth)},
 		{"array too long", long, CodeLimit, "a"},
 		{"too many values", many, CodeLimit, "a[999][8]"},
 	} {

@@ -1,0 +1,80 @@
+// Package apitest starts a real Calmony Pay API server on a test store for
+// end-to-end tests over HTTP.
+package apitest
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/calmony/calmonypay/internal/api"
+	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/store"
+	"github.com/calmony/calmonypay/internal/store/storetest"
+)
+
+// Server is a running API server with one project and a test-mode key.
+type Server struct {
+	URL     string // base URL, without /v1
+	Key     string // a test-mode secret key of Project
+	Project string
+	DB      *store.DB
+	API     *api.Server
+}
+
+// Options tune Start.
+type Options struct {
+	// RateLimit per key per second; 0 turns it off (the default for tests).
+	RateLimit int
+	// Postgres runs on PostgreSQL (the test is skipped unless
+	// CALMONY_TEST_POSTGRES_URL is set) instead of SQLite.
+	Postgres bool
+	// Logger defaults to a discarding logger.
+	Logger *slog.Logger
+}
+
+// Start starts a server and stops it when the test ends.
+func Start(tb testing.TB, opts Options) *Server {
+	tb.Helper()
+	var db *store.DB
+	if opts.Postgres {
+		db = storetest.OpenPostgres(tb)
+	} else {
+		db = storetest.OpenSQLite(tb)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	srv, err := api.New(api.Config{DB: db, Keys: storetest.Keys(tb), Logger: log, RateLimit: opts.RateLimit, AppOrigin: "https://app.calmony.test"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	ts := httptest.NewServer(srv)
+	tb.Cleanup(func() {
+		ts.Close()
+		srv.Close()
+	})
+	scope := storetest.Project(tb, db)
+	return &Server{URL: ts.URL, Key: NewKey(tb, db, scope.ProjectID, false), Project: scope.ProjectID, DB: db, API: srv}
+}
+
+// NewKey creates a secret key for a project and returns it.
+func NewKey(tb testing.TB, db *store.DB, projectID string, live bool) string {
+	tb.Helper()
+	key, rec := pay.NewSecretKey(live)
+	rec.ProjectID = projectID
+	if err := db.Tx(context.Background(), func(tx *store.Tx) error { return tx.CreateAPIKey(context.Background(), &rec) }); err != nil {
+		tb.Fatal(err)
+	}
+	return key
+}
+
+// NewProject creates another project with a test key and returns both.
+func NewProject(tb testing.TB, db *store.DB) (projectID, key string) {
+	tb.Helper()
+	scope := storetest.Project(tb, db)
+	return scope.ProjectID, NewKey(tb, db, scope.ProjectID, false)
+}
