@@ -31,12 +31,6 @@ func serve(ctx context.Context, args []string, e *env) error {
 	if err := cfg.Finish(); err != nil {
 		return err
 	}
-	// The dashboard is served by this same server unless told otherwise.
-	o, err := middleware.ParseOrigin(cmp.Or(cfg.AppOrigin, cfg.PublicURL))
-	if err != nil {
-		return fmt.Errorf("--app-origin: %w", err)
-	}
-	cfg.AppOrigin = o
 	log := newLogger(e, cfg)
 	db, keys, err := openStore(ctx, cfg, e, log)
 	if err != nil {
@@ -48,16 +42,11 @@ func serve(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 
-	srv, err := api.New(api.Config{DB: db, Keys: keys, Logger: log, RateLimit: cfg.RateLimit, AppOrigin: cfg.AppOrigin})
-	if err != nil {
-		return err
-	}
-	defer srv.Close()
-
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		return err
 	}
+	defer ln.Close()
 	if cfg.PublicURL == "http://"+cfg.Addr || cfg.PublicURL == "https://"+cfg.Addr {
 		// Report the real port when listening on :0.
 		scheme := "http"
@@ -66,6 +55,18 @@ func serve(ctx context.Context, args []string, e *env) error {
 		}
 		cfg.PublicURL = scheme + "://" + ln.Addr().String()
 	}
+	// The dashboard is served by this same server unless told otherwise.
+	o, err := middleware.ParseOrigin(cmp.Or(cfg.AppOrigin, cfg.PublicURL))
+	if err != nil {
+		return fmt.Errorf("--app-origin: %w", err)
+	}
+	cfg.AppOrigin = o
+
+	srv, err := api.New(api.Config{DB: db, Keys: keys, Logger: log, RateLimit: cfg.RateLimit, AppOrigin: cfg.AppOrigin})
+	if err != nil {
+		return err
+	}
+	defer srv.Close()
 	hs := newHTTPServer(srv, log)
 	printBanner(e, cfg, db, boot)
 	go pruneIdempotencyKeys(ctx, db, log)

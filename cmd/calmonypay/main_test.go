@@ -1,0 +1,259 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// syncBuffer is a bytes.Buffer safe to read while a command writes to it.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// testEnv runs commands against one data folder.
+type testEnv struct {
+	t   *testing.T
+	dir string
+	env map[string]string
+}
+
+func newTestEnv(t *testing.T) *testEnv {
+	dir := t.TempDir()
+	return &testEnv{t: t, dir: dir, env: map[string]string{"CALMONY_DATA_DIR": dir}}
+}
+
+func (te *testEnv) getenv(k string) string { return te.env[k] }
+
+// cmd runs a command to completion and returns its exit code and output.
+func (te *testEnv) cmd(args ...string) (int, string, string) {
+	te.t.Helper()
+	var out, errb syncBuffer
+	code := run(context.Background(), args, &env{stdout: &out, stderr: &errb, getenv: te.getenv})
+	return code, out.String(), errb.String()
+}
+
+// serve starts serve on a free port and returns its base URL, its banner and
+// a function that stops it.
+func (te *testEnv) serve(args ...string) (string, string, func()) {
+	te.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb syncBuffer
+	ready := make(chan string, 1)
+	done := make(chan int, 1)
+	e := &env{stdout: &out, stderr: &errb, getenv: te.getenv, ready: func(u string) { ready <- u }}
+	go func() { done <- run(ctx, append([]string{"serve", "--addr", "127.0.0.1:0"}, args...), e) }()
+	select {
+	case u := <-ready:
+		return u, out.String(), func() {
+			cancel()
+			if code := <-done; code != 0 {
+				te.t.Errorf("serve exited %d: %s", code, errb.String())
+			}
+		}
+	case code := <-done:
+		te.t.Fatalf("serve exited %d before it was ready: %s", code, errb.String())
+	case <-time.After(10 * time.Second):
+		te.t.Fatal("serve not ready after 10s")
+	}
+	cancel()
+	return "", "", nil
+}
+
+var keyRE = regexp.MustCompile(`sk_(test|live)_[0-9A-Za-z]{32}`)
+
+func request(t *testing.T, method, u, key string, form url.Values) (int, string) {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, strings.NewReader(form.Encode()))
+	req.SetBasicAuth(key, "")
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestServeFirstRunAndRestart(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	base, banner, stop := te.serve()
+	key := keyRE.FindString(banner)
+	if key == "" || !strings.Contains(banner, base+"/v1") {
+		t.Fatalf("banner lacks the key or the URL:\n%s", banner)
+	}
+	status, body := request(t, "POST", base+"/v1/customers", key, url.Values{"email": {"restart@example.com"}})
+	if status != 200 {
+		t.Fatalf("create: %d %s", status, body)
+	}
+	id := regexp.MustCompile(`cus_[0-9A-Za-z]+`).FindString(body)
+	stop()
+
+	// A restart on the same data keeps the data and the key, and makes no new key.
+	base, banner, stop = te.serve()
+	defer stop()
+	if keyRE.MatchString(banner) {
+		t.Errorf("second start printed a new key:\n%s", banner)
+	}
+	status, body = request(t, "GET", base+"/v1/customers/"+id, key, nil)
+	if status != 200 || !strings.Contains(body, "restart@example.com") {
+		t.Errorf("after restart: %d %s", status, body)
+	}
+}
+
+func TestKeysCommands(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	code, out, errOut := te.cmd("keys", "create", "--mode", "test")
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	key := lines[len(lines)-1]
+	if code != 0 || !keyRE.MatchString(key) || key != keyRE.FindString(key) {
+		t.Fatalf("keys create = %d, last line %q, stderr %s", code, key, errOut)
+	}
+	_, out, _ = te.cmd("keys", "create", "--mode", "live")
+	live := lastLine(out)
+	if !strings.HasPrefix(live, "sk_live_") {
+		t.Fatalf("live key = %q", live)
+	}
+	code, list, _ := te.cmd("keys", "list")
+	if code != 0 || strings.Contains(list, key) || strings.Count(list, "key_") != 2 || !strings.Contains(list, "active") {
+		t.Fatalf("keys list = %d\n%s", code, list)
+	}
+	ids := regexp.MustCompile(`key_[0-9A-Za-z]+`).FindAllString(list, -1)
+
+	base, _, stop := te.serve()
+	defer stop()
+	if status, _ := request(t, "GET", base+"/v1/customers", key, nil); status != 200 {
+		t.Fatalf("new key: %d", status)
+	}
+	// Roll the test key with no grace: the old key stops, the new one works.
+	var testID string
+	for _, id := range ids {
+		if _, o, _ := te.cmd("keys", "list"); strings.Contains(lineWith(o, id), "test") {
+			testID = id
+		}
+	}
+	code, out, errOut = te.cmd("keys", "roll", testID, "--expires-in", "0s")
+	rolled := lastLine(out)
+	if code != 0 || !strings.HasPrefix(rolled, "sk_test_") {
+		t.Fatalf("roll = %d %q %s", code, out, errOut)
+	}
+	waitStatus(t, base, key, 401)
+	if status, _ := request(t, "GET", base+"/v1/customers", rolled, nil); status != 200 {
+		t.Errorf("rolled key: %d", status)
+	}
+	// Revoke the live key.
+	var liveID string
+	_, list, _ = te.cmd("keys", "list")
+	for _, id := range ids {
+		if strings.Contains(lineWith(list, id), "live") {
+			liveID = id
+		}
+	}
+	if code, _, errOut := te.cmd("keys", "revoke", liveID); code != 0 {
+		t.Fatalf("revoke: %s", errOut)
+	}
+	waitStatus(t, base, live, 401)
+	if code, _, _ := te.cmd("keys", "revoke", "key_nope"); code == 0 {
+		t.Error("revoking an unknown key succeeded")
+	}
+}
+
+func waitStatus(t *testing.T, base, key string, want int) {
+	t.Helper()
+	for i := 0; i < 40; i++ {
+		if status, _ := request(t, "GET", base+"/v1/customers", key, nil); status == want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("status never became %d", want)
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+func lineWith(s, sub string) string {
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			return l
+		}
+	}
+	return ""
+}
+
+func TestOriginsCommands(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	te.cmd("keys", "create")
+	if code, _, errOut := te.cmd("origins", "add", "https://Shop.Example.com:443"); code != 0 {
+		t.Fatalf("origins add: %s", errOut)
+	}
+	_, out, _ := te.cmd("origins", "list")
+	if !strings.Contains(out, "https://shop.example.com") {
+		t.Errorf("origins list = %q, want the normalised origin", out)
+	}
+	for _, bad := range []string{"null", "*", "https://shop.example.com/path", "ftp://x.example", "https://user@x.example"} {
+		if code, _, _ := te.cmd("origins", "add", bad); code == 0 {
+			t.Errorf("origins add %q succeeded", bad)
+		}
+	}
+	if code, _, errOut := te.cmd("origins", "remove", "https://shop.example.com"); code != 0 {
+		t.Fatalf("origins remove: %s", errOut)
+	}
+	if _, out, _ := te.cmd("origins", "list"); strings.TrimSpace(out) != "" {
+		t.Errorf("after remove: %q", out)
+	}
+}
+
+func TestProductionRefusesWithoutEncryptionKey(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	code, _, errOut := te.cmd("serve", "--env", "production", "--addr", "127.0.0.1:0")
+	if code == 0 || !strings.Contains(errOut, "CALMONY_ENCRYPTION_KEY") {
+		t.Errorf("serve --env production without a key = %d %q", code, errOut)
+	}
+}
+
+func TestMigrateAndUsage(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	te.env["CALMONY_DATABASE"] = filepath.Join(te.dir, "other.db")
+	code, out, errOut := te.cmd("migrate")
+	if code != 0 || !strings.Contains(out, "version 1") {
+		t.Errorf("migrate = %d %q %q", code, out, errOut)
+	}
+	if code, _, _ := te.cmd("frobnicate"); code != 2 {
+		t.Errorf("unknown command exit = %d, want 2", code)
+	}
+	if code, _, _ := te.cmd("serve", "--env", "staging"); code == 0 {
+		t.Error("serve --env staging succeeded")
+	}
+}
