@@ -169,7 +169,11 @@ type errorDetail struct {
 // cause is logged with the request ID and never shown.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.clientError(r, err)
-	if e.Status >= 500 {
+	if e.Status == http.StatusServiceUnavailable {
+		w.Header().Set("Retry-After", "1")
+		w.Header().Set("Stripe-Should-Retry", "true")
+	}
+	if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
 	}
 	writeJSON(w, e.Status, errorBody{Error: errorDetail{Type: e.Type, Code: e.Code, DeclineCode: e.DeclineCode, Param: e.Param, Message: e.Message}})
@@ -189,6 +193,10 @@ func (s *Server) clientError(r *http.Request, err error) *pay.Error {
 			status = http.StatusUnsupportedMediaType
 		}
 		return &pay.Error{Status: status, Type: pay.ErrorTypeInvalidRequest, Code: fe.Code, Param: fe.Param, Message: fe.Message}
+	}
+	if errors.Is(err, store.ErrOverloaded) {
+		return &pay.Error{Status: http.StatusServiceUnavailable, Type: pay.ErrorTypeAPI, Code: "lock_timeout",
+			Message: "The server is busy. Retry the request shortly."}
 	}
 	if errors.Is(err, context.Canceled) {
 		return &pay.Error{Status: 499, Type: pay.ErrorTypeAPI, Message: "The request was canceled."}

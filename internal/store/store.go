@@ -53,6 +53,7 @@ type DB struct {
 	keys    *secret.Keyring
 	now     func() time.Time
 	log     *slog.Logger
+	writer  *groupWriter // SQLite only
 }
 
 // querier is what both *sql.DB and *sql.Tx offer.
@@ -144,6 +145,7 @@ func (db *DB) openSQLite(path string, conns int) error {
 		db.Close()
 		return fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
+	db.writer = newGroupWriter(db, writerQueue)
 	return nil
 }
 
@@ -153,8 +155,11 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 // Now returns the store's clock reading.
 func (db *DB) Now() time.Time { return db.now() }
 
-// Close closes the connections.
+// Close stops the writer and closes the connections.
 func (db *DB) Close() error {
+	if db.writer != nil {
+		db.writer.close()
+	}
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -170,32 +175,59 @@ type Tx struct {
 	Now time.Time
 }
 
-// Tx runs fn in one transaction and commits if fn returns nil; otherwise (or
-// if fn panics) it rolls back. Every write in the project goes through here,
-// so batching (group commit) can be added behind it without touching callers.
-func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) (err error) {
+// Tx runs fn in a transaction: its writes commit, durably, if and only if it
+// returns nil; an error or a panic rolls them back. Every write in the project
+// goes through here.
+//
+// On SQLite, Tx hands fn to the single writer goroutine, which runs the
+// closures waiting at that moment one after another inside one database
+// transaction, each within its own savepoint, and commits them with one
+// fsync (group commit). A failing closure rolls back to its savepoint and
+// does not affect the others; Tx returns only after the commit. fn must
+// therefore do database work only (no network calls) and must not call Tx
+// itself. When the writer's queue is full, Tx fails at once with
+// ErrOverloaded.
+//
+// On PostgreSQL each call is its own transaction on the connection pool.
+func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
+	if db.writer != nil {
+		return db.writer.do(ctx, fn)
+	}
 	sqlTx, err := db.write.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	tx := &Tx{tx: sqlTx, db: db, Now: db.now().Truncate(time.Second)}
-	defer func() {
-		if p := recover(); p != nil {
-			sqlTx.Rollback()
-			panic(p)
+	if err := runClosure(tx, fn); err != nil {
+		sqlTx.Rollback()
+		var pe *PanicError
+		if errors.As(err, &pe) {
+			panic(pe.Value)
 		}
-		if err != nil {
-			sqlTx.Rollback()
-		}
-	}()
-	if err = fn(tx); err != nil {
 		return err
 	}
-	if err = sqlTx.Commit(); err != nil {
+	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
 }
+
+// runClosure calls fn, turning a panic into a *PanicError so the caller can
+// roll back before re-raising it.
+func runClosure(tx *Tx, fn func(*Tx) error) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = &PanicError{Value: p}
+		}
+	}()
+	return fn(tx)
+}
+
+// PanicError carries a panic out of a transaction closure; Tx re-raises it in
+// the caller's goroutine after rolling back.
+type PanicError struct{ Value any }
+
+func (e *PanicError) Error() string { return fmt.Sprintf("store: panic in transaction: %v", e.Value) }
 
 // unix is the transaction's time in unix seconds.
 func (tx *Tx) unix() int64 { return tx.Now.Unix() }

@@ -1,0 +1,103 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/calmony/calmonypay/internal/api/apitest"
+)
+
+// nodeRequireEnv makes a missing Node.js or missing node_modules a failure
+// instead of a skip. CI sets it.
+const nodeRequireEnv = "CALMONY_REQUIRE_NODE_TESTS"
+
+// nodeTestDir holds the stripe-node conformance tests, relative to this
+// package's directory (go test runs in it).
+var nodeTestDir = filepath.Join("..", "..", "test", "node")
+
+// TestNodeSDK runs the stripe-node conformance tests (test/node/*.test.mjs,
+// npm stripe 23.1.0) with Node's test runner against a real server. It is
+// skipped when node or test/node/node_modules/stripe is missing, unless
+// CALMONY_REQUIRE_NODE_TESTS=1.
+func TestNodeSDK(t *testing.T) {
+	t.Parallel()
+	unavailable := func(format string, args ...any) {
+		t.Helper()
+		msg := fmt.Sprintf(format, args...)
+		if os.Getenv(nodeRequireEnv) == "1" {
+			t.Fatalf("%s (and %s=1 requires the node tests)", msg, nodeRequireEnv)
+		}
+		t.Skipf("skipping the stripe-node tests: %s (set %s=1 to make this a failure)", msg, nodeRequireEnv)
+	}
+
+	node, err := exec.LookPath("node")
+	if err != nil {
+		unavailable("node is not on PATH; install Node.js >= 20")
+	}
+	if major, err := nodeMajorVersion(t.Context(), node); err != nil {
+		unavailable("%s --version: %v", node, err)
+	} else if major < 20 {
+		unavailable("%s is Node.js %d; npm stripe 23.1.0 needs Node.js >= 20", node, major)
+	}
+	dir, err := filepath.Abs(nodeTestDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "stripe", "package.json")); err != nil {
+		unavailable("%s is missing; run `npm ci` in test/node", filepath.Join(dir, "node_modules", "stripe"))
+	}
+	// Name the files rather than the directory: how `node --test <dir>` is
+	// read differs between Node.js versions.
+	files, err := filepath.Glob(filepath.Join(dir, "*.test.mjs"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no *.test.mjs files in %s (err %v)", dir, err)
+	}
+	for i, f := range files {
+		files[i] = filepath.Base(f)
+	}
+
+	srv := apitest.Start(t, apitest.Options{})
+	_, otherKey := apitest.NewProject(t, srv.DB)
+
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, node, append([]string{"--test", "--test-reporter=spec"}, files...)...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"CALMONY_URL="+srv.URL,
+		"CALMONY_KEY="+srv.Key,
+		"CALMONY_OTHER_KEY="+otherKey,
+		"NO_COLOR=1",
+	)
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node --test %s in %s failed after %v: %v\n%s", strings.Join(files, " "), dir, time.Since(start).Round(time.Millisecond), err, out)
+	}
+	if testing.Verbose() {
+		t.Logf("node --test output:\n%s", out)
+	}
+}
+
+// nodeMajorVersion returns the major version of the node binary.
+func nodeMajorVersion(ctx context.Context, node string) (int, error) {
+	out, err := exec.CommandContext(ctx, node, "--version").Output()
+	if err != nil {
+		return 0, err
+	}
+	v := strings.TrimPrefix(strings.TrimSpace(string(out)), "v")
+	major, _, _ := strings.Cut(v, ".")
+	n, err := strconv.Atoi(major)
+	if err != nil {
+		return 0, fmt.Errorf("unexpected version %q", out)
+	}
+	return n, nil
+}
