@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"strings"
 
 	"github.com/calmony/calmonypay/internal/config"
 	"github.com/calmony/calmonypay/internal/secret"
@@ -155,5 +154,3 @@ func migrate(ctx context.Context, args []string, e *env) error {
 	fmt.Fprintf(e.stdout, "database schema is at version %d (%s)\n", applied, db.Dialect())
 	return nil
 }
-
-func quote(s string) string { return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'" }
