@@ -1,0 +1,232 @@
+package sandbox
+
+import (
+	"bytes"
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	cs "github.com/calmony/calmonypay/internal/cardstream"
+)
+
+// sessionLifetime bounds how long a hosted card form stays usable.
+const sessionLifetime = time.Hour
+
+// session is one shopper's visit to the hosted page.
+type session struct {
+	id      string
+	auth    auth
+	created time.Time
+}
+
+// handleHosted accepts a signed hosted request (POST body, or the query
+// string of a GET) and shows the card form. Requests that fail
+// authentication, or lack a usable redirectURL, get an error page; other
+// invalid requests are sent back to redirectURL with the error code.
+func (s *Sandbox) handleHosted(w http.ResponseWriter, r *http.Request) {
+	req, err := hostedFields(w, r)
+	if err != nil {
+		s.errorPage(w, http.StatusBadRequest, cs.CodeInvalidRequest, "The payment request could not be read.")
+		return
+	}
+	a, rej := s.authenticate(req)
+	if rej == nil {
+		rej = validateHosted(a.req)
+	}
+	if rej != nil {
+		s.errorPage(w, http.StatusBadRequest, rej.code, rej.message)
+		return
+	}
+	if rp := s.precheck(a, r); rp != nil {
+		s.finish(w, r, a, *rp)
+		return
+	}
+	sess := &session{id: s.token(24), auth: a, created: s.now()}
+	if !s.openSession(sess) {
+		s.errorPage(w, http.StatusServiceUnavailable, cs.CodeRetryLater, "The sandbox is busy; try again later.")
+		return
+	}
+	s.cardForm(w, sess, "")
+}
+
+// openSession stores sess unless the sandbox is at its limit.
+func (s *Sandbox) openSession(sess *session) bool {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	s.st.advance(s.now())
+	if s.st.full() {
+		return false
+	}
+	s.st.sessions[sess.id] = sess
+	return true
+}
+
+func hostedFields(w http.ResponseWriter, r *http.Request) (cs.Fields, error) {
+	if r.Method == http.MethodGet {
+		return cs.ParseBody(r.URL.RawQuery)
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, cs.MaxBodyBytes)
+	return cs.ReadBody(r)
+}
+
+// validateHosted checks what must hold before redirectURL can be trusted.
+func validateHosted(req cs.Fields) *reply {
+	switch action := req.Get("action"); {
+	case action == "":
+		return missing(cs.CodeMissingFieldBase+7, "action")
+	case action != "SALE" && action != "VERIFY" && action != "PREAUTH":
+		return invalid(cs.CodeMissingFieldBase+7, "action: the hosted page supports SALE, VERIFY and PREAUTH")
+	}
+	switch redirect := req.Get("redirectURL"); {
+	case redirect == "":
+		return missing(codeMissingRedirectURL, "redirectURL")
+	case !validURL(redirect):
+		return invalid(codeMissingRedirectURL, "redirectURL")
+	}
+	if cb := req.Get("callbackURL"); cb != "" && !validURL(cb) {
+		return invalid(codeMissingCallbackURL, "callbackURL")
+	}
+	return nil
+}
+
+// precheck validates the order fields before showing the form.
+func (s *Sandbox) precheck(a auth, r *http.Request) *reply {
+	c := call{auth: a, now: s.now(), base: baseURL(r, s.opts.BaseURL), hosted: true}
+	p := params{action: a.req.Get("action"), stored: known(a.req)}
+	if rp := parseOrder(&p, c); rp != nil {
+		return rp
+	}
+	if a.req.Get("xref") != "" {
+		return fail(65563, "NOT SUPPORTED BY THE SANDBOX: xref on the hosted page")
+	}
+	return nil
+}
+
+// handleSubmit handles the card form's Pay and Cancel buttons.
+func (s *Sandbox) handleSubmit(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, cs.MaxBodyBytes)
+	form, err := cs.ReadBody(r)
+	if err != nil {
+		s.errorPage(w, http.StatusBadRequest, cs.CodeInvalidRequest, "The card form could not be read.")
+		return
+	}
+	sess, rp, retry := s.pay(form, baseURL(r, s.opts.BaseURL))
+	switch {
+	case sess == nil:
+		s.errorPage(w, http.StatusGone, cs.CodeInvalidRequest, "This payment page has expired or was already used.")
+	case retry:
+		s.cardForm(w, sess, rp.message)
+	default:
+		s.finish(w, r, sess.auth, rp)
+	}
+}
+
+// pay runs the submitted form through the Direct SALE engine, under the
+// lock so a session is used once. retry asks for the form again (a card
+// field was missing or invalid).
+func (s *Sandbox) pay(form cs.Fields, base string) (sess *session, rp reply, retry bool) {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	now := s.now()
+	s.st.advance(now)
+	sess, ok := s.st.sessions[form.Get("session")]
+	if !ok || now.Sub(sess.created) > sessionLifetime {
+		return nil, reply{}, false
+	}
+	if form.Get("op") != "pay" {
+		delete(s.st.sessions, sess.id)
+		return sess, *fail(cs.CodeCancelled, "REQUEST CANCELLED"), false
+	}
+	c := call{auth: sess.auth, now: now, base: base, hosted: true}
+	c.req = withCard(sess.auth.req, form)
+	rp = s.newTransaction(c)
+	if cardFieldError(rp.code) {
+		return sess, rp, true
+	}
+	delete(s.st.sessions, sess.id)
+	sess.auth.req = c.req
+	return sess, rp, false
+}
+
+// withCard adds the shopper's card and address to the signed request.
+func withCard(req, form cs.Fields) cs.Fields {
+	out := req.Clone()
+	for _, name := range []string{"cardNumber", "cardExpiryMonth", "cardExpiryYear", "cardCVV"} {
+		out.Set(name, strings.TrimSpace(form.Get(name)))
+	}
+	for _, name := range []string{"customerAddress", "customerPostcode"} {
+		if v, ok := form.Lookup(name); ok {
+			out.Set(name, v)
+		}
+	}
+	return out
+}
+
+// cardFieldError reports codes the shopper can fix on the form.
+func cardFieldError(code int) bool {
+	for _, missingCode := range []int{codeMissingCardNumber, codeMissingExpiryMonth, codeMissingExpiryYear, codeMissingCVV} {
+		if code == missingCode || code == missingCode+256 {
+			return true
+		}
+	}
+	return false
+}
+
+// finish signs the response, posts the callback and sends the browser to
+// redirectURL with an auto-submitting signed form.
+func (s *Sandbox) finish(w http.ResponseWriter, r *http.Request, a auth, rp reply) {
+	resp := respond(a.req, rp, a.secret, s.now())
+	s.opts.Logger.InfoContext(r.Context(), "sandbox hosted", "merchant_id", a.m.id,
+		"response_code", rp.code, "xref", resp.Get("xref"))
+	if cb := a.req.Get("callbackURL"); cb != "" && s.callbackAllowed(r.Context(), cb) {
+		s.callback(r.Context(), cb, resp)
+	}
+	redirect := a.req.Get("redirectURL")
+	nonce := s.token(16)
+	setPageHeaders(w, nonce, origin(redirect))
+	var buf bytes.Buffer
+	page := cs.AutoPost{URL: redirect, Fields: resp, Title: "Returning to the shop",
+		Message: "Press the button to return to the shop.", Button: "Return to the shop", Nonce: nonce}
+	if err := page.Render(&buf); err != nil {
+		s.opts.Logger.ErrorContext(r.Context(), "sandbox redirect page", "error", err)
+		http.Error(w, "sandbox page error", http.StatusInternalServerError)
+		return
+	}
+	_, _ = w.Write(buf.Bytes())
+}
+
+// callbackAllowed applies Options.CallbackAllowFunc.
+func (s *Sandbox) callbackAllowed(ctx context.Context, target string) bool {
+	if s.opts.CallbackAllowFunc == nil {
+		return true
+	}
+	u, err := url.Parse(target)
+	if err == nil && s.opts.CallbackAllowFunc(u) {
+		return true
+	}
+	s.opts.Logger.WarnContext(ctx, "sandbox callback refused", "url", target)
+	return false
+}
+
+// callback POSTs the signed response to callbackURL, synchronously, before
+// the browser is redirected; it is bounded by CallbackTimeout, made once,
+// and its failure is only logged (the protocol documents no retries).
+func (s *Sandbox) callback(ctx context.Context, target string, resp cs.Fields) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.CallbackTimeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, target, strings.NewReader(resp.Encode()))
+	if err != nil {
+		s.opts.Logger.WarnContext(ctx, "sandbox callback", "url", target, "error", err)
+		return
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+	res, err := s.opts.CallbackClient.Do(req)
+	if err != nil {
+		s.opts.Logger.WarnContext(ctx, "sandbox callback", "url", target, "error", err)
+		return
+	}
+	res.Body.Close()
+	s.opts.Logger.InfoContext(ctx, "sandbox callback", "url", target, "status", res.StatusCode)
+}

@@ -1,0 +1,238 @@
+// Package sandbox is an in-memory imitation of Cardstream's test gateway:
+// the Direct API, the Hosted Payment Page (with a card form a person can
+// use), a 3-D Secure test ACS, the published test amounts, cards and
+// 3-D Secure outcomes, duplicate checking, xref cloning and the transaction
+// life cycle including settlement. It signs every response and callback
+// with the merchant's secret, and answers malformed requests with the
+// gateway's own response codes.
+//
+// A *Sandbox is an http.Handler serving these routes (relative to where it
+// is mounted; it works under http.StripPrefix):
+//
+//	POST     direct/           Direct API
+//	GET/POST hosted/           Hosted Payment Page (also hosted/modal/)
+//	POST     hosted/submit     the card form's Pay and Cancel buttons
+//	GET/POST acs/              the 3-D Secure test ACS (challenge page)
+//	POST     sandbox/settle    test hook: settle xref=… (or everything)
+//
+// It is safe for concurrent use. State lives in memory only.
+package sandbox
+
+import (
+	"cmp"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/calmony/calmonypay/internal/cardstream"
+)
+
+// Published test accounts (§11.1). 100856 is the 3-D Secure test account;
+// its secret is disputed in the sources, so both are accepted.
+const (
+	ThreeDSMerchantID = "100856"
+	threeDSAltSecret  = "Threeds2Test60System"
+)
+
+// Options configures a Sandbox. Zero values mean the documented defaults.
+type Options struct {
+	// Merchants adds (or overrides) merchant accounts: ID → signing secret.
+	// The published test accounts 100001 and 100856 are always known.
+	Merchants map[string]string
+	// Clock returns the current time. Defaults to time.Now.
+	Clock func() time.Time
+	// Logger receives one record per request (never card data). Defaults
+	// to a discarding logger.
+	Logger *slog.Logger
+	// Rand is the source of xrefs, session IDs and nonces. Defaults to
+	// crypto/rand. The sandbox serialises its reads.
+	Rand io.Reader
+	// SettleAfter, when positive, settles a captured transaction once that
+	// long has passed on Clock since its capture. Zero settles only through
+	// Settle, SettleAll or the settle endpoint.
+	SettleAfter time.Duration
+	// CallbackClient posts hosted callbacks. Defaults to a plain client.
+	CallbackClient *http.Client
+	// CallbackTimeout bounds each callback POST. Defaults to 10s.
+	CallbackTimeout time.Duration
+	// CallbackAllowFunc, when set, vets every callbackURL before the
+	// server-to-server POST; a refused URL is logged and skipped (the
+	// browser redirect still happens). Anyone can sign requests for the
+	// published test accounts, so a sandbox reachable from the internet
+	// should allow only its own callback endpoints here (SSRF).
+	CallbackAllowFunc func(*url.URL) bool
+	// MaxTransactions caps stored transactions (the oldest are forgotten
+	// first) and open hosted sessions and 3-D Secure challenges (new ones are
+	// refused with 65565 when full). Defaults to 100000.
+	MaxTransactions int
+	// BaseURL is the absolute URL browsers reach the sandbox at, used for
+	// threeDSURL. Defaults to one derived from each request.
+	BaseURL string
+}
+
+// merchant is one known account.
+type merchant struct {
+	id string
+	// secrets are tried in order; the first signs unsigned-request errors.
+	secrets []string
+	// threeDS makes 3-D Secure mandatory for ECOM requests.
+	threeDS bool
+}
+
+// Sandbox is the test gateway. Create it with New.
+type Sandbox struct {
+	opts      Options
+	merchants map[string]*merchant
+	mux       *http.ServeMux
+	pages     *template.Template
+	st        *store
+	randMu    sync.Mutex
+}
+
+// New returns a Sandbox. It fails if a merchant in opts has an empty ID or
+// secret, or the page templates do not parse.
+func New(opts Options) (*Sandbox, error) {
+	if opts.Clock == nil {
+		opts.Clock = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Rand == nil {
+		opts.Rand = rand.Reader
+	}
+	if opts.CallbackClient == nil {
+		opts.CallbackClient = &http.Client{}
+	}
+	opts.CallbackTimeout = cmp.Or(opts.CallbackTimeout, 10*time.Second)
+	opts.MaxTransactions = cmp.Or(opts.MaxTransactions, 100000)
+	merchants, err := buildMerchants(opts.Merchants)
+	if err != nil {
+		return nil, err
+	}
+	pages, err := parsePages()
+	if err != nil {
+		return nil, err
+	}
+	s := &Sandbox{opts: opts, merchants: merchants, pages: pages, st: newStore(opts.MaxTransactions, opts.SettleAfter)}
+	s.mux = s.routes()
+	return s, nil
+}
+
+func buildMerchants(extra map[string]string) (map[string]*merchant, error) {
+	m := map[string]*merchant{
+		cardstream.TestMerchantID: {id: cardstream.TestMerchantID, secrets: []string{cardstream.TestSecret}},
+		ThreeDSMerchantID: {id: ThreeDSMerchantID, threeDS: true,
+			secrets: []string{cardstream.TestSecret, threeDSAltSecret}},
+	}
+	for id, secret := range extra {
+		if err := validMerchant(id, secret); err != nil {
+			return nil, err
+		}
+		m[id] = &merchant{id: id, secrets: []string{secret}, threeDS: id == ThreeDSMerchantID}
+	}
+	return m, nil
+}
+
+func validMerchant(id, secret string) error {
+	if id == "" || strings.Trim(id, "0123456789") != "" {
+		return fmt.Errorf("sandbox: merchant ID %q must be numeric", id)
+	}
+	if secret == "" {
+		return fmt.Errorf("sandbox: merchant %s needs a signing secret", id)
+	}
+	return nil
+}
+
+// ParseMerchantFlag parses a "--merchant ID:SECRET" command-line value.
+// The secret may itself contain ':'.
+func ParseMerchantFlag(v string) (id, secret string, err error) {
+	id, secret, ok := strings.Cut(v, ":")
+	if !ok {
+		return "", "", errors.New("sandbox: merchant flag must look like ID:SECRET")
+	}
+	if err := validMerchant(id, secret); err != nil {
+		return "", "", err
+	}
+	return id, secret, nil
+}
+
+// MerchantFlags collects repeated --merchant ID:SECRET flags; it
+// implements flag.Value. Its String never shows secrets.
+type MerchantFlags map[string]string
+
+// Set implements flag.Value.
+func (m MerchantFlags) Set(v string) error {
+	id, secret, err := ParseMerchantFlag(v)
+	if err != nil {
+		return err
+	}
+	m[id] = secret
+	return nil
+}
+
+// String implements flag.Value, listing merchant IDs only.
+func (m MerchantFlags) String() string {
+	ids := make([]string, 0, len(m))
+	for id := range m {
+		ids = append(ids, id+":[REDACTED]")
+	}
+	return strings.Join(ids, ",")
+}
+
+func (s *Sandbox) routes() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /direct/{$}", s.handleDirect)
+	for _, p := range []string{"/hosted/", "/hosted/modal/"} {
+		mux.HandleFunc("GET "+p+"{$}", s.handleHosted)
+		mux.HandleFunc("POST "+p+"{$}", s.handleHosted)
+		mux.HandleFunc("POST "+p+"submit", s.handleSubmit)
+	}
+	mux.HandleFunc("GET /acs/{$}", s.handleACS)
+	mux.HandleFunc("POST /acs/{$}", s.handleACS)
+	mux.HandleFunc("POST /sandbox/settle", s.handleSettle)
+	return mux
+}
+
+// ServeHTTP implements http.Handler. A path without its leading slash (as
+// left by http.StripPrefix with a trailing-slash prefix) is accepted.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if !strings.HasPrefix(r.URL.Path, "/") {
+		r2 := r.Clone(r.Context())
+		r2.URL.Path = "/" + r.URL.Path
+		r2.URL.RawPath = ""
+		r = r2
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			s.opts.Logger.ErrorContext(r.Context(), "sandbox panic", "path", r.URL.Path, "panic", fmt.Sprint(p))
+			http.Error(w, "sandbox internal error", http.StatusInternalServerError)
+		}
+	}()
+	s.mux.ServeHTTP(w, r)
+}
+
+// now returns the injected clock's time.
+func (s *Sandbox) now() time.Time { return s.opts.Clock() }
+
+// token returns n random bytes as lowercase hex.
+func (s *Sandbox) token(n int) string {
+	b := make([]byte, n)
+	s.randMu.Lock()
+	_, err := io.ReadFull(s.opts.Rand, b)
+	s.randMu.Unlock()
+	if err != nil {
+		// A failing random source is a broken environment, not a request
+		// error; the sandbox must not hand out predictable tokens.
+		panic(fmt.Sprintf("sandbox: random source failed: %v", err))
+	}
+	return fmt.Sprintf("%x", b)
+}

@@ -1,0 +1,260 @@
+package sandbox
+
+import (
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	cs "github.com/calmony/calmonypay/internal/cardstream"
+)
+
+// challengeLifetime bounds how long a 3-D Secure challenge stays open.
+const challengeLifetime = time.Hour
+
+// challenge is a pending 3-D Secure challenge (§5.4).
+type challenge struct {
+	ref         string
+	creq        string
+	merchantID  string
+	xref        string
+	redirectURL string
+	created     time.Time
+	params      params
+}
+
+// monthOutcome is the simulated 3-D Secure result for an expiry month
+// (§11.4): a result letter, or "C" (challenge) or "D" (decoupled), both of
+// which the sandbox handles with its test ACS page.
+func monthOutcome(month int) string {
+	switch month {
+	case 1:
+		return "Y"
+	case 2:
+		return "N"
+	case 3, 11:
+		return "U"
+	case 4:
+		return "A"
+	case 5:
+		return "D"
+	case 6:
+		return "R"
+	case 7, 8, 9:
+		return "E"
+	case 10:
+		return "I"
+	}
+	return "C"
+}
+
+// threeDSCheck is the threeDSCheck value for a result letter, matched
+// against threeDSCheckPref.
+func threeDSCheck(letter string) string {
+	switch letter {
+	case "Y":
+		return "authenticated"
+	case "A":
+		return "attempted authentication"
+	case "N", "R":
+		return "not authenticated"
+	case "I":
+		return "not checked"
+	}
+	return "not known"
+}
+
+// defaultThreeDSPref accepts everything but a failed authentication.
+const defaultThreeDSPref = "authenticated,attempted authentication,not known,not checked"
+
+// threeDSApplies reports whether a request goes through 3-D Secure: ECOM
+// only, unless threeDSRequired=N; mandatory on the 3-D Secure test account,
+// otherwise when the request asks for it (threeDSRedirectURL or
+// threeDSRequired=Y).
+func threeDSApplies(c call, p params) bool {
+	required := c.req.Get("threeDSRequired")
+	if p.typ != "1" || required == "N" {
+		return false
+	}
+	return c.m.threeDS || c.hosted || required == "Y" || c.req.Has("threeDSRedirectURL")
+}
+
+// checkThreeDSRedirect requires a usable threeDSRedirectURL whenever a
+// Direct request goes through 3-D Secure v2 without an external result.
+func checkThreeDSRedirect(c call, p params) *reply {
+	if c.hosted || !threeDSApplies(c, p) || c.req.Get("threeDSAuthenticated") != "" {
+		return nil
+	}
+	switch redirect := c.req.Get("threeDSRedirectURL"); {
+	case redirect == "":
+		return fail(cs.CodeInvalidRequest, "MISSING threeDSRedirectURL")
+	case !validURL(redirect):
+		return fail(cs.CodeInvalidRequest, "INVALID threeDSRedirectURL")
+	}
+	return nil
+}
+
+// threeDSStage runs 3-D Secure for a new transaction. It returns the
+// result letter to authorise with, or a reply that ends the request here:
+// 65802 with a challenge, or 65803 for a result the merchant does not
+// accept. The hosted page authenticates the shopper itself, so challenge
+// and decoupled months count as authenticated there.
+func (s *Sandbox) threeDSStage(c call, p params, t *txn) (string, *reply) {
+	if !threeDSApplies(c, p) {
+		return "", nil
+	}
+	letter := c.req.Get("threeDSAuthenticated") // an external result (§5.4 step 5)
+	if letter == "" {
+		letter = monthOutcome(p.card.month)
+	}
+	if c.hosted && (letter == "C" || letter == "D") {
+		letter = "Y"
+	}
+	if letter == "C" || letter == "D" {
+		return "", s.startChallenge(c, p, t)
+	}
+	return letter, refuseResult(p, t, letter)
+}
+
+// refuseResult returns 65803 when threeDSCheckPref rejects the result.
+func refuseResult(p params, t *txn, letter string) *reply {
+	pref := p.stored.Get("threeDSCheckPref")
+	if pref == "" {
+		pref = defaultThreeDSPref
+	}
+	if prefAccepts(pref, threeDSCheck(letter)) {
+		return nil
+	}
+	t.state, t.code, t.message = cs.StateDeclined, cs.Code3DSResultNotAccepted, "3DS RESULT NOT ACCEPTED"
+	t.result = append(cardFields(p.card), threeDSResultFields(letter)...)
+	return &reply{code: t.code, message: t.message, fields: t.fields()}
+}
+
+// startChallenge stores a challenge and answers 65802.
+func (s *Sandbox) startChallenge(c call, p params, t *txn) *reply {
+	if s.st.full() {
+		t.state, t.code, t.message = cs.StateFinished, cs.CodeRetryLater, "RETRY LATER: too many open challenges"
+		return fail(t.code, t.message)
+	}
+	ch := &challenge{ref: "3DS" + s.token(24), creq: s.token(16), merchantID: c.m.id, xref: t.xref,
+		redirectURL: c.req.Get("threeDSRedirectURL"), created: c.now, params: p}
+	s.st.challenges[ch.ref] = ch
+	t.threeDS, t.code, t.message = ch, cs.Code3DSAuthRequired, "3DS AUTHENTICATION REQUIRED"
+	t.result = cardFields(p.card)
+	f := t.fields()
+	f = append(f, cs.Fields{
+		{Name: "threeDSRef", Value: ch.ref}, {Name: "threeDSURL", Value: c.base + "acs/"},
+		{Name: "threeDSRequest[creq]", Value: ch.creq}, {Name: "threeDSEnrolled", Value: "Y"},
+		{Name: "threeDSVersion", Value: "2.2.0"},
+	}...)
+	return &reply{code: t.code, message: t.message, fields: f}
+}
+
+// threeDSResultFields describe a 3-D Secure result.
+func threeDSResultFields(letter string) cs.Fields {
+	eci := "07"
+	switch letter {
+	case "Y":
+		eci = "05"
+	case "A":
+		eci = "06"
+	}
+	return cs.Fields{
+		{Name: "threeDSEnrolled", Value: "Y"}, {Name: "threeDSAuthenticated", Value: letter},
+		{Name: "threeDSCheck", Value: threeDSCheck(letter)}, {Name: "threeDSECI", Value: eci},
+		{Name: "threeDSVersion", Value: "2.2.0"},
+	}
+}
+
+// continueThreeDS completes a challenge (§5.4 step 3): threeDSRef plus
+// threeDSResponse[cres], which the test ACS sets to "creq:LETTER".
+func (s *Sandbox) continueThreeDS(c call) reply {
+	ch, ok := s.st.challenges[c.req.Get("threeDSRef")]
+	if !ok || ch.merchantID != c.m.id || c.now.Sub(ch.created) > challengeLifetime {
+		return *invalid(codeMissingThreeDSRef, "threeDSRef")
+	}
+	resp := c.req.Sub("threeDSResponse")
+	if len(resp) == 0 {
+		return *missing(codeMissingThreeDSResp, "threeDSResponse")
+	}
+	if changed(c.req, ch.params) {
+		return *fail(cs.CodeRequestMismatch, "REQUEST MISMATCH")
+	}
+	creq, letter, _ := strings.Cut(resp.Get("cres"), ":")
+	if creq != ch.creq || !strings.Contains("YANRU", letter) || len(letter) != 1 {
+		return *fail(cs.Code3DSError, "3DS ERROR: unrecognised ACS response")
+	}
+	delete(s.st.challenges, ch.ref)
+	t := s.st.txns[ch.xref]
+	if t == nil || t.state != cs.StateReceived {
+		return *invalid(codeMissingThreeDSRef, "threeDSRef")
+	}
+	if rp := refuseResult(ch.params, t, letter); rp != nil {
+		return *rp
+	}
+	return s.complete(c, ch.params, t, letter)
+}
+
+// changed reports card or amount details that differ from the first
+// request (65542).
+func changed(req cs.Fields, p params) bool {
+	number := strings.ReplaceAll(req.Get("cardNumber"), " ", "")
+	amount := req.Get("amount")
+	return (number != "" && number != p.card.number) ||
+		(amount != "" && amount != p.stored.Get("amount"))
+}
+
+// validURL accepts absolute http(s) URLs whose origin can be written into
+// a CSP form-action directive.
+func validURL(raw string) bool {
+	if !cs.AbsoluteURL(raw) {
+		return false
+	}
+	u, _ := url.Parse(raw)
+	return strings.Trim(u.Host, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") == ""
+}
+
+// origin returns scheme://host of an absolute URL.
+func origin(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "'none'"
+	}
+	return u.Scheme + "://" + u.Host
+}
+
+// handleACS serves the test ACS challenge page. The shopper picks the
+// result; the page posts cres=creq:LETTER to threeDSRedirectURL, and the
+// merchant sends it back as threeDSResponse[cres].
+func (s *Sandbox) handleACS(w http.ResponseWriter, r *http.Request) {
+	creq := r.URL.Query().Get("creq")
+	if r.Method == http.MethodPost {
+		r.Body = http.MaxBytesReader(w, r.Body, cs.MaxBodyBytes)
+		if f, err := cs.ReadBody(r); err == nil {
+			creq = f.Get("creq")
+		}
+	}
+	ch := s.challengeByCReq(creq)
+	if ch == nil {
+		s.errorPage(w, http.StatusNotFound, codeMissingThreeDSRef+256, "Unknown or expired 3-D Secure challenge.")
+		return
+	}
+	nonce := s.token(16)
+	setPageHeaders(w, nonce, origin(ch.redirectURL))
+	s.render(w, "acs.html", map[string]any{
+		"Nonce": nonce, "Action": ch.redirectURL, "CReq": ch.creq,
+		"Amount": formatAmount(ch.params.amount, ch.params.currency), "Card": mask(ch.params.card.number),
+	})
+}
+
+func (s *Sandbox) challengeByCReq(creq string) *challenge {
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	for _, ch := range s.st.challenges {
+		if creq != "" && ch.creq == creq && s.now().Sub(ch.created) <= challengeLifetime {
+			c := *ch
+			return &c
+		}
+	}
+	return nil
+}
