@@ -247,7 +247,7 @@ func TestMigrateAndUsage(t *testing.T) {
 	te := newTestEnv(t)
 	te.env["CALMONY_DATABASE"] = filepath.Join(te.dir, "other.db")
 	code, out, errOut := te.cmd("migrate")
-	if code != 0 || !strings.Contains(out, "version 1") {
+	if code != 0 || !strings.Contains(out, "database schema is at version") {
 		t.Errorf("migrate = %d %q %q", code, out, errOut)
 	}
 	if code, _, _ := te.cmd("frobnicate"); code != 2 {

@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +14,7 @@ import (
 	"github.com/calmony/calmonypay/internal/api"
 	"github.com/calmony/calmonypay/internal/config"
 	"github.com/calmony/calmonypay/internal/middleware"
+	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
 )
 
@@ -62,14 +62,26 @@ func serve(ctx context.Context, args []string, e *env) error {
 	}
 	cfg.AppOrigin = o
 
-	srv, err := api.New(api.Config{DB: db, Keys: keys, Logger: log, RateLimit: cfg.RateLimit, AppOrigin: cfg.AppOrigin})
+	gateways, err := payments.Configure(e.getenv, cfg.PublicURL, cfg.Env == config.Production, log)
+	if err != nil {
+		return err
+	}
+	mounts := map[string]http.Handler{}
+	if gateways.Sandbox != nil && cfg.Env != config.Production {
+		// The sandbox's hosted payment page must be reachable by browsers;
+		// in production test keys still reach it, in memory only.
+		mounts[payments.SandboxPath+"/"] = http.StripPrefix(payments.SandboxPath, gateways.Sandbox)
+	}
+	srv, err := api.New(api.Config{DB: db, Keys: keys, Logger: log, RateLimit: cfg.RateLimit, AppOrigin: cfg.AppOrigin,
+		Gateways: gateways.Gateways, Mounts: mounts})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
 	hs := newHTTPServer(srv, log)
-	printBanner(e, cfg, db, boot)
+	printBanner(e, cfg, db, boot, len(mounts) > 0)
 	go pruneIdempotencyKeys(ctx, db, log)
+	go srv.RunReconciler(ctx, 10*time.Second)
 
 	errc := make(chan error, 1)
 	go func() {
@@ -137,7 +149,7 @@ func bootstrap(ctx context.Context, db *store.DB) (bootResult, error) {
 	return bootResult{projectID: p.ID, testKey: key}, err
 }
 
-func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult) {
+func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult, sandbox bool) {
 	w := e.stdout
 	fmt.Fprintf(w, "\nCalmony Pay is running (%s)\n\n", cfg.Env)
 	fmt.Fprintf(w, "  API          %s/v1\n", cfg.PublicURL)
@@ -152,6 +164,9 @@ func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult) {
 		fmt.Fprintf(w, "               curl %s/v1/customers -u %s: -d email=jenny@example.com\n", cfg.PublicURL, boot.testKey)
 	} else {
 		fmt.Fprintf(w, "  Test key     made on first start; create another with: calmonypay keys create --mode test\n")
+	}
+	if sandbox {
+		fmt.Fprintf(w, "  Sandbox      %s%s/ (Cardstream test gateway for sk_test_ keys)\n", cfg.PublicURL, payments.SandboxPath)
 	}
 	if cfg.GeneratedKey != "" {
 		fmt.Fprintf(w, "  Warning      personal data is encrypted with a development key in %s; set CALMONY_ENCRYPTION_KEY for real data\n", cfg.GeneratedKey)
@@ -175,9 +190,4 @@ func pruneIdempotencyKeys(ctx context.Context, db *store.DB, log *slog.Logger) {
 		case <-t.C:
 		}
 	}
-}
-
-func sandboxCommand(ctx context.Context, args []string, e *env) error {
-	_ = flag.ErrHelp
-	return errors.New("sandbox: not wired yet")
 }

@@ -152,23 +152,26 @@ func (ch customerChange) apply(c *pay.Customer) {
 	c.Metadata = ch.metadata.apply(c.Metadata)
 }
 
-// checkReferences refuses references to objects that do not exist. Payment
-// methods arrive with the payments API; until then none can be named.
-func (ch customerChange) checkReferences() error {
-	if ch.defaultPM != nil && *ch.defaultPM != "" {
-		return pay.NoSuch("payment_method", *ch.defaultPM, "invoice_settings[default_payment_method]")
+// checkDefaultPaymentMethod requires invoice_settings[default_payment_method]
+// to be attached to the customer.
+func checkDefaultPaymentMethod(ctx context.Context, tx *store.Tx, c *pay.Customer) error {
+	if c.DefaultPaymentMethod == "" {
+		return nil
+	}
+	const param = "invoice_settings[default_payment_method]"
+	pm, err := tx.FindPaymentMethod(ctx, c.Scope, c.DefaultPaymentMethod)
+	if err != nil {
+		return notFoundAs(err, "PaymentMethod", c.DefaultPaymentMethod, param)
+	}
+	if pm.Customer != c.ID {
+		return pay.InvalidParam(param, "The PaymentMethod %s is not attached to this customer: attach it first.", pm.ID)
 	}
 	return nil
 }
 
 func (s *Server) createCustomer(r *http.Request, p *params) (writeFunc, error) {
 	ch := readCustomerChange(p)
-	if pm := p.OptString("payment_method"); pm != nil && *pm != "" {
-		return nil, pay.NoSuch("payment_method", *pm, "payment_method")
-	}
-	if err := ch.checkReferences(); err != nil {
-		return nil, err
-	}
+	pmID, _ := p.String("payment_method")
 	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
 		c := &pay.Customer{Scope: scope}
 		ch.apply(c)
@@ -179,8 +182,32 @@ func (s *Server) createCustomer(r *http.Request, p *params) (writeFunc, error) {
 			return nil, err
 		}
 		v := customerView(c)
-		return v, s.emit(ctx, tx, scope, "customer.created", c.ID, v, nil)
+		if err := s.emit(ctx, tx, scope, "customer.created", c.ID, v, nil); err != nil {
+			return nil, err
+		}
+		if pmID != "" {
+			if err := s.attachExisting(ctx, tx, scope, pmID, c.ID, "payment_method"); err != nil {
+				return nil, err
+			}
+		}
+		return v, checkDefaultPaymentMethod(ctx, tx, c)
 	}, nil
+}
+
+// attachExisting attaches a stored, unattached payment method to a customer.
+func (s *Server) attachExisting(ctx context.Context, tx *store.Tx, scope pay.Scope, pmID, customer, param string) error {
+	pm, err := tx.FindPaymentMethod(ctx, scope, pmID)
+	if err != nil {
+		return notFoundAs(err, "PaymentMethod", pmID, param)
+	}
+	if pm.Customer != "" && pm.Customer != customer {
+		return pay.InvalidRequest("payment_method_unexpected_state", param, "The payment method you provided has already been attached to a customer.")
+	}
+	pm.Customer = customer
+	if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
+		return err
+	}
+	return s.emit(ctx, tx, scope, "payment_method.attached", pm.ID, paymentMethodView(pm), nil)
 }
 
 func (s *Server) retrieveCustomer(r *http.Request, p *params) (readFunc, error) {
@@ -197,9 +224,6 @@ func (s *Server) retrieveCustomer(r *http.Request, p *params) (readFunc, error) 
 func (s *Server) updateCustomer(r *http.Request, p *params) (writeFunc, error) {
 	id := r.PathValue("id")
 	ch := readCustomerChange(p)
-	if err := ch.checkReferences(); err != nil {
-		return nil, err
-	}
 	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
 		c, err := tx.FindCustomer(ctx, scope, id)
 		if err == nil && c.Deleted {
@@ -211,6 +235,9 @@ func (s *Server) updateCustomer(r *http.Request, p *params) (writeFunc, error) {
 		before := customerView(c)
 		ch.apply(c)
 		if err := checkMetadata(c.Metadata); err != nil {
+			return nil, err
+		}
+		if err := checkDefaultPaymentMethod(ctx, tx, c); err != nil {
 			return nil, err
 		}
 		if err := tx.UpdateCustomer(ctx, c); err != nil {
@@ -226,6 +253,10 @@ func (s *Server) deleteCustomer(r *http.Request, p *params) (writeFunc, error) {
 	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
 		if err := tx.DeleteCustomer(ctx, scope, id); err != nil {
 			return nil, notFoundAs(err, "customer", id, "id")
+		}
+		// A deleted customer's cards are detached, as Stripe does.
+		if err := tx.DetachCustomerPaymentMethods(ctx, scope, id); err != nil {
+			return nil, err
 		}
 		v := deletedJSON{ID: id, Object: "customer", Deleted: true}
 		return v, s.emit(ctx, tx, scope, "customer.deleted", id, v, nil)

@@ -15,6 +15,10 @@ import (
 // changes).
 type finder interface {
 	FindCustomer(ctx context.Context, scope pay.Scope, id string) (*pay.Customer, error)
+	FindPaymentMethod(ctx context.Context, scope pay.Scope, id string) (*pay.PaymentMethod, error)
+	FindPaymentIntent(ctx context.Context, scope pay.Scope, id string) (*pay.PaymentIntent, error)
+	FindCharge(ctx context.Context, scope pay.Scope, id string) (*pay.Charge, error)
+	FindRefund(ctx context.Context, scope pay.Scope, id string) (*pay.Refund, error)
 }
 
 // expandField is a field expand[] may name, and the object type it expands
@@ -26,7 +30,11 @@ type expandField struct {
 
 // expandable lists, per object type, the fields expand[] may name.
 var expandable = map[string][]expandField{
-	"customer": {{"default_source", ""}, {"invoice_settings.default_payment_method", "payment_method"}, {"test_clock", ""}},
+	"customer":       {{"default_source", ""}, {"invoice_settings.default_payment_method", "payment_method"}, {"test_clock", ""}},
+	"payment_method": {{"customer", "customer"}},
+	"payment_intent": {{"customer", "customer"}, {"payment_method", "payment_method"}, {"latest_charge", "charge"}},
+	"charge":         {{"customer", "customer"}, {"payment_intent", "payment_intent"}, {"balance_transaction", ""}},
+	"refund":         {{"charge", "charge"}, {"payment_intent", "payment_intent"}, {"balance_transaction", ""}},
 }
 
 // loaders fetch an expandable object by its ID prefix and render it.
@@ -37,6 +45,27 @@ var loaders = map[string]func(ctx context.Context, f finder, scope pay.Scope, id
 			return nil, err
 		}
 		return customerView(c), nil
+	},
+	pay.PrefixPaymentMethod: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
+		pm, err := f.FindPaymentMethod(ctx, scope, id)
+		if err != nil {
+			return nil, err
+		}
+		return paymentMethodView(pm), nil
+	},
+	pay.PrefixPaymentIntent: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
+		pi, err := f.FindPaymentIntent(ctx, scope, id)
+		if err != nil {
+			return nil, err
+		}
+		return paymentIntentView(pi), nil
+	},
+	pay.PrefixCharge: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
+		ch, err := f.FindCharge(ctx, scope, id)
+		if err != nil {
+			return nil, err
+		}
+		return chargeView(ch), nil
 	},
 }
 

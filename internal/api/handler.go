@@ -157,11 +157,16 @@ type errorBody struct {
 }
 
 type errorDetail struct {
-	Type        string `json:"type"`
-	Code        string `json:"code,omitempty"`
-	DeclineCode string `json:"decline_code,omitempty"`
-	Param       string `json:"param,omitempty"`
-	Message     string `json:"message"`
+	Type          string `json:"type"`
+	Code          string `json:"code,omitempty"`
+	DeclineCode   string `json:"decline_code,omitempty"`
+	Param         string `json:"param,omitempty"`
+	Message       string `json:"message"`
+	PaymentIntent any    `json:"payment_intent,omitempty"`
+}
+
+func newErrorBody(e *pay.Error) errorBody {
+	return errorBody{Error: errorDetail{Type: e.Type, Code: e.Code, DeclineCode: e.DeclineCode, Param: e.Param, Message: e.Message, PaymentIntent: e.PaymentIntent}}
 }
 
 // writeError answers with Stripe's error envelope. Errors a client may see
@@ -176,7 +181,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, e.Status, errorBody{Error: errorDetail{Type: e.Type, Code: e.Code, DeclineCode: e.DeclineCode, Param: e.Param, Message: e.Message}})
+	writeJSON(w, e.Status, newErrorBody(e))
 }
 
 func (s *Server) clientError(r *http.Request, err error) *pay.Error {

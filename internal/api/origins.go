@@ -8,62 +8,83 @@ import (
 	"sync"
 	"time"
 
+	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/store"
 )
 
-// originRefresh bounds how stale the cached CORS allowlists may be.
-const originRefresh = time.Second
+// projectRefresh bounds how stale the cached project settings (CORS
+// allowlists, currencies) may be.
+const projectRefresh = time.Second
 
-// originCache keeps every project's CORS allowlist in memory, reloading it
-// at most once per originRefresh.
-type originCache struct {
-	db      *store.DB
-	log     *slog.Logger
-	mu      sync.Mutex
-	loaded  time.Time
-	byProj  map[string][]string
-	anyProj map[string]bool
+// refreshing is a value loaded from the database and reloaded at most once
+// per projectRefresh. A failed reload keeps the last good value.
+type refreshing[T any] struct {
+	load   func(ctx context.Context) (T, error)
+	log    *slog.Logger
+	what   string
+	mu     sync.Mutex
+	loaded time.Time
+	value  T
 }
 
-func newOriginCache(db *store.DB, log *slog.Logger) *originCache {
-	return &originCache{db: db, log: log}
-}
-
-func (c *originCache) current(ctx context.Context) (map[string][]string, map[string]bool) {
+func (c *refreshing[T]) get(ctx context.Context) T {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if time.Since(c.loaded) >= originRefresh {
-		byProj, err := c.db.FindOrigins(ctx, "")
+	if time.Since(c.loaded) >= projectRefresh {
+		v, err := c.load(ctx)
 		if err != nil {
-			// Fail closed on first load; keep serving the last good list after.
-			c.log.ErrorContext(ctx, "load CORS allowlists", "err", err)
-			return c.byProj, c.anyProj
+			c.log.ErrorContext(ctx, "load "+c.what, "err", err)
+			return c.value
 		}
-		anyProj := map[string]bool{}
-		for _, os := range byProj {
-			for _, o := range os {
-				anyProj[o] = true
+		c.value, c.loaded = v, time.Now()
+	}
+	return c.value
+}
+
+// origins are the CORS allowlists: by project, and their union.
+type origins struct {
+	byProject map[string][]string
+	any       map[string]bool
+}
+
+func newOriginCache(db *store.DB, log *slog.Logger) *refreshing[origins] {
+	return &refreshing[origins]{log: log, what: "CORS allowlists", load: func(ctx context.Context) (origins, error) {
+		byProject, err := db.FindOrigins(ctx, "")
+		o := origins{byProject: byProject, any: map[string]bool{}}
+		for _, list := range byProject {
+			for _, origin := range list {
+				o.any[origin] = true
 			}
 		}
-		c.byProj, c.anyProj, c.loaded = byProj, anyProj, time.Now()
-	}
-	return c.byProj, c.anyProj
+		return o, err
+	}}
 }
 
-// anyProject decides preflights, which carry no key: is the origin on any
-// project's allowlist?
-func (c *originCache) anyProject(ctx context.Context, origin string) bool {
-	_, any := c.current(ctx)
-	return any[origin]
+// anyProjectOrigin decides preflights, which carry no key: is the origin on
+// any project's allowlist?
+func (s *Server) anyProjectOrigin(ctx context.Context, origin string) bool {
+	return s.origins.get(ctx).any[origin]
 }
 
-// callerProject decides real requests: is the origin on the allowlist of the
-// project whose key made the request?
-func (c *originCache) callerProject(r *http.Request, origin string) bool {
+// callerProjectOrigin decides real requests: is the origin on the allowlist
+// of the project whose key made the request?
+func (s *Server) callerProjectOrigin(r *http.Request, origin string) bool {
 	k := keyFrom(r.Context())
-	if k == nil {
-		return false
-	}
-	byProj, _ := c.current(r.Context())
-	return slices.Contains(byProj[k.ProjectID], origin)
+	return k != nil && slices.Contains(s.origins.get(r.Context()).byProject[k.ProjectID], origin)
+}
+
+func newCurrencyCache(db *store.DB, log *slog.Logger) *refreshing[map[string][]string] {
+	return &refreshing[map[string][]string]{log: log, what: "project currencies", load: func(ctx context.Context) (map[string][]string, error) {
+		ps, err := db.FindProjects(ctx)
+		m := map[string][]string{}
+		for _, p := range ps {
+			m[p.ID] = p.Currencies
+		}
+		return m, err
+	}}
+}
+
+// currencyAllowed reports whether the scope's project may charge in currency.
+func (s *Server) currencyAllowed(ctx context.Context, scope pay.Scope, currency string) bool {
+	return slices.Contains(s.currencies.get(ctx)[scope.ProjectID], currency)
 }

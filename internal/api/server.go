@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/calmony/calmonypay/internal/middleware"
+	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/secret"
 	"github.com/calmony/calmonypay/internal/store"
 )
@@ -27,6 +28,8 @@ type Config struct {
 	// AppOrigin is the dashboard's own origin, the only one allowed to call
 	// /api/trpc cross-origin. Empty: no cross-origin calls at all.
 	AppOrigin string
+	// Gateways are the card gateways for test and live keys.
+	Gateways payments.Gateways
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
 	// Mounts are extra handlers served outside /v1 (the Cardstream sandbox,
@@ -37,25 +40,28 @@ type Config struct {
 
 // Server is the HTTP API. Create it with New.
 type Server struct {
-	db      *store.DB
-	keys    *secret.Keyring
-	log     *slog.Logger
-	now     func() time.Time
-	maxBody int64
-	auth    *keyCache
-	limiter *limiter
-	origins *originCache
-	handler http.Handler
+	db         *store.DB
+	keys       *secret.Keyring
+	log        *slog.Logger
+	now        func() time.Time
+	maxBody    int64
+	auth       *keyCache
+	limiter    *limiter
+	origins    *refreshing[origins]
+	currencies *refreshing[map[string][]string]
+	gateways   payments.Gateways
+	handler    http.Handler
 }
 
 // New returns a Server for cfg. Call Close when done to stop its background work.
 func New(cfg Config) (*Server, error) {
 	s := &Server{
-		db:      cfg.DB,
-		keys:    cfg.Keys,
-		log:     cmp.Or(cfg.Logger, slog.Default()),
-		now:     cfg.Now,
-		maxBody: cmp.Or(cfg.MaxBodyBytes, 1<<20),
+		db:       cfg.DB,
+		keys:     cfg.Keys,
+		log:      cmp.Or(cfg.Logger, slog.Default()),
+		now:      cfg.Now,
+		maxBody:  cmp.Or(cfg.MaxBodyBytes, 1<<20),
+		gateways: cfg.Gateways,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -63,6 +69,7 @@ func New(cfg Config) (*Server, error) {
 	s.auth = newKeyCache(cfg.DB, s.now)
 	s.limiter = newLimiter(cfg.RateLimit, s.now)
 	s.origins = newOriginCache(cfg.DB, s.log)
+	s.currencies = newCurrencyCache(cfg.DB, s.log)
 	trpc, err := middleware.TRPC(cfg.AppOrigin)
 	if err != nil {
 		return nil, err
@@ -86,11 +93,32 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, mounts map[string]
 	v1.Handle("POST /v1/customers/{id}", s.write(s.updateCustomer))
 	v1.Handle("PATCH /v1/customers/{id}", s.write(s.updateCustomer))
 	v1.Handle("DELETE /v1/customers/{id}", s.write(s.deleteCustomer))
+	v1.Handle("GET /v1/customers/{customer}/payment_methods", s.read(s.listPaymentMethods))
+	v1.Handle("POST /v1/payment_methods", s.staged(s.createPaymentMethod))
+	v1.Handle("GET /v1/payment_methods", s.read(s.listPaymentMethods))
+	v1.Handle("GET /v1/payment_methods/{id}", s.read(s.retrievePaymentMethod))
+	v1.Handle("POST /v1/payment_methods/{id}", s.write(s.updatePaymentMethod))
+	v1.Handle("POST /v1/payment_methods/{id}/attach", s.staged(s.attachPaymentMethod))
+	v1.Handle("POST /v1/payment_methods/{id}/detach", s.write(s.detachPaymentMethod))
+	v1.Handle("POST /v1/payment_intents", s.staged(s.createPaymentIntent))
+	v1.Handle("GET /v1/payment_intents", s.read(s.listPaymentIntents))
+	v1.Handle("GET /v1/payment_intents/{id}", s.read(s.retrievePaymentIntent))
+	v1.Handle("POST /v1/payment_intents/{id}", s.write(s.updatePaymentIntent))
+	v1.Handle("POST /v1/payment_intents/{id}/confirm", s.staged(s.confirmPaymentIntent))
+	v1.Handle("POST /v1/payment_intents/{id}/capture", s.staged(s.capturePaymentIntent))
+	v1.Handle("POST /v1/payment_intents/{id}/cancel", s.staged(s.cancelPaymentIntent))
+	v1.Handle("GET /v1/charges", s.read(s.listCharges))
+	v1.Handle("GET /v1/charges/{id}", s.read(s.retrieveCharge))
+	v1.Handle("POST /v1/charges/{id}", s.write(s.updateCharge))
+	v1.Handle("POST /v1/refunds", s.staged(s.createRefund))
+	v1.Handle("GET /v1/refunds", s.read(s.listRefunds))
+	v1.Handle("GET /v1/refunds/{id}", s.read(s.retrieveRefund))
+	v1.Handle("POST /v1/refunds/{id}", s.write(s.updateRefund))
 	v1.Handle("GET /v1/events", s.read(s.listEvents))
 	v1.Handle("GET /v1/events/{id}", s.read(s.retrieveEvent))
 	v1.Handle("/v1/", s.read(s.unknownRoute))
 
-	cors := middleware.V1CORS{UnionAllowFunc: s.origins.anyProject, ProjectAllowFunc: s.origins.callerProject}
+	cors := middleware.V1CORS{UnionAllowFunc: s.anyProjectOrigin, ProjectAllowFunc: s.callerProjectOrigin}
 	api := middleware.Chain(v1,
 		cors.Preflight,
 		s.authenticate,
@@ -140,3 +168,6 @@ func trpcNotFound(w http.ResponseWriter, r *http.Request) {
 		"data": map[string]any{"code": "NOT_FOUND", "httpStatus": 404},
 	}})
 }
+
+// Gateways returns the card gateways the server charges through.
+func (s *Server) Gateways() payments.Gateways { return s.gateways }

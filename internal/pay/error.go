@@ -27,7 +27,10 @@ type Error struct {
 	Param       string
 	Message     string
 	DeclineCode string
-	Err         error // optional cause, never shown to the client
+	// PaymentIntent is the payment intent a card error is about, shown in
+	// the error as Stripe does.
+	PaymentIntent any
+	Err           error // optional cause, never shown to the client
 }
 
 func (e *Error) Error() string {

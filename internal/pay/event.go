@@ -19,4 +19,7 @@ type Event struct {
 	RequestID      string
 	IdempotencyKey string
 	APIVersion     string
+	// PendingWebhooks counts the deliveries of this event to webhook
+	// endpoints that have neither succeeded nor been given up.
+	PendingWebhooks int
 }

@@ -11,6 +11,8 @@ type Project struct {
 	ID      string
 	Name    string
 	Created int64
+	// Currencies the project may charge in (lowercase ISO 4217); "gbp" by default.
+	Currencies []string
 }
 
 // APIKey is a secret key's record. The key itself is shown once and only its

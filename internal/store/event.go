@@ -14,7 +14,9 @@ const eventColumns = `id, project_id, livemode, type, created, object_id, data, 
 func eventAAD(id string) []byte { return []byte("event/" + id + "/data") }
 
 // CreateEvent appends an event, filling in its ID, creation time and API
-// version. Its data is encrypted, since objects carry personal data.
+// version. Its data is encrypted, since objects carry personal data. In the
+// same transaction it queues the event's deliveries to the scope's webhook
+// endpoints that subscribe to it, and sets PendingWebhooks to their number.
 func (tx *Tx) CreateEvent(ctx context.Context, e *pay.Event) error {
 	e.ID = pay.NewID(pay.PrefixEvent)
 	e.Created = tx.unix()
@@ -24,7 +26,8 @@ func (tx *Tx) CreateEvent(ctx context.Context, e *pay.Event) error {
 	if err != nil {
 		return fmt.Errorf("create event %s: %w", e.Type, err)
 	}
-	return nil
+	e.PendingWebhooks, err = tx.enqueueDeliveries(ctx, e)
+	return err
 }
 
 func (db *DB) scanEvent(row interface{ Scan(...any) error }) (*pay.Event, error) {
@@ -50,7 +53,7 @@ func (db *DB) FindEvent(ctx context.Context, scope pay.Scope, id string) (*pay.E
 	if err != nil {
 		return nil, notFound(err, "find event "+id)
 	}
-	return e, nil
+	return e, db.fillPendingWebhooks(ctx, db.read, e)
 }
 
 // EventFilter narrows FindEvents.
@@ -62,7 +65,7 @@ type EventFilter struct {
 
 // FindEvents lists the scope's events, newest first.
 func (db *DB) FindEvents(ctx context.Context, scope pay.Scope, f EventFilter, page pay.Page) (pay.List[*pay.Event], error) {
-	return list(ctx, db.read, listSpec{
+	l, err := list(ctx, db.read, listSpec{
 		kind: "event", table: "events", columns: eventColumns, scope: scope, page: page,
 		where: func(q *query) {
 			if f.ObjectID != "" {
@@ -82,4 +85,8 @@ func (db *DB) FindEvents(ctx context.Context, scope pay.Scope, f EventFilter, pa
 			q.WriteString(` AND (` + strings.Join(ors, ` OR `) + `)`)
 		},
 	}, func(rows *sql.Rows) (*pay.Event, error) { return db.scanEvent(rows) })
+	if err != nil {
+		return l, err
+	}
+	return l, db.fillPendingWebhooks(ctx, db.read, l.Data...)
 }

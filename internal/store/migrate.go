@@ -46,38 +46,72 @@ func (db *DB) knownMigrations() ([]migration, error) {
 // SchemaVersion returns the newest migration applied to the database (0 for
 // an empty one) and the newest this binary knows.
 func (db *DB) SchemaVersion(ctx context.Context) (applied, known int, err error) {
-	ms, err := db.knownMigrations()
+	ms, done, err := db.migrationState(ctx)
 	if err != nil {
 		return 0, 0, err
 	}
 	if len(ms) > 0 {
 		known = ms[len(ms)-1].version
 	}
-	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied BIGINT NOT NULL)`); err != nil {
-		return 0, known, fmt.Errorf("store: migrations table: %w", err)
+	for v := range done {
+		applied = max(applied, v)
 	}
-	err = db.write.QueryRowContext(ctx, `SELECT COALESCE(MAX(version), 0) FROM schema_migrations`).Scan(&applied)
-	return applied, known, err
+	return applied, known, nil
 }
 
-// Migrate applies the migrations the database lacks, each in its own
-// transaction. It refuses to touch a database whose schema is newer than this
-// binary knows. Several instances may call it at once on PostgreSQL: an
-// advisory lock serialises them.
-func (db *DB) Migrate(ctx context.Context) error {
-	applied, known, err := db.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
-	if applied > known {
-		return fmt.Errorf("store: database schema version %d is newer than this binary knows (%d): upgrade calmonypay", applied, known)
-	}
+// migrationState returns the known migrations and the applied versions.
+func (db *DB) migrationState(ctx context.Context) ([]migration, map[int]bool, error) {
 	ms, err := db.knownMigrations()
 	if err != nil {
+		return nil, nil, err
+	}
+	if _, err := db.write.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied BIGINT NOT NULL)`); err != nil {
+		return nil, nil, fmt.Errorf("store: migrations table: %w", err)
+	}
+	rows, err := db.write.QueryContext(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
+		return nil, nil, fmt.Errorf("store: read migrations: %w", err)
+	}
+	defer rows.Close()
+	done := map[int]bool{}
+	for rows.Next() {
+		var v int
+		if err := rows.Scan(&v); err != nil {
+			return nil, nil, err
+		}
+		done[v] = true
+	}
+	return ms, done, rows.Err()
+}
+
+// unknownApplied returns an applied version this binary does not know, or 0.
+func unknownApplied(ms []migration, done map[int]bool) int {
+	known := map[int]bool{}
+	for _, m := range ms {
+		known[m.version] = true
+	}
+	for v := range done {
+		if !known[v] {
+			return v
+		}
+	}
+	return 0
+}
+
+// Migrate applies the migrations the database lacks, in order, each in its
+// own transaction. It refuses to touch a database that has a migration this
+// binary does not know (a newer schema). Several instances may call it at
+// once on PostgreSQL: an advisory lock serialises them.
+func (db *DB) Migrate(ctx context.Context) error {
+	ms, done, err := db.migrationState(ctx)
+	if err != nil {
 		return err
 	}
+	if v := unknownApplied(ms, done); v != 0 {
+		return fmt.Errorf("store: database schema has migration %d, which is newer than this binary knows: upgrade calmonypay", v)
+	}
 	for _, m := range ms {
-		if m.version <= applied {
+		if done[m.version] {
 			continue
 		}
 		if err := db.apply(ctx, m); err != nil {
@@ -109,15 +143,20 @@ func (db *DB) apply(ctx context.Context, m migration) error {
 	})
 }
 
-// CheckSchema returns an error unless the database is exactly at this
-// binary's schema version.
+// CheckSchema returns an error unless the database has exactly this
+// binary's migrations.
 func (db *DB) CheckSchema(ctx context.Context) error {
-	applied, known, err := db.SchemaVersion(ctx)
+	ms, done, err := db.migrationState(ctx)
 	if err != nil {
 		return err
 	}
-	if applied != known {
-		return fmt.Errorf("store: database schema version %d, this binary needs %d: run calmonypay migrate", applied, known)
+	if v := unknownApplied(ms, done); v != 0 {
+		return fmt.Errorf("store: database has migration %d, newer than this binary knows", v)
+	}
+	for _, m := range ms {
+		if !done[m.version] {
+			return fmt.Errorf("store: migration %s is not applied: run calmonypay migrate", m.name)
+		}
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/calmony/calmonypay/internal/pay"
 )
@@ -23,17 +24,31 @@ func (tx *Tx) CreateProject(ctx context.Context, p *pay.Project) error {
 	return nil
 }
 
+const projectColumns = `id, name, created, currencies`
+
+func scanProject(row interface{ Scan(...any) error }) (pay.Project, error) {
+	var (
+		p          pay.Project
+		currencies string
+	)
+	err := row.Scan(&p.ID, &p.Name, &p.Created, &currencies)
+	if currencies != "" {
+		p.Currencies = strings.Split(currencies, ",")
+	}
+	return p, err
+}
+
 // FindProjects returns every project, oldest first.
 func (db *DB) FindProjects(ctx context.Context) ([]pay.Project, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT id, name, created FROM projects ORDER BY created, id`)
+	rows, err := db.read.QueryContext(ctx, `SELECT `+projectColumns+` FROM projects ORDER BY created, id`)
 	if err != nil {
 		return nil, fmt.Errorf("find projects: %w", err)
 	}
 	defer rows.Close()
 	var out []pay.Project
 	for rows.Next() {
-		var p pay.Project
-		if err := rows.Scan(&p.ID, &p.Name, &p.Created); err != nil {
+		p, err := scanProject(rows)
+		if err != nil {
 			return nil, fmt.Errorf("find projects: %w", err)
 		}
 		out = append(out, p)
@@ -43,12 +58,16 @@ func (db *DB) FindProjects(ctx context.Context) ([]pay.Project, error) {
 
 // FindProject returns one project.
 func (db *DB) FindProject(ctx context.Context, id string) (*pay.Project, error) {
-	var p pay.Project
-	err := db.read.QueryRowContext(ctx, `SELECT id, name, created FROM projects WHERE id = $1`, id).Scan(&p.ID, &p.Name, &p.Created)
+	p, err := scanProject(db.read.QueryRowContext(ctx, `SELECT `+projectColumns+` FROM projects WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "find project "+id)
 	}
 	return &p, nil
+}
+
+// SetProjectCurrencies replaces the currencies a project may charge in.
+func (tx *Tx) SetProjectCurrencies(ctx context.Context, id string, currencies []string) error {
+	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE projects SET currencies = $2 WHERE id = $1`, id, strings.Join(currencies, ",")))
 }
 
 const keyColumns = `id, project_id, livemode, hash, hint, created, expires_at, revoked_at`

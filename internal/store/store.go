@@ -37,6 +37,10 @@ type Options struct {
 	DSN string
 	// Keys encrypts personal data and indexes it. Required.
 	Keys *secret.Keyring
+	// WebhookKeys seals webhook endpoints' signing secrets
+	// (CALMONY_WEBHOOK_ENCRYPTION_KEY). Defaults to Keys, for tests and for
+	// tools that never touch webhooks; serve always sets it.
+	WebhookKeys *secret.Keyring
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
 	// Logger defaults to slog.Default().
@@ -51,6 +55,7 @@ type DB struct {
 	write   *sql.DB // SQLite: a single connection, the one writer
 	read    *sql.DB // SQLite: a pool of read-only connections; Postgres: same as write
 	keys    *secret.Keyring
+	whKeys  *secret.Keyring // webhook signing secrets
 	now     func() time.Time
 	log     *slog.Logger
 	writer  *groupWriter // SQLite only
@@ -73,7 +78,10 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	if opts.Keys == nil {
 		return nil, errors.New("store: Options.Keys is required")
 	}
-	db := &DB{keys: opts.Keys, now: opts.Now, log: opts.Logger}
+	db := &DB{keys: opts.Keys, whKeys: opts.WebhookKeys, now: opts.Now, log: opts.Logger}
+	if db.whKeys == nil {
+		db.whKeys = opts.Keys
+	}
 	if db.now == nil {
 		db.now = time.Now
 	}

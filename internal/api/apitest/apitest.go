@@ -8,9 +8,12 @@ import (
 	"log/slog"
 	"net/http/httptest"
 	"testing"
+	"time"
 
 	"github.com/calmony/calmonypay/internal/api"
+	"github.com/calmony/calmonypay/internal/cardstream/sandbox"
 	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
 	"github.com/calmony/calmonypay/internal/store/storetest"
 )
@@ -22,6 +25,8 @@ type Server struct {
 	Project string
 	DB      *store.DB
 	API     *api.Server
+	// Sandbox is the in-process Cardstream sandbox test-mode keys charge.
+	Sandbox *sandbox.Sandbox
 }
 
 // Options tune Start.
@@ -33,6 +38,11 @@ type Options struct {
 	Postgres bool
 	// Logger defaults to a discarding logger.
 	Logger *slog.Logger
+	// Gateways replace the in-process sandbox (for example with a gateway
+	// that times out).
+	Gateways *payments.Gateways
+	// Now is the server's clock.
+	Now func() time.Time
 }
 
 // Start starts a server and stops it when the test ends.
@@ -48,7 +58,15 @@ func Start(tb testing.TB, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	srv, err := api.New(api.Config{DB: db, Keys: storetest.Keys(tb), Logger: log, RateLimit: opts.RateLimit, AppOrigin: "https://app.calmony.test"})
+	gw, err := payments.Configure(func(string) string { return "" }, "http://calmony.test", false, log)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if opts.Gateways != nil {
+		gw.Gateways = *opts.Gateways
+	}
+	srv, err := api.New(api.Config{DB: db, Keys: storetest.Keys(tb), Logger: log, RateLimit: opts.RateLimit,
+		AppOrigin: "https://app.calmony.test", Gateways: gw.Gateways, Now: opts.Now})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -58,7 +76,7 @@ func Start(tb testing.TB, opts Options) *Server {
 		srv.Close()
 	})
 	scope := storetest.Project(tb, db)
-	return &Server{URL: ts.URL, Key: NewKey(tb, db, scope.ProjectID, false), Project: scope.ProjectID, DB: db, API: srv}
+	return &Server{URL: ts.URL, Key: NewKey(tb, db, scope.ProjectID, false), Project: scope.ProjectID, DB: db, API: srv, Sandbox: gw.Sandbox}
 }
 
 // NewKey creates a secret key for a project and returns it.

@@ -1,0 +1,256 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/calmony/calmonypay/internal/cardstream"
+	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/payments"
+	"github.com/calmony/calmonypay/internal/store"
+)
+
+// confirmOptions are confirm's own parameters.
+type confirmOptions struct {
+	paymentMethod *string
+	offSession    bool
+	receiptEmail  *string
+}
+
+func readConfirmOptions(p *params) confirmOptions {
+	var o confirmOptions
+	if v, ok := p.String("off_session"); ok {
+		o.offSession = v == "true" || v == "one_off" || v == "recurring"
+		if !oneOf(v, []string{"true", "false", "one_off", "recurring"}) {
+			p.Fail("off_session", "parameter_invalid_boolean", "off_session must be true or false.")
+		}
+	}
+	p.Ignore("return_url", "mandate_data", "use_stripe_sdk", "payment_method_options", "error_on_requires_action")
+	return o
+}
+
+func (s *Server) confirmPaymentIntent(r *http.Request, p *params) (stagedFunc, error) {
+	id := r.PathValue("id")
+	opts := readConfirmOptions(p)
+	opts.paymentMethod = p.OptString("payment_method")
+	if opts.receiptEmail = p.OptString("receipt_email"); opts.receiptEmail != nil && *opts.receiptEmail != "" && !plausibleEmail(*opts.receiptEmail) {
+		p.Fail("receipt_email", "email_invalid", "Invalid email address.")
+	}
+	p.Ignore("payment_method_types", "setup_future_usage", "capture_method", "shipping")
+	return func(ctx context.Context, st *stage) error { return s.confirm(ctx, st, id, opts) }, nil
+}
+
+// saleOp is what a pending sale's gateway op keeps to resend the identical
+// request after a failure (never card data: the card is behind XRef).
+type saleOp struct {
+	PaymentMethod string                     `json:"payment_method"`
+	XRef          string                     `json:"xref"`
+	Amount        int64                      `json:"amount"`
+	Currency      string                     `json:"currency"`
+	Type          cardstream.TransactionType `json:"type"`
+	Agreement     cardstream.AgreementType   `json:"agreement"`
+	Initiator     string                     `json:"initiator"`
+	CaptureDelay  int                        `json:"capture_delay"`
+	BadCVC        bool                       `json:"bad_cvc,omitempty"`
+}
+
+func (o saleOp) request(transactionUnique, orderRef string) cardstream.SaleRequest {
+	req := cardstream.SaleRequest{Amount: o.Amount, CurrencyCode: payments.CurrencyNumeric(o.Currency), Type: o.Type, XRef: o.XRef,
+		Agreement: o.Agreement, Initiator: o.Initiator, TransactionUnique: transactionUnique, OrderRef: orderRef, CaptureDelay: o.CaptureDelay}
+	if o.BadCVC {
+		// A Stripe decline test card: present a wrong code to the CV2 check.
+		req.CVV = "000"
+		req.Checks.CV2 = cardstream.StrictCV2CheckPref
+	}
+	return req
+}
+
+// confirm charges a payment intent's card. Only one confirmation of an
+// intent can reach the gateway: preparing it moves the intent to processing
+// in a transaction, and a second confirm then finds it processing.
+func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirmOptions) error {
+	var fresh *pay.PaymentMethod
+	if opts.paymentMethod != nil && payments.IsTestPaymentMethodID(*opts.paymentMethod) {
+		pm, err := s.tokeniseTestID(ctx, st.scope, *opts.paymentMethod, "payment_method")
+		if err != nil {
+			return err
+		}
+		fresh, opts.paymentMethod = pm, &pm.ID
+	}
+	gw, err := s.gateways.For(st.scope.Livemode)
+	if err != nil {
+		return err
+	}
+	var (
+		pi  *pay.PaymentIntent
+		op  *pay.GatewayOp
+		req saleOp
+	)
+	err = st.prepare(ctx, func(tx *store.Tx) error {
+		var err error
+		if pi, err = tx.FindPaymentIntent(ctx, st.scope, id); err != nil {
+			return notFoundAs(err, "payment_intent", id, "id")
+		}
+		if pi.Status != pay.StatusRequiresPaymentMethod && pi.Status != pay.StatusRequiresConfirmation && pi.Status != pay.StatusRequiresAction {
+			return unexpectedState(pi, "confirm")
+		}
+		if fresh != nil {
+			fresh.Customer = ""
+			if err := tx.CreatePaymentMethod(ctx, fresh); err != nil {
+				return err
+			}
+		}
+		if opts.paymentMethod != nil {
+			pi.PaymentMethod = *opts.paymentMethod
+		}
+		if opts.receiptEmail != nil {
+			pi.ReceiptEmail = *opts.receiptEmail
+		}
+		if pi.PaymentMethod == "" {
+			return pay.InvalidRequest("payment_intent_unexpected_state", "payment_method",
+				"You cannot confirm this PaymentIntent because it's missing a payment method. Pass payment_method.")
+		}
+		pm, err := tx.FindPaymentMethod(ctx, st.scope, pi.PaymentMethod)
+		if err != nil {
+			return notFoundAs(err, "PaymentMethod", pi.PaymentMethod, "payment_method")
+		}
+		if pm.Customer != "" && pi.Customer != "" && pm.Customer != pi.Customer {
+			return pay.InvalidParam("payment_method", "The PaymentMethod %s belongs to another customer.", pm.ID)
+		}
+		req = newSaleOp(pi, pm, opts.offSession)
+		pi.Status, pi.LastError = pay.StatusProcessing, nil
+		pi.Attempt++
+		op = &pay.GatewayOp{Scope: st.scope, Kind: "sale", ObjectID: pi.ID, TransactionUnique: fmt.Sprintf("%s-%d", pi.ID, pi.Attempt)}
+		raw, _ := json.Marshal(req)
+		if err := tx.CreateGatewayOp(ctx, op, raw); err != nil {
+			return err
+		}
+		return tx.UpdatePaymentIntent(ctx, pi)
+	})
+	if err != nil {
+		return err
+	}
+	res, callErr := gw.Sale(ctx, req.request(op.TransactionUnique, pi.ID))
+	return st.commit(ctx, func(tx *store.Tx) (any, error) {
+		return s.settleSale(ctx, tx, op, res, callErr)
+	})
+}
+
+// newSaleOp chooses the Cardstream type and agreement for a charge of a
+// stored card (cardstream-protocol.md §8.4): a customer-initiated payment
+// is e-commerce on a card on file; an off-session one is merchant-initiated
+// and unscheduled.
+func newSaleOp(pi *pay.PaymentIntent, pm *pay.PaymentMethod, offSession bool) saleOp {
+	o := saleOp{PaymentMethod: pm.ID, XRef: pm.XRef, Amount: pi.Amount, Currency: pi.Currency, BadCVC: pm.Card.TestBadCVC,
+		Type: cardstream.TypeECOM, Agreement: cardstream.AgreementCardOnFile, Initiator: "consumer"}
+	if offSession {
+		o.Type, o.Agreement, o.Initiator = cardstream.TypeMOTO, cardstream.AgreementUnscheduled, "merchant"
+	}
+	if pi.CaptureMethod == "manual" {
+		o.CaptureDelay = -1
+	}
+	return o
+}
+
+// uncertain reports whether a gateway call's failure leaves its outcome
+// unknown (the request may have been processed), as opposed to a refusal
+// before anything happened.
+func uncertain(err error) bool {
+	return err != nil && !errors.Is(err, cardstream.ErrInvalidRequest) && !errors.Is(err, cardstream.ErrInvalidConfig)
+}
+
+// settleSale records a sale's outcome on its payment intent. With an
+// uncertain failure the intent stays processing and the op pending, for the
+// reconciler. It is idempotent: an op already settled changes nothing.
+func (s *Server) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, res *cardstream.Result, callErr error) (any, error) {
+	pi, err := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
+	if err != nil {
+		return nil, err
+	}
+	if callErr != nil {
+		if uncertain(callErr) {
+			s.log.WarnContext(ctx, "gateway sale outcome unknown; the reconciler will settle it", "op", op.ID, "payment_intent", pi.ID, "err", callErr)
+			return paymentIntentView(pi), nil
+		}
+		return s.failSale(ctx, tx, op, pi, nil, payments.GatewayUnavailable(callErr))
+	}
+	if res.Outcome == cardstream.OutcomeDuplicate {
+		s.log.ErrorContext(ctx, "gateway sale needs an operator: a duplicate of an attempt whose outcome is unknown", "op", op.ID, "payment_intent", pi.ID)
+		return paymentIntentView(pi), tx.FinishGatewayOp(ctx, op.ID, pay.OpAttention, "gateway reported a duplicate: the first attempt landed with an unknown outcome")
+	}
+	if err := tx.FinishGatewayOp(ctx, op.ID, pay.OpDone, res.Outcome.String()); err != nil {
+		if errors.Is(err, pay.ErrNotFound) {
+			return paymentIntentView(pi), nil // settled already (by the reconciler or a callback)
+		}
+		return nil, err
+	}
+	pm, err := tx.FindPaymentMethod(ctx, op.Scope, pi.PaymentMethod)
+	if err != nil {
+		return nil, err
+	}
+	ch := newCharge(pi, pm, res)
+	if !res.Approved() {
+		return s.failSale(ctx, tx, op, pi, ch, payments.DeclineError(res))
+	}
+	if err := tx.CreateCharge(ctx, ch); err != nil {
+		return nil, err
+	}
+	pi.LatestCharge = ch.ID
+	event := "payment_intent.succeeded"
+	if res.State == cardstream.StateApproved { // authorised, awaiting capture
+		pi.Status, pi.AmountCapturable = pay.StatusRequiresCapture, res.AmountReceived
+		event = "payment_intent.amount_capturable_updated"
+	} else {
+		pi.Status, pi.AmountReceived = pay.StatusSucceeded, res.AmountReceived
+	}
+	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+		return nil, err
+	}
+	v := paymentIntentView(pi)
+	return v, s.emit(ctx, tx, op.Scope, event, pi.ID, v, nil)
+}
+
+// failSale records a refused sale: the intent needs a new payment method,
+// the failed charge is kept, and the error is answered (and replayed).
+func (s *Server) failSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, pi *pay.PaymentIntent, ch *pay.Charge, e *pay.Error) (any, error) {
+	if ch != nil {
+		ch.Status, ch.FailureCode, ch.FailureMessage, ch.DeclineCode = "failed", e.Code, e.Message, e.DeclineCode
+		if err := tx.CreateCharge(ctx, ch); err != nil {
+			return nil, err
+		}
+		pi.LatestCharge = ch.ID
+	} else if err := tx.FinishGatewayOp(ctx, op.ID, pay.OpDone, "refused: "+e.Message); err != nil && !errors.Is(err, pay.ErrNotFound) {
+		return nil, err
+	}
+	pi.Status, pi.LastError = pay.StatusRequiresPaymentMethod, payments.LastPaymentError(e, pi.PaymentMethod)
+	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+		return nil, err
+	}
+	v := paymentIntentView(pi)
+	e.PaymentIntent = v
+	// payment_intent.failed is the original product's name; Stripe's
+	// libraries and plugins listen for payment_intent.payment_failed.
+	for _, typ := range []string{"payment_intent.failed", "payment_intent.payment_failed"} {
+		if err := s.emit(ctx, tx, op.Scope, typ, pi.ID, v, nil); err != nil {
+			return nil, err
+		}
+	}
+	return nil, e
+}
+
+// newCharge builds the charge a sale produced.
+func newCharge(pi *pay.PaymentIntent, pm *pay.PaymentMethod, res *cardstream.Result) *pay.Charge {
+	ch := &pay.Charge{Scope: pi.Scope, PaymentIntent: pi.ID, Customer: pi.Customer, PaymentMethod: pm.ID, Amount: pi.Amount,
+		Currency: pi.Currency, Status: "succeeded", Card: pm.Card, Description: pi.Description, AuthCode: res.AuthorisationCode,
+		GatewayTxnID: res.TransactionID, XRef: res.XRef, Gateway: res.Fields.Encode()}
+	if c := payments.CheckResult(res.Checks.CV2); c == "pass" || c == "fail" {
+		ch.Card.CVCCheck = c
+	}
+	if res.Approved() && res.State != cardstream.StateApproved {
+		ch.Captured, ch.AmountCaptured = true, res.AmountReceived
+	}
+	return ch
+}

@@ -1,0 +1,252 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+
+	"github.com/calmony/calmonypay/internal/cardstream"
+	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/store"
+)
+
+// mgmtOp is what a pending capture or cancel op keeps.
+type mgmtOp struct {
+	XRef   string `json:"xref"`
+	Charge string `json:"charge"`
+	Amount int64  `json:"amount,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (s *Server) capturePaymentIntent(r *http.Request, p *params) (stagedFunc, error) {
+	id := r.PathValue("id")
+	amount := p.OptInt64("amount_to_capture")
+	if amount != nil && *amount < 1 {
+		p.Fail("amount_to_capture", "parameter_invalid_integer", "amount_to_capture must be a positive integer.")
+	}
+	md := readMetadata(p)
+	p.Ignore("final_capture", "statement_descriptor", "statement_descriptor_suffix")
+	return func(ctx context.Context, st *stage) error {
+		gw, err := s.gateways.For(st.scope.Livemode)
+		if err != nil {
+			return err
+		}
+		var (
+			op  *pay.GatewayOp
+			req mgmtOp
+		)
+		err = st.prepare(ctx, func(tx *store.Tx) error {
+			pi, err := tx.FindPaymentIntent(ctx, st.scope, id)
+			if err != nil {
+				return notFoundAs(err, "payment_intent", id, "id")
+			}
+			if pi.Status != pay.StatusRequiresCapture {
+				return unexpectedState(pi, "capture")
+			}
+			req.Amount = pi.AmountCapturable
+			if amount != nil {
+				if *amount > pi.AmountCapturable {
+					return pay.InvalidRequest("amount_too_large", "amount_to_capture",
+						"The amount to capture (%d) is more than the amount capturable (%d).", *amount, pi.AmountCapturable)
+				}
+				req.Amount = *amount
+			}
+			ch, err := tx.FindCharge(ctx, st.scope, pi.LatestCharge)
+			if err != nil {
+				return err
+			}
+			req.XRef, req.Charge = ch.XRef, ch.ID
+			pi.Status = pay.StatusProcessing
+			if pi.Metadata = md.apply(pi.Metadata); len(pi.Metadata) > maxMetadataKeys {
+				return checkMetadata(pi.Metadata)
+			}
+			op = &pay.GatewayOp{Scope: st.scope, Kind: "capture", ObjectID: pi.ID, TransactionUnique: pi.ID + "-capture"}
+			raw, _ := json.Marshal(req)
+			if err := tx.CreateGatewayOp(ctx, op, raw); err != nil {
+				return err
+			}
+			return tx.UpdatePaymentIntent(ctx, pi)
+		})
+		if err != nil {
+			return err
+		}
+		res, callErr := gw.Capture(ctx, cardstream.CaptureRequest{XRef: req.XRef, Amount: req.Amount})
+		return st.commit(ctx, func(tx *store.Tx) (any, error) { return s.settleCapture(ctx, tx, op, req, res, callErr) })
+	}, nil
+}
+
+// settleCapture records a capture's outcome; see settleSale.
+func (s *Server) settleCapture(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, req mgmtOp, res *cardstream.Result, callErr error) (any, error) {
+	pi, err := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
+	if err != nil {
+		return nil, err
+	}
+	if uncertain(callErr) {
+		s.log.WarnContext(ctx, "gateway capture outcome unknown; the reconciler will settle it", "op", op.ID, "err", callErr)
+		return paymentIntentView(pi), nil
+	}
+	if err := tx.FinishGatewayOp(ctx, op.ID, pay.OpDone, outcomeNote(res, callErr)); err != nil {
+		if errors.Is(err, pay.ErrNotFound) {
+			return paymentIntentView(pi), nil
+		}
+		return nil, err
+	}
+	if callErr != nil || !res.Approved() {
+		pi.Status = pay.StatusRequiresCapture
+		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+			return nil, err
+		}
+		return nil, gatewayRefused("capture", res, callErr)
+	}
+	ch, err := tx.FindCharge(ctx, op.Scope, req.Charge)
+	if err != nil {
+		return nil, err
+	}
+	ch.Captured, ch.AmountCaptured = true, req.Amount
+	if err := tx.UpdateCharge(ctx, ch); err != nil {
+		return nil, err
+	}
+	pi.Status, pi.AmountReceived, pi.AmountCapturable = pay.StatusSucceeded, req.Amount, 0
+	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+		return nil, err
+	}
+	v := paymentIntentView(pi)
+	return v, s.emit(ctx, tx, op.Scope, "payment_intent.succeeded", pi.ID, v, nil)
+}
+
+func outcomeNote(res *cardstream.Result, err error) string {
+	if err != nil {
+		return "refused before sending: " + err.Error()
+	}
+	return res.Outcome.String()
+}
+
+// gatewayRefused is the answer when the gateway refused a management action.
+func gatewayRefused(action string, res *cardstream.Result, err error) *pay.Error {
+	msg := "The card gateway refused to " + action + " the payment."
+	if res != nil {
+		msg += " Gateway response: " + clip(res.ResponseMessage, 100) + "."
+	}
+	return &pay.Error{Status: http.StatusBadRequest, Type: pay.ErrorTypeInvalidRequest, Code: "payment_intent_unexpected_state", Message: msg, Err: err}
+}
+
+var cancellationReasons = []string{"duplicate", "fraudulent", "requested_by_customer", "abandoned"}
+
+func (s *Server) cancelPaymentIntent(r *http.Request, p *params) (stagedFunc, error) {
+	id := r.PathValue("id")
+	reason := p.OptString("cancellation_reason")
+	if reason != nil && !oneOf(*reason, cancellationReasons) {
+		p.Fail("cancellation_reason", "parameter_invalid", "cancellation_reason must be one of duplicate, fraudulent, requested_by_customer or abandoned.")
+	}
+	return func(ctx context.Context, st *stage) error {
+		why := ""
+		if reason != nil {
+			why = *reason
+		}
+		pi, err := s.db.FindPaymentIntent(ctx, st.scope, id)
+		if err != nil {
+			return notFoundAs(err, "payment_intent", id, "id")
+		}
+		if pi.Status != pay.StatusRequiresCapture {
+			// Nothing is held at the gateway: cancelling is a local change.
+			return st.commit(ctx, func(tx *store.Tx) (any, error) { return s.cancelLocally(ctx, tx, st.scope, id, why) })
+		}
+		return s.cancelAuthorisation(ctx, st, id, why)
+	}, nil
+}
+
+func (s *Server) cancelLocally(ctx context.Context, tx *store.Tx, scope pay.Scope, id, reason string) (any, error) {
+	pi, err := tx.FindPaymentIntent(ctx, scope, id)
+	if err != nil {
+		return nil, notFoundAs(err, "payment_intent", id, "id")
+	}
+	switch pi.Status {
+	case pay.StatusRequiresPaymentMethod, pay.StatusRequiresConfirmation, pay.StatusRequiresAction:
+	default:
+		return nil, unexpectedState(pi, "cancel")
+	}
+	return s.markCanceled(ctx, tx, pi, reason)
+}
+
+func (s *Server) markCanceled(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, reason string) (any, error) {
+	pi.Status, pi.CanceledAt, pi.CancellationReason, pi.AmountCapturable = pay.StatusCanceled, tx.Now.Unix(), reason, 0
+	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+		return nil, err
+	}
+	v := paymentIntentView(pi)
+	return v, s.emit(ctx, tx, pi.Scope, "payment_intent.canceled", pi.ID, v, nil)
+}
+
+// cancelAuthorisation voids an authorised, uncaptured payment at the gateway.
+func (s *Server) cancelAuthorisation(ctx context.Context, st *stage, id, reason string) error {
+	gw, err := s.gateways.For(st.scope.Livemode)
+	if err != nil {
+		return err
+	}
+	var (
+		op  *pay.GatewayOp
+		req = mgmtOp{Reason: reason}
+	)
+	err = st.prepare(ctx, func(tx *store.Tx) error {
+		pi, err := tx.FindPaymentIntent(ctx, st.scope, id)
+		if err != nil {
+			return notFoundAs(err, "payment_intent", id, "id")
+		}
+		if pi.Status != pay.StatusRequiresCapture {
+			return unexpectedState(pi, "cancel")
+		}
+		ch, err := tx.FindCharge(ctx, st.scope, pi.LatestCharge)
+		if err != nil {
+			return err
+		}
+		req.XRef, req.Charge, req.Amount = ch.XRef, ch.ID, ch.Amount
+		pi.Status = pay.StatusProcessing
+		op = &pay.GatewayOp{Scope: st.scope, Kind: "cancel", ObjectID: pi.ID, TransactionUnique: pi.ID + "-cancel"}
+		raw, _ := json.Marshal(req)
+		if err := tx.CreateGatewayOp(ctx, op, raw); err != nil {
+			return err
+		}
+		return tx.UpdatePaymentIntent(ctx, pi)
+	})
+	if err != nil {
+		return err
+	}
+	res, callErr := gw.Cancel(ctx, cardstream.CancelRequest{XRef: req.XRef})
+	return st.commit(ctx, func(tx *store.Tx) (any, error) { return s.settleCancel(ctx, tx, op, req, res, callErr) })
+}
+
+// settleCancel records a void's outcome; see settleSale.
+func (s *Server) settleCancel(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, req mgmtOp, res *cardstream.Result, callErr error) (any, error) {
+	pi, err := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
+	if err != nil {
+		return nil, err
+	}
+	if uncertain(callErr) {
+		s.log.WarnContext(ctx, "gateway cancel outcome unknown; the reconciler will settle it", "op", op.ID, "err", callErr)
+		return paymentIntentView(pi), nil
+	}
+	if err := tx.FinishGatewayOp(ctx, op.ID, pay.OpDone, outcomeNote(res, callErr)); err != nil {
+		if errors.Is(err, pay.ErrNotFound) {
+			return paymentIntentView(pi), nil
+		}
+		return nil, err
+	}
+	if callErr != nil || !res.Approved() {
+		pi.Status = pay.StatusRequiresCapture
+		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+			return nil, err
+		}
+		return nil, gatewayRefused("cancel", res, callErr)
+	}
+	ch, err := tx.FindCharge(ctx, op.Scope, req.Charge)
+	if err != nil {
+		return nil, err
+	}
+	// The authorisation is released: Stripe shows the uncaptured charge as refunded.
+	ch.AmountRefunded = ch.Amount
+	if err := tx.UpdateCharge(ctx, ch); err != nil {
+		return nil, err
+	}
+	return s.markCanceled(ctx, tx, pi, req.Reason)
+}

@@ -1,0 +1,287 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"unicode/utf8"
+
+	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/payments"
+	"github.com/calmony/calmonypay/internal/store"
+)
+
+type lastErrorJSON struct {
+	Code        string `json:"code,omitempty"`
+	DeclineCode string `json:"decline_code,omitempty"`
+	DocURL      string `json:"doc_url,omitempty"`
+	Message     string `json:"message"`
+	Type        string `json:"type"`
+}
+
+type paymentIntentJSON struct {
+	ID                        string            `json:"id"`
+	Object                    string            `json:"object"`
+	Amount                    int64             `json:"amount"`
+	AmountCapturable          int64             `json:"amount_capturable"`
+	AmountReceived            int64             `json:"amount_received"`
+	Application               any               `json:"application"`
+	ApplicationFeeAmount      any               `json:"application_fee_amount"`
+	AutomaticPaymentMethods   any               `json:"automatic_payment_methods"`
+	CanceledAt                *int64            `json:"canceled_at"`
+	CancellationReason        nullString        `json:"cancellation_reason"`
+	CaptureMethod             string            `json:"capture_method"`
+	ClientSecret              string            `json:"client_secret"`
+	ConfirmationMethod        string            `json:"confirmation_method"`
+	Created                   int64             `json:"created"`
+	Currency                  string            `json:"currency"`
+	Customer                  nullString        `json:"customer"`
+	Description               nullString        `json:"description"`
+	LastPaymentError          *lastErrorJSON    `json:"last_payment_error"`
+	LatestCharge              nullString        `json:"latest_charge"`
+	Livemode                  bool              `json:"livemode"`
+	Metadata                  map[string]string `json:"metadata"`
+	NextAction                any               `json:"next_action"`
+	OnBehalfOf                any               `json:"on_behalf_of"`
+	PaymentMethod             nullString        `json:"payment_method"`
+	PaymentMethodTypes        []string          `json:"payment_method_types"`
+	Processing                any               `json:"processing"`
+	ReceiptEmail              nullString        `json:"receipt_email"`
+	Review                    any               `json:"review"`
+	SetupFutureUsage          nullString        `json:"setup_future_usage"`
+	Shipping                  any               `json:"shipping"`
+	StatementDescriptor       nullString        `json:"statement_descriptor"`
+	StatementDescriptorSuffix any               `json:"statement_descriptor_suffix"`
+	Status                    string            `json:"status"`
+	TransferData              any               `json:"transfer_data"`
+	TransferGroup             any               `json:"transfer_group"`
+}
+
+func paymentIntentView(pi *pay.PaymentIntent) any {
+	v := paymentIntentJSON{
+		ID: pi.ID, Object: "payment_intent", Amount: pi.Amount, AmountCapturable: pi.AmountCapturable, AmountReceived: pi.AmountReceived,
+		CancellationReason: nullString(pi.CancellationReason), CaptureMethod: pi.CaptureMethod, ClientSecret: pi.ClientSecret,
+		ConfirmationMethod: "automatic", Created: pi.Created, Currency: pi.Currency, Customer: nullString(pi.Customer),
+		Description: nullString(pi.Description), LatestCharge: nullString(pi.LatestCharge), Livemode: pi.Scope.Livemode,
+		Metadata: nonNil(pi.Metadata), PaymentMethod: nullString(pi.PaymentMethod), PaymentMethodTypes: []string{"card"},
+		ReceiptEmail: nullString(pi.ReceiptEmail), SetupFutureUsage: nullString(pi.SetupFutureUsage),
+		StatementDescriptor: nullString(pi.StatementDescriptor), Status: pi.Status,
+	}
+	if pi.CanceledAt != 0 {
+		v.CanceledAt = &pi.CanceledAt
+	}
+	if e := pi.LastError; e != nil {
+		v.LastPaymentError = &lastErrorJSON{Code: e.Code, DeclineCode: e.DeclineCode, Message: e.Message, Type: e.Type}
+	}
+	return v
+}
+
+// minimumAmounts are Stripe's smallest chargeable amounts per currency.
+var minimumAmounts = map[string]int64{"gbp": 30, "eur": 50, "usd": 50}
+
+// intentChange is a parsed create or update of a payment intent.
+type intentChange struct {
+	amount                                                     *int64
+	currency, customer, paymentMethod, description, descriptor *string
+	receiptEmail, captureMethod, setupFutureUsage              *string
+	metadata                                                   metadataChange
+}
+
+func readIntentChange(p *params) intentChange {
+	var ch intentChange
+	if ch.amount = p.OptInt64("amount"); ch.amount != nil && *ch.amount < 1 {
+		p.Fail("amount", "parameter_invalid_integer", "amount must be a positive integer in the currency's smallest unit.")
+	}
+	ch.currency = p.OptString("currency")
+	ch.customer = p.OptString("customer")
+	ch.paymentMethod = p.OptString("payment_method")
+	ch.description = readText(p, "description", 1000)
+	if ch.descriptor = p.OptString("statement_descriptor"); ch.descriptor != nil && utf8.RuneCountInString(*ch.descriptor) > 22 {
+		p.Fail("statement_descriptor", "parameter_invalid_string_too_long", "statement_descriptor must be at most 22 characters.")
+	}
+	if ch.receiptEmail = p.OptString("receipt_email"); ch.receiptEmail != nil && *ch.receiptEmail != "" && !plausibleEmail(*ch.receiptEmail) {
+		p.Fail("receipt_email", "email_invalid", "Invalid email address.")
+	}
+	if ch.captureMethod = p.OptString("capture_method"); ch.captureMethod != nil && !oneOf(*ch.captureMethod, []string{"automatic", "automatic_async", "manual"}) {
+		p.Fail("capture_method", "parameter_invalid", "capture_method must be automatic, automatic_async or manual.")
+	}
+	if ch.setupFutureUsage = p.OptString("setup_future_usage"); ch.setupFutureUsage != nil && !oneOf(*ch.setupFutureUsage, []string{"", "on_session", "off_session"}) {
+		p.Fail("setup_future_usage", "parameter_invalid", "setup_future_usage must be on_session or off_session.")
+	}
+	if types, ok := p.StringSlice("payment_method_types"); ok {
+		for i, t := range types {
+			if t != "card" {
+				p.Fail(fmt.Sprintf("payment_method_types[%d]", i), "parameter_invalid", "Only card payments are supported.")
+			}
+		}
+	}
+	if sub, ok := p.Sub("automatic_payment_methods"); ok {
+		sub.Bool("enabled")
+		sub.Ignore("allow_redirects")
+	}
+	p.Ignore("confirmation_method")
+	ch.metadata = readMetadata(p)
+	return ch
+}
+
+// apply sets the sent fields on pi and checks them against the project's
+// currencies and the scope's objects.
+func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, ch intentChange) error {
+	if ch.amount != nil {
+		pi.Amount = *ch.amount
+	}
+	if ch.currency != nil {
+		pi.Currency = *ch.currency
+	}
+	if payments.CurrencyNumeric(pi.Currency) == "" || !s.currencyAllowed(ctx, pi.Scope, pi.Currency) {
+		return pay.InvalidParam("currency", "Currency %q is not enabled for this project.", clip(pi.Currency, 10))
+	}
+	if pi.Amount < minimumAmounts[pi.Currency] {
+		return pay.InvalidRequest("amount_too_small", "amount", "Amount must be at least %d %s.", minimumAmounts[pi.Currency], pi.Currency)
+	}
+	if pi.Amount > 99999999 {
+		return pay.InvalidRequest("amount_too_large", "amount", "Amount must be no more than 99999999.")
+	}
+	if ch.customer != nil {
+		if *ch.customer != "" {
+			if err := s.requireCustomer(ctx, tx, pi.Scope, *ch.customer, "customer"); err != nil {
+				return err
+			}
+		}
+		pi.Customer = *ch.customer
+	}
+	if ch.paymentMethod != nil && *ch.paymentMethod != "" {
+		pm, err := tx.FindPaymentMethod(ctx, pi.Scope, *ch.paymentMethod)
+		if err != nil {
+			return notFoundAs(err, "PaymentMethod", *ch.paymentMethod, "payment_method")
+		}
+		if pm.Customer != "" && pi.Customer != "" && pm.Customer != pi.Customer {
+			return pay.InvalidParam("payment_method", "The PaymentMethod %s belongs to another customer.", pm.ID)
+		}
+	}
+	set := func(dst *string, v *string) {
+		if v != nil {
+			*dst = *v
+		}
+	}
+	set(&pi.PaymentMethod, ch.paymentMethod)
+	set(&pi.Description, ch.description)
+	set(&pi.StatementDescriptor, ch.descriptor)
+	set(&pi.ReceiptEmail, ch.receiptEmail)
+	set(&pi.CaptureMethod, ch.captureMethod)
+	set(&pi.SetupFutureUsage, ch.setupFutureUsage)
+	pi.Metadata = ch.metadata.apply(pi.Metadata)
+	return checkMetadata(pi.Metadata)
+}
+
+func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, error) {
+	ch := readIntentChange(p)
+	if ch.amount == nil {
+		p.Missing("amount")
+	}
+	if ch.currency == nil {
+		p.Missing("currency")
+	}
+	confirm, _ := p.Bool("confirm")
+	opts := readConfirmOptions(p)
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, st *stage) error {
+		var fresh *pay.PaymentMethod
+		if ch.paymentMethod != nil && payments.IsTestPaymentMethodID(*ch.paymentMethod) {
+			pm, err := s.tokeniseTestID(ctx, st.scope, *ch.paymentMethod, "payment_method")
+			if err != nil {
+				return err
+			}
+			fresh, ch.paymentMethod = pm, &pm.ID
+		}
+		var pi *pay.PaymentIntent
+		err := st.prepare(ctx, func(tx *store.Tx) error {
+			if fresh != nil {
+				if err := tx.CreatePaymentMethod(ctx, fresh); err != nil {
+					return err
+				}
+			}
+			pi = &pay.PaymentIntent{Scope: st.scope, Status: pay.StatusRequiresPaymentMethod, CaptureMethod: "automatic"}
+			if err := s.applyIntentChange(ctx, tx, pi, ch); err != nil {
+				return err
+			}
+			if pi.PaymentMethod != "" {
+				pi.Status = pay.StatusRequiresConfirmation
+			}
+			if err := tx.CreatePaymentIntent(ctx, pi); err != nil {
+				return err
+			}
+			return s.emit(ctx, tx, st.scope, "payment_intent.created", pi.ID, paymentIntentView(pi), nil)
+		})
+		if err != nil {
+			return err
+		}
+		if confirm {
+			return s.confirm(ctx, st, pi.ID, opts)
+		}
+		return st.commit(ctx, func(tx *store.Tx) (any, error) { return paymentIntentView(pi), nil })
+	}, nil
+}
+
+func (s *Server) retrievePaymentIntent(r *http.Request, p *params) (readFunc, error) {
+	id := r.PathValue("id")
+	p.Ignore("client_secret")
+	return func(ctx context.Context, scope pay.Scope) (any, error) {
+		pi, err := s.db.FindPaymentIntent(ctx, scope, id)
+		if err != nil {
+			return nil, notFoundAs(err, "payment_intent", id, "id")
+		}
+		return paymentIntentView(pi), nil
+	}, nil
+}
+
+func (s *Server) updatePaymentIntent(r *http.Request, p *params) (writeFunc, error) {
+	id := r.PathValue("id")
+	ch := readIntentChange(p)
+	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
+		pi, err := tx.FindPaymentIntent(ctx, scope, id)
+		if err != nil {
+			return nil, notFoundAs(err, "payment_intent", id, "id")
+		}
+		editable := pi.Status == pay.StatusRequiresPaymentMethod || pi.Status == pay.StatusRequiresConfirmation
+		if !editable && (ch.amount != nil || ch.currency != nil || ch.paymentMethod != nil || ch.customer != nil || ch.captureMethod != nil) {
+			return nil, unexpectedState(pi, "update")
+		}
+		before := paymentIntentView(pi)
+		if err := s.applyIntentChange(ctx, tx, pi, ch); err != nil {
+			return nil, err
+		}
+		if editable {
+			pi.Status = pay.StatusRequiresPaymentMethod
+			if pi.PaymentMethod != "" {
+				pi.Status = pay.StatusRequiresConfirmation
+			}
+		}
+		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+			return nil, err
+		}
+		after := paymentIntentView(pi)
+		return after, s.emitUpdate(ctx, tx, scope, "payment_intent.updated", pi.ID, before, after)
+	}, nil
+}
+
+func (s *Server) listPaymentIntents(r *http.Request, p *params) (readFunc, error) {
+	page := readPage(p)
+	var f store.PaymentIntentFilter
+	f.Customer, _ = p.String("customer")
+	return func(ctx context.Context, scope pay.Scope) (any, error) {
+		l, err := s.db.FindPaymentIntents(ctx, scope, f, page)
+		if err != nil {
+			return nil, err
+		}
+		return newList("payment_intent", "/v1/payment_intents", l, paymentIntentView), nil
+	}, nil
+}
+
+// unexpectedState is Stripe's error for an action the status does not allow.
+func unexpectedState(pi *pay.PaymentIntent, action string) *pay.Error {
+	return pay.InvalidRequest("payment_intent_unexpected_state", "",
+		"You cannot %s this PaymentIntent because it has a status of %s.", action, pi.Status)
+}

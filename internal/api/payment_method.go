@@ -1,0 +1,389 @@
+package api
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/calmony/calmonypay/internal/cardstream"
+	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/payments"
+	"github.com/calmony/calmonypay/internal/store"
+)
+
+type cardChecksJSON struct {
+	AddressLine1Check      nullString `json:"address_line1_check"`
+	AddressPostalCodeCheck nullString `json:"address_postal_code_check"`
+	CVCCheck               nullString `json:"cvc_check"`
+}
+
+type cardJSON struct {
+	Brand             string         `json:"brand"`
+	Checks            cardChecksJSON `json:"checks"`
+	Country           nullString     `json:"country"`
+	DisplayBrand      string         `json:"display_brand"`
+	ExpMonth          int            `json:"exp_month"`
+	ExpYear           int            `json:"exp_year"`
+	Fingerprint       string         `json:"fingerprint"`
+	Funding           string         `json:"funding"`
+	GeneratedFrom     any            `json:"generated_from"`
+	Last4             string         `json:"last4"`
+	Networks          map[string]any `json:"networks"`
+	RegulatedStatus   string         `json:"regulated_status"`
+	ThreeDSecureUsage map[string]any `json:"three_d_secure_usage"`
+	Wallet            any            `json:"wallet"`
+}
+
+func newCardJSON(c pay.CardDetails) cardJSON {
+	return cardJSON{
+		Brand: c.Brand, Checks: cardChecksJSON{AddressLine1Check: nullString(c.AddressLine1Check), AddressPostalCodeCheck: nullString(c.PostalCheck),
+			CVCCheck: nullString(c.CVCCheck)},
+		Country: nullString(c.Country), DisplayBrand: c.Brand, ExpMonth: c.ExpMonth, ExpYear: c.ExpYear, Fingerprint: c.Fingerprint,
+		Funding: c.Funding, Last4: c.Last4, Networks: map[string]any{"available": []string{c.Brand}, "preferred": nil},
+		RegulatedStatus: "unregulated", ThreeDSecureUsage: map[string]any{"supported": true},
+	}
+}
+
+type billingJSON struct {
+	Address *addressView `json:"address"`
+	Email   nullString   `json:"email"`
+	Name    nullString   `json:"name"`
+	Phone   nullString   `json:"phone"`
+	TaxID   any          `json:"tax_id"`
+}
+
+type paymentMethodJSON struct {
+	ID             string            `json:"id"`
+	Object         string            `json:"object"`
+	AllowRedisplay string            `json:"allow_redisplay"`
+	BillingDetails billingJSON       `json:"billing_details"`
+	Card           cardJSON          `json:"card"`
+	Created        int64             `json:"created"`
+	Customer       nullString        `json:"customer"`
+	Livemode       bool              `json:"livemode"`
+	Metadata       map[string]string `json:"metadata"`
+	Type           string            `json:"type"`
+}
+
+func paymentMethodView(pm *pay.PaymentMethod) any {
+	addr := newAddressView(pm.Billing.Address)
+	if addr == nil {
+		addr = &addressView{}
+	}
+	return paymentMethodJSON{
+		ID: pm.ID, Object: "payment_method", AllowRedisplay: "unspecified",
+		BillingDetails: billingJSON{Address: addr, Email: nullString(pm.Billing.Email), Name: nullString(pm.Billing.Name), Phone: nullString(pm.Billing.Phone)},
+		Card:           newCardJSON(pm.Card), Created: pm.Created, Customer: nullString(pm.Customer), Livemode: pm.Scope.Livemode,
+		Metadata: nonNil(pm.Metadata), Type: pm.Type,
+	}
+}
+
+func nonNil(m map[string]string) map[string]string {
+	if m == nil {
+		return map[string]string{}
+	}
+	return m
+}
+
+// readCard reads card[number|exp_month|exp_year|cvc].
+func readCard(p *params) (payments.CardInput, bool) {
+	sub, ok := p.Sub("card")
+	if !ok {
+		return payments.CardInput{}, false
+	}
+	var c payments.CardInput
+	c.Number = sub.RequireString("number")
+	c.ExpMonth = sub.RequireInt64("exp_month")
+	c.ExpYear = sub.RequireInt64("exp_year")
+	c.CVC, _ = sub.String("cvc")
+	return c, true
+}
+
+func readBilling(p *params) (*pay.BillingDetails, bool) {
+	sub, ok := p.Sub("billing_details")
+	if !ok {
+		return nil, false
+	}
+	var b pay.BillingDetails
+	for _, f := range []struct {
+		name string
+		dst  *string
+		max  int
+	}{{"name", &b.Name, 256}, {"email", &b.Email, 512}, {"phone", &b.Phone, 40}} {
+		if v := sub.OptString(f.name); v != nil {
+			if len(*v) > f.max {
+				sub.Fail(f.name, "parameter_invalid_string_too_long", "This value is too long.")
+			}
+			*f.dst = *v
+		}
+	}
+	if b.Email != "" && !plausibleEmail(b.Email) {
+		sub.Fail("email", "email_invalid", "Invalid email address.")
+	}
+	if addr, ok := sub.Sub("address"); ok {
+		a := readAddress(addr, func(f string) {
+			addr.Fail(f, "parameter_invalid_string_too_long", "This value must be at most 200 characters.")
+		})
+		b.Address = &a
+	}
+	return &b, true
+}
+
+// gatewayCustomer is the billing contact as gateway customer fields, which
+// also drive the gateway's address checks.
+func gatewayCustomer(b pay.BillingDetails) cardstream.Customer {
+	c := cardstream.Customer{Name: b.Name, Email: b.Email, Phone: b.Phone}
+	if a := b.Address; a != nil {
+		c.Address, c.Town, c.County, c.Postcode, c.CountryCode = joinNonEmpty(a.Line1, a.Line2), a.City, a.State, a.PostalCode, a.Country
+	}
+	return c
+}
+
+func joinNonEmpty(parts ...string) string {
+	out := ""
+	for _, p := range parts {
+		if p != "" {
+			if out != "" {
+				out += ", "
+			}
+			out += p
+		}
+	}
+	return out
+}
+
+// tokenise validates a card and stores it through a gateway VERIFY (amount
+// 0). It makes the gateway call itself, so it must not run inside a
+// transaction; the returned payment method is not yet saved.
+func (s *Server) tokenise(ctx context.Context, scope pay.Scope, card payments.CardInput, billing pay.BillingDetails) (*pay.PaymentMethod, error) {
+	if err := card.Validate(s.now()); err != nil {
+		return nil, err
+	}
+	gw, err := s.gateways.For(scope.Livemode)
+	if err != nil {
+		return nil, err
+	}
+	pm := &pay.PaymentMethod{ID: pay.NewID(pay.PrefixPaymentMethod), Scope: scope, Type: "card", Billing: billing}
+	// A wrong security code declines the card, as Stripe's default rules do.
+	res, err := gw.Verify(ctx, cardstream.VerifyRequest{Card: card.Gateway(), TransactionUnique: pm.ID, OrderRef: pm.ID,
+		Customer: gatewayCustomer(billing), Checks: cardstream.CheckPrefs{CV2: cardstream.StrictCV2CheckPref}})
+	if err != nil {
+		return nil, payments.GatewayUnavailable(err)
+	}
+	if !res.Approved() {
+		return nil, payments.DeclineError(res)
+	}
+	digits := card.Gateway().Digits()
+	pm.Card = payments.CardDetails(card, res, s.keys.BlindIndex("card/"+scope.ProjectID, digits)[:16])
+	pm.XRef = res.XRef
+	return pm, nil
+}
+
+// tokeniseTestID makes a payment method from a Stripe test ID (pm_card_visa)
+// in test mode. Live mode has no test cards.
+func (s *Server) tokeniseTestID(ctx context.Context, scope pay.Scope, id, param string) (*pay.PaymentMethod, error) {
+	card, badCVC, ok := payments.TestPaymentMethod(id, s.now())
+	if !ok || scope.Livemode {
+		return nil, pay.NoSuch("PaymentMethod", id, param)
+	}
+	pm, err := s.tokenise(ctx, scope, card, pay.BillingDetails{})
+	if err != nil {
+		return nil, err
+	}
+	pm.Card.TestBadCVC = badCVC
+	return pm, nil
+}
+
+func (s *Server) createPaymentMethod(r *http.Request, p *params) (stagedFunc, error) {
+	if typ := p.RequireString("type"); typ != "" && typ != "card" {
+		return nil, pay.InvalidParam("type", "Only payment methods of type card are supported.")
+	}
+	card, ok := readCard(p)
+	if !ok && !p.Has("card") {
+		p.Missing("card")
+	}
+	billing, _ := readBilling(p)
+	md := readMetadata(p)
+	if err := p.Err(); err != nil {
+		return nil, err
+	}
+	return func(ctx context.Context, st *stage) error {
+		var b pay.BillingDetails
+		if billing != nil {
+			b = *billing
+		}
+		pm, err := s.tokenise(ctx, st.scope, card, b)
+		if err != nil {
+			if e, ok := pay.AsError(err); ok && e.Status == http.StatusPaymentRequired {
+				return st.commit(ctx, func(tx *store.Tx) (any, error) { return nil, e })
+			}
+			return err
+		}
+		pm.Metadata = md.apply(nil)
+		if err := checkMetadata(pm.Metadata); err != nil {
+			return err
+		}
+		return st.commit(ctx, func(tx *store.Tx) (any, error) {
+			if err := tx.CreatePaymentMethod(ctx, pm); err != nil {
+				return nil, err
+			}
+			return paymentMethodView(pm), nil
+		})
+	}, nil
+}
+
+func (s *Server) retrievePaymentMethod(r *http.Request, p *params) (readFunc, error) {
+	id := r.PathValue("id")
+	return func(ctx context.Context, scope pay.Scope) (any, error) {
+		pm, err := s.db.FindPaymentMethod(ctx, scope, id)
+		if err != nil {
+			return nil, notFoundAs(err, "PaymentMethod", id, "id")
+		}
+		return paymentMethodView(pm), nil
+	}, nil
+}
+
+func (s *Server) updatePaymentMethod(r *http.Request, p *params) (writeFunc, error) {
+	id := r.PathValue("id")
+	billing, _ := readBilling(p)
+	var expMonth, expYear *int64
+	if sub, ok := p.Sub("card"); ok {
+		expMonth, expYear = sub.OptInt64("exp_month"), sub.OptInt64("exp_year")
+	}
+	md := readMetadata(p)
+	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
+		pm, err := tx.FindPaymentMethod(ctx, scope, id)
+		if err != nil {
+			return nil, notFoundAs(err, "PaymentMethod", id, "id")
+		}
+		before := paymentMethodView(pm)
+		if billing != nil {
+			mergeBilling(&pm.Billing, *billing)
+		}
+		if expMonth != nil {
+			if *expMonth < 1 || *expMonth > 12 {
+				return nil, pay.InvalidParam("card[exp_month]", "exp_month must be between 1 and 12.")
+			}
+			pm.Card.ExpMonth = int(*expMonth)
+		}
+		if expYear != nil {
+			if *expYear < int64(tx.Now.Year()) || *expYear > int64(tx.Now.Year())+50 {
+				return nil, pay.InvalidParam("card[exp_year]", "exp_year must be this year or later.")
+			}
+			pm.Card.ExpYear = int(*expYear)
+		}
+		pm.Metadata = md.apply(pm.Metadata)
+		if err := checkMetadata(pm.Metadata); err != nil {
+			return nil, err
+		}
+		if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
+			return nil, err
+		}
+		after := paymentMethodView(pm)
+		return after, s.emitUpdate(ctx, tx, scope, "payment_method.updated", pm.ID, before, after)
+	}, nil
+}
+
+// mergeBilling applies sent billing fields; empty strings unset.
+func mergeBilling(dst *pay.BillingDetails, src pay.BillingDetails) {
+	dst.Name, dst.Email, dst.Phone = src.Name, src.Email, src.Phone
+	if src.Address != nil {
+		dst.Address = src.Address
+	}
+}
+
+func (s *Server) listPaymentMethods(r *http.Request, p *params) (readFunc, error) {
+	page := readPage(p)
+	f := store.PaymentMethodFilter{Customer: r.PathValue("customer")}
+	if c, ok := p.String("customer"); ok && f.Customer == "" {
+		f.Customer = c
+	}
+	if t, ok := p.String("type"); ok {
+		f.Type = t
+	}
+	url := "/v1/payment_methods"
+	if id := r.PathValue("customer"); id != "" {
+		url = "/v1/customers/" + id + "/payment_methods"
+	}
+	return func(ctx context.Context, scope pay.Scope) (any, error) {
+		if f.Customer != "" {
+			if _, err := s.db.FindCustomer(ctx, scope, f.Customer); err != nil {
+				return nil, notFoundAs(err, "customer", f.Customer, "customer")
+			}
+		}
+		l, err := s.db.FindPaymentMethods(ctx, scope, f, page)
+		if err != nil {
+			return nil, err
+		}
+		return newList("payment_method", url, l, paymentMethodView), nil
+	}, nil
+}
+
+// attachPaymentMethod attaches a payment method (or a Stripe test ID, which
+// is tokenised first) to a customer.
+func (s *Server) attachPaymentMethod(r *http.Request, p *params) (stagedFunc, error) {
+	id := r.PathValue("id")
+	customer := p.RequireString("customer")
+	return func(ctx context.Context, st *stage) error {
+		var fresh *pay.PaymentMethod
+		if payments.IsTestPaymentMethodID(id) {
+			pm, err := s.tokeniseTestID(ctx, st.scope, id, "id")
+			if err != nil {
+				return err
+			}
+			fresh = pm
+		}
+		return st.commit(ctx, func(tx *store.Tx) (any, error) {
+			if err := s.requireCustomer(ctx, tx, st.scope, customer, "customer"); err != nil {
+				return nil, err
+			}
+			pm := fresh
+			if pm == nil {
+				var err error
+				if pm, err = tx.FindPaymentMethod(ctx, st.scope, id); err != nil {
+					return nil, notFoundAs(err, "PaymentMethod", id, "id")
+				}
+			}
+			if pm.Customer != "" && pm.Customer != customer {
+				return nil, pay.InvalidRequest("payment_method_unexpected_state", "", "The payment method you provided has already been attached to a customer.")
+			}
+			pm.Customer = customer
+			if fresh != nil {
+				if err := tx.CreatePaymentMethod(ctx, pm); err != nil {
+					return nil, err
+				}
+			} else if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
+				return nil, err
+			}
+			v := paymentMethodView(pm)
+			return v, s.emit(ctx, tx, st.scope, "payment_method.attached", pm.ID, v, nil)
+		})
+	}, nil
+}
+
+func (s *Server) detachPaymentMethod(r *http.Request, p *params) (writeFunc, error) {
+	id := r.PathValue("id")
+	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
+		pm, err := tx.FindPaymentMethod(ctx, scope, id)
+		if err != nil {
+			return nil, notFoundAs(err, "PaymentMethod", id, "id")
+		}
+		if pm.Customer == "" {
+			return nil, pay.InvalidRequest("payment_method_unexpected_state", "", "The payment method %s is not attached to a customer.", id)
+		}
+		pm.Customer = ""
+		if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
+			return nil, err
+		}
+		v := paymentMethodView(pm)
+		return v, s.emit(ctx, tx, scope, "payment_method.detached", pm.ID, v, nil)
+	}, nil
+}
+
+// requireCustomer checks that a customer exists in the scope and is not deleted.
+func (s *Server) requireCustomer(ctx context.Context, tx *store.Tx, scope pay.Scope, id, param string) error {
+	c, err := tx.FindCustomer(ctx, scope, id)
+	if err == nil && c.Deleted {
+		err = pay.ErrNotFound
+	}
+	return notFoundAs(err, "customer", id, param)
+}

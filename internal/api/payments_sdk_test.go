@@ -1,0 +1,432 @@
+package api_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	stripe "github.com/stripe/stripe-go/v85"
+
+	"github.com/calmony/calmonypay/internal/api/apitest"
+	"github.com/calmony/calmonypay/internal/cardstream"
+	"github.com/calmony/calmonypay/internal/payments"
+)
+
+func payClient(t *testing.T, srv *apitest.Server, key string) *stripe.Client {
+	t.Helper()
+	if key == "" {
+		key = srv.Key
+	}
+	return stripe.NewClient(key, stripe.WithBackends(stripe.NewBackendsWithConfig(&stripe.BackendConfig{
+		URL: stripe.String(srv.URL), MaxNetworkRetries: stripe.Int64(0), HTTPClient: &http.Client{Timeout: 30 * time.Second},
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull},
+	})))
+}
+
+// publishedCards are Cardstream's test cards (cardstream-protocol.md §11.3).
+var publishedCards = []struct {
+	number, cvc, brand, funding string
+}{
+	{"4929421234600821", "356", "visa", "credit"},
+	{"4543059999999982", "110", "visa", "credit"},
+	{"4539791001730106", "289", "visa", "debit"},
+	{"4917480000000008", "009", "visa", "debit"},
+	{"5301250070000191", "419", "mastercard", "credit"},
+	{"5573471234567898", "159", "mastercard", "debit"},
+	{"6759015050123445002", "309", "mastercard", "debit"},
+	{"3540599999991047", "209", "jcb", "credit"},
+	{"374245455400001", "4887", "amex", "credit"},
+	{"36432685260294", "111", "diners", "credit"},
+}
+
+func newCard(t *testing.T, sc *stripe.Client, number, cvc string) *stripe.PaymentMethod {
+	t.Helper()
+	pm, err := sc.V1PaymentMethods.Create(context.Background(), &stripe.PaymentMethodCreateParams{Type: stripe.String("card"),
+		Card: &stripe.PaymentMethodCreateCardParams{Number: stripe.String(number), ExpMonth: stripe.Int64(12),
+			ExpYear: stripe.Int64(int64(time.Now().Year() + 2)), CVC: stripe.String(cvc)}})
+	if err != nil {
+		t.Fatalf("create payment method: %v", err)
+	}
+	return pm
+}
+
+func stripeErr(t *testing.T, err error) *stripe.Error {
+	t.Helper()
+	var se *stripe.Error
+	if !errors.As(err, &se) {
+		t.Fatalf("err = %v, want a *stripe.Error", err)
+	}
+	return se
+}
+
+func TestSDKPaymentMethods(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	sc := payClient(t, srv, "")
+	ctx := context.Background()
+	for _, c := range publishedCards {
+		pm := newCard(t, sc, c.number, c.cvc)
+		if pm.Card.Brand != stripe.PaymentMethodCardBrand(c.brand) || pm.Card.Last4 != c.number[len(c.number)-4:] ||
+			string(pm.Card.Funding) != c.funding || pm.Card.Checks.CVCCheck != "pass" || pm.Livemode {
+			t.Errorf("card %s…: brand %s last4 %s funding %s cvc %s", c.number[:6], pm.Card.Brand, pm.Card.Last4, pm.Card.Funding, pm.Card.Checks.CVCCheck)
+		}
+	}
+	// Card validation gives Stripe's codes before any gateway call, and never echoes the number.
+	for _, tt := range []struct {
+		number, cvc string
+		month, year int64
+		code        stripe.ErrorCode
+	}{
+		{"4929421234600822", "356", 12, 2040, stripe.ErrorCodeIncorrectNumber},
+		{"49294", "356", 12, 2040, stripe.ErrorCodeInvalidNumber},
+		{"4929421234600821", "356", 13, 2040, stripe.ErrorCodeInvalidExpiryMonth},
+		{"4929421234600821", "356", 12, 2001, stripe.ErrorCodeInvalidExpiryYear},
+		{"4929421234600821", "35", 12, 2040, stripe.ErrorCodeInvalidCVC},
+		{"4929421234600821", "999", 12, 2040, stripe.ErrorCodeIncorrectCVC}, // declined by the gateway's CV2 check
+	} {
+		_, err := sc.V1PaymentMethods.Create(ctx, &stripe.PaymentMethodCreateParams{Type: stripe.String("card"),
+			Card: &stripe.PaymentMethodCreateCardParams{Number: stripe.String(tt.number), ExpMonth: stripe.Int64(tt.month), ExpYear: stripe.Int64(tt.year), CVC: stripe.String(tt.cvc)}})
+		se := stripeErr(t, err)
+		if se.Code != tt.code || se.HTTPStatusCode != 402 || se.Type != stripe.ErrorTypeCard {
+			t.Errorf("card %s: got %d %s %s, want 402 card_error %s", tt.number[:4], se.HTTPStatusCode, se.Type, se.Code, tt.code)
+		}
+		if contains(se.Msg, tt.number) || contains(string(se.LastResponse.RawJSON), tt.number) {
+			t.Errorf("error echoes the card number: %s", se.Msg)
+		}
+	}
+	// Attach, list, detach.
+	cus, _ := sc.V1Customers.Create(ctx, &stripe.CustomerCreateParams{Email: stripe.String("card@example.com")})
+	pm, err := sc.V1PaymentMethods.Attach(ctx, "pm_card_visa", &stripe.PaymentMethodAttachParams{Customer: stripe.String(cus.ID)})
+	if err != nil || pm.Customer == nil || pm.Customer.ID != cus.ID || pm.Card.Brand != "visa" {
+		t.Fatalf("attach pm_card_visa: %v %+v", err, pm)
+	}
+	n := 0
+	for _, err := range sc.V1PaymentMethods.List(ctx, &stripe.PaymentMethodListParams{Customer: stripe.String(cus.ID)}).All(ctx) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	if n != 1 {
+		t.Errorf("customer has %d payment methods, want 1", n)
+	}
+	if _, err := sc.V1PaymentMethods.Detach(ctx, pm.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.V1PaymentMethods.Detach(ctx, pm.ID, nil); stripeErr(t, err).HTTPStatusCode != 400 {
+		t.Error("second detach did not fail")
+	}
+	// Another project's customer does not exist for this key, and vice versa.
+	_, otherKey := apitest.NewProject(t, srv.DB)
+	other := payClient(t, srv, otherKey)
+	if _, err := other.V1PaymentMethods.Retrieve(ctx, pm.ID, nil); stripeErr(t, err).Code != stripe.ErrorCodeResourceMissing {
+		t.Error("another project sees the payment method")
+	}
+	otherCus, _ := other.V1Customers.Create(ctx, &stripe.CustomerCreateParams{})
+	if _, err := sc.V1PaymentMethods.Attach(ctx, pm.ID, &stripe.PaymentMethodAttachParams{Customer: stripe.String(otherCus.ID)}); stripeErr(t, err).Code != stripe.ErrorCodeResourceMissing {
+		t.Error("attached to another project's customer")
+	}
+}
+
+func contains(s, sub string) bool {
+	return len(sub) > 0 && len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0)
+}
+
+func indexOf(s, sub string) int {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestSDKTestAmounts(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	sc := payClient(t, srv, "")
+	ctx := context.Background()
+	pm := newCard(t, sc, "4929421234600821", "356")
+	for _, tt := range []struct {
+		amount      int64
+		offSession  bool
+		status      stripe.PaymentIntentStatus
+		declineCode string
+	}{
+		{1000, false, stripe.PaymentIntentStatusSucceeded, ""},
+		{2500, false, stripe.PaymentIntentStatusSucceeded, ""},
+		{5000, false, stripe.PaymentIntentStatusRequiresPaymentMethod, "call_issuer"},
+		{10000, false, stripe.PaymentIntentStatusRequiresPaymentMethod, "do_not_honor"},
+		{15000, false, stripe.PaymentIntentStatusRequiresPaymentMethod, "pickup_card"},
+		{20000, false, stripe.PaymentIntentStatusRequiresPaymentMethod, "authentication_required"},
+		{20000, true, stripe.PaymentIntentStatusSucceeded, ""},
+	} {
+		t.Run(fmt.Sprintf("%d offsession=%v", tt.amount, tt.offSession), func(t *testing.T) {
+			params := &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(tt.amount), Currency: stripe.String("gbp"),
+				PaymentMethod: stripe.String(pm.ID), Confirm: stripe.Bool(true)}
+			if tt.offSession {
+				params.OffSession = stripe.Bool(true)
+			}
+			pi, err := sc.V1PaymentIntents.Create(ctx, params)
+			if tt.declineCode == "" {
+				if err != nil || pi.Status != tt.status || pi.AmountReceived != tt.amount || pi.LatestCharge == nil {
+					t.Fatalf("pi = %+v, %v", pi, err)
+				}
+				ch, err := sc.V1Charges.Retrieve(ctx, pi.LatestCharge.ID, nil)
+				if err != nil || !ch.Captured || ch.AmountCaptured != tt.amount || ch.Status != "succeeded" || ch.PaymentMethodDetails.Card.Last4 != "0821" {
+					t.Errorf("charge = %+v, %v", ch, err)
+				}
+				return
+			}
+			se := stripeErr(t, err)
+			if se.HTTPStatusCode != 402 || se.Type != stripe.ErrorTypeCard || string(se.DeclineCode) != tt.declineCode {
+				t.Fatalf("got %d %s %s %s, want 402 card_error %s", se.HTTPStatusCode, se.Type, se.Code, se.DeclineCode, tt.declineCode)
+			}
+			if se.PaymentIntent == nil {
+				t.Fatal("card error without its payment_intent")
+			}
+			got, err := sc.V1PaymentIntents.Retrieve(ctx, se.PaymentIntent.ID, nil)
+			if err != nil || got.Status != tt.status || got.LastPaymentError == nil || string(got.LastPaymentError.DeclineCode) != tt.declineCode {
+				t.Errorf("declined intent = %+v, %v", got, err)
+			}
+		})
+	}
+}
+
+func TestSDKStripeTestPaymentMethods(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	sc := payClient(t, srv, "")
+	ctx := context.Background()
+	pi, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1999), Currency: stripe.String("gbp"),
+		PaymentMethod: stripe.String("pm_card_mastercard"), Confirm: stripe.Bool(true)})
+	if err != nil || pi.Status != stripe.PaymentIntentStatusSucceeded {
+		t.Fatalf("pm_card_mastercard: %+v %v", pi, err)
+	}
+	_, err = sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1999), Currency: stripe.String("gbp"),
+		PaymentMethod: stripe.String("pm_card_chargeDeclined"), Confirm: stripe.Bool(true)})
+	if se := stripeErr(t, err); se.HTTPStatusCode != 402 || se.Type != stripe.ErrorTypeCard {
+		t.Errorf("pm_card_chargeDeclined: %d %s", se.HTTPStatusCode, se.Type)
+	}
+}
+
+func TestSDKManualCaptureCancelAndRefunds(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	sc := payClient(t, srv, "")
+	ctx := context.Background()
+	pm := newCard(t, sc, "5301250070000191", "419")
+	authorise := func(amount int64) *stripe.PaymentIntent {
+		t.Helper()
+		pi, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(amount), Currency: stripe.String("gbp"),
+			PaymentMethod: stripe.String(pm.ID), CaptureMethod: stripe.String("manual"), Confirm: stripe.Bool(true)})
+		if err != nil || pi.Status != stripe.PaymentIntentStatusRequiresCapture || pi.AmountCapturable != amount {
+			t.Fatalf("authorise: %+v %v", pi, err)
+		}
+		return pi
+	}
+	// Partial capture.
+	pi := authorise(2000)
+	if _, err := sc.V1PaymentIntents.Capture(ctx, pi.ID, &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(2001)}); stripeErr(t, err).Code != stripe.ErrorCodeAmountTooLarge {
+		t.Error("capturing more than authorised did not fail with amount_too_large")
+	}
+	pi, err := sc.V1PaymentIntents.Capture(ctx, pi.ID, &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(1500)})
+	if err != nil || pi.Status != stripe.PaymentIntentStatusSucceeded || pi.AmountReceived != 1500 {
+		t.Fatalf("partial capture: %+v %v", pi, err)
+	}
+	if _, err := sc.V1PaymentIntents.Capture(ctx, pi.ID, nil); stripeErr(t, err).Code != stripe.ErrorCodePaymentIntentUnexpectedState {
+		t.Error("second capture did not fail with payment_intent_unexpected_state")
+	}
+	// Partial refunds before settlement lower the capture; more than is left fails; then the rest.
+	re, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi.ID), Amount: stripe.Int64(500)})
+	if err != nil || re.Status != stripe.RefundStatusSucceeded || re.Amount != 500 {
+		t.Fatalf("partial refund: %+v %v", re, err)
+	}
+	if _, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi.ID), Amount: stripe.Int64(1001)}); stripeErr(t, err).Code != stripe.ErrorCodeAmountTooLarge {
+		t.Error("refunding more than is left did not fail with amount_too_large")
+	}
+	if _, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	ch, _ := sc.V1Charges.Retrieve(ctx, pi.LatestCharge.ID, nil)
+	if ch.AmountRefunded != 1500 || !ch.Refunded {
+		t.Errorf("charge after refunds: refunded %d %v", ch.AmountRefunded, ch.Refunded)
+	}
+	if _, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{Charge: stripe.String(ch.ID)}); stripeErr(t, err).Code != stripe.ErrorCodeChargeAlreadyRefunded {
+		t.Error("refunding a fully refunded charge did not fail with charge_already_refunded")
+	}
+
+	// Cancel an authorisation.
+	pi = authorise(1200)
+	pi, err = sc.V1PaymentIntents.Cancel(ctx, pi.ID, &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String("requested_by_customer")})
+	if err != nil || pi.Status != stripe.PaymentIntentStatusCanceled || pi.CancellationReason != "requested_by_customer" {
+		t.Fatalf("cancel: %+v %v", pi, err)
+	}
+	if _, err := sc.V1PaymentIntents.Cancel(ctx, pi.ID, nil); stripeErr(t, err).Code != stripe.ErrorCodePaymentIntentUnexpectedState {
+		t.Error("second cancel did not fail")
+	}
+
+	// A refund after settlement is a REFUND_SALE.
+	// 100–2499 settles as accepted in the simulator (2500–4999 is rejected at settlement).
+	paid, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(2400), Currency: stripe.String("gbp"),
+		PaymentMethod: stripe.String(pm.ID), Confirm: stripe.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := srv.Sandbox.SettleAll(); n == 0 {
+		t.Fatal("nothing to settle")
+	}
+	for _, amount := range []int64{1000, 1400} {
+		re, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(paid.ID), Amount: stripe.Int64(amount)})
+		if err != nil || re.Status != stripe.RefundStatusSucceeded {
+			t.Fatalf("refund after settlement: %+v %v", re, err)
+		}
+	}
+	ch, _ = sc.V1Charges.Retrieve(ctx, paid.LatestCharge.ID, nil)
+	if ch.AmountRefunded != 2400 || !ch.Refunded {
+		t.Errorf("settled charge after refunds: %d %v", ch.AmountRefunded, ch.Refunded)
+	}
+}
+
+func TestConcurrentConfirmChargesOnce(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	sc := payClient(t, srv, "")
+	ctx := context.Background()
+	pm := newCard(t, sc, "4929421234600821", "356")
+	pi, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1234), Currency: stripe.String("gbp"), PaymentMethod: stripe.String(pm.ID)})
+	if err != nil || pi.Status != stripe.PaymentIntentStatusRequiresConfirmation {
+		t.Fatalf("create: %+v %v", pi, err)
+	}
+	var (
+		wg        sync.WaitGroup
+		succeeded atomic.Int32
+	)
+	for i := 0; i < 10; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if got, err := sc.V1PaymentIntents.Confirm(ctx, pi.ID, nil); err == nil && got.Status == stripe.PaymentIntentStatusSucceeded {
+				succeeded.Add(1)
+			} else if err != nil && stripeErr(t, err).Code != stripe.ErrorCodePaymentIntentUnexpectedState {
+				t.Errorf("concurrent confirm: %v", err)
+			}
+		}()
+	}
+	wg.Wait()
+	if succeeded.Load() != 1 {
+		t.Errorf("%d confirms succeeded, want exactly 1", succeeded.Load())
+	}
+	if n := countCharges(t, sc, pi.ID); n != 1 {
+		t.Errorf("%d charges for one intent, want 1", n)
+	}
+}
+
+func countCharges(t *testing.T, sc *stripe.Client, pi string) int {
+	t.Helper()
+	n := 0
+	for _, err := range sc.V1Charges.List(context.Background(), &stripe.ChargeListParams{PaymentIntent: stripe.String(pi)}).All(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
+}
+
+func TestConfirmIdempotencyKeyChargesOnce(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	sc := payClient(t, srv, "")
+	ctx := context.Background()
+	pm := newCard(t, sc, "4929421234600821", "356")
+	pi, _ := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1500), Currency: stripe.String("gbp"), PaymentMethod: stripe.String(pm.ID)})
+	for i := 0; i < 3; i++ {
+		params := &stripe.PaymentIntentConfirmParams{}
+		params.SetIdempotencyKey("confirm-" + pi.ID)
+		got, err := sc.V1PaymentIntents.Confirm(ctx, pi.ID, params)
+		if err != nil || got.Status != stripe.PaymentIntentStatusSucceeded {
+			t.Fatalf("confirm %d: %+v %v", i, got, err)
+		}
+	}
+	// A declined confirm replays its decline, too.
+	declined, _ := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(10500), Currency: stripe.String("gbp"), PaymentMethod: stripe.String(pm.ID)})
+	for i := 0; i < 2; i++ {
+		params := &stripe.PaymentIntentConfirmParams{}
+		params.SetIdempotencyKey("confirm-" + declined.ID)
+		_, err := sc.V1PaymentIntents.Confirm(ctx, declined.ID, params)
+		if se := stripeErr(t, err); se.HTTPStatusCode != 402 {
+			t.Errorf("declined confirm %d: %d", i, se.HTTPStatusCode)
+		}
+	}
+	if countCharges(t, sc, pi.ID) != 1 || countCharges(t, sc, declined.ID) != 1 {
+		t.Error("an idempotent retry reached the gateway again")
+	}
+}
+
+// lossyGateway loses the first Sale: before it reaches the gateway (the
+// request is lost) or after (the answer is lost).
+type lossyGateway struct {
+	payments.Gateway
+	loseAnswer bool
+	lost       atomic.Bool
+	sales      atomic.Int32
+}
+
+func (g *lossyGateway) Sale(ctx context.Context, req cardstream.SaleRequest) (*cardstream.Result, error) {
+	if g.lost.CompareAndSwap(false, true) {
+		if g.loseAnswer {
+			g.sales.Add(1)
+			g.Gateway.Sale(ctx, req)
+		}
+		return nil, fmt.Errorf("%w: simulated", cardstream.ErrTimeout)
+	}
+	g.sales.Add(1)
+	return g.Gateway.Sale(ctx, req)
+}
+
+func TestGatewayTimeoutIsReconciled(t *testing.T) {
+	t.Parallel()
+	for _, loseAnswer := range []bool{false, true} {
+		t.Run(fmt.Sprintf("loseAnswer=%v", loseAnswer), func(t *testing.T) {
+			t.Parallel()
+			var offset atomic.Int64
+			now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
+			base := apitest.Start(t, apitest.Options{}) // only for its sandbox gateway
+			lossy := &lossyGateway{Gateway: base.API.Gateways().Test, loseAnswer: loseAnswer}
+			srv := apitest.Start(t, apitest.Options{Gateways: &payments.Gateways{Test: lossy}, Now: now})
+			sc := payClient(t, srv, "")
+			ctx := context.Background()
+			pm := newCard(t, sc, "4929421234600821", "356")
+			pi, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1700), Currency: stripe.String("gbp"),
+				PaymentMethod: stripe.String(pm.ID), Confirm: stripe.Bool(true)})
+			if err != nil || pi.Status != stripe.PaymentIntentStatusProcessing {
+				t.Fatalf("confirm with a lost gateway call: %+v %v", pi, err)
+			}
+			if _, err := sc.V1PaymentIntents.Confirm(ctx, pi.ID, nil); stripeErr(t, err).Code != stripe.ErrorCodePaymentIntentUnexpectedState {
+				t.Error("a processing intent could be confirmed again")
+			}
+			offset.Store(int64(time.Minute))
+			if err := srv.API.Reconcile(ctx); err != nil {
+				t.Fatal(err)
+			}
+			got, _ := sc.V1PaymentIntents.Retrieve(ctx, pi.ID, nil)
+			if !loseAnswer && (got.Status != stripe.PaymentIntentStatusSucceeded || countCharges(t, sc, pi.ID) != 1) {
+				t.Errorf("lost request: after reconcile %s with %d charges, want succeeded with 1", got.Status, countCharges(t, sc, pi.ID))
+			}
+			if loseAnswer && got.Status != stripe.PaymentIntentStatusProcessing {
+				t.Errorf("lost answer: after reconcile %s, want processing until an operator settles it", got.Status)
+			}
+			// However it ends, the card was charged at most once at the gateway:
+			// a resend of a landed sale is refused by the gateway as a duplicate.
+			if n := lossy.sales.Load(); (loseAnswer && n != 2) || (!loseAnswer && n != 1) {
+				t.Errorf("%d sales sent", n)
+			}
+		})
+	}
+}

@@ -1,0 +1,171 @@
+package pay
+
+// More ID prefixes.
+const (
+	PrefixPaymentMethod = "pm_"
+	PrefixPaymentIntent = "pi_"
+	PrefixCharge        = "ch_"
+	PrefixRefund        = "re_"
+	PrefixGatewayOp     = "gop_"
+)
+
+// BillingDetails is a payment method's billing contact. It is personal data.
+type BillingDetails struct {
+	Name    string   `json:"name,omitempty"`
+	Email   string   `json:"email,omitempty"`
+	Phone   string   `json:"phone,omitempty"`
+	Address *Address `json:"address,omitempty"`
+}
+
+// CardDetails describes a tokenised card without its number or CVC.
+type CardDetails struct {
+	Brand             string `json:"brand"` // visa, mastercard, amex, …
+	Last4             string `json:"last4"`
+	ExpMonth          int    `json:"exp_month"`
+	ExpYear           int    `json:"exp_year"`
+	Funding           string `json:"funding"` // credit, debit, prepaid, unknown
+	Country           string `json:"country"` // issuer country, ISO alpha-2, "" if unknown
+	Fingerprint       string `json:"fingerprint"`
+	CVCCheck          string `json:"cvc_check"` // pass, fail, unavailable, unchecked
+	AddressLine1Check string `json:"address_line1_check"`
+	PostalCheck       string `json:"address_postal_code_check"`
+	// TestBadCVC marks a test-mode card made from a Stripe decline test ID
+	// (pm_card_chargeDeclined): its charges present a wrong security code so
+	// the sandbox's CV2 check declines them. Never shown.
+	TestBadCVC bool `json:"test_bad_cvc,omitempty"`
+}
+
+// PaymentMethod is a stored card. XRef is the Cardstream token that charges it.
+type PaymentMethod struct {
+	ID       string
+	Scope    Scope
+	Created  int64
+	Customer string // "" when not attached
+	Type     string // "card"
+	Card     CardDetails
+	Billing  BillingDetails
+	XRef     string
+	Metadata map[string]string
+}
+
+// Payment intent statuses.
+const (
+	StatusRequiresPaymentMethod = "requires_payment_method"
+	StatusRequiresConfirmation  = "requires_confirmation"
+	StatusRequiresAction        = "requires_action"
+	StatusProcessing            = "processing"
+	StatusRequiresCapture       = "requires_capture"
+	StatusSucceeded             = "succeeded"
+	StatusCanceled              = "canceled"
+)
+
+// LastPaymentError is why the last confirmation failed.
+type LastPaymentError struct {
+	Type          string `json:"type"`
+	Code          string `json:"code,omitempty"`
+	DeclineCode   string `json:"decline_code,omitempty"`
+	Message       string `json:"message"`
+	PaymentMethod string `json:"payment_method,omitempty"`
+}
+
+// PaymentIntent is a payment from start to finish.
+type PaymentIntent struct {
+	ID                  string
+	Scope               Scope
+	Created             int64
+	Amount              int64
+	Currency            string
+	Status              string
+	CaptureMethod       string // automatic or manual
+	Customer            string
+	PaymentMethod       string
+	Description         string
+	StatementDescriptor string
+	ReceiptEmail        string
+	SetupFutureUsage    string
+	Metadata            map[string]string
+	AmountCapturable    int64
+	AmountReceived      int64
+	CanceledAt          int64
+	CancellationReason  string
+	LastError           *LastPaymentError
+	LatestCharge        string
+	ClientSecret        string
+	// Attempt counts gateway attempts; each has its own transactionUnique.
+	Attempt int
+}
+
+// Charge is one gateway transaction of a payment intent.
+type Charge struct {
+	ID             string
+	Scope          Scope
+	Created        int64
+	PaymentIntent  string
+	Customer       string
+	PaymentMethod  string
+	Amount         int64
+	AmountCaptured int64
+	AmountRefunded int64
+	Currency       string
+	Status         string // succeeded, pending, failed
+	Captured       bool
+	FailureCode    string
+	FailureMessage string
+	DeclineCode    string
+	Card           CardDetails
+	Description    string
+	Metadata       map[string]string
+	AuthCode       string
+	GatewayTxnID   string
+	XRef           string
+	// Gateway is the raw verified gateway response, as form-encoded text.
+	Gateway string
+}
+
+// Refund statuses.
+const (
+	RefundPending   = "pending"
+	RefundSucceeded = "succeeded"
+	RefundFailed    = "failed"
+)
+
+// Refund gives back all or part of a charge.
+type Refund struct {
+	ID            string
+	Scope         Scope
+	Created       int64
+	Charge        string
+	PaymentIntent string
+	Amount        int64
+	Currency      string
+	Reason        string
+	Status        string
+	FailureReason string
+	Metadata      map[string]string
+	// Method is how the gateway gave the money back: cancel, capture or refund_sale.
+	Method       string
+	GatewayTxnID string
+}
+
+// GatewayOp records a gateway call before it is made, so a crash between
+// the call and the database write can be recovered: a pending op is one
+// whose outcome has not been recorded yet.
+type GatewayOp struct {
+	ID                string
+	Scope             Scope
+	Created           int64
+	Kind              string // sale, capture, cancel, refund
+	ObjectID          string // the payment intent or refund it is for
+	TransactionUnique string
+	State             string // pending, done, attention
+	Note              string
+	Attempts          int
+	Updated           int64
+}
+
+// Gateway op states.
+const (
+	OpPending   = "pending"
+	OpDone      = "done"
+	OpAttention = "attention" // outcome unknown: needs an operator (see README)
+)

@@ -1,0 +1,58 @@
+// Package payments holds what spans the store and the Cardstream gateway:
+// choosing the gateway for a key's mode, validating and tokenising cards,
+// turning gateway answers into Stripe's objects and errors, and recovering
+// gateway calls whose outcome was not recorded.
+package payments
+
+import (
+	"context"
+	"errors"
+	"net/http"
+
+	"github.com/calmony/calmonypay/internal/cardstream"
+	"github.com/calmony/calmonypay/internal/pay"
+)
+
+// Gateway is what payments need of Cardstream. *cardstream.Client is one.
+type Gateway interface {
+	Verify(ctx context.Context, req cardstream.VerifyRequest) (*cardstream.Result, error)
+	Sale(ctx context.Context, req cardstream.SaleRequest) (*cardstream.Result, error)
+	Capture(ctx context.Context, req cardstream.CaptureRequest) (*cardstream.Result, error)
+	Cancel(ctx context.Context, req cardstream.CancelRequest) (*cardstream.Result, error)
+	Query(ctx context.Context, req cardstream.QueryRequest) (*cardstream.Result, error)
+	Refund(ctx context.Context, req cardstream.RefundRequest) (*cardstream.RefundResult, error)
+}
+
+var _ Gateway = (*cardstream.Client)(nil)
+
+// Gateways holds one gateway per mode. Test-mode keys only ever reach Test,
+// so a test key can never move real money.
+type Gateways struct {
+	Test Gateway
+	Live Gateway // nil when no live account is configured
+}
+
+// errLiveNotConfigured refuses live payments without a live account.
+var errLiveNotConfigured = &pay.Error{Status: http.StatusBadRequest, Type: pay.ErrorTypeInvalidRequest, Code: "livemode_not_configured",
+	Message: "Live payments are not configured on this server: set CARDSTREAM_MERCHANT_ID, CARDSTREAM_SIGNATURE_KEY and CARDSTREAM_GATEWAY_URL."}
+
+// For returns the gateway for a mode.
+func (g Gateways) For(livemode bool) (Gateway, error) {
+	if !livemode {
+		if g.Test == nil {
+			return nil, errors.New("payments: no test gateway")
+		}
+		return g.Test, nil
+	}
+	if g.Live == nil {
+		return nil, errLiveNotConfigured
+	}
+	return g.Live, nil
+}
+
+// GatewayUnavailable is the answer when the gateway could not be reached or
+// failed before charging: a 502 api_error, which both SDKs retry.
+func GatewayUnavailable(err error) *pay.Error {
+	return &pay.Error{Status: http.StatusBadGateway, Type: pay.ErrorTypeAPI, Code: "gateway_unavailable",
+		Message: "The card gateway could not be reached. Nothing was charged; retry the request.", Err: err}
+}

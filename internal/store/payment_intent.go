@@ -1,0 +1,130 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/calmony/calmonypay/internal/pay"
+)
+
+const piColumns = `id, project_id, livemode, created, amount, currency, status, capture_method, customer_id, payment_method_id,
+	description, statement_descriptor, receipt_email, setup_future_usage, metadata, amount_capturable, amount_received,
+	canceled_at, cancellation_reason, last_error, latest_charge, client_secret, attempt`
+
+func (db *DB) scanPaymentIntent(row interface{ Scan(...any) error }) (*pay.PaymentIntent, error) {
+	var (
+		pi                         pay.PaymentIntent
+		metadata, lastErr          string
+		receiptEmail, clientSecret []byte
+	)
+	err := row.Scan(&pi.ID, &pi.Scope.ProjectID, &pi.Scope.Livemode, &pi.Created, &pi.Amount, &pi.Currency, &pi.Status, &pi.CaptureMethod,
+		&pi.Customer, &pi.PaymentMethod, &pi.Description, &pi.StatementDescriptor, &receiptEmail, &pi.SetupFutureUsage, &metadata,
+		&pi.AmountCapturable, &pi.AmountReceived, &pi.CanceledAt, &pi.CancellationReason, &lastErr, &pi.LatestCharge, &clientSecret, &pi.Attempt)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(metadata), &pi.Metadata); err != nil {
+		return nil, fmt.Errorf("payment intent %s metadata: %w", pi.ID, err)
+	}
+	if lastErr != "" {
+		pi.LastError = &pay.LastPaymentError{}
+		if err := json.Unmarshal([]byte(lastErr), pi.LastError); err != nil {
+			return nil, fmt.Errorf("payment intent %s last error: %w", pi.ID, err)
+		}
+	}
+	if pi.ReceiptEmail, err = db.openString(receiptEmail, sealAAD("pi", pi.ID, "receipt_email")); err != nil {
+		return nil, fmt.Errorf("payment intent %s: %w", pi.ID, err)
+	}
+	if pi.ClientSecret, err = db.openString(clientSecret, sealAAD("pi", pi.ID, "client_secret")); err != nil {
+		return nil, fmt.Errorf("payment intent %s: %w", pi.ID, err)
+	}
+	return &pi, nil
+}
+
+func lastErrorJSON(e *pay.LastPaymentError) string {
+	if e == nil {
+		return ""
+	}
+	b, _ := json.Marshal(e)
+	return string(b)
+}
+
+func (db *DB) sealOptional(s string, aad []byte) []byte {
+	if s == "" {
+		return nil
+	}
+	return db.keys.Seal([]byte(s), aad)
+}
+
+// CreatePaymentIntent inserts a payment intent, filling in its ID, creation
+// time and client secret.
+func (tx *Tx) CreatePaymentIntent(ctx context.Context, pi *pay.PaymentIntent) error {
+	pi.ID = pay.NewID(pay.PrefixPaymentIntent)
+	pi.Created = tx.unix()
+	pi.ClientSecret = pi.ID + "_secret_" + pay.RandomString(24)
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO payment_intents (`+piColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+		pi.ID, pi.Scope.ProjectID, pi.Scope.Livemode, pi.Created, pi.Amount, pi.Currency, pi.Status, pi.CaptureMethod, pi.Customer, pi.PaymentMethod,
+		pi.Description, pi.StatementDescriptor, tx.db.sealOptional(pi.ReceiptEmail, sealAAD("pi", pi.ID, "receipt_email")), pi.SetupFutureUsage,
+		metadataJSON(pi.Metadata), pi.AmountCapturable, pi.AmountReceived, pi.CanceledAt, pi.CancellationReason, lastErrorJSON(pi.LastError),
+		pi.LatestCharge, tx.db.keys.Seal([]byte(pi.ClientSecret), sealAAD("pi", pi.ID, "client_secret")), pi.Attempt)
+	if err != nil {
+		return fmt.Errorf("create payment intent: %w", err)
+	}
+	return nil
+}
+
+// UpdatePaymentIntent writes every mutable field of pi.
+func (tx *Tx) UpdatePaymentIntent(ctx context.Context, pi *pay.PaymentIntent) error {
+	err := tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE payment_intents SET amount = $4, currency = $5, status = $6, capture_method = $7,
+		customer_id = $8, payment_method_id = $9, description = $10, statement_descriptor = $11, receipt_email = $12, setup_future_usage = $13,
+		metadata = $14, amount_capturable = $15, amount_received = $16, canceled_at = $17, cancellation_reason = $18, last_error = $19,
+		latest_charge = $20, attempt = $21
+		WHERE id = $1 AND project_id = $2 AND livemode = $3`,
+		pi.ID, pi.Scope.ProjectID, pi.Scope.Livemode, pi.Amount, pi.Currency, pi.Status, pi.CaptureMethod, pi.Customer, pi.PaymentMethod,
+		pi.Description, pi.StatementDescriptor, tx.db.sealOptional(pi.ReceiptEmail, sealAAD("pi", pi.ID, "receipt_email")), pi.SetupFutureUsage,
+		metadataJSON(pi.Metadata), pi.AmountCapturable, pi.AmountReceived, pi.CanceledAt, pi.CancellationReason, lastErrorJSON(pi.LastError),
+		pi.LatestCharge, pi.Attempt))
+	if err != nil {
+		return fmt.Errorf("update payment intent %s: %w", pi.ID, err)
+	}
+	return nil
+}
+
+// FindPaymentIntent returns a payment intent of the scope.
+func (db *DB) FindPaymentIntent(ctx context.Context, scope pay.Scope, id string) (*pay.PaymentIntent, error) {
+	return db.findPaymentIntent(ctx, db.read, scope, id, "")
+}
+
+// FindPaymentIntent returns a payment intent within the transaction, locked on PostgreSQL.
+func (tx *Tx) FindPaymentIntent(ctx context.Context, scope pay.Scope, id string) (*pay.PaymentIntent, error) {
+	return tx.db.findPaymentIntent(ctx, tx.tx, scope, id, tx.db.forUpdate())
+}
+
+func (db *DB) findPaymentIntent(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.PaymentIntent, error) {
+	pi, err := db.scanPaymentIntent(q.QueryRowContext(ctx, `SELECT `+piColumns+` FROM payment_intents WHERE id = $1 AND project_id = $2 AND livemode = $3`+suffix,
+		id, scope.ProjectID, scope.Livemode))
+	if err != nil {
+		return nil, notFound(err, "find payment intent "+id)
+	}
+	return pi, nil
+}
+
+// PaymentIntentFilter narrows FindPaymentIntents.
+type PaymentIntentFilter struct {
+	Customer string
+}
+
+// FindPaymentIntents lists the scope's payment intents, newest first.
+func (db *DB) FindPaymentIntents(ctx context.Context, scope pay.Scope, f PaymentIntentFilter, page pay.Page) (pay.List[*pay.PaymentIntent], error) {
+	return list(ctx, db.read, listSpec{
+		kind: "payment_intent", table: "payment_intents", columns: piColumns, scope: scope, page: page,
+		where: func(q *query) {
+			if f.Customer != "" {
+				fmt.Fprintf(q, ` AND customer_id = %s`, q.arg(f.Customer))
+			}
+		},
+	}, func(rows *sql.Rows) (*pay.PaymentIntent, error) { return db.scanPaymentIntent(rows) })
+}

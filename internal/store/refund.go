@@ -1,0 +1,103 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+
+	"github.com/calmony/calmonypay/internal/pay"
+)
+
+const refundColumns = `id, project_id, livemode, created, charge_id, payment_intent_id, amount, currency, reason, status, failure_reason,
+	metadata, method, gateway_txn_id`
+
+func scanRefund(row interface{ Scan(...any) error }) (*pay.Refund, error) {
+	var (
+		r        pay.Refund
+		metadata string
+	)
+	err := row.Scan(&r.ID, &r.Scope.ProjectID, &r.Scope.Livemode, &r.Created, &r.Charge, &r.PaymentIntent, &r.Amount, &r.Currency, &r.Reason,
+		&r.Status, &r.FailureReason, &metadata, &r.Method, &r.GatewayTxnID)
+	if err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(metadata), &r.Metadata); err != nil {
+		return nil, fmt.Errorf("refund %s metadata: %w", r.ID, err)
+	}
+	return &r, nil
+}
+
+// CreateRefund inserts a refund. r.ID may be preset.
+func (tx *Tx) CreateRefund(ctx context.Context, r *pay.Refund) error {
+	if r.ID == "" {
+		r.ID = pay.NewID(pay.PrefixRefund)
+	}
+	r.Created = tx.unix()
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO refunds (`+refundColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		r.ID, r.Scope.ProjectID, r.Scope.Livemode, r.Created, r.Charge, r.PaymentIntent, r.Amount, r.Currency, r.Reason, r.Status,
+		r.FailureReason, metadataJSON(r.Metadata), r.Method, r.GatewayTxnID)
+	if err != nil {
+		return fmt.Errorf("create refund: %w", err)
+	}
+	return nil
+}
+
+// UpdateRefund writes a refund's status, outcome and metadata.
+func (tx *Tx) UpdateRefund(ctx context.Context, r *pay.Refund) error {
+	err := tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE refunds SET status = $4, failure_reason = $5, metadata = $6, method = $7, gateway_txn_id = $8
+		WHERE id = $1 AND project_id = $2 AND livemode = $3`,
+		r.ID, r.Scope.ProjectID, r.Scope.Livemode, r.Status, r.FailureReason, metadataJSON(r.Metadata), r.Method, r.GatewayTxnID))
+	if err != nil {
+		return fmt.Errorf("update refund %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// FindRefund returns a refund of the scope.
+func (db *DB) FindRefund(ctx context.Context, scope pay.Scope, id string) (*pay.Refund, error) {
+	return db.findRefund(ctx, db.read, scope, id, "")
+}
+
+// FindRefund returns a refund within the transaction, locked on PostgreSQL.
+func (tx *Tx) FindRefund(ctx context.Context, scope pay.Scope, id string) (*pay.Refund, error) {
+	return tx.db.findRefund(ctx, tx.tx, scope, id, tx.db.forUpdate())
+}
+
+func (db *DB) findRefund(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.Refund, error) {
+	r, err := scanRefund(q.QueryRowContext(ctx, `SELECT `+refundColumns+` FROM refunds WHERE id = $1 AND project_id = $2 AND livemode = $3`+suffix,
+		id, scope.ProjectID, scope.Livemode))
+	if err != nil {
+		return nil, notFound(err, "find refund "+id)
+	}
+	return r, nil
+}
+
+// RefundFilter narrows FindRefunds.
+type RefundFilter struct {
+	Charge        string
+	PaymentIntent string
+}
+
+// FindRefunds lists the scope's refunds, newest first.
+func (db *DB) FindRefunds(ctx context.Context, scope pay.Scope, f RefundFilter, page pay.Page) (pay.List[*pay.Refund], error) {
+	return list(ctx, db.read, listSpec{
+		kind: "refund", table: "refunds", columns: refundColumns, scope: scope, page: page,
+		where: func(q *query) {
+			if f.Charge != "" {
+				fmt.Fprintf(q, ` AND charge_id = %s`, q.arg(f.Charge))
+			}
+			if f.PaymentIntent != "" {
+				fmt.Fprintf(q, ` AND payment_intent_id = %s`, q.arg(f.PaymentIntent))
+			}
+		},
+	}, func(rows *sql.Rows) (*pay.Refund, error) { return scanRefund(rows) })
+}
+
+// PendingRefundTotal is the sum of a charge's refunds that are pending or
+// succeeded: the amount no longer available to refund.
+func (tx *Tx) PendingRefundTotal(ctx context.Context, chargeID string) (int64, error) {
+	var n int64
+	err := tx.tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE charge_id = $1 AND status IN ('pending', 'succeeded')`, chargeID).Scan(&n)
+	return n, err
+}
