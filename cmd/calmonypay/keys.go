@@ -7,11 +7,13 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/calmony/calmonypay/internal/middleware"
 	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
 )
 
@@ -223,5 +225,50 @@ func listOrigins(ctx context.Context, db *store.DB, project string, e *env) erro
 			fmt.Fprintf(e.stdout, "%s\t%s\n", p, o)
 		}
 	}
+	return nil
+}
+
+// currenciesCommand shows or sets the currencies a project may charge in.
+func currenciesCommand(ctx context.Context, args []string, e *env) error {
+	if len(args) == 0 || (args[0] != "list" && args[0] != "set") {
+		return fmt.Errorf("%w: currencies list|set CODES [--project ID]", errUsage)
+	}
+	var project string
+	db, pos, _, err := storeCommand(ctx, "currencies "+args[0], args[1:], e, func(fs *flag.FlagSet) {
+		fs.StringVar(&project, "project", "", "project ID (default: the only project)")
+	})
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	projectID, err := resolveProject(ctx, db, project, false)
+	if err != nil {
+		return err
+	}
+	if args[0] == "list" {
+		p, err := db.FindProject(ctx, projectID)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintln(e.stdout, strings.Join(p.Currencies, ","))
+		return nil
+	}
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: currencies set gbp,eur [--project ID]", errUsage)
+	}
+	var codes []string
+	for _, c := range strings.Split(strings.ToLower(pos[0]), ",") {
+		c = strings.TrimSpace(c)
+		if payments.CurrencyNumeric(c) == "" {
+			return fmt.Errorf("currency %q is not supported (supported: %s)", c, strings.Join(payments.Currencies(), ", "))
+		}
+		if !slices.Contains(codes, c) {
+			codes = append(codes, c)
+		}
+	}
+	if err := db.Tx(ctx, func(tx *store.Tx) error { return tx.SetProjectCurrencies(ctx, projectID, codes) }); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Project %s may now charge in %s. Changes apply within a second.\n", projectID, strings.Join(codes, ", "))
 	return nil
 }

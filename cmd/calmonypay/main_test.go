@@ -112,6 +112,12 @@ func TestServeFirstRunAndRestart(t *testing.T) {
 		t.Fatalf("create: %d %s", status, body)
 	}
 	id := regexp.MustCompile(`cus_[0-9A-Za-z]+`).FindString(body)
+	// A payment through the in-process Cardstream sandbox.
+	status, body = request(t, "POST", base+"/v1/payment_intents", key, url.Values{"amount": {"1000"}, "currency": {"gbp"},
+		"payment_method": {"pm_card_visa"}, "confirm": {"true"}})
+	if status != 200 || !strings.Contains(body, `"status":"succeeded"`) {
+		t.Fatalf("payment: %d %s", status, body)
+	}
 	stop()
 
 	// A restart on the same data keeps the data and the key, and makes no new key.
@@ -255,5 +261,29 @@ func TestMigrateAndUsage(t *testing.T) {
 	}
 	if code, _, _ := te.cmd("serve", "--env", "staging"); code == 0 {
 		t.Error("serve --env staging succeeded")
+	}
+}
+
+func TestCurrenciesAndGatewayCommands(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	te.cmd("keys", "create")
+	if _, out, _ := te.cmd("currencies", "list"); strings.TrimSpace(out) != "gbp" {
+		t.Errorf("default currencies = %q, want gbp", out)
+	}
+	if code, _, errOut := te.cmd("currencies", "set", "GBP,eur"); code != 0 {
+		t.Fatalf("currencies set: %s", errOut)
+	}
+	if _, out, _ := te.cmd("currencies", "list"); strings.TrimSpace(out) != "gbp,eur" {
+		t.Errorf("currencies after set = %q", out)
+	}
+	if code, _, _ := te.cmd("currencies", "set", "gbp,xyz"); code == 0 {
+		t.Error("an unsupported currency was accepted")
+	}
+	if code, out, errOut := te.cmd("gateway", "ops", "--state", "all"); code != 0 || !strings.HasPrefix(out, "OP") {
+		t.Errorf("gateway ops = %d %q %q", code, out, errOut)
+	}
+	if code, _, _ := te.cmd("gateway", "resolve", "gop_nope", "--not-charged"); code == 0 {
+		t.Error("resolving an unknown op succeeded")
 	}
 }

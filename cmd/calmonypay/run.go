@@ -23,6 +23,9 @@ commands:
   keys roll KEY_ID [--expires-in 24h]
   origins add|remove ORIGIN [--project ID]
   origins list [--project ID]
+  currencies list|set CODES [--project ID]   currencies a project may charge in (default gbp)
+  gateway ops [--state attention|pending|done|all]
+  gateway resolve OP_ID (--xref XREF | --not-charged)
   sandbox [--addr ADDR] [--merchant ID:SECRET]...
 
 Every flag also reads a CALMONY_* environment variable; run a command with -h for its flags.
@@ -49,6 +52,10 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = originsCommand(ctx, args[1:], e)
 	case "sandbox":
 		err = sandboxCommand(ctx, args[1:], e)
+	case "gateway":
+		err = gatewayCommand(ctx, args[1:], e)
+	case "currencies":
+		err = currenciesCommand(ctx, args[1:], e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

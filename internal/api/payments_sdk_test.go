@@ -15,6 +15,7 @@ import (
 	"github.com/calmony/calmonypay/internal/api/apitest"
 	"github.com/calmony/calmonypay/internal/cardstream"
 	"github.com/calmony/calmonypay/internal/payments"
+	"github.com/calmony/calmonypay/internal/store"
 )
 
 func payClient(t *testing.T, srv *apitest.Server, key string) *stripe.Client {
@@ -148,54 +149,56 @@ func indexOf(s, sub string) int {
 
 func TestSDKTestAmounts(t *testing.T) {
 	t.Parallel()
-	srv := apitest.Start(t, apitest.Options{})
-	sc := payClient(t, srv, "")
-	ctx := context.Background()
-	pm := newCard(t, sc, "4929421234600821", "356")
-	for _, tt := range []struct {
-		amount      int64
-		offSession  bool
-		status      stripe.PaymentIntentStatus
-		declineCode string
-	}{
-		{1000, false, stripe.PaymentIntentStatusSucceeded, ""},
-		{2500, false, stripe.PaymentIntentStatusSucceeded, ""},
-		{5000, false, stripe.PaymentIntentStatusRequiresPaymentMethod, "call_issuer"},
-		{10000, false, stripe.PaymentIntentStatusRequiresPaymentMethod, "do_not_honor"},
-		{15000, false, stripe.PaymentIntentStatusRequiresPaymentMethod, "pickup_card"},
-		{20000, false, stripe.PaymentIntentStatusRequiresPaymentMethod, "authentication_required"},
-		{20000, true, stripe.PaymentIntentStatusSucceeded, ""},
-	} {
-		t.Run(fmt.Sprintf("%d offsession=%v", tt.amount, tt.offSession), func(t *testing.T) {
-			params := &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(tt.amount), Currency: stripe.String("gbp"),
-				PaymentMethod: stripe.String(pm.ID), Confirm: stripe.Bool(true)}
-			if tt.offSession {
-				params.OffSession = stripe.Bool(true)
-			}
-			pi, err := sc.V1PaymentIntents.Create(ctx, params)
-			if tt.declineCode == "" {
-				if err != nil || pi.Status != tt.status || pi.AmountReceived != tt.amount || pi.LatestCharge == nil {
-					t.Fatalf("pi = %+v, %v", pi, err)
+	eachStore(t, func(t *testing.T, opts apitest.Options) {
+		srv := apitest.Start(t, opts)
+		sc := payClient(t, srv, "")
+		ctx := context.Background()
+		pm := newCard(t, sc, "4929421234600821", "356")
+		for _, tt := range []struct {
+			amount      int64
+			offSession  bool
+			status      stripe.PaymentIntentStatus
+			declineCode string
+		}{
+			{1000, false, stripe.PaymentIntentStatusSucceeded, ""},
+			{2500, false, stripe.PaymentIntentStatusSucceeded, ""},
+			{5000, false, stripe.PaymentIntentStatusRequiresPaymentMethod, "call_issuer"},
+			{10000, false, stripe.PaymentIntentStatusRequiresPaymentMethod, "do_not_honor"},
+			{15000, false, stripe.PaymentIntentStatusRequiresPaymentMethod, "pickup_card"},
+			{20000, false, stripe.PaymentIntentStatusRequiresPaymentMethod, "authentication_required"},
+			{20000, true, stripe.PaymentIntentStatusSucceeded, ""},
+		} {
+			t.Run(fmt.Sprintf("%d offsession=%v", tt.amount, tt.offSession), func(t *testing.T) {
+				params := &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(tt.amount), Currency: stripe.String("gbp"),
+					PaymentMethod: stripe.String(pm.ID), Confirm: stripe.Bool(true)}
+				if tt.offSession {
+					params.OffSession = stripe.Bool(true)
 				}
-				ch, err := sc.V1Charges.Retrieve(ctx, pi.LatestCharge.ID, nil)
-				if err != nil || !ch.Captured || ch.AmountCaptured != tt.amount || ch.Status != "succeeded" || ch.PaymentMethodDetails.Card.Last4 != "0821" {
-					t.Errorf("charge = %+v, %v", ch, err)
+				pi, err := sc.V1PaymentIntents.Create(ctx, params)
+				if tt.declineCode == "" {
+					if err != nil || pi.Status != tt.status || pi.AmountReceived != tt.amount || pi.LatestCharge == nil {
+						t.Fatalf("pi = %+v, %v", pi, err)
+					}
+					ch, err := sc.V1Charges.Retrieve(ctx, pi.LatestCharge.ID, nil)
+					if err != nil || !ch.Captured || ch.AmountCaptured != tt.amount || ch.Status != "succeeded" || ch.PaymentMethodDetails.Card.Last4 != "0821" {
+						t.Errorf("charge = %+v, %v", ch, err)
+					}
+					return
 				}
-				return
-			}
-			se := stripeErr(t, err)
-			if se.HTTPStatusCode != 402 || se.Type != stripe.ErrorTypeCard || string(se.DeclineCode) != tt.declineCode {
-				t.Fatalf("got %d %s %s %s, want 402 card_error %s", se.HTTPStatusCode, se.Type, se.Code, se.DeclineCode, tt.declineCode)
-			}
-			if se.PaymentIntent == nil {
-				t.Fatal("card error without its payment_intent")
-			}
-			got, err := sc.V1PaymentIntents.Retrieve(ctx, se.PaymentIntent.ID, nil)
-			if err != nil || got.Status != tt.status || got.LastPaymentError == nil || string(got.LastPaymentError.DeclineCode) != tt.declineCode {
-				t.Errorf("declined intent = %+v, %v", got, err)
-			}
-		})
-	}
+				se := stripeErr(t, err)
+				if se.HTTPStatusCode != 402 || se.Type != stripe.ErrorTypeCard || string(se.DeclineCode) != tt.declineCode {
+					t.Fatalf("got %d %s %s %s, want 402 card_error %s", se.HTTPStatusCode, se.Type, se.Code, se.DeclineCode, tt.declineCode)
+				}
+				if se.PaymentIntent == nil {
+					t.Fatal("card error without its payment_intent")
+				}
+				got, err := sc.V1PaymentIntents.Retrieve(ctx, se.PaymentIntent.ID, nil)
+				if err != nil || got.Status != tt.status || got.LastPaymentError == nil || string(got.LastPaymentError.DeclineCode) != tt.declineCode {
+					t.Errorf("declined intent = %+v, %v", got, err)
+				}
+			})
+		}
+	})
 }
 
 func TestSDKStripeTestPaymentMethods(t *testing.T) {
@@ -217,114 +220,118 @@ func TestSDKStripeTestPaymentMethods(t *testing.T) {
 
 func TestSDKManualCaptureCancelAndRefunds(t *testing.T) {
 	t.Parallel()
-	srv := apitest.Start(t, apitest.Options{})
-	sc := payClient(t, srv, "")
-	ctx := context.Background()
-	pm := newCard(t, sc, "5301250070000191", "419")
-	authorise := func(amount int64) *stripe.PaymentIntent {
-		t.Helper()
-		pi, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(amount), Currency: stripe.String("gbp"),
-			PaymentMethod: stripe.String(pm.ID), CaptureMethod: stripe.String("manual"), Confirm: stripe.Bool(true)})
-		if err != nil || pi.Status != stripe.PaymentIntentStatusRequiresCapture || pi.AmountCapturable != amount {
-			t.Fatalf("authorise: %+v %v", pi, err)
+	eachStore(t, func(t *testing.T, opts apitest.Options) {
+		srv := apitest.Start(t, opts)
+		sc := payClient(t, srv, "")
+		ctx := context.Background()
+		pm := newCard(t, sc, "5301250070000191", "419")
+		authorise := func(amount int64) *stripe.PaymentIntent {
+			t.Helper()
+			pi, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(amount), Currency: stripe.String("gbp"),
+				PaymentMethod: stripe.String(pm.ID), CaptureMethod: stripe.String("manual"), Confirm: stripe.Bool(true)})
+			if err != nil || pi.Status != stripe.PaymentIntentStatusRequiresCapture || pi.AmountCapturable != amount {
+				t.Fatalf("authorise: %+v %v", pi, err)
+			}
+			return pi
 		}
-		return pi
-	}
-	// Partial capture.
-	pi := authorise(2000)
-	if _, err := sc.V1PaymentIntents.Capture(ctx, pi.ID, &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(2001)}); stripeErr(t, err).Code != stripe.ErrorCodeAmountTooLarge {
-		t.Error("capturing more than authorised did not fail with amount_too_large")
-	}
-	pi, err := sc.V1PaymentIntents.Capture(ctx, pi.ID, &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(1500)})
-	if err != nil || pi.Status != stripe.PaymentIntentStatusSucceeded || pi.AmountReceived != 1500 {
-		t.Fatalf("partial capture: %+v %v", pi, err)
-	}
-	if _, err := sc.V1PaymentIntents.Capture(ctx, pi.ID, nil); stripeErr(t, err).Code != stripe.ErrorCodePaymentIntentUnexpectedState {
-		t.Error("second capture did not fail with payment_intent_unexpected_state")
-	}
-	// Partial refunds before settlement lower the capture; more than is left fails; then the rest.
-	re, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi.ID), Amount: stripe.Int64(500)})
-	if err != nil || re.Status != stripe.RefundStatusSucceeded || re.Amount != 500 {
-		t.Fatalf("partial refund: %+v %v", re, err)
-	}
-	if _, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi.ID), Amount: stripe.Int64(1001)}); stripeErr(t, err).Code != stripe.ErrorCodeAmountTooLarge {
-		t.Error("refunding more than is left did not fail with amount_too_large")
-	}
-	if _, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi.ID)}); err != nil {
-		t.Fatal(err)
-	}
-	ch, _ := sc.V1Charges.Retrieve(ctx, pi.LatestCharge.ID, nil)
-	if ch.AmountRefunded != 1500 || !ch.Refunded {
-		t.Errorf("charge after refunds: refunded %d %v", ch.AmountRefunded, ch.Refunded)
-	}
-	if _, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{Charge: stripe.String(ch.ID)}); stripeErr(t, err).Code != stripe.ErrorCodeChargeAlreadyRefunded {
-		t.Error("refunding a fully refunded charge did not fail with charge_already_refunded")
-	}
-
-	// Cancel an authorisation.
-	pi = authorise(1200)
-	pi, err = sc.V1PaymentIntents.Cancel(ctx, pi.ID, &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String("requested_by_customer")})
-	if err != nil || pi.Status != stripe.PaymentIntentStatusCanceled || pi.CancellationReason != "requested_by_customer" {
-		t.Fatalf("cancel: %+v %v", pi, err)
-	}
-	if _, err := sc.V1PaymentIntents.Cancel(ctx, pi.ID, nil); stripeErr(t, err).Code != stripe.ErrorCodePaymentIntentUnexpectedState {
-		t.Error("second cancel did not fail")
-	}
-
-	// A refund after settlement is a REFUND_SALE.
-	// 100–2499 settles as accepted in the simulator (2500–4999 is rejected at settlement).
-	paid, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(2400), Currency: stripe.String("gbp"),
-		PaymentMethod: stripe.String(pm.ID), Confirm: stripe.Bool(true)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if n := srv.Sandbox.SettleAll(); n == 0 {
-		t.Fatal("nothing to settle")
-	}
-	for _, amount := range []int64{1000, 1400} {
-		re, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(paid.ID), Amount: stripe.Int64(amount)})
-		if err != nil || re.Status != stripe.RefundStatusSucceeded {
-			t.Fatalf("refund after settlement: %+v %v", re, err)
+		// Partial capture.
+		pi := authorise(2000)
+		if _, err := sc.V1PaymentIntents.Capture(ctx, pi.ID, &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(2001)}); stripeErr(t, err).Code != stripe.ErrorCodeAmountTooLarge {
+			t.Error("capturing more than authorised did not fail with amount_too_large")
 		}
-	}
-	ch, _ = sc.V1Charges.Retrieve(ctx, paid.LatestCharge.ID, nil)
-	if ch.AmountRefunded != 2400 || !ch.Refunded {
-		t.Errorf("settled charge after refunds: %d %v", ch.AmountRefunded, ch.Refunded)
-	}
+		pi, err := sc.V1PaymentIntents.Capture(ctx, pi.ID, &stripe.PaymentIntentCaptureParams{AmountToCapture: stripe.Int64(1500)})
+		if err != nil || pi.Status != stripe.PaymentIntentStatusSucceeded || pi.AmountReceived != 1500 {
+			t.Fatalf("partial capture: %+v %v", pi, err)
+		}
+		if _, err := sc.V1PaymentIntents.Capture(ctx, pi.ID, nil); stripeErr(t, err).Code != stripe.ErrorCodePaymentIntentUnexpectedState {
+			t.Error("second capture did not fail with payment_intent_unexpected_state")
+		}
+		// Partial refunds before settlement lower the capture; more than is left fails; then the rest.
+		re, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi.ID), Amount: stripe.Int64(500)})
+		if err != nil || re.Status != stripe.RefundStatusSucceeded || re.Amount != 500 {
+			t.Fatalf("partial refund: %+v %v", re, err)
+		}
+		if _, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi.ID), Amount: stripe.Int64(1001)}); stripeErr(t, err).Code != stripe.ErrorCodeAmountTooLarge {
+			t.Error("refunding more than is left did not fail with amount_too_large")
+		}
+		if _, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi.ID)}); err != nil {
+			t.Fatal(err)
+		}
+		ch, _ := sc.V1Charges.Retrieve(ctx, pi.LatestCharge.ID, nil)
+		if ch.AmountRefunded != 1500 || !ch.Refunded {
+			t.Errorf("charge after refunds: refunded %d %v", ch.AmountRefunded, ch.Refunded)
+		}
+		if _, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{Charge: stripe.String(ch.ID)}); stripeErr(t, err).Code != stripe.ErrorCodeChargeAlreadyRefunded {
+			t.Error("refunding a fully refunded charge did not fail with charge_already_refunded")
+		}
+
+		// Cancel an authorisation.
+		pi = authorise(1200)
+		pi, err = sc.V1PaymentIntents.Cancel(ctx, pi.ID, &stripe.PaymentIntentCancelParams{CancellationReason: stripe.String("requested_by_customer")})
+		if err != nil || pi.Status != stripe.PaymentIntentStatusCanceled || pi.CancellationReason != "requested_by_customer" {
+			t.Fatalf("cancel: %+v %v", pi, err)
+		}
+		if _, err := sc.V1PaymentIntents.Cancel(ctx, pi.ID, nil); stripeErr(t, err).Code != stripe.ErrorCodePaymentIntentUnexpectedState {
+			t.Error("second cancel did not fail")
+		}
+
+		// A refund after settlement is a REFUND_SALE.
+		// 100–2499 settles as accepted in the simulator (2500–4999 is rejected at settlement).
+		paid, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(2400), Currency: stripe.String("gbp"),
+			PaymentMethod: stripe.String(pm.ID), Confirm: stripe.Bool(true)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := srv.Sandbox.SettleAll(); n == 0 {
+			t.Fatal("nothing to settle")
+		}
+		for _, amount := range []int64{1000, 1400} {
+			re, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(paid.ID), Amount: stripe.Int64(amount)})
+			if err != nil || re.Status != stripe.RefundStatusSucceeded {
+				t.Fatalf("refund after settlement: %+v %v", re, err)
+			}
+		}
+		ch, _ = sc.V1Charges.Retrieve(ctx, paid.LatestCharge.ID, nil)
+		if ch.AmountRefunded != 2400 || !ch.Refunded {
+			t.Errorf("settled charge after refunds: %d %v", ch.AmountRefunded, ch.Refunded)
+		}
+	})
 }
 
 func TestConcurrentConfirmChargesOnce(t *testing.T) {
 	t.Parallel()
-	srv := apitest.Start(t, apitest.Options{})
-	sc := payClient(t, srv, "")
-	ctx := context.Background()
-	pm := newCard(t, sc, "4929421234600821", "356")
-	pi, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1234), Currency: stripe.String("gbp"), PaymentMethod: stripe.String(pm.ID)})
-	if err != nil || pi.Status != stripe.PaymentIntentStatusRequiresConfirmation {
-		t.Fatalf("create: %+v %v", pi, err)
-	}
-	var (
-		wg        sync.WaitGroup
-		succeeded atomic.Int32
-	)
-	for i := 0; i < 10; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if got, err := sc.V1PaymentIntents.Confirm(ctx, pi.ID, nil); err == nil && got.Status == stripe.PaymentIntentStatusSucceeded {
-				succeeded.Add(1)
-			} else if err != nil && stripeErr(t, err).Code != stripe.ErrorCodePaymentIntentUnexpectedState {
-				t.Errorf("concurrent confirm: %v", err)
-			}
-		}()
-	}
-	wg.Wait()
-	if succeeded.Load() != 1 {
-		t.Errorf("%d confirms succeeded, want exactly 1", succeeded.Load())
-	}
-	if n := countCharges(t, sc, pi.ID); n != 1 {
-		t.Errorf("%d charges for one intent, want 1", n)
-	}
+	eachStore(t, func(t *testing.T, opts apitest.Options) {
+		srv := apitest.Start(t, opts)
+		sc := payClient(t, srv, "")
+		ctx := context.Background()
+		pm := newCard(t, sc, "4929421234600821", "356")
+		pi, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1234), Currency: stripe.String("gbp"), PaymentMethod: stripe.String(pm.ID)})
+		if err != nil || pi.Status != stripe.PaymentIntentStatusRequiresConfirmation {
+			t.Fatalf("create: %+v %v", pi, err)
+		}
+		var (
+			wg        sync.WaitGroup
+			succeeded atomic.Int32
+		)
+		for i := 0; i < 10; i++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if got, err := sc.V1PaymentIntents.Confirm(ctx, pi.ID, nil); err == nil && got.Status == stripe.PaymentIntentStatusSucceeded {
+					succeeded.Add(1)
+				} else if err != nil && stripeErr(t, err).Code != stripe.ErrorCodePaymentIntentUnexpectedState {
+					t.Errorf("concurrent confirm: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if succeeded.Load() != 1 {
+			t.Errorf("%d confirms succeeded, want exactly 1", succeeded.Load())
+		}
+		if n := countCharges(t, sc, pi.ID); n != 1 {
+			t.Errorf("%d charges for one intent, want 1", n)
+		}
+	})
 }
 
 func countCharges(t *testing.T, sc *stripe.Client, pi string) int {
@@ -376,13 +383,16 @@ type lossyGateway struct {
 	loseAnswer bool
 	lost       atomic.Bool
 	sales      atomic.Int32
+	lostXRef   atomic.Value // the xref of the sale whose answer was lost
 }
 
 func (g *lossyGateway) Sale(ctx context.Context, req cardstream.SaleRequest) (*cardstream.Result, error) {
 	if g.lost.CompareAndSwap(false, true) {
 		if g.loseAnswer {
 			g.sales.Add(1)
-			g.Gateway.Sale(ctx, req)
+			if res, err := g.Gateway.Sale(ctx, req); err == nil {
+				g.lostXRef.Store(res.XRef)
+			}
 		}
 		return nil, fmt.Errorf("%w: simulated", cardstream.ErrTimeout)
 	}
@@ -427,6 +437,60 @@ func TestGatewayTimeoutIsReconciled(t *testing.T) {
 			if n := lossy.sales.Load(); (loseAnswer && n != 2) || (!loseAnswer && n != 1) {
 				t.Errorf("%d sales sent", n)
 			}
+			if !loseAnswer {
+				return
+			}
+			// The operator finds the transaction at the gateway and settles it.
+			ops, err := srv.DB.FindGatewayOps(ctx, "attention", 10)
+			if err != nil || len(ops) != 1 {
+				t.Fatalf("ops needing an operator: %v %v", ops, err)
+			}
+			if err := srv.API.ResolveGatewayOp(ctx, ops[0].ID, "NOT-THIS-ONE", false); err == nil {
+				t.Error("resolved with an unknown xref")
+			}
+			if err := srv.API.ResolveGatewayOp(ctx, ops[0].ID, lossy.lostXRef.Load().(string), false); err != nil {
+				t.Fatal(err)
+			}
+			got, _ = sc.V1PaymentIntents.Retrieve(ctx, pi.ID, nil)
+			if got.Status != stripe.PaymentIntentStatusSucceeded || countCharges(t, sc, pi.ID) != 1 {
+				t.Errorf("after resolving: %s with %d charges", got.Status, countCharges(t, sc, pi.ID))
+			}
 		})
+	}
+}
+
+// eachStore runs fn on SQLite and, when CALMONY_TEST_POSTGRES_URL is set, on PostgreSQL.
+func eachStore(t *testing.T, fn func(t *testing.T, opts apitest.Options)) {
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, apitest.Options{}) })
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, apitest.Options{Postgres: true}) })
+}
+
+func TestCurrencies(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	sc := payClient(t, srv, "")
+	ctx := context.Background()
+	params := func() *stripe.PaymentIntentCreateParams {
+		return &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("eur")}
+	}
+	if _, err := sc.V1PaymentIntents.Create(ctx, params()); stripeErr(t, err).Param != "currency" {
+		t.Errorf("eur before it is enabled: %v", err)
+	}
+	if err := srv.DB.Tx(ctx, func(tx *store.Tx) error { return tx.SetProjectCurrencies(ctx, srv.Project, []string{"gbp", "eur"}) }); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(3 * time.Second)
+	for {
+		pi, err := sc.V1PaymentIntents.Create(ctx, params())
+		if err == nil {
+			if pi.Currency != "eur" {
+				t.Errorf("currency = %s", pi.Currency)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("eur after enabling: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/calmony/calmonypay/internal/cardstream"
@@ -214,4 +215,60 @@ func ignoreNotFound(err error) error {
 		return nil
 	}
 	return err
+}
+
+// ResolveGatewayOp settles an op parked for an operator. For a sale the
+// operator gives the xref of the gateway transaction found for it (for
+// example in Cardstream's MMS): it is QUERYed, checked to carry the op's
+// transactionUnique, and its outcome recorded. notCharged instead records
+// that no transaction exists, so the payment intent needs a new attempt.
+// Other kinds are reconciled again from a QUERY of their sale.
+func (s *Server) ResolveGatewayOp(ctx context.Context, id, xref string, notCharged bool) error {
+	op, _, err := s.db.FindGatewayOp(ctx, id)
+	if err != nil {
+		return err
+	}
+	if op.State != pay.OpAttention {
+		return fmt.Errorf("gateway op %s is %s, not waiting for an operator", id, op.State)
+	}
+	if op.Kind != "sale" {
+		if err := s.db.Tx(ctx, func(tx *store.Tx) error { return tx.ReopenGatewayOp(ctx, id) }); err != nil {
+			return err
+		}
+		op.State = pay.OpPending
+		return s.reconcileOp(ctx, op)
+	}
+	var res *cardstream.Result
+	if !notCharged {
+		if xref == "" {
+			return errors.New("give the xref of the gateway transaction, or say it was not charged")
+		}
+		gw, err := s.gateways.For(op.Scope.Livemode)
+		if err != nil {
+			return err
+		}
+		if res, err = gw.Query(ctx, cardstream.QueryRequest{XRef: xref}); err != nil {
+			return err
+		}
+		if res.TransactionUnique != op.TransactionUnique {
+			return fmt.Errorf("transaction %s is not this op's (transactionUnique %q, want %q)", xref, res.TransactionUnique, op.TransactionUnique)
+		}
+	}
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		if err := tx.ReopenGatewayOp(ctx, id); err != nil {
+			return err
+		}
+		var err error
+		if notCharged {
+			pi, ferr := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
+			if ferr != nil {
+				return ferr
+			}
+			_, err = s.failSale(ctx, tx, op, pi, nil, &pay.Error{Status: 402, Type: pay.ErrorTypeCard, Code: "processing_error",
+				Message: "The payment could not be completed. Try again."})
+		} else {
+			_, err = s.settleSale(ctx, tx, op, res, nil)
+		}
+		return ignoreClientError(err)
+	})
 }

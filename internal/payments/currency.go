@@ -1,6 +1,10 @@
 package payments
 
-import "strings"
+import (
+	"maps"
+	"slices"
+	"strings"
+)
 
 // currencies maps the ISO 4217 codes Calmony Pay can take to their numeric
 // codes, which Cardstream uses. All have two minor-unit digits.
@@ -8,3 +12,6 @@ var currencies = map[string]string{"gbp": "826", "eur": "978", "usd": "840"}
 
 // CurrencyNumeric returns the numeric code of a lowercase currency, or "".
 func CurrencyNumeric(code string) string { return currencies[strings.ToLower(code)] }
+
+// Currencies lists the supported currency codes, sorted.
+func Currencies() []string { return slices.Sorted(maps.Keys(currencies)) }

@@ -89,3 +89,9 @@ func (db *DB) findOps(ctx context.Context, q string, args ...any) ([]*pay.Gatewa
 	}
 	return out, rows.Err()
 }
+
+// ReopenGatewayOp puts an op parked for an operator back to pending, so it
+// can be settled in the same transaction.
+func (tx *Tx) ReopenGatewayOp(ctx context.Context, id string) error {
+	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE gateway_ops SET state = 'pending', updated = $2 WHERE id = $1 AND state = 'attention'`, id, tx.unix()))
+}

@@ -1,0 +1,337 @@
+package api
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+
+	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/safeurl"
+	"github.com/calmony/calmonypay/internal/store"
+)
+
+// maxWebhookEndpoints is how many endpoints one project may have per mode,
+// Stripe's limit. Each event is queued once per subscribed endpoint.
+const maxWebhookEndpoints = 16
+
+// Rolling a secret: how long the old one keeps signing by default, and at most.
+const (
+	defaultSecretOverlap = 24 * 60 * 60
+	maxSecretOverlap     = 7 * 24 * 60 * 60
+)
+
+// webhookEndpointJSON is Stripe's webhook_endpoint object. Two fields are
+// Calmony Pay's own: disabled_reason (null, "manual" or
+// "delivery_failures") and failing_since (when the current run of failed
+// deliveries began, or null).
+type webhookEndpointJSON struct {
+	ID             string            `json:"id"`
+	Object         string            `json:"object"`
+	APIVersion     nullString        `json:"api_version"`
+	Application    any               `json:"application"`
+	Created        int64             `json:"created"`
+	Description    nullString        `json:"description"`
+	DisabledReason nullString        `json:"disabled_reason"`
+	EnabledEvents  []string          `json:"enabled_events"`
+	FailingSince   *int64            `json:"failing_since"`
+	Livemode       bool              `json:"livemode"`
+	Metadata       map[string]string `json:"metadata"`
+	Secret         string            `json:"secret,omitempty"` // on create and roll only
+	Status         string            `json:"status"`
+	URL            string            `json:"url"`
+}
+
+func webhookEndpointView(ep *pay.WebhookEndpoint) webhookEndpointJSON {
+	v := webhookEndpointJSON{ID: ep.ID, Object: "webhook_endpoint", APIVersion: nullString(ep.APIVersion), Created: ep.Created,
+		Description: nullString(ep.Description), DisabledReason: nullString(ep.DisabledReason), EnabledEvents: ep.EnabledEvents,
+		Livemode: ep.Scope.Livemode, Metadata: ep.Metadata, Status: ep.Status, URL: ep.URL}
+	if ep.FailingSince != 0 {
+		v.FailingSince = &ep.FailingSince
+	}
+	if v.Metadata == nil {
+		v.Metadata = map[string]string{}
+	}
+	if v.EnabledEvents == nil {
+		v.EnabledEvents = []string{}
+	}
+	return v
+}
+
+// newWebhookSecret returns a signing secret: whsec_ and 32 base62
+// characters (about 190 bits).
+func newWebhookSecret() string { return pay.WebhookSecretPrefix + pay.RandomString(32) }
+
+// webhookEndpointChange is a parsed create or update: nil fields are not sent.
+type webhookEndpointChange struct {
+	url, description *string
+	events           []string
+	disabled         *bool
+	metadata         metadataChange
+}
+
+// readWebhookEndpointChange reads the parameters create and update share.
+func (s *Server) readWebhookEndpointChange(r *http.Request, p *params) webhookEndpointChange {
+	var ch webhookEndpointChange
+	if u := p.OptString("url"); u != nil {
+		livemode := keyFrom(r.Context()).Livemode
+		// Test mode may deliver to localhost while developing; live mode, and
+		// any mode on a production server, only to public https URLs.
+		opts := safeurl.Options{AllowLocalhost: !livemode && !s.strictWebhookURLs}
+		if _, err := safeurl.Check(*u, opts); err != nil {
+			var se *safeurl.Error
+			errors.As(err, &se)
+			p.Fail("url", "url_invalid", "Invalid URL: "+se.Reason)
+		}
+		ch.url = u
+	}
+	if events, ok := p.StringSlice("enabled_events"); ok {
+		ch.events = readEnabledEvents(p, events)
+	}
+	ch.description = readText(p, "description", 5000)
+	ch.metadata = readMetadata(p)
+	return ch
+}
+
+// readEnabledEvents checks event types against the known list, naming the
+// first bad one as enabled_events[i].
+func readEnabledEvents(p *params, events []string) []string {
+	if len(events) == 0 {
+		p.Fail("enabled_events", "parameter_missing", "enabled_events must list at least one event type, or '*' for all.")
+		return nil
+	}
+	if len(events) > 100 {
+		p.Fail("enabled_events", "parameter_invalid", "enabled_events may list at most 100 event types.")
+		return nil
+	}
+	out := make([]string, 0, len(events))
+	for i, t := range events {
+		if t != pay.WebhookAllEvents && !pay.KnownEventType(t) {
+			p.Fail("enabled_events["+strconv.Itoa(i)+"]", "parameter_invalid",
+				"Invalid event type '"+clip(t, 100)+"': it must be '*' or a known event type such as customer.created.")
+			return nil
+		}
+		if !slices.Contains(out, t) {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+func (s *Server) createWebhookEndpoint(r *http.Request, p *params) (writeFunc, error) {
+	ch := s.readWebhookEndpointChange(r, p)
+	if ch.url == nil {
+		p.Missing("url")
+	}
+	if ch.events == nil && !p.Has("enabled_events") {
+		p.Missing("enabled_events")
+	}
+	version, _ := p.String("api_version")
+	if version != "" && !pay.SameAPITrain(version) {
+		p.Fail("api_version", "parameter_invalid", "api_version must be on the "+pay.APIVersion+" release train: events are rendered at "+pay.APIVersion+".")
+	}
+	if connect, ok := p.Bool("connect"); ok && connect {
+		p.Fail("connect", "parameter_invalid", "Connect webhook endpoints are not supported.")
+	}
+	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
+		n, err := tx.CountWebhookEndpoints(ctx, scope)
+		if err != nil {
+			return nil, err
+		}
+		if n >= maxWebhookEndpoints {
+			return nil, pay.InvalidRequest("webhook_endpoint_limit", "", "You may have at most %d webhook endpoints in each mode; delete one first.", maxWebhookEndpoints)
+		}
+		ep := &pay.WebhookEndpoint{Scope: scope, URL: *ch.url, EnabledEvents: ch.events, APIVersion: version, Status: pay.WebhookEnabled}
+		if ch.description != nil {
+			ep.Description = *ch.description
+		}
+		ep.Metadata = ch.metadata.apply(nil)
+		if err := checkMetadata(ep.Metadata); err != nil {
+			return nil, err
+		}
+		signing := newWebhookSecret()
+		if err := tx.CreateWebhookEndpoint(ctx, ep, signing); err != nil {
+			return nil, err
+		}
+		v := webhookEndpointView(ep)
+		v.Secret = signing // shown this once
+		return v, nil
+	}, nil
+}
+
+func (s *Server) retrieveWebhookEndpoint(r *http.Request, p *params) (readFunc, error) {
+	id := r.PathValue("id")
+	return func(ctx context.Context, scope pay.Scope) (any, error) {
+		ep, err := s.db.FindWebhookEndpoint(ctx, scope, id)
+		if err != nil {
+			return nil, notFoundAs(err, "webhook_endpoint", id, "id")
+		}
+		return webhookEndpointView(ep), nil
+	}, nil
+}
+
+func (s *Server) updateWebhookEndpoint(r *http.Request, p *params) (writeFunc, error) {
+	id := r.PathValue("id")
+	ch := s.readWebhookEndpointChange(r, p)
+	ch.disabled = p.OptBool("disabled")
+	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
+		ep, err := tx.FindWebhookEndpoint(ctx, scope, id)
+		if err != nil {
+			return nil, notFoundAs(err, "webhook_endpoint", id, "id")
+		}
+		if ch.url != nil {
+			ep.URL = *ch.url
+		}
+		if ch.events != nil {
+			ep.EnabledEvents = ch.events
+		}
+		if ch.description != nil {
+			ep.Description = *ch.description
+		}
+		ep.Metadata = ch.metadata.apply(ep.Metadata)
+		if err := checkMetadata(ep.Metadata); err != nil {
+			return nil, err
+		}
+		switch {
+		case ch.disabled == nil:
+		case *ch.disabled && ep.Status == pay.WebhookEnabled:
+			ep.Status, ep.DisabledReason, ep.DisabledAt = pay.WebhookDisabled, pay.DisabledManual, tx.Now.Unix()
+		case !*ch.disabled:
+			// Enabling starts afresh: the failure count that may have
+			// disabled it is forgotten.
+			ep.Status, ep.DisabledReason, ep.DisabledAt, ep.FailingSince = pay.WebhookEnabled, "", 0, 0
+		}
+		if err := tx.UpdateWebhookEndpoint(ctx, ep); err != nil {
+			return nil, err
+		}
+		return webhookEndpointView(ep), nil
+	}, nil
+}
+
+func (s *Server) deleteWebhookEndpoint(r *http.Request, p *params) (writeFunc, error) {
+	id := r.PathValue("id")
+	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
+		if err := tx.DeleteWebhookEndpoint(ctx, scope, id); err != nil {
+			return nil, notFoundAs(err, "webhook_endpoint", id, "id")
+		}
+		return deletedJSON{ID: id, Object: "webhook_endpoint", Deleted: true}, nil
+	}, nil
+}
+
+// rollWebhookSecret gives an endpoint a new signing secret, returned once.
+// The old one keeps signing beside it for expires_in seconds (default 24
+// hours, at most 7 days; 0 ends it at once), so receivers can switch without
+// rejecting deliveries.
+func (s *Server) rollWebhookSecret(r *http.Request, p *params) (writeFunc, error) {
+	id := r.PathValue("id")
+	overlap := int64(defaultSecretOverlap)
+	if n, ok := p.Int64("expires_in"); ok {
+		if n < 0 || n > maxSecretOverlap {
+			p.Fail("expires_in", "parameter_invalid_integer", "expires_in must be between 0 and 604800 seconds (7 days).")
+		}
+		overlap = n
+	}
+	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
+		ep, err := tx.FindWebhookEndpoint(ctx, scope, id)
+		if err != nil {
+			return nil, notFoundAs(err, "webhook_endpoint", id, "id")
+		}
+		signing := newWebhookSecret()
+		if err := tx.RollWebhookSecret(ctx, scope, id, signing, tx.Now.Unix()+overlap); err != nil {
+			return nil, err
+		}
+		v := webhookEndpointView(ep)
+		v.Secret = signing
+		return v, nil
+	}, nil
+}
+
+func (s *Server) listWebhookEndpoints(r *http.Request, p *params) (readFunc, error) {
+	page := readPage(p)
+	return func(ctx context.Context, scope pay.Scope) (any, error) {
+		l, err := s.db.FindWebhookEndpoints(ctx, scope, page)
+		if err != nil {
+			return nil, err
+		}
+		return newList("webhook_endpoint", "/v1/webhook_endpoints", l, func(ep *pay.WebhookEndpoint) any { return webhookEndpointView(ep) }), nil
+	}, nil
+}
+
+// deliveryAttemptJSON is one delivery attempt of an event to an endpoint,
+// Calmony Pay's own object (Stripe shows these only in its dashboard).
+type deliveryAttemptJSON struct {
+	ID              string     `json:"id"`
+	Object          string     `json:"object"`
+	Attempt         int        `json:"attempt"`
+	Created         int64      `json:"created"`
+	DurationMS      int64      `json:"duration_ms"`
+	Error           nullString `json:"error"`
+	Event           string     `json:"event"`
+	Livemode        bool       `json:"livemode"`
+	NextRetry       *int64     `json:"next_retry"`
+	ResponseBody    nullString `json:"response_body"`
+	ResponseStatus  *int       `json:"response_status"`
+	Status          string     `json:"status"` // succeeded or failed
+	URL             string     `json:"url"`
+	WebhookEndpoint string     `json:"webhook_endpoint"`
+}
+
+func deliveryAttemptView(a *pay.DeliveryAttempt) any {
+	v := deliveryAttemptJSON{ID: a.ID, Object: "webhook_delivery_attempt", Attempt: a.Attempt, Created: a.Created,
+		DurationMS: a.DurationMS, Error: nullString(a.Error), Event: a.EventID, Livemode: a.Scope.Livemode,
+		ResponseBody: nullString(a.ResponseBody), Status: "failed", URL: a.URL, WebhookEndpoint: a.EndpointID}
+	if a.Succeeded {
+		v.Status = "succeeded"
+	}
+	if a.StatusCode != 0 {
+		v.ResponseStatus = &a.StatusCode
+	}
+	if a.NextRetry != 0 {
+		v.NextRetry = &a.NextRetry
+	}
+	return v
+}
+
+// listDeliveryAttempts lists an event's delivery attempts, newest first
+// (filter: webhook_endpoint).
+func (s *Server) listDeliveryAttempts(r *http.Request, p *params) (readFunc, error) {
+	id := r.PathValue("id")
+	page := readPage(p)
+	endpoint, _ := p.String("webhook_endpoint")
+	return func(ctx context.Context, scope pay.Scope) (any, error) {
+		if _, err := s.db.FindEvent(ctx, scope, id); err != nil {
+			return nil, notFoundAs(err, "event", id, "id")
+		}
+		l, err := s.db.FindDeliveryAttempts(ctx, scope, id, endpoint, page)
+		if err != nil {
+			return nil, err
+		}
+		return newList("webhook_delivery_attempt", "/v1/events/"+id+"/delivery_attempts", l, deliveryAttemptView), nil
+	}, nil
+}
+
+// retryEvent queues an event for delivery again, now: to one endpoint
+// (webhook_endpoint), or to every enabled endpoint subscribed to its type.
+// It answers with the event.
+func (s *Server) retryEvent(r *http.Request, p *params) (writeFunc, error) {
+	id := r.PathValue("id")
+	endpoint, _ := p.String("webhook_endpoint")
+	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
+		if endpoint != "" {
+			if _, err := tx.FindWebhookEndpoint(ctx, scope, endpoint); err != nil {
+				return nil, notFoundAs(err, "webhook_endpoint", endpoint, "webhook_endpoint")
+			}
+		}
+		e, n, err := tx.RetryEvent(ctx, scope, id, endpoint)
+		switch {
+		case errors.Is(err, store.ErrEndpointDisabled):
+			return nil, pay.InvalidParam("webhook_endpoint", "Webhook endpoint %s is disabled: enable it first.", endpoint)
+		case err != nil:
+			return nil, notFoundAs(err, "event", id, "id")
+		case n == 0:
+			return nil, pay.InvalidRequest("", "", "No enabled webhook endpoint subscribes to %s events.", e.Type)
+		}
+		return e.View(), nil
+	}, nil
+}
