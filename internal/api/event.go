@@ -51,29 +51,8 @@ func (s *Server) emitUpdate(ctx context.Context, tx *store.Tx, scope pay.Scope, 
 	return s.emit(ctx, tx, scope, typ, objectID, after, prev)
 }
 
-// eventJSON is Stripe's event object.
-type eventJSON struct {
-	ID              string          `json:"id"`
-	Object          string          `json:"object"`
-	APIVersion      string          `json:"api_version"`
-	Created         int64           `json:"created"`
-	Data            json.RawMessage `json:"data"`
-	Livemode        bool            `json:"livemode"`
-	PendingWebhooks int             `json:"pending_webhooks"`
-	Request         eventRequest    `json:"request"`
-	Type            string          `json:"type"`
-}
-
-type eventRequest struct {
-	ID             nullString `json:"id"`
-	IdempotencyKey nullString `json:"idempotency_key"`
-}
-
-func eventView(e *pay.Event) any {
-	return eventJSON{ID: e.ID, Object: "event", APIVersion: e.APIVersion, Created: e.Created, Data: e.Data,
-		Livemode: e.Scope.Livemode, Type: e.Type,
-		Request: eventRequest{ID: nullString(e.RequestID), IdempotencyKey: nullString(e.IdempotencyKey)}}
-}
+// eventView is Stripe's event object, the same one webhooks deliver.
+func eventView(e *pay.Event) any { return e.View() }
 
 func (s *Server) retrieveEvent(r *http.Request, p *params) (readFunc, error) {
 	id := r.PathValue("id")

@@ -30,6 +30,9 @@ type Config struct {
 	AppOrigin string
 	// Gateways are the card gateways for test and live keys.
 	Gateways payments.Gateways
+	// StrictWebhookURLs refuses localhost webhook endpoint URLs in test mode
+	// too (production servers). Live mode always refuses them.
+	StrictWebhookURLs bool
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
 	// Mounts are extra handlers served outside /v1 (the Cardstream sandbox,
@@ -51,6 +54,8 @@ type Server struct {
 	currencies *refreshing[map[string][]string]
 	gateways   payments.Gateways
 	handler    http.Handler
+
+	strictWebhookURLs bool
 }
 
 // New returns a Server for cfg. Call Close when done to stop its background work.
@@ -62,6 +67,8 @@ func New(cfg Config) (*Server, error) {
 		now:      cfg.Now,
 		maxBody:  cmp.Or(cfg.MaxBodyBytes, 1<<20),
 		gateways: cfg.Gateways,
+
+		strictWebhookURLs: cfg.StrictWebhookURLs,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -116,6 +123,14 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, mounts map[string]
 	v1.Handle("POST /v1/refunds/{id}", s.write(s.updateRefund))
 	v1.Handle("GET /v1/events", s.read(s.listEvents))
 	v1.Handle("GET /v1/events/{id}", s.read(s.retrieveEvent))
+	v1.Handle("GET /v1/events/{id}/delivery_attempts", s.read(s.listDeliveryAttempts))
+	v1.Handle("POST /v1/events/{id}/retry", s.write(s.retryEvent))
+	v1.Handle("POST /v1/webhook_endpoints", s.write(s.createWebhookEndpoint))
+	v1.Handle("GET /v1/webhook_endpoints", s.read(s.listWebhookEndpoints))
+	v1.Handle("GET /v1/webhook_endpoints/{id}", s.read(s.retrieveWebhookEndpoint))
+	v1.Handle("POST /v1/webhook_endpoints/{id}", s.write(s.updateWebhookEndpoint))
+	v1.Handle("DELETE /v1/webhook_endpoints/{id}", s.write(s.deleteWebhookEndpoint))
+	v1.Handle("POST /v1/webhook_endpoints/{id}/roll_secret", s.write(s.rollWebhookSecret))
 	v1.Handle("/v1/", s.read(s.unknownRoute))
 
 	cors := middleware.V1CORS{UnionAllowFunc: s.anyProjectOrigin, ProjectAllowFunc: s.callerProjectOrigin}

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/calmony/calmonypay/internal/secret"
 )
@@ -40,6 +41,16 @@ type Config struct {
 	EncryptionKey secret.Value
 	// GeneratedKey is the file a development key was generated into, if any.
 	GeneratedKey string
+
+	// Webhooks (serve).
+	WebhookTimeout     time.Duration // one delivery attempt
+	WebhookConcurrency int           // deliveries in flight per instance
+	EventRetentionDays int           // events older than this are pruned; 0 keeps them
+	// WebhookEncryptionKey seals webhook signing secrets. It is never logged.
+	WebhookEncryptionKey secret.Value
+	// GeneratedWebhookKey is the file a development webhook key was
+	// generated into, if any.
+	GeneratedWebhookKey string
 }
 
 // Getenv reads an environment variable.
@@ -61,6 +72,16 @@ func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CALMONY_TLS_KEY"), "TLS private key file (CALMONY_TLS_KEY)")
 	fs.IntVar(&c.RateLimit, "rate-limit", envInt(getenv, "CALMONY_RATE_LIMIT", 100), "requests per second per API key; 0 turns rate limiting off (CALMONY_RATE_LIMIT)")
 	fs.StringVar(&c.AppOrigin, "app-origin", getenv("CALMONY_APP_ORIGIN"), "the dashboard's own origin, the only one allowed on /api/trpc (CALMONY_APP_ORIGIN)")
+	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", envDuration(getenv, "CALMONY_WEBHOOK_TIMEOUT", 10*time.Second), "timeout of one webhook delivery attempt (CALMONY_WEBHOOK_TIMEOUT)")
+	fs.IntVar(&c.WebhookConcurrency, "webhook-concurrency", envInt(getenv, "CALMONY_WEBHOOK_CONCURRENCY", 16), "webhook deliveries in flight at once, per instance (CALMONY_WEBHOOK_CONCURRENCY)")
+	fs.IntVar(&c.EventRetentionDays, "event-retention-days", envInt(getenv, "CALMONY_EVENT_RETENTION_DAYS", 30), "delete events older than this many days, at least 30; 0 keeps them (CALMONY_EVENT_RETENTION_DAYS)")
+}
+
+func envDuration(getenv Getenv, name string, def time.Duration) time.Duration {
+	if d, err := time.ParseDuration(getenv(name)); err == nil {
+		return d
+	}
+	return def
 }
 
 func envOr(getenv Getenv, name, def string) string {
@@ -92,6 +113,15 @@ func (c *Config) Finish() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key must be given together")
+	}
+	if c.EventRetentionDays < 0 || c.EventRetentionDays > 0 && c.EventRetentionDays < 30 {
+		return errors.New("--event-retention-days must be 30 or more (events are retrievable for 30 days), or 0 to keep events")
+	}
+	if c.WebhookTimeout < 0 || c.WebhookTimeout > time.Minute {
+		return errors.New("--webhook-timeout must be at most 1m")
+	}
+	if c.WebhookConcurrency < 0 || c.WebhookConcurrency > 1024 {
+		return errors.New("--webhook-concurrency must be between 1 and 1024")
 	}
 	if c.PublicURL == "" && c.Addr != "" {
 		scheme := "http"
@@ -128,6 +158,35 @@ func (c *Config) LoadEncryptionKey(getenv Getenv, log *slog.Logger) error {
 		return fmt.Errorf("%s: %w", from, err)
 	}
 	c.EncryptionKey = key
+	return nil
+}
+
+// LoadWebhookKey reads CALMONY_WEBHOOK_ENCRYPTION_KEY or
+// CALMONY_WEBHOOK_ENCRYPTION_KEY_FILE, the key that seals webhook signing
+// secrets (the original product's WEBHOOK_ENCRYPTION_KEY). It behaves as
+// LoadEncryptionKey: required in production, generated into the data folder
+// elsewhere.
+func (c *Config) LoadWebhookKey(getenv Getenv, log *slog.Logger) error {
+	raw, from, err := readSecret(getenv, "CALMONY_WEBHOOK_ENCRYPTION_KEY")
+	if err != nil {
+		return err
+	}
+	if raw == "" {
+		if c.Env == Production {
+			return errors.New("CALMONY_WEBHOOK_ENCRYPTION_KEY (or CALMONY_WEBHOOK_ENCRYPTION_KEY_FILE) is required in production: generate one with `openssl rand -hex 32`")
+		}
+		path := filepath.Join(c.DataDir, "webhook-encryption.key")
+		if raw, err = loadOrCreateKeyFile(path); err != nil {
+			return err
+		}
+		from, c.GeneratedWebhookKey = path, path
+		log.Warn("no CALMONY_WEBHOOK_ENCRYPTION_KEY set: using a development key kept in the data folder; set one for any real data", "file", path)
+	}
+	key, err := secret.ParseKey(raw)
+	if err != nil {
+		return fmt.Errorf("%s: %w", from, err)
+	}
+	c.WebhookEncryptionKey = key
 	return nil
 }
 
