@@ -27,6 +27,8 @@ commands:
   gateway ops [--state attention|pending|done|all]
   gateway resolve OP_ID (--xref XREF | --not-charged)
   sandbox [--addr ADDR] [--merchant ID:SECRET]...
+  listen --forward-to URL [--events TYPES] [--api-key KEY] [--api-url URL]   forward test-mode webhooks to a local app
+  trigger EVENT [--api-key KEY] [--api-url URL]   create test objects that emit EVENT (customer.created, …)
 
 Every flag also reads a CALMONY_* environment variable; run a command with -h for its flags.
 `
@@ -56,6 +58,10 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = gatewayCommand(ctx, args[1:], e)
 	case "currencies":
 		err = currenciesCommand(ctx, args[1:], e)
+	case "listen":
+		err = listenCommand(ctx, args[1:], e)
+	case "trigger":
+		err = triggerCommand(ctx, args[1:], e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0
@@ -105,17 +111,26 @@ func newLogger(e *env, cfg *config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(e.stderr, nil))
 }
 
-// openStore loads the encryption key, opens the database and applies
-// migrations.
+// openStore loads the encryption key (unless loaded already), opens the
+// database and applies migrations. Webhook signing secrets are sealed with
+// cfg.WebhookEncryptionKey when it was loaded (serve).
 func openStore(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger) (*store.DB, *secret.Keyring, error) {
-	if err := cfg.LoadEncryptionKey(e.getenv, log); err != nil {
-		return nil, nil, err
+	if cfg.EncryptionKey == nil {
+		if err := cfg.LoadEncryptionKey(e.getenv, log); err != nil {
+			return nil, nil, err
+		}
 	}
 	keys, err := secret.New(cfg.EncryptionKey)
 	if err != nil {
 		return nil, nil, err
 	}
-	db, err := store.Open(ctx, store.Options{DSN: cfg.Database, Keys: keys, Logger: log})
+	opts := store.Options{DSN: cfg.Database, Keys: keys, Logger: log}
+	if cfg.WebhookEncryptionKey != nil {
+		if opts.WebhookKeys, err = secret.New(cfg.WebhookEncryptionKey); err != nil {
+			return nil, nil, err
+		}
+	}
+	db, err := store.Open(ctx, opts)
 	if err != nil {
 		return nil, nil, err
 	}

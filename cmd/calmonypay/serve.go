@@ -22,6 +22,7 @@ func serve(ctx context.Context, args []string, e *env) error {
 	cfg := &config.Config{}
 	fs := newFlagSet("serve", e)
 	cfg.BindServe(fs, e.getenv)
+	pprofAddr := fs.String("pprof-addr", e.getenv("CALMONY_PPROF_ADDR"), "serve Go profiling endpoints on this loopback address, e.g. 127.0.0.1:6060; off by default (CALMONY_PPROF_ADDR)")
 	if _, err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -32,6 +33,12 @@ func serve(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	log := newLogger(e, cfg)
+	if err := cfg.LoadEncryptionKey(e.getenv, log); err != nil {
+		return err
+	}
+	if err := cfg.LoadWebhookKey(e.getenv, log); err != nil {
+		return err
+	}
 	db, keys, err := openStore(ctx, cfg, e, log)
 	if err != nil {
 		return err
@@ -40,6 +47,12 @@ func serve(ctx context.Context, args []string, e *env) error {
 	boot, err := bootstrap(ctx, db)
 	if err != nil {
 		return err
+	}
+	if cfg.SkipCallbackSignature {
+		if live, err := db.HasLiveKeys(ctx); err != nil || live {
+			return cmp.Or(err, errors.New("the checkout callback signature bypass (CALMONY_ENV=test or REQUIRE_SIGNATURE=false) is refused while live keys exist"))
+		}
+		log.Warn("SECURITY: hosted payment callback signatures are NOT verified (CALMONY_ENV=test or REQUIRE_SIGNATURE=false); never use this with real payments")
 	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
@@ -73,15 +86,29 @@ func serve(ctx context.Context, args []string, e *env) error {
 		mounts[payments.SandboxPath+"/"] = http.StripPrefix(payments.SandboxPath, gateways.Sandbox)
 	}
 	srv, err := api.New(api.Config{DB: db, Keys: keys, Logger: log, RateLimit: cfg.RateLimit, AppOrigin: cfg.AppOrigin,
-		Gateways: gateways.Gateways, Mounts: mounts})
+		Gateways: gateways.Gateways, Mounts: mounts, StrictWebhookURLs: cfg.Env == config.Production, PublicURL: cfg.PublicURL,
+		AllowLocalhostURLs: cfg.AllowLocalhostURLs, SkipCallbackSignature: cfg.SkipCallbackSignature})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
+	stopWebhooks, err := startWebhooks(ctx, db, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer stopWebhooks()
+	if *pprofAddr != "" {
+		stopPprof, err := startPprof(*pprofAddr, log)
+		if err != nil {
+			return err
+		}
+		defer stopPprof()
+	}
 	hs := newHTTPServer(srv, log)
 	printBanner(e, cfg, db, boot, len(mounts) > 0)
 	go pruneIdempotencyKeys(ctx, db, log)
 	go srv.RunReconciler(ctx, 10*time.Second)
+	go srv.RunCheckoutSweeper(ctx, 30*time.Second)
 
 	errc := make(chan error, 1)
 	go func() {
@@ -164,6 +191,9 @@ func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult, sand
 		fmt.Fprintf(w, "               curl %s/v1/customers -u %s: -d email=jenny@example.com\n", cfg.PublicURL, boot.testKey)
 	} else {
 		fmt.Fprintf(w, "  Test key     made on first start; create another with: calmonypay keys create --mode test\n")
+	}
+	if cfg.SkipCallbackSignature {
+		fmt.Fprintf(w, "  WARNING      checkout callback signatures are NOT verified (test-mode bypass)\n")
 	}
 	if sandbox {
 		fmt.Fprintf(w, "  Sandbox      %s%s/ (Cardstream test gateway for sk_test_ keys)\n", cfg.PublicURL, payments.SandboxPath)

@@ -30,11 +30,12 @@ type expandField struct {
 
 // expandable lists, per object type, the fields expand[] may name.
 var expandable = map[string][]expandField{
-	"customer":       {{"default_source", ""}, {"invoice_settings.default_payment_method", "payment_method"}, {"test_clock", ""}},
-	"payment_method": {{"customer", "customer"}},
-	"payment_intent": {{"customer", "customer"}, {"payment_method", "payment_method"}, {"latest_charge", "charge"}},
-	"charge":         {{"customer", "customer"}, {"payment_intent", "payment_intent"}, {"balance_transaction", ""}},
-	"refund":         {{"charge", "charge"}, {"payment_intent", "payment_intent"}, {"balance_transaction", ""}},
+	"customer":         {{"default_source", ""}, {"invoice_settings.default_payment_method", "payment_method"}, {"test_clock", ""}},
+	"payment_method":   {{"customer", "customer"}},
+	"payment_intent":   {{"customer", "customer"}, {"payment_method", "payment_method"}, {"latest_charge", "charge"}},
+	"charge":           {{"customer", "customer"}, {"payment_intent", "payment_intent"}, {"balance_transaction", ""}},
+	"refund":           {{"charge", "charge"}, {"payment_intent", "payment_intent"}, {"balance_transaction", ""}},
+	"checkout.session": {{"customer", "customer"}, {"payment_intent", "payment_intent"}},
 }
 
 // loaders fetch an expandable object by its ID prefix and render it.

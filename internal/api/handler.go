@@ -104,15 +104,28 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, h writeHandl
 		return err
 	}
 	ctx, scope := r.Context(), keyFrom(r.Context()).Scope()
-	claim, done, err := s.claimIdempotencyKey(w, r, p.values)
-	if err != nil || done {
+	claim, err := s.idempotencyClaim(w, r, p.values)
+	if err != nil {
 		return err
 	}
 	if claim != nil {
 		ctx = withClaim(ctx, claim)
 	}
-	var body []byte
+	// The key is claimed in the request's own transaction, not one of its
+	// own before it: one commit per request instead of two, and a request
+	// that fails leaves no claim to release.
+	var (
+		body  []byte
+		known *store.IdemRecord // an earlier request's outcome for the key
+	)
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
+		if claim != nil {
+			rec, err := tx.ClaimIdempotent(ctx, claim.key, claim.method, claim.path, claim.fingerprint, idempotencyLease)
+			if err != nil || rec.Outcome != store.IdemStarted {
+				known = rec
+				return err
+			}
+		}
 		obj, err := fn(ctx, tx, scope)
 		if err != nil {
 			return err
@@ -126,9 +139,10 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, h writeHandl
 		return nil
 	})
 	if err != nil {
-		if claim != nil {
-			s.releaseClaim(r, claim)
-		}
+		return err
+	}
+	if known != nil {
+		_, err := answerIdempotent(w, known)
 		return err
 	}
 	writeBody(w, http.StatusOK, body)

@@ -15,9 +15,11 @@ import (
 // is safe because an unfinished claim means nothing of it was committed.
 const idempotencyLease = time.Minute
 
-// claim is an idempotency key this request owns.
+// claim is an idempotency key this request owns, or is about to claim.
 type claim struct {
-	key store.IdemKey
+	key          store.IdemKey
+	method, path string
+	fingerprint  string
 }
 
 type claimContextKey struct{}
@@ -38,21 +40,40 @@ func idempotencyKeyFrom(ctx context.Context) string {
 // returns the claim the request now owns (nil without a header), or done=true
 // when it has already answered: a replay of the first response, or a refusal.
 func (s *Server) claimIdempotencyKey(w http.ResponseWriter, r *http.Request, values form.Values) (*claim, bool, error) {
-	key := r.Header.Get("Idempotency-Key")
-	if key == "" {
-		return nil, false, nil
+	c, err := s.idempotencyClaim(w, r, values)
+	if c == nil || err != nil {
+		return nil, false, err
 	}
-	if len(key) > 255 {
-		return nil, false, pay.InvalidRequest("idempotency_key_invalid", "Idempotency-Key", "Idempotency-Key must be at most 255 characters.")
-	}
-	w.Header().Set("Idempotency-Key", key)
-	c := &claim{key: store.IdemKey{Scope: keyFrom(r.Context()).Scope(), Key: key}}
-	// A keyed MAC, not a plain hash: the parameters may hold card data.
-	fp := s.keys.MAC(append([]byte(r.Method+"\x00"+r.URL.Path+"\x00"), values.Canonical()...))
-	rec, err := s.db.BeginIdempotent(r.Context(), c.key, r.Method, r.URL.Path, fp, idempotencyLease)
+	rec, err := s.db.BeginIdempotent(r.Context(), c.key, c.method, c.path, c.fingerprint, idempotencyLease)
 	if err != nil {
 		return nil, false, err
 	}
+	if done, err := answerIdempotent(w, rec); done || err != nil {
+		return nil, done, err
+	}
+	return c, false, nil
+}
+
+// idempotencyClaim reads the request's Idempotency-Key into the claim to
+// make, or returns nil without one.
+func (s *Server) idempotencyClaim(w http.ResponseWriter, r *http.Request, values form.Values) (*claim, error) {
+	key := r.Header.Get("Idempotency-Key")
+	if key == "" {
+		return nil, nil
+	}
+	if len(key) > 255 {
+		return nil, pay.InvalidRequest("idempotency_key_invalid", "Idempotency-Key", "Idempotency-Key must be at most 255 characters.")
+	}
+	w.Header().Set("Idempotency-Key", key)
+	// A keyed MAC, not a plain hash: the parameters may hold card data.
+	fp := s.keys.MAC(append([]byte(r.Method+"\x00"+r.URL.Path+"\x00"), values.Canonical()...))
+	return &claim{key: store.IdemKey{Scope: keyFrom(r.Context()).Scope(), Key: key}, method: r.Method, path: r.URL.Path, fingerprint: fp}, nil
+}
+
+// answerIdempotent answers a request whose key was not claimed because of
+// an earlier request with the same key: it replays that one's response
+// (done) or returns the refusal. A started claim leaves it to the caller.
+func answerIdempotent(w http.ResponseWriter, rec *store.IdemRecord) (done bool, err error) {
 	switch rec.Outcome {
 	case store.IdemReplay:
 		w.Header().Set("Idempotent-Replayed", "true")
@@ -60,16 +81,16 @@ func (s *Server) claimIdempotencyKey(w http.ResponseWriter, r *http.Request, val
 		w.WriteHeader(rec.Status)
 		w.Write(rec.Response)
 		w.Write([]byte{'\n'})
-		return nil, true, nil
+		return true, nil
 	case store.IdemMismatch:
-		return nil, false, &pay.Error{Status: http.StatusBadRequest, Type: pay.ErrorTypeIdempotency,
+		return false, &pay.Error{Status: http.StatusBadRequest, Type: pay.ErrorTypeIdempotency,
 			Message: "Keys for idempotent requests can only be used with the same parameters they were first used with. Use a new key for a different request."}
 	case store.IdemInFlight:
 		w.Header().Set("Stripe-Should-Retry", "true")
-		return nil, false, &pay.Error{Status: http.StatusConflict, Type: pay.ErrorTypeInvalidRequest, Code: "idempotency_key_in_use",
+		return false, &pay.Error{Status: http.StatusConflict, Type: pay.ErrorTypeInvalidRequest, Code: "idempotency_key_in_use",
 			Message: "There is currently another in-progress request using this Idempotency-Key. Retry after it has completed."}
 	}
-	return c, false, nil
+	return false, nil
 }
 
 // releaseClaim gives up a claim whose request failed without writing, so the

@@ -7,6 +7,7 @@ import (
 	"cmp"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/calmony/calmonypay/internal/middleware"
@@ -28,6 +29,15 @@ type Config struct {
 	// AppOrigin is the dashboard's own origin, the only one allowed to call
 	// /api/trpc cross-origin. Empty: no cross-origin calls at all.
 	AppOrigin string
+	// PublicURL is the base URL browsers reach the server at, for hosted
+	// checkout pages and the gateway's redirects and callbacks.
+	PublicURL string
+	// AllowLocalhostURLs lets checkout success and cancel URLs point at
+	// http://localhost, for development only.
+	AllowLocalhostURLs bool
+	// SkipCallbackSignature is the test-mode bypass of hosted payment
+	// callback verification (CALMONY_ENV=test or REQUIRE_SIGNATURE=false).
+	SkipCallbackSignature bool
 	// Gateways are the card gateways for test and live keys.
 	Gateways payments.Gateways
 	// StrictWebhookURLs refuses localhost webhook endpoint URLs in test mode
@@ -53,7 +63,11 @@ type Server struct {
 	origins    *refreshing[origins]
 	currencies *refreshing[map[string][]string]
 	gateways   payments.Gateways
-	handler    http.Handler
+	publicURL  string
+	// allowLocalhostURLs and skipCallbackSignature: see Config.
+	allowLocalhostURLs    bool
+	skipCallbackSignature bool
+	handler               http.Handler
 
 	strictWebhookURLs bool
 }
@@ -61,12 +75,15 @@ type Server struct {
 // New returns a Server for cfg. Call Close when done to stop its background work.
 func New(cfg Config) (*Server, error) {
 	s := &Server{
-		db:       cfg.DB,
-		keys:     cfg.Keys,
-		log:      cmp.Or(cfg.Logger, slog.Default()),
-		now:      cfg.Now,
-		maxBody:  cmp.Or(cfg.MaxBodyBytes, 1<<20),
-		gateways: cfg.Gateways,
+		db:                    cfg.DB,
+		keys:                  cfg.Keys,
+		log:                   cmp.Or(cfg.Logger, slog.Default()),
+		now:                   cfg.Now,
+		maxBody:               cmp.Or(cfg.MaxBodyBytes, 1<<20),
+		gateways:              cfg.Gateways,
+		publicURL:             strings.TrimRight(cfg.PublicURL, "/"),
+		allowLocalhostURLs:    cfg.AllowLocalhostURLs,
+		skipCallbackSignature: cfg.SkipCallbackSignature,
 
 		strictWebhookURLs: cfg.StrictWebhookURLs,
 	}
@@ -121,6 +138,11 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, mounts map[string]
 	v1.Handle("GET /v1/refunds", s.read(s.listRefunds))
 	v1.Handle("GET /v1/refunds/{id}", s.read(s.retrieveRefund))
 	v1.Handle("POST /v1/refunds/{id}", s.write(s.updateRefund))
+	v1.Handle("POST /v1/checkout/sessions", s.write(s.createCheckoutSession))
+	v1.Handle("GET /v1/checkout/sessions", s.read(s.listCheckoutSessions))
+	v1.Handle("GET /v1/checkout/sessions/{id}", s.read(s.retrieveCheckoutSession))
+	v1.Handle("GET /v1/checkout/sessions/{id}/line_items", s.read(s.listCheckoutLineItems))
+	v1.Handle("POST /v1/checkout/sessions/{id}/expire", s.write(s.expireCheckoutSession))
 	v1.Handle("GET /v1/events", s.read(s.listEvents))
 	v1.Handle("GET /v1/events/{id}", s.read(s.retrieveEvent))
 	v1.Handle("GET /v1/events/{id}/delivery_attempts", s.read(s.listDeliveryAttempts))
@@ -144,6 +166,10 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, mounts map[string]
 
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
+	// Hosted checkout: the page and the gateway's callback know no API key;
+	// the callback is authenticated by its signature alone.
+	mux.HandleFunc("GET /checkout/{id}", s.checkoutPage)
+	mux.HandleFunc("POST /v1/checkout/sessions/callback", s.checkoutCallback)
 	mux.Handle("/api/trpc/", trpc(http.HandlerFunc(trpcNotFound)))
 	mux.HandleFunc("GET /{$}", s.root)
 	for pattern, h := range mounts {

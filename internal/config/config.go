@@ -36,6 +36,12 @@ type Config struct {
 	TLSKey    string
 	RateLimit int    // requests per second per key; 0 disables
 	AppOrigin string // dashboard origin allowed on /api/trpc
+	// AllowLocalhostURLs lets checkout success/cancel URLs be http://localhost
+	// (development only; refused in production).
+	AllowLocalhostURLs bool
+	// SkipCallbackSignature is the explicit test-mode bypass of hosted payment
+	// callback signatures: CALMONY_ENV=test or REQUIRE_SIGNATURE=false.
+	SkipCallbackSignature bool
 
 	// EncryptionKey is the master key for personal data. It is never logged.
 	EncryptionKey secret.Value
@@ -72,6 +78,9 @@ func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CALMONY_TLS_KEY"), "TLS private key file (CALMONY_TLS_KEY)")
 	fs.IntVar(&c.RateLimit, "rate-limit", envInt(getenv, "CALMONY_RATE_LIMIT", 100), "requests per second per API key; 0 turns rate limiting off (CALMONY_RATE_LIMIT)")
 	fs.StringVar(&c.AppOrigin, "app-origin", getenv("CALMONY_APP_ORIGIN"), "the dashboard's own origin, the only one allowed on /api/trpc (CALMONY_APP_ORIGIN)")
+	fs.BoolVar(&c.AllowLocalhostURLs, "allow-localhost-urls", getenv("CALMONY_ALLOW_LOCALHOST_URLS") == "true",
+		"development only: accept http://localhost checkout success and cancel URLs (CALMONY_ALLOW_LOCALHOST_URLS)")
+	c.SkipCallbackSignature = strings.EqualFold(getenv("REQUIRE_SIGNATURE"), "false")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", envDuration(getenv, "CALMONY_WEBHOOK_TIMEOUT", 10*time.Second), "timeout of one webhook delivery attempt (CALMONY_WEBHOOK_TIMEOUT)")
 	fs.IntVar(&c.WebhookConcurrency, "webhook-concurrency", envInt(getenv, "CALMONY_WEBHOOK_CONCURRENCY", 16), "webhook deliveries in flight at once, per instance (CALMONY_WEBHOOK_CONCURRENCY)")
 	fs.IntVar(&c.EventRetentionDays, "event-retention-days", envInt(getenv, "CALMONY_EVENT_RETENTION_DAYS", 30), "delete events older than this many days, at least 30; 0 keeps them (CALMONY_EVENT_RETENTION_DAYS)")
@@ -110,6 +119,15 @@ func (c *Config) Finish() error {
 	}
 	if c.RateLimit < 0 {
 		return errors.New("--rate-limit must be 0 (off) or more")
+	}
+	if c.Env == Test {
+		c.SkipCallbackSignature = true
+	}
+	if c.Env == Production && c.SkipCallbackSignature {
+		return errors.New("the checkout callback signature bypass (CALMONY_ENV=test or REQUIRE_SIGNATURE=false) is refused with --env production")
+	}
+	if c.Env == Production && c.AllowLocalhostURLs {
+		return errors.New("--allow-localhost-urls is for development and is refused with --env production")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key must be given together")

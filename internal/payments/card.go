@@ -143,7 +143,7 @@ func CardDetails(in CardInput, res *cardstream.Result, fingerprint string) pay.C
 	digits := in.Gateway().Digits()
 	d := pay.CardDetails{
 		Brand: Brand(digits), Last4: digits[len(digits)-4:], ExpMonth: int(in.ExpMonth), ExpYear: int(in.ExpYear),
-		Funding: funding(res.Card.Type), Country: alpha2(res.Card.IssuerCountryCode), Fingerprint: fingerprint,
+		Funding: Funding(res.Card.Type), Country: Alpha2(res.Card.IssuerCountryCode), Fingerprint: fingerprint,
 		CVCCheck: CheckResult(res.Checks.CV2), AddressLine1Check: CheckResult(res.Checks.Address), PostalCheck: CheckResult(res.Checks.Postcode),
 	}
 	if in.CVC == "" {
@@ -152,7 +152,8 @@ func CardDetails(in CardInput, res *cardstream.Result, fingerprint string) pay.C
 	return d
 }
 
-func funding(cardType string) string {
+// Funding maps the gateway card type to Stripe's funding value.
+func Funding(cardType string) string {
 	t := strings.ToLower(cardType)
 	switch {
 	case strings.Contains(t, "debit"), strings.Contains(t, "electron"), strings.Contains(t, "maestro"):
@@ -180,9 +181,9 @@ func CheckResult(v string) string {
 	return "unavailable"
 }
 
-// alpha2 converts the issuer country the gateway reports (alpha-3 in
+// Alpha2 converts the issuer country the gateway reports (alpha-3 in
 // practice, alpha-2 per the docs) to Stripe's alpha-2.
-func alpha2(code string) string {
+func Alpha2(code string) string {
 	switch len(code) {
 	case 2:
 		return strings.ToUpper(code)

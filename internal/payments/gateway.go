@@ -21,6 +21,12 @@ type Gateway interface {
 	Cancel(ctx context.Context, req cardstream.CancelRequest) (*cardstream.Result, error)
 	Query(ctx context.Context, req cardstream.QueryRequest) (*cardstream.Result, error)
 	Refund(ctx context.Context, req cardstream.RefundRequest) (*cardstream.RefundResult, error)
+	// Hosted builds the signed form for the hosted payment page.
+	Hosted(req cardstream.HostedRequest) (*cardstream.HostedForm, error)
+	// ParseCallback verifies a hosted redirect or callback POST.
+	ParseCallback(r *http.Request) (*cardstream.Result, error)
+	// MerchantID is the gateway account.
+	MerchantID() string
 }
 
 var _ Gateway = (*cardstream.Client)(nil)

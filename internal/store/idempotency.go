@@ -44,7 +44,24 @@ func idemAAD(k IdemKey) []byte {
 // write of it was committed, so running the request again is safe.
 func (db *DB) BeginIdempotent(ctx context.Context, k IdemKey, method, path, fingerprint string, lease time.Duration) (*IdemRecord, error) {
 	var rec *IdemRecord
-	err := db.Tx(ctx, func(tx *Tx) error {
+	err := db.Tx(ctx, func(tx *Tx) (err error) {
+		rec, err = tx.ClaimIdempotent(ctx, k, method, path, fingerprint, lease)
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("begin idempotent request: %w", err)
+	}
+	return rec, nil
+}
+
+// ClaimIdempotent is BeginIdempotent inside the caller's transaction. A
+// request that does all its work in one transaction claims its key there:
+// the claim, the writes and the stored response then commit together or not
+// at all, and a failure leaves the key free without a release.
+func (tx *Tx) ClaimIdempotent(ctx context.Context, k IdemKey, method, path, fingerprint string, lease time.Duration) (*IdemRecord, error) {
+	var rec *IdemRecord
+	err := func() error {
+		db := tx.db
 		now := tx.unix()
 		until := now + int64(lease/time.Second)
 		// Insert first: on PostgreSQL a concurrent claim of the same key waits
@@ -90,9 +107,9 @@ func (db *DB) BeginIdempotent(ctx context.Context, k IdemKey, method, path, fing
 			return tx.reclaim(ctx, k, method, path, fingerprint, created, until)
 		}
 		return nil
-	})
+	}()
 	if err != nil {
-		return nil, fmt.Errorf("begin idempotent request: %w", err)
+		return nil, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	return rec, nil
 }

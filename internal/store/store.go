@@ -133,7 +133,7 @@ func (db *DB) openSQLite(path string, conns int) error {
 	// acknowledged commit survive a crash or power loss.
 	base := "file:" + (&url.URL{Path: path}).EscapedPath() +
 		"?_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_pragma=busy_timeout(10000)&_pragma=foreign_keys(ON)"
-	w, err := sql.Open("sqlite", base+"&_txlock=immediate")
+	w, err := sql.Open("sqlite", base+"&_txlock=immediate"+fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)", walBackstopPages))
 	if err != nil {
 		return fmt.Errorf("store: open sqlite: %w", err)
 	}
@@ -153,7 +153,13 @@ func (db *DB) openSQLite(path string, conns int) error {
 		db.Close()
 		return fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
-	db.writer = newGroupWriter(db, writerQueue)
+	ckpt, err := sql.Open("sqlite", base)
+	if err != nil {
+		db.Close()
+		return fmt.Errorf("store: open sqlite: %w", err)
+	}
+	ckpt.SetMaxOpenConns(1)
+	db.writer = newGroupWriter(db, writerQueue, ckpt)
 	return nil
 }
 
@@ -178,7 +184,7 @@ func (db *DB) Close() error {
 // Tx is a write transaction. Now is fixed for the whole transaction, so every
 // row it writes carries the same time.
 type Tx struct {
-	tx  *sql.Tx
+	tx  txConn
 	db  *DB
 	Now time.Time
 }
@@ -205,7 +211,7 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: sqlTx, db: db, Now: db.now().Truncate(time.Second)}
+	tx := &Tx{tx: txConn{Tx: sqlTx}, db: db, Now: db.now().Truncate(time.Second)}
 	if err := runClosure(tx, fn); err != nil {
 		sqlTx.Rollback()
 		var pe *PanicError

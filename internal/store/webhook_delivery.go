@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,11 +17,15 @@ import (
 
 // Delivery states.
 const (
-	deliveryPending   = "pending"   // waiting for its next attempt, or being attempted
+	deliveryPending   = "pending"   // waiting for its next attempt, or being attempted (isPending in SQL)
 	deliverySucceeded = "succeeded" // a 2xx answer
 	deliveryFailed    = "failed"    // retries given up
 	deliveryCanceled  = "canceled"  // the endpoint was disabled or deleted
 )
+
+// isPending selects pending deliveries. It is SQL text, not a parameter, so
+// that both databases can use the partial indexes on pending rows.
+const isPending = `state = '` + deliveryPending + `'`
 
 // enqueueDeliveries queues the event for every enabled endpoint of its scope
 // that subscribes to its type, in the event's own transaction, and returns
@@ -67,8 +73,8 @@ func (tx *Tx) subscribedEndpoints(ctx context.Context, scope pay.Scope, typ stri
 
 // cancelDeliveries cancels an endpoint's waiting deliveries.
 func (tx *Tx) cancelDeliveries(ctx context.Context, endpointID string) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = $2, lease_token = '' WHERE endpoint_id = $1 AND state = $3`,
-		endpointID, deliveryCanceled, deliveryPending)
+	_, err := tx.tx.ExecContext(ctx, `UPDATE webhook_deliveries SET state = $2, lease_token = '' WHERE endpoint_id = $1 AND `+isPending,
+		endpointID, deliveryCanceled)
 	if err != nil {
 		return fmt.Errorf("cancel deliveries to %s: %w", endpointID, err)
 	}
@@ -89,8 +95,8 @@ func (db *DB) fillPendingWebhooks(ctx context.Context, q querier, events ...*pay
 		byID[e.ID] = e
 		ph[i] = qb.arg(e.ID)
 	}
-	fmt.Fprintf(qb, `SELECT event_id, COUNT(*) FROM webhook_deliveries WHERE state = %s AND event_id IN (%s) GROUP BY event_id`,
-		qb.arg(deliveryPending), strings.Join(ph, ", "))
+	fmt.Fprintf(qb, `SELECT event_id, COUNT(*) FROM webhook_deliveries WHERE `+isPending+` AND event_id IN (%s) GROUP BY event_id`,
+		strings.Join(ph, ", "))
 	rows, err := q.QueryContext(ctx, qb.String(), qb.args...)
 	if err != nil {
 		return fmt.Errorf("count pending webhooks: %w", err)
@@ -122,7 +128,10 @@ type Delivery struct {
 	// WindowStart is when the delivery's retry window began: the event's
 	// creation, or its last manual retry.
 	WindowStart time.Time
-	leaseToken  string
+	// Broken, when set, says why the delivery cannot be sent: the attempt
+	// fails with it without a request.
+	Broken     string
+	leaseToken string
 }
 
 // ClaimOptions tune ClaimDeliveries.
@@ -176,10 +185,13 @@ func (db *DB) ClaimDeliveries(ctx context.Context, o ClaimOptions) ([]*Delivery,
 		}
 		d, err := db.openClaimed(c, token, at)
 		if err != nil {
-			// A secret or event that does not open will not open later
-			// either: leave the lease to expire, and report.
+			// It will not open later either (the key was changed?): the
+			// attempt fails, so retries, and in the end disabling, follow
+			// their course instead of the lease expiring forever.
 			db.log.Error("webhook delivery cannot be prepared", "event", c.eventID, "endpoint", c.endpointID, "err", err)
-			continue
+			d = &Delivery{Event: c.event, EndpointID: c.endpointID, URL: c.url, Attempt: c.attempts + 1,
+				WindowStart: time.Unix(c.windowStart, 0), leaseToken: token,
+				Broken: "the event or the endpoint's signing secret cannot be decrypted: check CALMONY_ENCRYPTION_KEY and CALMONY_WEBHOOK_ENCRYPTION_KEY"}
 		}
 		out = append(out, d)
 	}
@@ -190,38 +202,82 @@ func (db *DB) ClaimDeliveries(ctx context.Context, o ClaimOptions) ([]*Delivery,
 type deliveryKey struct{ eventID, endpointID string }
 
 // dueDeliveries picks, without locking, which due deliveries to try to
-// claim: each endpoint's oldest first, round-robin across endpoints, within
-// the per-endpoint cap. It reads through the read pool, so on SQLite it does
-// not hold up the writer.
+// claim: the oldest due first, within the per-endpoint cap. When the oldest
+// belong to endpoints at their cap (a receiver that hangs with a backlog),
+// it looks again past those endpoints, so others are not queued behind
+// them. It reads through the read pool, so on SQLite it does not hold up
+// the writer.
 func (db *DB) dueDeliveries(ctx context.Context, o ClaimOptions, at int64) ([]deliveryKey, error) {
-	perEndpoint := o.PerEndpoint
-	if perEndpoint <= 0 {
-		perEndpoint = o.Limit
-	}
-	rows, err := db.read.QueryContext(ctx, `SELECT event_id, endpoint_id FROM (
-			SELECT event_id, endpoint_id, next_attempt,
-				ROW_NUMBER() OVER (PARTITION BY endpoint_id ORDER BY next_attempt, event_id) AS turn
-			FROM webhook_deliveries WHERE state = $1 AND next_attempt <= $2 AND locked_until <= $2
-		) due WHERE turn <= $3 ORDER BY turn, next_attempt LIMIT $4`,
-		deliveryPending, at, perEndpoint, o.Limit+perEndpoint*len(o.InFlight))
-	if err != nil {
-		return nil, fmt.Errorf("find due deliveries: %w", err)
-	}
-	defer rows.Close()
 	taken := map[string]int{}
-	var keys []deliveryKey
-	for rows.Next() && len(keys) < o.Limit {
-		var k deliveryKey
-		if err := rows.Scan(&k.eventID, &k.endpointID); err != nil {
+	full := func(ep string) bool { return o.PerEndpoint > 0 && o.InFlight[ep]+taken[ep] >= o.PerEndpoint }
+	var (
+		keys    []deliveryKey
+		skipped []string // endpoints at their cap
+	)
+	for _, ep := range sortedKeys(o.InFlight) {
+		if full(ep) {
+			skipped = append(skipped, ep)
+		}
+	}
+	scan := 2*o.Limit + 4
+	for round := 0; round < 4 && len(keys) < o.Limit; round++ {
+		q := &query{}
+		fmt.Fprintf(q, `SELECT event_id, endpoint_id FROM webhook_deliveries WHERE `+isPending+` AND next_attempt <= %s AND locked_until <= %s`,
+			q.arg(at), q.arg(at))
+		if len(skipped) > 0 {
+			ph := make([]string, len(skipped))
+			for i, ep := range skipped {
+				ph[i] = q.arg(ep)
+			}
+			fmt.Fprintf(q, ` AND endpoint_id NOT IN (%s)`, strings.Join(ph, ", "))
+		}
+		fmt.Fprintf(q, ` ORDER BY next_attempt LIMIT %s`, q.arg(scan))
+		n, capped, err := db.pickDue(ctx, q, o.Limit, scan, &keys, taken, full)
+		if err != nil {
 			return nil, fmt.Errorf("find due deliveries: %w", err)
 		}
-		if o.PerEndpoint > 0 && o.InFlight[k.endpointID]+taken[k.endpointID] >= o.PerEndpoint {
-			continue
+		if n < scan || len(capped) == 0 {
+			break // nothing more is due, or nothing was passed over
 		}
-		taken[k.endpointID]++
-		keys = append(keys, k)
+		skipped = append(skipped, capped...)
 	}
-	return keys, rows.Err()
+	return keys, nil
+}
+
+// pickDue reads candidate rows into keys, up to limit, skipping endpoints
+// that are full. It returns how many rows it read and which endpoints it
+// passed over for being full.
+func (db *DB) pickDue(ctx context.Context, q *query, limit, scan int, keys *[]deliveryKey, taken map[string]int, full func(string) bool) (int, []string, error) {
+	rows, err := db.read.QueryContext(ctx, q.String(), q.args...)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer rows.Close()
+	n := 0
+	var capped []string
+	for rows.Next() {
+		n++
+		var k deliveryKey
+		if err := rows.Scan(&k.eventID, &k.endpointID); err != nil {
+			return n, nil, err
+		}
+		switch {
+		case len(*keys) >= limit:
+			return scan, nil, nil // enough: no need to look further
+		case full(k.endpointID):
+			if !slices.Contains(capped, k.endpointID) {
+				capped = append(capped, k.endpointID)
+			}
+		default:
+			taken[k.endpointID]++
+			*keys = append(*keys, k)
+		}
+	}
+	return n, capped, rows.Err()
+}
+
+func sortedKeys(m map[string]int) []string {
+	return slices.Sorted(maps.Keys(m))
 }
 
 // claimedRow is a claimed delivery as read inside the claiming transaction.
@@ -248,7 +304,7 @@ func (tx *Tx) claim(ctx context.Context, keys []deliveryKey, at, until int64, to
 		}
 		fmt.Fprintf(q, "(%s, %s)", q.arg(k.eventID), q.arg(k.endpointID))
 	}
-	fmt.Fprintf(q, `) AND state = %s AND next_attempt <= %s AND locked_until <= %s`, q.arg(deliveryPending), q.arg(at), q.arg(at))
+	fmt.Fprintf(q, `) AND `+isPending+` AND next_attempt <= %s AND locked_until <= %s`, q.arg(at), q.arg(at))
 	if tx.db.dialect == Postgres {
 		q.WriteString(` FOR UPDATE SKIP LOCKED`)
 	}

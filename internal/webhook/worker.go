@@ -227,6 +227,10 @@ const userAgent = "CalmonyPay/1.0 (+webhooks)"
 // MaxResponseBody bytes of the answer and gives up after Timeout.
 func (w *Worker) attempt(ctx context.Context, d *store.Delivery, now time.Time) store.AttemptResult {
 	var res store.AttemptResult
+	if d.Broken != "" {
+		res.Error = d.Broken
+		return res
+	}
 	body, err := json.Marshal(d.Event.View())
 	if err != nil {
 		res.Error = "encode event: " + err.Error()

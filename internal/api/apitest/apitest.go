@@ -6,6 +6,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -43,6 +44,9 @@ type Options struct {
 	Gateways *payments.Gateways
 	// Now is the server's clock.
 	Now func() time.Time
+	// AllowLocalhostURLs and SkipCallbackSignature: see api.Config.
+	AllowLocalhostURLs    bool
+	SkipCallbackSignature bool
 }
 
 // Start starts a server and stops it when the test ends.
@@ -58,19 +62,26 @@ func Start(tb testing.TB, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	gw, err := payments.Configure(func(string) string { return "" }, "http://calmony.test", false, log)
+	// The server's own URL is known before it starts, so the sandbox (mounted
+	// as in serve) and hosted checkout pages can point browsers at it.
+	ts := httptest.NewUnstartedServer(nil)
+	publicURL := "http://" + ts.Listener.Addr().String()
+	gw, err := payments.Configure(func(string) string { return "" }, publicURL, false, log)
 	if err != nil {
 		tb.Fatal(err)
 	}
+	mounts := map[string]http.Handler{payments.SandboxPath + "/": http.StripPrefix(payments.SandboxPath, gw.Sandbox)}
 	if opts.Gateways != nil {
 		gw.Gateways = *opts.Gateways
 	}
 	srv, err := api.New(api.Config{DB: db, Keys: storetest.Keys(tb), Logger: log, RateLimit: opts.RateLimit,
-		AppOrigin: "https://app.calmony.test", Gateways: gw.Gateways, Now: opts.Now})
+		AppOrigin: "https://app.calmony.test", Gateways: gw.Gateways, Now: opts.Now, PublicURL: publicURL, Mounts: mounts,
+		AllowLocalhostURLs: opts.AllowLocalhostURLs, SkipCallbackSignature: opts.SkipCallbackSignature})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	ts := httptest.NewServer(srv)
+	ts.Config.Handler = srv
+	ts.Start()
 	tb.Cleanup(func() {
 		ts.Close()
 		srv.Close()

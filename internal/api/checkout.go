@@ -1,0 +1,394 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/payments"
+	"github.com/calmony/calmonypay/internal/safeurl"
+	"github.com/calmony/calmonypay/internal/store"
+)
+
+// Checkout session lifetimes: Stripe's expires_at range, the original
+// product's expires_in range, and its 30-minute default.
+const (
+	checkoutDefaultTTL = 30 * time.Minute
+	checkoutMinTTL     = 5 * time.Minute
+	checkoutMaxTTL     = 24 * time.Hour
+	maxLineItems       = 100
+)
+
+type lineItemJSON struct {
+	ID             string         `json:"id"`
+	Object         string         `json:"object"`
+	AmountDiscount int64          `json:"amount_discount"`
+	AmountSubtotal int64          `json:"amount_subtotal"`
+	AmountTax      int64          `json:"amount_tax"`
+	AmountTotal    int64          `json:"amount_total"`
+	Currency       string         `json:"currency"`
+	Description    string         `json:"description"`
+	Price          map[string]any `json:"price"`
+	Quantity       int64          `json:"quantity"`
+}
+
+func lineItemView(cs *pay.CheckoutSession, li pay.LineItem) lineItemJSON {
+	tail := strings.TrimPrefix(li.ID, pay.PrefixLineItem)
+	return lineItemJSON{ID: li.ID, Object: "item", AmountSubtotal: li.Total(), AmountTotal: li.Total(), Currency: cs.Currency,
+		Description: li.Name, Quantity: li.Quantity,
+		Price: map[string]any{"id": "price_" + tail, "object": "price", "active": false, "billing_scheme": "per_unit", "created": cs.Created,
+			"currency": cs.Currency, "livemode": cs.Scope.Livemode, "metadata": map[string]string{}, "product": "prod_" + tail,
+			"type": "one_time", "unit_amount": li.UnitAmount, "recurring": nil, "nickname": nil, "lookup_key": nil}}
+}
+
+func lineItemsList(cs *pay.CheckoutSession) listView {
+	l := listView{Object: "list", Data: []any{}, URL: "/v1/checkout/sessions/" + cs.ID + "/line_items", kind: "item"}
+	for _, li := range cs.LineItems {
+		l.Data = append(l.Data, lineItemView(cs, li))
+	}
+	return l
+}
+
+type checkoutSessionJSON struct {
+	ID                 string            `json:"id"`
+	Object             string            `json:"object"`
+	AmountSubtotal     int64             `json:"amount_subtotal"`
+	AmountTotal        int64             `json:"amount_total"`
+	CancelURL          nullString        `json:"cancel_url"`
+	ClientReferenceID  nullString        `json:"client_reference_id"`
+	Created            int64             `json:"created"`
+	Currency           string            `json:"currency"`
+	Customer           nullString        `json:"customer"`
+	CustomerDetails    map[string]any    `json:"customer_details"`
+	CustomerEmail      nullString        `json:"customer_email"`
+	ExpiresAt          int64             `json:"expires_at"`
+	LineItems          *listView         `json:"line_items,omitempty"`
+	Livemode           bool              `json:"livemode"`
+	Metadata           map[string]string `json:"metadata"`
+	Mode               string            `json:"mode"`
+	PaidAfterExpiry    bool              `json:"paid_after_expiry"`
+	PaymentIntent      nullString        `json:"payment_intent"`
+	PaymentMethodTypes []string          `json:"payment_method_types"`
+	PaymentStatus      string            `json:"payment_status"`
+	Status             string            `json:"status"`
+	SuccessURL         nullString        `json:"success_url"`
+	TotalDetails       map[string]int64  `json:"total_details"`
+	UIMode             string            `json:"ui_mode"`
+	URL                nullString        `json:"url"`
+}
+
+// checkoutView renders a session; url is the hosted page, shown while open.
+func (s *Server) checkoutView(cs *pay.CheckoutSession) checkoutSessionJSON {
+	v := checkoutSessionJSON{ID: cs.ID, Object: "checkout.session", AmountSubtotal: cs.AmountTotal, AmountTotal: cs.AmountTotal,
+		CancelURL: nullString(cs.CancelURL), ClientReferenceID: nullString(cs.ClientReferenceID), Created: cs.Created, Currency: cs.Currency,
+		Customer: nullString(cs.Customer), CustomerEmail: nullString(cs.CustomerEmail), ExpiresAt: cs.ExpiresAt, Livemode: cs.Scope.Livemode,
+		Metadata: nonNil(cs.Metadata), Mode: cs.Mode, PaidAfterExpiry: cs.PaidAfterExpiry, PaymentIntent: nullString(cs.PaymentIntent),
+		PaymentMethodTypes: []string{"card"}, PaymentStatus: cs.PaymentStatus, Status: cs.Status, SuccessURL: nullString(cs.SuccessURL),
+		TotalDetails: map[string]int64{"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0}, UIMode: "hosted"}
+	if cs.Status == pay.CheckoutOpen {
+		v.URL = nullString(s.publicURL + "/checkout/" + cs.ID)
+	}
+	if cs.CustomerEmail != "" {
+		v.CustomerDetails = map[string]any{"email": cs.CustomerEmail, "name": nil, "phone": nil, "address": nil, "tax_exempt": "none", "tax_ids": []any{}}
+	}
+	return v
+}
+
+// withLineItems renders a session, including its line items when expand[]
+// asks for them (they are not an ID field, so the generic expander cannot).
+func (s *Server) withLineItems(cs *pay.CheckoutSession, p *params) any {
+	v := s.checkoutView(cs)
+	if i := slices.Index(p.expand, "line_items"); i >= 0 {
+		l := lineItemsList(cs)
+		v.LineItems = &l
+		p.expand = slices.Delete(p.expand, i, i+1)
+	}
+	return v
+}
+
+// readLineItems reads line_items[n][price_data][currency|unit_amount|product_data[name|description]] and [quantity].
+func readLineItems(p *params) ([]pay.LineItem, string) {
+	subs, ok := p.Slice("line_items")
+	if !ok {
+		p.Missing("line_items")
+		return nil, ""
+	}
+	if len(subs) == 0 || len(subs) > maxLineItems {
+		p.Fail("line_items", "parameter_invalid", fmt.Sprintf("line_items must have between 1 and %d items.", maxLineItems))
+		return nil, ""
+	}
+	var (
+		items    []pay.LineItem
+		currency string
+	)
+	for _, sub := range subs {
+		li := pay.LineItem{ID: pay.NewID(pay.PrefixLineItem), Quantity: 1}
+		if q := sub.OptInt64("quantity"); q != nil {
+			if *q < 1 || *q > 999999 {
+				sub.Fail("quantity", "parameter_invalid_integer", "quantity must be between 1 and 999999.")
+			}
+			li.Quantity = *q
+		}
+		if sub.Has("price") {
+			sub.Fail("price", "parameter_invalid", "Prices are not supported yet: pass price_data.")
+		}
+		pd, ok := sub.Sub("price_data")
+		if !ok {
+			sub.Missing("price_data")
+			continue
+		}
+		c := strings.ToLower(pd.RequireString("currency"))
+		if currency == "" {
+			currency = c
+		} else if c != currency {
+			pd.Fail("currency", "parameter_invalid", "All line items must have the same currency.")
+		}
+		if li.UnitAmount = pd.RequireInt64("unit_amount"); li.UnitAmount < 0 || li.UnitAmount > 99999999 {
+			pd.Fail("unit_amount", "parameter_invalid_integer", "unit_amount must be between 0 and 99999999.")
+		}
+		prod, ok := pd.Sub("product_data")
+		if !ok {
+			pd.Missing("product_data")
+			continue
+		}
+		if li.Name = prod.RequireString("name"); utf8.RuneCountInString(li.Name) > 250 {
+			prod.Fail("name", "parameter_invalid_string_too_long", "name must be at most 250 characters.")
+		}
+		if d, ok := prod.String("description"); ok {
+			li.Description = d
+		}
+		prod.Ignore("images", "metadata", "tax_code")
+		items = append(items, li)
+	}
+	return items, currency
+}
+
+// checkURL applies SEC-10 to a success or cancel URL.
+func (s *Server) checkURL(p *params, name string, required bool) string {
+	raw, ok := p.String(name)
+	if !ok || raw == "" {
+		if required {
+			p.Missing(name)
+		}
+		return ""
+	}
+	// {CHECKOUT_SESSION_ID} is replaced on redirect; check the URL without it.
+	probe := strings.ReplaceAll(raw, "{CHECKOUT_SESSION_ID}", "cs_placeholder")
+	if _, err := safeurl.Check(probe, safeurl.Options{AllowLocalhost: s.allowLocalhostURLs}); err != nil {
+		p.Fail(name, "url_invalid", fmt.Sprintf("%s must be an absolute https URL to a public host: %v", name, err))
+	}
+	return raw
+}
+
+func (s *Server) createCheckoutSession(r *http.Request, p *params) (writeFunc, error) {
+	if mode := p.RequireString("mode"); mode != "" && mode != "payment" {
+		p.Fail("mode", "parameter_invalid", "Only mode=payment is supported; setup and subscription modes arrive with billing.")
+	}
+	items, currency := readLineItems(p)
+	success := s.checkURL(p, "success_url", true)
+	cancel := s.checkURL(p, "cancel_url", true)
+	customer, _ := p.String("customer")
+	email := readText(p, "customer_email", 512)
+	if email != nil && *email != "" && !plausibleEmail(*email) {
+		p.Fail("customer_email", "email_invalid", "Invalid email address.")
+	}
+	if customer != "" && email != nil && *email != "" {
+		p.Fail("customer_email", "parameter_invalid", "You may pass only one of customer and customer_email.")
+	}
+	ref := readText(p, "client_reference_id", 200)
+	md := readMetadata(p)
+	var piMD metadataChange
+	var piDesc, piCapture *string
+	if sub, ok := p.Sub("payment_intent_data"); ok {
+		piMD = readMetadata(&params{Reader: sub})
+		piDesc = sub.OptString("description")
+		if piCapture = sub.OptString("capture_method"); piCapture != nil && !oneOf(*piCapture, []string{"automatic", "automatic_async", "manual"}) {
+			sub.Fail("capture_method", "parameter_invalid", "capture_method must be automatic, automatic_async or manual.")
+		}
+	}
+	expiresAt, expiresIn := p.OptInt64("expires_at"), p.OptInt64("expires_in")
+	p.Ignore("payment_method_types", "ui_mode", "locale", "submit_type", "billing_address_collection")
+	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
+		now := tx.Now
+		exp, err := checkoutExpiry(now, expiresAt, expiresIn)
+		if err != nil {
+			return nil, err
+		}
+		cs := &pay.CheckoutSession{Scope: scope, ExpiresAt: exp, Mode: "payment", Status: pay.CheckoutOpen, PaymentStatus: "unpaid",
+			Currency: currency, LineItems: items, SuccessURL: success, CancelURL: cancel, Customer: customer, Metadata: md.apply(nil),
+			PIMetadata: piMD.apply(nil)}
+		for _, li := range items {
+			cs.AmountTotal += li.Total()
+		}
+		if email != nil {
+			cs.CustomerEmail = *email
+		}
+		if ref != nil {
+			cs.ClientReferenceID = *ref
+		}
+		if piDesc != nil {
+			cs.PIDescription = *piDesc
+		}
+		if piCapture != nil {
+			cs.PICaptureMethod = *piCapture
+		}
+		if err := s.checkCheckout(ctx, tx, cs); err != nil {
+			return nil, err
+		}
+		if err := tx.CreateCheckoutSession(ctx, cs); err != nil {
+			return nil, err
+		}
+		return s.checkoutView(cs), nil
+	}, nil
+}
+
+// checkCheckout validates what depends on the project and its objects.
+func (s *Server) checkCheckout(ctx context.Context, tx *store.Tx, cs *pay.CheckoutSession) error {
+	if payments.CurrencyNumeric(cs.Currency) == "" || !s.currencyAllowed(ctx, cs.Scope, cs.Currency) {
+		return pay.InvalidParam("line_items[0][price_data][currency]", "Currency %q is not enabled for this project.", clip(cs.Currency, 10))
+	}
+	if cs.AmountTotal < minimumAmounts[cs.Currency] || cs.AmountTotal > 99999999 {
+		return pay.InvalidRequest("amount_too_small", "line_items", "The total must be between %d and 99999999 %s.", minimumAmounts[cs.Currency], cs.Currency)
+	}
+	if err := checkMetadata(cs.Metadata); err != nil {
+		return err
+	}
+	if cs.Customer != "" {
+		return s.requireCustomer(ctx, tx, cs.Scope, cs.Customer, "customer")
+	}
+	return nil
+}
+
+// checkoutExpiry takes Stripe's expires_at or the original product's
+// expires_in (seconds), within 5 minutes and 24 hours; 30 minutes by default.
+func checkoutExpiry(now time.Time, at, in *int64) (int64, error) {
+	switch {
+	case at != nil && in != nil:
+		return 0, pay.InvalidParam("expires_in", "You may pass only one of expires_at and expires_in.")
+	case in != nil:
+		if *in < int64(checkoutMinTTL/time.Second) || *in > int64(checkoutMaxTTL/time.Second) {
+			return 0, pay.InvalidParam("expires_in", "expires_in must be between 300 and 86400 seconds.")
+		}
+		return now.Unix() + *in, nil
+	case at != nil:
+		d := time.Unix(*at, 0).Sub(now)
+		if d < checkoutMinTTL || d > checkoutMaxTTL {
+			return 0, pay.InvalidParam("expires_at", "expires_at must be between 5 minutes and 24 hours from now.")
+		}
+		return *at, nil
+	}
+	return now.Add(checkoutDefaultTTL).Unix(), nil
+}
+
+func (s *Server) retrieveCheckoutSession(r *http.Request, p *params) (readFunc, error) {
+	id := r.PathValue("id")
+	return func(ctx context.Context, scope pay.Scope) (any, error) {
+		cs, err := s.db.FindCheckoutSession(ctx, scope, id)
+		if err != nil {
+			return nil, notFoundAs(err, "checkout.session", id, "id")
+		}
+		return s.withLineItems(cs, p), nil
+	}, nil
+}
+
+func (s *Server) listCheckoutSessions(r *http.Request, p *params) (readFunc, error) {
+	page := readPage(p)
+	pi, _ := p.String("payment_intent")
+	return func(ctx context.Context, scope pay.Scope) (any, error) {
+		l, err := s.db.FindCheckoutSessions(ctx, scope, pi, page)
+		if err != nil {
+			return nil, err
+		}
+		return newList("checkout.session", "/v1/checkout/sessions", l, func(cs *pay.CheckoutSession) any { return s.checkoutView(cs) }), nil
+	}, nil
+}
+
+func (s *Server) listCheckoutLineItems(r *http.Request, p *params) (readFunc, error) {
+	id := r.PathValue("id")
+	page := readPage(p)
+	return func(ctx context.Context, scope pay.Scope) (any, error) {
+		cs, err := s.db.FindCheckoutSession(ctx, scope, id)
+		if err != nil {
+			return nil, notFoundAs(err, "checkout.session", id, "id")
+		}
+		l := lineItemsList(cs)
+		l.Data, l.HasMore = pageOf(l.Data, page)
+		return l, nil
+	}, nil
+}
+
+// pageOf pages an in-memory list of line items the way the store pages rows.
+func pageOf(items []any, page pay.Page) ([]any, bool) {
+	idOf := func(v any) string { return v.(lineItemJSON).ID }
+	start, end := 0, len(items)
+	if page.StartingAfter != "" {
+		if i := slices.IndexFunc(items, func(v any) bool { return idOf(v) == page.StartingAfter }); i >= 0 {
+			start = i + 1
+		}
+	}
+	if page.EndingBefore != "" {
+		if i := slices.IndexFunc(items, func(v any) bool { return idOf(v) == page.EndingBefore }); i >= 0 {
+			end = i
+			start = max(0, end-page.Limit)
+		}
+	}
+	if end-start > page.Limit {
+		return items[start : start+page.Limit], true
+	}
+	return items[start:end], false
+}
+
+func (s *Server) expireCheckoutSession(r *http.Request, p *params) (writeFunc, error) {
+	id := r.PathValue("id")
+	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
+		cs, err := tx.FindCheckoutSessionByID(ctx, id)
+		if err == nil && cs.Scope != scope {
+			err = pay.ErrNotFound
+		}
+		if err != nil {
+			return nil, notFoundAs(err, "checkout.session", id, "id")
+		}
+		if cs.Status != pay.CheckoutOpen {
+			return nil, pay.InvalidRequest("checkout_session_unexpected_state", "", "Only open Checkout Sessions can be expired; this one is %s.", cs.Status)
+		}
+		return s.expire(ctx, tx, cs)
+	}, nil
+}
+
+func (s *Server) expire(ctx context.Context, tx *store.Tx, cs *pay.CheckoutSession) (any, error) {
+	cs.Status = pay.CheckoutExpired
+	if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
+		return nil, err
+	}
+	v := s.checkoutView(cs)
+	return v, s.emit(ctx, tx, cs.Scope, "checkout.session.expired", cs.ID, v, nil)
+}
+
+// ExpireCheckoutSessions marks overdue open sessions expired, once.
+func (s *Server) ExpireCheckoutSessions(ctx context.Context) (int, error) {
+	ids, err := s.db.FindOverdueCheckoutSessions(ctx, s.now().Unix(), 500)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		err := s.db.Tx(ctx, func(tx *store.Tx) error {
+			cs, err := tx.FindCheckoutSessionByID(ctx, id)
+			if err != nil || cs.Status != pay.CheckoutOpen {
+				return err // paid or expired meanwhile
+			}
+			n++
+			_, err = s.expire(ctx, tx, cs)
+			return err
+		})
+		if err != nil {
+			return n, err
+		}
+	}
+	return n, nil
+}

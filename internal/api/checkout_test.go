@@ -1,0 +1,448 @@
+package api_test
+
+import (
+	"context"
+	"fmt"
+	"html"
+	"io"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	stripe "github.com/stripe/stripe-go/v85"
+
+	"github.com/calmony/calmonypay/internal/api/apitest"
+	"github.com/calmony/calmonypay/internal/cardstream"
+)
+
+var (
+	formActionRE  = regexp.MustCompile(`<form[^>]*action="([^"]*)"`)
+	hiddenInputRE = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+)
+
+// browser follows forms the way a person's browser would, without cookies
+// or redirects of its own.
+type browser struct {
+	t      *testing.T
+	client *http.Client
+}
+
+func newBrowser(t *testing.T) *browser {
+	return &browser{t: t, client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+// page fetches a URL (GET, or POST of form) and returns status, headers and body.
+func (b *browser) page(method, target string, form url.Values) (int, http.Header, string) {
+	b.t.Helper()
+	req, err := http.NewRequest(method, target, strings.NewReader(form.Encode()))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if method == "POST" {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	resp, err := b.client.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(body)
+}
+
+// form returns the page's form action (resolved against base) and hidden fields.
+func (b *browser) form(base, body string) (string, url.Values) {
+	b.t.Helper()
+	m := formActionRE.FindStringSubmatch(body)
+	if m == nil {
+		b.t.Fatalf("no form on page:\n%s", body)
+	}
+	u, _ := url.Parse(base)
+	action, err := u.Parse(html.UnescapeString(m[1]))
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	v := url.Values{}
+	for _, f := range hiddenInputRE.FindAllStringSubmatch(body, -1) {
+		v.Add(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
+	}
+	return action.String(), v
+}
+
+// pay goes through a session's hosted page with a card; op is "pay" or
+// "cancel". It returns where the shopper lands and the signed result the
+// gateway sent through the browser.
+func (b *browser) pay(sessionURL, number, cvv, op string) (string, url.Values) {
+	b.t.Helper()
+	status, hdr, body := b.page("GET", sessionURL, nil)
+	if status != 200 || !strings.Contains(hdr.Get("Content-Security-Policy"), "script-src 'nonce-") {
+		b.t.Fatalf("checkout page: %d %v\n%s", status, hdr, body)
+	}
+	action, fields := b.form(sessionURL, body)
+	_, _, body = b.page("POST", action, fields)
+	cardAction, card := b.form(action, body)
+	card.Set("cardNumber", number)
+	card.Set("cardExpiryMonth", "12")
+	card.Set("cardExpiryYear", fmt.Sprint(time.Now().Year()%100+2))
+	card.Set("cardCVV", cvv)
+	card.Set("op", op)
+	_, _, body = b.page("POST", cardAction, card)
+	back, result := b.form(cardAction, body)
+	status, hdr, _ = b.page("POST", back, result)
+	if status != http.StatusSeeOther {
+		b.t.Fatalf("callback redirect: status %d", status)
+	}
+	return hdr.Get("Location"), result
+}
+
+func newSession(t *testing.T, sc *stripe.Client, amount int64, extra func(*stripe.CheckoutSessionCreateParams)) *stripe.CheckoutSession {
+	t.Helper()
+	p := &stripe.CheckoutSessionCreateParams{Mode: stripe.String("payment"),
+		SuccessURL: stripe.String("https://shop.example.com/thanks?session={CHECKOUT_SESSION_ID}"),
+		CancelURL:  stripe.String("https://shop.example.com/cart"),
+		LineItems: []*stripe.CheckoutSessionCreateLineItemParams{{Quantity: stripe.Int64(1),
+			PriceData: &stripe.CheckoutSessionCreateLineItemPriceDataParams{Currency: stripe.String("gbp"), UnitAmount: stripe.Int64(amount),
+				ProductData: &stripe.CheckoutSessionCreateLineItemPriceDataProductDataParams{Name: stripe.String("T-shirt")}}}}}
+	if extra != nil {
+		extra(p)
+	}
+	cs, err := sc.V1CheckoutSessions.Create(context.Background(), p)
+	if err != nil {
+		t.Fatalf("create session: %v", err)
+	}
+	return cs
+}
+
+func TestCheckoutEndToEnd(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, opts apitest.Options) {
+		srv := apitest.Start(t, opts)
+		sc := payClient(t, srv, "")
+		ctx := context.Background()
+		cus, _ := sc.V1Customers.Create(ctx, &stripe.CustomerCreateParams{Email: stripe.String("shopper@example.com")})
+		cs := newSession(t, sc, 1250, func(p *stripe.CheckoutSessionCreateParams) {
+			p.Customer = stripe.String(cus.ID)
+			p.ClientReferenceID = stripe.String("order-77")
+			p.Metadata = map[string]string{"order": "77"}
+		})
+		if cs.Status != "open" || cs.PaymentStatus != "unpaid" || cs.AmountTotal != 1250 || cs.URL == "" || cs.Currency != "gbp" {
+			t.Fatalf("new session = %+v", cs)
+		}
+		b := newBrowser(t)
+		// A declined card keeps the session open and sends the shopper back to the cart.
+		where, _ := b.pay(cs.URL, "4929421234600821", "000", "pay")
+		if where != "https://shop.example.com/cart" {
+			t.Errorf("declined payment landed on %q", where)
+		}
+		if got, _ := sc.V1CheckoutSessions.Retrieve(ctx, cs.ID, nil); got.Status != "open" || got.PaymentStatus != "unpaid" {
+			t.Errorf("after a decline: %s/%s", got.Status, got.PaymentStatus)
+		}
+		// Cancel on the gateway's page (65576) likewise.
+		if where, _ := b.pay(cs.URL, "", "", "cancel"); where != "https://shop.example.com/cart" {
+			t.Errorf("cancelled payment landed on %q", where)
+		}
+		where, result := b.pay(cs.URL, "4929421234600821", "356", "pay")
+		if where != "https://shop.example.com/thanks?session="+cs.ID {
+			t.Fatalf("paid: landed on %q", where)
+		}
+		params := &stripe.CheckoutSessionRetrieveParams{}
+		params.AddExpand("payment_intent")
+		params.AddExpand("line_items")
+		got, err := sc.V1CheckoutSessions.Retrieve(ctx, cs.ID, params)
+		if err != nil || got.Status != "complete" || got.PaymentStatus != "paid" || got.PaymentIntent == nil ||
+			got.PaymentIntent.Status != stripe.PaymentIntentStatusSucceeded || got.PaymentIntent.Amount != 1250 || got.URL != "" {
+			t.Fatalf("paid session = %+v, %v", got, err)
+		}
+		if got.LineItems == nil || len(got.LineItems.Data) != 1 || got.LineItems.Data[0].Description != "T-shirt" {
+			t.Errorf("line items = %+v", got.LineItems)
+		}
+		pm, _ := sc.V1PaymentMethods.Retrieve(ctx, got.PaymentIntent.PaymentMethod.ID, nil)
+		if pm.Customer == nil || pm.Customer.ID != cus.ID || pm.Card.Last4 != "0821" || pm.Card.Brand != "visa" {
+			t.Errorf("payment method = %+v", pm)
+		}
+		// The same signed result again changes nothing and lands in the same place.
+		status, hdr, _ := b.page("POST", srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID, result)
+		if status != http.StatusSeeOther || hdr.Get("Location") != where {
+			t.Errorf("replayed result: %d %s", status, hdr.Get("Location"))
+		}
+		if n := countCharges(t, sc, got.PaymentIntent.ID); n != 1 {
+			t.Errorf("%d charges, want 1", n)
+		}
+		types := map[string]int{}
+		for ev, err := range sc.V1Events.List(ctx, &stripe.EventListParams{}).All(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			types[string(ev.Type)]++
+		}
+		if types["checkout.session.completed"] != 1 || types["payment_intent.succeeded"] != 1 {
+			t.Errorf("events = %v", types)
+		}
+		// The page of a paid session says so instead of taking another payment.
+		if status, _, _ := b.page("GET", srv.URL+"/checkout/"+cs.ID, nil); status != http.StatusGone {
+			t.Errorf("page of a paid session: %d", status)
+		}
+	})
+}
+
+// signedResult is a gateway result for a session, signed with the test
+// account's published secret (as the sandbox would sign it).
+func signedResult(cs *stripe.CheckoutSession, attempt int, amount int64, code int, secret string) url.Values {
+	f := cardstream.Fields{
+		{Name: "merchantID", Value: cardstream.TestMerchantID}, {Name: "action", Value: "SALE"}, {Name: "type", Value: "1"},
+		{Name: "amount", Value: fmt.Sprint(amount)}, {Name: "currencyCode", Value: "826"}, {Name: "countryCode", Value: "826"},
+		{Name: "transactionUnique", Value: fmt.Sprintf("%s-%d", cs.ID, attempt)}, {Name: "orderRef", Value: cs.ID},
+		{Name: "responseCode", Value: fmt.Sprint(code)}, {Name: "responseMessage", Value: "AUTHCODE:123456"},
+		{Name: "xref", Value: "26112612ABCDEFGHJKLMNPQ"}, {Name: "transactionID", Value: "1001"}, {Name: "state", Value: "captured"},
+		{Name: "amountReceived", Value: fmt.Sprint(amount)}, {Name: "cardNumberMask", Value: "492942******0821"}, {Name: "cardType", Value: "Visa Credit"},
+	}
+	v := url.Values{}
+	for _, x := range f {
+		v.Set(x.Name, x.Value)
+	}
+	if secret != "" {
+		v.Set("signature", cardstream.Sign(f, secret))
+	}
+	return v
+}
+
+func TestCheckoutForgedCallbacks(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	sc := payClient(t, srv, "")
+	ctx := context.Background()
+	cs := newSession(t, sc, 1000, nil)
+	other := newSession(t, sc, 1000, nil)
+	b := newBrowser(t)
+	b.page("GET", cs.URL, nil) // attempt 1 exists
+	b.page("GET", other.URL, nil)
+	callback := srv.URL + "/v1/checkout/sessions/callback?session_id=" + cs.ID
+	good := signedResult(cs, 1, 1000, 0, cardstream.TestSecret)
+	tamper := func(edit func(v url.Values)) url.Values {
+		v := url.Values{}
+		for k, vs := range good {
+			v[k] = append([]string(nil), vs...)
+		}
+		edit(v)
+		return v
+	}
+	for _, tt := range []struct {
+		name string
+		body string
+	}{
+		{"unsigned", signedResult(cs, 1, 1000, 0, "").Encode()},
+		{"empty signature", tamper(func(v url.Values) { v.Set("signature", "") }).Encode()},
+		{"wrong key", signedResult(cs, 1, 1000, 0, "not-the-secret").Encode()},
+		{"amount changed by a penny", tamper(func(v url.Values) { v.Set("amount", "999"); v.Set("amountReceived", "999") }).Encode()},
+		{"declined made approved", signedResult(cs, 1, 1000, 5, cardstream.TestSecret).Encode() + "&responseCode=0"},
+		{"duplicated field", good.Encode() + "&amount=1"},
+		{"truncated", good.Encode()[:len(good.Encode())/2]},
+		{"another session's result", signedResult(other, 1, 1000, 0, cardstream.TestSecret).Encode()},
+		{"unknown attempt", signedResult(cs, 7, 1000, 0, cardstream.TestSecret).Encode()},
+		{"amount off by a penny, re-signed", signedResult(cs, 1, 1001, 0, cardstream.TestSecret).Encode()},
+		{"garbage", "%%%&&&=\x00\xff"},
+		{"oversized", "a=" + strings.Repeat("x", 70<<10)},
+	} {
+		for _, s2s := range []bool{false, true} {
+			target := callback
+			if s2s {
+				target += "&channel=callback"
+			}
+			status, hdr, _ := b.page("POST", target, mustParse(tt.body))
+			if tt.name == "garbage" || tt.name == "oversized" {
+				status, hdr = rawPost(t, target, tt.body)
+			}
+			if status >= 500 {
+				t.Errorf("%s (s2s=%v): status %d", tt.name, s2s, status)
+			}
+			if !s2s && (status != http.StatusSeeOther || hdr.Get("Location") != "https://shop.example.com/cart") {
+				t.Errorf("%s: browser got %d to %q, want 303 to the cancel URL", tt.name, status, hdr.Get("Location"))
+			}
+			if s2s && status != http.StatusBadRequest {
+				t.Errorf("%s (s2s): status %d, want 400", tt.name, status)
+			}
+		}
+	}
+	for _, id := range []string{cs.ID, other.ID} {
+		if got, _ := sc.V1CheckoutSessions.Retrieve(ctx, id, nil); got.PaymentStatus != "unpaid" || got.Status != "open" {
+			t.Errorf("session %s after forgeries: %s/%s", id, got.Status, got.PaymentStatus)
+		}
+	}
+	// Unknown sessions are refused without a 500.
+	if status, _ := rawPost(t, srv.URL+"/v1/checkout/sessions/callback?session_id=cs_test_nope", good.Encode()); status != http.StatusBadRequest {
+		t.Errorf("unknown session: %d", status)
+	}
+	// And the genuine result is accepted.
+	status, hdr, _ := b.page("POST", callback, good)
+	if status != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), "https://shop.example.com/thanks") {
+		t.Errorf("genuine result: %d %s", status, hdr.Get("Location"))
+	}
+}
+
+func mustParse(body string) url.Values {
+	v, _ := url.ParseQuery(body)
+	return v
+}
+
+// rawPost posts a form body and never follows a redirect (tests must not
+// reach the shop's URLs, which are not on this machine).
+func rawPost(t *testing.T, target, body string) (int, http.Header) {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Post(target, "application/x-www-form-urlencoded", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode, resp.Header
+}
+
+func TestCheckoutNoSignatureKeyIs500(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	live := apitest.NewKey(t, srv.DB, srv.Project, true)
+	sc := payClient(t, srv, live)
+	cs := newSession(t, sc, 1000, nil)
+	if !cs.Livemode {
+		t.Fatal("not a live session")
+	}
+	// No live Cardstream account is configured: the callback can't be verified.
+	status, _ := rawPost(t, srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID, signedResult(cs, 1, 1000, 0, cardstream.TestSecret).Encode())
+	if status != http.StatusInternalServerError {
+		t.Errorf("callback without a signature key: %d, want 500", status)
+	}
+	if got, _ := sc.V1CheckoutSessions.Retrieve(context.Background(), cs.ID, nil); got.PaymentStatus != "unpaid" {
+		t.Error("session paid without verification")
+	}
+}
+
+func TestCheckoutBypassOnlyWhenExplicit(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{SkipCallbackSignature: true})
+	sc := payClient(t, srv, "")
+	cs := newSession(t, sc, 1000, nil)
+	newBrowser(t).page("GET", cs.URL, nil)
+	status, _ := rawPost(t, srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID, signedResult(cs, 1, 1000, 0, "").Encode())
+	if status != http.StatusSeeOther {
+		t.Fatalf("unsigned callback with the bypass: %d", status)
+	}
+	if got, _ := sc.V1CheckoutSessions.Retrieve(context.Background(), cs.ID, nil); got.PaymentStatus != "paid" {
+		t.Error("bypass did not accept the unsigned result")
+	}
+}
+
+func TestCheckoutURLsAndExpiry(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	sc := payClient(t, srv, "")
+	ctx := context.Background()
+	for _, bad := range []string{"http://shop.example.com/ok", "https://localhost/ok", "https://app.localhost/ok", "https://127.0.0.1/ok",
+		"https://[::1]/ok", "https://[::ffff:127.0.0.1]/ok", "https://2130706433/ok", "https://0177.0.0.1/ok", "https://0x7f.1/ok",
+		"https://10.0.0.1/ok", "https://192.168.1.1/ok", "https://172.16.0.1/ok", "https://169.254.169.254/latest", "https://100.64.0.1/ok",
+		"https://0.0.0.0/ok", "https://[fe80::1]/ok", "https://user:pass@shop.example.com/ok", "/relative", "javascript:alert(1)"} {
+		_, err := sc.V1CheckoutSessions.Create(ctx, &stripe.CheckoutSessionCreateParams{Mode: stripe.String("payment"),
+			SuccessURL: stripe.String(bad), CancelURL: stripe.String("https://shop.example.com/cart"),
+			LineItems: []*stripe.CheckoutSessionCreateLineItemParams{{Quantity: stripe.Int64(1), PriceData: &stripe.CheckoutSessionCreateLineItemPriceDataParams{
+				Currency: stripe.String("gbp"), UnitAmount: stripe.Int64(500), ProductData: &stripe.CheckoutSessionCreateLineItemPriceDataProductDataParams{Name: stripe.String("x")}}}}})
+		if se := stripeErr(t, err); se.Code != stripe.ErrorCodeURLInvalid || se.Param != "success_url" {
+			t.Errorf("success_url %q: %s %s", bad, se.Code, se.Param)
+		}
+	}
+	cs := newSession(t, sc, 1000, nil)
+	got, err := sc.V1CheckoutSessions.Expire(ctx, cs.ID, nil)
+	if err != nil || got.Status != "expired" || got.URL != "" {
+		t.Fatalf("expire: %+v %v", got, err)
+	}
+	if _, err := sc.V1CheckoutSessions.Expire(ctx, cs.ID, nil); err == nil {
+		t.Error("expired twice")
+	}
+	// A payment arriving after expiry is still recorded, and flagged.
+	status, _ := rawPost(t, srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID, signedResult(cs, 0, 1000, 0, cardstream.TestSecret).Encode())
+	if status != http.StatusSeeOther {
+		t.Errorf("late callback: %d", status)
+	}
+}
+
+func TestCheckoutSweeperAndBadInput(t *testing.T) {
+	t.Parallel()
+	var offset time.Duration
+	now := func() time.Time { return time.Now().Add(offset) }
+	srv := apitest.Start(t, apitest.Options{Now: now})
+	sc := payClient(t, srv, "")
+	ctx := context.Background()
+	cs := newSession(t, sc, 1000, func(p *stripe.CheckoutSessionCreateParams) { p.AddExtra("expires_in", "300") })
+	if cs.ExpiresAt-cs.Created != 300 {
+		t.Errorf("expires_in=300 gave a lifetime of %d s", cs.ExpiresAt-cs.Created)
+	}
+	offset = 6 * time.Minute
+	if n, err := srv.API.ExpireCheckoutSessions(ctx); err != nil || n != 1 {
+		t.Fatalf("sweeper expired %d, %v", n, err)
+	}
+	got, _ := sc.V1CheckoutSessions.Retrieve(ctx, cs.ID, nil)
+	if got.Status != "expired" {
+		t.Errorf("after the sweeper: %s", got.Status)
+	}
+	found := false
+	for ev, err := range sc.V1Events.List(ctx, &stripe.EventListParams{Type: stripe.String("checkout.session.expired")}).All(ctx) {
+		found = err == nil && ev.Data.Object["id"] == cs.ID
+	}
+	if !found {
+		t.Error("no checkout.session.expired event")
+	}
+	for _, tt := range []struct {
+		name, body, param string
+	}{
+		{"no line items", "mode=payment&success_url=https://a.example.com/&cancel_url=https://a.example.com/", "line_items"},
+		{"no success url", "mode=payment&cancel_url=https://a.example.com/&" + item("gbp", "500", "1"), "success_url"},
+		{"bad quantity", "mode=payment&success_url=https://a.example.com/&cancel_url=https://a.example.com/&" + item("gbp", "500", "0"), "line_items[0][quantity]"},
+		{"subscription mode", "mode=subscription&success_url=https://a.example.com/&cancel_url=https://a.example.com/&" + item("gbp", "500", "1"), "mode"},
+		{"currency not enabled", "mode=payment&success_url=https://a.example.com/&cancel_url=https://a.example.com/&" + item("usd", "500", "1"), "line_items[0][price_data][currency]"},
+		{"expires_in too short", "mode=payment&expires_in=60&success_url=https://a.example.com/&cancel_url=https://a.example.com/&" + item("gbp", "500", "1"), "expires_in"},
+		{"unknown customer", "mode=payment&customer=cus_nope&success_url=https://a.example.com/&cancel_url=https://a.example.com/&" + item("gbp", "500", "1"), "customer"},
+		{"bad cancel url", "mode=payment&success_url=https://a.example.com/&cancel_url=http://10.1.2.3/&" + item("gbp", "500", "1"), "cancel_url"},
+	} {
+		a := do(t, srv, call{method: "POST", path: "/v1/checkout/sessions", body: tt.body})
+		if a.status < 400 || a.status >= 500 || a.err("param") != tt.param {
+			t.Errorf("%s: %d %s", tt.name, a.status, a.raw)
+		}
+	}
+}
+
+func item(currency, amount, quantity string) string {
+	return "line_items[0][price_data][currency]=" + currency + "&line_items[0][price_data][unit_amount]=" + amount +
+		"&line_items[0][price_data][product_data][name]=Thing&line_items[0][quantity]=" + quantity
+}
+
+func FuzzCheckoutCallback(f *testing.F) {
+	srv := apitest.Start(f, apitest.Options{})
+	sc := stripe.NewClient(srv.Key, stripe.WithBackends(stripe.NewBackendsWithConfig(&stripe.BackendConfig{URL: stripe.String(srv.URL),
+		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}})))
+	cs, err := sc.V1CheckoutSessions.Create(context.Background(), &stripe.CheckoutSessionCreateParams{Mode: stripe.String("payment"),
+		SuccessURL: stripe.String("https://shop.example.com/ok"), CancelURL: stripe.String("https://shop.example.com/cart"),
+		LineItems: []*stripe.CheckoutSessionCreateLineItemParams{{Quantity: stripe.Int64(1), PriceData: &stripe.CheckoutSessionCreateLineItemPriceDataParams{
+			Currency: stripe.String("gbp"), UnitAmount: stripe.Int64(1000), ProductData: &stripe.CheckoutSessionCreateLineItemPriceDataProductDataParams{Name: stripe.String("x")}}}}})
+	if err != nil {
+		f.Fatal(err)
+	}
+	http.Get(cs.URL) // attempt 1
+	genuine := signedResult(cs, 1, 1000, 0, cardstream.TestSecret)
+	genuine.Set("signature", genuine.Get("signature")[:10])
+	f.Add(genuine.Encode())
+	f.Add(signedResult(cs, 1, 1000, 0, "").Encode())
+	f.Add("responseCode=0&signature=00")
+	f.Add("a[b][c]=1&a[]=2&%zz")
+	f.Fuzz(func(t *testing.T, body string) {
+		for _, target := range []string{"", "&channel=callback"} {
+			if status, _ := rawPost(t, srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID+target, body); status >= 500 {
+				t.Fatalf("status %d for body %q", status, body)
+			}
+		}
+		got, err := sc.V1CheckoutSessions.Retrieve(context.Background(), cs.ID, nil)
+		if err != nil || got.PaymentStatus != "unpaid" {
+			t.Fatalf("session paid by a fuzzed body %q", body)
+		}
+	})
+}
