@@ -185,7 +185,10 @@ func (s *Sandbox) finish(w http.ResponseWriter, r *http.Request, a auth, rp repl
 	}
 	redirect := a.req.Get("redirectURL")
 	nonce := s.token(16)
-	setPageHeaders(w, nonce, origin(redirect))
+	// The merchant's redirect URL may send the browser on anywhere (its
+	// success or cancel page), and browsers apply form-action to those
+	// redirects too: allow any web destination on this one page.
+	setPageHeaders(w, nonce, "https: http:")
 	var buf bytes.Buffer
 	page := cs.AutoPost{URL: redirect, Fields: resp, Title: "Returning to the shop",
 		Message: "Press the button to return to the shop.", Button: "Return to the shop", Nonce: nonce}
