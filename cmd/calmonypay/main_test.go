@@ -287,3 +287,26 @@ func TestCurrenciesAndGatewayCommands(t *testing.T) {
 		t.Error("resolving an unknown op succeeded")
 	}
 }
+
+func TestProductionRefusals(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	te.env["CALMONY_ENCRYPTION_KEY"] = strings.Repeat("ab", 32)
+	te.env["CALMONY_WEBHOOK_ENCRYPTION_KEY"] = strings.Repeat("cd", 32)
+	code, _, errOut := te.cmd("serve", "--env", "production", "--addr", "127.0.0.1:0")
+	if code == 0 || !strings.Contains(errOut, "CARDSTREAM_MERCHANT_ID") {
+		t.Errorf("production without a live Cardstream account = %d %q", code, errOut)
+	}
+	te.env["REQUIRE_SIGNATURE"] = "false"
+	code, _, errOut = te.cmd("serve", "--env", "production", "--addr", "127.0.0.1:0")
+	if code == 0 || !strings.Contains(errOut, "bypass") {
+		t.Errorf("production with the signature bypass = %d %q", code, errOut)
+	}
+	// The bypass is refused while a live key exists, in any environment.
+	delete(te.env, "REQUIRE_SIGNATURE")
+	te.cmd("keys", "create", "--mode", "live")
+	code, _, errOut = te.cmd("serve", "--env", "test", "--addr", "127.0.0.1:0")
+	if code == 0 || !strings.Contains(errOut, "live keys") {
+		t.Errorf("bypass with a live key = %d %q", code, errOut)
+	}
+}
