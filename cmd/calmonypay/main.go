@@ -4,6 +4,10 @@
 //	calmonypay migrate    apply database migrations
 //	calmonypay keys       create, list, revoke and roll secret API keys
 //	calmonypay origins    manage a project's CORS allowlist
+//	calmonypay currencies the currencies a project may charge in
+//	calmonypay gateway    gateway operations that need an operator
+//	calmonypay listen     forward webhook events to a local app
+//	calmonypay trigger    create test objects that emit an event
 //	calmonypay sandbox    run the Cardstream sandbox on its own
 package main
 

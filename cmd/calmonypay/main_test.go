@@ -310,3 +310,21 @@ func TestProductionRefusals(t *testing.T) {
 		t.Errorf("bypass with a live key = %d %q", code, errOut)
 	}
 }
+
+func TestTriggerPaymentEvents(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	base, banner, stop := te.serve()
+	defer stop()
+	key := keyRE.FindString(banner)
+	for _, typ := range []string{"payment_intent.succeeded", "payment_intent.failed", "payment_intent.amount_capturable_updated",
+		"payment_intent.canceled", "charge.refunded", "payment_method.detached", "checkout.session.expired"} {
+		if code, out, errOut := te.cmd("trigger", typ, "--api-key", key, "--api-url", base); code != 0 {
+			t.Fatalf("trigger %s = %d\n%s%s", typ, code, out, errOut)
+		}
+		status, body := request(t, "GET", base+"/v1/events?type="+typ, key, nil)
+		if status != 200 || !strings.Contains(body, `"type":"`+typ+`"`) {
+			t.Errorf("after trigger %s: %d %s", typ, status, body)
+		}
+	}
+}

@@ -15,11 +15,9 @@ import (
 // type, and says what it did.
 type fixture func(ctx context.Context, c *apiClient, say func(format string, args ...any)) error
 
-// fixtures lists the event types `calmonypay trigger` can produce. Each
-// feature that emits events adds its own here (payment_intent.succeeded
-// would create a payment method with a test card, then confirm an intent).
+// fixtures lists the event types `calmonypay trigger` can produce.
 func fixtures() map[string]fixture {
-	return map[string]fixture{
+	all := map[string]fixture{
 		"customer.created": func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
 			_, err := triggerCustomer(ctx, c, say)
 			return err
@@ -48,6 +46,8 @@ func fixtures() map[string]fixture {
 			return nil
 		},
 	}
+	maps.Copy(all, paymentFixtures())
+	return all
 }
 
 // triggerCustomer creates a test customer and returns its ID.
