@@ -76,6 +76,10 @@ func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, h readHandler
 	if err != nil {
 		return err
 	}
+	// Show nothing that a power loss could still undo (see store.AwaitDurable).
+	if err := s.db.AwaitDurable(ctx); err != nil {
+		return err
+	}
 	writeBody(w, http.StatusOK, body)
 	return nil
 }
