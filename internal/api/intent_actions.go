@@ -78,12 +78,33 @@ func (s *Server) capturePaymentIntent(r *http.Request, p *params) (stagedFunc, e
 
 // settleCapture records a capture's outcome; see settleSale.
 func (s *Server) settleCapture(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, req mgmtOp, res *cardstream.Result, callErr error) (any, error) {
+	return s.settleManagement(ctx, tx, op, "capture", res, callErr, func(pi *pay.PaymentIntent, ch *pay.Charge) (any, error) {
+		ch.Captured, ch.AmountCaptured = true, req.Amount
+		if err := tx.UpdateCharge(ctx, ch); err != nil {
+			return nil, err
+		}
+		pi.Status, pi.AmountReceived, pi.AmountCapturable = pay.StatusSucceeded, req.Amount, 0
+		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+			return nil, err
+		}
+		v := paymentIntentView(pi)
+		return v, s.emit(ctx, tx, op.Scope, "payment_intent.succeeded", pi.ID, v, nil)
+	})
+}
+
+// settleManagement records the outcome of a capture or void of an
+// authorisation: an unknown outcome leaves the intent processing for the
+// reconciler, a refusal puts it back to requires_capture, and an approval
+// runs approved on the intent and its charge. An op already settled
+// changes nothing.
+func (s *Server) settleManagement(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, action string, res *cardstream.Result, callErr error,
+	approved func(pi *pay.PaymentIntent, ch *pay.Charge) (any, error)) (any, error) {
 	pi, err := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
 	if err != nil {
 		return nil, err
 	}
 	if uncertain(callErr) {
-		s.log.WarnContext(ctx, "gateway capture outcome unknown; the reconciler will settle it", "op", op.ID, "err", callErr)
+		s.log.WarnContext(ctx, "gateway "+action+" outcome unknown; the reconciler will settle it", "op", op.ID, "err", callErr)
 		return paymentIntentView(pi), nil
 	}
 	if err := tx.FinishGatewayOp(ctx, op.ID, pay.OpDone, outcomeNote(res, callErr)); err != nil {
@@ -97,22 +118,13 @@ func (s *Server) settleCapture(ctx context.Context, tx *store.Tx, op *pay.Gatewa
 		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 			return nil, err
 		}
-		return nil, gatewayRefused("capture", res, callErr)
+		return nil, gatewayRefused(action, res, callErr)
 	}
-	ch, err := tx.FindCharge(ctx, op.Scope, req.Charge)
+	ch, err := tx.FindCharge(ctx, op.Scope, pi.LatestCharge)
 	if err != nil {
 		return nil, err
 	}
-	ch.Captured, ch.AmountCaptured = true, req.Amount
-	if err := tx.UpdateCharge(ctx, ch); err != nil {
-		return nil, err
-	}
-	pi.Status, pi.AmountReceived, pi.AmountCapturable = pay.StatusSucceeded, req.Amount, 0
-	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
-		return nil, err
-	}
-	v := paymentIntentView(pi)
-	return v, s.emit(ctx, tx, op.Scope, "payment_intent.succeeded", pi.ID, v, nil)
+	return approved(pi, ch)
 }
 
 func outcomeNote(res *cardstream.Result, err error) string {
@@ -218,35 +230,12 @@ func (s *Server) cancelAuthorisation(ctx context.Context, st *stage, id, reason 
 
 // settleCancel records a void's outcome; see settleSale.
 func (s *Server) settleCancel(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, req mgmtOp, res *cardstream.Result, callErr error) (any, error) {
-	pi, err := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
-	if err != nil {
-		return nil, err
-	}
-	if uncertain(callErr) {
-		s.log.WarnContext(ctx, "gateway cancel outcome unknown; the reconciler will settle it", "op", op.ID, "err", callErr)
-		return paymentIntentView(pi), nil
-	}
-	if err := tx.FinishGatewayOp(ctx, op.ID, pay.OpDone, outcomeNote(res, callErr)); err != nil {
-		if errors.Is(err, pay.ErrNotFound) {
-			return paymentIntentView(pi), nil
-		}
-		return nil, err
-	}
-	if callErr != nil || !res.Approved() {
-		pi.Status = pay.StatusRequiresCapture
-		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+	return s.settleManagement(ctx, tx, op, "cancel", res, callErr, func(pi *pay.PaymentIntent, ch *pay.Charge) (any, error) {
+		// The authorisation is released: Stripe shows the uncaptured charge as refunded.
+		ch.AmountRefunded = ch.Amount
+		if err := tx.UpdateCharge(ctx, ch); err != nil {
 			return nil, err
 		}
-		return nil, gatewayRefused("cancel", res, callErr)
-	}
-	ch, err := tx.FindCharge(ctx, op.Scope, req.Charge)
-	if err != nil {
-		return nil, err
-	}
-	// The authorisation is released: Stripe shows the uncaptured charge as refunded.
-	ch.AmountRefunded = ch.Amount
-	if err := tx.UpdateCharge(ctx, ch); err != nil {
-		return nil, err
-	}
-	return s.markCanceled(ctx, tx, pi, req.Reason)
+		return s.markCanceled(ctx, tx, pi, req.Reason)
+	})
 }
