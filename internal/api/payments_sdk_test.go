@@ -494,3 +494,46 @@ func TestCurrencies(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+func TestPaymentsAreScopedToProjectAndMode(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	sc := payClient(t, srv, "")
+	ctx := context.Background()
+	pi, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"),
+		PaymentMethod: stripe.String("pm_card_visa"), Confirm: stripe.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	re, err := sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi.ID), Amount: stripe.Int64(100)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, otherKey := apitest.NewProject(t, srv.DB)
+	for name, key := range map[string]string{"other project": otherKey, "live mode": apitest.NewKey(t, srv.DB, srv.Project, true)} {
+		other := payClient(t, srv, key)
+		checks := map[string]error{}
+		_, checks["payment intent"] = other.V1PaymentIntents.Retrieve(ctx, pi.ID, nil)
+		_, checks["charge"] = other.V1Charges.Retrieve(ctx, pi.LatestCharge.ID, nil)
+		_, checks["refund"] = other.V1Refunds.Retrieve(ctx, re.ID, nil)
+		_, checks["payment method"] = other.V1PaymentMethods.Retrieve(ctx, pi.PaymentMethod.ID, nil)
+		_, checks["confirm"] = other.V1PaymentIntents.Confirm(ctx, pi.ID, nil)
+		_, checks["refund create"] = other.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi.ID)})
+		for what, err := range checks {
+			se := stripeErr(t, err)
+			// A live key on a server without a live account is refused before
+			// any lookup, which reveals nothing either.
+			if name == "live mode" && se.Code == "livemode_not_configured" && (what == "confirm" || what == "refund create") {
+				continue
+			}
+			if se.Code != stripe.ErrorCodeResourceMissing {
+				t.Errorf("%s: %s: %d %s, want resource_missing", name, what, se.HTTPStatusCode, se.Code)
+			}
+		}
+		for _, err := range other.V1PaymentIntents.List(ctx, &stripe.PaymentIntentListParams{}).All(ctx) {
+			if err == nil {
+				t.Errorf("%s lists another scope's payment intents", name)
+			}
+		}
+	}
+}
