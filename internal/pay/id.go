@@ -3,6 +3,7 @@ package pay
 import (
 	"crypto/rand"
 	"strings"
+	"time"
 )
 
 // ID prefixes, as Stripe uses them.
@@ -34,8 +35,19 @@ func RandomString(n int) string {
 	return b.String()
 }
 
-// NewID returns prefix followed by 24 random base62 characters.
-func NewID(prefix string) string { return prefix + RandomString(24) }
+// NewID returns prefix followed by 24 base62 characters: 8 that encode the
+// current time in milliseconds, then 16 random ones (about 95 bits). IDs
+// made later sort later, so lists ordered by (created, id) keep creation
+// order within a second, as Stripe's do.
+func NewID(prefix string) string {
+	var b [8]byte
+	ms := time.Now().UnixMilli()
+	for i := len(b) - 1; i >= 0; i-- {
+		b[i] = base62[ms%62]
+		ms /= 62
+	}
+	return prefix + string(b[:]) + RandomString(16)
+}
 
 // HasPrefix reports whether id starts with prefix and has a non-empty tail of
 // base62 characters of a sane length. It lets handlers reject malformed IDs
