@@ -118,6 +118,8 @@ func readObject(r *Reader, m map[string]any) {
 			readObject(sub, x)
 		case []any:
 			readArray(r, k, x)
+		case Indexed:
+			readArray(r, k, x.array())
 		}
 	}
 }

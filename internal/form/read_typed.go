@@ -136,7 +136,7 @@ func (r *Reader) StringSlice(name string) ([]string, bool) {
 		return nil, false
 	}
 	r.used[name] = true
-	arr, ok := v.([]any)
+	arr, ok := asArray(v)
 	if !ok {
 		r.fail(shapeError(v, r.Param(name), errInvalidArray))
 		return nil, false
@@ -168,7 +168,7 @@ func (r *Reader) Map(name string) (m map[string]string, present, cleared bool) {
 	if s, ok := v.(string); ok && s == "" {
 		return nil, true, true
 	}
-	obj, ok := v.(map[string]any)
+	obj, ok := asMap(v)
 	if !ok {
 		r.fail(errInvalidObject(r.Param(name)))
 		return nil, false, false
@@ -183,4 +183,22 @@ func (r *Reader) Map(name string) (m map[string]string, present, cleared bool) {
 		m[k] = s
 	}
 	return m, true, false
+}
+
+// asMap returns v as a string-keyed map: an object, or numeric keys the
+// decoder read as an array (metadata[0]=a&metadata[1]=b; metadata[7]=c).
+func asMap(v any) (map[string]any, bool) {
+	switch v := v.(type) {
+	case map[string]any:
+		return v, true
+	case Indexed:
+		return v, true
+	case []any:
+		m := make(map[string]any, len(v))
+		for i, e := range v {
+			m[strconv.Itoa(i)] = e
+		}
+		return m, true
+	}
+	return nil, false
 }

@@ -162,7 +162,7 @@ func (r *Reader) Slice(name string) ([]*Reader, bool) {
 	if !ok {
 		return nil, false
 	}
-	arr, isArray := v.([]any)
+	arr, isArray := asArray(v)
 	if !isArray {
 		r.used[name] = true
 		r.fail(shapeError(v, r.Param(name), errInvalidArray))

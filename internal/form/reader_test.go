@@ -1,6 +1,7 @@
 package form
 
 import (
+	"net/url"
 	"reflect"
 	"strings"
 	"testing"
@@ -68,7 +69,7 @@ func TestReaderErr(t *testing.T) {
 		{"string instead of object", "address=Main+St", readCustomer, CodeInvalidObject, "address"},
 		{"metadata cleared", "metadata=", readCustomer, "", ""},
 		{"metadata not a hash", "metadata=x", readCustomer, CodeInvalidObject, "metadata"},
-		{"metadata digit keys", "metadata[0]=x", readCustomer, CodeInvalidObject, "metadata"},
+		{"metadata digit keys", "metadata[0]=x&metadata[123]=y", readCustomer, "", ""},
 		{"metadata nested", "metadata[a][b]=c", readCustomer, CodeInvalidString, "metadata[a]"},
 		{
 			"checkout ok",
@@ -357,5 +358,23 @@ func TestReaderKeepsConsumingAfterError(t *testing.T) {
 	checkError(t, r.Err(), CodeInvalidInteger, "a")
 	if e := r.unknown(); e != nil {
 		t.Errorf("unknown() = %v, want every parameter consumed", e)
+	}
+}
+
+func TestReaderMapNumericKeys(t *testing.T) {
+	t.Parallel()
+	for _, raw := range []string{"metadata[0]=a&metadata[1]=b", "metadata[7]=a&metadata[123456]=b", "metadata[007]=a"} {
+		r := NewReader(mustParse(t, raw))
+		m, present, _ := r.Map("metadata")
+		if !present || r.Err() != nil || len(m) == 0 {
+			t.Fatalf("Map(%q) = %v, %v, err %v", raw, m, present, r.Err())
+		}
+		v, _ := url.ParseQuery(raw)
+		for k, vals := range v {
+			key := strings.TrimSuffix(strings.TrimPrefix(k, "metadata["), "]")
+			if m[key] != vals[0] {
+				t.Errorf("Map(%q)[%q] = %q, want %q", raw, key, m[key], vals[0])
+			}
+		}
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // kind is the shape a node in the assembly tree has taken.
@@ -50,10 +51,8 @@ func (n *node) put(path []string, i int, value string) error {
 	if want == kindList {
 		return n.appendItem(path, i+1, value)
 	}
-	if want == kindIndexed {
-		if !withinMaxIndex(seg) {
-			return errLimit(paramName(path, i+1), fmt.Sprintf("array index above %d", MaxIndex))
-		}
+	if want == kindIndexed && len(seg) > maxIndexDigits {
+		return errLimit(paramName(path, i+1), fmt.Sprintf("an index longer than %d digits", maxIndexDigits))
 	}
 	kid := n.kids[seg]
 	if kid == nil {
@@ -127,11 +126,9 @@ func isIndex(seg string) bool {
 	return true
 }
 
-// withinMaxIndex reports whether the index segment seg is at most MaxIndex.
-func withinMaxIndex(seg string) bool {
-	idx, err := strconv.Atoi(seg)
-	return err == nil && idx <= MaxIndex
-}
+// maxIndexDigits bounds a numeric key: long enough for any metadata key
+// (Stripe allows 40 characters), short enough to compare cheaply.
+const maxIndexDigits = 40
 
 // value converts the assembled node into the Values representation.
 func (n *node) value() any {
@@ -155,21 +152,55 @@ func (n *node) value() any {
 	}
 }
 
-// indexedValue compacts a sparse indexed array in index order.
-func (n *node) indexedValue() []any {
-	type entry struct {
-		idx int
-		kid *node
-	}
-	entries := make([]entry, 0, len(n.kids))
+// indexedValue returns numeric keys 0…n-1 as an array, and any other set
+// of numeric keys as Indexed, which keeps the keys (metadata[123]=x) and
+// still reads as an array, compacted in index order.
+func (n *node) indexedValue() any {
+	ix := make(Indexed, len(n.kids))
 	for k, kid := range n.kids {
-		idx, _ := strconv.Atoi(k) // isIndex and MaxIndex were checked in put
-		entries = append(entries, entry{idx, kid})
+		ix[k] = kid.value()
 	}
-	slices.SortFunc(entries, func(a, b entry) int { return a.idx - b.idx })
-	out := make([]any, len(entries))
-	for i, e := range entries {
-		out[i] = e.kid.value()
+	arr := ix.array()
+	for i := range arr {
+		if _, ok := ix[strconv.Itoa(i)]; !ok {
+			return ix
+		}
+	}
+	return arr
+}
+
+// Indexed is an object whose keys are all decimal indexes but not exactly
+// 0…n-1 (a[5]=x&a[2]=y, metadata[123]=x). Readers take it as an array,
+// compacted in index order, or, for map parameters, as a map.
+type Indexed map[string]any
+
+// array returns the values in increasing index order.
+func (ix Indexed) array() []any {
+	keys := make([]string, 0, len(ix))
+	for k := range ix {
+		keys = append(keys, k)
+	}
+	// Canonical indexes have no leading zeros: a longer one is larger.
+	slices.SortFunc(keys, func(a, b string) int {
+		if len(a) != len(b) {
+			return len(a) - len(b)
+		}
+		return strings.Compare(a, b)
+	})
+	out := make([]any, len(keys))
+	for i, k := range keys {
+		out[i] = ix[k]
 	}
 	return out
+}
+
+// asArray returns v as an array if it is one or an Indexed.
+func asArray(v any) ([]any, bool) {
+	switch v := v.(type) {
+	case []any:
+		return v, true
+	case Indexed:
+		return v.array(), true
+	}
+	return nil, false
 }

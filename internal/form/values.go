@@ -9,7 +9,8 @@ import (
 )
 
 // Values is a decoded parameter tree. Leaves are strings (an empty string
-// means "unset"), objects are map[string]any and arrays are []any.
+// means "unset"), objects are map[string]any and arrays are []any, or
+// Indexed when a form body's numeric keys are not exactly 0…n-1.
 type Values map[string]any
 
 // Canonical returns a deterministic serialization of v for comparing
@@ -40,6 +41,9 @@ func appendCanonical(b []byte, x any) []byte {
 		return append(b, '}')
 	case Values:
 		return appendCanonical(b, map[string]any(x))
+	case Indexed:
+		// Keyed, not compacted: metadata[5]=x and metadata[0]=x differ.
+		return appendCanonical(append(b, '#'), map[string]any(x))
 	case []any:
 		b = append(b, '[')
 		for i, e := range x {
@@ -86,6 +90,10 @@ func encodeValue(b *strings.Builder, prefix string, x any) {
 	case []any:
 		for i, e := range x {
 			encodeValue(b, prefix+"["+strconv.Itoa(i)+"]", e)
+		}
+	case Indexed:
+		for _, k := range sortedKeys(x) {
+			encodeValue(b, prefix+"["+k+"]", x[k])
 		}
 	}
 }
