@@ -46,24 +46,38 @@ func (s *Server) decode(r *http.Request) (*params, error) {
 	return p, nil
 }
 
-// read adapts a readHandler to http.Handler.
-func (s *Server) read(h readHandler) http.Handler {
+// handle adapts a function that returns an error to http.Handler: the error
+// is answered in Stripe's envelope.
+func (s *Server) handle(serve func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.serveRead(w, r, h); err != nil {
+		if err := serve(w, r); err != nil {
 			s.writeError(w, r, err)
 		}
 	})
 }
 
-func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, h readHandler) error {
+// parse decodes a request's parameters and runs a handler's parsing step;
+// parameters the handler did not read are refused.
+func parse[F any](s *Server, r *http.Request, h func(*http.Request, *params) (F, error)) (*params, F, error) {
+	var fn F
 	p, err := s.decode(r)
 	if err != nil {
-		return err
+		return nil, fn, err
 	}
-	fn, err := h(r, p)
+	fn, err = h(r, p)
 	if err == nil {
 		err = p.Err()
 	}
+	return p, fn, err
+}
+
+// read adapts a readHandler to http.Handler.
+func (s *Server) read(h readHandler) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveRead(w, r, h) })
+}
+
+func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, h readHandler) error {
+	p, fn, err := parse(s, r, h)
 	if err != nil {
 		return err
 	}
@@ -88,22 +102,11 @@ func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, h readHandler
 // runs the work, the rendering of its response and the storing of that
 // response for replays in one transaction.
 func (s *Server) write(h writeHandler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.serveWrite(w, r, h); err != nil {
-			s.writeError(w, r, err)
-		}
-	})
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveWrite(w, r, h) })
 }
 
 func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, h writeHandler) error {
-	p, err := s.decode(r)
-	if err != nil {
-		return err
-	}
-	fn, err := h(r, p)
-	if err == nil {
-		err = p.Err()
-	}
+	p, fn, err := parse(s, r, h)
 	if err != nil {
 		return err
 	}

@@ -65,22 +65,11 @@ func (st *stage) commit(ctx context.Context, fn func(tx *store.Tx) (any, error))
 
 // staged adapts a stagedHandler to http.Handler.
 func (s *Server) staged(h stagedHandler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := s.serveStaged(w, r, h); err != nil {
-			s.writeError(w, r, err)
-		}
-	})
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveStaged(w, r, h) })
 }
 
 func (s *Server) serveStaged(w http.ResponseWriter, r *http.Request, h stagedHandler) error {
-	p, err := s.decode(r)
-	if err != nil {
-		return err
-	}
-	fn, err := h(r, p)
-	if err == nil {
-		err = p.Err()
-	}
+	p, fn, err := parse(s, r, h)
 	if err != nil {
 		return err
 	}
