@@ -16,29 +16,52 @@ import (
 // allowlists, currencies) may be.
 const projectRefresh = time.Second
 
-// refreshing is a value loaded from the database and reloaded at most once
-// per projectRefresh. A failed reload keeps the last good value.
+// refreshing is a value loaded from the database and reloaded in the
+// background once it is older than projectRefresh. get never waits for the
+// database: it is called inside transactions, and waiting there for a pool
+// connection could deadlock a busy PostgreSQL pool. A failed reload keeps the
+// last good value.
 type refreshing[T any] struct {
-	load   func(ctx context.Context) (T, error)
-	log    *slog.Logger
-	what   string
-	mu     sync.Mutex
-	loaded time.Time
-	value  T
+	load    func(ctx context.Context) (T, error)
+	log     *slog.Logger
+	what    string
+	mu      sync.Mutex
+	loaded  time.Time
+	loading bool
+	value   T
+}
+
+// prime loads the value once, synchronously: call it before serving.
+func (c *refreshing[T]) prime(ctx context.Context) {
+	c.mu.Lock()
+	c.loading = true
+	c.mu.Unlock()
+	c.reload(ctx)
 }
 
 func (c *refreshing[T]) get(ctx context.Context) T {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if time.Since(c.loaded) >= projectRefresh {
-		v, err := c.load(ctx)
-		if err != nil {
-			c.log.ErrorContext(ctx, "load "+c.what, "err", err)
-			return c.value
-		}
-		c.value, c.loaded = v, time.Now()
+	if time.Since(c.loaded) >= projectRefresh && !c.loading {
+		c.loading = true
+		go c.reload(context.WithoutCancel(ctx))
 	}
 	return c.value
+}
+
+func (c *refreshing[T]) reload(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	v, err := c.load(ctx)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.loading = false
+	if err != nil {
+		c.log.ErrorContext(ctx, "load "+c.what, "err", err)
+		c.loaded = time.Now() // try again after projectRefresh, not on every request
+		return
+	}
+	c.value, c.loaded = v, time.Now()
 }
 
 // origins are the CORS allowlists: by project, and their union.
@@ -86,5 +109,10 @@ func newCurrencyCache(db *store.DB, log *slog.Logger) *refreshing[map[string][]s
 
 // currencyAllowed reports whether the scope's project may charge in currency.
 func (s *Server) currencyAllowed(ctx context.Context, scope pay.Scope, currency string) bool {
-	return slices.Contains(s.currencies.get(ctx)[scope.ProjectID], currency)
+	list, ok := s.currencies.get(ctx)[scope.ProjectID]
+	if !ok {
+		// A project newer than the cache has the default currencies.
+		list = []string{"gbp"}
+	}
+	return slices.Contains(list, currency)
 }

@@ -5,6 +5,7 @@ package api
 
 import (
 	"cmp"
+	"context"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -94,6 +95,8 @@ func New(cfg Config) (*Server, error) {
 	s.limiter = newLimiter(cfg.RateLimit, s.now)
 	s.origins = newOriginCache(cfg.DB, s.log)
 	s.currencies = newCurrencyCache(cfg.DB, s.log)
+	s.origins.prime(context.Background())
+	s.currencies.prime(context.Background())
 	trpc, err := middleware.TRPC(cfg.AppOrigin)
 	if err != nil {
 		return nil, err
