@@ -10,6 +10,8 @@ import (
 	"net/url"
 	"os"
 	"runtime"
+	"runtime/debug"
+	"runtime/pprof"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,6 +29,10 @@ type loadConfig struct {
 	seed                      int
 	idempotency, jsonOut      bool
 	waitIdle                  time.Duration
+	maxOther                  float64
+	retries                   int
+	dbProc                    string
+	cpuProfile                string
 }
 
 func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -48,6 +54,10 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.BoolVar(&cfg.idempotency, "idempotency", true, "send a fresh Idempotency-Key with every POST")
 	fs.BoolVar(&cfg.jsonOut, "json", false, "print the result as one line of JSON")
 	fs.DurationVar(&cfg.waitIdle, "wait-idle", 0, "first wait up to this long for the machine to be quiet (other processes using under 0.1 CPU for a second)")
+	fs.Float64Var(&cfg.maxOther, "max-other", 0.15, "a run during which other processes used more CPUs than this is tainted (see -retries)")
+	fs.StringVar(&cfg.dbProc, "db-proc", "", "command name of the server's database processes (postgres): their CPU is reported apart and not counted as other work")
+	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write this tool's own CPU profile to the file (to keep its overhead low)")
+	fs.IntVar(&cfg.retries, "retries", 0, "run again, up to this many times, while the run is tainted; the least tainted run is reported")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -57,14 +67,40 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if err := cfg.check(); err != nil {
 		return err
 	}
+	// The tool's garbage is short-lived and its heap small: collect less
+	// often, so that its CPU goes to making requests.
+	debug.SetGCPercent(400)
+	if cfg.cpuProfile != "" {
+		f, err := os.Create(cfg.cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
+	}
 	sc, err := findScenario(cfg.scenario)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
-	res, err := runLoad(ctx, cfg, sc, stderr)
-	if err != nil {
-		return err
+	var res *Result
+	for attempt := 0; attempt <= cfg.retries; attempt++ {
+		r, err := runLoad(ctx, cfg, sc, stderr)
+		if err != nil {
+			return err
+		}
+		r.Attempts = attempt + 1
+		if res == nil || r.OtherCores < res.OtherCores {
+			res = r
+		}
+		if r.OtherCores <= cfg.maxOther {
+			break
+		}
+		fmt.Fprintf(stderr, "calmony-bench: run %d tainted: other processes used %.2f CPUs\n", attempt+1, r.OtherCores)
 	}
+	res.Tainted = res.OtherCores > cfg.maxOther
 	if cfg.jsonOut {
 		return json.NewEncoder(stdout).Encode(res)
 	}
@@ -117,9 +153,12 @@ type Result struct {
 	Statuses   map[string]int64 `json:"statuses"` // whole run incl. setup and warm-up; "transport" for no answer
 	FirstError string           `json:"first_error,omitempty"`
 	Server     *Usage           `json:"server,omitempty"`
+	Database   *Usage           `json:"database,omitempty"` // the -db-proc processes
 	// OtherCores is the CPU used during the window by processes other than
 	// the server and this tool: anything above about 0.1 taints the run.
 	OtherCores float64 `json:"other_cores"`
+	Tainted    bool    `json:"tainted"`  // OtherCores above -max-other
+	Attempts   int     `json:"attempts"` // runs made to get one that is not tainted
 	// BusyBefore is the machine's busy CPUs in the second before the run.
 	BusyBefore  float64 `json:"busy_before"`
 	Client      Usage   `json:"client"`
@@ -153,7 +192,11 @@ func runLoad(ctx context.Context, cfg loadConfig, sc *scenario, logw io.Writer) 
 	if err != nil {
 		return nil, err
 	}
-	workers := newWorkers(cfg.concurrency, cfg.url, cfg.key, cfg.idempotency, cfg.timeout)
+	workers, err := newWorkers(cfg.concurrency, cfg.url, cfg.key, cfg.idempotency, cfg.timeout)
+	if err != nil {
+		return nil, err
+	}
+	defer workers[0].client.CloseIdleConnections()
 	var state any
 	if sc.setup != nil {
 		var err error
@@ -174,11 +217,14 @@ func runLoad(ctx context.Context, cfg loadConfig, sc *scenario, logw io.Writer) 
 
 	// CPU readings at the window's edges, taken by a timer so the drain of
 	// in-flight requests after t1 is not counted.
-	type reading struct{ server, client, machine time.Duration }
+	type reading struct{ server, client, machine, db time.Duration }
 	read := func() reading {
 		var r reading
 		if cfg.pid > 0 {
 			r.server, _ = procCPU(cfg.pid)
+		}
+		if cfg.dbProc != "" {
+			r.db, _ = namedCPU(cfg.dbProc)
 		}
 		r.client, _ = procCPU(os.Getpid())
 		r.machine, _ = machineCPU()
@@ -247,7 +293,11 @@ func runLoad(ctx context.Context, cfg loadConfig, sc *scenario, logw io.Writer) 
 			MaxRSSBytes: sampler.finish()}
 		res.Server.EndRSSBytes, res.Server.PeakRSSBytes, _ = procMem(cfg.pid)
 	}
-	other := (r1.machine - r0.machine) - (r1.client - r0.client) - (r1.server - r0.server)
+	other := (r1.machine - r0.machine) - (r1.client - r0.client) - (r1.server - r0.server) - (r1.db - r0.db)
+	if cfg.dbProc != "" {
+		d := r1.db - r0.db
+		res.Database = &Usage{CPUSeconds: d.Seconds(), Cores: d.Seconds() / window, CPUPerOpUs: perOp(d)}
+	}
 	res.OtherCores = max(other.Seconds()/window, 0)
 	if res.Ops == 0 && res.Failed > 0 {
 		fmt.Fprintf(logw, "calmony-bench: every operation failed; first error: %s\n", res.FirstError)
@@ -329,10 +379,13 @@ func (r *Result) print(w io.Writer) {
 		fmt.Fprintf(w, "server    pid %d: %.2f CPU s (%.2f cores, %.0f µs/op); RSS peak %.1f MB (VmHWM), sampled max %.1f MB, now %.1f MB\n",
 			s.PID, s.CPUSeconds, s.Cores, s.CPUPerOpUs, mb(s.PeakRSSBytes), mb(s.MaxRSSBytes), mb(s.EndRSSBytes))
 	}
+	if d := r.Database; d != nil {
+		fmt.Fprintf(w, "database  %.2f CPU s (%.2f cores, %.0f µs/op)\n", d.CPUSeconds, d.Cores, d.CPUPerOpUs)
+	}
 	fmt.Fprintf(w, "client    %.2f CPU s (%.2f cores, %.0f µs/op): %.0f%% of this machine's %d CPUs\n",
 		r.Client.CPUSeconds, r.Client.Cores, r.Client.CPUPerOpUs, 100*r.ClientShare, r.CPUs)
 	taint := ""
-	if r.OtherCores > 0.1 {
+	if r.Tainted {
 		taint = ": TAINTED, other work competed for the CPUs"
 	}
 	fmt.Fprintf(w, "others    %.2f cores used by other processes during the run (%.2f busy just before)%s\n", r.OtherCores, r.BusyBefore, taint)

@@ -145,3 +145,31 @@ func busyCores(d time.Duration) (float64, error) {
 	}
 	return (b - a).Seconds() / time.Since(t).Seconds(), nil
 }
+
+// namedCPU returns the CPU time used so far by all processes whose command
+// name is name (for example every postgres process).
+func namedCPU(name string) (time.Duration, error) {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, err
+	}
+	var total time.Duration
+	for _, d := range dirs {
+		pid, err := strconv.Atoi(d.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		if err != nil {
+			continue // gone meanwhile
+		}
+		open, closing := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+		if open < 0 || closing < open || string(b[open+1:closing]) != name {
+			continue
+		}
+		if cpu, err := procCPU(pid); err == nil {
+			total += cpu
+		}
+	}
+	return total, nil
+}

@@ -65,10 +65,12 @@ type summary struct {
 	runs              []float64 // ops/s of each run
 	ops, p50, p99, mx float64
 	serverCores       float64
+	dbCores           float64
 	serverUsPerOp     float64
 	peakRSS           int64 // the largest of the runs
 	clientShare       float64
 	failed            int64
+	tainted           int // runs during which other processes competed for the CPUs
 }
 
 func summarize(results []Result) []*summary {
@@ -100,6 +102,9 @@ func summarize(results []Result) []*summary {
 		for _, r := range rs {
 			s.runs = append(s.runs, r.OpsPerSec)
 			s.failed += r.Failed
+			if r.Tainted {
+				s.tainted++
+			}
 			if r.Server != nil {
 				s.peakRSS = max(s.peakRSS, r.Server.PeakRSSBytes, r.Server.MaxRSSBytes)
 			}
@@ -115,6 +120,12 @@ func summarize(results []Result) []*summary {
 			}
 			return r.Server.Cores
 		})
+		s.dbCores = pick(func(r Result) float64 {
+			if r.Database == nil {
+				return 0
+			}
+			return r.Database.Cores
+		})
 		s.serverUsPerOp = pick(func(r Result) float64 {
 			if r.Server == nil {
 				return 0
@@ -126,15 +137,18 @@ func summarize(results []Result) []*summary {
 }
 
 func writeReport(w io.Writer, sums []*summary, base string) {
-	fmt.Fprintln(w, "| scenario | target | ops/s (median) | runs | p50 ms | p99 ms | max ms | server cores | server µs/op | peak RSS MB | load-gen share | failed ops |")
-	fmt.Fprintln(w, "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(w, "| scenario | target | ops/s (median) | runs | p50 ms | p99 ms | max ms | server cores | db cores | server µs/op | peak RSS MB | load-gen share | failed ops |")
+	fmt.Fprintln(w, "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, s := range sums {
 		runs := make([]string, len(s.runs))
 		for i, r := range s.runs {
 			runs[i] = fmt.Sprintf("%.0f", r)
 		}
-		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %.2f | %.2f | %.1f | %.2f | %.0f | %.1f | %.0f%% | %d |\n",
-			s.scenario, s.label, s.ops, strings.Join(runs, " / "), s.p50, s.p99, s.mx, s.serverCores, s.serverUsPerOp,
+		if s.tainted > 0 {
+			runs = append(runs, fmt.Sprintf("(%d tainted)", s.tainted))
+		}
+		fmt.Fprintf(w, "| %s | %s | %.0f | %s | %.2f | %.2f | %.1f | %.2f | %.2f | %.0f | %.1f | %.0f%% | %d |\n",
+			s.scenario, s.label, s.ops, strings.Join(runs, " / "), s.p50, s.p99, s.mx, s.serverCores, s.dbCores, s.serverUsPerOp,
 			mb(s.peakRSS), 100*s.clientShare, s.failed)
 	}
 	if base == "" {

@@ -7,8 +7,11 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -146,13 +149,15 @@ func jsonID(b []byte) string {
 	return string(b[:j])
 }
 
+var formContentType = []string{"application/x-www-form-urlencoded"}
+
 // worker is one closed-loop client: it runs one operation at a time.
 type worker struct {
-	client   *http.Client
-	base     string
-	auth     string
-	idem     bool   // send a fresh Idempotency-Key with every POST
-	prefix   string // unique to this run and worker
+	client   *http.Transport
+	base     *url.URL
+	auth     []string // shared by all requests, never modified
+	idem     bool     // send a fresh Idempotency-Key with every POST
+	prefix   string   // unique to this run and worker
 	seq      uint64
 	rng      *rand.Rand
 	body     []byte
@@ -170,24 +175,26 @@ func (w *worker) appendUnique(b []byte) []byte {
 }
 
 // do sends one request. With resp non-nil it stores the body there.
+//
+// It builds the request by hand and calls the Transport directly: no URL
+// parsing, no redirect handling and no per-request timer (http.Client's
+// Timeout starts one for every request), which keeps the load generator's
+// own CPU per request low. The Transport's ResponseHeaderTimeout bounds
+// each request instead.
 func (w *worker) do(method, path string, body []byte, resp *[]byte) (int, error) {
-	var rd io.Reader
+	u := *w.base
+	u.Path, u.RawQuery, _ = strings.Cut(path, "?")
+	req := &http.Request{Method: method, URL: &u, Host: u.Host, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: http.Header{"Authorization": w.auth}}
 	if body != nil {
-		rd = bytes.NewReader(body)
-	}
-	req, err := http.NewRequest(method, w.base+path, rd)
-	if err != nil {
-		return 0, err
-	}
-	req.Header["Authorization"] = []string{w.auth}
-	if body != nil {
-		req.Header["Content-Type"] = []string{"application/x-www-form-urlencoded"}
+		req.Body, req.ContentLength = io.NopCloser(bytes.NewReader(body)), int64(len(body))
+		req.Header["Content-Type"] = formContentType
 	}
 	if method == "POST" && w.idem {
 		req.Header["Idempotency-Key"] = []string{string(w.appendUnique([]byte("bench-")))}
 	}
 	w.requests++
-	res, err := w.client.Do(req)
+	res, err := w.client.RoundTrip(req)
 	if err != nil {
 		w.statuses[0]++
 		if w.firstErr == nil {
@@ -217,27 +224,33 @@ func (w *worker) do(method, path string, body []byte, resp *[]byte) (int, error)
 	return 200, nil
 }
 
-// newWorkers makes n workers sharing one tuned client.
-func newWorkers(n int, base, key string, idem bool, timeout time.Duration) []*worker {
-	tr := &http.Transport{
-		Proxy:               nil, // loopback only: never through a proxy
-		MaxIdleConns:        n,
-		MaxIdleConnsPerHost: n,
-		MaxConnsPerHost:     n,
-		IdleConnTimeout:     90 * time.Second,
-		DisableCompression:  true,
-		ForceAttemptHTTP2:   false,
+// newWorkers makes n workers sharing one tuned Transport.
+func newWorkers(n int, base, key string, idem bool, timeout time.Duration) ([]*worker, error) {
+	u, err := url.Parse(base)
+	if err != nil {
+		return nil, err
 	}
-	client := &http.Client{Transport: tr, Timeout: timeout}
+	tr := &http.Transport{
+		Proxy:                 nil, // loopback only: never through a proxy
+		DialContext:           (&net.Dialer{Timeout: timeout}).DialContext,
+		MaxIdleConns:          n,
+		MaxIdleConnsPerHost:   n,
+		MaxConnsPerHost:       n,
+		IdleConnTimeout:       90 * time.Second,
+		ResponseHeaderTimeout: timeout,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     false,
+	}
 	runID := strconv.FormatUint(rand.Uint64()%(1<<40), 36)
+	auth := []string{"Bearer " + key}
 	ws := make([]*worker, n)
 	for i := range ws {
 		ws[i] = &worker{
-			client: client, base: base, auth: "Bearer " + key, idem: idem,
+			client: tr, base: u, auth: auth, idem: idem,
 			prefix:   runID + "w" + strconv.Itoa(i) + "n",
 			rng:      rand.New(rand.NewPCG(rand.Uint64(), uint64(i))),
 			statuses: map[int]int64{},
 		}
 	}
-	return ws
+	return ws, nil
 }

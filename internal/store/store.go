@@ -53,7 +53,7 @@ type Options struct {
 type DB struct {
 	dialect Dialect
 	write   *sql.DB // SQLite: a single connection, the one writer
-	read    *sql.DB // SQLite: a pool of read-only connections; Postgres: same as write
+	read    readDB  // SQLite: a pool of read-only connections; Postgres: same as write
 	keys    *secret.Keyring
 	whKeys  *secret.Keyring // webhook signing secrets
 	now     func() time.Time
@@ -116,7 +116,7 @@ func (db *DB) openPostgres(dsn string, conns int) error {
 	pg.SetMaxOpenConns(conns)
 	pg.SetMaxIdleConns(conns)
 	pg.SetConnMaxIdleTime(5 * time.Minute)
-	db.dialect, db.write, db.read = Postgres, pg, pg
+	db.dialect, db.write, db.read = Postgres, pg, readDB{DB: pg}
 	return nil
 }
 
@@ -150,7 +150,7 @@ func (db *DB) openSQLite(path string, conns int) error {
 	}
 	r.SetMaxOpenConns(conns)
 	r.SetMaxIdleConns(conns)
-	db.dialect, db.write, db.read = SQLite, w, r
+	db.dialect, db.write, db.read = SQLite, w, readDB{DB: r, stmts: &readStmts{}}
 	// Create the file (and switch it to WAL) before readers open it read-only.
 	if _, err := w.Exec("PRAGMA user_version"); err != nil {
 		db.Close()
@@ -189,8 +189,9 @@ func (db *DB) Close() error {
 	if db.writer != nil {
 		db.writer.close()
 	}
+	db.read.stmts.close()
 	err := db.write.Close()
-	if db.read != db.write {
+	if db.read.DB != db.write {
 		err = errors.Join(err, db.read.Close())
 	}
 	return err
@@ -212,9 +213,11 @@ type Tx struct {
 // closures waiting at that moment one after another inside one database
 // transaction, each within its own savepoint, and commits them with one
 // fsync (group commit). A failing closure rolls back to its savepoint and
-// does not affect the others; Tx returns only after the commit. fn must
-// therefore do database work only (no network calls) and must not call Tx
-// itself. When the writer's queue is full, Tx fails at once with
+// does not affect the others; Tx returns only once the commit is durable.
+// fn must therefore do database work only (no network calls) and must not
+// call Tx itself. If ctx ends before fn starts, fn is skipped; once it has
+// started, its statements run to the end whatever ctx does, and Tx reports
+// the outcome. When the writer's queue is full, Tx fails at once with
 // ErrOverloaded.
 //
 // On PostgreSQL each call is its own transaction on the connection pool.

@@ -57,7 +57,7 @@ func newGroupWriter(db *DB, size int, ckpt *sql.DB, walPath string) *groupWriter
 	return w
 }
 
-// do queues fn and waits for its batch to commit.
+// do queues fn and waits until its batch's commit is durable.
 func (w *groupWriter) do(ctx context.Context, fn func(*Tx) error) error {
 	req := &writeReq{ctx: ctx, fn: fn, result: make(chan error, 1)}
 	select {
@@ -93,25 +93,14 @@ func (w *groupWriter) loop() {
 	defer close(w.done)
 	defer w.sync.close() // answers the committed batches still syncing
 	for {
-		batch := make([]*writeReq, 0, 8) // the syncer keeps it until answered
 		select {
 		case req := <-w.queue:
-			batch = append(batch, req)
+			w.runBatch(req)
+			w.stmts.prepareMissed()
 		case <-w.closing:
 			w.drain()
 			return
 		}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case req := <-w.queue:
-				batch = append(batch, req)
-			default:
-				break fill
-			}
-		}
-		w.commit(batch)
-		w.stmts.prepareMissed()
 	}
 }
 
@@ -127,10 +116,18 @@ func (w *groupWriter) drain() {
 	}
 }
 
-// commit runs one batch in one transaction, each closure in a savepoint, and
-// passes it to the syncer, which answers the callers once it is durable.
-func (w *groupWriter) commit(batch []*writeReq) {
-	results := make([]error, len(batch))
+// runBatch runs first and the closures queued after it in one transaction,
+// each in a savepoint, commits them and passes them to the syncer, which
+// answers the callers once the commit is durable.
+//
+// While the syncer is still busy with earlier commits, the transaction stays
+// open and takes in the closures that arrive meanwhile: committing them
+// sooner would not answer them sooner, and a bigger commit writes fewer
+// pages per closure. So under load a batch grows to what arrives during one
+// fsync, and an idle server commits a lone write at once.
+func (w *groupWriter) runBatch(first *writeReq) {
+	batch := []*writeReq{first} // the syncer keeps it until answered
+	var results []error
 	fail := func(err error) {
 		for _, req := range batch {
 			req.result <- err
@@ -142,21 +139,28 @@ func (w *groupWriter) commit(batch []*writeReq) {
 		return
 	}
 	conn := txConn{Tx: sqlTx, stmts: w.stmts}
-	for i, req := range batch {
-		if err := req.ctx.Err(); err != nil {
-			results[i] = err // the caller gave up before its turn: skip it
-			continue
+	for i := 0; ; i++ {
+		req := batch[i]
+		var res error
+		if res = req.ctx.Err(); res == nil { // else the caller gave up before its turn: skip it
+			if res, err = w.runOne(conn, req); err != nil {
+				// The savepoint machinery itself failed: trust nothing in this batch.
+				sqlTx.Rollback()
+				fail(fmt.Errorf("store: savepoint: %w", err))
+				return
+			}
 		}
-		if results[i], err = w.runOne(conn, req); err != nil {
-			// The savepoint machinery itself failed: trust nothing in this batch.
-			sqlTx.Rollback()
-			fail(fmt.Errorf("store: savepoint: %w", err))
-			return
+		results = append(results, res)
+		next := w.next(len(batch))
+		if next == nil {
+			break
 		}
+		batch = append(batch, next)
 	}
 	// Count the commit before it happens, so that a reader that sees it also
 	// sees the count (AwaitDurable).
 	seq := w.sync.committed.Add(1)
+	w.sync.unsynced.Add(1)
 	if err := sqlTx.Commit(); err != nil {
 		fail(fmt.Errorf("store: commit: %w", err))
 		w.sync.pending <- syncBatch{seq: seq}
@@ -164,6 +168,31 @@ func (w *groupWriter) commit(batch []*writeReq) {
 	}
 	w.ckpt.kick()
 	w.sync.pending <- syncBatch{seq: seq, batch: batch, results: results}
+}
+
+// next returns the next closure for the open batch of n, or nil to commit:
+// when the batch is full, or when nothing is queued and the syncer is idle.
+func (w *groupWriter) next(n int) *writeReq {
+	if n >= maxBatch {
+		return nil
+	}
+	for {
+		select {
+		case req := <-w.queue:
+			return req
+		default:
+		}
+		if w.sync.unsynced.Load() == 0 {
+			return nil
+		}
+		select {
+		case req := <-w.queue:
+			return req
+		case <-w.sync.idle: // it may be stale: look again
+		case <-w.closing:
+			return nil
+		}
+	}
 }
 
 // runOne runs one closure inside a savepoint. It returns the closure's own
@@ -208,19 +237,30 @@ type syncer struct {
 	syncFunc  func() error   // syncs the WAL; tests replace it
 	pending   chan syncBatch // from the writer; its bound is backpressure
 	committed atomic.Uint64  // the writer's commits so far, counted just before each
+	unsynced  atomic.Int32   // commits handed over and not yet answered
+	idle      chan struct{}  // poked when unsynced drops to 0
 	done      chan struct{}
 
 	mu      sync.Mutex
 	durable uint64        // commits up to this number are durable
 	wake    chan struct{} // closed, and replaced, when durable advances
 
-	dirSynced os.FileInfo // the WAL file whose directory entry is known synced
+	wal     *os.File    // the WAL file, kept open; only the syncer's goroutine uses it
+	walInfo os.FileInfo // wal's identity
 }
 
 func newSyncer(walPath string) *syncer {
-	s := &syncer{walPath: walPath, pending: make(chan syncBatch, 4), done: make(chan struct{}), wake: make(chan struct{})}
+	s := &syncer{walPath: walPath, pending: make(chan syncBatch, 4), idle: make(chan struct{}, 1), done: make(chan struct{}),
+		wake: make(chan struct{})}
 	s.syncFunc = s.syncWAL
-	go s.loop()
+	go func() {
+		defer func() {
+			if s.wal != nil {
+				s.wal.Close()
+			}
+		}()
+		s.loop()
+	}()
 	return s
 }
 
@@ -255,38 +295,61 @@ func (s *syncer) loop() {
 			}
 		}
 		s.advance(group[len(group)-1].seq)
+		if s.unsynced.Add(-int32(len(group))) == 0 {
+			select {
+			case s.idle <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 
 // syncWAL fsyncs the WAL file. The writer wrote the frames through its own
 // descriptor; an fsync through any descriptor of a file flushes all of it.
-// The file is opened anew each time, so it is never an old, replaced one.
+// The syncer keeps one open, and checks with a stat of the path that it is
+// still the WAL's file and not an old, replaced one (SQLite deletes the WAL
+// only when its last connection closes, which the store's long-lived
+// connections prevent, but a stale descriptor would lose writes silently).
 func (s *syncer) syncWAL() error {
+	fi, err := os.Stat(s.walPath)
+	if err != nil {
+		return err
+	}
+	if s.wal == nil || !os.SameFile(fi, s.walInfo) {
+		if err := s.openWAL(); err != nil {
+			return err
+		}
+	}
+	return s.wal.Sync()
+}
+
+// openWAL opens the WAL file, and syncs its directory so that a new WAL
+// file's entry is on disk too.
+func (s *syncer) openWAL() error {
+	if s.wal != nil {
+		s.wal.Close()
+		s.wal = nil
+	}
 	f, err := os.OpenFile(s.walPath, os.O_RDWR, 0)
 	if err != nil {
 		return err
 	}
-	defer f.Close()
-	if err := f.Sync(); err != nil {
-		return err
-	}
-	// A new WAL file also needs its directory entry on disk, once.
 	fi, err := f.Stat()
 	if err != nil {
+		f.Close()
 		return err
-	}
-	if s.dirSynced != nil && os.SameFile(fi, s.dirSynced) {
-		return nil
 	}
 	d, err := os.Open(filepath.Dir(s.walPath))
 	if err != nil {
+		f.Close()
 		return err
 	}
 	defer d.Close()
 	if err := d.Sync(); err != nil {
+		f.Close()
 		return err
 	}
-	s.dirSynced = fi
+	s.wal, s.walInfo = f, fi
 	return nil
 }
 
@@ -450,62 +513,4 @@ func (c txConn) QueryRowContext(ctx context.Context, query string, args ...any) 
 		return c.Tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
 	return c.Tx.QueryRowContext(ctx, query, args...)
-}
-
-// maxCachedStmts bounds the writer's prepared statements; the store's SQL
-// texts are constants, so this is reached only if some are built per call.
-const maxCachedStmts = 512
-
-// stmtCache holds the SQLite writer's prepared statements. A statement first
-// seen inside a batch runs unprepared and is prepared after that batch
-// commits: preparing needs the writer's one connection, which the batch's
-// transaction holds. database/sql then finds it already prepared on that
-// connection when a transaction uses it (Tx.StmtContext).
-type stmtCache struct {
-	db     *sql.DB
-	mu     sync.Mutex
-	stmts  map[string]*sql.Stmt // nil value: could not be prepared, don't retry
-	missed map[string]bool
-}
-
-func newStmtCache(db *sql.DB) *stmtCache {
-	return &stmtCache{db: db, stmts: map[string]*sql.Stmt{}, missed: map[string]bool{}}
-}
-
-// get returns the prepared statement for query, or nil after noting it to be
-// prepared.
-func (c *stmtCache) get(query string) *sql.Stmt {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	s, ok := c.stmts[query]
-	if !ok && len(c.stmts)+len(c.missed) < maxCachedStmts {
-		c.missed[query] = true
-	}
-	return s
-}
-
-// prepareMissed prepares the statements seen since the last call. Only the
-// writer goroutine calls it, between batches.
-func (c *stmtCache) prepareMissed() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for q := range c.missed {
-		s, err := c.db.PrepareContext(context.Background(), q)
-		if err != nil {
-			s = nil // it failed in its transaction too; keep running it unprepared
-		}
-		c.stmts[q] = s
-		delete(c.missed, q)
-	}
-}
-
-func (c *stmtCache) close() {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for q, s := range c.stmts {
-		if s != nil {
-			s.Close()
-		}
-		delete(c.stmts, q)
-	}
 }
