@@ -121,14 +121,10 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 			return pay.InvalidParam("payment_method", "The PaymentMethod %s belongs to another customer.", pm.ID)
 		}
 		req = newSaleOp(pi, pm, opts.offSession)
-		pi.Status, pi.LastError = pay.StatusProcessing, nil
+		pi.LastError = nil
 		pi.Attempt++
-		op = &pay.GatewayOp{Scope: st.scope, Kind: "sale", ObjectID: pi.ID, TransactionUnique: fmt.Sprintf("%s-%d", pi.ID, pi.Attempt)}
-		raw, _ := json.Marshal(req)
-		if err := tx.CreateGatewayOp(ctx, op, raw); err != nil {
-			return err
-		}
-		return tx.UpdatePaymentIntent(ctx, pi)
+		op, err = startIntentOp(ctx, tx, pi, "sale", fmt.Sprintf("%s-%d", pi.ID, pi.Attempt), req)
+		return err
 	})
 	if err != nil {
 		return err
@@ -253,4 +249,22 @@ func newCharge(pi *pay.PaymentIntent, pm *pay.PaymentMethod, res *cardstream.Res
 		ch.Captured, ch.AmountCaptured = true, res.AmountReceived
 	}
 	return ch
+}
+
+// startIntentOp records, in the caller's transaction, a gateway call about
+// to be made for a payment intent, and moves the intent to processing: a
+// second confirm, capture or cancel then finds it busy, and the reconciler
+// finds the op if the call's outcome is lost. req is what a resend needs
+// (never card data).
+func startIntentOp(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, kind, unique string, req any) (*pay.GatewayOp, error) {
+	op := &pay.GatewayOp{Scope: pi.Scope, Kind: kind, ObjectID: pi.ID, TransactionUnique: unique}
+	raw, err := json.Marshal(req)
+	if err != nil {
+		return nil, err
+	}
+	if err := tx.CreateGatewayOp(ctx, op, raw); err != nil {
+		return nil, err
+	}
+	pi.Status = pay.StatusProcessing
+	return op, tx.UpdatePaymentIntent(ctx, pi)
 }

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 
@@ -57,16 +56,11 @@ func (s *Server) capturePaymentIntent(r *http.Request, p *params) (stagedFunc, e
 				return err
 			}
 			req.XRef, req.Charge = ch.XRef, ch.ID
-			pi.Status = pay.StatusProcessing
 			if pi.Metadata = md.apply(pi.Metadata); len(pi.Metadata) > maxMetadataKeys {
 				return checkMetadata(pi.Metadata)
 			}
-			op = &pay.GatewayOp{Scope: st.scope, Kind: "capture", ObjectID: pi.ID, TransactionUnique: pi.ID + "-capture"}
-			raw, _ := json.Marshal(req)
-			if err := tx.CreateGatewayOp(ctx, op, raw); err != nil {
-				return err
-			}
-			return tx.UpdatePaymentIntent(ctx, pi)
+			op, err = startIntentOp(ctx, tx, pi, "capture", pi.ID+"-capture", req)
+			return err
 		})
 		if err != nil {
 			return err
@@ -213,13 +207,8 @@ func (s *Server) cancelAuthorisation(ctx context.Context, st *stage, id, reason 
 			return err
 		}
 		req.XRef, req.Charge, req.Amount = ch.XRef, ch.ID, ch.Amount
-		pi.Status = pay.StatusProcessing
-		op = &pay.GatewayOp{Scope: st.scope, Kind: "cancel", ObjectID: pi.ID, TransactionUnique: pi.ID + "-cancel"}
-		raw, _ := json.Marshal(req)
-		if err := tx.CreateGatewayOp(ctx, op, raw); err != nil {
-			return err
-		}
-		return tx.UpdatePaymentIntent(ctx, pi)
+		op, err = startIntentOp(ctx, tx, pi, "cancel", pi.ID+"-cancel", req)
+		return err
 	})
 	if err != nil {
 		return err
