@@ -10,13 +10,14 @@ import (
 	"time"
 
 	"github.com/calmony/calmonypay/internal/cardstream/sandbox"
+	"github.com/calmony/calmonypay/internal/config"
 )
 
 // sandboxCommand runs the Cardstream sandbox on its own, for tests and demos
 // of other software against Cardstream's protocol.
 func sandboxCommand(ctx context.Context, args []string, e *env) error {
 	fs := newFlagSet("sandbox", e)
-	addr := fs.String("addr", envOr(e.getenv, "CALMONY_SANDBOX_ADDR", "127.0.0.1:8090"), "listen address (CALMONY_SANDBOX_ADDR)")
+	addr := fs.String("addr", config.EnvOr(e.getenv, "CALMONY_SANDBOX_ADDR", "127.0.0.1:8090"), "listen address (CALMONY_SANDBOX_ADDR)")
 	settleAfter := fs.Duration("settle-after", 0, "settle captured transactions after this long (0: only via POST /sandbox/settle)")
 	merchants := sandbox.MerchantFlags{}
 	fs.Var(merchants, "merchant", "extra merchant account as ID:SECRET (repeatable); 100001 and 100856 are always known")
@@ -55,11 +56,4 @@ func sandboxCommand(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	return nil
-}
-
-func envOr(getenv func(string) string, name, def string) string {
-	if v := getenv(name); v != "" {
-		return v
-	}
-	return def
 }

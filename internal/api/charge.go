@@ -67,7 +67,7 @@ func chargeView(c *pay.Charge) any {
 		FailureCode: nullString(c.FailureCode), FailureMessage: nullString(c.FailureMessage), FraudDetails: map[string]string{},
 		Livemode: c.Scope.Livemode, Metadata: nonNil(c.Metadata), Paid: c.Status == "succeeded", PaymentIntent: nullString(c.PaymentIntent),
 		PaymentMethod: nullString(c.PaymentMethod), Status: c.Status,
-		Refunded: c.AmountRefunded > 0 && c.AmountRefunded >= max(c.AmountCaptured, boolAmount(!c.Captured, c.Amount)),
+		Refunded: refundedInFull(c),
 		Outcome:  outcomeJSON{NetworkStatus: "approved_by_network", RiskLevel: "normal", SellerMessage: "Payment complete.", Type: "authorized"},
 		PaymentMethodDetails: map[string]any{"type": "card", "card": cardDetailsJSON{
 			AuthorizationCode: nullString(c.AuthCode), Brand: c.Card.Brand, Country: nullString(c.Card.Country), ExpMonth: c.Card.ExpMonth,
@@ -83,11 +83,14 @@ func chargeView(c *pay.Charge) any {
 	return v
 }
 
-func boolAmount(b bool, n int64) int64 {
-	if b {
-		return n
+// refundedInFull reports whether nothing is left of the charge: its
+// captured amount refunded, or, uncaptured, its authorisation released.
+func refundedInFull(c *pay.Charge) bool {
+	held := c.AmountCaptured
+	if !c.Captured {
+		held = c.Amount
 	}
-	return 0
+	return c.AmountRefunded > 0 && c.AmountRefunded >= held
 }
 
 func (s *Server) retrieveCharge(r *http.Request, p *params) (readFunc, error) {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 
@@ -15,12 +16,10 @@ import (
 func readText(p *params, name string, max int) *string {
 	v := p.OptString(name)
 	if v != nil && utf8.RuneCountInString(*v) > max {
-		p.Fail(name, "parameter_invalid_string_too_long", "This value must be at most "+itoa(max)+" characters.")
+		p.Fail(name, "parameter_invalid_string_too_long", "This value must be at most "+strconv.Itoa(max)+" characters.")
 	}
 	return v
 }
-
-func itoa(n int) string { b, _ := json.Marshal(n); return string(b) }
 
 func jsonString(s string) []byte { b, _ := json.Marshal(s); return b }
 

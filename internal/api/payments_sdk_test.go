@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -96,7 +97,7 @@ func TestSDKPaymentMethods(t *testing.T) {
 		if se.Code != tt.code || se.HTTPStatusCode != 402 || se.Type != stripe.ErrorTypeCard {
 			t.Errorf("card %s: got %d %s %s, want 402 card_error %s", tt.number[:4], se.HTTPStatusCode, se.Type, se.Code, tt.code)
 		}
-		if contains(se.Msg, tt.number) || contains(string(se.LastResponse.RawJSON), tt.number) {
+		if strings.Contains(se.Msg, tt.number) || strings.Contains(string(se.LastResponse.RawJSON), tt.number) {
 			t.Errorf("error echoes the card number: %s", se.Msg)
 		}
 	}
@@ -132,19 +133,6 @@ func TestSDKPaymentMethods(t *testing.T) {
 	if _, err := sc.V1PaymentMethods.Attach(ctx, pm.ID, &stripe.PaymentMethodAttachParams{Customer: stripe.String(otherCus.ID)}); stripeErr(t, err).Code != stripe.ErrorCodeResourceMissing {
 		t.Error("attached to another project's customer")
 	}
-}
-
-func contains(s, sub string) bool {
-	return len(sub) > 0 && len(s) >= len(sub) && (s == sub || indexOf(s, sub) >= 0)
-}
-
-func indexOf(s, sub string) int {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return i
-		}
-	}
-	return -1
 }
 
 func TestSDKTestAmounts(t *testing.T) {

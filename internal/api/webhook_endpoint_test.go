@@ -2,12 +2,12 @@ package api_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -189,7 +189,7 @@ func TestWebhookEndpointLimit(t *testing.T) {
 	t.Parallel()
 	srv := apitest.Start(t, apitest.Options{})
 	for i := range 16 {
-		if a := do(t, srv, call{method: "POST", path: "/v1/webhook_endpoints", body: form("url", "https://hooks.example.com/"+itoa(i), "enabled_events[]", "*")}); a.status != 200 {
+		if a := do(t, srv, call{method: "POST", path: "/v1/webhook_endpoints", body: form("url", "https://hooks.example.com/"+strconv.Itoa(i), "enabled_events[]", "*")}); a.status != 200 {
 			t.Fatalf("endpoint %d: %d %s", i, a.status, a.raw)
 		}
 	}
@@ -214,8 +214,6 @@ func eventFor(t *testing.T, srv *apitest.Server, objectID string) map[string]any
 	t.Fatalf("no event about %s", objectID)
 	return nil
 }
-
-func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
 
 // A production server refuses localhost endpoints in test mode too.
 func TestWebhookEndpointStrictURLs(t *testing.T) {

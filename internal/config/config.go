@@ -64,15 +64,15 @@ type Getenv func(string) string
 
 // BindStore defines the flags every command that opens the database needs.
 func (c *Config) BindStore(fs *flag.FlagSet, getenv Getenv) {
-	fs.StringVar(&c.DataDir, "data-dir", envOr(getenv, "CALMONY_DATA_DIR", "calmony-data"), "folder for the embedded SQLite database and generated keys (CALMONY_DATA_DIR)")
+	fs.StringVar(&c.DataDir, "data-dir", EnvOr(getenv, "CALMONY_DATA_DIR", "calmony-data"), "folder for the embedded SQLite database and generated keys (CALMONY_DATA_DIR)")
 	fs.StringVar(&c.Database, "database", getenv("CALMONY_DATABASE"), "SQLite file path or postgres:// URL; default: calmony.db in the data folder (CALMONY_DATABASE)")
-	fs.StringVar(&c.Env, "env", envOr(getenv, "CALMONY_ENV", Development), "development, test or production (CALMONY_ENV)")
+	fs.StringVar(&c.Env, "env", EnvOr(getenv, "CALMONY_ENV", Development), "development, test or production (CALMONY_ENV)")
 }
 
 // BindServe defines serve's own flags.
 func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
 	c.BindStore(fs, getenv)
-	fs.StringVar(&c.Addr, "addr", envOr(getenv, "CALMONY_ADDR", "127.0.0.1:8080"), "listen address (CALMONY_ADDR)")
+	fs.StringVar(&c.Addr, "addr", EnvOr(getenv, "CALMONY_ADDR", "127.0.0.1:8080"), "listen address (CALMONY_ADDR)")
 	fs.StringVar(&c.PublicURL, "public-url", getenv("CALMONY_PUBLIC_URL"), "base URL that clients and browsers reach the server at; default from --addr (CALMONY_PUBLIC_URL)")
 	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CALMONY_TLS_CERT"), "TLS certificate file; serve HTTPS when set with --tls-key (CALMONY_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CALMONY_TLS_KEY"), "TLS private key file (CALMONY_TLS_KEY)")
@@ -93,7 +93,8 @@ func envDuration(getenv Getenv, name string, def time.Duration) time.Duration {
 	return def
 }
 
-func envOr(getenv Getenv, name, def string) string {
+// EnvOr returns the environment variable name, or def when it is empty.
+func EnvOr(getenv Getenv, name, def string) string {
 	if v := getenv(name); v != "" {
 		return v
 	}
