@@ -118,16 +118,23 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, h writeHandl
 	if claim != nil {
 		ctx = withClaim(ctx, claim)
 	}
-	// The key is claimed in the request's own transaction, not one of its
-	// own before it: one commit per request instead of two, and a request
-	// that fails leaves no claim to release.
+	// The response is stored under the key in the request's own transaction:
+	// one commit per request, the key's row written once, and a request that
+	// fails leaves nothing behind. The first attempt assumes the key is new
+	// (almost always true) and does not look it up: storing the response then
+	// fails if it is not. Only after such a failure, or any other error, is
+	// the request run again with the key looked up first, which replays or
+	// refuses as the key's earlier use demands.
 	var (
-		body  []byte
-		known *store.IdemRecord // an earlier request's outcome for the key
+		body   []byte
+		known  *store.IdemRecord // an earlier request's outcome for the key
+		lookup bool
 	)
-	err = s.db.Tx(ctx, func(tx *store.Tx) error {
-		if claim != nil {
-			rec, err := tx.ClaimIdempotent(ctx, claim.key, claim.method, claim.path, claim.fingerprint, idempotencyLease)
+	run := func(tx *store.Tx) error {
+		rec := store.NewIdemRecord()
+		if claim != nil && lookup {
+			var err error
+			rec, err = tx.LookupIdempotent(ctx, claim.key, claim.method, claim.path, claim.fingerprint)
 			if err != nil || rec.Outcome != store.IdemStarted {
 				known = rec
 				return err
@@ -141,10 +148,21 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, h writeHandl
 			return err
 		}
 		if claim != nil {
-			return tx.FinishIdempotent(ctx, claim.key, http.StatusOK, body)
+			return tx.RecordIdempotent(ctx, rec, claim.key, claim.method, claim.path, claim.fingerprint, http.StatusOK, body)
 		}
 		return nil
-	})
+	}
+	err = s.db.Tx(ctx, run)
+	if err != nil && claim != nil && !errors.Is(err, store.ErrOverloaded) && ctx.Err() == nil {
+		// A concurrent request with the same key may store its response first
+		// (PostgreSQL) and roll this one back once more.
+		lookup = true
+		for range 2 {
+			if err = s.db.Tx(ctx, run); !errors.Is(err, store.ErrIdempotencyRace) {
+				break
+			}
+		}
+	}
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,8 @@ package store
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -30,6 +32,7 @@ type IdemRecord struct {
 	Outcome  int
 	Status   int
 	Response []byte
+	exists   bool // LookupIdempotent: the key has a row that RecordIdempotent replaces
 }
 
 func idemAAD(k IdemKey) []byte {
@@ -112,6 +115,85 @@ func (tx *Tx) ClaimIdempotent(ctx context.Context, k IdemKey, method, path, fing
 		return nil, fmt.Errorf("claim idempotency key: %w", err)
 	}
 	return rec, nil
+}
+
+// ErrIdempotencyRace means that, between LookupIdempotent and
+// RecordIdempotent, a concurrent request stored a response for the same key
+// (only on PostgreSQL: SQLite's writer runs one closure at a time). The
+// caller's transaction must roll back and the request run again: it then
+// finds that response and replays it.
+var ErrIdempotencyRace = errors.New("store: concurrent request with the same idempotency key")
+
+// NewIdemRecord is RecordIdempotent's record for a key that was not looked
+// up and is taken to be new: if it is not, RecordIdempotent fails with
+// ErrIdempotencyRace and changes nothing.
+func NewIdemRecord() *IdemRecord { return &IdemRecord{Outcome: IdemStarted} }
+
+// LookupIdempotent reads what a key holds, for a request that does all its
+// work in one transaction and stores its response with RecordIdempotent at
+// the end. Outcome IdemStarted means the request is to run: the key is new,
+// expired, or held by a dead owner. Unlike ClaimIdempotent it writes
+// nothing: the key's row is written once, with the response.
+func (tx *Tx) LookupIdempotent(ctx context.Context, k IdemKey, method, path, fingerprint string) (*IdemRecord, error) {
+	var (
+		m, p, fp     string
+		status       int
+		sealed       []byte
+		created, exp int64
+	)
+	err := tx.tx.QueryRowContext(ctx, `SELECT method, path, fingerprint, status, response, created, locked_until FROM idempotency_keys
+		WHERE project_id = $1 AND livemode = $2 AND key = $3`+tx.db.forUpdate(), k.Scope.ProjectID, k.Scope.Livemode, k.Key).
+		Scan(&m, &p, &fp, &status, &sealed, &created, &exp)
+	now := tx.unix()
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return &IdemRecord{Outcome: IdemStarted}, nil
+	case err != nil:
+		return nil, fmt.Errorf("look up idempotency key: %w", err)
+	case created+int64(IdempotencyTTL/time.Second) <= now:
+		return &IdemRecord{Outcome: IdemStarted, exists: true}, nil
+	case m != method || p != path || fp != fingerprint:
+		return &IdemRecord{Outcome: IdemMismatch}, nil
+	case status != 0:
+		body, err := tx.db.keys.Open(sealed, idemAAD(k))
+		if err != nil {
+			return nil, fmt.Errorf("idempotency response: %w", err)
+		}
+		return &IdemRecord{Outcome: IdemReplay, Status: status, Response: body}, nil
+	case exp > now:
+		return &IdemRecord{Outcome: IdemInFlight}, nil
+	default:
+		// A staged request's owner died before finishing: nothing of it was committed.
+		return &IdemRecord{Outcome: IdemStarted, exists: true}, nil
+	}
+}
+
+// RecordIdempotent stores the response of a request that LookupIdempotent
+// let run (rec), in the request's own transaction: the key's row is written
+// once, with the response, and kept if and only if the request's writes are.
+// It returns ErrIdempotencyRace if a concurrent request got there first.
+func (tx *Tx) RecordIdempotent(ctx context.Context, rec *IdemRecord, k IdemKey, method, path, fingerprint string, status int, response []byte) error {
+	now := tx.unix()
+	sealed := tx.db.keys.Seal(response, idemAAD(k))
+	if rec.exists {
+		_, err := tx.tx.ExecContext(ctx, `UPDATE idempotency_keys SET method = $4, path = $5, fingerprint = $6, status = $7, response = $8, created = $9, locked_until = $9
+			WHERE project_id = $1 AND livemode = $2 AND key = $3`, k.Scope.ProjectID, k.Scope.Livemode, k.Key, method, path, fingerprint, status, sealed, now)
+		if err != nil {
+			return fmt.Errorf("record idempotent response: %w", err)
+		}
+		return nil
+	}
+	res, err := tx.tx.ExecContext(ctx, `INSERT INTO idempotency_keys (project_id, livemode, key, method, path, fingerprint, status, response, created, locked_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING`, k.Scope.ProjectID, k.Scope.Livemode, k.Key, method, path, fingerprint, status, sealed, now)
+	if err != nil {
+		return fmt.Errorf("record idempotent response: %w", err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("record idempotent response: %w", err)
+	} else if n == 0 {
+		return ErrIdempotencyRace
+	}
+	return nil
 }
 
 func (tx *Tx) reclaim(ctx context.Context, k IdemKey, method, path, fingerprint string, created, lockedUntil int64) error {

@@ -266,6 +266,57 @@ func TestIdempotency(t *testing.T) {
 	})
 }
 
+// TestIdempotencyLookupRecord covers the one-transaction form: a lookup that
+// writes nothing, and a response recorded at the end of the request.
+func TestIdempotencyLookupRecord(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		k := store.IdemKey{Scope: storetest.Project(t, db), Key: "one-tx"}
+		lookup := func(fp string) *store.IdemRecord {
+			t.Helper()
+			var rec *store.IdemRecord
+			err := db.Tx(ctx, func(tx *store.Tx) (err error) {
+				rec, err = tx.LookupIdempotent(ctx, k, "POST", "/v1/customers", fp)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rec
+		}
+		record := func(rec *store.IdemRecord, body string) error {
+			return db.Tx(ctx, func(tx *store.Tx) error {
+				return tx.RecordIdempotent(ctx, rec, k, "POST", "/v1/customers", "a", 200, []byte(body))
+			})
+		}
+		first := lookup("a")
+		if first.Outcome != store.IdemStarted {
+			t.Fatalf("new key = %d, want started", first.Outcome)
+		}
+		if again := lookup("a"); again.Outcome != store.IdemStarted {
+			t.Errorf("a lookup claimed the key: second lookup = %d", again.Outcome)
+		}
+		if err := record(first, `{"id":"cus_1"}`); err != nil {
+			t.Fatal(err)
+		}
+		if rec := lookup("a"); rec.Outcome != store.IdemReplay || rec.Status != 200 || string(rec.Response) != `{"id":"cus_1"}` {
+			t.Errorf("after record = %+v", rec)
+		}
+		if rec := lookup("b"); rec.Outcome != store.IdemMismatch {
+			t.Errorf("other parameters = %d, want mismatch", rec.Outcome)
+		}
+		// A second request that looked the key up before the first stored its
+		// response (possible on PostgreSQL) must not overwrite it.
+		if err := record(first, `{"id":"cus_2"}`); !errors.Is(err, store.ErrIdempotencyRace) {
+			t.Errorf("recording over a stored response: err = %v, want ErrIdempotencyRace", err)
+		}
+		if rec := lookup("a"); string(rec.Response) != `{"id":"cus_1"}` {
+			t.Errorf("response now %s", rec.Response)
+		}
+	})
+}
+
 func TestIdempotencyConcurrentClaims(t *testing.T) {
 	t.Parallel()
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
