@@ -21,12 +21,23 @@ func (tx *Tx) CreateEvent(ctx context.Context, e *pay.Event) error {
 	e.ID = pay.NewID(pay.PrefixEvent)
 	e.Created = tx.unix()
 	e.APIVersion = pay.APIVersion
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO events (`+eventColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		e.ID, e.Scope.ProjectID, e.Scope.Livemode, e.Type, e.Created, e.ObjectID, tx.db.keys.Seal(e.Data, eventAAD(e.ID)), e.RequestID, e.IdempotencyKey, e.APIVersion)
+	insert := `INSERT INTO events (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
+	args := []any{e.ID, e.Scope.ProjectID, e.Scope.Livemode, e.Type, e.Created, e.ObjectID, tx.db.keys.Seal(e.Data, eventAAD(e.ID)), e.RequestID, e.IdempotencyKey, e.APIVersion}
+	var (
+		endpoints *sql.Rows
+		err       error
+	)
+	if tx.db.dialect == Postgres {
+		// One round trip instead of two: the insert runs as part of the query
+		// for the endpoints (a data-modifying WITH always runs, once).
+		endpoints, err = tx.tx.QueryContext(ctx, `WITH e AS (`+insert+`) `+endpointsQuery("$2", "$3", "$11"), append(args, pay.WebhookEnabled)...)
+	} else if _, err = tx.tx.ExecContext(ctx, insert, args...); err == nil {
+		endpoints, err = tx.tx.QueryContext(ctx, endpointsQuery("$1", "$2", "$3"), e.Scope.ProjectID, e.Scope.Livemode, pay.WebhookEnabled)
+	}
 	if err != nil {
 		return fmt.Errorf("create event %s: %w", e.Type, err)
 	}
-	e.PendingWebhooks, err = tx.enqueueDeliveries(ctx, e)
+	e.PendingWebhooks, err = tx.enqueueDeliveries(ctx, e, endpoints)
 	return err
 }
 

@@ -27,11 +27,27 @@ const (
 // that both databases can use the partial indexes on pending rows.
 const isPending = `state = '` + deliveryPending + `'`
 
-// enqueueDeliveries queues the event for every enabled endpoint of its scope
-// that subscribes to its type, in the event's own transaction, and returns
-// how many it queued.
-func (tx *Tx) enqueueDeliveries(ctx context.Context, e *pay.Event) (int, error) {
-	ids, err := tx.subscribedEndpoints(ctx, e.Scope, e.Type)
+// endpointsQuery selects the webhook endpoints of a scope in a state, with
+// the placeholders given for project_id, livemode and status.
+func endpointsQuery(project, livemode, status string) string {
+	return `SELECT id, enabled_events FROM webhook_endpoints WHERE project_id = ` + project + ` AND livemode = ` + livemode + ` AND status = ` + status
+}
+
+// subscribedEndpoints returns the IDs of the scope's enabled endpoints that
+// want events of type typ.
+func (tx *Tx) subscribedEndpoints(ctx context.Context, scope pay.Scope, typ string) ([]string, error) {
+	rows, err := tx.tx.QueryContext(ctx, endpointsQuery("$1", "$2", "$3"), scope.ProjectID, scope.Livemode, pay.WebhookEnabled)
+	if err != nil {
+		return nil, fmt.Errorf("find webhook endpoints: %w", err)
+	}
+	return subscribed(rows, typ)
+}
+
+// enqueueDeliveries queues the event for every endpoint of endpoints (rows
+// of endpointsQuery, which it closes) that subscribes to its type,
+// in the event's own transaction, and returns how many it queued.
+func (tx *Tx) enqueueDeliveries(ctx context.Context, e *pay.Event, endpoints *sql.Rows) (int, error) {
+	ids, err := subscribed(endpoints, e.Type)
 	if err != nil {
 		return 0, err
 	}
@@ -45,14 +61,9 @@ func (tx *Tx) enqueueDeliveries(ctx context.Context, e *pay.Event) (int, error) 
 	return len(ids), nil
 }
 
-// subscribedEndpoints returns the IDs of the scope's enabled endpoints that
-// want events of type typ.
-func (tx *Tx) subscribedEndpoints(ctx context.Context, scope pay.Scope, typ string) ([]string, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT id, enabled_events FROM webhook_endpoints WHERE project_id = $1 AND livemode = $2 AND status = $3`,
-		scope.ProjectID, scope.Livemode, pay.WebhookEnabled)
-	if err != nil {
-		return nil, fmt.Errorf("find webhook endpoints: %w", err)
-	}
+// subscribed returns the IDs of the endpoints in rows that want events of
+// type typ, and closes rows.
+func subscribed(rows *sql.Rows, typ string) ([]string, error) {
 	defer rows.Close()
 	var ids []string
 	for rows.Next() {
@@ -68,7 +79,10 @@ func (tx *Tx) subscribedEndpoints(ctx context.Context, scope pay.Scope, typ stri
 			ids = append(ids, ep.ID)
 		}
 	}
-	return ids, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("find webhook endpoints: %w", err)
+	}
+	return ids, nil
 }
 
 // cancelDeliveries cancels an endpoint's waiting deliveries.
