@@ -40,7 +40,7 @@ func (s *Server) confirmPaymentIntent(r *http.Request, p *params) (stagedFunc, e
 		p.Fail("receipt_email", "email_invalid", "Invalid email address.")
 	}
 	p.Ignore("payment_method_types", "setup_future_usage", "capture_method", "shipping")
-	return func(ctx context.Context, st *stage) error { return s.confirm(ctx, st, id, opts) }, nil
+	return func(ctx context.Context, st *stage) error { return s.confirm(ctx, st, id, opts, nil) }, nil
 }
 
 // saleOp is what a pending sale's gateway op keeps to resend the identical
@@ -71,7 +71,11 @@ func (o saleOp) request(transactionUnique, orderRef string) cardstream.SaleReque
 // confirm charges a payment intent's card. Only one confirmation of an
 // intent can reach the gateway: preparing it moves the intent to processing
 // in a transaction, and a second confirm then finds it processing.
-func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirmOptions) error {
+//
+// create, if not nil, creates the intent (id is then unused) in the same
+// transaction as the confirmation's preparation: a create with confirm=true
+// that is refused before the gateway call leaves nothing behind.
+func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirmOptions, create func(tx *store.Tx) (*pay.PaymentIntent, error)) error {
 	var fresh *pay.PaymentMethod
 	if opts.paymentMethod != nil && payments.IsTestPaymentMethodID(*opts.paymentMethod) {
 		pm, err := s.tokeniseTestID(ctx, st.scope, *opts.paymentMethod, "payment_method")
@@ -91,7 +95,11 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 	)
 	err = st.prepare(ctx, func(tx *store.Tx) error {
 		var err error
-		if pi, err = tx.FindPaymentIntent(ctx, st.scope, id); err != nil {
+		if create != nil {
+			if pi, err = create(tx); err != nil {
+				return err
+			}
+		} else if pi, err = tx.FindPaymentIntent(ctx, st.scope, id); err != nil {
 			return notFoundAs(err, "payment_intent", id, "id")
 		}
 		if pi.Status != pay.StatusRequiresPaymentMethod && pi.Status != pay.StatusRequiresConfirmation && pi.Status != pay.StatusRequiresAction {

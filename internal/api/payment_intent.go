@@ -196,30 +196,34 @@ func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 			}
 			fresh, ch.paymentMethod = pm, &pm.ID
 		}
-		var pi *pay.PaymentIntent
-		err := st.prepare(ctx, func(tx *store.Tx) error {
+		create := func(tx *store.Tx) (*pay.PaymentIntent, error) {
 			if fresh != nil {
 				if err := tx.CreatePaymentMethod(ctx, fresh); err != nil {
-					return err
+					return nil, err
 				}
 			}
-			pi = &pay.PaymentIntent{Scope: st.scope, Status: pay.StatusRequiresPaymentMethod, CaptureMethod: "automatic"}
+			pi := &pay.PaymentIntent{Scope: st.scope, Status: pay.StatusRequiresPaymentMethod, CaptureMethod: "automatic"}
 			if err := s.applyIntentChange(ctx, tx, pi, ch); err != nil {
-				return err
+				return nil, err
 			}
 			if pi.PaymentMethod != "" {
 				pi.Status = pay.StatusRequiresConfirmation
 			}
 			if err := tx.CreatePaymentIntent(ctx, pi); err != nil {
-				return err
+				return nil, err
 			}
-			return s.emit(ctx, tx, st.scope, "payment_intent.created", pi.ID, paymentIntentView(pi), nil)
+			return pi, s.emit(ctx, tx, st.scope, "payment_intent.created", pi.ID, paymentIntentView(pi), nil)
+		}
+		if confirm {
+			return s.confirm(ctx, st, "", opts, create)
+		}
+		var pi *pay.PaymentIntent
+		err := st.prepare(ctx, func(tx *store.Tx) (err error) {
+			pi, err = create(tx)
+			return err
 		})
 		if err != nil {
 			return err
-		}
-		if confirm {
-			return s.confirm(ctx, st, pi.ID, opts)
 		}
 		return st.commit(ctx, func(tx *store.Tx) (any, error) { return paymentIntentView(pi), nil })
 	}, nil

@@ -525,3 +525,47 @@ func TestPaymentsAreScopedToProjectAndMode(t *testing.T) {
 		}
 	}
 }
+
+// TestCreateAndConfirmRefusedLeavesNothing: a create with confirm=true that is
+// refused before the gateway call is one atomic write, so it stores no
+// payment intent, and its idempotency key stays free.
+func TestCreateAndConfirmRefusedLeavesNothing(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, opts apitest.Options) {
+		srv := apitest.Start(t, opts)
+		sc := payClient(t, srv, "")
+		ctx := context.Background()
+		params := &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"), Confirm: stripe.Bool(true)}
+		params.SetIdempotencyKey("create-confirm")
+		_, err := sc.V1PaymentIntents.Create(ctx, params)
+		if se := stripeErr(t, err); se.HTTPStatusCode != 400 || se.Param != "payment_method" {
+			t.Fatalf("confirm without a payment method: %v", err)
+		}
+		if n := countIntents(t, sc); n != 0 {
+			t.Errorf("%d payment intents stored, want none", n)
+		}
+		// The key was not used up: the same key with a payment method now charges.
+		pm := newCard(t, sc, publishedCards[0].number, publishedCards[0].cvc)
+		ok := &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"), Confirm: stripe.Bool(true), PaymentMethod: stripe.String(pm.ID)}
+		ok.SetIdempotencyKey("create-confirm")
+		pi, err := sc.V1PaymentIntents.Create(ctx, ok)
+		if err != nil || pi.Status != stripe.PaymentIntentStatusSucceeded {
+			t.Fatalf("create and confirm: %+v, %v", pi, err)
+		}
+		if n := countIntents(t, sc); n != 1 {
+			t.Errorf("%d payment intents stored, want 1", n)
+		}
+	})
+}
+
+func countIntents(t *testing.T, sc *stripe.Client) int {
+	t.Helper()
+	n := 0
+	for _, err := range sc.V1PaymentIntents.List(context.Background(), &stripe.PaymentIntentListParams{}).All(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
+}
