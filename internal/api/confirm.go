@@ -78,7 +78,7 @@ func (o saleOp) request(transactionUnique, orderRef string) cardstream.SaleReque
 func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirmOptions, create func(tx *store.Tx) (*pay.PaymentIntent, error)) error {
 	var fresh *pay.PaymentMethod
 	if opts.paymentMethod != nil && payments.IsTestPaymentMethodID(*opts.paymentMethod) {
-		pm, err := s.tokeniseTestID(ctx, st.scope, *opts.paymentMethod, "payment_method")
+		pm, err := s.tokeniseTestID(ctx, st, *opts.paymentMethod, "payment_method")
 		if err != nil {
 			return err
 		}

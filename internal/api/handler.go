@@ -21,7 +21,9 @@ type (
 	writeHandler func(r *http.Request, p *params) (writeFunc, error)
 	// readFunc reads the response object through the read pool.
 	readFunc func(ctx context.Context, scope pay.Scope) (any, error)
-	// writeFunc does its writes in tx and returns the response object.
+	// writeFunc does its writes in tx and returns the response object. It
+	// may run more than once (see serveWrite), so it must not change what it
+	// captured from the parsing step.
 	writeFunc func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error)
 )
 

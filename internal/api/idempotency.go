@@ -36,24 +36,6 @@ func idempotencyKeyFrom(ctx context.Context) string {
 	return ""
 }
 
-// claimIdempotencyKey handles the Idempotency-Key header of a write. It
-// returns the claim the request now owns (nil without a header), or done=true
-// when it has already answered: a replay of the first response, or a refusal.
-func (s *Server) claimIdempotencyKey(w http.ResponseWriter, r *http.Request, values form.Values) (*claim, bool, error) {
-	c, err := s.idempotencyClaim(w, r, values)
-	if c == nil || err != nil {
-		return nil, false, err
-	}
-	rec, err := s.db.BeginIdempotent(r.Context(), c.key, c.method, c.path, c.fingerprint, idempotencyLease)
-	if err != nil {
-		return nil, false, err
-	}
-	if done, err := answerIdempotent(w, rec); done || err != nil {
-		return nil, done, err
-	}
-	return c, false, nil
-}
-
 // idempotencyClaim reads the request's Idempotency-Key into the claim to
 // make, or returns nil without one.
 func (s *Server) idempotencyClaim(w http.ResponseWriter, r *http.Request, values form.Values) (*claim, error) {

@@ -190,7 +190,7 @@ func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 	return func(ctx context.Context, st *stage) error {
 		var fresh *pay.PaymentMethod
 		if ch.paymentMethod != nil && payments.IsTestPaymentMethodID(*ch.paymentMethod) {
-			pm, err := s.tokeniseTestID(ctx, st.scope, *ch.paymentMethod, "payment_method")
+			pm, err := s.tokeniseTestID(ctx, st, *ch.paymentMethod, "payment_method")
 			if err != nil {
 				return err
 			}

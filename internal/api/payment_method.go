@@ -153,13 +153,18 @@ func joinNonEmpty(parts ...string) string {
 
 // tokenise validates a card and stores it through a gateway VERIFY (amount
 // 0). It makes the gateway call itself, so it must not run inside a
-// transaction; the returned payment method is not yet saved.
-func (s *Server) tokenise(ctx context.Context, scope pay.Scope, card payments.CardInput, billing pay.BillingDetails) (*pay.PaymentMethod, error) {
+// transaction, and it claims the request's idempotency key first; the
+// returned payment method is not yet saved.
+func (s *Server) tokenise(ctx context.Context, st *stage, card payments.CardInput, billing pay.BillingDetails) (*pay.PaymentMethod, error) {
 	if err := card.Validate(s.now()); err != nil {
 		return nil, err
 	}
+	scope := st.scope
 	gw, err := s.gateways.For(scope.Livemode)
 	if err != nil {
+		return nil, err
+	}
+	if err := st.claimFirst(ctx); err != nil {
 		return nil, err
 	}
 	pm := &pay.PaymentMethod{ID: pay.NewID(pay.PrefixPaymentMethod), Scope: scope, Type: "card", Billing: billing}
@@ -180,12 +185,12 @@ func (s *Server) tokenise(ctx context.Context, scope pay.Scope, card payments.Ca
 
 // tokeniseTestID makes a payment method from a Stripe test ID (pm_card_visa)
 // in test mode. Live mode has no test cards.
-func (s *Server) tokeniseTestID(ctx context.Context, scope pay.Scope, id, param string) (*pay.PaymentMethod, error) {
+func (s *Server) tokeniseTestID(ctx context.Context, st *stage, id, param string) (*pay.PaymentMethod, error) {
 	card, badCVC, ok := payments.TestPaymentMethod(id, s.now())
-	if !ok || scope.Livemode {
+	if !ok || st.scope.Livemode {
 		return nil, pay.NoSuch("PaymentMethod", id, param)
 	}
-	pm, err := s.tokenise(ctx, scope, card, pay.BillingDetails{})
+	pm, err := s.tokenise(ctx, st, card, pay.BillingDetails{})
 	if err != nil {
 		return nil, err
 	}
@@ -211,7 +216,7 @@ func (s *Server) createPaymentMethod(r *http.Request, p *params) (stagedFunc, er
 		if billing != nil {
 			b = *billing
 		}
-		pm, err := s.tokenise(ctx, st.scope, card, b)
+		pm, err := s.tokenise(ctx, st, card, b)
 		if err != nil {
 			if e, ok := pay.AsError(err); ok && e.Status == http.StatusPaymentRequired {
 				return st.commit(ctx, func(tx *store.Tx) (any, error) { return nil, e })
@@ -326,7 +331,7 @@ func (s *Server) attachPaymentMethod(r *http.Request, p *params) (stagedFunc, er
 	return func(ctx context.Context, st *stage) error {
 		var fresh *pay.PaymentMethod
 		if payments.IsTestPaymentMethodID(id) {
-			pm, err := s.tokeniseTestID(ctx, st.scope, id, "id")
+			pm, err := s.tokeniseTestID(ctx, st, id, "id")
 			if err != nil {
 				return err
 			}

@@ -569,3 +569,49 @@ func countIntents(t *testing.T, sc *stripe.Client) int {
 	}
 	return n
 }
+
+// TestConcurrentKeyedCreateAndConfirmChargesOnce sends one keyed create with
+// confirm=true from 8 clients at once: the key is claimed in the transaction
+// that creates the intent, so only one intent is created and charged; the
+// others replay its response or are told to retry.
+func TestConcurrentKeyedCreateAndConfirmChargesOnce(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, opts apitest.Options) {
+		srv := apitest.Start(t, opts)
+		sc := payClient(t, srv, "")
+		ctx := context.Background()
+		pm := newCard(t, sc, publishedCards[0].number, publishedCards[0].cvc)
+		var (
+			wg  sync.WaitGroup
+			mu  sync.Mutex
+			ids = map[string]bool{}
+		)
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				params := &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"), Confirm: stripe.Bool(true), PaymentMethod: stripe.String(pm.ID)}
+				params.SetIdempotencyKey("same-key")
+				pi, err := sc.V1PaymentIntents.Create(ctx, params)
+				if err != nil {
+					if se := stripeErr(t, err); se.HTTPStatusCode != 409 {
+						t.Errorf("create and confirm: %v", err)
+					}
+					return
+				}
+				mu.Lock()
+				ids[pi.ID] = true
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		if len(ids) != 1 || countIntents(t, sc) != 1 {
+			t.Fatalf("answers named %d intents and %d are stored; want 1", len(ids), countIntents(t, sc))
+		}
+		for id := range ids {
+			if n := countCharges(t, sc, id); n != 1 {
+				t.Errorf("%d charges, want 1", n)
+			}
+		}
+	})
+}

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/calmony/calmonypay/internal/pay"
@@ -23,16 +24,63 @@ type (
 type stage struct {
 	s      *Server
 	scope  pay.Scope
-	claim  *claim
+	claim  *claim // the request's idempotency key, or nil
 	expand []string
 	status int
 	body   []byte
+
+	// claimed is set once the key's claim is committed. The claim is made
+	// in the request's first transaction, prepare's or commit's, so that it
+	// costs no transaction of its own; a gateway call made before either
+	// claims first (claimFirst), since only the key's owner may call.
+	claimed bool
 }
 
-// prepare runs fn in its own transaction. Nothing is stored for idempotency
-// yet: if the request fails here, the key is released.
+// answeredError ends a staged request whose idempotency key belongs to an
+// earlier request: serveStaged replays that one's response or refuses.
+type answeredError struct{ rec *store.IdemRecord }
+
+func (e *answeredError) Error() string { return "idempotency key already used" }
+
+// claimIn claims the request's key, if it has one and it is not yet
+// claimed, inside tx.
+func (st *stage) claimIn(ctx context.Context, tx *store.Tx) error {
+	if st.claim == nil || st.claimed {
+		return nil
+	}
+	c := st.claim
+	rec, err := tx.ClaimIdempotent(ctx, c.key, c.method, c.path, c.fingerprint, idempotencyLease)
+	if err != nil {
+		return err
+	}
+	if rec.Outcome != store.IdemStarted {
+		return &answeredError{rec}
+	}
+	return nil
+}
+
+// claimFirst claims the request's key in a transaction of its own. Call it
+// before a gateway call that comes before prepare.
+func (st *stage) claimFirst(ctx context.Context) error {
+	if st.claim == nil || st.claimed {
+		return nil
+	}
+	return st.prepare(ctx, func(*store.Tx) error { return nil })
+}
+
+// prepare runs fn in its own transaction, with the key's claim. Nothing is
+// stored for idempotency yet: if the request fails, the key is released.
 func (st *stage) prepare(ctx context.Context, fn func(tx *store.Tx) error) error {
-	return st.s.db.Tx(ctx, fn)
+	err := st.s.db.Tx(ctx, func(tx *store.Tx) error {
+		if err := st.claimIn(ctx, tx); err != nil {
+			return err
+		}
+		return fn(tx)
+	})
+	if err == nil {
+		st.claimed = st.claim != nil
+	}
+	return err
 }
 
 // commit runs fn in the final transaction. fn returns the response object,
@@ -41,6 +89,9 @@ func (st *stage) prepare(ctx context.Context, fn func(tx *store.Tx) error) error
 // back.
 func (st *stage) commit(ctx context.Context, fn func(tx *store.Tx) (any, error)) error {
 	return st.s.db.Tx(ctx, func(tx *store.Tx) error {
+		if err := st.claimIn(ctx, tx); err != nil {
+			return err
+		}
 		obj, err := fn(tx)
 		status := http.StatusOK
 		if e, ok := pay.AsError(err); ok {
@@ -75,19 +126,23 @@ func (s *Server) serveStaged(w http.ResponseWriter, r *http.Request, h stagedHan
 	}
 	ctx := r.Context()
 	st := &stage{s: s, scope: keyFrom(ctx).Scope(), expand: p.expand}
-	claim, done, err := s.claimIdempotencyKey(w, r, p.values)
-	if err != nil || done {
+	if st.claim, err = s.idempotencyClaim(w, r, p.values); err != nil {
 		return err
 	}
-	if claim != nil {
-		st.claim, ctx = claim, withClaim(ctx, claim)
+	if st.claim != nil {
+		ctx = withClaim(ctx, st.claim)
 	}
 	// The gateway call and the recording of its outcome must finish even if
 	// the client goes away: money may already have moved.
 	ctx = context.WithoutCancel(ctx)
 	if err := fn(ctx, st); err != nil {
-		if claim != nil && st.body == nil {
-			s.releaseClaim(r, claim)
+		var answered *answeredError
+		if errors.As(err, &answered) {
+			_, err := answerIdempotent(w, answered.rec)
+			return err
+		}
+		if st.claimed && st.body == nil {
+			s.releaseClaim(r, st.claim)
 		}
 		return err
 	}
