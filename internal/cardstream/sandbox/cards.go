@@ -25,9 +25,11 @@ func mastercard(number, cvv, address, postcode, typeCode, typeName string) testC
 	return testCard{number, cvv, address, postcode, typeCode, typeName, "MC", "Mastercard", false}
 }
 
-// testCards returns the published test cards.
-func testCards() []testCard {
-	return []testCard{
+// testCards returns the published test cards. It returns an array, which
+// stays on the caller's stack: a slice would be allocated on every lookup,
+// several times per transaction.
+func testCards() [17]testCard {
+	return [...]testCard{
 		visa("4929421234600821", "356", "Flat 6 Primrose Rise, 347 Lavender Road, Northampton", "NN17 8YG", "VC", "Visa Credit"),
 		visa("4543059999999982", "110", "76 Roseby Avenue, Manchester", "M63X 7TH", "VC", "Visa Credit"),
 		visa("4543059999999990", "689", "23 Rogerham Mansions, 4578 Ermine Street, Borehamwood", "WD54 8TH", "VC", "Visa Credit"),
@@ -50,11 +52,12 @@ func testCards() []testCard {
 
 // findCard returns the test card with number, if any.
 func findCard(number string) (testCard, bool) {
-	i := slices.IndexFunc(testCards(), func(c testCard) bool { return c.number == number })
-	if i < 0 {
-		return testCard{}, false
+	for _, c := range testCards() {
+		if c.number == number {
+			return c, true
+		}
 	}
-	return testCards()[i], true
+	return testCard{}, false
 }
 
 // luhn reports whether number passes the Luhn check.
@@ -92,28 +95,56 @@ func cardFields(c card) cs.Fields {
 		{Name: "cardSchemeCode", Value: tc.schemeCode}, {Name: "cardScheme", Value: tc.scheme},
 		{Name: "cardIssuer", Value: "Unknown"}, {Name: "cardIssuerCountry", Value: "United Kingdom"},
 		{Name: "cardIssuerCountryCode", Value: "GBR"},
-		{Name: "cardExpiryMonth", Value: twoDigits(c.month)}, {Name: "cardExpiryYear", Value: twoDigits(c.year)},
+		{Name: "cardExpiryMonth", Value: twoDigits(int(c.month))}, {Name: "cardExpiryYear", Value: twoDigits(int(c.year))},
 	}
+}
+
+// check is one AVS/CV2 check result. It is a byte, not the result's words,
+// because every stored transaction keeps three.
+type check uint8
+
+const (
+	checkNotKnown check = iota
+	checkNotChecked
+	checkMatched
+	checkNotMatched
+	checkPartiallyMatched
+)
+
+// String returns the result as the gateway words it (cv2Check and the
+// check preferences).
+func (c check) String() string {
+	switch c {
+	case checkNotChecked:
+		return cs.CheckNotChecked
+	case checkMatched:
+		return cs.CheckMatched
+	case checkNotMatched:
+		return cs.CheckNotMatched
+	case checkPartiallyMatched:
+		return cs.CheckPartiallyMatched
+	}
+	return cs.CheckNotKnown
 }
 
 // avsResult holds AVS/CV2 results.
 type avsResult struct {
-	cv2, address, postcode string
+	cv2, address, postcode check
 }
 
 // checkAVS compares the CVV, address and postcode sent with the card's.
 // Without avscv2CheckRequired=N the checks always run.
 func checkAVS(c card, cvv string, req cs.Fields) avsResult {
 	if req.Get("avscv2CheckRequired") == "N" {
-		return avsResult{cs.CheckNotChecked, cs.CheckNotChecked, cs.CheckNotChecked}
+		return avsResult{checkNotChecked, checkNotChecked, checkNotChecked}
 	}
 	tc, ok := findCard(c.number)
 	if !ok {
-		return avsResult{cs.CheckNotKnown, cs.CheckNotKnown, cs.CheckNotKnown}
+		return avsResult{checkNotKnown, checkNotKnown, checkNotKnown}
 	}
 	res := avsResult{cv2: matchExact(cvv, tc.cvv)}
 	if tc.noAVS {
-		res.address, res.postcode = cs.CheckNotKnown, cs.CheckNotKnown
+		res.address, res.postcode = checkNotKnown, checkNotKnown
 		return res
 	}
 	res.address = matchAddress(req.Get("customerAddress"), tc.address)
@@ -129,44 +160,44 @@ func postcodeOf(req cs.Fields) string {
 	return req.Get("customerPostCode")
 }
 
-func matchExact(got, want string) string {
+func matchExact(got, want string) check {
 	switch {
 	case got == "":
-		return cs.CheckNotChecked
+		return checkNotChecked
 	case got == want:
-		return cs.CheckMatched
+		return checkMatched
 	}
-	return cs.CheckNotMatched
+	return checkNotMatched
 }
 
 // matchAddress compares the numbers in the addresses, as AVS does; for an
 // address without numbers it compares the letters.
-func matchAddress(got, want string) string {
+func matchAddress(got, want string) check {
 	if strings.TrimSpace(got) == "" {
-		return cs.CheckNotChecked
+		return checkNotChecked
 	}
 	gd, wd := numbers(got), numbers(want)
 	switch {
 	case len(wd) == 0 && alnum(got) == alnum(want):
-		return cs.CheckMatched
+		return checkMatched
 	case len(wd) == 0:
-		return cs.CheckNotMatched
+		return checkNotMatched
 	case slices.Equal(gd, wd):
-		return cs.CheckMatched
+		return checkMatched
 	case len(gd) > 0 && (slices.Contains(wd, gd[0]) || slices.Contains(gd, wd[0])):
-		return cs.CheckPartiallyMatched
+		return checkPartiallyMatched
 	}
-	return cs.CheckNotMatched
+	return checkNotMatched
 }
 
-func matchPostcode(got, want string) string {
+func matchPostcode(got, want string) check {
 	if strings.TrimSpace(got) == "" {
-		return cs.CheckNotChecked
+		return checkNotChecked
 	}
 	if alnum(got) == alnum(want) {
-		return cs.CheckMatched
+		return checkMatched
 	}
-	return cs.CheckNotMatched
+	return checkNotMatched
 }
 
 // numbers returns the runs of digits in s.
@@ -184,16 +215,16 @@ func alnum(s string) string {
 	}, s)
 }
 
-// checkDigit is the avscv2ResponseCode digit for a check result.
-func checkDigit(result string) string {
-	switch result {
-	case cs.CheckNotChecked:
+// digit is the avscv2ResponseCode digit for a check result.
+func (c check) digit() string {
+	switch c {
+	case checkNotChecked:
 		return "1"
-	case cs.CheckMatched:
+	case checkMatched:
 		return "2"
-	case cs.CheckNotMatched:
+	case checkNotMatched:
 		return "4"
-	case cs.CheckPartiallyMatched:
+	case checkPartiallyMatched:
 		return "8"
 	}
 	return "0"
@@ -202,16 +233,16 @@ func checkDigit(result string) string {
 // fields returns the AVS/CV2 response fields.
 func (a avsResult) fields() cs.Fields {
 	return cs.Fields{
-		{Name: "avscv2ResponseCode", Value: checkDigit(a.cv2) + checkDigit(a.postcode) + checkDigit(a.address) + "2"},
+		{Name: "avscv2ResponseCode", Value: a.cv2.digit() + a.postcode.digit() + a.address.digit() + "2"},
 		{Name: "avscv2ResponseMessage", Value: a.message()},
 		{Name: "avscv2AuthEntity", Value: "acquirer"},
-		{Name: "cv2Check", Value: a.cv2}, {Name: "addressCheck", Value: a.address},
-		{Name: "postcodeCheck", Value: a.postcode},
+		{Name: "cv2Check", Value: a.cv2.String()}, {Name: "addressCheck", Value: a.address.String()},
+		{Name: "postcodeCheck", Value: a.postcode.String()},
 	}
 }
 
 func (a avsResult) message() string {
-	cv2, addr := a.cv2 == cs.CheckMatched, a.address == cs.CheckMatched && a.postcode == cs.CheckMatched
+	cv2, addr := a.cv2 == checkMatched, a.address == checkMatched && a.postcode == checkMatched
 	switch {
 	case cv2 && addr:
 		return "ALL MATCH"
@@ -219,7 +250,7 @@ func (a avsResult) message() string {
 		return "SECURITY CODE MATCH ONLY"
 	case addr:
 		return "ADDRESS MATCH ONLY"
-	case a.cv2 == cs.CheckNotChecked && a.address == cs.CheckNotChecked:
+	case a.cv2 == checkNotChecked && a.address == checkNotChecked:
 		return "DATA NOT CHECKED"
 	}
 	return "NO DATA MATCHES"
@@ -228,9 +259,9 @@ func (a avsResult) message() string {
 // accepted reports whether the merchant's preferences accept the results.
 // An absent preference accepts everything (the test accounts' setting).
 func (a avsResult) accepted(req cs.Fields) bool {
-	return prefAccepts(req.Get("cv2CheckPref"), a.cv2) &&
-		prefAccepts(req.Get("addressCheckPref"), a.address) &&
-		prefAccepts(req.Get("postcodeCheckPref"), a.postcode)
+	return prefAccepts(req.Get("cv2CheckPref"), a.cv2.String()) &&
+		prefAccepts(req.Get("addressCheckPref"), a.address.String()) &&
+		prefAccepts(req.Get("postcodeCheckPref"), a.postcode.String())
 }
 
 func prefAccepts(pref, result string) bool {

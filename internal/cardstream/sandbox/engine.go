@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"strconv"
+	"strings"
 
 	cs "github.com/calmony/calmonypay/internal/cardstream"
 )
@@ -29,16 +30,40 @@ func (s *Sandbox) newTransaction(c call) reply {
 	return s.complete(c, p, t, letter)
 }
 
-// record stores a new transaction in state received.
+// record stores a new transaction in state received. Its strings are
+// copies or constants, never pieces of the request body (see txn).
 func (s *Sandbox) record(c call, p params) *txn {
 	t := &txn{
-		xref: s.newXRef(c), id: s.st.nextID(), merchantID: c.m.id, action: p.action, typ: p.typ,
-		state: cs.StateReceived, created: c.now, amount: p.amount, currency: p.currency,
-		country: p.country, card: p.card, captureDelay: p.captureDelay, hasDelay: p.hasDelay,
-		stored: p.stored,
+		xref: s.newXRef(c), id: s.st.nextID(), merchantID: c.m.id, state: cs.StateReceived, created: c.now,
+		amount: p.amount, captureDelay: p.captureDelay, hasDelay: p.hasDelay,
+		action: intern(p.action, "SALE", "PREAUTH", "VERIFY"), typ: intern(p.typ, "1", "2", "9"),
+		currency: intern(p.currency, "826", "978", "840", "GBP", "EUR", "USD"),
+		country:  intern(p.country, "826", "GBR", "GB"), card: p.card.kept(), stored: packFields(p.stored),
 	}
 	s.st.add(t)
 	return t
+}
+
+// intern returns the constant among known equal to s, or else a copy of s,
+// so that a stored string does not keep alive the request it came from.
+func intern(s string, known ...string) string {
+	for _, k := range known {
+		if s == k {
+			return k
+		}
+	}
+	return strings.Clone(s)
+}
+
+// kept returns c with a number that can be stored: the test card's own
+// constant, or a copy.
+func (c card) kept() card {
+	if tc, ok := findCard(c.number); ok {
+		c.number = tc.number
+	} else {
+		c.number = strings.Clone(c.number)
+	}
+	return c
 }
 
 // newXRef returns a fresh xref shaped like the gateway's:
@@ -70,8 +95,7 @@ func (s *Sandbox) complete(c call, p params, t *txn, letter string) reply {
 		t.captured, t.capturedAt = t.amount, c.now
 	}
 	s.st.track(t)
-	t.result = resultFields(c, p, t, code, letter)
-	t.result = append(t.result, avs.fields()...)
+	t.answer = answer{kind: answerAuthorised, letter: keptLetter(letter), avs: avs}
 	t.threeDS, t.code, t.message = nil, code, msg
 	return reply{code: code, message: msg, fields: t.fields()}
 }
@@ -91,7 +115,7 @@ func authorise(c call, p params, letter string) (int, string) {
 	code, _ := authoriseAmount(p.amount, sca, c.req.Get("authorisationCode") != "")
 	switch code {
 	case cs.CodeSuccess:
-		return code, "AUTHCODE:" + authCode(p)
+		return code, "AUTHCODE:" + authCode(p.amount, p.card)
 	case cs.CodeReferred:
 		return code, "CARD REFERRED"
 	case cs.CodePickUp:
@@ -103,8 +127,8 @@ func authorise(c call, p params, letter string) (int, string) {
 }
 
 // authCode derives a stable six-digit authorisation code.
-func authCode(p params) string {
-	n := p.amount*7919 + int64(len(p.card.number))*104729 + int64(p.card.month)
+func authCode(amount int64, c card) string {
+	n := amount*7919 + int64(len(c.number))*104729 + int64(c.month)
 	return strconv.FormatInt(100000+n%900000, 10)
 }
 
@@ -125,34 +149,74 @@ func stateFor(p params, code int) cs.State {
 	return cs.StateCaptured
 }
 
-// resultFields are the response fields a new transaction produced.
-func resultFields(c call, p params, t *txn, code int, letter string) cs.Fields {
-	f := cardFields(p.card)
-	if code == cs.CodeSuccess {
-		f = append(f, cs.Field{Name: "authorisationCode", Value: authCode(p)},
-			cs.Field{Name: "amountReceived", Value: strconv.FormatInt(p.amount, 10)})
+// answerKind says which response fields a transaction produced.
+type answerKind uint8
+
+const (
+	answerNone       answerKind = iota // none yet, or refused before authorising
+	answerChallenge                    // the card: a pending 3-D Secure challenge
+	answerRefused3DS                   // the card and a refused 3-D Secure result
+	answerAuthorised                   // a SALE, PREAUTH or VERIFY that was authorised or declined
+	answerRefund                       // a REFUND_SALE
+)
+
+// answer is what a transaction needs to rebuild the response fields it
+// produced (QUERY returns them again). They follow from the transaction's
+// card, amount, merchant and code plus these few results, so storing this
+// instead of the fields saves about 30 fields per transaction.
+type answer struct {
+	// letter is the 3-D Secure result ("" when none ran).
+	letter string
+	kind   answerKind
+	avs    avsResult
+}
+
+// resultFields returns the response fields t produced.
+func (t *txn) resultFields() cs.Fields {
+	if t.answer.kind == answerNone {
+		return nil
 	}
-	f = append(f, cs.Fields{
-		{Name: "currencyExponent", Value: "2"}, {Name: "requestMerchantID", Value: c.m.id},
-		{Name: "processMerchantID", Value: c.m.id}, {Name: "vcsResponseCode", Value: "0"},
-		{Name: "vcsResponseMessage", Value: "Success - no velocity check rules applied"},
-	}...)
-	if letter != "" {
-		f = append(f, threeDSResultFields(letter)...)
+	f := cardFields(t.card)
+	switch t.answer.kind {
+	case answerRefused3DS:
+		f = append(f, threeDSResultFields(t.answer.letter)...)
+	case answerRefund:
+		amount := strconv.FormatInt(t.amount, 10)
+		f = append(f, cs.Field{Name: "amountRefunded", Value: amount}, cs.Field{Name: "amountReceived", Value: amount})
+	case answerAuthorised:
+		f = t.authorisationFields(f)
 	}
 	return f
+}
+
+// authorisationFields appends to f the response fields of a new
+// transaction after its card fields.
+func (t *txn) authorisationFields(f cs.Fields) cs.Fields {
+	if t.code == cs.CodeSuccess {
+		f = append(f, cs.Field{Name: "authorisationCode", Value: authCode(t.amount, t.card)},
+			cs.Field{Name: "amountReceived", Value: strconv.FormatInt(t.amount, 10)})
+	}
+	f = append(f, cs.Fields{
+		{Name: "currencyExponent", Value: "2"}, {Name: "requestMerchantID", Value: t.merchantID},
+		{Name: "processMerchantID", Value: t.merchantID}, {Name: "vcsResponseCode", Value: "0"},
+		{Name: "vcsResponseMessage", Value: "Success - no velocity check rules applied"},
+	}...)
+	if t.answer.letter != "" {
+		f = append(f, threeDSResultFields(t.answer.letter)...)
+	}
+	return append(f, t.answer.avs.fields()...)
 }
 
 // fields returns t as a response: its stored request fields, the result
 // fields and its current identity, state and amounts.
 func (t *txn) fields() cs.Fields {
-	f := t.stored.Clone()
-	for _, r := range t.result {
+	f := unpackFields(t.stored)
+	for _, r := range t.resultFields() {
 		f.Set(r.Name, r.Value)
 	}
 	f.Set("action", t.action)
 	f.Set("xref", t.xref)
-	f.Set("transactionID", t.id)
+	f.Set("transactionID", strconv.FormatInt(t.id, 10))
 	f.Set("state", string(t.state))
 	f.Set("amount", strconv.FormatInt(t.currentAmount(), 10))
 	f.Set("currencyCode", t.currency)

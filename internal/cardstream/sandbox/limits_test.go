@@ -71,3 +71,40 @@ func TestExpiredChallengeFinishes(t *testing.T) {
 		t.Errorf("late continuation = %+v, %v; want 66848", res, err)
 	}
 }
+
+func TestCardTokenKeptWhileUsed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Options{MaxTransactions: 2})
+	ctx := context.Background()
+	token, err := b.client.Verify(ctx, cardstream.VerifyRequest{Card: *card(visa, visaCVV, 12)})
+	if err != nil || !token.Approved() {
+		t.Fatalf("Verify = %+v, %v", token, err)
+	}
+	// Each charge is a use of the token, so it outlives the limit.
+	for i := range 4 {
+		mustSale(t, b.client, cardstream.SaleRequest{Amount: 1001 + int64(i), XRef: token.XRef})
+	}
+	// Two transactions without it push it out.
+	mustSale(t, b.client, cardstream.SaleRequest{Amount: 1001, Card: card(visa, visaCVV, 12)})
+	mustSale(t, b.client, cardstream.SaleRequest{Amount: 1002, Card: card(visa, visaCVV, 12)})
+	res, err := b.client.Sale(ctx, cardstream.SaleRequest{Amount: 1001, XRef: token.XRef})
+	if err != nil || res.ResponseCode != 66341 {
+		t.Errorf("Sale with a forgotten token = %+v, %v; want 66341", res, err)
+	}
+}
+
+func TestDuplicateKeysBoundedByLimit(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Options{MaxTransactions: 2})
+	ctx := context.Background()
+	first := cardstream.SaleRequest{Amount: 1001, Card: card(visa, visaCVV, 12), TransactionUnique: "order-1"}
+	mustSale(t, b.client, first)
+	if res, err := b.client.Sale(ctx, first); err != nil || res.ResponseCode != cardstream.CodeDuplicate {
+		t.Fatalf("repeat Sale = %+v, %v; want 65554", res, err)
+	}
+	for _, unique := range []string{"order-2", "order-3"} {
+		mustSale(t, b.client, cardstream.SaleRequest{Amount: 1001, Card: card(visa, visaCVV, 12), TransactionUnique: unique})
+	}
+	// Only the two latest keys are kept: the first is no longer a duplicate.
+	mustSale(t, b.client, first)
+}

@@ -1,9 +1,8 @@
 package sandbox
 
 import (
-	"time"
-
 	"strconv"
+	"time"
 
 	cs "github.com/calmony/calmonypay/internal/cardstream"
 )
@@ -35,7 +34,8 @@ func management(c call, t *txn, code int, msg string) reply {
 func notAllowed(c call, t *txn) reply {
 	msg := "ACTION NOT ALLOWED: " + c.req.Get("action") + " of a " + t.action + " in state " + string(t.state)
 	return reply{code: cs.CodeActionNotAllowed, message: msg, fields: cs.Fields{
-		{Name: "xref", Value: t.xref}, {Name: "transactionID", Value: t.id}, {Name: "state", Value: string(t.state)},
+		{Name: "xref", Value: t.xref}, {Name: "transactionID", Value: strconv.FormatInt(t.id, 10)},
+		{Name: "state", Value: string(t.state)},
 	}}
 }
 
@@ -139,9 +139,8 @@ func refundAmount(c call, orig *txn) (int64, *reply) {
 	return n, nil
 }
 
-func refundKey(c call, orig *txn, amount int64) string {
-	return c.m.id + "\x00REFUND_SALE\x00" + orig.xref + "\x00" + strconv.FormatInt(amount, 10) +
-		"\x00" + c.req.Get("transactionUnique")
+func refundKey(c call, orig *txn, amount int64) dupKey {
+	return newDupKey(c.m.id, "REFUND_SALE", orig.xref, strconv.FormatInt(amount, 10), c.req.Get("transactionUnique"))
 }
 
 func dupWindow(c call) time.Duration {
@@ -154,18 +153,15 @@ func dupWindow(c call) time.Duration {
 
 // refundTxn stores the refund, queued for settlement.
 func (s *Sandbox) refundTxn(c call, orig *txn, amount int64) *txn {
-	stored := orig.stored.Clone()
+	stored := unpackFields(orig.stored)
 	stored.Set("amount", strconv.FormatInt(amount, 10))
 	stored.SetNonEmpty("transactionUnique", c.req.Get("transactionUnique"))
 	t := &txn{
 		xref: s.newXRef(c), id: s.st.nextID(), merchantID: c.m.id, action: "REFUND_SALE", typ: orig.typ,
 		state: cs.StateCaptured, created: c.now, capturedAt: c.now, amount: amount, captured: amount,
-		currency: orig.currency, country: orig.country, card: orig.card, stored: stored,
-		code: cs.CodeSuccess, message: "REFUND ACCEPTED",
+		currency: orig.currency, country: orig.country, card: orig.card, stored: packFields(stored),
+		code: cs.CodeSuccess, message: "REFUND ACCEPTED", answer: answer{kind: answerRefund},
 	}
-	t.result = append(cardFields(orig.card),
-		cs.Field{Name: "amountRefunded", Value: strconv.FormatInt(amount, 10)},
-		cs.Field{Name: "amountReceived", Value: strconv.FormatInt(amount, 10)})
 	s.st.add(t)
 	return t
 }

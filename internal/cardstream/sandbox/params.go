@@ -84,7 +84,7 @@ func merge(req cs.Fields, source *txn) cs.Fields {
 		return out
 	}
 	allow := cloneFilter(req.Get("cloneFields"))
-	for _, fl := range source.stored {
+	for _, fl := range unpackFields(source.stored) {
 		root := cs.Root(fl.Name)
 		if cloneable(root) && !hasRoot(req, root) && allow(root) {
 			out = append(out, fl)
@@ -255,7 +255,9 @@ func parseDelays(p *params, c call) *reply {
 // parseCard reads the card number and expiry, from the request or the
 // transaction named by xref.
 func parseCard(p *params, c call) *reply {
-	number := strings.NewReplacer(" ", "", "-", "").Replace(c.req.Get("cardNumber"))
+	// ReplaceAll allocates only when there is something to remove; a
+	// strings.Replacer would be built on every request.
+	number := strings.ReplaceAll(strings.ReplaceAll(c.req.Get("cardNumber"), " ", ""), "-", "")
 	switch {
 	case number == "" && p.source == nil:
 		return missing(codeMissingCardNumber, "cardNumber")
@@ -294,7 +296,7 @@ func parseExpiry(p *params, c call) *reply {
 	case err != nil || y < 0 || (y > 99 && (y < 2000 || y > 2099)):
 		return invalid(codeMissingExpiryYear, "cardExpiryYear")
 	}
-	p.card.month, p.card.year = m, y%100
+	p.card.month, p.card.year = uint8(m), uint8(y%100)
 	return nil
 }
 
@@ -312,12 +314,12 @@ func parseCVV(p *params, c call) *reply {
 
 // expired reports whether the card expired before now.
 func (c card) expired(now time.Time) bool {
-	end := time.Date(2000+c.year, time.Month(c.month)+1, 1, 0, 0, 0, 0, time.UTC)
+	end := time.Date(2000+int(c.year), time.Month(c.month)+1, 1, 0, 0, 0, 0, time.UTC)
 	return !now.UTC().Before(end)
 }
 
 // dupKey is what makes two requests duplicates (§9.7).
-func (p params) dupKey(c call) string {
-	return strings.Join([]string{c.m.id, p.action, p.typ, strconv.FormatInt(p.amount, 10),
-		c.req.Get("transactionUnique"), p.currency, c.req.Get("xref"), p.card.number}, "\x00")
+func (p params) dupKey(c call) dupKey {
+	return newDupKey(c.m.id, p.action, p.typ, strconv.FormatInt(p.amount, 10),
+		c.req.Get("transactionUnique"), p.currency, c.req.Get("xref"), p.card.number)
 }

@@ -35,6 +35,12 @@ import (
 	"github.com/calmony/calmonypay/internal/cardstream"
 )
 
+// defaultMaxTransactions is the default Options.MaxTransactions: about
+// 13 MB of transactions, which keeps a server with the in-process sandbox
+// within its memory budget under load (the collector lets the heap grow to
+// a multiple of what is live: three times with serve's GOGC=200).
+const defaultMaxTransactions = 20000
+
 // Published test accounts (§11.1). 100856 is the 3-D Secure test account;
 // its secret is disputed in the sources, so both are accepted.
 const (
@@ -69,9 +75,13 @@ type Options struct {
 	// published test accounts, so a sandbox reachable from the internet
 	// should allow only its own callback endpoints here (SSRF).
 	CallbackAllowFunc func(*url.URL) bool
-	// MaxTransactions caps stored transactions (the oldest are forgotten
-	// first) and open hosted sessions and 3-D Secure challenges (new ones are
-	// refused with 65565 when full). Defaults to 100000.
+	// MaxTransactions caps stored transactions, their duplicate-detection
+	// keys, and open hosted sessions and 3-D Secure challenges. Beyond it
+	// the least recently used transaction is forgotten (a request naming an
+	// xref is a use, so a card token that keeps being charged stays known),
+	// the oldest duplicate key is forgotten, and new sessions and challenges
+	// are refused with 65565. A stored transaction takes about 650 bytes.
+	// Defaults to 20000.
 	MaxTransactions int
 	// BaseURL is the absolute URL browsers reach the sandbox at, used for
 	// threeDSURL. Defaults to one derived from each request.
@@ -113,7 +123,7 @@ func New(opts Options) (*Sandbox, error) {
 		opts.CallbackClient = &http.Client{}
 	}
 	opts.CallbackTimeout = cmp.Or(opts.CallbackTimeout, 10*time.Second)
-	opts.MaxTransactions = cmp.Or(opts.MaxTransactions, 100000)
+	opts.MaxTransactions = cmp.Or(opts.MaxTransactions, defaultMaxTransactions)
 	merchants, err := buildMerchants(opts.Merchants)
 	if err != nil {
 		return nil, err

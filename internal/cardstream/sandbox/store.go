@@ -1,6 +1,10 @@
 package sandbox
 
 import (
+	"container/heap"
+	"container/list"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net/http"
@@ -26,18 +30,24 @@ const xrefLifetime = 13 * 31 * 24 * time.Hour
 // card is stored card data. The CVV is never stored.
 type card struct {
 	number string
-	month  int
-	year   int // two digits
+	month  uint8
+	year   uint8 // two digits
 }
 
-// txn is one stored transaction.
+// txn is one stored transaction. It keeps only what later requests read
+// (xref sales, QUERY, CAPTURE, CANCEL, REFUND_SALE, settlement and 3-D
+// Secure), in typed fields, and none of its strings point into a request
+// body: under load the sandbox holds up to Options.MaxTransactions of them.
 type txn struct {
 	xref       string
-	id         string
 	merchantID string
-	action     string
-	typ        string
-	state      cs.State
+	// id is the transactionID.
+	id     int64
+	action string
+	typ    string
+	state  cs.State
+	// created and capturedAt drive the xref lifetime, delayed capture and
+	// the settle-after schedule.
 	created    time.Time
 	capturedAt time.Time
 	// amount is the authorised amount; captured what will (or did) settle.
@@ -50,15 +60,18 @@ type txn struct {
 	// captureDelay is in days; -1 means manual capture only.
 	captureDelay int
 	hasDelay     bool
-	// stored are the request fields the gateway keeps (not custom ones);
-	// result the response fields it produced.
-	stored cs.Fields
-	result cs.Fields
 	// code and message are the transaction's own response (for QUERY).
 	code    int
 	message string
+	// stored are the request fields the gateway keeps (not custom ones),
+	// packed by packFields.
+	stored string
+	// answer rebuilds the response fields the transaction produced.
+	answer answer
 	// threeDS holds a pending challenge's reference.
 	threeDS *challenge
+	// use is t's place in store.order.
+	use *list.Element
 }
 
 // store is the sandbox's state, guarded by mu.
@@ -68,12 +81,19 @@ type store struct {
 	limit       int
 	settleAfter time.Duration
 	txns        map[string]*txn
-	// order lists xrefs oldest first, for eviction at limit.
-	order []string
-	// watch holds transactions the clock may change: approved with a
-	// capture delay, and captured ones when settleAfter is set.
-	watch      map[string]*txn
-	dups       map[string]time.Time
+	// order holds the transactions least recently used first, for eviction
+	// at limit. A use is a request naming the xref, so a card token stays
+	// known as long as it is charged at least once every limit
+	// transactions.
+	order *list.List
+	// due holds the clock's pending changes to transactions: delayed
+	// captures, and settlements when settleAfter is set.
+	due dueHeap
+	// dups maps duplicate keys to the end of their window, in Unix
+	// nanoseconds (8 bytes, where a time.Time takes 24); dupOrder holds them
+	// oldest first, so expiry stops at the first live one.
+	dups       map[dupKey]int64
+	dupOrder   queue[dupEntry]
 	sessions   map[string]*session
 	challenges map[string]*challenge
 	// expired is when expire last swept; lookups check expiry themselves,
@@ -87,52 +107,53 @@ func newStore(limit int, settleAfter time.Duration) *store {
 		limit:       limit,
 		settleAfter: settleAfter,
 		txns:        map[string]*txn{},
-		watch:       map[string]*txn{},
-		dups:        map[string]time.Time{},
+		order:       list.New(),
+		dups:        map[dupKey]int64{},
 		sessions:    map[string]*session{},
 		challenges:  map[string]*challenge{},
 	}
 }
 
 // nextID returns a new transactionID. Callers hold mu.
-func (st *store) nextID() string {
+func (st *store) nextID() int64 {
 	st.seq++
-	return strconv.FormatInt(st.seq, 10)
+	return st.seq
 }
 
-// add stores t, forgetting the oldest transactions beyond the limit.
-// Callers hold mu.
+// add stores t, forgetting the least recently used transactions beyond
+// the limit. Callers hold mu.
 func (st *store) add(t *txn) {
 	st.txns[t.xref] = t
-	st.order = append(st.order, t.xref)
-	for len(st.order) > st.limit {
-		old := st.order[0]
-		st.order = st.order[1:]
-		if o := st.txns[old]; o != nil && o.threeDS != nil {
-			delete(st.challenges, o.threeDS.ref)
+	t.use = st.order.PushBack(t)
+	for st.order.Len() > st.limit {
+		old := st.order.Remove(st.order.Front()).(*txn)
+		if old.threeDS != nil {
+			delete(st.challenges, old.threeDS.ref)
 		}
-		delete(st.txns, old)
-		delete(st.watch, old)
+		delete(st.txns, old.xref)
 	}
 	st.track(t)
 }
 
-// track puts t on the clock's watch list when time can change it.
+// track schedules the clock's next change to t, if time can change it.
+// An entry made stale by a later change is skipped when it falls due.
 // Callers hold mu.
 func (st *store) track(t *txn) {
-	if st.clockDriven(t) {
-		st.watch[t.xref] = t
+	if at, ok := st.nextChange(t); ok {
+		heap.Push(&st.due, dueChange{at: at, t: t})
 	}
 }
 
-func (st *store) clockDriven(t *txn) bool {
-	switch t.state {
-	case cs.StateApproved:
-		return t.hasDelay && t.captureDelay > 0
-	case cs.StateCaptured:
-		return st.settleAfter > 0
+// nextChange returns when the clock next changes t: the end of its
+// capture delay, or its settlement settleAfter after capture.
+func (st *store) nextChange(t *txn) (time.Time, bool) {
+	switch {
+	case t.state == cs.StateApproved && t.hasDelay && t.captureDelay > 0:
+		return t.created.Add(time.Duration(t.captureDelay) * 24 * time.Hour), true
+	case t.state == cs.StateCaptured && st.settleAfter > 0:
+		return t.capturedAt.Add(st.settleAfter), true
 	}
-	return false
+	return time.Time{}, false
 }
 
 // full reports whether no more sessions or challenges may be opened.
@@ -140,40 +161,81 @@ func (st *store) full() bool {
 	return len(st.sessions)+len(st.challenges) >= st.limit
 }
 
-// lookup returns the live transaction xref of merchantID.
+// lookup returns the live transaction xref of merchantID, and counts as a
+// use of it. Callers hold mu.
 func (st *store) lookup(xref, merchantID string, now time.Time) (*txn, bool) {
 	t, ok := st.txns[xref]
 	if !ok || t.merchantID != merchantID || now.Sub(t.created) > xrefLifetime {
 		return nil, false
 	}
+	st.order.MoveToBack(t.use)
 	return t, true
 }
 
+// dupKey identifies requests that are duplicates of each other (§9.7): a
+// SHA-256 of the fields that decide it, cut to 128 bits. Keeping the hash
+// rather than the fields saves about 100 bytes per transaction; a false
+// duplicate would need a 128-bit collision.
+type dupKey [16]byte
+
+func newDupKey(parts ...string) dupKey {
+	var b []byte
+	for _, p := range parts {
+		// Length-prefixed, so the parts cannot run into each other.
+		b = append(binary.AppendUvarint(b, uint64(len(p))), p...)
+	}
+	sum := sha256.Sum256(b)
+	return dupKey(sum[:16])
+}
+
+// dupEntry is one duplicate key in the order it was recorded; until is in
+// Unix nanoseconds.
+type dupEntry struct {
+	key   dupKey
+	until int64
+}
+
 // duplicate records key until expiry and reports whether an earlier
-// request with the same key is still inside its window. Callers hold mu.
-func (st *store) duplicate(key string, now time.Time, window time.Duration) bool {
-	if until, ok := st.dups[key]; ok && now.Before(until) {
+// request with the same key is still inside its window. At most limit keys
+// are kept, like transactions: beyond that the oldest is forgotten early.
+// Callers hold mu.
+func (st *store) duplicate(key dupKey, now time.Time, window time.Duration) bool {
+	if until, ok := st.dups[key]; ok && now.UnixNano() < until {
 		return true
 	}
 	if window > 0 {
-		st.dups[key] = now.Add(window)
+		until := now.Add(window).UnixNano()
+		st.dups[key] = until
+		st.dupOrder.push(dupEntry{key: key, until: until})
+		if st.dupOrder.len() > st.limit {
+			st.forgetDup(st.dupOrder.pop())
+		}
 	}
 	return false
+}
+
+// forgetDup deletes e's key unless it was recorded again since.
+func (st *store) forgetDup(e dupEntry) {
+	if until, ok := st.dups[e.key]; ok && until == e.until {
+		delete(st.dups, e.key)
+	}
 }
 
 // advance applies everything the clock has made due: delayed captures, the
 // settle-after schedule and expiries. Callers hold mu.
 func (st *store) advance(now time.Time) {
-	for xref, t := range st.watch {
-		if t.state == cs.StateApproved && !now.Before(t.created.Add(time.Duration(t.captureDelay)*24*time.Hour)) {
+	for st.due.Len() > 0 && !now.Before(st.due[0].at) {
+		t := heap.Pop(&st.due).(dueChange).t
+		at, ok := st.nextChange(t)
+		if !ok || now.Before(at) || st.txns[t.xref] != t {
+			continue // changed or forgotten since; a later change is queued itself
+		}
+		if t.state == cs.StateApproved {
 			t.state, t.captured, t.capturedAt = cs.StateCaptured, t.amount, now
+			st.track(t)
+			continue
 		}
-		if t.state == cs.StateCaptured && st.settleAfter > 0 && !now.Before(t.capturedAt.Add(st.settleAfter)) {
-			t.settle()
-		}
-		if !st.clockDriven(t) {
-			delete(st.watch, xref)
-		}
+		t.settle()
 	}
 	if now.Sub(st.expired) >= time.Second || now.Before(st.expired) {
 		st.expire(now)
@@ -182,12 +244,15 @@ func (st *store) advance(now time.Time) {
 }
 
 // expire forgets duplicate keys, sessions and challenges past their time.
-// A transaction whose challenge expired ends as finished.
+// A transaction whose challenge expired ends as finished. Duplicate keys
+// are recorded in time order, so their sweep stops at the first live one
+// (a key with a shorter window than one before it waits for that one, at
+// most the longest window: duplicate checks compare the time themselves).
+// Sessions and challenges are few (at most the limit, usually none) and
+// are scanned.
 func (st *store) expire(now time.Time) {
-	for key, until := range st.dups {
-		if !now.Before(until) {
-			delete(st.dups, key)
-		}
+	for e, ok := st.dupOrder.peek(); ok && now.UnixNano() >= e.until; e, ok = st.dupOrder.peek() {
+		st.forgetDup(st.dupOrder.pop())
 	}
 	for id, sess := range st.sessions {
 		if now.Sub(sess.created) > sessionLifetime {

@@ -105,7 +105,7 @@ func (s *Sandbox) threeDSStage(c call, p params, t *txn) (string, *reply) {
 	}
 	letter := c.req.Get("threeDSAuthenticated") // an external result (§5.4 step 5)
 	if letter == "" {
-		letter = monthOutcome(p.card.month)
+		letter = monthOutcome(int(p.card.month))
 	}
 	if c.hosted && (letter == "C" || letter == "D") {
 		letter = "Y"
@@ -126,7 +126,7 @@ func refuseResult(p params, t *txn, letter string) *reply {
 		return nil
 	}
 	t.state, t.code, t.message = cs.StateDeclined, cs.Code3DSResultNotAccepted, "3DS RESULT NOT ACCEPTED"
-	t.result = append(cardFields(p.card), threeDSResultFields(letter)...)
+	t.answer = answer{kind: answerRefused3DS, letter: keptLetter(letter)}
 	return &reply{code: t.code, message: t.message, fields: t.fields()}
 }
 
@@ -140,7 +140,7 @@ func (s *Sandbox) startChallenge(c call, p params, t *txn) *reply {
 		redirectURL: c.req.Get("threeDSRedirectURL"), created: c.now, params: p}
 	s.st.challenges[ch.ref] = ch
 	t.threeDS, t.code, t.message = ch, cs.Code3DSAuthRequired, "3DS AUTHENTICATION REQUIRED"
-	t.result = cardFields(p.card)
+	t.answer = answer{kind: answerChallenge}
 	f := t.fields()
 	f = append(f, cs.Fields{
 		{Name: "threeDSRef", Value: ch.ref}, {Name: "threeDSURL", Value: c.base + "acs/"},
@@ -148,6 +148,12 @@ func (s *Sandbox) startChallenge(c call, p params, t *txn) *reply {
 		{Name: "threeDSVersion", Value: "2.2.0"},
 	}...)
 	return &reply{code: t.code, message: t.message, fields: f}
+}
+
+// keptLetter returns a 3-D Secure result letter that can be stored (see
+// intern). An external result may be any string.
+func keptLetter(letter string) string {
+	return intern(letter, "Y", "A", "N", "R", "U", "E", "I")
 }
 
 // threeDSResultFields describe a 3-D Secure result.
