@@ -19,6 +19,9 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 )
 
+// defaultMemoryLimit is serve's soft heap ceiling unless GOMEMLIMIT is set.
+const defaultMemoryLimit = 64 << 20
+
 func serve(ctx context.Context, args []string, e *env) error {
 	cfg := &config.Config{}
 	fs := newFlagSet("serve", e)
@@ -39,6 +42,14 @@ func serve(ctx context.Context, args []string, e *env) error {
 		// 3× the live heap instead of Go's default 2× took 10–15% off the CPU
 		// per request at a cost of a few MB (BENCHMARKS.md). GOGC overrides.
 		debug.SetGCPercent(200)
+	}
+	if e.getenv("GOMEMLIMIT") == "" {
+		// A soft ceiling for the heap: below it GOGC alone decides, near it
+		// the collector runs sooner, so a heap that grows (the in-process
+		// sandbox's transactions, a burst of requests) does not take RSS
+		// to three times what is live. It is soft: a live heap above it
+		// costs more GC work, never an error. GOMEMLIMIT overrides.
+		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
 	if err := cfg.LoadEncryptionKey(e.getenv, log); err != nil {
 		return err
