@@ -185,7 +185,7 @@ func (n *node) register(name, value string) error {
 // with an empty array in the same position.
 func (n *node) child(key string) *node {
 	c := n.slot(key)
-	if c != nil && c.leaf {
+	if c != nil && (c.leaf || c.kids == nil) {
 		*c = node{kids: map[string]*node{}}
 	}
 	return c
@@ -203,7 +203,7 @@ func (n *node) slot(key string) *node {
 	if c, ok := n.kids[key]; ok {
 		return c
 	}
-	c := newNode()
+	c := &node{} // a leaf or, through child, an array
 	n.kids[key] = c
 	n.keys = append(n.keys, key)
 	n.noteIndex(key)

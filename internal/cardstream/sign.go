@@ -29,16 +29,26 @@ func URLEncode(s string) string {
 // 1–4): the fields without any signature, stably sorted by root name in byte
 // order, PHP-urlencoded, joined with '&', line endings normalised to %0A.
 func Canonical(fields Fields) string {
-	f := make(Fields, 0, len(fields))
+	type rooted struct {
+		root string
+		Field
+	}
+	r := make([]rooted, 0, len(fields))
 	for _, fl := range fields {
-		if Root(fl.Name) != SignatureField {
-			f = append(f, fl)
+		if root := Root(fl.Name); root != SignatureField {
+			r = append(r, rooted{root, fl})
 		}
 	}
-	slices.SortStableFunc(f, func(a, b Field) int {
-		return strings.Compare(Root(a.Name), Root(b.Name))
-	})
-	return lineEndings.ReplaceAllString(f.Encode(), "%0A")
+	slices.SortStableFunc(r, func(a, b rooted) int { return strings.Compare(a.root, b.root) })
+	f := make(Fields, len(r))
+	for i, x := range r {
+		f[i] = x.Field
+	}
+	enc := f.Encode()
+	if !strings.Contains(enc, "%0D") && !strings.Contains(enc, "%0d") {
+		return enc // no carriage return to fold (the usual case): skip the regexp
+	}
+	return lineEndings.ReplaceAllString(enc, "%0A")
 }
 
 // hash returns lowercase hex SHA-512 of canonical + secret. It is not an
