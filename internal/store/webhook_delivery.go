@@ -566,27 +566,39 @@ const pruneBatch = 500
 
 // PruneEvents deletes events created before unix time before, with their
 // deliveries and delivery attempts, and reports how many events it deleted.
+// It goes scope by scope, through each scope's events in creation order.
 func (db *DB) PruneEvents(ctx context.Context, before int64) (int64, error) {
+	projects, err := db.FindProjects(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("prune events: %w", err)
+	}
 	var total int64
-	for {
-		var n int
-		err := db.Tx(ctx, func(tx *Tx) error {
-			var err error
-			n, err = tx.pruneEventBatch(ctx, before)
-			return err
-		})
-		if err != nil {
-			return total, fmt.Errorf("prune events: %w", err)
-		}
-		total += int64(n)
-		if n < pruneBatch {
-			return total, nil
+	for _, p := range projects {
+		for _, livemode := range []bool{false, true} {
+			scope := pay.Scope{ProjectID: p.ID, Livemode: livemode}
+			for {
+				var n int
+				err := db.Tx(ctx, func(tx *Tx) error {
+					var err error
+					n, err = tx.pruneEventBatch(ctx, scope, before)
+					return err
+				})
+				if err != nil {
+					return total, fmt.Errorf("prune events: %w", err)
+				}
+				total += int64(n)
+				if n < pruneBatch {
+					break
+				}
+			}
 		}
 	}
+	return total, nil
 }
 
-func (tx *Tx) pruneEventBatch(ctx context.Context, before int64) (int, error) {
-	rows, err := tx.tx.QueryContext(ctx, `SELECT id FROM events WHERE created < $1 ORDER BY created LIMIT $2`, before, pruneBatch)
+func (tx *Tx) pruneEventBatch(ctx context.Context, scope pay.Scope, before int64) (int, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT id FROM events WHERE project_id = $1 AND livemode = $2 AND created < $3 ORDER BY created LIMIT $4`,
+		scope.ProjectID, scope.Livemode, before, pruneBatch)
 	if err != nil {
 		return 0, err
 	}

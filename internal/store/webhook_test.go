@@ -472,10 +472,19 @@ func TestPruneEvents(t *testing.T) {
 		if _, err := db.RawExec(ctx, `UPDATE events SET created = created - 40*86400 WHERE id = $1`, old.ID); err != nil {
 			t.Fatal(err)
 		}
+		// Pruning goes scope by scope: live mode's old events go too.
+		live := pay.Scope{ProjectID: scope.ProjectID, Livemode: true}
+		oldLive := createEvent(t, db, live, "customer.created")
+		if _, err := db.RawExec(ctx, `UPDATE events SET created = created - 40*86400 WHERE id = $1`, oldLive.ID); err != nil {
+			t.Fatal(err)
+		}
 		kept := createEvent(t, db, scope, "customer.created")
 		n, err := db.PruneEvents(ctx, time.Now().Add(-30*24*time.Hour).Unix())
-		if err != nil || n != 1 {
-			t.Fatalf("PruneEvents = %d, %v; want 1", n, err)
+		if err != nil || n != 2 {
+			t.Fatalf("PruneEvents = %d, %v; want 2", n, err)
+		}
+		if _, err := db.FindEvent(ctx, live, oldLive.ID); !errors.Is(err, pay.ErrNotFound) {
+			t.Errorf("old live-mode event: %v", err)
 		}
 		if _, err := db.FindEvent(ctx, scope, old.ID); !errors.Is(err, pay.ErrNotFound) {
 			t.Errorf("old event: %v", err)
