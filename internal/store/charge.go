@@ -45,7 +45,7 @@ func (tx *Tx) CreateCharge(ctx context.Context, c *pay.Charge) error {
 	c.ID = pay.NewID(pay.PrefixCharge)
 	c.Created = tx.unix()
 	card, _ := json.Marshal(c.Card)
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO charges (`+chargeColumns+`)
+	err := tx.tx.execLater(ctx, `INSERT INTO charges (`+chargeColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
 		c.ID, c.Scope.ProjectID, c.Scope.Livemode, c.Created, c.PaymentIntent, c.Customer, c.PaymentMethod, c.Amount, c.AmountCaptured,
 		c.AmountRefunded, c.Currency, c.Status, c.Captured, c.FailureCode, c.FailureMessage, c.DeclineCode, string(card), c.Description,

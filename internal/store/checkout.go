@@ -71,7 +71,7 @@ func (tx *Tx) CreateCheckoutSession(ctx context.Context, cs *pay.CheckoutSession
 	}
 	cs.ID = prefix + pay.RandomString(48)
 	cs.Created = tx.unix()
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO checkout_sessions (`+checkoutColumns+`)
+	err := tx.tx.execLater(ctx, `INSERT INTO checkout_sessions (`+checkoutColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`, checkoutArgs(tx.db, cs)...)
 	if err != nil {
 		return fmt.Errorf("create checkout session: %w", err)

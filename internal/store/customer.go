@@ -81,7 +81,7 @@ func (tx *Tx) CreateCustomer(ctx context.Context, c *pay.Customer) error {
 	if err != nil {
 		return fmt.Errorf("create customer: %w", err)
 	}
-	_, err = tx.tx.ExecContext(ctx, `INSERT INTO customers (`+customerColumns+`, email_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	err = tx.tx.execLater(ctx, `INSERT INTO customers (`+customerColumns+`, email_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		c.ID, c.Scope.ProjectID, c.Scope.Livemode, c.Created, sealed, c.Description, metadataJSON(c.Metadata), c.TaxExempt, c.DefaultPaymentMethod, false, emailIndex)
 	if err != nil {
 		return fmt.Errorf("create customer: %w", err)

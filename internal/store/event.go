@@ -30,7 +30,9 @@ func (tx *Tx) CreateEvent(ctx context.Context, e *pay.Event) error {
 	if tx.db.dialect == Postgres {
 		// One round trip instead of two: the insert runs as part of the query
 		// for the endpoints (a data-modifying WITH always runs, once).
-		endpoints, err = tx.tx.QueryContext(ctx, `WITH e AS (`+insert+`) `+endpointsQuery("$2", "$3", "$11"), append(args, pay.WebhookEnabled)...)
+		// Inserts waiting in the transaction (deferred.go) come along too.
+		q, a := tx.tx.fused(`WITH e AS (`+insert+`) `+endpointsQuery("$2", "$3", "$11"), append(args, pay.WebhookEnabled))
+		endpoints, err = tx.tx.QueryContext(ctx, q, a...)
 	} else if _, err = tx.tx.ExecContext(ctx, insert, args...); err == nil {
 		endpoints, err = tx.tx.QueryContext(ctx, endpointsQuery("$1", "$2", "$3"), e.Scope.ProjectID, e.Scope.Livemode, pay.WebhookEnabled)
 	}

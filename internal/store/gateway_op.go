@@ -23,7 +23,7 @@ func (tx *Tx) CreateGatewayOp(ctx context.Context, op *pay.GatewayOp, request []
 		op.ID = pay.NewID(pay.PrefixGatewayOp)
 	}
 	op.Created, op.Updated, op.State, op.Attempts = tx.unix(), tx.unix(), pay.OpPending, 1
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO gateway_ops (`+opColumns+`, request) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	err := tx.tx.execLater(ctx, `INSERT INTO gateway_ops (`+opColumns+`, request) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		op.ID, op.Scope.ProjectID, op.Scope.Livemode, op.Created, op.Updated, op.Kind, op.ObjectID, op.TransactionUnique, op.State, op.Note,
 		op.Attempts, tx.db.sealOptional(string(request), sealAAD("op", op.ID, "request")))
 	if err != nil {

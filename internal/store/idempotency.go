@@ -175,16 +175,20 @@ func (tx *Tx) LookupIdempotent(ctx context.Context, k IdemKey, method, path, fin
 func (tx *Tx) RecordIdempotent(ctx context.Context, rec *IdemRecord, k IdemKey, method, path, fingerprint string, status int, response []byte) error {
 	now := tx.unix()
 	sealed := tx.db.keys.Seal(response, idemAAD(k))
+	args := []any{k.Scope.ProjectID, k.Scope.Livemode, k.Key, method, path, fingerprint, status, sealed, now}
+	// The statement reads only idempotency_keys, so inserts waiting in the
+	// transaction (deferred.go) come along.
 	if rec.exists {
-		_, err := tx.tx.ExecContext(ctx, `UPDATE idempotency_keys SET method = $4, path = $5, fingerprint = $6, status = $7, response = $8, created = $9, locked_until = $9
-			WHERE project_id = $1 AND livemode = $2 AND key = $3`, k.Scope.ProjectID, k.Scope.Livemode, k.Key, method, path, fingerprint, status, sealed, now)
-		if err != nil {
+		q, a := tx.tx.fused(`UPDATE idempotency_keys SET method = $4, path = $5, fingerprint = $6, status = $7, response = $8, created = $9, locked_until = $9
+			WHERE project_id = $1 AND livemode = $2 AND key = $3`, args)
+		if _, err := tx.tx.ExecContext(ctx, q, a...); err != nil {
 			return fmt.Errorf("record idempotent response: %w", err)
 		}
 		return nil
 	}
-	res, err := tx.tx.ExecContext(ctx, `INSERT INTO idempotency_keys (project_id, livemode, key, method, path, fingerprint, status, response, created, locked_until)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING`, k.Scope.ProjectID, k.Scope.Livemode, k.Key, method, path, fingerprint, status, sealed, now)
+	q, a := tx.tx.fused(`INSERT INTO idempotency_keys (project_id, livemode, key, method, path, fingerprint, status, response, created, locked_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING`, args)
+	res, err := tx.tx.ExecContext(ctx, q, a...)
 	if err != nil {
 		return fmt.Errorf("record idempotent response: %w", err)
 	}

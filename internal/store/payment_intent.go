@@ -64,7 +64,7 @@ func (tx *Tx) CreatePaymentIntent(ctx context.Context, pi *pay.PaymentIntent) er
 	pi.ID = pay.NewID(pay.PrefixPaymentIntent)
 	pi.Created = tx.unix()
 	pi.ClientSecret = pi.ID + "_secret_" + pay.RandomString(24)
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO payment_intents (`+piColumns+`)
+	err := tx.tx.execLater(ctx, `INSERT INTO payment_intents (`+piColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
 		pi.ID, pi.Scope.ProjectID, pi.Scope.Livemode, pi.Created, pi.Amount, pi.Currency, pi.Status, pi.CaptureMethod, pi.Customer, pi.PaymentMethod,
 		pi.Description, pi.StatementDescriptor, tx.db.sealOptional(pi.ReceiptEmail, sealAAD("pi", pi.ID, "receipt_email")), pi.SetupFutureUsage,

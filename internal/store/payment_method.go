@@ -79,7 +79,7 @@ func (tx *Tx) CreatePaymentMethod(ctx context.Context, pm *pay.PaymentMethod) er
 	if err != nil {
 		return err
 	}
-	_, err = tx.tx.ExecContext(ctx, `INSERT INTO payment_methods (`+pmColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	err = tx.tx.execLater(ctx, `INSERT INTO payment_methods (`+pmColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
 		pm.ID, pm.Scope.ProjectID, pm.Scope.Livemode, pm.Created, pm.Customer, pm.Type, string(card), billing,
 		tx.db.keys.Seal([]byte(pm.XRef), sealAAD("pm", pm.ID, "xref")), metadataJSON(pm.Metadata))
 	if err != nil {

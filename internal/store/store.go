@@ -229,12 +229,21 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	tx := &Tx{tx: txConn{Tx: sqlTx}, db: db, Now: db.now().Truncate(time.Second)}
-	if err := runClosure(tx, fn); err != nil {
+	later := &deferred{}
+	tx := &Tx{tx: txConn{Tx: sqlTx, later: later}, db: db, Now: db.now().Truncate(time.Second)}
+	err = runClosure(tx, fn)
+	if err == nil {
+		tx.tx.flush(ctx)
+	}
+	if err != nil || later.err != nil {
 		sqlTx.Rollback()
 		var pe *PanicError
 		if errors.As(err, &pe) {
 			panic(pe.Value)
+		}
+		if later.err != nil {
+			// A deferred insert failed: it is the cause of whatever fn saw.
+			return fmt.Errorf("store: %w", later.err)
 		}
 		return err
 	}

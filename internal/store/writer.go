@@ -477,11 +477,13 @@ func (c *checkpointer) close() {
 type txConn struct {
 	*sql.Tx
 	stmts *stmtCache
+	later *deferred // PostgreSQL: inserts waiting for the next statement (deferred.go)
 }
 
 // ExecContext runs a statement that returns no rows.
 func (c txConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if c.stmts == nil {
+		c.flush(ctx)
 		return c.Tx.ExecContext(ctx, query, args...)
 	}
 	ctx = context.WithoutCancel(ctx)
@@ -494,6 +496,7 @@ func (c txConn) ExecContext(ctx context.Context, query string, args ...any) (sql
 // QueryContext runs a query that returns rows.
 func (c txConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if c.stmts == nil {
+		c.flush(ctx)
 		return c.Tx.QueryContext(ctx, query, args...)
 	}
 	ctx = context.WithoutCancel(ctx)
@@ -506,6 +509,7 @@ func (c txConn) QueryContext(ctx context.Context, query string, args ...any) (*s
 // QueryRowContext runs a query that returns at most one row.
 func (c txConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
 	if c.stmts == nil {
+		c.flush(ctx)
 		return c.Tx.QueryRowContext(ctx, query, args...)
 	}
 	ctx = context.WithoutCancel(ctx)
