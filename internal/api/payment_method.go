@@ -153,8 +153,8 @@ func joinNonEmpty(parts ...string) string {
 
 // tokenise validates a card and stores it through a gateway VERIFY (amount
 // 0). It makes the gateway call itself, so it must not run inside a
-// transaction, and it claims the request's idempotency key first; the
-// returned payment method is not yet saved.
+// transaction; it answers a request whose idempotency key is already used
+// before the call (stage.peek). The returned payment method is not yet saved.
 func (s *Server) tokenise(ctx context.Context, st *stage, card payments.CardInput, billing pay.BillingDetails) (*pay.PaymentMethod, error) {
 	if err := card.Validate(s.now()); err != nil {
 		return nil, err
@@ -164,7 +164,7 @@ func (s *Server) tokenise(ctx context.Context, st *stage, card payments.CardInpu
 	if err != nil {
 		return nil, err
 	}
-	if err := st.claimFirst(ctx); err != nil {
+	if err := st.peek(ctx); err != nil {
 		return nil, err
 	}
 	pm := &pay.PaymentMethod{ID: pay.NewID(pay.PrefixPaymentMethod), Scope: scope, Type: "card", Billing: billing}

@@ -615,3 +615,39 @@ func TestConcurrentKeyedCreateAndConfirmChargesOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestKeyedPaymentMethodCreate: a payment method create checks its key
+// before verifying the card and claims it only when it stores the outcome.
+// A retry replays the first answer, other parameters are refused, and
+// clients racing with one key end up with one stored payment method.
+func TestKeyedPaymentMethodCreate(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, opts apitest.Options) {
+		srv := apitest.Start(t, opts)
+		body := "type=card&card[number]=4929421234600821&card[exp_month]=12&card[exp_year]=" + fmt.Sprint(time.Now().Year()+2) + "&card[cvc]=356"
+		first := do(t, srv, call{method: "POST", path: "/v1/payment_methods", body: body, header: map[string]string{"Idempotency-Key": "pm-1"}})
+		again := do(t, srv, call{method: "POST", path: "/v1/payment_methods", body: body, header: map[string]string{"Idempotency-Key": "pm-1"}})
+		if first.status != 200 || again.status != 200 || again.body["id"] != first.body["id"] || again.header.Get("Idempotent-Replayed") != "true" {
+			t.Fatalf("retry: %d %v then %d %v (%v)", first.status, first.body["id"], again.status, again.body["id"], again.header)
+		}
+		other := do(t, srv, call{method: "POST", path: "/v1/payment_methods", body: body + "&metadata[a]=b", header: map[string]string{"Idempotency-Key": "pm-1"}})
+		wantError(t, other, 400, "idempotency_error", "", "")
+
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				a := do(t, srv, call{method: "POST", path: "/v1/payment_methods", body: body, header: map[string]string{"Idempotency-Key": "pm-race"}})
+				if a.status != 200 && a.status != 409 {
+					t.Errorf("racing create: %d %s", a.status, a.raw)
+				}
+			}()
+		}
+		wg.Wait()
+		var n int
+		if err := srv.DB.RawQueryRow(context.Background(), `SELECT COUNT(*) FROM payment_methods`).Scan(&n); err != nil || n != 2 {
+			t.Errorf("%d payment methods stored (err %v), want 2: one per key", n, err)
+		}
+	})
+}

@@ -31,8 +31,8 @@ type stage struct {
 
 	// claimed is set once the key's claim is committed. The claim is made
 	// in the request's first transaction, prepare's or commit's, so that it
-	// costs no transaction of its own; a gateway call made before either
-	// claims first (claimFirst), since only the key's owner may call.
+	// costs no transaction of its own: a gateway call that moves money comes
+	// after prepare, and one before it must be safe to repeat (peek).
 	claimed bool
 }
 
@@ -59,13 +59,25 @@ func (st *stage) claimIn(ctx context.Context, tx *store.Tx) error {
 	return nil
 }
 
-// claimFirst claims the request's key in a transaction of its own. Call it
-// before a gateway call that comes before prepare.
-func (st *stage) claimFirst(ctx context.Context) error {
+// peek checks the request's key through the read pool, before a gateway
+// call that is safe to repeat (a card verification, which moves no money):
+// a key already used is answered from its first request, and a new one is
+// claimed only by the transaction that records the outcome. Two requests
+// racing with one new key may then both verify the card; only one's outcome
+// is kept, and the other replays it or is told to retry.
+func (st *stage) peek(ctx context.Context) error {
 	if st.claim == nil || st.claimed {
 		return nil
 	}
-	return st.prepare(ctx, func(*store.Tx) error { return nil })
+	c := st.claim
+	rec, err := st.s.db.PeekIdempotent(ctx, c.key, c.method, c.path, c.fingerprint)
+	if err != nil {
+		return err
+	}
+	if rec.Outcome != store.IdemStarted {
+		return &answeredError{rec}
+	}
+	return nil
 }
 
 // prepare runs fn in its own transaction, with the key's claim. Nothing is

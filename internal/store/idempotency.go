@@ -135,16 +135,27 @@ func NewIdemRecord() *IdemRecord { return &IdemRecord{Outcome: IdemStarted} }
 // expired, or held by a dead owner. Unlike ClaimIdempotent it writes
 // nothing: the key's row is written once, with the response.
 func (tx *Tx) LookupIdempotent(ctx context.Context, k IdemKey, method, path, fingerprint string) (*IdemRecord, error) {
+	return tx.db.lookupIdempotent(ctx, tx.tx, tx.db.forUpdate(), tx.unix(), k, method, path, fingerprint)
+}
+
+// PeekIdempotent is LookupIdempotent outside any transaction, through the
+// read pool: a request whose first step is safe to repeat (a card
+// verification) checks its key with it before that step, and claims the
+// key only in the transaction that stores its outcome.
+func (db *DB) PeekIdempotent(ctx context.Context, k IdemKey, method, path, fingerprint string) (*IdemRecord, error) {
+	return db.lookupIdempotent(ctx, db.read, "", db.now().Unix(), k, method, path, fingerprint)
+}
+
+func (db *DB) lookupIdempotent(ctx context.Context, q querier, suffix string, now int64, k IdemKey, method, path, fingerprint string) (*IdemRecord, error) {
 	var (
 		m, p, fp     string
 		status       int
 		sealed       []byte
 		created, exp int64
 	)
-	err := tx.tx.QueryRowContext(ctx, `SELECT method, path, fingerprint, status, response, created, locked_until FROM idempotency_keys
-		WHERE project_id = $1 AND livemode = $2 AND key = $3`+tx.db.forUpdate(), k.Scope.ProjectID, k.Scope.Livemode, k.Key).
+	err := q.QueryRowContext(ctx, `SELECT method, path, fingerprint, status, response, created, locked_until FROM idempotency_keys
+		WHERE project_id = $1 AND livemode = $2 AND key = $3`+suffix, k.Scope.ProjectID, k.Scope.Livemode, k.Key).
 		Scan(&m, &p, &fp, &status, &sealed, &created, &exp)
-	now := tx.unix()
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return &IdemRecord{Outcome: IdemStarted}, nil
@@ -155,7 +166,7 @@ func (tx *Tx) LookupIdempotent(ctx context.Context, k IdemKey, method, path, fin
 	case m != method || p != path || fp != fingerprint:
 		return &IdemRecord{Outcome: IdemMismatch}, nil
 	case status != 0:
-		body, err := tx.db.keys.Open(sealed, idemAAD(k))
+		body, err := db.keys.Open(sealed, idemAAD(k))
 		if err != nil {
 			return nil, fmt.Errorf("idempotency response: %w", err)
 		}
