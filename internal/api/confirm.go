@@ -72,10 +72,12 @@ func (o saleOp) request(transactionUnique, orderRef string) cardstream.SaleReque
 // intent can reach the gateway: preparing it moves the intent to processing
 // in a transaction, and a second confirm then finds it processing.
 //
-// create, if not nil, creates the intent (id is then unused) in the same
-// transaction as the confirmation's preparation: a create with confirm=true
-// that is refused before the gateway call leaves nothing behind.
-func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirmOptions, create func(tx *store.Tx) (*pay.PaymentIntent, error)) error {
+// create, if not nil, builds a new intent (id is then unused) in the same
+// transaction as the confirmation's preparation, which stores it once, as
+// processing: a create with confirm=true that is refused before the gateway
+// call leaves nothing behind. It returns the payment method it checked.
+func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirmOptions,
+	create func(tx *store.Tx) (*pay.PaymentIntent, *pay.PaymentMethod, error)) error {
 	var fresh *pay.PaymentMethod
 	if opts.paymentMethod != nil && payments.IsTestPaymentMethodID(*opts.paymentMethod) {
 		pm, err := s.tokeniseTestID(ctx, st, *opts.paymentMethod, "payment_method")
@@ -90,13 +92,14 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 	}
 	var (
 		pi  *pay.PaymentIntent
+		pm  *pay.PaymentMethod
 		op  *pay.GatewayOp
 		req saleOp
 	)
 	err = st.prepare(ctx, func(tx *store.Tx) error {
 		var err error
-		if create != nil {
-			if pi, err = create(tx); err != nil {
+		if create != nil { // it returns the payment method it checked, if any
+			if pi, pm, err = create(tx); err != nil {
 				return err
 			}
 		} else if pi, err = tx.FindPaymentIntent(ctx, st.scope, id); err != nil {
@@ -121,9 +124,10 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 			return pay.InvalidRequest("payment_intent_unexpected_state", "payment_method",
 				"You cannot confirm this PaymentIntent because it's missing a payment method. Pass payment_method.")
 		}
-		pm, err := tx.FindPaymentMethod(ctx, st.scope, pi.PaymentMethod)
-		if err != nil {
-			return notFoundAs(err, "PaymentMethod", pi.PaymentMethod, "payment_method")
+		if pm == nil || pm.ID != pi.PaymentMethod {
+			if pm, err = tx.FindPaymentMethod(ctx, st.scope, pi.PaymentMethod); err != nil {
+				return notFoundAs(err, "PaymentMethod", pi.PaymentMethod, "payment_method")
+			}
 		}
 		if pm.Customer != "" && pi.Customer != "" && pm.Customer != pi.Customer {
 			return pay.InvalidParam("payment_method", "The PaymentMethod %s belongs to another customer.", pm.ID)
@@ -131,7 +135,7 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 		req = newSaleOp(pi, pm, opts.offSession)
 		pi.LastError = nil
 		pi.Attempt++
-		op, err = startIntentOp(ctx, tx, pi, "sale", fmt.Sprintf("%s-%d", pi.ID, pi.Attempt), req)
+		op, err = startIntentOp(ctx, tx, pi, create == nil, "sale", fmt.Sprintf("%s-%d", pi.ID, pi.Attempt), req)
 		return err
 	})
 	if err != nil {
@@ -139,7 +143,7 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 	}
 	res, callErr := gw.Sale(ctx, req.request(op.TransactionUnique, pi.ID))
 	return st.commit(ctx, func(tx *store.Tx) (any, error) {
-		return s.settleSale(ctx, tx, op, res, callErr)
+		return s.settleSale(ctx, tx, op, pm, res, callErr)
 	})
 }
 
@@ -168,8 +172,10 @@ func uncertain(err error) bool {
 
 // settleSale records a sale's outcome on its payment intent. With an
 // uncertain failure the intent stays processing and the op pending, for the
-// reconciler. It is idempotent: an op already settled changes nothing.
-func (s *Server) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, res *cardstream.Result, callErr error) (any, error) {
+// reconciler. It is idempotent: an op already settled changes nothing. pm is
+// the card charged, if the caller has it (payment methods do not change),
+// or nil to look it up.
+func (s *Server) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, pm *pay.PaymentMethod, res *cardstream.Result, callErr error) (any, error) {
 	pi, err := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
 	if err != nil {
 		return nil, err
@@ -191,17 +197,16 @@ func (s *Server) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp
 		}
 		return nil, err
 	}
-	pm, err := tx.FindPaymentMethod(ctx, op.Scope, pi.PaymentMethod)
-	if err != nil {
-		return nil, err
+	if pm == nil || pm.ID != pi.PaymentMethod {
+		if pm, err = tx.FindPaymentMethod(ctx, op.Scope, pi.PaymentMethod); err != nil {
+			return nil, err
+		}
 	}
 	ch := newCharge(pi, pm, res)
 	if !res.Approved() {
 		return s.failSale(ctx, tx, op, pi, ch, payments.DeclineError(res))
 	}
-	if err := tx.CreateCharge(ctx, ch); err != nil {
-		return nil, err
-	}
+	ch.ID = pay.NewID(pay.PrefixCharge)
 	pi.LatestCharge = ch.ID
 	event := "payment_intent.succeeded"
 	if res.State == cardstream.StateApproved { // authorised, awaiting capture
@@ -211,6 +216,11 @@ func (s *Server) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp
 		pi.Status, pi.AmountReceived = pay.StatusSucceeded, res.AmountReceived
 	}
 	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+		return nil, err
+	}
+	// The charge's insert after the intent's update, so that on PostgreSQL
+	// it travels with the event's statement (store/deferred.go).
+	if err := tx.CreateCharge(ctx, ch); err != nil {
 		return nil, err
 	}
 	v := paymentIntentView(pi)
@@ -263,8 +273,9 @@ func newCharge(pi *pay.PaymentIntent, pm *pay.PaymentMethod, res *cardstream.Res
 // to be made for a payment intent, and moves the intent to processing: a
 // second confirm, capture or cancel then finds it busy, and the reconciler
 // finds the op if the call's outcome is lost. req is what a resend needs
-// (never card data).
-func startIntentOp(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, kind, unique string, req any) (*pay.GatewayOp, error) {
+// (never card data). A new intent (stored false) is inserted here, as
+// processing, rather than inserted and then updated.
+func startIntentOp(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, stored bool, kind, unique string, req any) (*pay.GatewayOp, error) {
 	op := &pay.GatewayOp{Scope: pi.Scope, Kind: kind, ObjectID: pi.ID, TransactionUnique: unique}
 	raw, err := json.Marshal(req)
 	if err != nil {
@@ -274,5 +285,8 @@ func startIntentOp(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, kin
 		return nil, err
 	}
 	pi.Status = pay.StatusProcessing
+	if !stored {
+		return op, tx.CreatePaymentIntent(ctx, pi)
+	}
 	return op, tx.UpdatePaymentIntent(ctx, pi)
 }

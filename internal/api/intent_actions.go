@@ -59,7 +59,7 @@ func (s *Server) capturePaymentIntent(r *http.Request, p *params) (stagedFunc, e
 			if pi.Metadata = md.apply(pi.Metadata); len(pi.Metadata) > maxMetadataKeys {
 				return checkMetadata(pi.Metadata)
 			}
-			op, err = startIntentOp(ctx, tx, pi, "capture", pi.ID+"-capture", req)
+			op, err = startIntentOp(ctx, tx, pi, true, "capture", pi.ID+"-capture", req)
 			return err
 		})
 		if err != nil {
@@ -207,7 +207,7 @@ func (s *Server) cancelAuthorisation(ctx context.Context, st *stage, id, reason 
 			return err
 		}
 		req.XRef, req.Charge, req.Amount = ch.XRef, ch.ID, ch.Amount
-		op, err = startIntentOp(ctx, tx, pi, "cancel", pi.ID+"-cancel", req)
+		op, err = startIntentOp(ctx, tx, pi, true, "cancel", pi.ID+"-cancel", req)
 		return err
 	})
 	if err != nil {

@@ -125,8 +125,9 @@ func readIntentChange(p *params) intentChange {
 }
 
 // apply sets the sent fields on pi and checks them against the project's
-// currencies and the scope's objects.
-func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, ch intentChange) error {
+// currencies and the scope's objects. It returns the payment method it
+// checked, if one was sent.
+func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, ch intentChange) (*pay.PaymentMethod, error) {
 	if ch.amount != nil {
 		pi.Amount = *ch.amount
 	}
@@ -134,29 +135,30 @@ func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.Pa
 		pi.Currency = *ch.currency
 	}
 	if payments.CurrencyNumeric(pi.Currency) == "" || !s.currencyAllowed(ctx, pi.Scope, pi.Currency) {
-		return pay.InvalidParam("currency", "Currency %q is not enabled for this project.", clip(pi.Currency, 10))
+		return nil, pay.InvalidParam("currency", "Currency %q is not enabled for this project.", clip(pi.Currency, 10))
 	}
 	if pi.Amount < minimumAmounts[pi.Currency] {
-		return pay.InvalidRequest("amount_too_small", "amount", "Amount must be at least %d %s.", minimumAmounts[pi.Currency], pi.Currency)
+		return nil, pay.InvalidRequest("amount_too_small", "amount", "Amount must be at least %d %s.", minimumAmounts[pi.Currency], pi.Currency)
 	}
 	if pi.Amount > 99999999 {
-		return pay.InvalidRequest("amount_too_large", "amount", "Amount must be no more than 99999999.")
+		return nil, pay.InvalidRequest("amount_too_large", "amount", "Amount must be no more than 99999999.")
 	}
 	if ch.customer != nil {
 		if *ch.customer != "" {
 			if err := s.requireCustomer(ctx, tx, pi.Scope, *ch.customer, "customer"); err != nil {
-				return err
+				return nil, err
 			}
 		}
 		pi.Customer = *ch.customer
 	}
+	var pm *pay.PaymentMethod
 	if ch.paymentMethod != nil && *ch.paymentMethod != "" {
-		pm, err := tx.FindPaymentMethod(ctx, pi.Scope, *ch.paymentMethod)
-		if err != nil {
-			return notFoundAs(err, "PaymentMethod", *ch.paymentMethod, "payment_method")
+		var err error
+		if pm, err = tx.FindPaymentMethod(ctx, pi.Scope, *ch.paymentMethod); err != nil {
+			return nil, notFoundAs(err, "PaymentMethod", *ch.paymentMethod, "payment_method")
 		}
 		if pm.Customer != "" && pi.Customer != "" && pm.Customer != pi.Customer {
-			return pay.InvalidParam("payment_method", "The PaymentMethod %s belongs to another customer.", pm.ID)
+			return nil, pay.InvalidParam("payment_method", "The PaymentMethod %s belongs to another customer.", pm.ID)
 		}
 	}
 	set := func(dst *string, v *string) {
@@ -171,7 +173,7 @@ func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.Pa
 	set(&pi.CaptureMethod, ch.captureMethod)
 	set(&pi.SetupFutureUsage, ch.setupFutureUsage)
 	pi.Metadata = ch.metadata.apply(pi.Metadata)
-	return checkMetadata(pi.Metadata)
+	return pm, checkMetadata(pi.Metadata)
 }
 
 func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, error) {
@@ -196,31 +198,34 @@ func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 			}
 			fresh, ch.paymentMethod = pm, &pm.ID
 		}
-		create := func(tx *store.Tx) (*pay.PaymentIntent, error) {
+		// build makes the new intent, with its ID, and records its
+		// payment_intent.created event; the caller stores it.
+		build := func(tx *store.Tx) (*pay.PaymentIntent, *pay.PaymentMethod, error) {
 			if fresh != nil {
 				if err := tx.CreatePaymentMethod(ctx, fresh); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 			pi := &pay.PaymentIntent{Scope: st.scope, Status: pay.StatusRequiresPaymentMethod, CaptureMethod: "automatic"}
-			if err := s.applyIntentChange(ctx, tx, pi, ch); err != nil {
-				return nil, err
+			pm, err := s.applyIntentChange(ctx, tx, pi, ch)
+			if err != nil {
+				return nil, nil, err
 			}
 			if pi.PaymentMethod != "" {
 				pi.Status = pay.StatusRequiresConfirmation
 			}
-			if err := tx.CreatePaymentIntent(ctx, pi); err != nil {
-				return nil, err
-			}
-			return pi, s.emit(ctx, tx, st.scope, "payment_intent.created", pi.ID, paymentIntentView(pi), nil)
+			tx.NewPaymentIntent(pi)
+			return pi, pm, s.emit(ctx, tx, st.scope, "payment_intent.created", pi.ID, paymentIntentView(pi), nil)
 		}
 		if confirm {
-			return s.confirm(ctx, st, "", opts, create)
+			return s.confirm(ctx, st, "", opts, build)
 		}
 		var pi *pay.PaymentIntent
 		err := st.prepare(ctx, func(tx *store.Tx) (err error) {
-			pi, err = create(tx)
-			return err
+			if pi, _, err = build(tx); err != nil {
+				return err
+			}
+			return tx.CreatePaymentIntent(ctx, pi)
 		})
 		if err != nil {
 			return err
@@ -254,7 +259,7 @@ func (s *Server) updatePaymentIntent(r *http.Request, p *params) (writeFunc, err
 			return nil, unexpectedState(pi, "update")
 		}
 		before := paymentIntentView(pi)
-		if err := s.applyIntentChange(ctx, tx, pi, ch); err != nil {
+		if _, err := s.applyIntentChange(ctx, tx, pi, ch); err != nil {
 			return nil, err
 		}
 		if editable {

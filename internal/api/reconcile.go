@@ -72,7 +72,7 @@ func (s *Server) reconcileOp(ctx context.Context, op *pay.GatewayOp) error {
 		}
 		res, callErr := gw.Sale(ctx, req.request(op.TransactionUnique, op.ObjectID))
 		return s.settleOrTouch(ctx, op, callErr, func(tx *store.Tx) error {
-			_, err := s.settleSale(ctx, tx, op, res, callErr)
+			_, err := s.settleSale(ctx, tx, op, nil, res, callErr)
 			return ignoreClientError(err)
 		})
 	case "capture", "cancel":
@@ -267,7 +267,7 @@ func (s *Server) ResolveGatewayOp(ctx context.Context, id, xref string, notCharg
 			_, err = s.failSale(ctx, tx, op, pi, nil, &pay.Error{Status: 402, Type: pay.ErrorTypeCard, Code: "processing_error",
 				Message: "The payment could not be completed. Try again."})
 		} else {
-			_, err = s.settleSale(ctx, tx, op, res, nil)
+			_, err = s.settleSale(ctx, tx, op, nil, res, nil)
 		}
 		return ignoreClientError(err)
 	})

@@ -43,7 +43,7 @@ type answeredError struct{ rec *store.IdemRecord }
 func (e *answeredError) Error() string { return "idempotency key already used" }
 
 // claimIn claims the request's key, if it has one and it is not yet
-// claimed, inside tx.
+// claimed, inside tx: prepare's transaction, before a gateway call.
 func (st *stage) claimIn(ctx context.Context, tx *store.Tx) error {
 	if st.claim == nil || st.claimed {
 		return nil
@@ -98,32 +98,58 @@ func (st *stage) prepare(ctx context.Context, fn func(tx *store.Tx) error) error
 // commit runs fn in the final transaction. fn returns the response object,
 // or a *pay.Error that is answered, and replayed, while fn's writes are kept
 // (a card decline recorded on the payment intent). Any other error rolls fn
-// back.
+// back. A key that no prepare claimed is written here once, with the
+// response; if it turns out to be taken, the transaction is run again with
+// the key looked up, which replays, refuses or takes over an expired key.
 func (st *stage) commit(ctx context.Context, fn func(tx *store.Tx) (any, error)) error {
+	if st.claim == nil || st.claimed {
+		return st.s.db.Tx(ctx, func(tx *store.Tx) error { return st.finish(ctx, tx, fn, nil) })
+	}
+	err := st.s.db.Tx(ctx, func(tx *store.Tx) error { return st.finish(ctx, tx, fn, store.NewIdemRecord()) })
+	if !errors.Is(err, store.ErrIdempotencyRace) {
+		return err
+	}
 	return st.s.db.Tx(ctx, func(tx *store.Tx) error {
-		if err := st.claimIn(ctx, tx); err != nil {
-			return err
-		}
-		obj, err := fn(tx)
-		status := http.StatusOK
-		if e, ok := pay.AsError(err); ok {
-			status, obj, err = e.Status, newErrorBody(e), nil
-		}
+		c := st.claim
+		rec, err := tx.LookupIdempotent(ctx, c.key, c.method, c.path, c.fingerprint)
 		if err != nil {
 			return err
 		}
-		body, err := st.s.render(ctx, tx, st.scope, obj, st.expand)
-		if err != nil {
-			return err
+		if rec.Outcome != store.IdemStarted {
+			return &answeredError{rec}
 		}
-		if st.claim != nil {
-			if err := tx.FinishIdempotent(ctx, st.claim.key, status, body); err != nil {
-				return err
-			}
-		}
-		st.status, st.body = status, body
-		return nil
+		return st.finish(ctx, tx, fn, rec)
 	})
+}
+
+// finish runs fn and renders its response, and stores it under the key:
+// with FinishIdempotent when prepare claimed the key, with
+// RecordIdempotent(rec) when it is written only now.
+func (st *stage) finish(ctx context.Context, tx *store.Tx, fn func(tx *store.Tx) (any, error), rec *store.IdemRecord) error {
+	obj, err := fn(tx)
+	status := http.StatusOK
+	if e, ok := pay.AsError(err); ok {
+		status, obj, err = e.Status, newErrorBody(e), nil
+	}
+	if err != nil {
+		return err
+	}
+	body, err := st.s.render(ctx, tx, st.scope, obj, st.expand)
+	if err != nil {
+		return err
+	}
+	if c := st.claim; c != nil {
+		if rec != nil {
+			err = tx.RecordIdempotent(ctx, rec, c.key, c.method, c.path, c.fingerprint, status, body)
+		} else {
+			err = tx.FinishIdempotent(ctx, c.key, status, body)
+		}
+		if err != nil {
+			return err
+		}
+	}
+	st.status, st.body = status, body
+	return nil
 }
 
 // staged adapts a stagedHandler to http.Handler.

@@ -40,9 +40,12 @@ func (db *DB) scanCharge(row interface{ Scan(...any) error }) (*pay.Charge, erro
 	return &c, nil
 }
 
-// CreateCharge inserts a charge, filling in its ID and creation time.
+// CreateCharge inserts a charge, filling in its creation time and, unless
+// preset, its ID.
 func (tx *Tx) CreateCharge(ctx context.Context, c *pay.Charge) error {
-	c.ID = pay.NewID(pay.PrefixCharge)
+	if c.ID == "" {
+		c.ID = pay.NewID(pay.PrefixCharge)
+	}
 	c.Created = tx.unix()
 	card, _ := json.Marshal(c.Card)
 	err := tx.tx.execLater(ctx, `INSERT INTO charges (`+chargeColumns+`)

@@ -45,22 +45,23 @@ func (c txConn) execLater(ctx context.Context, query string, args ...any) error 
 	return nil
 }
 
-// flush sends the waiting statements one by one. A failure is kept for
-// DB.Tx, which reports it: PostgreSQL fails every later statement of the
-// transaction with a less helpful "transaction is aborted".
+// flush sends the waiting statements, together in one round trip. A
+// failure is kept for DB.Tx, which reports it: PostgreSQL fails every later
+// statement of the transaction with a less helpful "transaction is aborted".
 func (c txConn) flush(ctx context.Context) {
 	if c.later == nil || len(c.later.stmts) == 0 {
 		return
 	}
-	stmts := c.later.stmts
-	c.later.stmts = nil
-	for _, s := range stmts {
-		if _, err := c.Tx.ExecContext(ctx, s.query, s.args...); err != nil {
-			if c.later.err == nil {
-				c.later.err = err
-			}
-			return
-		}
+	var q string
+	var args []any
+	if len(c.later.stmts) == 1 {
+		q, args = c.later.stmts[0].query, c.later.stmts[0].args
+		c.later.stmts = nil
+	} else {
+		q, args = c.fused("SELECT 1", nil)
+	}
+	if _, err := c.Tx.ExecContext(ctx, q, args...); err != nil && c.later.err == nil {
+		c.later.err = err
 	}
 }
 

@@ -21,13 +21,20 @@ func TestDeferredInsertIsSeenByLaterStatements(t *testing.T) {
 		ctx := context.Background()
 		scope := storetest.Project(t, db)
 		err := db.Tx(ctx, func(tx *store.Tx) error {
+			// Two waiting inserts, sent together before the next read.
 			c := &pay.Customer{Scope: scope, Email: "later@example.com"}
 			if err := tx.CreateCustomer(ctx, c); err != nil {
 				return err
 			}
-			got, err := tx.FindCustomer(ctx, scope, c.ID)
-			if err != nil || got.Email != c.Email {
-				t.Errorf("customer read back in its transaction: %+v, %v", got, err)
+			c2 := &pay.Customer{Scope: scope, Email: "later2@example.com"}
+			if err := tx.CreateCustomer(ctx, c2); err != nil {
+				return err
+			}
+			for _, want := range []*pay.Customer{c, c2} {
+				got, err := tx.FindCustomer(ctx, scope, want.ID)
+				if err != nil || got.Email != want.Email {
+					t.Errorf("customer read back in its transaction: %+v, %v", got, err)
+				}
 			}
 			// Two waiting inserts travel with the event's statement.
 			d := &pay.Customer{Scope: scope}
@@ -44,8 +51,8 @@ func TestDeferredInsertIsSeenByLaterStatements(t *testing.T) {
 			t.Fatal(err)
 		}
 		l, err := db.FindCustomers(ctx, scope, store.CustomerFilter{}, pay.Page{Limit: 10})
-		if err != nil || len(l.Data) != 3 {
-			t.Fatalf("%d customers committed, want 3 (err %v)", len(l.Data), err)
+		if err != nil || len(l.Data) != 4 {
+			t.Fatalf("%d customers committed, want 4 (err %v)", len(l.Data), err)
 		}
 	})
 }

@@ -221,8 +221,10 @@ func (tx *Tx) reclaim(ctx context.Context, k IdemKey, method, path, fingerprint 
 // request's own transaction, so the response is kept if and only if the
 // request's writes are.
 func (tx *Tx) FinishIdempotent(ctx context.Context, k IdemKey, status int, response []byte) error {
-	err := tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = $4, response = $5 WHERE project_id = $1 AND livemode = $2 AND key = $3 AND status = 0`,
-		k.Scope.ProjectID, k.Scope.Livemode, k.Key, status, tx.db.keys.Seal(response, idemAAD(k))))
+	// It reads only idempotency_keys: waiting inserts (deferred.go) come along.
+	q, a := tx.tx.fused(`UPDATE idempotency_keys SET status = $4, response = $5 WHERE project_id = $1 AND livemode = $2 AND key = $3 AND status = 0`,
+		[]any{k.Scope.ProjectID, k.Scope.Livemode, k.Key, status, tx.db.keys.Seal(response, idemAAD(k))})
+	err := tx.expectOne(tx.tx.ExecContext(ctx, q, a...))
 	if err != nil {
 		return fmt.Errorf("finish idempotent request: %w", err)
 	}

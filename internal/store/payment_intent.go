@@ -58,12 +58,20 @@ func (db *DB) sealOptional(s string, aad []byte) []byte {
 	return db.keys.Seal([]byte(s), aad)
 }
 
-// CreatePaymentIntent inserts a payment intent, filling in its ID, creation
-// time and client secret.
-func (tx *Tx) CreatePaymentIntent(ctx context.Context, pi *pay.PaymentIntent) error {
+// NewPaymentIntent fills in a new payment intent's ID, creation time and
+// client secret, for a caller that needs them before CreatePaymentIntent.
+func (tx *Tx) NewPaymentIntent(pi *pay.PaymentIntent) {
 	pi.ID = pay.NewID(pay.PrefixPaymentIntent)
 	pi.Created = tx.unix()
 	pi.ClientSecret = pi.ID + "_secret_" + pay.RandomString(24)
+}
+
+// CreatePaymentIntent inserts a payment intent, filling in its ID, creation
+// time and client secret unless NewPaymentIntent did.
+func (tx *Tx) CreatePaymentIntent(ctx context.Context, pi *pay.PaymentIntent) error {
+	if pi.ID == "" {
+		tx.NewPaymentIntent(pi)
+	}
 	err := tx.tx.execLater(ctx, `INSERT INTO payment_intents (`+piColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
 		pi.ID, pi.Scope.ProjectID, pi.Scope.Livemode, pi.Created, pi.Amount, pi.Currency, pi.Status, pi.CaptureMethod, pi.Customer, pi.PaymentMethod,
