@@ -324,8 +324,19 @@ func TestConcurrentConfirmChargesOnce(t *testing.T) {
 
 func countCharges(t *testing.T, sc *stripe.Client, pi string) int {
 	t.Helper()
+	return count(t, sc.V1Charges.List(context.Background(), &stripe.ChargeListParams{PaymentIntent: stripe.String(pi)}).All(context.Background()))
+}
+
+func countIntents(t *testing.T, sc *stripe.Client) int {
+	t.Helper()
+	return count(t, sc.V1PaymentIntents.List(context.Background(), &stripe.PaymentIntentListParams{}).All(context.Background()))
+}
+
+// count walks a list through all its pages.
+func count[T any](t *testing.T, all stripe.Seq2[T, error]) int {
+	t.Helper()
 	n := 0
-	for _, err := range sc.V1Charges.List(context.Background(), &stripe.ChargeListParams{PaymentIntent: stripe.String(pi)}).All(context.Background()) {
+	for _, err := range all {
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -558,17 +569,6 @@ func TestCreateAndConfirmRefusedLeavesNothing(t *testing.T) {
 	})
 }
 
-func countIntents(t *testing.T, sc *stripe.Client) int {
-	t.Helper()
-	n := 0
-	for _, err := range sc.V1PaymentIntents.List(context.Background(), &stripe.PaymentIntentListParams{}).All(context.Background()) {
-		if err != nil {
-			t.Fatal(err)
-		}
-		n++
-	}
-	return n
-}
 
 // TestConcurrentKeyedCreateAndConfirmChargesOnce sends one keyed create with
 // confirm=true from 8 clients at once: the key is claimed in the transaction
