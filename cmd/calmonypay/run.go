@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 
 	"github.com/calmony/calmonypay/internal/config"
@@ -104,11 +105,13 @@ func newFlagSet(name string, e *env) *flag.FlagSet {
 	return fs
 }
 
-func newLogger(e *env, cfg *config.Config) *slog.Logger {
+func newLogger(e *env, cfg *config.Config) *slog.Logger { return newLoggerTo(e.stderr, cfg) }
+
+func newLoggerTo(w io.Writer, cfg *config.Config) *slog.Logger {
 	if cfg.Env == config.Production {
-		return slog.New(slog.NewJSONHandler(e.stderr, nil))
+		return slog.New(slog.NewJSONHandler(w, nil))
 	}
-	return slog.New(slog.NewTextHandler(e.stderr, nil))
+	return slog.New(slog.NewTextHandler(w, nil))
 }
 
 // openStore loads the encryption key (unless loaded already), opens the

@@ -36,7 +36,9 @@ func serve(ctx context.Context, args []string, e *env) error {
 	if err := cfg.Finish(); err != nil {
 		return err
 	}
-	log := newLogger(e, cfg)
+	logs := newLogWriter(e.stderr)
+	defer logs.Close()
+	log := newLoggerTo(logs, cfg)
 	if e.getenv("GOGC") == "" {
 		// Request garbage is short-lived over a small live heap: collecting at
 		// 3× the live heap instead of Go's default 2× took 10–15% off the CPU
