@@ -36,10 +36,11 @@ import (
 )
 
 // defaultMaxTransactions is the default Options.MaxTransactions: about
-// 13 MB of transactions, which keeps a server with the in-process sandbox
+// 6.5 MB of transactions, which keeps a server with the in-process sandbox
 // within its memory budget under load (the collector lets the heap grow to
-// a multiple of what is live: three times with serve's GOGC=200).
-const defaultMaxTransactions = 20000
+// a multiple of what is live: three times with serve's GOGC=200). At 20,000
+// a 36-second payment.flow benchmark peaked at 98 MB of RSS.
+const defaultMaxTransactions = 10000
 
 // Published test accounts (§11.1). 100856 is the 3-D Secure test account;
 // its secret is disputed in the sources, so both are accepted.
@@ -81,7 +82,7 @@ type Options struct {
 	// xref is a use, so a card token that keeps being charged stays known),
 	// the oldest duplicate key is forgotten, and new sessions and challenges
 	// are refused with 65565. A stored transaction takes about 650 bytes.
-	// Defaults to 20000.
+	// Defaults to 10000.
 	MaxTransactions int
 	// BaseURL is the absolute URL browsers reach the sandbox at, used for
 	// threeDSURL. Defaults to one derived from each request.
