@@ -569,7 +569,6 @@ func TestCreateAndConfirmRefusedLeavesNothing(t *testing.T) {
 	})
 }
 
-
 // TestConcurrentKeyedCreateAndConfirmChargesOnce sends one keyed create with
 // confirm=true from 8 clients at once: the key is claimed in the transaction
 // that creates the intent, so only one intent is created and charged; the
