@@ -176,6 +176,11 @@ func (s *Server) serveStaged(w http.ResponseWriter, r *http.Request, h stagedHan
 	if err := fn(ctx, st); err != nil {
 		var answered *answeredError
 		if errors.As(err, &answered) {
+			// peek reads through the read pool: replay nothing that a power
+			// loss could still undo (see store.AwaitDurable).
+			if err := s.db.AwaitDurable(ctx); err != nil {
+				return err
+			}
 			_, err := answerIdempotent(w, answered.rec)
 			return err
 		}
