@@ -17,8 +17,8 @@ import (
 // it (fused). Such a statement must not read the tables the waiting inserts
 // write, since all parts of one statement see the same snapshot; CreateEvent
 // and RecordIdempotent qualify. Any other statement, and COMMIT, first sends
-// what is waiting on its own (flush), so every statement still sees every
-// earlier write. An error in a waiting insert surfaces at the statement that
+// what is waiting, in one round trip of its own (flush), so every statement
+// still sees every earlier write. An error in a waiting insert surfaces at the statement that
 // carries or flushes it, and fails the transaction all the same.
 //
 // On SQLite (the writer has no round trips) execLater executes at once.
