@@ -133,6 +133,10 @@ func canonicalOrigin(r *http.Request) (string, bool) {
 // (case-insensitively) or Vary is "*". Missing tokens are added as one
 // comma-separated value.
 func addVary(h http.Header, tokens ...string) {
+	if len(h["Vary"]) == 0 { // the usual case: nothing to merge with
+		h["Vary"] = []string{strings.Join(tokens, ", ")}
+		return
+	}
 	present := varyTokens(h)
 	if present["*"] {
 		return

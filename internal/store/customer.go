@@ -32,8 +32,10 @@ func (db *DB) scanCustomer(row interface{ Scan(...any) error }) (*pay.Customer, 
 	if err != nil {
 		return nil, err
 	}
-	if err := json.Unmarshal([]byte(metadata), &c.Metadata); err != nil {
-		return nil, fmt.Errorf("customer %s metadata: %w", c.ID, err)
+	if metadata != "{}" { // the usual case needs no decoding
+		if err := json.Unmarshal([]byte(metadata), &c.Metadata); err != nil {
+			return nil, fmt.Errorf("customer %s metadata: %w", c.ID, err)
+		}
 	}
 	if sealed != nil {
 		plain, err := db.keys.Open(sealed, piiAAD(c.ID))
