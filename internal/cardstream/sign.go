@@ -29,21 +29,15 @@ func URLEncode(s string) string {
 // 1–4): the fields without any signature, stably sorted by root name in byte
 // order, PHP-urlencoded, joined with '&', line endings normalised to %0A.
 func Canonical(fields Fields) string {
-	type rooted struct {
-		root string
-		Field
-	}
-	r := make([]rooted, 0, len(fields))
+	f := make(Fields, 0, len(fields))
 	for _, fl := range fields {
-		if root := Root(fl.Name); root != SignatureField {
-			r = append(r, rooted{root, fl})
+		if Root(fl.Name) != SignatureField {
+			f = append(f, fl)
 		}
 	}
-	slices.SortStableFunc(r, func(a, b rooted) int { return strings.Compare(a.root, b.root) })
-	f := make(Fields, len(r))
-	for i, x := range r {
-		f[i] = x.Field
-	}
+	slices.SortStableFunc(f, func(a, b Field) int {
+		return strings.Compare(Root(a.Name), Root(b.Name))
+	})
 	enc := f.Encode()
 	if !strings.Contains(enc, "%0D") && !strings.Contains(enc, "%0d") {
 		return enc // no carriage return to fold (the usual case): skip the regexp
