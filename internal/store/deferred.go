@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 )
@@ -65,9 +63,30 @@ func (c txConn) flush(ctx context.Context) {
 	}
 }
 
-// placeholder matches a $N parameter in our SQL texts, which use "$" for
-// nothing else.
-var placeholder = regexp.MustCompile(`\$(\d+)`)
+// shiftPlaceholders writes query to b with each $N parameter renumbered
+// $N+offset. Our SQL texts use "$" for nothing else.
+func shiftPlaceholders(b *strings.Builder, query string, offset int) {
+	for {
+		i := strings.IndexByte(query, '$')
+		if i < 0 {
+			b.WriteString(query)
+			return
+		}
+		j := i + 1
+		for j < len(query) && query[j] >= '0' && query[j] <= '9' {
+			j++
+		}
+		n, err := strconv.Atoi(query[i+1 : j])
+		b.WriteString(query[:i])
+		if err != nil { // a "$" without a number: keep it
+			b.WriteString(query[i:j])
+		} else {
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n + offset))
+		}
+		query = query[j:]
+	}
+}
 
 // fused returns query with the waiting statements in front of it as WITH
 // queries, and their arguments after its own, and forgets them. Only a
@@ -80,12 +99,9 @@ func (c txConn) fused(query string, args []any) (string, []any) {
 	with.WriteString("WITH ")
 	all := args
 	for i, s := range c.later.stmts {
-		offset := len(all)
-		shifted := placeholder.ReplaceAllStringFunc(s.query, func(p string) string {
-			n, _ := strconv.Atoi(p[1:])
-			return "$" + strconv.Itoa(n+offset)
-		})
-		fmt.Fprintf(&with, "deferred_%d AS (%s), ", i, shifted)
+		with.WriteString("deferred_" + strconv.Itoa(i) + " AS (")
+		shiftPlaceholders(&with, s.query, len(all))
+		with.WriteString("), ")
 		all = append(all[:len(all):len(all)], s.args...)
 	}
 	c.later.stmts = nil
