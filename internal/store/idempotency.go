@@ -13,7 +13,7 @@ import (
 // IdempotencyTTL is how long a key's first response is kept and replayed.
 const IdempotencyTTL = 24 * time.Hour
 
-// Idempotency outcomes of BeginIdempotent.
+// Idempotency outcomes of ClaimIdempotent and LookupIdempotent.
 const (
 	IdemStarted  = iota // the caller owns the key and must run the request
 	IdemReplay          // the first request finished: replay Status and Response
@@ -27,7 +27,7 @@ type IdemKey struct {
 	Key   string
 }
 
-// IdemRecord is what BeginIdempotent found.
+// IdemRecord is what ClaimIdempotent or LookupIdempotent found.
 type IdemRecord struct {
 	Outcome  int
 	Status   int
@@ -39,28 +39,15 @@ func idemAAD(k IdemKey) []byte {
 	return fmt.Appendf(nil, "idempotency/%s/%t/%s", k.Scope.ProjectID, k.Scope.Livemode, k.Key)
 }
 
-// BeginIdempotent claims an idempotency key for a request identified by
-// method, path and a fingerprint of its parameters. A claim is a lease: if the
-// owner crashes, the key may be claimed again once lease has passed. Because
-// a request's writes and its stored response commit together (FinishIdempotent
-// inside the request's own transaction), an expired unfinished claim means no
-// write of it was committed, so running the request again is safe.
-func (db *DB) BeginIdempotent(ctx context.Context, k IdemKey, method, path, fingerprint string, lease time.Duration) (*IdemRecord, error) {
-	var rec *IdemRecord
-	err := db.Tx(ctx, func(tx *Tx) (err error) {
-		rec, err = tx.ClaimIdempotent(ctx, k, method, path, fingerprint, lease)
-		return err
-	})
-	if err != nil {
-		return nil, fmt.Errorf("begin idempotent request: %w", err)
-	}
-	return rec, nil
-}
-
-// ClaimIdempotent is BeginIdempotent inside the caller's transaction. A
-// request that does all its work in one transaction claims its key there:
-// the claim, the writes and the stored response then commit together or not
-// at all, and a failure leaves the key free without a release.
+// ClaimIdempotent claims an idempotency key, inside the caller's
+// transaction, for a request identified by method, path and a fingerprint of
+// its parameters, before the request calls the gateway (staged writes). The
+// claim commits with the transaction; FinishIdempotent stores the response
+// later. A claim is a lease: if the owner crashes, the key may be claimed
+// again once lease has passed. Because a request's writes after the claim
+// and its stored response commit together, an expired unfinished claim means
+// no write of it after the gateway call was committed, and the gateway ops
+// recorded before it are settled by the reconciler.
 func (tx *Tx) ClaimIdempotent(ctx context.Context, k IdemKey, method, path, fingerprint string, lease time.Duration) (*IdemRecord, error) {
 	var rec *IdemRecord
 	err := func() error {
@@ -105,7 +92,8 @@ func (tx *Tx) ClaimIdempotent(ctx context.Context, k IdemKey, method, path, fing
 		case exp > now:
 			rec = &IdemRecord{Outcome: IdemInFlight}
 		default:
-			// The owner died before finishing: nothing of it was committed.
+			// The owner died before finishing. Its response was never stored;
+			// what its preparation committed (a gateway op) is the reconciler's.
 			rec = &IdemRecord{Outcome: IdemStarted}
 			return tx.reclaim(ctx, k, method, path, fingerprint, created, until)
 		}
@@ -174,7 +162,8 @@ func (db *DB) lookupIdempotent(ctx context.Context, q querier, suffix string, no
 	case exp > now:
 		return &IdemRecord{Outcome: IdemInFlight}, nil
 	default:
-		// A staged request's owner died before finishing: nothing of it was committed.
+		// A staged request's owner died before finishing. Its response was never
+		// stored; what its preparation committed (a gateway op) is the reconciler's.
 		return &IdemRecord{Outcome: IdemStarted, exists: true}, nil
 	}
 }

@@ -229,7 +229,7 @@ func TestIdempotency(t *testing.T) {
 		k := store.IdemKey{Scope: storetest.Project(t, db), Key: "key-1"}
 		begin := func(fp string) int {
 			t.Helper()
-			rec, err := db.BeginIdempotent(ctx, k, "POST", "/v1/customers", fp, time.Minute)
+			rec, err := beginIdempotent(ctx, db, k, "POST", "/v1/customers", fp, time.Minute)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -247,20 +247,20 @@ func TestIdempotency(t *testing.T) {
 		if err := db.Tx(ctx, func(tx *store.Tx) error { return tx.FinishIdempotent(ctx, k, 200, []byte(`{"id":"cus_1"}`)) }); err != nil {
 			t.Fatal(err)
 		}
-		rec, err := db.BeginIdempotent(ctx, k, "POST", "/v1/customers", "a", time.Minute)
+		rec, err := beginIdempotent(ctx, db, k, "POST", "/v1/customers", "a", time.Minute)
 		if err != nil || rec.Outcome != store.IdemReplay || rec.Status != 200 || string(rec.Response) != `{"id":"cus_1"}` {
 			t.Errorf("replay = %+v, %v", rec, err)
 		}
 
 		// A released claim can be taken again.
 		k2 := store.IdemKey{Scope: k.Scope, Key: "key-2"}
-		if rec, _ := db.BeginIdempotent(ctx, k2, "POST", "/v1/customers", "a", time.Minute); rec.Outcome != store.IdemStarted {
+		if rec, _ := beginIdempotent(ctx, db, k2, "POST", "/v1/customers", "a", time.Minute); rec.Outcome != store.IdemStarted {
 			t.Fatal("k2 not started")
 		}
 		if err := db.ReleaseIdempotent(ctx, k2); err != nil {
 			t.Fatal(err)
 		}
-		if rec, _ := db.BeginIdempotent(ctx, k2, "POST", "/v1/customers", "a", time.Minute); rec.Outcome != store.IdemStarted {
+		if rec, _ := beginIdempotent(ctx, db, k2, "POST", "/v1/customers", "a", time.Minute); rec.Outcome != store.IdemStarted {
 			t.Error("released key not claimable")
 		}
 	})
@@ -331,7 +331,7 @@ func TestIdempotencyConcurrentClaims(t *testing.T) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				rec, err := db.BeginIdempotent(ctx, k, "POST", "/v1/customers", "fp", time.Minute)
+				rec, err := beginIdempotent(ctx, db, k, "POST", "/v1/customers", "fp", time.Minute)
 				if err != nil {
 					t.Error(err)
 					return
@@ -398,4 +398,14 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 			t.Errorf("Migrate on a newer schema: err = %v, want a refusal", err)
 		}
 	})
+}
+
+// beginIdempotent claims k in a transaction of its own.
+func beginIdempotent(ctx context.Context, db *store.DB, k store.IdemKey, method, path, fingerprint string, lease time.Duration) (*store.IdemRecord, error) {
+	var rec *store.IdemRecord
+	err := db.Tx(ctx, func(tx *store.Tx) (err error) {
+		rec, err = tx.ClaimIdempotent(ctx, k, method, path, fingerprint, lease)
+		return err
+	})
+	return rec, err
 }
