@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -33,6 +34,9 @@ type IdemRecord struct {
 	Status   int
 	Response []byte
 	exists   bool // LookupIdempotent: the key has a row that RecordIdempotent replaces
+	// ownerCreated is, when exists, the row's creation time if its owner died
+	// before finishing, or 0 if the key expired.
+	ownerCreated int64
 }
 
 func idemAAD(k IdemKey) []byte {
@@ -51,7 +55,6 @@ func idemAAD(k IdemKey) []byte {
 func (tx *Tx) ClaimIdempotent(ctx context.Context, k IdemKey, method, path, fingerprint string, lease time.Duration) (*IdemRecord, error) {
 	var rec *IdemRecord
 	err := func() error {
-		db := tx.db
 		now := tx.unix()
 		until := now + int64(lease/time.Second)
 		// Insert first: on PostgreSQL a concurrent claim of the same key waits
@@ -65,39 +68,15 @@ func (tx *Tx) ClaimIdempotent(ctx context.Context, k IdemKey, method, path, fing
 			rec = &IdemRecord{Outcome: IdemStarted}
 			return err
 		}
-		var (
-			m, p, fp     string
-			status       int
-			sealed       []byte
-			created, exp int64
-		)
-		err = tx.tx.QueryRowContext(ctx, `SELECT method, path, fingerprint, status, response, created, locked_until FROM idempotency_keys
-			WHERE project_id = $1 AND livemode = $2 AND key = $3`+tx.db.forUpdate(), k.Scope.ProjectID, k.Scope.Livemode, k.Key).
-			Scan(&m, &p, &fp, &status, &sealed, &created, &exp)
-		switch {
-		case err != nil:
+		if rec, err = tx.db.lookupIdempotent(ctx, tx.tx, tx.db.forUpdate(), now, k, method, path, fingerprint); err != nil || rec.Outcome != IdemStarted {
 			return err
-		case created+int64(IdempotencyTTL/time.Second) <= now:
-			// Expired: the key is new again.
-			rec = &IdemRecord{Outcome: IdemStarted}
-			return tx.reclaim(ctx, k, method, path, fingerprint, now, until)
-		case m != method || p != path || fp != fingerprint:
-			rec = &IdemRecord{Outcome: IdemMismatch}
-		case status != 0:
-			body, err := db.keys.Open(sealed, idemAAD(k))
-			if err != nil {
-				return fmt.Errorf("idempotency response: %w", err)
-			}
-			rec = &IdemRecord{Outcome: IdemReplay, Status: status, Response: body}
-		case exp > now:
-			rec = &IdemRecord{Outcome: IdemInFlight}
-		default:
-			// The owner died before finishing. Its response was never stored;
-			// what its preparation committed (a gateway op) is the reconciler's.
-			rec = &IdemRecord{Outcome: IdemStarted}
-			return tx.reclaim(ctx, k, method, path, fingerprint, created, until)
 		}
-		return nil
+		if !rec.exists {
+			return errors.New("the key's row vanished after a conflict")
+		}
+		// An expired key is new again; a dead owner's claim is taken over
+		// with its creation time.
+		return tx.reclaim(ctx, k, method, path, fingerprint, cmp.Or(rec.ownerCreated, now), until)
 	}()
 	if err != nil {
 		return nil, fmt.Errorf("claim idempotency key: %w", err)
@@ -164,7 +143,7 @@ func (db *DB) lookupIdempotent(ctx context.Context, q querier, suffix string, no
 	default:
 		// A staged request's owner died before finishing. Its response was never
 		// stored; what its preparation committed (a gateway op) is the reconciler's.
-		return &IdemRecord{Outcome: IdemStarted, exists: true}, nil
+		return &IdemRecord{Outcome: IdemStarted, exists: true, ownerCreated: created}, nil
 	}
 }
 

@@ -409,3 +409,60 @@ func beginIdempotent(ctx context.Context, db *store.DB, k store.IdemKey, method,
 	})
 	return rec, err
 }
+
+// TestIdempotencyClaimTakesOver covers the two ways a claimed key is taken
+// again: its owner died (its lease ran out) or the key expired.
+func TestIdempotencyClaimTakesOver(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		scope := storetest.Project(t, db)
+		created := func(k store.IdemKey) int64 {
+			t.Helper()
+			var c int64
+			if err := db.RawQueryRow(ctx, `SELECT created FROM idempotency_keys WHERE project_id = $1 AND livemode = $2 AND key = $3`,
+				k.Scope.ProjectID, k.Scope.Livemode, k.Key).Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		backdate := func(k store.IdemKey, seconds int) {
+			t.Helper()
+			if _, err := db.RawExec(ctx, `UPDATE idempotency_keys SET created = created - $2 WHERE key = $1`, k.Key, seconds); err != nil {
+				t.Fatal(err)
+			}
+		}
+
+		// A dead owner (a lease of 0 has run out at once): the key is taken
+		// over, keeping its creation time.
+		dead := store.IdemKey{Scope: scope, Key: "dead-owner"}
+		if rec, err := beginIdempotent(ctx, db, dead, "POST", "/v1/refunds", "a", 0); err != nil || rec.Outcome != store.IdemStarted {
+			t.Fatalf("first claim: %+v, %v", rec, err)
+		}
+		backdate(dead, 60)
+		before := created(dead)
+		if rec, err := beginIdempotent(ctx, db, dead, "POST", "/v1/refunds", "a", time.Minute); err != nil || rec.Outcome != store.IdemStarted {
+			t.Fatalf("claim after the owner died: %+v, %v", rec, err)
+		}
+		if got := created(dead); got != before {
+			t.Errorf("created = %d after taking over, want %d kept", got, before)
+		}
+		if rec, _ := beginIdempotent(ctx, db, dead, "POST", "/v1/refunds", "a", time.Minute); rec.Outcome != store.IdemInFlight {
+			t.Errorf("claim while the new owner holds it = %d, want in flight", rec.Outcome)
+		}
+
+		// An expired key is new again, even with other parameters.
+		old := store.IdemKey{Scope: scope, Key: "expired"}
+		if _, err := beginIdempotent(ctx, db, old, "POST", "/v1/refunds", "a", time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		backdate(old, int(store.IdempotencyTTL/time.Second)+10)
+		stale := created(old)
+		if rec, err := beginIdempotent(ctx, db, old, "POST", "/v1/refunds", "b", time.Minute); err != nil || rec.Outcome != store.IdemStarted {
+			t.Fatalf("claim of an expired key: %+v, %v", rec, err)
+		}
+		if got := created(old); got <= stale {
+			t.Errorf("created = %d, want a fresh time after %d", got, stale)
+		}
+	})
+}
