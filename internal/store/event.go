@@ -24,7 +24,7 @@ func (tx *Tx) CreateEvent(ctx context.Context, e *pay.Event) error {
 	insert := `INSERT INTO events (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	args := []any{e.ID, e.Scope.ProjectID, e.Scope.Livemode, e.Type, e.Created, e.ObjectID, tx.db.keys.Seal(e.Data, eventAAD(e.ID)), e.RequestID, e.IdempotencyKey, e.APIVersion}
 	var (
-		endpoints *sql.Rows
+		endpoints []string
 		err       error
 	)
 	if tx.db.dialect == Postgres {
@@ -32,9 +32,12 @@ func (tx *Tx) CreateEvent(ctx context.Context, e *pay.Event) error {
 		// for the endpoints (a data-modifying WITH always runs, once).
 		// Inserts waiting in the transaction (deferred.go) come along too.
 		q, a := tx.tx.fused(`WITH e AS (`+insert+`) `+endpointsQuery("$2", "$3", "$11"), append(args, pay.WebhookEnabled))
-		endpoints, err = tx.tx.QueryContext(ctx, q, a...)
+		var rows *sql.Rows
+		if rows, err = tx.tx.QueryContext(ctx, q, a...); err == nil {
+			endpoints, err = subscribed(rows, e.Type)
+		}
 	} else if _, err = tx.tx.ExecContext(ctx, insert, args...); err == nil {
-		endpoints, err = tx.tx.QueryContext(ctx, endpointsQuery("$1", "$2", "$3"), e.Scope.ProjectID, e.Scope.Livemode, pay.WebhookEnabled)
+		endpoints, err = tx.subscribedEndpoints(ctx, e.Scope, e.Type)
 	}
 	if err != nil {
 		return fmt.Errorf("create event %s: %w", e.Type, err)

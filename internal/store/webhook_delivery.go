@@ -43,14 +43,10 @@ func (tx *Tx) subscribedEndpoints(ctx context.Context, scope pay.Scope, typ stri
 	return subscribed(rows, typ)
 }
 
-// enqueueDeliveries queues the event for every endpoint of endpoints (rows
-// of endpointsQuery, which it closes) that subscribes to its type,
-// in the event's own transaction, and returns how many it queued.
-func (tx *Tx) enqueueDeliveries(ctx context.Context, e *pay.Event, endpoints *sql.Rows) (int, error) {
-	ids, err := subscribed(endpoints, e.Type)
-	if err != nil {
-		return 0, err
-	}
+// enqueueDeliveries queues the event for the endpoints that subscribe to it
+// (subscribed), in the event's own transaction, and returns how many it
+// queued.
+func (tx *Tx) enqueueDeliveries(ctx context.Context, e *pay.Event, ids []string) (int, error) {
 	for _, id := range ids {
 		_, err := tx.tx.ExecContext(ctx, `INSERT INTO webhook_deliveries (event_id, endpoint_id, project_id, livemode, state, window_start, next_attempt)
 			VALUES ($1, $2, $3, $4, $5, $6, $6)`, e.ID, id, e.Scope.ProjectID, e.Scope.Livemode, deliveryPending, tx.unix())
