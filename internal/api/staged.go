@@ -42,6 +42,15 @@ type answeredError struct{ rec *store.IdemRecord }
 
 func (e *answeredError) Error() string { return "idempotency key already used" }
 
+// unlessTaken returns err, or an *answeredError if rec says the key belongs
+// to an earlier request.
+func unlessTaken(rec *store.IdemRecord, err error) error {
+	if err == nil && rec.Outcome != store.IdemStarted {
+		return &answeredError{rec}
+	}
+	return err
+}
+
 // claimIn claims the request's key, if it has one and it is not yet
 // claimed, inside tx: prepare's transaction, before a gateway call.
 func (st *stage) claimIn(ctx context.Context, tx *store.Tx) error {
@@ -49,14 +58,7 @@ func (st *stage) claimIn(ctx context.Context, tx *store.Tx) error {
 		return nil
 	}
 	c := st.claim
-	rec, err := tx.ClaimIdempotent(ctx, c.key, c.method, c.path, c.fingerprint, idempotencyLease)
-	if err != nil {
-		return err
-	}
-	if rec.Outcome != store.IdemStarted {
-		return &answeredError{rec}
-	}
-	return nil
+	return unlessTaken(tx.ClaimIdempotent(ctx, c.key, c.method, c.path, c.fingerprint, idempotencyLease))
 }
 
 // peek checks the request's key through the read pool, before a gateway
@@ -70,14 +72,7 @@ func (st *stage) peek(ctx context.Context) error {
 		return nil
 	}
 	c := st.claim
-	rec, err := st.s.db.PeekIdempotent(ctx, c.key, c.method, c.path, c.fingerprint)
-	if err != nil {
-		return err
-	}
-	if rec.Outcome != store.IdemStarted {
-		return &answeredError{rec}
-	}
-	return nil
+	return unlessTaken(st.s.db.PeekIdempotent(ctx, c.key, c.method, c.path, c.fingerprint))
 }
 
 // prepare runs fn in its own transaction, with the key's claim. Nothing is
@@ -112,11 +107,8 @@ func (st *stage) commit(ctx context.Context, fn func(tx *store.Tx) (any, error))
 	return st.s.db.Tx(ctx, func(tx *store.Tx) error {
 		c := st.claim
 		rec, err := tx.LookupIdempotent(ctx, c.key, c.method, c.path, c.fingerprint)
-		if err != nil {
+		if err := unlessTaken(rec, err); err != nil {
 			return err
-		}
-		if rec.Outcome != store.IdemStarted {
-			return &answeredError{rec}
 		}
 		return st.finish(ctx, tx, fn, rec)
 	})
