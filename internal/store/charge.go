@@ -63,7 +63,7 @@ func (tx *Tx) CreateCharge(ctx context.Context, c *pay.Charge) error {
 // UpdateCharge writes a charge's amounts, status and metadata.
 func (tx *Tx) UpdateCharge(ctx context.Context, c *pay.Charge) error {
 	err := tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE charges SET amount_captured = $4, amount_refunded = $5, status = $6, captured = $7,
-		description = $8, metadata = $9 WHERE id = $1 AND project_id = $2 AND livemode = $3`,
+		description = $8, metadata = $9 `+whereID,
 		c.ID, c.Scope.ProjectID, c.Scope.Livemode, c.AmountCaptured, c.AmountRefunded, c.Status, c.Captured, c.Description, metadataJSON(c.Metadata)))
 	if err != nil {
 		return fmt.Errorf("update charge %s: %w", c.ID, err)
@@ -82,7 +82,7 @@ func (tx *Tx) FindCharge(ctx context.Context, scope pay.Scope, id string) (*pay.
 }
 
 func (db *DB) findCharge(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.Charge, error) {
-	c, err := db.scanCharge(q.QueryRowContext(ctx, `SELECT `+chargeColumns+` FROM charges WHERE id = $1 AND project_id = $2 AND livemode = $3`+suffix,
+	c, err := db.scanCharge(q.QueryRowContext(ctx, `SELECT `+chargeColumns+` FROM charges `+whereID+suffix,
 		id, scope.ProjectID, scope.Livemode))
 	if err != nil {
 		return nil, notFound(err, "find charge "+id)

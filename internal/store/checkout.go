@@ -98,7 +98,7 @@ func (tx *Tx) UpdateCheckoutSession(ctx context.Context, cs *pay.CheckoutSession
 
 // FindCheckoutSession returns a session of the scope.
 func (db *DB) FindCheckoutSession(ctx context.Context, scope pay.Scope, id string) (*pay.CheckoutSession, error) {
-	cs, err := db.scanCheckout(db.read.QueryRowContext(ctx, `SELECT `+checkoutColumns+` FROM checkout_sessions WHERE id = $1 AND project_id = $2 AND livemode = $3`,
+	cs, err := db.scanCheckout(db.read.QueryRowContext(ctx, `SELECT `+checkoutColumns+` FROM checkout_sessions `+whereID,
 		id, scope.ProjectID, scope.Livemode))
 	if err != nil {
 		return nil, notFound(err, "find checkout session "+id)

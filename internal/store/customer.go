@@ -98,7 +98,7 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, c *pay.Customer) error {
 		return fmt.Errorf("update customer: %w", err)
 	}
 	err = tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE customers SET pii = $4, email_index = $5, description = $6, metadata = $7, tax_exempt = $8, default_payment_method = $9
-		WHERE id = $1 AND project_id = $2 AND livemode = $3 AND NOT deleted`,
+		`+whereID+` AND NOT deleted`,
 		c.ID, c.Scope.ProjectID, c.Scope.Livemode, sealed, emailIndex, c.Description, metadataJSON(c.Metadata), c.TaxExempt, c.DefaultPaymentMethod))
 	if err != nil {
 		return fmt.Errorf("update customer %s: %w", c.ID, err)
@@ -111,7 +111,7 @@ func (tx *Tx) UpdateCustomer(ctx context.Context, c *pay.Customer) error {
 // {"deleted": true} and is never reused.
 func (tx *Tx) DeleteCustomer(ctx context.Context, scope pay.Scope, id string) error {
 	err := tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE customers SET pii = NULL, email_index = NULL, description = '', metadata = '{}', default_payment_method = '', deleted = $4
-		WHERE id = $1 AND project_id = $2 AND livemode = $3 AND NOT deleted`, id, scope.ProjectID, scope.Livemode, true))
+		`+whereID+` AND NOT deleted`, id, scope.ProjectID, scope.Livemode, true))
 	if err != nil {
 		return fmt.Errorf("delete customer %s: %w", id, err)
 	}
@@ -130,7 +130,7 @@ func (tx *Tx) FindCustomer(ctx context.Context, scope pay.Scope, id string) (*pa
 }
 
 func (db *DB) findCustomer(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.Customer, error) {
-	c, err := db.scanCustomer(q.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers WHERE id = $1 AND project_id = $2 AND livemode = $3`+suffix,
+	c, err := db.scanCustomer(q.QueryRowContext(ctx, `SELECT `+customerColumns+` FROM customers `+whereID+suffix,
 		id, scope.ProjectID, scope.Livemode))
 	if err != nil {
 		return nil, notFound(err, "find customer "+id)

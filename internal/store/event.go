@@ -64,7 +64,7 @@ func (db *DB) scanEvent(row interface{ Scan(...any) error }) (*pay.Event, error)
 
 // FindEvent returns one event of the scope.
 func (db *DB) FindEvent(ctx context.Context, scope pay.Scope, id string) (*pay.Event, error) {
-	e, err := db.scanEvent(db.read.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = $1 AND project_id = $2 AND livemode = $3`,
+	e, err := db.scanEvent(db.read.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events `+whereID,
 		id, scope.ProjectID, scope.Livemode))
 	if err != nil {
 		return nil, notFound(err, "find event "+id)

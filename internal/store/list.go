@@ -51,7 +51,7 @@ func list[T any](ctx context.Context, db querier, s listSpec, scan func(*sql.Row
 	}
 	if cursor != "" {
 		var created int64
-		err := db.QueryRowContext(ctx, `SELECT created FROM `+s.table+` WHERE id = $1 AND project_id = $2 AND livemode = $3`,
+		err := db.QueryRowContext(ctx, `SELECT created FROM `+s.table+` `+whereID,
 			cursor, s.scope.ProjectID, s.scope.Livemode).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return out, pay.NoSuch(s.kind, cursor, param)

@@ -90,7 +90,7 @@ func (tx *Tx) UpdatePaymentIntent(ctx context.Context, pi *pay.PaymentIntent) er
 		customer_id = $8, payment_method_id = $9, description = $10, statement_descriptor = $11, receipt_email = $12, setup_future_usage = $13,
 		metadata = $14, amount_capturable = $15, amount_received = $16, canceled_at = $17, cancellation_reason = $18, last_error = $19,
 		latest_charge = $20, attempt = $21
-		WHERE id = $1 AND project_id = $2 AND livemode = $3`,
+		`+whereID,
 		pi.ID, pi.Scope.ProjectID, pi.Scope.Livemode, pi.Amount, pi.Currency, pi.Status, pi.CaptureMethod, pi.Customer, pi.PaymentMethod,
 		pi.Description, pi.StatementDescriptor, tx.db.sealOptional(pi.ReceiptEmail, sealAAD("pi", pi.ID, "receipt_email")), pi.SetupFutureUsage,
 		metadataJSON(pi.Metadata), pi.AmountCapturable, pi.AmountReceived, pi.CanceledAt, pi.CancellationReason, lastErrorJSON(pi.LastError),
@@ -112,7 +112,7 @@ func (tx *Tx) FindPaymentIntent(ctx context.Context, scope pay.Scope, id string)
 }
 
 func (db *DB) findPaymentIntent(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.PaymentIntent, error) {
-	pi, err := db.scanPaymentIntent(q.QueryRowContext(ctx, `SELECT `+piColumns+` FROM payment_intents WHERE id = $1 AND project_id = $2 AND livemode = $3`+suffix,
+	pi, err := db.scanPaymentIntent(q.QueryRowContext(ctx, `SELECT `+piColumns+` FROM payment_intents `+whereID+suffix,
 		id, scope.ProjectID, scope.Livemode))
 	if err != nil {
 		return nil, notFound(err, "find payment intent "+id)

@@ -96,7 +96,7 @@ func (tx *Tx) UpdatePaymentMethod(ctx context.Context, pm *pay.PaymentMethod) er
 		return err
 	}
 	err = tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE payment_methods SET customer_id = $4, card = $5, billing = $6, metadata = $7
-		WHERE id = $1 AND project_id = $2 AND livemode = $3`,
+		`+whereID,
 		pm.ID, pm.Scope.ProjectID, pm.Scope.Livemode, pm.Customer, string(card), billing, metadataJSON(pm.Metadata)))
 	if err != nil {
 		return fmt.Errorf("update payment method %s: %w", pm.ID, err)
@@ -115,7 +115,7 @@ func (tx *Tx) FindPaymentMethod(ctx context.Context, scope pay.Scope, id string)
 }
 
 func (db *DB) findPaymentMethod(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.PaymentMethod, error) {
-	pm, err := db.scanPaymentMethod(q.QueryRowContext(ctx, `SELECT `+pmColumns+` FROM payment_methods WHERE id = $1 AND project_id = $2 AND livemode = $3`+suffix,
+	pm, err := db.scanPaymentMethod(q.QueryRowContext(ctx, `SELECT `+pmColumns+` FROM payment_methods `+whereID+suffix,
 		id, scope.ProjectID, scope.Livemode))
 	if err != nil {
 		return nil, notFound(err, "find payment method "+id)

@@ -46,7 +46,7 @@ func (tx *Tx) CreateRefund(ctx context.Context, r *pay.Refund) error {
 // UpdateRefund writes a refund's status, outcome and metadata.
 func (tx *Tx) UpdateRefund(ctx context.Context, r *pay.Refund) error {
 	err := tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE refunds SET status = $4, failure_reason = $5, metadata = $6, method = $7, gateway_txn_id = $8
-		WHERE id = $1 AND project_id = $2 AND livemode = $3`,
+		`+whereID,
 		r.ID, r.Scope.ProjectID, r.Scope.Livemode, r.Status, r.FailureReason, metadataJSON(r.Metadata), r.Method, r.GatewayTxnID))
 	if err != nil {
 		return fmt.Errorf("update refund %s: %w", r.ID, err)
@@ -65,7 +65,7 @@ func (tx *Tx) FindRefund(ctx context.Context, scope pay.Scope, id string) (*pay.
 }
 
 func (db *DB) findRefund(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.Refund, error) {
-	r, err := scanRefund(q.QueryRowContext(ctx, `SELECT `+refundColumns+` FROM refunds WHERE id = $1 AND project_id = $2 AND livemode = $3`+suffix,
+	r, err := scanRefund(q.QueryRowContext(ctx, `SELECT `+refundColumns+` FROM refunds `+whereID+suffix,
 		id, scope.ProjectID, scope.Livemode))
 	if err != nil {
 		return nil, notFound(err, "find refund "+id)

@@ -281,6 +281,18 @@ func notFound(err error, what string) error {
 	return fmt.Errorf("%s: %w", what, err)
 }
 
+// whereID selects one object by its ID ($1) within a scope ($2 project, $3
+// livemode). Only the ID may be an index condition: the scope is a filter on
+// the row found, written so that the planner cannot use it as one. PostgreSQL
+// plans a prepared statement once per connection (a generic plan), and on a
+// table that is small or not yet analyzed an index that starts with
+// (project_id, livemode), such as a list or customer index, costs the same as
+// the primary key and wins the tie, because it matches more of the WHERE
+// clause. That plan then reads every row of the project at each lookup, and
+// it stayed in use under load (payment.flow's database CPU per flow tripled
+// within a minute). TestLookupsByIDUseThePrimaryKey holds this.
+const whereID = `WHERE id = $1 AND (project_id = $2 AND livemode = $3) IS TRUE`
+
 // forUpdate is the row-locking suffix for SELECTs inside a transaction. SQLite
 // has one writer, so its transactions are serial already.
 func (db *DB) forUpdate() string {

@@ -494,7 +494,7 @@ func (db *DB) ReleaseDelivery(ctx context.Context, d *Delivery) error {
 // It returns pay.ErrNotFound for an unknown event or endpoint, and
 // ErrEndpointDisabled for a disabled endpoint.
 func (tx *Tx) RetryEvent(ctx context.Context, scope pay.Scope, eventID, endpointID string) (*pay.Event, int, error) {
-	e, err := tx.db.scanEvent(tx.tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events WHERE id = $1 AND project_id = $2 AND livemode = $3`,
+	e, err := tx.db.scanEvent(tx.tx.QueryRowContext(ctx, `SELECT `+eventColumns+` FROM events `+whereID,
 		eventID, scope.ProjectID, scope.Livemode))
 	if err != nil {
 		return nil, 0, notFound(err, "find event "+eventID)

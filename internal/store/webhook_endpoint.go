@@ -89,7 +89,7 @@ func (tx *Tx) FindWebhookEndpoint(ctx context.Context, scope pay.Scope, id strin
 
 func (db *DB) findWebhookEndpoint(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.WebhookEndpoint, error) {
 	ep, err := db.scanWebhookEndpoint(q.QueryRowContext(ctx, `SELECT `+webhookEndpointColumns+` FROM webhook_endpoints
-		WHERE id = $1 AND project_id = $2 AND livemode = $3`+suffix, id, scope.ProjectID, scope.Livemode))
+		`+whereID+suffix, id, scope.ProjectID, scope.Livemode))
 	if err != nil {
 		return nil, notFound(err, "find webhook endpoint "+id)
 	}
@@ -109,7 +109,7 @@ func (db *DB) FindWebhookEndpoints(ctx context.Context, scope pay.Scope, page pa
 func (tx *Tx) UpdateWebhookEndpoint(ctx context.Context, ep *pay.WebhookEndpoint) error {
 	err := tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE webhook_endpoints SET url = $4, description = $5, enabled_events = $6,
 		metadata = $7, status = $8, disabled_reason = $9, disabled_at = $10, failing_since = $11
-		WHERE id = $1 AND project_id = $2 AND livemode = $3`,
+		`+whereID,
 		ep.ID, ep.Scope.ProjectID, ep.Scope.Livemode, ep.URL, ep.Description, eventsJSON(ep.EnabledEvents), metadataJSON(ep.Metadata),
 		ep.Status, ep.DisabledReason, ep.DisabledAt, ep.FailingSince))
 	if err != nil {
@@ -124,7 +124,7 @@ func (tx *Tx) UpdateWebhookEndpoint(ctx context.Context, ep *pay.WebhookEndpoint
 // DeleteWebhookEndpoint deletes an endpoint and cancels its waiting
 // deliveries. Its past delivery attempts stay listed under their events.
 func (tx *Tx) DeleteWebhookEndpoint(ctx context.Context, scope pay.Scope, id string) error {
-	err := tx.expectOne(tx.tx.ExecContext(ctx, `DELETE FROM webhook_endpoints WHERE id = $1 AND project_id = $2 AND livemode = $3`,
+	err := tx.expectOne(tx.tx.ExecContext(ctx, `DELETE FROM webhook_endpoints `+whereID,
 		id, scope.ProjectID, scope.Livemode))
 	if err != nil {
 		return fmt.Errorf("delete webhook endpoint %s: %w", id, err)
@@ -144,7 +144,7 @@ func (tx *Tx) RollWebhookSecret(ctx context.Context, scope pay.Scope, id, signin
 	sealed := tx.db.whKeys.Seal([]byte(signingSecret), webhookSecretAAD(id))
 	err := tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE webhook_endpoints
 		SET previous_secret = CASE WHEN $4 THEN secret ELSE NULL END, previous_secret_expires = $5, secret = $6
-		WHERE id = $1 AND project_id = $2 AND livemode = $3`, id, scope.ProjectID, scope.Livemode, keep, previousExpires, sealed))
+		`+whereID, id, scope.ProjectID, scope.Livemode, keep, previousExpires, sealed))
 	if err != nil {
 		return fmt.Errorf("roll webhook secret %s: %w", id, err)
 	}

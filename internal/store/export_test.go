@@ -1,0 +1,4 @@
+package store
+
+// WhereID is whereID, for the plan tests.
+const WhereID = whereID
