@@ -65,3 +65,39 @@ func BenchmarkRetrieveCustomerHandler(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkPaymentFlowHandler is the load tool's payment.flow: a card payment
+// method, then a payment intent confirmed with it, against the in-process
+// Cardstream sandbox.
+func BenchmarkPaymentFlowHandler(b *testing.B) {
+	b.Run("sqlite", func(b *testing.B) { benchPaymentFlow(b, apitest.Options{}) })
+	b.Run("postgres", func(b *testing.B) { benchPaymentFlow(b, apitest.Options{Postgres: true}) })
+}
+
+func benchPaymentFlow(b *testing.B, opts apitest.Options) {
+	srv := apitest.Start(b, opts)
+	var n atomic.Int64
+	b.SetParallelism(32)
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			i := n.Add(1)
+			w := httptest.NewRecorder()
+			srv.API.ServeHTTP(w, benchRequest(srv, "POST", "/v1/payment_methods",
+				"type=card&card[number]=4929421234600821&card[exp_month]=12&card[exp_year]=2040&card[cvc]=356", fmt.Sprintf("pm-%d", i)))
+			if w.Code != http.StatusOK {
+				b.Fatalf("payment method: %d %s", w.Code, w.Body)
+			}
+			var pm struct{ ID string }
+			if err := json.Unmarshal(w.Body.Bytes(), &pm); err != nil {
+				b.Fatal(err)
+			}
+			w = httptest.NewRecorder()
+			srv.API.ServeHTTP(w, benchRequest(srv, "POST", "/v1/payment_intents",
+				"amount=1000&currency=gbp&confirm=true&payment_method="+pm.ID, fmt.Sprintf("pi-%d", i)))
+			if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), `"status": "succeeded"`) && !strings.Contains(w.Body.String(), `"status":"succeeded"`) {
+				b.Fatalf("payment intent: %d %s", w.Code, w.Body)
+			}
+		}
+	})
+}
