@@ -1,4 +1,8 @@
 package store
 
-// WhereID is whereID, for the plan tests.
-const WhereID = whereID
+// For the plan tests.
+const (
+	WhereID          = whereID
+	WhereOpPending   = whereOpPending
+	WhereOpAttention = whereOpAttention
+)

@@ -32,17 +32,25 @@ func (tx *Tx) CreateGatewayOp(ctx context.Context, op *pay.GatewayOp, request []
 	return nil
 }
 
+// whereOpPending and whereOpAttention select one op by ID in a state. As with
+// whereID, only the ID may be an index condition: on a small table the
+// (state, updated) index looked as cheap, and would read every op in the state.
+const (
+	whereOpPending   = `WHERE id = $1 AND (state = 'pending') IS TRUE`
+	whereOpAttention = `WHERE id = $1 AND (state = 'attention') IS TRUE`
+)
+
 // FinishGatewayOp sets an op's state (done or attention) with a note. It
 // fails with ErrNotFound if the op is no longer pending, so two recoveries
 // of one op cannot both apply their result.
 func (tx *Tx) FinishGatewayOp(ctx context.Context, id, state, note string) error {
-	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE gateway_ops SET state = $2, note = $3, updated = $4 WHERE id = $1 AND state = 'pending'`,
+	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE gateway_ops SET state = $2, note = $3, updated = $4 `+whereOpPending,
 		id, state, note, tx.unix()))
 }
 
 // TouchGatewayOp records another attempt at a pending op.
 func (tx *Tx) TouchGatewayOp(ctx context.Context, id, note string) error {
-	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE gateway_ops SET attempts = attempts + 1, note = $2, updated = $3 WHERE id = $1 AND state = 'pending'`,
+	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE gateway_ops SET attempts = attempts + 1, note = $2, updated = $3 `+whereOpPending,
 		id, note, tx.unix()))
 }
 
@@ -93,5 +101,5 @@ func (db *DB) findOps(ctx context.Context, q string, args ...any) ([]*pay.Gatewa
 // ReopenGatewayOp puts an op parked for an operator back to pending, so it
 // can be settled in the same transaction.
 func (tx *Tx) ReopenGatewayOp(ctx context.Context, id string) error {
-	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE gateway_ops SET state = 'pending', updated = $2 WHERE id = $1 AND state = 'attention'`, id, tx.unix()))
+	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE gateway_ops SET state = 'pending', updated = $2 `+whereOpAttention, id, tx.unix()))
 }

@@ -16,7 +16,7 @@ import (
 
 // byIDTables are the tables whose objects are looked up by ID within a scope.
 var byIDTables = []string{"customers", "payment_methods", "payment_intents", "charges", "refunds",
-	"events", "checkout_sessions", "webhook_endpoints"}
+	"events", "checkout_sessions", "webhook_endpoints", "gateway_ops"}
 
 // TestLookupsByIDUseThePrimaryKey plans the by-ID lookups and writes on
 // empty, never analyzed tables, as PostgreSQL plans them for a connection's
@@ -102,6 +102,12 @@ func TestLookupsByIDUseThePrimaryKey(t *testing.T) {
 
 // byIDStatements are a read, a locking read and a write by ID of table.
 func byIDStatements(table string) []string {
+	if table == "gateway_ops" { // by ID and state, not scope: $2 and $3 are unused
+		return []string{
+			`UPDATE gateway_ops SET note = $2 ` + store.WhereOpPending + ` AND $3`,
+			`UPDATE gateway_ops SET note = $2 ` + store.WhereOpAttention + ` AND $3`,
+		}
+	}
 	return []string{
 		`SELECT id FROM ` + table + ` ` + store.WhereID,
 		`SELECT id FROM ` + table + ` ` + store.WhereID + ` FOR UPDATE`,
