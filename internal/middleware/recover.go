@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"log/slog"
-	"maps"
 	"net/http"
 	"runtime/debug"
 )
@@ -36,7 +35,7 @@ func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
 	mustHaveLogger(logger, "Recover")
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			snapshot := w.Header().Clone()
+			snapshot := snapshotHeader(w.Header())
 			rw := newResponseWriter(w, nil)
 			defer func() {
 				if v := recover(); v != nil {
@@ -50,7 +49,7 @@ func Recover(logger *slog.Logger) func(http.Handler) http.Handler {
 
 // handlePanic logs the panic value v and answers the request, or aborts it
 // if the response has already started.
-func handlePanic(logger *slog.Logger, w http.ResponseWriter, r *http.Request, started bool, snapshot http.Header, v any) {
+func handlePanic(logger *slog.Logger, w http.ResponseWriter, r *http.Request, started bool, snapshot headerSnapshot, v any) {
 	if v == http.ErrAbortHandler { // compared by identity, as net/http does
 		panic(v)
 	}
@@ -66,10 +65,36 @@ func handlePanic(logger *slog.Logger, w http.ResponseWriter, r *http.Request, st
 	if started {
 		panic(http.ErrAbortHandler)
 	}
-	h := w.Header()
-	clear(h)
-	maps.Copy(h, snapshot)
+	snapshot.restore(w.Header())
 	writeJSON(w, http.StatusInternalServerError, internalErrorBody(id))
+}
+
+// headerSnapshot is a response header as Recover found it: its names and
+// their value slices, not copies of the values. It is taken for every
+// request and used only after a panic, so it is a slice (one allocation)
+// rather than a cloned map. Handlers replace a name's values (Set) or append
+// to them (Add), neither of which changes the values a snapshot holds.
+type headerSnapshot []headerEntry
+
+type headerEntry struct {
+	name   string
+	values []string
+}
+
+func snapshotHeader(h http.Header) headerSnapshot {
+	s := make(headerSnapshot, 0, len(h))
+	for name, values := range h {
+		s = append(s, headerEntry{name, values[:len(values):len(values)]})
+	}
+	return s
+}
+
+// restore makes h hold exactly the snapshot's names and values.
+func (s headerSnapshot) restore(h http.Header) {
+	clear(h)
+	for _, e := range s {
+		h[e.name] = e.values
+	}
 }
 
 // stripeError is Stripe's error envelope, reduced to the fields used here.
