@@ -1,12 +1,14 @@
 package cardstream
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -80,7 +82,7 @@ func (c *Client) unique() (string, error) {
 
 // do signs, sends (with retries where safe), verifies and checks req.
 func (c *Client) do(ctx context.Context, req request) (*Result, error) {
-	body := SignedRequest(req.fields, c.cfg.Secret).Encode()
+	body := SignedRequest(req.fields, c.cfg.Secret).AppendEncode(nil)
 	start := c.cfg.NowFunc()
 	for attempt := 1; ; attempt++ {
 		raw, err := c.attempt(ctx, req.action, body)
@@ -124,10 +126,10 @@ type statusError struct{ code int }
 func (e *statusError) Error() string { return fmt.Sprintf("HTTP status %d", e.code) }
 
 // attempt performs one HTTP exchange bounded by the per-attempt timeout.
-func (c *Client) attempt(ctx context.Context, action, body string) (string, error) {
+func (c *Client) attempt(ctx context.Context, action string, body []byte) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
 	defer cancel()
-	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.DirectURL(), strings.NewReader(body))
+	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.DirectURL(), bytes.NewReader(body))
 	if err != nil {
 		return "", fmt.Errorf("build request: %w", err)
 	}
@@ -137,7 +139,7 @@ func (c *Client) attempt(ctx context.Context, action, body string) (string, erro
 		return "", timeoutAware(err)
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, MaxBodyBytes+1))
+	data, err := readAll(resp.Body, resp.ContentLength)
 	if err != nil {
 		return "", timeoutAware(fmt.Errorf("read response: %w", err))
 	}
@@ -147,7 +149,9 @@ func (c *Client) attempt(ctx context.Context, action, body string) (string, erro
 	if len(data) > MaxBodyBytes {
 		return "", fmt.Errorf("%w: response larger than %d bytes", ErrUnparsable, MaxBodyBytes)
 	}
-	c.cfg.Logger.DebugContext(ctx, "cardstream response received", "action", action, "status", resp.StatusCode)
+	if c.cfg.Logger.Enabled(ctx, slog.LevelDebug) { // skip building the arguments
+		c.cfg.Logger.DebugContext(ctx, "cardstream response received", "action", action, "status", resp.StatusCode)
+	}
 	return string(data), nil
 }
 
@@ -181,8 +185,10 @@ func (c *Client) accept(ctx context.Context, req request, raw string, attempts i
 	if err := c.checkEcho(req, res); err != nil {
 		return nil, fmt.Errorf("cardstream %s: %w", req.action, err)
 	}
-	c.cfg.Logger.DebugContext(ctx, "cardstream exchange", "action", req.action, "attempts", attempts,
-		"response_code", res.ResponseCode, "outcome", res.Outcome.String(), "xref", res.XRef)
+	if c.cfg.Logger.Enabled(ctx, slog.LevelDebug) {
+		c.cfg.Logger.DebugContext(ctx, "cardstream exchange", "action", req.action, "attempts", attempts,
+			"response_code", res.ResponseCode, "outcome", res.Outcome.String(), "xref", res.XRef)
+	}
 	return res, nil
 }
 

@@ -2,6 +2,7 @@ package cardstream
 
 import (
 	"log/slog"
+	"slices"
 	"strings"
 )
 
@@ -56,11 +57,30 @@ func (f *Fields) Set(name, value string) {
 	for i := range *f {
 		if (*f)[i].Name == name {
 			(*f)[i].Value = value
-			*f = append((*f)[:i+1], (*f)[i+1:].without(name)...)
+			f.dropDuplicates(i)
 			return
 		}
 	}
 	*f = append(*f, Field{Name: name, Value: value})
+}
+
+// dropDuplicates removes, in place, the fields after index i that have the
+// same name as f[i]. It writes nothing when there are none (the usual case).
+func (f *Fields) dropDuplicates(i int) {
+	s, name := *f, (*f)[i].Name
+	for j := i + 1; j < len(s); j++ {
+		if s[j].Name != name {
+			continue
+		}
+		out := s[:j]
+		for _, fl := range s[j+1:] {
+			if fl.Name != name {
+				out = append(out, fl)
+			}
+		}
+		*f = out
+		return
+	}
 }
 
 // SetNonEmpty calls Set only when value is not empty. It keeps optional
@@ -131,16 +151,35 @@ func (f Fields) Sub(root string) Fields {
 // names and values exactly like PHP urlencode. Line endings are sent as they
 // are; only the signature's canonical string normalises them.
 func (f Fields) Encode() string {
-	var b strings.Builder
+	return string(f.AppendEncode(nil))
+}
+
+// AppendEncode appends the body Encode returns to b, growing b at most
+// once.
+func (f Fields) AppendEncode(b []byte) []byte {
+	return f.appendEncoded(slices.Grow(b, f.encodedLen()))
+}
+
+// encodedLen returns len(f.Encode()).
+func (f Fields) encodedLen() int {
+	n := max(len(f)-1, 0) // the '&' separators
+	for _, fl := range f {
+		n += encodedLen(fl.Name) + 1 + encodedLen(fl.Value)
+	}
+	return n
+}
+
+// appendEncoded appends f.Encode() to b, which should have room for it.
+func (f Fields) appendEncoded(b []byte) []byte {
 	for i, fl := range f {
 		if i > 0 {
-			b.WriteByte('&')
+			b = append(b, '&')
 		}
-		b.WriteString(URLEncode(fl.Name))
-		b.WriteByte('=')
-		b.WriteString(URLEncode(fl.Value))
+		b = appendURLEncoded(b, fl.Name)
+		b = append(b, '=')
+		b = appendURLEncoded(b, fl.Value)
 	}
-	return b.String()
+	return b
 }
 
 // sensitive reports whether a field must never be printed or logged.

@@ -3,6 +3,8 @@ package cardstream
 import (
 	"bytes"
 	"errors"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -125,4 +127,113 @@ func equalFields(a, b Fields) bool {
 		}
 	}
 	return true
+}
+
+// FuzzParseFlat checks that ParseBody's fast path for bodies without '['
+// in their names gives exactly what the general parser gives.
+func FuzzParseFlat(f *testing.F) {
+	for _, seed := range flatPathBodies() {
+		f.Add(seed)
+	}
+	f.Fuzz(checkFlatMatchesTree)
+}
+
+// FuzzURLEncode checks the encoder against its definition: Go's
+// url.QueryEscape with '~' escaped too (§3.5).
+func FuzzURLEncode(f *testing.F) {
+	for _, seed := range []string{"", "a b", "~*'()!-_.", "£ é \x00\xff", "\r\n%0D", "a[b]=c&d"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		want := strings.ReplaceAll(url.QueryEscape(s), "~", "%7E")
+		if got := URLEncode(s); got != want {
+			t.Fatalf("URLEncode(%q) = %q, want %q", s, got, want)
+		}
+		if n := encodedLen(s); n != len(want) {
+			t.Fatalf("encodedLen(%q) = %d, want %d", s, n, len(want))
+		}
+	})
+}
+
+// FuzzFoldLineEndings checks foldLineEndings against the regexp §3.2 step 4
+// describes, on any input, not only encoder output.
+func FuzzFoldLineEndings(f *testing.F) {
+	for _, seed := range []string{"", "%0D", "%0d%0a", "%0A%0D%0A", "%0D%0D%0A", "a%0Ab%0Dc%0D%0Ad%0A%0De", "%%0D0A", "%0D%0", "%0a%0d"} {
+		f.Add(seed)
+	}
+	lineEndings := regexp.MustCompile(`(?i)%0D%0A|%0A%0D|%0D`)
+	f.Fuzz(func(t *testing.T, s string) {
+		want := lineEndings.ReplaceAllString(s, "%0A")
+		if got := string(foldLineEndings([]byte(s))); got != want {
+			t.Fatalf("foldLineEndings(%q) = %q, want %q", s, got, want)
+		}
+	})
+}
+
+func FuzzCompareRoots(f *testing.F) {
+	for _, seed := range [][2]string{{"", ""}, {"a", "a[b]"}, {"a[", "a"}, {"ab", "a[b]"}, {"a[x]", "a[y]"}, {"[", ""}, {"\xff", "a"}} {
+		f.Add(seed[0], seed[1])
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		if got, want := compareRoots(a, b), strings.Compare(Root(a), Root(b)); got != want {
+			t.Fatalf("compareRoots(%q, %q) = %d, want %d", a, b, got, want)
+		}
+	})
+}
+
+// urldecodeReference is PHP urldecode as ParseBody decoded each string
+// before decoder shared one buffer.
+func urldecodeReference(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '+':
+			b.WriteByte(' ')
+		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
+			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			i += 2
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}
+
+// FuzzDecoder checks that strings decoded into a decoder's shared buffer
+// are right and stay right as more are decoded, also beyond the room the
+// buffer was made with (body is not always where they come from).
+func FuzzDecoder(f *testing.F) {
+	f.Add("a+b%41%4", "%%41%ZZ+", "plain", "a=%41&b+c=d")
+	f.Fuzz(func(t *testing.T, a, b, c, body string) {
+		d := decoder{body: body}
+		in := []string{a, b, c}
+		var out []string
+		for _, s := range in {
+			out = append(out, d.decode(s))
+		}
+		for i, s := range in {
+			if want := urldecodeReference(s); out[i] != want {
+				t.Fatalf("decode(%q) = %q, want %q", s, out[i], want)
+			}
+		}
+	})
+}
+
+func FuzzUnderscore(f *testing.F) {
+	for _, seed := range []string{"", "a.b c", "a[b", "\xff.", "é", "\uFFFD", "\xef\xbf\xbd.", "plain"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, chars := range []string{" .", " .["} {
+			want := strings.Map(func(r rune) rune {
+				if strings.ContainsRune(chars, r) {
+					return '_'
+				}
+				return r
+			}, s)
+			if got := underscore(s, chars); got != want {
+				t.Fatalf("underscore(%q, %q) = %q, want %q", s, chars, got, want)
+			}
+		}
+	})
 }

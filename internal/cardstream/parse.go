@@ -1,12 +1,15 @@
 package cardstream
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Parser limits. PHP silently truncates at max_input_vars and drops
@@ -34,7 +37,17 @@ const (
 // ignored, as in PHP.
 func ParseBody(body string) (Fields, error) {
 	body, _, _ = strings.Cut(body, "\x00")
+	if f, ok := parseFlat(body); ok {
+		return f, nil
+	}
+	return parseTree(body)
+}
+
+// parseTree is ParseBody's general parser: it builds the PHP array tree
+// and flattens it. body has no raw NUL.
+func parseTree(body string) (Fields, error) {
 	root := newNode()
+	d := decoder{body: body}
 	pairs := 0
 	for part := range strings.SplitSeq(body, "&") {
 		if part == "" {
@@ -44,11 +57,54 @@ func ParseBody(body string) (Fields, error) {
 			return nil, fmt.Errorf("%w: more than %d fields", ErrUnparsable, MaxFields)
 		}
 		name, value, _ := strings.Cut(part, "=")
-		if err := root.register(phpURLDecode(name), phpURLDecode(value)); err != nil {
+		if err := root.register(d.decode(name), d.decode(value)); err != nil {
 			return nil, err
 		}
 	}
 	return root.flatten(), nil
+}
+
+// maxFlatFields is the most pairs parseFlat handles. Its duplicate check is
+// a linear scan, so larger bodies go to the general parser, which also
+// enforces MaxFields.
+const maxFlatFields = 128
+
+// parseFlat is ParseBody's fast path for the usual body, whose names have
+// no '[' (a Direct API request or response): it gives the same fields as
+// the general parser, without building a tree. ok is false when the body
+// has more than maxFlatFields pairs or a decoded name contains '['; the
+// caller must then use the general parser. body has no raw NUL.
+func parseFlat(body string) (f Fields, ok bool) {
+	n := strings.Count(body, "&") + 1
+	if n > maxFlatFields {
+		return nil, false
+	}
+	f = make(Fields, 0, n)
+	d := decoder{body: body}
+	for part := range strings.SplitSeq(body, "&") {
+		if part == "" {
+			continue
+		}
+		name, value, _ := strings.Cut(part, "=")
+		name = d.decode(name)
+		if strings.IndexByte(name, '[') >= 0 {
+			return nil, false
+		}
+		root, _, kept := splitName(name)
+		if !kept {
+			continue
+		}
+		value = d.decode(value)
+		if i := slices.IndexFunc(f, func(fl Field) bool { return fl.Name == root }); i >= 0 {
+			f[i].Value = value // a repeated name keeps its first position
+		} else {
+			f = append(f, Field{Name: root, Value: value})
+		}
+	}
+	if len(f) == 0 {
+		return nil, true // as the general parser returns
+	}
+	return f, true
 }
 
 // ReadBody reads and parses r's body only, never its URL query (which on a
@@ -57,7 +113,7 @@ func ReadBody(r *http.Request) (Fields, error) {
 	if r.Body == nil {
 		return nil, fmt.Errorf("%w: no body", ErrUnparsable)
 	}
-	data, err := io.ReadAll(io.LimitReader(r.Body, MaxBodyBytes+1))
+	data, err := readAll(r.Body, r.ContentLength)
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -71,26 +127,71 @@ func ReadBody(r *http.Request) (Fields, error) {
 	return ParseBody(string(data))
 }
 
-// phpURLDecode decodes like PHP urldecode: '+' is a space, a valid %XX is
-// its byte, anything else is kept as is.
-func phpURLDecode(s string) string {
+// maxPresize bounds the buffer readAll allocates before reading, so that a
+// peer declaring a large Content-Length must send the bytes to make us
+// hold them.
+const maxPresize = 64 << 10
+
+// readAll reads r to the end like io.ReadAll, but at most MaxBodyBytes+1
+// bytes. declared is the Content-Length (-1 if unknown): a body of that
+// size (up to maxPresize) is read into one buffer allocated up front.
+func readAll(r io.Reader, declared int64) ([]byte, error) {
+	size := bytes.MinRead // ReadFrom wants this much room to detect EOF
+	if declared > 0 {
+		size += int(min(declared, maxPresize))
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	_, err := buf.ReadFrom(io.LimitReader(r, MaxBodyBytes+1))
+	return buf.Bytes(), err
+}
+
+// decoder PHP-urldecodes the names and values of one body. The strings it
+// decodes share one buffer, allocated at the first that needs decoding
+// with room for all of them, instead of one allocation each. (A string
+// from strings.Builder never changes as more is written.)
+type decoder struct {
+	body string
+	buf  strings.Builder
+}
+
+// escapedLen returns the total length of the names and values in body
+// that need decoding: room for all of them decoded.
+func escapedLen(body string) int {
+	n := 0
+	for part := range strings.SplitSeq(body, "&") {
+		name, value, _ := strings.Cut(part, "=")
+		if strings.ContainsAny(name, "+%") {
+			n += len(name)
+		}
+		if strings.ContainsAny(value, "+%") {
+			n += len(value)
+		}
+	}
+	return n
+}
+
+// decode decodes s like PHP urldecode: '+' is a space, a valid %XX is its
+// byte, anything else is kept as is.
+func (d *decoder) decode(s string) string {
 	if !strings.ContainsAny(s, "+%") {
 		return s
 	}
-	var b strings.Builder
-	b.Grow(len(s))
+	if d.buf.Cap() == 0 {
+		d.buf.Grow(max(escapedLen(d.body), len(s)))
+	}
+	start := d.buf.Len()
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == '+':
-			b.WriteByte(' ')
+			d.buf.WriteByte(' ')
 		case c == '%' && i+2 < len(s) && isHex(s[i+1]) && isHex(s[i+2]):
-			b.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
+			d.buf.WriteByte(unhex(s[i+1])<<4 | unhex(s[i+2]))
 			i += 2
 		default:
-			b.WriteByte(c)
+			d.buf.WriteByte(c)
 		}
 	}
-	return b.String()
+	return d.buf.String()[start:]
 }
 
 func isHex(c byte) bool {
@@ -139,6 +240,9 @@ func splitName(name string) (root string, keys []string, ok bool) {
 
 // underscore replaces every byte of chars in s with '_'.
 func underscore(s, chars string) string {
+	if !strings.ContainsAny(s, chars) && utf8.ValidString(s) {
+		return s // what strings.Map returns, without its per-rune calls
+	}
 	return strings.Map(func(r rune) rune {
 		if strings.ContainsRune(chars, r) {
 			return '_'

@@ -2,6 +2,7 @@ package cardstream
 
 import (
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -98,5 +99,79 @@ func TestFieldsHelpers(t *testing.T) {
 	f.DelRoot("r")
 	if got := f.String(); got != "a=9 c=" || f.Has("d") {
 		t.Errorf("after Del/DelRoot = %q", got)
+	}
+}
+
+// flatPathBodies are bodies without '[' in their names, which ParseBody
+// parses on its fast path, plus a few that must leave it.
+func flatPathBodies() []string {
+	distinct := func(n int) string {
+		var b strings.Builder
+		for i := range n {
+			fmt.Fprintf(&b, "f%d=%d&", i, i)
+		}
+		return b.String()
+	}
+	return []string{
+		"", "&", "&&&", "a", "=", "==", "a==b", "a&a=", "a=1&b=2",
+		"a=1&b=2&a=3", "a=1&b=2&a=3&b=4&a=5", "a=1&a", "a&a=1",
+		"a+b=1&a.b=2&a_b=3&a%20b=4&a%2Eb=5", "++a=1&+a=2&%20a=3&a=4", "+ +=1&. .=2",
+		"a=x+y&b=%2B&c=+&d=%20", "a=%ZZ&b=%4&c=%%41&d=%4g&e=%&f=%%&g=%2", "%ZZ=1&%4=2&%=3&%%41=4",
+		"=1&+=2&%00=3&a%00b=4&a%00=5&%00a=6&+%00=7", "a=x%00y&a%00=z",
+		"a]=1&]=2&a]b=3", "%FF.=1&%C3%A9+x=2&%FF=3&%EF%BF%BD=4", "0=a&1=b&0=c&-1=x&01=y&9223372036854775808=z",
+		"a%5Bb%5D=1", "a[b]=1&c=2", "c=2&a[=1", "a%00[b]=1", "a=1&b%5b=2", "x=[y]&z=%5B",
+		strings.Repeat("a=1&", maxFlatFields), strings.Repeat("a=1&", maxFlatFields+1),
+		distinct(maxFlatFields - 1), distinct(maxFlatFields), distinct(maxFlatFields + 1),
+		strings.Repeat("a=1&", MaxFields+1),
+	}
+}
+
+// checkFlatMatchesTree fails if the fast path accepts body but gives a
+// result other than the general parser's.
+func checkFlatMatchesTree(t *testing.T, body string) {
+	t.Helper()
+	body, _, _ = strings.Cut(body, "\x00")
+	flat, ok := parseFlat(body)
+	if !ok {
+		return
+	}
+	tree, err := parseTree(body)
+	if err != nil || !equalFields(flat, tree) || (flat == nil) != (tree == nil) {
+		t.Fatalf("body %.60q: fast path gives %q, general parser %q, %v", body, flat, tree, err)
+	}
+}
+
+func TestParseFlatMatchesTree(t *testing.T) {
+	t.Parallel()
+	for _, body := range flatPathBodies() {
+		checkFlatMatchesTree(t, body)
+	}
+	// The usual Direct response takes the fast path.
+	if _, ok := parseFlat(benchResponse().Encode()); !ok {
+		t.Error("a Direct response does not take the fast path")
+	}
+	// Bodies with brackets or too many pairs leave it, and the general
+	// parser enforces MaxFields.
+	for _, body := range []string{"a[b]=1", "c=2&a%5B=1", strings.Repeat("a=1&", maxFlatFields+1)} {
+		if _, ok := parseFlat(body); ok {
+			t.Errorf("parseFlat(%.20q…) took the fast path", body)
+		}
+	}
+	if _, err := ParseBody(strings.Repeat("a=1&", MaxFields+1)); !errors.Is(err, ErrUnparsable) {
+		t.Errorf("ParseBody(%d flat pairs) = %v, want ErrUnparsable", MaxFields+1, err)
+	}
+}
+
+// TestSetRemovesLaterDuplicatesInPlace is not parallel: it counts
+// allocations.
+func TestSetRemovesLaterDuplicatesInPlace(t *testing.T) {
+	f := kv(t, "a", "1", "b", "2", "a", "3", "c", "4", "a", "5", "d", "6")
+	f.Set("b", "7") // no duplicate: nothing moves
+	f.Set("a", "9")
+	if got := f.String(); got != "a=9 b=7 c=4 d=6" {
+		t.Errorf("Set = %q", got)
+	}
+	if allocs := testing.AllocsPerRun(100, func() { f.Set("c", "8") }); allocs != 0 {
+		t.Errorf("Set of a present name allocates %v times", allocs)
 	}
 }

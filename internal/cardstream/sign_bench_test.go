@@ -32,3 +32,42 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 }
+
+// benchResponse is a typical signed Direct SALE response: about forty
+// fields, the request echoed without card data plus the gateway's.
+func benchResponse() Fields {
+	f := benchFields()
+	f.Del("cardNumber")
+	f.Del("cardCVV")
+	f = append(f, Fields{
+		{"responseCode", "0"}, {"responseMessage", "AUTHCODE:123456"}, {"responseStatus", "0"},
+		{"xref", "26112619ABCDEFGHJKLMNPQ"}, {"transactionID", "1234567"}, {"state", "captured"},
+		{"cardNumberMask", "492942******0821"}, {"cardTypeCode", "VC"}, {"cardType", "Visa Credit"},
+		{"cardSchemeCode", "VC"}, {"cardScheme", "Visa"}, {"cardIssuer", "Unknown"},
+		{"cardIssuerCountry", "United Kingdom"}, {"cardIssuerCountryCode", "GBR"},
+		{"authorisationCode", "123456"}, {"amountReceived", "1000"}, {"currencyExponent", "2"},
+		{"vcsResponseCode", "0"}, {"vcsResponseMessage", "Success - no velocity check rules applied"},
+		{"avscv2ResponseCode", "222200"}, {"avscv2ResponseMessage", "ALL MATCH"}, {"cv2Check", "matched"},
+		{"timestamp", "2026-11-26 19:45:41"},
+	}...)
+	return SignedRequest(f, "Circle4Take40Idea")
+}
+
+func BenchmarkParseBody(b *testing.B) {
+	body := benchResponse().Encode()
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := ParseBody(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkEncode(b *testing.B) {
+	f := benchResponse()
+	b.ReportAllocs()
+	for b.Loop() {
+		_ = f.Encode()
+	}
+}

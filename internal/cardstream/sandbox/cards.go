@@ -83,20 +83,21 @@ func mask(number string) string {
 	return number[:6] + strings.Repeat("*", len(number)-10) + number[len(number)-4:]
 }
 
-// cardFields describes a card in a response; unknown cards get XX (§6).
-func cardFields(c card) cs.Fields {
+// appendCardFields appends to f the fields that describe a card in a
+// response; unknown cards get XX (§6).
+func appendCardFields(f cs.Fields, c card) cs.Fields {
 	tc, ok := findCard(c.number)
 	if !ok {
 		tc = testCard{typeCode: "XX", typeName: "Unknown", schemeCode: "XX", scheme: "Unknown"}
 	}
-	return cs.Fields{
+	return append(f, cs.Fields{
 		{Name: "cardNumberMask", Value: mask(c.number)},
 		{Name: "cardTypeCode", Value: tc.typeCode}, {Name: "cardType", Value: tc.typeName},
 		{Name: "cardSchemeCode", Value: tc.schemeCode}, {Name: "cardScheme", Value: tc.scheme},
 		{Name: "cardIssuer", Value: "Unknown"}, {Name: "cardIssuerCountry", Value: "United Kingdom"},
 		{Name: "cardIssuerCountryCode", Value: "GBR"},
 		{Name: "cardExpiryMonth", Value: twoDigits(int(c.month))}, {Name: "cardExpiryYear", Value: twoDigits(int(c.year))},
-	}
+	}...)
 }
 
 // check is one AVS/CV2 check result. It is a byte, not the result's words,
@@ -230,15 +231,15 @@ func (c check) digit() string {
 	return "0"
 }
 
-// fields returns the AVS/CV2 response fields.
-func (a avsResult) fields() cs.Fields {
-	return cs.Fields{
+// appendFields appends the AVS/CV2 response fields to f.
+func (a avsResult) appendFields(f cs.Fields) cs.Fields {
+	return append(f, cs.Fields{
 		{Name: "avscv2ResponseCode", Value: a.cv2.digit() + a.postcode.digit() + a.address.digit() + "2"},
 		{Name: "avscv2ResponseMessage", Value: a.message()},
 		{Name: "avscv2AuthEntity", Value: "acquirer"},
 		{Name: "cv2Check", Value: a.cv2.String()}, {Name: "addressCheck", Value: a.address.String()},
 		{Name: "postcodeCheck", Value: a.postcode.String()},
-	}
+	}...)
 }
 
 func (a avsResult) message() string {

@@ -70,10 +70,8 @@ func (c card) kept() card {
 // yymmddhh followed by 15 random uppercase letters and digits.
 func (s *Sandbox) newXRef(c call) string {
 	const alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"
-	raw := s.token(15)
-	b := []byte(c.now.UTC().Format("06010215"))
-	for i := 0; i < 15; i++ {
-		v, _ := strconv.ParseUint(raw[2*i:2*i+2], 16, 8)
+	b := c.now.UTC().AppendFormat(make([]byte, 0, 8+15), "06010215")
+	for _, v := range s.randomBytes(15) {
 		b = append(b, alphabet[int(v)%len(alphabet)])
 	}
 	if _, taken := s.st.txns[string(b)]; taken {
@@ -171,12 +169,17 @@ type answer struct {
 	avs    avsResult
 }
 
+// maxResultFields is the most fields resultFields returns: those of an
+// authorised transaction with a 3-D Secure result (card 10, authorisation
+// 2 + 5, 3-D Secure 5, AVS/CV2 6).
+const maxResultFields = 10 + 2 + 5 + 5 + 6
+
 // resultFields returns the response fields t produced.
 func (t *txn) resultFields() cs.Fields {
 	if t.answer.kind == answerNone {
 		return nil
 	}
-	f := cardFields(t.card)
+	f := appendCardFields(make(cs.Fields, 0, maxResultFields), t.card)
 	switch t.answer.kind {
 	case answerRefused3DS:
 		f = append(f, threeDSResultFields(t.answer.letter)...)
@@ -204,14 +207,15 @@ func (t *txn) authorisationFields(f cs.Fields) cs.Fields {
 	if t.answer.letter != "" {
 		f = append(f, threeDSResultFields(t.answer.letter)...)
 	}
-	return append(f, t.answer.avs.fields()...)
+	return t.answer.avs.appendFields(f)
 }
 
 // fields returns t as a response: its stored request fields, the result
 // fields and its current identity, state and amounts.
 func (t *txn) fields() cs.Fields {
-	f := unpackFields(t.stored)
-	for _, r := range t.resultFields() {
+	result := t.resultFields()
+	f := unpackFields(t.stored, len(result)+7) // room for what is set below
+	for _, r := range result {
 		f.Set(r.Name, r.Value)
 	}
 	f.Set("action", t.action)

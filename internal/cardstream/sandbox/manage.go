@@ -153,7 +153,7 @@ func dupWindow(c call) time.Duration {
 
 // refundTxn stores the refund, queued for settlement.
 func (s *Sandbox) refundTxn(c call, orig *txn, amount int64) *txn {
-	stored := unpackFields(orig.stored)
+	stored := unpackFields(orig.stored, 2) // room for the fields set below
 	stored.Set("amount", strconv.FormatInt(amount, 10))
 	stored.SetNonEmpty("transactionUnique", c.req.Get("transactionUnique"))
 	t := &txn{

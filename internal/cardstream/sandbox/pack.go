@@ -60,10 +60,10 @@ func appendString(b []byte, s string) []byte {
 	return append(binary.AppendUvarint(b, uint64(len(s))), s...)
 }
 
-// unpackFields decodes a packFields string. The names and values share the
-// packed string's memory.
-func unpackFields(p string) cs.Fields {
-	var f cs.Fields
+// unpackFields decodes a packFields string into a slice with room for
+// extra more fields. The names and values share the packed string's memory.
+func unpackFields(p string, extra int) cs.Fields {
+	f := make(cs.Fields, 0, packedLen(p)+extra)
 	names := commonNames()
 	for len(p) > 0 {
 		var fl cs.Field
@@ -78,6 +78,20 @@ func unpackFields(p string) cs.Fields {
 		f = append(f, fl)
 	}
 	return f
+}
+
+// packedLen returns the number of fields in a packFields string.
+func packedLen(p string) int {
+	n := 0
+	for ; len(p) > 0; n++ {
+		code := p[0]
+		p = p[1:]
+		if code == 0 {
+			_, p = cutString(p)
+		}
+		_, p = cutString(p)
+	}
+	return n
 }
 
 // cutString reads one length-prefixed string from p and returns it and

@@ -24,8 +24,12 @@ func TestPackFieldsRoundTrip(t *testing.T) {
 		{"repeated and unordered", cs.Fields{{Name: "amount", Value: "1"}, {Name: "type", Value: "2"},
 			{Name: "amount", Value: "3"}}},
 	} {
-		if got := unpackFields(packFields(tt.fields)); !slices.Equal(got, tt.fields) {
+		p := packFields(tt.fields)
+		if got := unpackFields(p, 0); !slices.Equal(got, tt.fields) {
 			t.Errorf("%s: unpackFields(packFields(f)) = %q, want %q", tt.name, got, tt.fields)
+		}
+		if n := packedLen(p); n != len(tt.fields) {
+			t.Errorf("%s: packedLen(packFields(f)) = %d, want %d", tt.name, n, len(tt.fields))
 		}
 	}
 }

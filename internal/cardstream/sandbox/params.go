@@ -66,7 +66,7 @@ func isStored(name string) bool {
 
 // known returns the stored-field subset of f.
 func known(f cs.Fields) cs.Fields {
-	var out cs.Fields
+	out := make(cs.Fields, 0, len(f))
 	for _, fl := range f {
 		if isStored(fl.Name) {
 			out = append(out, fl)
@@ -84,7 +84,7 @@ func merge(req cs.Fields, source *txn) cs.Fields {
 		return out
 	}
 	allow := cloneFilter(req.Get("cloneFields"))
-	for _, fl := range unpackFields(source.stored) {
+	for _, fl := range unpackFields(source.stored, 0) {
 		root := cs.Root(fl.Name)
 		if cloneable(root) && !hasRoot(req, root) && allow(root) {
 			out = append(out, fl)

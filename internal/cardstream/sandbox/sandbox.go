@@ -21,6 +21,7 @@ package sandbox
 import (
 	"cmp"
 	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"html/template"
@@ -125,6 +126,9 @@ func New(opts Options) (*Sandbox, error) {
 	}
 	opts.CallbackTimeout = cmp.Or(opts.CallbackTimeout, 10*time.Second)
 	opts.MaxTransactions = cmp.Or(opts.MaxTransactions, defaultMaxTransactions)
+	if opts.BaseURL != "" { // with its '/' added once, not on every request
+		opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/") + "/"
+	}
 	merchants, err := buildMerchants(opts.Merchants)
 	if err != nil {
 		return nil, err
@@ -236,6 +240,11 @@ func (s *Sandbox) now() time.Time { return s.opts.Clock() }
 
 // token returns n random bytes as lowercase hex.
 func (s *Sandbox) token(n int) string {
+	return hex.EncodeToString(s.randomBytes(n))
+}
+
+// randomBytes returns n bytes from the random source.
+func (s *Sandbox) randomBytes(n int) []byte {
 	b := make([]byte, n)
 	s.randMu.Lock()
 	_, err := io.ReadFull(s.opts.Rand, b)
@@ -245,5 +254,5 @@ func (s *Sandbox) token(n int) string {
 		// error; the sandbox must not hand out predictable tokens.
 		panic(fmt.Sprintf("sandbox: random source failed: %v", err))
 	}
-	return fmt.Sprintf("%x", b)
+	return b
 }

@@ -179,7 +179,11 @@ func (st *store) lookup(xref, merchantID string, now time.Time) (*txn, bool) {
 type dupKey [16]byte
 
 func newDupKey(parts ...string) dupKey {
-	var b []byte
+	size := 0
+	for _, p := range parts {
+		size += binary.MaxVarintLen64 + len(p)
+	}
+	b := make([]byte, 0, size)
 	for _, p := range parts {
 		// Length-prefixed, so the parts cannot run into each other.
 		b = append(binary.AppendUvarint(b, uint64(len(p))), p...)

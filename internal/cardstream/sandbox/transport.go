@@ -84,17 +84,26 @@ func (t handlerTransport) serve(in *http.Request) (*recorder, error) {
 	return rec, nil
 }
 
-// drain reads and closes the request body, as a RoundTripper must.
+// maxPresize bounds the buffer drain allocates before reading.
+const maxPresize = 64 << 10
+
+// drain reads and closes the request body, as a RoundTripper must. A body
+// of the declared ContentLength (up to maxPresize) is read into one buffer
+// allocated up front.
 func drain(req *http.Request) ([]byte, error) {
 	if req.Body == nil || req.Body == http.NoBody {
 		return nil, nil
 	}
 	defer req.Body.Close()
-	data, err := io.ReadAll(req.Body)
-	if err != nil {
+	size := bytes.MinRead // ReadFrom wants this much room to detect EOF
+	if req.ContentLength > 0 {
+		size += int(min(req.ContentLength, maxPresize))
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size))
+	if _, err := buf.ReadFrom(req.Body); err != nil {
 		return nil, fmt.Errorf("sandbox transport: read request body: %w", err)
 	}
-	return data, nil
+	return buf.Bytes(), nil
 }
 
 // recorder is a minimal in-memory http.ResponseWriter.
@@ -118,6 +127,8 @@ func (r *recorder) Write(p []byte) (int, error) {
 	return r.body.Write(p)
 }
 
+// response returns what the handler wrote. The handler has returned, so
+// its header map and body buffer are handed over rather than copied.
 func (r *recorder) response(req *http.Request) *http.Response {
 	status := r.status
 	if status == 0 {
@@ -129,8 +140,8 @@ func (r *recorder) response(req *http.Request) *http.Response {
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
-		Header:        r.header.Clone(),
-		Body:          io.NopCloser(bytes.NewReader(r.body.Bytes())),
+		Header:        r.header,
+		Body:          io.NopCloser(&r.body),
 		ContentLength: int64(r.body.Len()),
 		Request:       req,
 	}
