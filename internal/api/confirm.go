@@ -74,8 +74,11 @@ func (o saleOp) request(transactionUnique, orderRef string) cardstream.SaleReque
 //
 // create, if not nil, builds a new intent (id is then unused) in the same
 // transaction as the confirmation's preparation, which stores it once, as
-// processing: a create with confirm=true that is refused before the gateway
-// call leaves nothing behind. It returns the payment method it checked.
+// processing, and records its payment_intent.created event as it was built:
+// a create with confirm=true that is refused before the gateway call leaves
+// nothing behind. It returns the payment method it checked. The event comes
+// last, so that on PostgreSQL its statement carries the intent's and the
+// op's inserts (store/deferred.go).
 func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirmOptions,
 	create func(tx *store.Tx) (*pay.PaymentIntent, *pay.PaymentMethod, error)) error {
 	var fresh *pay.PaymentMethod
@@ -97,11 +100,15 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 		req saleOp
 	)
 	err = st.prepare(ctx, func(tx *store.Tx) error {
-		var err error
+		var (
+			err     error
+			created any // the new intent's payment_intent.created view
+		)
 		if create != nil { // it returns the payment method it checked, if any
 			if pi, pm, err = create(tx); err != nil {
 				return err
 			}
+			created = paymentIntentView(pi)
 		} else if pi, err = tx.FindPaymentIntent(ctx, st.scope, id); err != nil {
 			return notFoundAs(err, "payment_intent", id, "id")
 		}
@@ -135,8 +142,13 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 		req = newSaleOp(pi, pm, opts.offSession)
 		pi.LastError = nil
 		pi.Attempt++
-		op, err = startIntentOp(ctx, tx, pi, create == nil, "sale", fmt.Sprintf("%s-%d", pi.ID, pi.Attempt), req)
-		return err
+		if op, err = startIntentOp(ctx, tx, pi, create == nil, "sale", fmt.Sprintf("%s-%d", pi.ID, pi.Attempt), req); err != nil {
+			return err
+		}
+		if created != nil {
+			return s.emit(ctx, tx, st.scope, "payment_intent.created", pi.ID, created, nil)
+		}
+		return nil
 	})
 	if err != nil {
 		return err

@@ -198,8 +198,8 @@ func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 			}
 			fresh, ch.paymentMethod = pm, &pm.ID
 		}
-		// build makes the new intent, with its ID, and records its
-		// payment_intent.created event; the caller stores it.
+		// build makes the new intent, with its ID; the caller stores it and
+		// records its payment_intent.created event.
 		build := func(tx *store.Tx) (*pay.PaymentIntent, *pay.PaymentMethod, error) {
 			if fresh != nil {
 				if err := tx.CreatePaymentMethod(ctx, fresh); err != nil {
@@ -215,7 +215,7 @@ func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 				pi.Status = pay.StatusRequiresConfirmation
 			}
 			tx.NewPaymentIntent(pi)
-			return pi, pm, s.emit(ctx, tx, st.scope, "payment_intent.created", pi.ID, paymentIntentView(pi), nil)
+			return pi, pm, nil
 		}
 		if confirm {
 			return s.confirm(ctx, st, "", opts, build)
@@ -225,7 +225,10 @@ func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 			if pi, _, err = build(tx); err != nil {
 				return err
 			}
-			return tx.CreatePaymentIntent(ctx, pi)
+			if err := tx.CreatePaymentIntent(ctx, pi); err != nil {
+				return err
+			}
+			return s.emit(ctx, tx, st.scope, "payment_intent.created", pi.ID, paymentIntentView(pi), nil)
 		})
 		if err != nil {
 			return err

@@ -2,9 +2,11 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -647,6 +649,49 @@ func TestKeyedPaymentMethodCreate(t *testing.T) {
 		var n int
 		if err := srv.DB.RawQueryRow(context.Background(), `SELECT COUNT(*) FROM payment_methods`).Scan(&n); err != nil || n != 2 {
 			t.Errorf("%d payment methods stored (err %v), want 2: one per key", n, err)
+		}
+	})
+}
+
+// TestPaymentIntentEvents checks the events a create, and a create with
+// confirm=true, record: payment_intent.created holds the intent as it was
+// created, before the confirmation moved it on.
+func TestPaymentIntentEvents(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, opts apitest.Options) {
+		srv := apitest.Start(t, opts)
+		sc := payClient(t, srv, "")
+		ctx := context.Background()
+		pm := newCard(t, sc, publishedCards[0].number, publishedCards[0].cvc)
+		plain, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(500), Currency: stripe.String("gbp")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		paid, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"),
+			Confirm: stripe.Bool(true), PaymentMethod: stripe.String(pm.ID)})
+		if err != nil || paid.Status != stripe.PaymentIntentStatusSucceeded {
+			t.Fatalf("create and confirm: %+v, %v", paid, err)
+		}
+		type seen struct{ typ, object, status string }
+		var got []seen
+		for e, err := range sc.V1Events.List(ctx, &stripe.EventListParams{}).All(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			var obj struct{ ID, Status string }
+			if err := json.Unmarshal(e.Data.Raw, &obj); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, seen{string(e.Type), obj.ID, obj.Status})
+		}
+		slices.Reverse(got) // oldest first
+		want := []seen{
+			{"payment_intent.created", plain.ID, "requires_payment_method"},
+			{"payment_intent.created", paid.ID, "requires_confirmation"},
+			{"payment_intent.succeeded", paid.ID, "succeeded"},
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("events, oldest first:\n%v\nwant\n%v", got, want)
 		}
 	})
 }
