@@ -14,16 +14,19 @@ import (
 // emit writes an event in the caller's transaction, so it exists if and only
 // if the change does.
 func (s *Server) emit(ctx context.Context, tx *store.Tx, scope pay.Scope, typ, objectID string, obj any, previous map[string]any) error {
-	data := map[string]any{"object": obj}
-	if previous != nil {
-		data["previous_attributes"] = previous
-	}
-	raw, err := json.Marshal(data)
+	raw, err := json.Marshal(eventData{Object: obj, PreviousAttributes: previous})
 	if err != nil {
 		return err
 	}
 	return tx.CreateEvent(ctx, &pay.Event{Scope: scope, Type: typ, ObjectID: objectID, Data: raw,
 		RequestID: middleware.RequestIDFrom(ctx), IdempotencyKey: idempotencyKeyFrom(ctx)})
+}
+
+// eventData is an event's data: the object, and for an update the old
+// values of the fields that changed.
+type eventData struct {
+	Object             any            `json:"object"`
+	PreviousAttributes map[string]any `json:"previous_attributes,omitempty"`
 }
 
 // emitUpdate writes an *.updated event whose previous_attributes hold the

@@ -142,8 +142,10 @@ func (s *Sandbox) handleDirect(w http.ResponseWriter, r *http.Request) {
 	} else {
 		resp = s.direct(req, baseURL(r, s.opts.BaseURL))
 	}
-	if s.opts.Logger.Enabled(r.Context(), slog.LevelInfo) { // skip building the arguments
-		s.opts.Logger.InfoContext(r.Context(), "sandbox direct", "merchant_id", resp.Get("merchantID"),
+	// At debug level: every API payment makes one or two of these requests,
+	// and the API's access log already has a line for each payment.
+	if s.opts.Logger.Enabled(r.Context(), slog.LevelDebug) { // skip building the arguments
+		s.opts.Logger.DebugContext(r.Context(), "sandbox direct", "merchant_id", resp.Get("merchantID"),
 			"action", resp.Get("action"), "response_code", resp.Get("responseCode"), "xref", resp.Get("xref"))
 	}
 	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
