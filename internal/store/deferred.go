@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -9,8 +10,8 @@ import (
 // On PostgreSQL every statement is a network round trip, and a request's
 // transaction is a handful of them (BEGIN, an insert or two, its event, its
 // idempotency record, COMMIT). Inserts whose outcome nobody looks at (an
-// object's row, written with a fresh ID) need not be a round trip of their
-// own: they wait in the transaction (execLater) and travel with the next
+// object's row, written with a fresh ID), and updates of a row the
+// transaction has locked, need not be a round trip of their own: they wait in the transaction (execLater) and travel with the next
 // statement that can carry them, as data-modifying WITH queries in front of
 // it (fused). Such a statement must not read the tables the waiting inserts
 // write, since all parts of one statement see the same snapshot; CreateEvent
@@ -30,6 +31,7 @@ type deferred struct {
 type deferredStmt struct {
 	query string
 	args  []any
+	row   string // the row an update changes ("" for an insert): see updateLater
 }
 
 // execLater runs a statement whose result is not needed, at once on SQLite,
@@ -39,7 +41,25 @@ func (c txConn) execLater(ctx context.Context, query string, args ...any) error 
 		_, err := c.ExecContext(ctx, query, args...)
 		return err
 	}
-	c.later.stmts = append(c.later.stmts, deferredStmt{query, args})
+	c.later.stmts = append(c.later.stmts, deferredStmt{query: query, args: args})
+	return nil
+}
+
+// updateLater is execLater for an update of one row (row names it, as
+// "table/id") that the transaction has locked, so that it is known to be
+// there and how many rows the update changed need not be checked. Two
+// updates of one row cannot travel in one statement (PostgreSQL would apply
+// only one of them), so a second one first sends what is waiting.
+func (c txConn) updateLater(ctx context.Context, row, query string, args ...any) error {
+	if c.later != nil && slices.ContainsFunc(c.later.stmts, func(s deferredStmt) bool { return s.row == row }) {
+		c.flush(ctx)
+	}
+	if err := c.execLater(ctx, query, args...); err != nil {
+		return err
+	}
+	if c.later != nil {
+		c.later.stmts[len(c.later.stmts)-1].row = row
+	}
 	return nil
 }
 

@@ -86,3 +86,53 @@ func TestDeferredInsertFailureFailsTheTransaction(t *testing.T) {
 		}
 	})
 }
+
+// An update of a payment intent the transaction has locked waits for the
+// next statement on PostgreSQL: later statements see it, and a second update
+// of the same intent is not merged into one statement with the first (where
+// only one of them would apply).
+func TestDeferredUpdateOfALockedIntent(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		scope := storetest.Project(t, db)
+		pi := &pay.PaymentIntent{Scope: scope, Amount: 1000, Currency: "gbp", Status: pay.StatusRequiresPaymentMethod, CaptureMethod: "automatic"}
+		if err := db.Tx(ctx, func(tx *store.Tx) error { return tx.CreatePaymentIntent(ctx, pi) }); err != nil {
+			t.Fatal(err)
+		}
+		err := db.Tx(ctx, func(tx *store.Tx) error {
+			got, err := tx.FindPaymentIntent(ctx, scope, pi.ID)
+			if err != nil {
+				return err
+			}
+			got.Amount, got.Description = 2000, "first"
+			if err := tx.UpdatePaymentIntent(ctx, got); err != nil {
+				return err
+			}
+			got.Description = "second"
+			if err := tx.UpdatePaymentIntent(ctx, got); err != nil {
+				return err
+			}
+			// Both updates travel, the second after the first, before or with this statement.
+			if err := tx.CreateEvent(ctx, &pay.Event{Scope: scope, Type: "payment_intent.succeeded", ObjectID: pi.ID, Data: []byte(`{}`)}); err != nil {
+				return err
+			}
+			got.Status = pay.StatusSucceeded
+			if err := tx.UpdatePaymentIntent(ctx, got); err != nil {
+				return err
+			}
+			again, err := tx.FindPaymentIntent(ctx, scope, pi.ID) // sends the third first
+			if err != nil || again.Description != "second" || again.Amount != 2000 || again.Status != pay.StatusSucceeded {
+				t.Errorf("read back in its transaction: %+v, %v", again, err)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := db.FindPaymentIntent(ctx, scope, pi.ID)
+		if err != nil || got.Description != "second" || got.Amount != 2000 || got.Status != pay.StatusSucceeded {
+			t.Errorf("committed: %+v, %v", got, err)
+		}
+	})
+}

@@ -84,17 +84,26 @@ func (tx *Tx) CreatePaymentIntent(ctx context.Context, pi *pay.PaymentIntent) er
 	return nil
 }
 
-// UpdatePaymentIntent writes every mutable field of pi.
+// UpdatePaymentIntent writes every mutable field of pi. On PostgreSQL, an
+// intent this transaction has locked (Tx.FindPaymentIntent) is there, so its
+// update waits for the next statement instead of being a round trip of its
+// own (deferred.go).
 func (tx *Tx) UpdatePaymentIntent(ctx context.Context, pi *pay.PaymentIntent) error {
-	err := tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE payment_intents SET amount = $4, currency = $5, status = $6, capture_method = $7,
+	query := `UPDATE payment_intents SET amount = $4, currency = $5, status = $6, capture_method = $7,
 		customer_id = $8, payment_method_id = $9, description = $10, statement_descriptor = $11, receipt_email = $12, setup_future_usage = $13,
 		metadata = $14, amount_capturable = $15, amount_received = $16, canceled_at = $17, cancellation_reason = $18, last_error = $19,
 		latest_charge = $20, attempt = $21
-		`+whereID,
-		pi.ID, pi.Scope.ProjectID, pi.Scope.Livemode, pi.Amount, pi.Currency, pi.Status, pi.CaptureMethod, pi.Customer, pi.PaymentMethod,
+		` + whereID
+	args := []any{pi.ID, pi.Scope.ProjectID, pi.Scope.Livemode, pi.Amount, pi.Currency, pi.Status, pi.CaptureMethod, pi.Customer, pi.PaymentMethod,
 		pi.Description, pi.StatementDescriptor, tx.db.sealOptional(pi.ReceiptEmail, sealAAD("pi", pi.ID, "receipt_email")), pi.SetupFutureUsage,
 		metadataJSON(pi.Metadata), pi.AmountCapturable, pi.AmountReceived, pi.CanceledAt, pi.CancellationReason, lastErrorJSON(pi.LastError),
-		pi.LatestCharge, pi.Attempt))
+		pi.LatestCharge, pi.Attempt}
+	var err error
+	if row := "payment_intents/" + pi.ID; tx.locked[row] {
+		err = tx.tx.updateLater(ctx, row, query, args...)
+	} else {
+		err = tx.expectOne(tx.tx.ExecContext(ctx, query, args...))
+	}
 	if err != nil {
 		return fmt.Errorf("update payment intent %s: %w", pi.ID, err)
 	}
@@ -108,7 +117,11 @@ func (db *DB) FindPaymentIntent(ctx context.Context, scope pay.Scope, id string)
 
 // FindPaymentIntent returns a payment intent within the transaction, locked on PostgreSQL.
 func (tx *Tx) FindPaymentIntent(ctx context.Context, scope pay.Scope, id string) (*pay.PaymentIntent, error) {
-	return tx.db.findPaymentIntent(ctx, tx.tx, scope, id, tx.db.forUpdate())
+	pi, err := tx.db.findPaymentIntent(ctx, tx.tx, scope, id, tx.db.forUpdate())
+	if err == nil && tx.db.dialect == Postgres {
+		tx.lock("payment_intents/" + pi.ID)
+	}
+	return pi, err
 }
 
 func (db *DB) findPaymentIntent(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.PaymentIntent, error) {

@@ -200,9 +200,18 @@ func (db *DB) Close() error {
 // Tx is a write transaction. Now is fixed for the whole transaction, so every
 // row it writes carries the same time.
 type Tx struct {
-	tx  txConn
-	db  *DB
-	Now time.Time
+	tx     txConn
+	db     *DB
+	Now    time.Time
+	locked map[string]bool // "table/id" of the rows this transaction has locked (PostgreSQL)
+}
+
+// lock notes that the transaction holds a row's lock (SELECT … FOR UPDATE).
+func (tx *Tx) lock(row string) {
+	if tx.locked == nil {
+		tx.locked = map[string]bool{}
+	}
+	tx.locked[row] = true
 }
 
 // Tx runs fn in a transaction: its writes commit, durably, if and only if it
