@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"sync"
 	"testing"
@@ -251,6 +252,16 @@ func TestJSONAndFormBodies(t *testing.T) {
 	prev := data[0].(map[string]any)["data"].(map[string]any)["previous_attributes"].(map[string]any)
 	if _, ok := prev["metadata"]; !ok {
 		t.Errorf("previous_attributes = %v, want metadata", prev)
+	}
+	// The create's answer is the customer.created event's object, with or
+	// without expand.
+	for _, path := range []string{"/v1/customers", "/v1/customers?expand[]=invoice_settings.default_payment_method"} {
+		a := do(t, srv, call{method: "POST", path: path, body: "email=e@example.com&name=E"})
+		ev := do(t, srv, call{method: "GET", path: "/v1/events?type=customer.created&limit=1"})
+		data := ev.body["data"].([]any)
+		if a.status != 200 || len(data) != 1 || !reflect.DeepEqual(data[0].(map[string]any)["data"].(map[string]any)["object"], a.body) {
+			t.Errorf("%s answered %d %s; its event: %s", path, a.status, a.raw, ev.raw)
+		}
 	}
 }
 
