@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"database/sql"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -17,6 +18,41 @@ import (
 // byIDTables are the tables whose objects are looked up by ID within a scope.
 var byIDTables = []string{"customers", "payment_methods", "payment_intents", "charges", "refunds",
 	"events", "checkout_sessions", "webhook_endpoints", "gateway_ops"}
+
+// listByEmail is the shape of the query FindCustomers makes for an email
+// filter, with a cursor (list.go).
+const listByEmail = `SELECT id FROM customers WHERE project_id = $1 AND livemode = $2 AND email_index = $3
+	AND (created, id) < ($4, $5) ORDER BY created DESC, id DESC LIMIT $6`
+
+// TestListByEmailUsesTheEmailIndex plans a list of customers by email on an
+// empty, never analyzed table. Before migration 0006 both databases read
+// customers_list backwards and filtered every row of the project by email
+// (PostgreSQL in its generic plan, SQLite with a cursor).
+func TestListByEmailUsesTheEmailIndex(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		db := storetest.OpenSQLite(t)
+		var id, parent, notused int
+		var detail string
+		err := db.RawQueryRow(ctx, `EXPLAIN QUERY PLAN `+listByEmail, "proj_x", false, "e", 1, "cus_x", 11).Scan(&id, &parent, &notused, &detail)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(detail, "customers_email") {
+			t.Errorf("plan %q, want customers_email", detail)
+		}
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		conn := genericPlans(t, storetest.OpenPostgres(t))
+		plan := explain(t, conn, "by_email(text, boolean, text, bigint, text, bigint)", listByEmail, `'proj_x', false, 'e', 1, 'cus_x', 11`)
+		if !strings.Contains(plan, "using customers_email") || strings.Contains(plan, "Filter") {
+			t.Errorf("plan:\n%swant an index scan of customers_email with every condition in it", plan)
+		}
+	})
+}
 
 // TestLookupsByIDUseThePrimaryKey plans the by-ID lookups and writes on
 // empty, never analyzed tables, as PostgreSQL plans them for a connection's
@@ -48,56 +84,76 @@ func TestLookupsByIDUseThePrimaryKey(t *testing.T) {
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		db := storetest.OpenPostgres(t)
-		var schema string
-		if err := db.RawQueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
-			t.Fatal(err)
-		}
-		u, err := url.Parse(os.Getenv(storetest.PostgresURLEnv))
-		if err != nil {
-			t.Fatal(err)
-		}
-		v := u.Query()
-		v.Set("search_path", schema)
-		u.RawQuery = v.Encode()
-		pool, err := sql.Open("pgx", u.String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer pool.Close()
-		conn, err := pool.Conn(ctx) // PREPARE and the plan mode belong to one session
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close()
-		if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
-			t.Fatal(err)
-		}
+		conn := genericPlans(t, storetest.OpenPostgres(t))
 		for _, table := range byIDTables {
 			for i, q := range byIDStatements(table) {
-				name := table + "_" + string(rune('a'+i))
-				if _, err := conn.ExecContext(ctx, `PREPARE `+name+`(text, text, boolean) AS `+q); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
-				rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE `+name+`('x', 'proj_x', false)`)
-				if err != nil {
-					t.Fatal(err)
-				}
-				var plan strings.Builder
-				for rows.Next() {
-					var line string
-					if err := rows.Scan(&line); err != nil {
-						t.Fatal(err)
-					}
-					plan.WriteString(line + "\n")
-				}
-				rows.Close()
-				if want := "Index Scan using " + table + "_pkey"; !strings.Contains(plan.String(), want) {
-					t.Errorf("%s\nplan:\n%swant %q", q, plan.String(), want)
+				name := fmt.Sprintf("%s_%d(text, text, boolean)", table, i)
+				if plan := explain(t, conn, name, q, `'x', 'proj_x', false`); !strings.Contains(plan, "Index Scan using "+table+"_pkey") {
+					t.Errorf("%s\nplan:\n%swant the primary key", q, plan)
 				}
 			}
 		}
 	})
+}
+
+// genericPlans opens a session of its own on db's PostgreSQL schema in which
+// prepared statements get generic plans at once, as a connection's prepared
+// statements do after five runs.
+func genericPlans(t *testing.T, db *store.DB) *sql.Conn {
+	t.Helper()
+	ctx := context.Background()
+	var schema string
+	if err := db.RawQueryRow(ctx, `SELECT current_schema()`).Scan(&schema); err != nil {
+		t.Fatal(err)
+	}
+	u, err := url.Parse(os.Getenv(storetest.PostgresURLEnv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	v := u.Query()
+	v.Set("search_path", schema)
+	u.RawQuery = v.Encode()
+	pool, err := sql.Open("pgx", u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pool.Close() })
+	conn, err := pool.Conn(ctx) // PREPARE and the plan mode belong to one session
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	if _, err := conn.ExecContext(ctx, `SET plan_cache_mode = force_generic_plan`); err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// explain prepares query as name (its name and parameter types) and returns
+// the plan of running it with args.
+func explain(t *testing.T, conn *sql.Conn, name, query, args string) string {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := conn.ExecContext(ctx, `PREPARE `+name+` AS `+query); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	rows, err := conn.QueryContext(ctx, `EXPLAIN EXECUTE `+name[:strings.IndexByte(name, '(')]+`(`+args+`)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan strings.Builder
+	for rows.Next() {
+		var line string
+		if err := rows.Scan(&line); err != nil {
+			t.Fatal(err)
+		}
+		plan.WriteString(line + "\n")
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return plan.String()
 }
 
 // byIDStatements are a read, a locking read and a write by ID of table.
