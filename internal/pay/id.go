@@ -3,6 +3,7 @@ package pay
 import (
 	"crypto/rand"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -36,17 +37,52 @@ func RandomString(n int) string {
 }
 
 // NewID returns prefix followed by 24 base62 characters: 8 that encode the
-// current time in milliseconds, then 16 random ones (about 95 bits). IDs
-// made later sort later, so lists ordered by (created, id) keep creation
-// order within a second, as Stripe's do.
+// current time in milliseconds, 3 that count the IDs made in the same
+// millisecond, and 13 random ones (about 77 bits). IDs made later by this
+// process sort later, even within a millisecond (a create's and a payment's
+// events, say), so lists ordered by (created, id) keep creation order within
+// a second, as Stripe's do. Across processes sharing a database, IDs made in
+// the same millisecond sort at random.
 func NewID(prefix string) string {
-	var b [8]byte
-	ms := time.Now().UnixMilli()
-	for i := len(b) - 1; i >= 0; i-- {
+	ms, n := idClock.next()
+	var b [11]byte
+	for i := 10; i >= 8; i-- {
+		b[i] = base62[n%62]
+		n /= 62
+	}
+	for i := 7; i >= 0; i-- {
 		b[i] = base62[ms%62]
 		ms /= 62
 	}
-	return prefix + string(b[:]) + RandomString(16)
+	return prefix + string(b[:]) + RandomString(13)
+}
+
+// idClock hands out (millisecond, count) pairs that only increase.
+var idClock idCounter
+
+// idsPerMilli is how many IDs the 3 counting characters tell apart.
+const idsPerMilli = 62 * 62 * 62
+
+type idCounter struct {
+	mu    sync.Mutex
+	ms, n int64
+}
+
+// next returns the current millisecond and how many IDs it handed out in it
+// before. A clock that steps back, or more than idsPerMilli IDs in one
+// millisecond, moves on from the last millisecond handed out instead.
+func (c *idCounter) next() (ms, n int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch now := time.Now().UnixMilli(); {
+	case now > c.ms:
+		c.ms, c.n = now, 0
+	case c.n+1 < idsPerMilli:
+		c.n++
+	default:
+		c.ms, c.n = c.ms+1, 0
+	}
+	return c.ms, c.n
 }
 
 // HasPrefix reports whether id starts with prefix and has a non-empty tail of
