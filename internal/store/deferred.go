@@ -10,19 +10,21 @@ import (
 // On PostgreSQL every statement is a network round trip, and a request's
 // transaction is a handful of them (BEGIN, an insert or two, its event, its
 // idempotency record, COMMIT). Inserts whose outcome nobody looks at (an
-// object's row, written with a fresh ID), and updates of a row the
-// transaction has locked, need not be a round trip of their own: they wait in the transaction (execLater) and travel with the next
+// object's row, written with a fresh ID), and updates of a row that the
+// transaction has locked (updateLater), need not be a round trip of their
+// own: they wait in the transaction (execLater) and travel with the next
 // statement that can carry them, as data-modifying WITH queries in front of
-// it (fused). Such a statement must not read the tables the waiting inserts
-// write, since all parts of one statement see the same snapshot; CreateEvent
-// and RecordIdempotent qualify. Any other statement, and COMMIT, first sends
-// what is waiting, in one round trip of its own (flush), so every statement
-// still sees every earlier write. An error in a waiting insert surfaces at the statement that
-// carries or flushes it, and fails the transaction all the same.
+// it (fused). Such a statement must not read the tables the waiting
+// statements write, since all parts of one statement see the same snapshot;
+// CreateEvent and RecordIdempotent qualify. Any other statement, and COMMIT,
+// first sends what is waiting, in one round trip of its own (flush), so every
+// statement still sees every earlier write. An error in a waiting statement
+// surfaces at the statement that carries or flushes it, and fails the
+// transaction all the same.
 //
 // On SQLite (the writer has no round trips) execLater executes at once.
 
-// deferred holds a PostgreSQL transaction's waiting inserts.
+// deferred holds a PostgreSQL transaction's waiting statements.
 type deferred struct {
 	stmts []deferredStmt
 	err   error // the first failed flush: the transaction's real cause of failure
