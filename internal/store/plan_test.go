@@ -30,16 +30,9 @@ const listByEmail = `SELECT id FROM customers WHERE project_id = $1 AND livemode
 // (PostgreSQL in its generic plan, SQLite with a cursor).
 func TestListByEmailUsesTheEmailIndex(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		db := storetest.OpenSQLite(t)
-		var id, parent, notused int
-		var detail string
-		err := db.RawQueryRow(ctx, `EXPLAIN QUERY PLAN `+listByEmail, "proj_x", false, "e", 1, "cus_x", 11).Scan(&id, &parent, &notused, &detail)
-		if err != nil {
-			t.Fatal(err)
-		}
+		detail := sqlitePlan(t, storetest.OpenSQLite(t), listByEmail, "proj_x", false, "e", 1, "cus_x", 11)
 		if !strings.Contains(detail, "customers_email") {
 			t.Errorf("plan %q, want customers_email", detail)
 		}
@@ -62,7 +55,6 @@ func TestListByEmailUsesTheEmailIndex(t *testing.T) {
 // index instead and read the whole project at every lookup.
 func TestLookupsByIDUseThePrimaryKey(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
 		db := storetest.OpenSQLite(t)
@@ -71,11 +63,7 @@ func TestLookupsByIDUseThePrimaryKey(t *testing.T) {
 				if strings.HasSuffix(q, "FOR UPDATE") {
 					continue // SQLite has no row locks
 				}
-				var id, parent, notused int
-				var detail string
-				if err := db.RawQueryRow(ctx, `EXPLAIN QUERY PLAN `+q, "x", "proj_x", false).Scan(&id, &parent, &notused, &detail); err != nil {
-					t.Fatalf("%s: %v", q, err)
-				}
+				detail := sqlitePlan(t, db, q, "x", "proj_x", false)
 				if want := "sqlite_autoindex_" + table + "_1 (id=?)"; !strings.Contains(detail, want) {
 					t.Errorf("%s\nplan %q, want it to use %s", q, detail, want)
 				}
@@ -94,6 +82,18 @@ func TestLookupsByIDUseThePrimaryKey(t *testing.T) {
 			}
 		}
 	})
+}
+
+// sqlitePlan returns the detail of SQLite's plan for query with args, a
+// query whose plan is one step.
+func sqlitePlan(t *testing.T, db *store.DB, query string, args ...any) string {
+	t.Helper()
+	var id, parent, notused int
+	var detail string
+	if err := db.RawQueryRow(context.Background(), `EXPLAIN QUERY PLAN `+query, args...).Scan(&id, &parent, &notused, &detail); err != nil {
+		t.Fatalf("%s: %v", query, err)
+	}
+	return detail
 }
 
 // genericPlans opens a session of its own on db's PostgreSQL schema in which
