@@ -305,8 +305,7 @@ func TestIdempotency(t *testing.T) {
 // PostgreSQL the losers of the race roll back and replay it).
 func TestIdempotencyConcurrent(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, opts apitest.Options) {
-		srv := apitest.Start(t, opts)
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
 		var (
 			wg       sync.WaitGroup
 			mu       sync.Mutex

@@ -118,8 +118,7 @@ func newSession(t *testing.T, sc *stripe.Client, amount int64, extra func(*strip
 
 func TestCheckoutEndToEnd(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, opts apitest.Options) {
-		srv := apitest.Start(t, opts)
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
 		sc := payClient(t, srv, "")
 		ctx := context.Background()
 		cus, _ := sc.V1Customers.Create(ctx, &stripe.CustomerCreateParams{Email: stripe.String("shopper@example.com")})

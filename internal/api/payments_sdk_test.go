@@ -139,8 +139,7 @@ func TestSDKPaymentMethods(t *testing.T) {
 
 func TestSDKTestAmounts(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, opts apitest.Options) {
-		srv := apitest.Start(t, opts)
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
 		sc := payClient(t, srv, "")
 		ctx := context.Background()
 		pm := newCard(t, sc, "4929421234600821", "356")
@@ -210,8 +209,7 @@ func TestSDKStripeTestPaymentMethods(t *testing.T) {
 
 func TestSDKManualCaptureCancelAndRefunds(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, opts apitest.Options) {
-		srv := apitest.Start(t, opts)
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
 		sc := payClient(t, srv, "")
 		ctx := context.Background()
 		pm := newCard(t, sc, "5301250070000191", "419")
@@ -290,8 +288,7 @@ func TestSDKManualCaptureCancelAndRefunds(t *testing.T) {
 
 func TestConcurrentConfirmChargesOnce(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, opts apitest.Options) {
-		srv := apitest.Start(t, opts)
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
 		sc := payClient(t, srv, "")
 		ctx := context.Background()
 		pm := newCard(t, sc, "4929421234600821", "356")
@@ -460,10 +457,11 @@ func TestGatewayTimeoutIsReconciled(t *testing.T) {
 	}
 }
 
-// eachStore runs fn on SQLite and, when CALMONY_TEST_POSTGRES_URL is set, on PostgreSQL.
-func eachStore(t *testing.T, fn func(t *testing.T, opts apitest.Options)) {
-	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, apitest.Options{}) })
-	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, apitest.Options{Postgres: true}) })
+// eachStore runs fn with a server on SQLite and, when
+// CALMONY_TEST_POSTGRES_URL is set, one on PostgreSQL.
+func eachStore(t *testing.T, fn func(t *testing.T, srv *apitest.Server)) {
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, apitest.Start(t, apitest.Options{})) })
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, apitest.Start(t, apitest.Options{Postgres: true})) })
 }
 
 func TestCurrencies(t *testing.T) {
@@ -544,8 +542,7 @@ func TestPaymentsAreScopedToProjectAndMode(t *testing.T) {
 // payment intent, and its idempotency key stays free.
 func TestCreateAndConfirmRefusedLeavesNothing(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, opts apitest.Options) {
-		srv := apitest.Start(t, opts)
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
 		sc := payClient(t, srv, "")
 		ctx := context.Background()
 		params := &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"), Confirm: stripe.Bool(true)}
@@ -577,8 +574,7 @@ func TestCreateAndConfirmRefusedLeavesNothing(t *testing.T) {
 // others replay its response or are told to retry.
 func TestConcurrentKeyedCreateAndConfirmChargesOnce(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, opts apitest.Options) {
-		srv := apitest.Start(t, opts)
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
 		sc := payClient(t, srv, "")
 		ctx := context.Background()
 		pm := newCard(t, sc, publishedCards[0].number, publishedCards[0].cvc)
@@ -623,8 +619,7 @@ func TestConcurrentKeyedCreateAndConfirmChargesOnce(t *testing.T) {
 // clients racing with one key end up with one stored payment method.
 func TestKeyedPaymentMethodCreate(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, opts apitest.Options) {
-		srv := apitest.Start(t, opts)
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
 		body := "type=card&card[number]=4929421234600821&card[exp_month]=12&card[exp_year]=" + fmt.Sprint(time.Now().Year()+2) + "&card[cvc]=356"
 		first := do(t, srv, call{method: "POST", path: "/v1/payment_methods", body: body, header: map[string]string{"Idempotency-Key": "pm-1"}})
 		again := do(t, srv, call{method: "POST", path: "/v1/payment_methods", body: body, header: map[string]string{"Idempotency-Key": "pm-1"}})
@@ -658,8 +653,7 @@ func TestKeyedPaymentMethodCreate(t *testing.T) {
 // created, before the confirmation moved it on.
 func TestPaymentIntentEvents(t *testing.T) {
 	t.Parallel()
-	eachStore(t, func(t *testing.T, opts apitest.Options) {
-		srv := apitest.Start(t, opts)
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
 		sc := payClient(t, srv, "")
 		ctx := context.Background()
 		pm := newCard(t, sc, publishedCards[0].number, publishedCards[0].cvc)
