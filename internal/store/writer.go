@@ -393,15 +393,22 @@ func (s *syncer) close() {
 //   - wal_autocheckpoint: see walBackstopPages.
 var writerPragmas = fmt.Sprintf("&_pragma=temp_store(MEMORY)&_pragma=wal_autocheckpoint(%d)", walBackstopPages)
 
-// The writer's own automatic checkpoint is only a backstop (see
-// checkpointer): it runs when the WAL reaches walBackstopPages frames, which
-// happens only if the background checkpoints fall behind or never let the
-// WAL start over.
+// The writer's own automatic checkpoint is a backstop (see checkpointer): it
+// runs when the WAL reaches walBackstopPages frames. Under steady load that
+// is how the WAL starts over: SQLite restarts it only at a write transaction
+// that finds every frame copied, which a background checkpoint, racing the
+// next commit, almost never leaves behind. So the writer's checkpoint runs
+// about every 8192 frames, copying what the background ones have not yet.
 const walBackstopPages = 8192 // 32 MiB of 4 KiB pages
 
-// checkpointInterval lets commits accumulate between background checkpoints:
-// a checkpoint copies each page once, however often it changed since.
-const checkpointInterval = 100 * time.Millisecond
+// checkpointInterval is how long after a commit a background checkpoint
+// starts. A checkpoint copies each page once, however often it changed
+// since, but most pages it copies are index leaves hit at random, which
+// rarely change twice in a short while; and whatever the background has not
+// copied when the WAL is full, the writer copies inside a commit, with every
+// write waiting. At 100 ms that stall set customers.create's p99 (32-44 ms
+// against 21-27 ms at 10 ms, at the same throughput).
+const checkpointInterval = 10 * time.Millisecond
 
 // checkpointer copies committed pages from the WAL into the database file
 // (a PASSIVE checkpoint) on its own connection and goroutine, shortly after
