@@ -406,8 +406,11 @@ const walBackstopPages = 8192 // 32 MiB of 4 KiB pages
 // since, but most pages it copies are index leaves hit at random, which
 // rarely change twice in a short while; and whatever the background has not
 // copied when the WAL is full, the writer copies inside a commit, with every
-// write waiting. At 100 ms that stall set customers.create's p99 (32-44 ms
-// against 21-27 ms at 10 ms, at the same throughput).
+// write waiting. At 100 ms such commits took up to 30 ms, a few times a
+// second, and set customers.create's p99 (32-44 ms); at 10 ms they take up to
+// 10 ms (mostly the checkpoint's fsyncs) and the p99 is 21-27 ms, at the same
+// throughput. Each background checkpoint costs two fsyncs of its own, so a
+// much shorter interval would compete with the WAL's fsyncs for the disk.
 const checkpointInterval = 10 * time.Millisecond
 
 // checkpointer copies committed pages from the WAL into the database file
