@@ -18,7 +18,8 @@ import (
 // statements write, since all parts of one statement see the same snapshot;
 // CreateEvent and RecordIdempotent qualify. Any other statement, and COMMIT,
 // first sends what is waiting, in one round trip of its own (flush), so every
-// statement still sees every earlier write. An error in a waiting statement
+// statement still sees every earlier write; COMMIT carries what is still
+// waiting at the end (pgtx.go). An error in a waiting statement
 // surfaces at the statement that carries or flushes it, and fails the
 // transaction all the same.
 //
@@ -69,20 +70,28 @@ func (c txConn) updateLater(ctx context.Context, row, query string, args ...any)
 // failure is kept for DB.Tx, which reports it: PostgreSQL fails every later
 // statement of the transaction with a less helpful "transaction is aborted".
 func (c txConn) flush(ctx context.Context) {
-	if c.later == nil || len(c.later.stmts) == 0 {
+	last := c.takeWaiting()
+	if last == nil {
 		return
 	}
-	var q string
-	var args []any
-	if len(c.later.stmts) == 1 {
-		q, args = c.later.stmts[0].query, c.later.stmts[0].args
-		c.later.stmts = nil
-	} else {
-		q, args = c.fused("SELECT 1", nil)
-	}
-	if _, err := c.Tx.ExecContext(ctx, q, args...); err != nil && c.later.err == nil {
+	if _, err := c.pg.exec(ctx, last.query, last.args); err != nil && c.later.err == nil {
 		c.later.err = err
 	}
+}
+
+// takeWaiting returns the waiting statements as one, and forgets them; nil
+// if none are waiting. DB.Tx sends them with COMMIT.
+func (c txConn) takeWaiting() *pgStmt {
+	if c.later == nil || len(c.later.stmts) == 0 {
+		return nil
+	}
+	if len(c.later.stmts) == 1 {
+		s := c.later.stmts[0]
+		c.later.stmts = nil
+		return &pgStmt{query: s.query, args: s.args}
+	}
+	q, args := c.fused("SELECT 1", nil)
+	return &pgStmt{query: q, args: args}
 }
 
 // shiftPlaceholders writes query to b with each $N parameter renumbered

@@ -32,10 +32,7 @@ func (tx *Tx) CreateEvent(ctx context.Context, e *pay.Event) error {
 		// for the endpoints (a data-modifying WITH always runs, once).
 		// Inserts waiting in the transaction (deferred.go) come along too.
 		q, a := tx.tx.fused(`WITH e AS (`+insert+`) `+endpointsQuery("$2", "$3", "$11"), append(args, pay.WebhookEnabled))
-		var rows *sql.Rows
-		if rows, err = tx.tx.QueryContext(ctx, q, a...); err == nil {
-			endpoints, err = subscribed(rows, e.Type)
-		}
+		endpoints, err = tx.subscribed(ctx, q, a, e.Type)
 	} else if _, err = tx.tx.ExecContext(ctx, insert, args...); err == nil {
 		endpoints, err = tx.subscribedEndpoints(ctx, e.Scope, e.Type)
 	}

@@ -8,7 +8,7 @@ import (
 // RawQueryRow runs a read query directly. It exists for tests and tools that
 // must look at stored bytes (for example to check that data is encrypted).
 func (db *DB) RawQueryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return db.read.QueryRowContext(ctx, query, args...)
+	return db.read.DB.QueryRowContext(ctx, query, args...)
 }
 
 // RawExec runs a statement directly on the writer, outside any transaction

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/calmony/calmonypay/internal/pay"
 )
 
@@ -150,7 +152,8 @@ func (db *DB) lookupIdempotent(ctx context.Context, q querier, suffix string, no
 // RecordIdempotent stores the response of a request that LookupIdempotent
 // let run (rec), in the request's own transaction: the key's row is written
 // once, with the response, and kept if and only if the request's writes are.
-// It returns ErrIdempotencyRace if a concurrent request got there first.
+// It returns ErrIdempotencyRace if a concurrent request got there first (on
+// PostgreSQL, DB.Tx returns it).
 func (tx *Tx) RecordIdempotent(ctx context.Context, rec *IdemRecord, k IdemKey, method, path, fingerprint string, status int, response []byte) error {
 	now := tx.unix()
 	sealed := tx.db.keys.Seal(response, idemAAD(k))
@@ -165,8 +168,16 @@ func (tx *Tx) RecordIdempotent(ctx context.Context, rec *IdemRecord, k IdemKey, 
 		}
 		return nil
 	}
-	q, a := tx.tx.fused(`INSERT INTO idempotency_keys (project_id, livemode, key, method, path, fingerprint, status, response, created, locked_until)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT DO NOTHING`, args)
+	const insert = `INSERT INTO idempotency_keys (project_id, livemode, key, method, path, fingerprint, status, response, created, locked_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`
+	if tx.db.dialect == Postgres {
+		// The row waits for the next statement, usually COMMIT (deferred.go).
+		// If a concurrent request has stored the key meanwhile, the insert
+		// fails with a unique violation, and with it the transaction, which
+		// DB.Tx reports as ErrIdempotencyRace.
+		return tx.tx.execLater(ctx, insert, args...)
+	}
+	q, a := tx.tx.fused(insert+` ON CONFLICT DO NOTHING`, args)
 	res, err := tx.tx.ExecContext(ctx, q, a...)
 	if err != nil {
 		return fmt.Errorf("record idempotent response: %w", err)
@@ -221,4 +232,11 @@ func (db *DB) PruneIdempotent(ctx context.Context) (int64, error) {
 		return err
 	})
 	return n, err
+}
+
+// isIdempotencyRace reports whether err is PostgreSQL's unique violation of
+// an idempotency key: a concurrent request stored the key first.
+func isIdempotencyRace(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505" && pe.ConstraintName == "idempotency_keys_pkey"
 }

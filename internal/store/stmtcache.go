@@ -88,7 +88,7 @@ func (r readDB) QueryContext(ctx context.Context, query string, args ...any) (*s
 }
 
 // QueryRowContext runs a query that returns at most one row.
-func (r readDB) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+func (r readDB) QueryRowContext(ctx context.Context, query string, args ...any) row {
 	if s := r.stmts.get(r.DB, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}

@@ -14,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
@@ -59,13 +60,14 @@ type DB struct {
 	now     func() time.Time
 	log     *slog.Logger
 	writer  *groupWriter // SQLite only
+	trips   atomic.Int64 // PostgreSQL: round trips of transactions so far (pgtx.go)
 }
 
-// querier is what both *sql.DB and *sql.Tx offer.
+// querier is what the read pool (readDB) and a transaction (txConn) offer.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	QueryRowContext(ctx context.Context, query string, args ...any) row
 }
 
 // IsPostgresDSN reports whether dsn selects PostgreSQL.
@@ -233,35 +235,44 @@ func (tx *Tx) lock(row string) {
 // the outcome. When the writer's queue is full, Tx fails at once with
 // ErrOverloaded.
 //
-// On PostgreSQL each call is its own transaction on the connection pool.
+// On PostgreSQL each call is its own transaction on a connection of the
+// pool, which sends BEGIN and COMMIT with other statements where it can
+// (pgtx.go).
 func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	if db.writer != nil {
 		return db.writer.do(ctx, fn)
 	}
-	sqlTx, err := db.write.BeginTx(ctx, nil)
+	conn, err := db.write.Conn(ctx)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
 	}
-	later := &deferred{}
-	tx := &Tx{tx: txConn{Tx: sqlTx, later: later}, db: db, Now: db.now().Truncate(time.Second)}
+	defer conn.Close()
+	pg, later := &pgTx{conn: conn}, &deferred{}
+	defer func() { db.trips.Add(pg.trips) }()
+	tx := &Tx{tx: txConn{pg: pg, later: later}, db: db, Now: db.now().Truncate(time.Second)}
 	err = runClosure(tx, fn)
-	if err == nil {
-		tx.tx.flush(ctx)
+	if err == nil && later.err == nil {
+		lastErr, commitErr := pg.commit(ctx, tx.tx.takeWaiting())
+		if commitErr != nil {
+			pg.rollback(ctx)
+			return fmt.Errorf("store: commit: %w", commitErr)
+		}
+		later.err = lastErr
 	}
 	if err != nil || later.err != nil {
-		sqlTx.Rollback()
+		pg.rollback(ctx)
 		var pe *PanicError
 		if errors.As(err, &pe) {
 			panic(pe.Value)
 		}
-		if later.err != nil {
+		switch {
+		case isIdempotencyRace(later.err):
+			return ErrIdempotencyRace
+		case later.err != nil:
 			// A deferred insert failed: it is the cause of whatever fn saw.
 			return fmt.Errorf("store: %w", later.err)
 		}
 		return err
-	}
-	if err := sqlTx.Commit(); err != nil {
-		return fmt.Errorf("store: commit: %w", err)
 	}
 	return nil
 }

@@ -36,11 +36,31 @@ func endpointsQuery(project, livemode, status string) string {
 // subscribedEndpoints returns the IDs of the scope's enabled endpoints that
 // want events of type typ.
 func (tx *Tx) subscribedEndpoints(ctx context.Context, scope pay.Scope, typ string) ([]string, error) {
-	rows, err := tx.tx.QueryContext(ctx, endpointsQuery("$1", "$2", "$3"), scope.ProjectID, scope.Livemode, pay.WebhookEnabled)
+	return tx.subscribed(ctx, endpointsQuery("$1", "$2", "$3"), []any{scope.ProjectID, scope.Livemode, pay.WebhookEnabled}, typ)
+}
+
+// subscribed runs query, which selects endpoints' id and enabled_events, and
+// returns the IDs of those that want events of type typ.
+func (tx *Tx) subscribed(ctx context.Context, query string, args []any, typ string) ([]string, error) {
+	var ids []string
+	err := tx.tx.eachRow(ctx, query, args, func(scan func(dest ...any) error) error {
+		ep := pay.WebhookEndpoint{}
+		var events string
+		if err := scan(&ep.ID, &events); err != nil {
+			return err
+		}
+		if err := json.Unmarshal([]byte(events), &ep.EnabledEvents); err != nil {
+			return fmt.Errorf("webhook endpoint %s enabled_events: %w", ep.ID, err)
+		}
+		if ep.Wants(typ) {
+			ids = append(ids, ep.ID)
+		}
+		return nil
+	})
 	if err != nil {
 		return nil, fmt.Errorf("find webhook endpoints: %w", err)
 	}
-	return subscribed(rows, typ)
+	return ids, nil
 }
 
 // enqueueDeliveries queues the event for the endpoints that subscribe to it
@@ -55,30 +75,6 @@ func (tx *Tx) enqueueDeliveries(ctx context.Context, e *pay.Event, ids []string)
 		}
 	}
 	return len(ids), nil
-}
-
-// subscribed returns the IDs of the endpoints in rows that want events of
-// type typ, and closes rows.
-func subscribed(rows *sql.Rows, typ string) ([]string, error) {
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		ep := pay.WebhookEndpoint{}
-		var events string
-		if err := rows.Scan(&ep.ID, &events); err != nil {
-			return nil, fmt.Errorf("find webhook endpoints: %w", err)
-		}
-		if err := json.Unmarshal([]byte(events), &ep.EnabledEvents); err != nil {
-			return nil, fmt.Errorf("webhook endpoint %s enabled_events: %w", ep.ID, err)
-		}
-		if ep.Wants(typ) {
-			ids = append(ids, ep.ID)
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("find webhook endpoints: %w", err)
-	}
-	return ids, nil
 }
 
 // cancelDeliveries cancels an endpoint's waiting deliveries.

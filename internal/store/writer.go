@@ -472,8 +472,9 @@ func (c *checkpointer) close() {
 }
 
 // txConn is a transaction's handle on the database: what Tx methods run
-// their statements through. On PostgreSQL it is the plain transaction. On
-// the SQLite writer (stmts set) it differs in two ways:
+// their statements through. On PostgreSQL (pg set) it saves round trips:
+// see pgTx and deferred.go. On the SQLite writer (stmts set) it differs
+// from a plain transaction in two ways:
 //
 //   - A statement ignores its caller's cancellation. SQLite answers an
 //     interrupted write inside a transaction by rolling back the whole
@@ -485,16 +486,17 @@ func (c *checkpointer) close() {
 //     of being parsed and planned again on every call (a seventh of the
 //     writer's time in the customers.create profile, see BENCHMARKS.md).
 type txConn struct {
-	*sql.Tx
-	stmts *stmtCache
-	later *deferred // PostgreSQL: inserts waiting for the next statement (deferred.go)
+	*sql.Tx // SQLite
+	stmts   *stmtCache
+	pg      *pgTx     // PostgreSQL
+	later   *deferred // PostgreSQL: statements waiting for the next one (deferred.go)
 }
 
 // ExecContext runs a statement that returns no rows.
 func (c txConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if c.stmts == nil {
+	if c.pg != nil {
 		c.flush(ctx)
-		return c.Tx.ExecContext(ctx, query, args...)
+		return c.pg.exec(ctx, query, args)
 	}
 	ctx = context.WithoutCancel(ctx)
 	if s := c.stmts.get(query); s != nil {
@@ -505,9 +507,9 @@ func (c txConn) ExecContext(ctx context.Context, query string, args ...any) (sql
 
 // QueryContext runs a query that returns rows.
 func (c txConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if c.stmts == nil {
+	if c.pg != nil {
 		c.flush(ctx)
-		return c.Tx.QueryContext(ctx, query, args...)
+		return c.pg.query(ctx, query, args)
 	}
 	ctx = context.WithoutCancel(ctx)
 	if s := c.stmts.get(query); s != nil {
@@ -517,14 +519,28 @@ func (c txConn) QueryContext(ctx context.Context, query string, args ...any) (*s
 }
 
 // QueryRowContext runs a query that returns at most one row.
-func (c txConn) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if c.stmts == nil {
+func (c txConn) QueryRowContext(ctx context.Context, query string, args ...any) row {
+	if c.pg != nil {
 		c.flush(ctx)
-		return c.Tx.QueryRowContext(ctx, query, args...)
+		return c.pg.queryRow(ctx, query, args)
 	}
 	ctx = context.WithoutCancel(ctx)
 	if s := c.stmts.get(query); s != nil {
 		return c.Tx.StmtContext(ctx, s).QueryRowContext(ctx, args...)
 	}
 	return c.Tx.QueryRowContext(ctx, query, args...)
+}
+
+// eachRow runs a query and calls fn with each row's Scan. On PostgreSQL a
+// query that writes may begin the transaction in the same round trip.
+func (c txConn) eachRow(ctx context.Context, query string, args []any, fn func(scan func(dest ...any) error) error) error {
+	if c.pg != nil {
+		c.flush(ctx)
+		return c.pg.eachRow(ctx, query, args, fn)
+	}
+	rows, err := c.QueryContext(ctx, query, args...)
+	if err != nil {
+		return err
+	}
+	return scanRows(rows, func() { rows.Close() }, fn)
 }
