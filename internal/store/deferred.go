@@ -16,12 +16,13 @@ import (
 // statement that can carry them, as data-modifying WITH queries in front of
 // it (fused). Such a statement must not read the tables the waiting
 // statements write, since all parts of one statement see the same snapshot;
-// CreateEvent and RecordIdempotent qualify. Any other statement, and COMMIT,
-// first sends what is waiting, in one round trip of its own (flush), so every
-// statement still sees every earlier write; COMMIT carries what is still
-// waiting at the end (pgtx.go). An error in a waiting statement
-// surfaces at the statement that carries or flushes it, and fails the
-// transaction all the same.
+// CreateEvent, FinishIdempotent and RecordIdempotent's update of a known key
+// qualify. Any other statement first sends what is waiting, in one round
+// trip of its own (flush), so every statement still sees every earlier
+// write; COMMIT carries what is still waiting at the end (pgtx.go), usually
+// a new idempotency key's row. An error in a waiting statement surfaces at
+// the statement that carries or flushes it, and fails the transaction all
+// the same.
 //
 // On SQLite (the writer has no round trips) execLater executes at once.
 

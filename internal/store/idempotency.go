@@ -158,9 +158,9 @@ func (tx *Tx) RecordIdempotent(ctx context.Context, rec *IdemRecord, k IdemKey, 
 	now := tx.unix()
 	sealed := tx.db.keys.Seal(response, idemAAD(k))
 	args := []any{k.Scope.ProjectID, k.Scope.Livemode, k.Key, method, path, fingerprint, status, sealed, now}
-	// The statement reads only idempotency_keys, so inserts waiting in the
-	// transaction (deferred.go) come along.
 	if rec.exists {
+		// The update reads only idempotency_keys, so inserts waiting in the
+		// transaction (deferred.go) come along.
 		q, a := tx.tx.fused(`UPDATE idempotency_keys SET method = $4, path = $5, fingerprint = $6, status = $7, response = $8, created = $9, locked_until = $9
 			WHERE project_id = $1 AND livemode = $2 AND key = $3`, args)
 		if _, err := tx.tx.ExecContext(ctx, q, a...); err != nil {
@@ -177,8 +177,7 @@ func (tx *Tx) RecordIdempotent(ctx context.Context, rec *IdemRecord, k IdemKey, 
 		// DB.Tx reports as ErrIdempotencyRace.
 		return tx.tx.execLater(ctx, insert, args...)
 	}
-	q, a := tx.tx.fused(insert+` ON CONFLICT DO NOTHING`, args)
-	res, err := tx.tx.ExecContext(ctx, q, a...)
+	res, err := tx.tx.ExecContext(ctx, insert+` ON CONFLICT DO NOTHING`, args...)
 	if err != nil {
 		return fmt.Errorf("record idempotent response: %w", err)
 	}
