@@ -1,5 +1,7 @@
 package store
 
+import "context"
+
 // For the plan tests.
 const (
 	WhereID          = whereID
@@ -9,3 +11,10 @@ const (
 
 // RoundTrips is how many round trips PostgreSQL transactions have taken so far.
 func (db *DB) RoundTrips() int64 { return db.trips.Load() }
+
+// IsolationLevel is the transaction's isolation level as PostgreSQL reports it.
+func (tx *Tx) IsolationLevel(ctx context.Context) (string, error) {
+	var level string
+	err := tx.tx.QueryRowContext(ctx, `SELECT current_setting('transaction_isolation')`).Scan(&level)
+	return level, err
+}

@@ -32,6 +32,12 @@ type pgTx struct {
 	trips int64 // round trips so far
 }
 
+// pgBegin names the isolation level that the store's transactions are
+// written for, whatever the server's default: they lock the rows they
+// change (SELECT … FOR UPDATE), and their reads before BEGIN are only
+// equivalent to reads inside the transaction under READ COMMITTED.
+const pgBegin = "BEGIN ISOLATION LEVEL READ COMMITTED"
+
 // pgStmt is one statement of a pipeline.
 type pgStmt struct {
 	query string
@@ -84,7 +90,7 @@ func (t *pgTx) beginWith(ctx context.Context, query string, args []any, read fun
 	t.trips++
 	return t.conn.Raw(func(driverConn any) error {
 		b := &pgx.Batch{}
-		b.Queue("BEGIN")
+		b.Queue(pgBegin)
 		b.Queue(query, args...)
 		br := driverConn.(*stdlib.Conn).Conn().SendBatch(ctx, b)
 		if _, err := br.Exec(); err != nil {
@@ -111,7 +117,7 @@ func (t *pgTx) query(ctx context.Context, query string, args []any) (*sql.Rows, 
 	if !t.begun && needsTx(query) {
 		// The rows would come back as pgx's, not database/sql's: BEGIN goes alone.
 		t.trips++
-		if _, err := t.conn.ExecContext(ctx, "BEGIN"); err != nil {
+		if _, err := t.conn.ExecContext(ctx, pgBegin); err != nil {
 			return nil, err
 		}
 		t.begun = true

@@ -3,6 +3,7 @@ package store_test
 import (
 	"context"
 	"errors"
+	"net/url"
 	"testing"
 	"time"
 
@@ -132,4 +133,33 @@ func TestIdempotencyRaceRollsBackTheTransaction(t *testing.T) {
 			t.Errorf("the losing transaction's customer: %v, want not found", err)
 		}
 	})
+}
+
+// Transactions run at READ COMMITTED whatever the server's default: their
+// locking and their reads before BEGIN are written for it.
+func TestPostgresTransactionsAreReadCommitted(t *testing.T) {
+	t.Parallel()
+	db := storetest.OpenPostgresWith(t, url.Values{"default_transaction_isolation": {"serializable"}})
+	ctx := context.Background()
+	var def string
+	if err := db.RawQueryRow(ctx, `SELECT current_setting('default_transaction_isolation')`).Scan(&def); err != nil || def != "serializable" {
+		t.Fatalf("the connections' default isolation = %q, %v; want serializable", def, err)
+	}
+	scope := storetest.Project(t, db)
+	c := &pay.Customer{Scope: scope}
+	if err := db.Tx(ctx, func(tx *store.Tx) error { return tx.CreateCustomer(ctx, c) }); err != nil {
+		t.Fatal(err)
+	}
+	var level string
+	err := db.Tx(ctx, func(tx *store.Tx) error {
+		if _, err := tx.FindCustomer(ctx, scope, c.ID); err != nil { // begins the transaction
+			return err
+		}
+		var err error
+		level, err = tx.IsolationLevel(ctx)
+		return err
+	})
+	if err != nil || level != "read committed" {
+		t.Errorf("isolation level in a transaction = %q, %v; want read committed", level, err)
+	}
 }

@@ -43,6 +43,13 @@ func OpenSQLite(tb testing.TB) *store.DB {
 // when the test ends. It skips the test unless CALMONY_TEST_POSTGRES_URL is set.
 func OpenPostgres(tb testing.TB) *store.DB {
 	tb.Helper()
+	return OpenPostgresWith(tb, nil)
+}
+
+// OpenPostgresWith is OpenPostgres with the server settings params for every
+// connection (for example default_transaction_isolation).
+func OpenPostgresWith(tb testing.TB, params url.Values) *store.DB {
+	tb.Helper()
 	base := os.Getenv(PostgresURLEnv)
 	if base == "" {
 		tb.Skip(PostgresURLEnv + " is not set")
@@ -62,6 +69,9 @@ func OpenPostgres(tb testing.TB) *store.DB {
 		tb.Fatal(err)
 	}
 	q := u.Query()
+	for k, v := range params {
+		q[k] = v
+	}
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
 	return open(tb, u.String())
