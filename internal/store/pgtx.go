@@ -13,11 +13,11 @@ import (
 
 // pgTx is a PostgreSQL transaction on one connection of the pool that saves
 // the round trips of BEGIN and COMMIT where it can. database/sql sends each
-// as a round trip of its own: a keyed create was five, and a payment flow's
-// three transactions spent six of their fifteen on them. Here:
+// as a round trip of its own: two of a keyed create's four, and six of a
+// payment flow's fifteen. Here:
 //
 //   - BEGIN waits for the first statement that writes, or that locks rows
-//     (SELECT … FOR UPDATE), and travels with a write in one round trip (a
+//     (SELECT … FOR UPDATE), and travels with it in one round trip (a
 //     pipeline of both). Plain reads before it run on their own: under READ
 //     COMMITTED every statement sees the latest committed rows, inside a
 //     transaction or not, so they see what they would have seen after BEGIN.
