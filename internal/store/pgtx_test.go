@@ -163,3 +163,45 @@ func TestPostgresTransactionsAreReadCommitted(t *testing.T) {
 		t.Errorf("isolation level in a transaction = %q, %v; want read committed", level, err)
 	}
 }
+
+// A transaction whose context ends after it has begun rolls back, and leaves
+// no connection of the pool inside a transaction for the next caller.
+func TestPostgresCanceledTransactionLeavesThePoolClean(t *testing.T) {
+	t.Parallel()
+	db := storetest.OpenPostgres(t) // a pool of 4 connections
+	ctx := context.Background()
+	scope := storetest.Project(t, db)
+	for range 8 {
+		c := &pay.Customer{Scope: scope}
+		cctx, cancel := context.WithCancel(ctx)
+		err := db.Tx(cctx, func(tx *store.Tx) error {
+			if err := tx.CreateCustomer(cctx, c); err != nil {
+				return err
+			}
+			// Begins the transaction, carrying the customer's insert.
+			if err := tx.CreateEvent(cctx, &pay.Event{Scope: scope, Type: "customer.created", ObjectID: c.ID, Data: []byte(`{}`)}); err != nil {
+				return err
+			}
+			cancel()
+			_, err := tx.FindCustomer(cctx, scope, c.ID)
+			return err
+		})
+		cancel()
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err = %v, want context.Canceled", err)
+		}
+		if _, err := db.FindCustomer(ctx, scope, c.ID); !errors.Is(err, pay.ErrNotFound) {
+			t.Fatalf("the canceled transaction's customer: %v, want not found", err)
+		}
+	}
+	// Every connection of the pool still works, outside any transaction.
+	for range 8 {
+		c := &pay.Customer{Scope: scope}
+		if err := db.Tx(ctx, func(tx *store.Tx) error { return tx.CreateCustomer(ctx, c) }); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.FindCustomer(ctx, scope, c.ID); err != nil {
+			t.Fatalf("customer written after the canceled transactions: %v", err)
+		}
+	}
+}

@@ -250,7 +250,9 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	pg, later := &pgTx{conn: conn}, &deferred{}
 	defer func() { db.trips.Add(pg.trips) }()
 	tx := &Tx{tx: txConn{pg: pg, later: later}, db: db, Now: db.now().Truncate(time.Second)}
-	err = runClosure(tx, fn)
+	if err = runClosure(tx, fn); err == nil && later.err == nil {
+		err = ctx.Err() // a caller that has gone gets no COMMIT
+	}
 	if err == nil && later.err == nil {
 		lastErr, commitErr := pg.commit(ctx, tx.tx.takeWaiting())
 		if commitErr != nil {
