@@ -473,8 +473,7 @@ func (c *checkpointer) close() {
 
 // txConn is a transaction's handle on the database: what Tx methods run
 // their statements through. On PostgreSQL (pg set) it saves round trips
-// (see pgTx and deferred.go), and like database/sql's Tx it sends nothing
-// for a caller whose context has ended. On the SQLite writer (stmts set) it differs
+// (see pgTx and deferred.go). On the SQLite writer (stmts set) it differs
 // from a plain transaction in two ways:
 //
 //   - A statement ignores its caller's cancellation. SQLite answers an
@@ -493,13 +492,23 @@ type txConn struct {
 	later   *deferred // PostgreSQL: statements waiting for the next one (deferred.go)
 }
 
+// beforePG readies a PostgreSQL statement: like database/sql's Tx, none is
+// sent for a caller whose context has ended; else the waiting statements go
+// first (deferred.go).
+func (c txConn) beforePG(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c.flush(ctx)
+	return nil
+}
+
 // ExecContext runs a statement that returns no rows.
 func (c txConn) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	if c.pg != nil {
-		if err := ctx.Err(); err != nil {
+		if err := c.beforePG(ctx); err != nil {
 			return nil, err
 		}
-		c.flush(ctx)
 		return c.pg.exec(ctx, query, args)
 	}
 	ctx = context.WithoutCancel(ctx)
@@ -512,10 +521,9 @@ func (c txConn) ExecContext(ctx context.Context, query string, args ...any) (sql
 // QueryContext runs a query that returns rows.
 func (c txConn) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	if c.pg != nil {
-		if err := ctx.Err(); err != nil {
+		if err := c.beforePG(ctx); err != nil {
 			return nil, err
 		}
-		c.flush(ctx)
 		return c.pg.query(ctx, query, args)
 	}
 	ctx = context.WithoutCancel(ctx)
@@ -528,10 +536,9 @@ func (c txConn) QueryContext(ctx context.Context, query string, args ...any) (*s
 // QueryRowContext runs a query that returns at most one row.
 func (c txConn) QueryRowContext(ctx context.Context, query string, args ...any) row {
 	if c.pg != nil {
-		if err := ctx.Err(); err != nil {
+		if err := c.beforePG(ctx); err != nil {
 			return rowFunc(func(...any) error { return err })
 		}
-		c.flush(ctx)
 		return c.pg.queryRow(ctx, query, args)
 	}
 	ctx = context.WithoutCancel(ctx)
@@ -545,10 +552,9 @@ func (c txConn) QueryRowContext(ctx context.Context, query string, args ...any) 
 // query that writes may begin the transaction in the same round trip.
 func (c txConn) eachRow(ctx context.Context, query string, args []any, fn func(scan func(dest ...any) error) error) error {
 	if c.pg != nil {
-		if err := ctx.Err(); err != nil {
+		if err := c.beforePG(ctx); err != nil {
 			return err
 		}
-		c.flush(ctx)
 		return c.pg.eachRow(ctx, query, args, fn)
 	}
 	rows, err := c.QueryContext(ctx, query, args...)
