@@ -23,18 +23,14 @@ func (tx *Tx) CreateEvent(ctx context.Context, e *pay.Event) error {
 	e.APIVersion = pay.APIVersion
 	insert := `INSERT INTO events (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	args := []any{e.ID, e.Scope.ProjectID, e.Scope.Livemode, e.Type, e.Created, e.ObjectID, tx.db.keys.Seal(e.Data, eventAAD(e.ID)), e.RequestID, e.IdempotencyKey, e.APIVersion}
-	var (
-		endpoints []string
-		err       error
-	)
-	if tx.db.dialect == Postgres {
-		// One round trip instead of two: the insert runs as part of the query
-		// for the endpoints (a data-modifying WITH always runs, once).
-		// Inserts waiting in the transaction (deferred.go) come along too.
-		q, a := tx.tx.fused(`WITH e AS (`+insert+`) `+endpointsQuery("$2", "$3", "$11"), append(args, pay.WebhookEnabled))
-		endpoints, err = tx.subscribed(ctx, q, a, e.Type)
-	} else if _, err = tx.tx.ExecContext(ctx, insert, args...); err == nil {
-		endpoints, err = tx.subscribedEndpoints(ctx, e.Scope, e.Type)
+	// One statement: the insert returns the scope's webhook endpoints. On
+	// PostgreSQL, inserts waiting in the transaction (deferred.go) come along.
+	q, a := tx.tx.fused(insert+` RETURNING `+tx.db.endpointsJSON("$2", "$3"), args)
+	var list string
+	err := tx.tx.QueryRowContext(ctx, q, a...).Scan(&list)
+	var endpoints []string
+	if err == nil {
+		endpoints, err = subscribed(list, e.Type)
 	}
 	if err != nil {
 		return fmt.Errorf("create event %s: %w", e.Type, err)

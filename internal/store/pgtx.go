@@ -138,44 +138,6 @@ func (t *pgTx) queryRow(ctx context.Context, query string, args []any) row {
 	})
 }
 
-// eachRow runs a query and calls fn with each row's Scan. A query that needs
-// the transaction begins it in the same round trip.
-func (t *pgTx) eachRow(ctx context.Context, query string, args []any, fn func(scan func(dest ...any) error) error) error {
-	if t.begun || !needsTx(query) {
-		t.trips++
-		rows, err := t.conn.QueryContext(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		return scanRows(rows, func() { rows.Close() }, fn)
-	}
-	return t.beginWith(ctx, query, args, func(br pgx.BatchResults) error {
-		rows, err := br.Query()
-		if err != nil {
-			return err
-		}
-		return scanRows(rows, rows.Close, fn)
-	})
-}
-
-// rowCursor is what *sql.Rows and pgx.Rows both offer for reading.
-type rowCursor interface {
-	Next() bool
-	Scan(dest ...any) error
-	Err() error
-}
-
-// scanRows calls fn with each row's Scan, then closes the rows.
-func scanRows(rows rowCursor, close func(), fn func(scan func(dest ...any) error) error) error {
-	defer close()
-	for rows.Next() {
-		if err := fn(rows.Scan); err != nil {
-			return err
-		}
-	}
-	return rows.Err()
-}
-
 // errCommitRolledBack means PostgreSQL answered COMMIT with ROLLBACK: the
 // transaction had failed before it.
 var errCommitRolledBack = errors.New("the transaction had failed and was rolled back")

@@ -27,38 +27,44 @@ const (
 // that both databases can use the partial indexes on pending rows.
 const isPending = `state = '` + deliveryPending + `'`
 
-// endpointsQuery selects the webhook endpoints of a scope in a state, with
-// the placeholders given for project_id, livemode and status.
-func endpointsQuery(project, livemode, status string) string {
-	return `SELECT id, enabled_events FROM webhook_endpoints WHERE project_id = ` + project + ` AND livemode = ` + livemode + ` AND status = ` + status
+// endpointsJSON is an SQL expression for the enabled webhook endpoints of a
+// scope, with the placeholders given for project_id and livemode, as one
+// JSON array of {"id", "enabled_events"} objects. As one value it can come
+// back from the event's own insert (RETURNING), which saves a statement on
+// both databases.
+func (db *DB) endpointsJSON(project, livemode string) string {
+	where := ` FROM webhook_endpoints WHERE project_id = ` + project + ` AND livemode = ` + livemode + ` AND status = '` + string(pay.WebhookEnabled) + `'`
+	if db.dialect == Postgres {
+		return `(SELECT COALESCE(json_agg(json_build_object('id', id, 'enabled_events', enabled_events::json)), '[]')` + where + `)`
+	}
+	return `(SELECT json_group_array(json_object('id', id, 'enabled_events', json(enabled_events)))` + where + `)`
 }
 
 // subscribedEndpoints returns the IDs of the scope's enabled endpoints that
 // want events of type typ.
 func (tx *Tx) subscribedEndpoints(ctx context.Context, scope pay.Scope, typ string) ([]string, error) {
-	return tx.subscribed(ctx, endpointsQuery("$1", "$2", "$3"), []any{scope.ProjectID, scope.Livemode, pay.WebhookEnabled}, typ)
+	var list string
+	if err := tx.tx.QueryRowContext(ctx, `SELECT `+tx.db.endpointsJSON("$1", "$2"), scope.ProjectID, scope.Livemode).Scan(&list); err != nil {
+		return nil, fmt.Errorf("find webhook endpoints: %w", err)
+	}
+	return subscribed(list, typ)
 }
 
-// subscribed runs query, which selects endpoints' id and enabled_events, and
-// returns the IDs of those that want events of type typ.
-func (tx *Tx) subscribed(ctx context.Context, query string, args []any, typ string) ([]string, error) {
+// subscribed returns the IDs of the endpoints in list (endpointsJSON) that
+// want events of type typ.
+func subscribed(list, typ string) ([]string, error) {
+	var eps []struct {
+		ID            string   `json:"id"`
+		EnabledEvents []string `json:"enabled_events"`
+	}
+	if err := json.Unmarshal([]byte(list), &eps); err != nil {
+		return nil, fmt.Errorf("webhook endpoints: %w", err)
+	}
 	var ids []string
-	err := tx.tx.eachRow(ctx, query, args, func(scan func(dest ...any) error) error {
-		ep := pay.WebhookEndpoint{}
-		var events string
-		if err := scan(&ep.ID, &events); err != nil {
-			return err
-		}
-		if err := json.Unmarshal([]byte(events), &ep.EnabledEvents); err != nil {
-			return fmt.Errorf("webhook endpoint %s enabled_events: %w", ep.ID, err)
-		}
-		if ep.Wants(typ) {
+	for _, ep := range eps {
+		if (&pay.WebhookEndpoint{EnabledEvents: ep.EnabledEvents}).Wants(typ) {
 			ids = append(ids, ep.ID)
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("find webhook endpoints: %w", err)
 	}
 	return ids, nil
 }

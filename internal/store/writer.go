@@ -547,19 +547,3 @@ func (c txConn) QueryRowContext(ctx context.Context, query string, args ...any) 
 	}
 	return c.Tx.QueryRowContext(ctx, query, args...)
 }
-
-// eachRow runs a query and calls fn with each row's Scan. On PostgreSQL a
-// query that writes may begin the transaction in the same round trip.
-func (c txConn) eachRow(ctx context.Context, query string, args []any, fn func(scan func(dest ...any) error) error) error {
-	if c.pg != nil {
-		if err := c.beforePG(ctx); err != nil {
-			return err
-		}
-		return c.pg.eachRow(ctx, query, args, fn)
-	}
-	rows, err := c.QueryContext(ctx, query, args...)
-	if err != nil {
-		return err
-	}
-	return scanRows(rows, func() { rows.Close() }, fn)
-}
