@@ -38,34 +38,28 @@ type pgTx struct {
 // equivalent to reads inside the transaction under READ COMMITTED.
 const pgBegin = "BEGIN ISOLATION LEVEL READ COMMITTED"
 
-// pgStmt is one statement of a pipeline.
+// pgStmt is one statement of a batch.
 type pgStmt struct {
 	query string
 	args  []any
 }
 
-// pipeline sends stmts in one round trip and returns the command tags of
-// those that ran, stopping at the first that fails (PostgreSQL skips the rest).
-func (t *pgTx) pipeline(ctx context.Context, stmts ...pgStmt) ([]pgconn.CommandTag, error) {
-	var tags []pgconn.CommandTag
+// send sends stmts in one round trip (a pgx batch), and read reads their
+// results in order. PostgreSQL skips the statements after one that fails.
+func (t *pgTx) send(ctx context.Context, stmts []pgStmt, read func(pgx.BatchResults) error) error {
 	t.trips++
-	err := t.conn.Raw(func(driverConn any) error {
+	return t.conn.Raw(func(driverConn any) error {
 		b := &pgx.Batch{}
 		for _, s := range stmts {
 			b.Queue(s.query, s.args...)
 		}
 		br := driverConn.(*stdlib.Conn).Conn().SendBatch(ctx, b)
-		for range stmts {
-			tag, err := br.Exec()
-			if err != nil {
-				br.Close()
-				return err
-			}
-			tags = append(tags, tag)
+		if err := read(br); err != nil {
+			br.Close()
+			return err
 		}
 		return br.Close()
 	})
-	return tags, err
 }
 
 // exec runs a statement that returns no rows, beginning the transaction with it.
@@ -87,22 +81,12 @@ func (t *pgTx) exec(ctx context.Context, query string, args []any) (sql.Result, 
 
 // beginWith sends BEGIN and query in one round trip; read reads query's result.
 func (t *pgTx) beginWith(ctx context.Context, query string, args []any, read func(pgx.BatchResults) error) error {
-	t.trips++
-	return t.conn.Raw(func(driverConn any) error {
-		b := &pgx.Batch{}
-		b.Queue(pgBegin)
-		b.Queue(query, args...)
-		br := driverConn.(*stdlib.Conn).Conn().SendBatch(ctx, b)
+	return t.send(ctx, []pgStmt{{query: pgBegin}, {query: query, args: args}}, func(br pgx.BatchResults) error {
 		if _, err := br.Exec(); err != nil {
-			br.Close()
 			return err
 		}
 		t.begun = true
-		if err := read(br); err != nil {
-			br.Close()
-			return err
-		}
-		return br.Close()
+		return read(br)
 	})
 }
 
@@ -157,17 +141,27 @@ func (t *pgTx) commit(ctx context.Context, last *pgStmt) (lastErr, err error) {
 	if last != nil {
 		stmts = append([]pgStmt{*last}, stmts...)
 	}
-	tags, err := t.pipeline(ctx, stmts...)
+	var tags []pgconn.CommandTag
+	err = t.send(ctx, stmts, func(br pgx.BatchResults) error {
+		for range stmts {
+			tag, err := br.Exec()
+			if err != nil {
+				return err
+			}
+			tags = append(tags, tag)
+		}
+		return nil
+	})
 	switch {
 	case err != nil && last != nil && len(tags) == 0:
 		return err, nil
 	case err != nil:
 		return nil, err
-	case tags[len(tags)-1].String() != "COMMIT":
-		t.begun = false
-		return nil, errCommitRolledBack
 	}
 	t.begun = false
+	if tags[len(tags)-1].String() != "COMMIT" {
+		return nil, errCommitRolledBack
+	}
 	return nil, nil
 }
 
