@@ -91,11 +91,14 @@ func (r readDB) QueryContext(ctx context.Context, query string, args ...any) (*s
 //
 // On SQLite it ignores ctx's cancellation: every such query here is a
 // lookup by key that takes microseconds, and the SQLite driver watches a
-// cancellable context with a goroutine of its own per query, which cost 3 %
-// of a customers.retrieve's CPU.
+// cancellable context with a goroutine of its own per query, which cost a
+// few per cent of a customers.retrieve's CPU (BENCHMARKS.md, change 27).
 func (r readDB) QueryRowContext(ctx context.Context, query string, args ...any) row {
+	if r.stmts != nil { // SQLite
+		ctx = context.WithoutCancel(ctx)
+	}
 	if s := r.stmts.get(r.DB, query); s != nil {
-		return s.QueryRowContext(context.WithoutCancel(ctx), args...)
+		return s.QueryRowContext(ctx, args...)
 	}
 	return r.DB.QueryRowContext(ctx, query, args...)
 }
