@@ -127,7 +127,7 @@ func serve(ctx context.Context, args []string, e *env) error {
 	hs := newHTTPServer(srv, log)
 	printBanner(e, cfg, db, boot, len(mounts) > 0)
 	go pruneIdempotencyKeys(ctx, db, log)
-	go srv.RunReconciler(ctx, 10*time.Second)
+	go srv.RunReconciler(ctx, cfg.ReconcileInterval)
 	go srv.RunCheckoutSweeper(ctx, 30*time.Second)
 
 	errc := make(chan error, 1)
@@ -151,6 +151,11 @@ func serve(ctx context.Context, args []string, e *env) error {
 	defer cancel()
 	if err := hs.Shutdown(shutdownCtx); err != nil {
 		return fmt.Errorf("shutdown: %w", err)
+	}
+	// Requests that answered before the gateway did record its outcome
+	// now; any still waiting when the budget ends are the reconciler's.
+	if err := srv.Drain(shutdownCtx); err != nil {
+		log.Warn("gateway operations still waiting at shutdown are left to the reconciler", "err", err)
 	}
 	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
 		return err

@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -96,7 +95,6 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 	var (
 		pi  *pay.PaymentIntent
 		pm  *pay.PaymentMethod
-		op  *pay.GatewayOp
 		req saleOp
 	)
 	err = st.prepare(ctx, func(tx *store.Tx) error {
@@ -142,7 +140,7 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 		req = newSaleOp(pi, pm, opts.offSession)
 		pi.LastError = nil
 		pi.Attempt++
-		if op, err = startIntentOp(ctx, tx, pi, create == nil, "sale", fmt.Sprintf("%s-%d", pi.ID, pi.Attempt), req); err != nil {
+		if err := st.startIntentOp(ctx, tx, pi, create == nil, "sale", fmt.Sprintf("%s-%d", pi.ID, pi.Attempt), req); err != nil {
 			return err
 		}
 		if created != nil {
@@ -153,10 +151,9 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 	if err != nil {
 		return err
 	}
+	op := st.op
 	res, callErr := gw.Sale(ctx, req.request(op.TransactionUnique, pi.ID))
-	return st.commit(ctx, func(tx *store.Tx) (any, error) {
-		return s.settleSale(ctx, tx, op, pm, res, callErr)
-	})
+	return st.settle(ctx, func(tx *store.Tx) (any, error) { return s.settleSale(ctx, tx, op, pm, res, callErr) })
 }
 
 // newSaleOp chooses the Cardstream type and agreement for a charge of a
@@ -184,9 +181,11 @@ func uncertain(err error) bool {
 
 // settleSale records a sale's outcome on its payment intent. With an
 // uncertain failure the intent stays processing and the op pending, for the
-// reconciler. It is idempotent: an op already settled changes nothing. pm is
-// the card charged, if the caller has it (payment methods do not change),
-// or nil to look it up.
+// reconciler (errNoOutcome). A duplicate answer means an earlier copy of
+// the sale landed and its answer was lost: the op is parked for an
+// operator. An op settled already by someone else changes nothing
+// (errSettledElsewhere). pm is the card charged, if the caller has it
+// (payment methods do not change), or nil to look it up.
 func (s *Server) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, pm *pay.PaymentMethod, res *cardstream.Result, callErr error) (any, error) {
 	pi, err := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
 	if err != nil {
@@ -195,18 +194,14 @@ func (s *Server) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp
 	if callErr != nil {
 		if uncertain(callErr) {
 			s.log.WarnContext(ctx, "gateway sale outcome unknown; the reconciler will settle it", "op", op.ID, "payment_intent", pi.ID, "err", callErr)
-			return paymentIntentView(pi), nil
+			return paymentIntentView(pi), errNoOutcome
 		}
 		return s.failSale(ctx, tx, op, pi, nil, payments.GatewayUnavailable(callErr))
 	}
 	if res.Outcome == cardstream.OutcomeDuplicate {
-		s.log.ErrorContext(ctx, "gateway sale needs an operator: a duplicate of an attempt whose outcome is unknown", "op", op.ID, "payment_intent", pi.ID)
-		return paymentIntentView(pi), tx.FinishGatewayOp(ctx, op.ID, pay.OpAttention, "gateway reported a duplicate: the first attempt landed with an unknown outcome")
+		return s.park(ctx, tx, op, "gateway reported a duplicate: an earlier copy of this sale landed and its answer was lost")
 	}
-	if err := tx.FinishGatewayOp(ctx, op.ID, pay.OpDone, res.Outcome.String()); err != nil {
-		if errors.Is(err, pay.ErrNotFound) {
-			return paymentIntentView(pi), nil // settled already (by the reconciler or a callback)
-		}
+	if err := finishOp(ctx, tx, op, pay.OpDone, res.Outcome.String()); err != nil {
 		return nil, err
 	}
 	if pm == nil || pm.ID != pi.PaymentMethod {
@@ -248,7 +243,7 @@ func (s *Server) failSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, 
 			return nil, err
 		}
 		pi.LatestCharge = ch.ID
-	} else if err := tx.FinishGatewayOp(ctx, op.ID, pay.OpDone, "refused: "+e.Message); err != nil && !errors.Is(err, pay.ErrNotFound) {
+	} else if err := finishOp(ctx, tx, op, pay.OpDone, "refused: "+e.Message); err != nil {
 		return nil, err
 	}
 	pi.Status, pi.LastError = pay.StatusRequiresPaymentMethod, payments.LastPaymentError(e, pi.PaymentMethod)
@@ -281,24 +276,19 @@ func newCharge(pi *pay.PaymentIntent, pm *pay.PaymentMethod, res *cardstream.Res
 	return ch
 }
 
-// startIntentOp records, in the caller's transaction, a gateway call about
+// startIntentOp records, in prepare's transaction, a gateway call about
 // to be made for a payment intent, and moves the intent to processing: a
 // second confirm, capture or cancel then finds it busy, and the reconciler
 // finds the op if the call's outcome is lost. req is what a resend needs
 // (never card data). A new intent (stored false) is inserted here, as
 // processing, rather than inserted and then updated.
-func startIntentOp(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, stored bool, kind, unique string, req any) (*pay.GatewayOp, error) {
-	op := &pay.GatewayOp{Scope: pi.Scope, Kind: kind, ObjectID: pi.ID, TransactionUnique: unique}
-	raw, err := json.Marshal(req)
-	if err != nil {
-		return nil, err
-	}
-	if err := tx.CreateGatewayOp(ctx, op, raw); err != nil {
-		return nil, err
-	}
+func (st *stage) startIntentOp(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, stored bool, kind, unique string, req any) error {
 	pi.Status = pay.StatusProcessing
-	if !stored {
-		return op, tx.CreatePaymentIntent(ctx, pi)
+	if err := st.recordOp(ctx, tx, st.newOp(pi.Scope, kind, pi.ID, unique), req, paymentIntentView(pi)); err != nil {
+		return err
 	}
-	return op, tx.UpdatePaymentIntent(ctx, pi)
+	if !stored {
+		return tx.CreatePaymentIntent(ctx, pi)
+	}
+	return tx.UpdatePaymentIntent(ctx, pi)
 }

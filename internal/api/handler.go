@@ -217,6 +217,8 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.clientError(r, err)
 	if e.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
+	}
+	if e.ShouldRetry || e.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Stripe-Should-Retry", "true")
 	}
 	if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {

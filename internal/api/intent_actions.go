@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"net/http"
 
 	"github.com/calmony/calmonypay/internal/cardstream"
@@ -31,10 +30,7 @@ func (s *Server) capturePaymentIntent(r *http.Request, p *params) (stagedFunc, e
 		if err != nil {
 			return err
 		}
-		var (
-			op  *pay.GatewayOp
-			req mgmtOp
-		)
+		var req mgmtOp
 		err = st.prepare(ctx, func(tx *store.Tx) error {
 			pi, err := tx.FindPaymentIntent(ctx, st.scope, id)
 			if err != nil {
@@ -59,14 +55,14 @@ func (s *Server) capturePaymentIntent(r *http.Request, p *params) (stagedFunc, e
 			if pi.Metadata = md.apply(pi.Metadata); len(pi.Metadata) > maxMetadataKeys {
 				return checkMetadata(pi.Metadata)
 			}
-			op, err = startIntentOp(ctx, tx, pi, true, "capture", pi.ID+"-capture", req)
-			return err
+			return st.startIntentOp(ctx, tx, pi, true, "capture", pi.ID+"-capture", req)
 		})
 		if err != nil {
 			return err
 		}
+		op := st.op
 		res, callErr := gw.Capture(ctx, cardstream.CaptureRequest{XRef: req.XRef, Amount: req.Amount})
-		return st.commit(ctx, func(tx *store.Tx) (any, error) { return s.settleCapture(ctx, tx, op, req, res, callErr) })
+		return st.settle(ctx, func(tx *store.Tx) (any, error) { return s.settleCapture(ctx, tx, op, req, res, callErr) })
 	}, nil
 }
 
@@ -88,9 +84,9 @@ func (s *Server) settleCapture(ctx context.Context, tx *store.Tx, op *pay.Gatewa
 
 // settleManagement records the outcome of a capture or void of an
 // authorisation: an unknown outcome leaves the intent processing for the
-// reconciler, a refusal puts it back to requires_capture, and an approval
-// runs approved on the intent and its charge. An op already settled
-// changes nothing.
+// reconciler (errNoOutcome), a refusal puts it back to requires_capture,
+// and an approval runs approved on the intent and its charge. An op
+// settled already by someone else changes nothing (errSettledElsewhere).
 func (s *Server) settleManagement(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, action string, res *cardstream.Result, callErr error,
 	approved func(pi *pay.PaymentIntent, ch *pay.Charge) (any, error)) (any, error) {
 	pi, err := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
@@ -99,12 +95,9 @@ func (s *Server) settleManagement(ctx context.Context, tx *store.Tx, op *pay.Gat
 	}
 	if uncertain(callErr) {
 		s.log.WarnContext(ctx, "gateway "+action+" outcome unknown; the reconciler will settle it", "op", op.ID, "err", callErr)
-		return paymentIntentView(pi), nil
+		return paymentIntentView(pi), errNoOutcome
 	}
-	if err := tx.FinishGatewayOp(ctx, op.ID, pay.OpDone, outcomeNote(res, callErr)); err != nil {
-		if errors.Is(err, pay.ErrNotFound) {
-			return paymentIntentView(pi), nil
-		}
+	if err := finishOp(ctx, tx, op, pay.OpDone, outcomeNote(res, callErr)); err != nil {
 		return nil, err
 	}
 	if callErr != nil || !res.Approved() {
@@ -123,7 +116,7 @@ func (s *Server) settleManagement(ctx context.Context, tx *store.Tx, op *pay.Gat
 
 func outcomeNote(res *cardstream.Result, err error) string {
 	if err != nil {
-		return "refused before sending: " + err.Error()
+		return err.Error()
 	}
 	return res.Outcome.String()
 }
@@ -190,10 +183,7 @@ func (s *Server) cancelAuthorisation(ctx context.Context, st *stage, id, reason 
 	if err != nil {
 		return err
 	}
-	var (
-		op  *pay.GatewayOp
-		req = mgmtOp{Reason: reason}
-	)
+	req := mgmtOp{Reason: reason}
 	err = st.prepare(ctx, func(tx *store.Tx) error {
 		pi, err := tx.FindPaymentIntent(ctx, st.scope, id)
 		if err != nil {
@@ -207,14 +197,14 @@ func (s *Server) cancelAuthorisation(ctx context.Context, st *stage, id, reason 
 			return err
 		}
 		req.XRef, req.Charge, req.Amount = ch.XRef, ch.ID, ch.Amount
-		op, err = startIntentOp(ctx, tx, pi, true, "cancel", pi.ID+"-cancel", req)
-		return err
+		return st.startIntentOp(ctx, tx, pi, true, "cancel", pi.ID+"-cancel", req)
 	})
 	if err != nil {
 		return err
 	}
+	op := st.op
 	res, callErr := gw.Cancel(ctx, cardstream.CancelRequest{XRef: req.XRef})
-	return st.commit(ctx, func(tx *store.Tx) (any, error) { return s.settleCancel(ctx, tx, op, req, res, callErr) })
+	return st.settle(ctx, func(tx *store.Tx) (any, error) { return s.settleCancel(ctx, tx, op, req, res, callErr) })
 }
 
 // settleCancel records a void's outcome; see settleSale.

@@ -220,20 +220,19 @@ func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 		if confirm {
 			return s.confirm(ctx, st, "", opts, build)
 		}
-		var pi *pay.PaymentIntent
-		err := st.prepare(ctx, func(tx *store.Tx) (err error) {
-			if pi, _, err = build(tx); err != nil {
-				return err
+		// No gateway call: one transaction writes the intent and its
+		// response, so a crash leaves either both or neither.
+		return st.commit(ctx, func(tx *store.Tx) (any, error) {
+			pi, _, err := build(tx)
+			if err != nil {
+				return nil, err
 			}
 			if err := tx.CreatePaymentIntent(ctx, pi); err != nil {
-				return err
+				return nil, err
 			}
-			return s.emit(ctx, tx, st.scope, "payment_intent.created", pi.ID, paymentIntentView(pi), nil)
+			v := paymentIntentView(pi)
+			return v, s.emit(ctx, tx, st.scope, "payment_intent.created", pi.ID, v, nil)
 		})
-		if err != nil {
-			return err
-		}
-		return st.commit(ctx, func(tx *store.Tx) (any, error) { return paymentIntentView(pi), nil })
 	}, nil
 }
 

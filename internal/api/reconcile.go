@@ -12,15 +12,51 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 )
 
-// Reconciler timing. A gateway op still pending after staleAfter lost its
-// answer (a timeout, or a crash between the call and the database write).
-// A sale may be resent only within Cardstream's duplicate window, where the
-// gateway itself refuses a second identical charge.
+// Gateway op timing. An op's owner (the request that recorded it, or a
+// reconciler) holds it for opLease and renews that while it waits on the
+// gateway; the reconciler acts only on ops whose lease has lapsed (their
+// owner died, or gave them up with the outcome unknown). A sale may be
+// resent only within Cardstream's duplicate window, where the gateway
+// itself refuses a second identical charge; an attempt whose outcome is
+// still unknown is tried again after retryAfter.
 const (
-	staleAfter      = 30 * time.Second
+	opLease         = 15 * time.Second
+	retryAfter      = 30 * time.Second
 	duplicateWindow = 300 * time.Second
 	resendMargin    = 30 * time.Second
 )
+
+// newOwner returns a fresh owner token for gateway op leases.
+func newOwner() string { return "own_" + pay.RandomString(16) }
+
+// holdLease renews op's lease every third of opLease until the returned
+// stop is called (stop waits for the renewer to end, so no renewal follows
+// it). An owner that cannot renew keeps waiting on the gateway: whoever
+// takes the op over after the lease settles it through the same
+// idempotent steps.
+func (s *Server) holdLease(op *pay.GatewayOp) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		t := time.NewTicker(opLease / 3)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+			}
+			if err := s.db.RenewGatewayOp(ctx, op.ID, op.Owner, opLease); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "renew gateway op lease", "op", op.ID, "err", err)
+				if errors.Is(err, pay.ErrNotFound) {
+					return // settled, or taken over
+				}
+			}
+		}
+	}()
+	return func() { cancel(); <-done }
+}
 
 // RunReconciler settles stale gateway ops every interval until ctx ends.
 func (s *Server) RunReconciler(ctx context.Context, interval time.Duration) {
@@ -38,9 +74,9 @@ func (s *Server) RunReconciler(ctx context.Context, interval time.Duration) {
 	}
 }
 
-// Reconcile settles every stale pending gateway op once.
+// Reconcile settles, once, every pending gateway op whose lease has lapsed.
 func (s *Server) Reconcile(ctx context.Context) error {
-	ops, err := s.db.FindStaleGatewayOps(ctx, s.now().Add(-staleAfter).Unix(), 100)
+	ops, err := s.db.FindStaleGatewayOps(ctx, s.now().Unix(), 100)
 	if err != nil {
 		return err
 	}
@@ -52,11 +88,18 @@ func (s *Server) Reconcile(ctx context.Context) error {
 	return nil
 }
 
+// reconcileOp takes an op over, if nobody holds it, and settles it.
 func (s *Server) reconcileOp(ctx context.Context, op *pay.GatewayOp) error {
-	_, raw, err := s.db.FindGatewayOp(ctx, op.ID)
+	owner := newOwner()
+	if ok, err := s.db.AcquireGatewayOp(ctx, op.ID, owner, opLease); err != nil || !ok {
+		return err
+	}
+	op, raw, err := s.db.FindGatewayOp(ctx, op.ID)
 	if err != nil {
 		return err
 	}
+	op.Owner = owner
+	defer s.holdLease(op)()
 	gw, err := s.gateways.For(op.Scope.Livemode)
 	if err != nil {
 		return err
@@ -71,10 +114,7 @@ func (s *Server) reconcileOp(ctx context.Context, op *pay.GatewayOp) error {
 			return s.needsOperator(ctx, op, "sale outcome unknown and the gateway's duplicate window has passed")
 		}
 		res, callErr := gw.Sale(ctx, req.request(op.TransactionUnique, op.ObjectID))
-		return s.settleOrTouch(ctx, op, callErr, func(tx *store.Tx) error {
-			_, err := s.settleSale(ctx, tx, op, nil, res, callErr)
-			return ignoreClientError(err)
-		})
+		return s.settleOrRetry(ctx, op, callErr, func(tx *store.Tx) (any, error) { return s.settleSale(ctx, tx, op, nil, res, callErr) })
 	case "capture", "cancel":
 		var req mgmtOp
 		if err := json.Unmarshal(raw, &req); err != nil {
@@ -100,7 +140,7 @@ func (s *Server) reconcileManagement(ctx context.Context, gw interface {
 }, op *pay.GatewayOp, req mgmtOp) error {
 	q, err := gw.Query(ctx, cardstream.QueryRequest{XRef: req.XRef})
 	if err != nil {
-		return s.touch(ctx, op, "query failed: "+err.Error())
+		return s.retryLater(ctx, op, "query failed: "+err.Error())
 	}
 	done := q.State == cardstream.StateCanceled
 	if op.Kind == "capture" {
@@ -116,14 +156,11 @@ func (s *Server) reconcileManagement(ctx context.Context, gw interface {
 	default:
 		return s.needsOperator(ctx, op, "the sale is in state "+string(q.State))
 	}
-	return s.settleOrTouch(ctx, op, callErr, func(tx *store.Tx) error {
-		var err error
+	return s.settleOrRetry(ctx, op, callErr, func(tx *store.Tx) (any, error) {
 		if op.Kind == "capture" {
-			_, err = s.settleCapture(ctx, tx, op, req, res, callErr)
-		} else {
-			_, err = s.settleCancel(ctx, tx, op, req, res, callErr)
+			return s.settleCapture(ctx, tx, op, req, res, callErr)
 		}
-		return ignoreClientError(err)
+		return s.settleCancel(ctx, tx, op, req, res, callErr)
 	})
 }
 
@@ -136,7 +173,7 @@ func (s *Server) reconcileRefund(ctx context.Context, gw interface {
 }, op *pay.GatewayOp, req refundOp) error {
 	q, err := gw.Query(ctx, cardstream.QueryRequest{XRef: req.XRef})
 	if err != nil {
-		return s.touch(ctx, op, "query failed: "+err.Error())
+		return s.retryLater(ctx, op, "query failed: "+err.Error())
 	}
 	left := req.Captured - req.Refunded // what the charge held before this refund
 	var method cardstream.RefundMethod
@@ -158,71 +195,108 @@ func (s *Server) reconcileRefund(ctx context.Context, gw interface {
 		}
 	}
 	if method != "" {
-		return s.db.Tx(ctx, func(tx *store.Tx) error {
-			if err := tx.FinishGatewayOp(ctx, op.ID, pay.OpDone, "found at the gateway by the reconciler"); err != nil {
-				return ignoreNotFound(err)
+		return s.settleOrRetry(ctx, op, nil, func(tx *store.Tx) (any, error) {
+			if err := finishOp(ctx, tx, op, pay.OpDone, "found at the gateway by the reconciler"); err != nil {
+				return nil, err
 			}
 			re, err := tx.FindRefund(ctx, op.Scope, op.ObjectID)
 			if err != nil {
-				return err
+				return nil, err
 			}
-			_, err = s.completeRefund(ctx, tx, re, string(method), "", refundView(re))
-			return err
+			return s.completeRefund(ctx, tx, re, string(method), "", refundView(re))
 		})
 	}
 	if s.now().Sub(time.Unix(op.Created, 0)) > duplicateWindow-resendMargin {
 		return s.needsOperator(ctx, op, "refund not visible at the gateway and the duplicate window has passed")
 	}
-	res, callErr := gw.Refund(ctx, cardstream.RefundRequest{XRef: req.XRef, Amount: req.Amount, TransactionUnique: op.TransactionUnique})
-	return s.settleOrTouch(ctx, op, callErr, func(tx *store.Tx) error {
-		_, err := s.settleRefund(ctx, tx, op, res, callErr)
-		return ignoreClientError(err)
-	})
+	res, callErr := gw.Refund(ctx, req.request(op.TransactionUnique))
+	return s.settleOrRetry(ctx, op, callErr, func(tx *store.Tx) (any, error) { return s.settleRefund(ctx, tx, op, res, callErr) })
 }
 
-// settleOrTouch records an outcome, or, when the outcome is still unknown,
-// notes another attempt so the op waits staleAfter before the next one.
-func (s *Server) settleOrTouch(ctx context.Context, op *pay.GatewayOp, callErr error, settle func(tx *store.Tx) error) error {
+// settleOrRetry records an outcome with settle, and with it the response
+// of the request that recorded op under its key; when the outcome is still
+// unknown it leaves the op for another attempt after retryAfter.
+func (s *Server) settleOrRetry(ctx context.Context, op *pay.GatewayOp, callErr error, settle func(tx *store.Tx) (any, error)) error {
 	if uncertain(callErr) {
-		return s.touch(ctx, op, "attempt failed: "+callErr.Error())
+		return s.retryLater(ctx, op, "attempt failed: "+callErr.Error())
 	}
-	return s.db.Tx(ctx, settle)
+	err := s.db.Tx(ctx, func(tx *store.Tx) error { return s.recordOutcome(ctx, tx, op, settle) })
+	if errors.Is(err, errSettledElsewhere) {
+		return nil
+	}
+	return err
 }
 
-func (s *Server) touch(ctx context.Context, op *pay.GatewayOp, note string) error {
-	return ignoreNotFound(s.db.Tx(ctx, func(tx *store.Tx) error { return tx.TouchGatewayOp(ctx, op.ID, clip(note, 500)) }))
+// recordOutcome runs settle for op in tx and stores the response of the
+// request that recorded op under its key, rendered as that request asked.
+// An outcome still unknown, or parked for an operator, stores nothing.
+func (s *Server) recordOutcome(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, settle func(tx *store.Tx) (any, error)) error {
+	obj, err := settle(tx)
+	if errors.Is(err, errNoOutcome) {
+		return nil
+	}
+	status, body, err := s.respond(ctx, tx, op.Scope, obj, err, op.Expand)
+	if err != nil {
+		return err
+	}
+	return tx.FinishOpIdempotent(ctx, op, status, body)
+}
+
+// retryLater notes a failed attempt at op and gives it up until retryAfter.
+func (s *Server) retryLater(ctx context.Context, op *pay.GatewayOp, note string) error {
+	return s.db.Tx(ctx, func(tx *store.Tx) error { return tx.ReleaseGatewayOp(ctx, op.ID, op.Owner, clip(note, 500), retryAfter) })
 }
 
 // needsOperator parks an op whose outcome cannot be known safely; the
 // payment stays as it is (processing) until an operator settles it.
 func (s *Server) needsOperator(ctx context.Context, op *pay.GatewayOp, why string) error {
-	s.log.ErrorContext(ctx, "gateway operation needs an operator", "op", op.ID, "kind", op.Kind, "object", op.ObjectID, "why", why)
-	return ignoreNotFound(s.db.Tx(ctx, func(tx *store.Tx) error { return tx.FinishGatewayOp(ctx, op.ID, pay.OpAttention, why) }))
-}
-
-// ignoreClientError drops the card or state error a settle answers the
-// client with: in the reconciler its writes are what matter, and they are
-// committed with it.
-func ignoreClientError(err error) error {
-	if _, ok := pay.AsError(err); ok {
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		_, err := s.park(ctx, tx, op, why)
+		return err
+	})
+	if errors.Is(err, errSettledElsewhere) {
 		return nil
 	}
 	return err
 }
 
-func ignoreNotFound(err error) error {
-	if errors.Is(err, pay.ErrNotFound) {
-		return nil
+// park marks op as needing an operator, in tx, and logs it. A parked refund
+// shows status requires_action (and a refund.updated event says so); a
+// parked sale, capture or cancel leaves its intent processing. It returns
+// the object as it now is, with errNoOutcome.
+func (s *Server) park(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, why string) (any, error) {
+	if err := finishOp(ctx, tx, op, pay.OpAttention, clip(why, 500)); err != nil {
+		return nil, err
 	}
-	return err
+	s.log.ErrorContext(ctx, "gateway operation needs an operator: see calmonypay gateway ops", "op", op.ID, "kind", op.Kind, "object", op.ObjectID, "why", why)
+	if op.Kind != "refund" {
+		pi, err := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
+		if err != nil {
+			return nil, err
+		}
+		return paymentIntentView(pi), errNoOutcome
+	}
+	re, err := tx.FindRefund(ctx, op.Scope, op.ObjectID)
+	if err != nil {
+		return nil, err
+	}
+	before := refundView(re)
+	re.Status = pay.RefundRequiresAction
+	if err := tx.UpdateRefund(ctx, re); err != nil {
+		return nil, err
+	}
+	after := refundView(re)
+	return after, errors.Join(errNoOutcome, s.emitUpdate(ctx, tx, op.Scope, "refund.updated", re.ID, before, after))
 }
 
 // ResolveGatewayOp settles an op parked for an operator. For a sale the
 // operator gives the xref of the gateway transaction found for it (for
 // example in Cardstream's MMS): it is QUERYed, checked to carry the op's
 // transactionUnique, and its outcome recorded. notCharged instead records
-// that no transaction exists, so the payment intent needs a new attempt.
-// Other kinds are reconciled again from a QUERY of their sale.
+// that the gateway moved no money for the op: a sale was not charged (the
+// payment intent needs a new attempt), a refund was not made (it fails).
+// Without either, a capture, cancel or refund is reconciled again from a
+// QUERY of its sale.
 func (s *Server) ResolveGatewayOp(ctx context.Context, id, xref string, notCharged bool) error {
 	op, _, err := s.db.FindGatewayOp(ctx, id)
 	if err != nil {
@@ -231,15 +305,16 @@ func (s *Server) ResolveGatewayOp(ctx context.Context, id, xref string, notCharg
 	if op.State != pay.OpAttention {
 		return fmt.Errorf("gateway op %s is %s, not waiting for an operator", id, op.State)
 	}
-	if op.Kind != "sale" {
+	var res *cardstream.Result
+	switch {
+	case notCharged && (op.Kind == "capture" || op.Kind == "cancel"):
+		return fmt.Errorf("a %s is checked at the gateway: resolve %s without --not-charged", op.Kind, id)
+	case op.Kind != "sale" && !notCharged:
 		if err := s.db.Tx(ctx, func(tx *store.Tx) error { return tx.ReopenGatewayOp(ctx, id) }); err != nil {
 			return err
 		}
-		op.State = pay.OpPending
 		return s.reconcileOp(ctx, op)
-	}
-	var res *cardstream.Result
-	if !notCharged {
+	case op.Kind == "sale" && !notCharged:
 		if xref == "" {
 			return errors.New("give the xref of the gateway transaction, or say it was not charged")
 		}
@@ -258,17 +333,19 @@ func (s *Server) ResolveGatewayOp(ctx context.Context, id, xref string, notCharg
 		if err := tx.ReopenGatewayOp(ctx, id); err != nil {
 			return err
 		}
-		var err error
-		if notCharged {
-			pi, ferr := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
-			if ferr != nil {
-				return ferr
+		return s.recordOutcome(ctx, tx, op, func(tx *store.Tx) (any, error) {
+			switch {
+			case op.Kind == "refund":
+				return s.failRefund(ctx, tx, op, nil, errors.New("an operator found that the gateway made no refund"))
+			case notCharged:
+				pi, err := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
+				if err != nil {
+					return nil, err
+				}
+				return s.failSale(ctx, tx, op, pi, nil, &pay.Error{Status: 402, Type: pay.ErrorTypeCard, Code: "processing_error",
+					Message: "The payment could not be completed. Try again."})
 			}
-			_, err = s.failSale(ctx, tx, op, pi, nil, &pay.Error{Status: 402, Type: pay.ErrorTypeCard, Code: "processing_error",
-				Message: "The payment could not be completed. Try again."})
-		} else {
-			_, err = s.settleSale(ctx, tx, op, nil, res, nil)
-		}
-		return ignoreClientError(err)
+			return s.settleSale(ctx, tx, op, nil, res, nil)
+		})
 	})
 }

@@ -2,9 +2,10 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/calmony/calmonypay/internal/cardstream"
 	"github.com/calmony/calmonypay/internal/pay"
@@ -66,55 +67,105 @@ func (s *Server) createRefund(r *http.Request, p *params) (stagedFunc, error) {
 		if err != nil {
 			return err
 		}
-		var (
-			re  *pay.Refund
-			op  *pay.GatewayOp
-			req refundOp
-		)
-		err = st.prepare(ctx, func(tx *store.Tx) error {
-			ch, err := s.refundableCharge(ctx, tx, st.scope, piID, chID)
-			if err != nil {
-				return err
-			}
-			taken, err := tx.PendingRefundTotal(ctx, ch.ID)
-			if err != nil {
-				return err
-			}
-			left := ch.AmountCaptured - taken
-			if left <= 0 {
-				return pay.InvalidRequest("charge_already_refunded", "", "Charge %s has already been refunded.", ch.ID)
-			}
-			req = refundOp{XRef: ch.XRef, Amount: left, Captured: ch.AmountCaptured, Refunded: ch.AmountRefunded}
-			if amount != nil {
-				if *amount > left {
-					return pay.InvalidRequest("amount_too_large", "amount", "Refund amount (%d) is greater than the amount left to refund (%d).", *amount, left)
+		var req refundOp
+		err = s.lockingCharge(ctx, func() error {
+			return st.prepare(ctx, func(tx *store.Tx) error {
+				ch, err := s.refundableCharge(ctx, tx, st.scope, piID, chID)
+				if err != nil {
+					return err
 				}
-				req.Amount = *amount
-			}
-			re = &pay.Refund{ID: pay.NewID(pay.PrefixRefund), Scope: st.scope, Charge: ch.ID, PaymentIntent: ch.PaymentIntent,
-				Amount: req.Amount, Currency: ch.Currency, Status: pay.RefundPending, Metadata: md.apply(nil)}
-			if reason != nil {
-				re.Reason = *reason
-			}
-			if err := checkMetadata(re.Metadata); err != nil {
-				return err
-			}
-			if err := tx.CreateRefund(ctx, re); err != nil {
-				return err
-			}
-			op = &pay.GatewayOp{Scope: st.scope, Kind: "refund", ObjectID: re.ID, TransactionUnique: re.ID}
-			raw, _ := json.Marshal(req)
-			if err := tx.CreateGatewayOp(ctx, op, raw); err != nil {
-				return err
-			}
-			return s.emit(ctx, tx, st.scope, "refund.created", re.ID, refundView(re), nil)
+				// The charge is locked: a pending refund of it is its refund
+				// claim, held until that refund's outcome is recorded.
+				if other, err := tx.UnsettledRefund(ctx, ch.ID); err != nil {
+					return err
+				} else if other != nil {
+					return &chargeBusy{charge: ch.ID, refund: other}
+				}
+				left := ch.AmountCaptured - ch.AmountRefunded
+				if left <= 0 {
+					return pay.InvalidRequest("charge_already_refunded", "", "Charge %s has already been refunded.", ch.ID)
+				}
+				req = refundOp{XRef: ch.XRef, Amount: left, Captured: ch.AmountCaptured, Refunded: ch.AmountRefunded}
+				if amount != nil {
+					if *amount > left {
+						return pay.InvalidRequest("amount_too_large", "amount", "Refund amount (%d) is greater than the amount left to refund (%d).", *amount, left)
+					}
+					req.Amount = *amount
+				}
+				re := &pay.Refund{ID: pay.NewID(pay.PrefixRefund), Scope: st.scope, Charge: ch.ID, PaymentIntent: ch.PaymentIntent,
+					Amount: req.Amount, Currency: ch.Currency, Status: pay.RefundPending, Metadata: md.apply(nil)}
+				if reason != nil {
+					re.Reason = *reason
+				}
+				if err := checkMetadata(re.Metadata); err != nil {
+					return err
+				}
+				if err := tx.CreateRefund(ctx, re); err != nil {
+					return err
+				}
+				v := refundView(re)
+				if err := st.recordOp(ctx, tx, st.newOp(st.scope, "refund", re.ID, re.ID), req, v); err != nil {
+					return err
+				}
+				return s.emit(ctx, tx, st.scope, "refund.created", re.ID, v, nil)
+			})
 		})
 		if err != nil {
 			return err
 		}
-		res, callErr := gw.Refund(ctx, cardstream.RefundRequest{XRef: req.XRef, Amount: req.Amount, TransactionUnique: op.TransactionUnique})
-		return st.commit(ctx, func(tx *store.Tx) (any, error) { return s.settleRefund(ctx, tx, op, res, callErr) })
+		op := st.op
+		res, callErr := gw.Refund(ctx, req.request(op.TransactionUnique))
+		return st.settle(ctx, func(tx *store.Tx) (any, error) { return s.settleRefund(ctx, tx, op, res, callErr) })
 	}, nil
+}
+
+// request is the gateway refund for an op: its amount, and the amount our
+// ledger says is left of the sale, which the gateway's QUERY must show
+// before anything is sent.
+func (o refundOp) request(transactionUnique string) cardstream.RefundRequest {
+	return cardstream.RefundRequest{XRef: o.XRef, Amount: o.Amount, TransactionUnique: transactionUnique, Remaining: o.Captured - o.Refunded}
+}
+
+// chargeBusy refuses a refund while another refund of the charge has no
+// recorded outcome.
+type chargeBusy struct {
+	charge string
+	refund *pay.Refund
+}
+
+func (e *chargeBusy) Error() string { return "refund " + e.refund.ID + " of charge " + e.charge + " is unsettled" }
+
+// How long a refund waits for another refund of the same charge to settle,
+// and how often it looks, before it answers lock_timeout.
+const (
+	chargeLockWait = 5 * time.Second
+	chargeLockPoll = 50 * time.Millisecond
+)
+
+// lockingCharge runs prepare until it no longer finds another refund of the
+// charge in flight, for at most chargeLockWait: refunds of one charge reach
+// the gateway one at a time, each computed from the ledger the one before
+// left. Then it answers as Stripe does for a lock conflict (429
+// lock_timeout with Stripe-Should-Retry, which Stripe's SDKs retry). A
+// refund parked for an operator blocks the charge until it is resolved.
+func (s *Server) lockingCharge(ctx context.Context, prepare func() error) error {
+	deadline := time.Now().Add(chargeLockWait)
+	for {
+		err := prepare()
+		var busy *chargeBusy
+		if !errors.As(err, &busy) {
+			return err
+		}
+		if busy.refund.Status == pay.RefundRequiresAction {
+			return pay.InvalidRequest("refund_requires_operator", "", "Refund %s of charge %s is waiting for an operator to settle it with the gateway; "+
+				"no other refund of the charge can start until then.", busy.refund.ID, busy.charge)
+		}
+		if time.Now().After(deadline) {
+			return &pay.Error{Status: http.StatusTooManyRequests, Type: pay.ErrorTypeInvalidRequest, Code: "lock_timeout", ShouldRetry: true,
+				Message: fmt.Sprintf("Another refund of charge %s is in progress. Retry the request shortly.", busy.charge)}
+		}
+		time.Sleep(chargeLockPoll)
+	}
 }
 
 // refundableCharge finds the captured charge a refund names.
@@ -143,38 +194,53 @@ func (s *Server) refundableCharge(ctx context.Context, tx *store.Tx, scope pay.S
 	return ch, nil
 }
 
-// settleRefund records a refund's outcome; see settleSale.
+// settleRefund records a refund's outcome; see settleSale. A refund whose
+// QUERY disagreed with our ledger sent nothing and is parked for an
+// operator.
 func (s *Server) settleRefund(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, res *cardstream.RefundResult, callErr error) (any, error) {
+	if errors.Is(callErr, cardstream.ErrLedgerMismatch) {
+		return s.park(ctx, tx, op, callErr.Error())
+	}
 	re, err := tx.FindRefund(ctx, op.Scope, op.ObjectID)
 	if err != nil {
 		return nil, err
 	}
 	if uncertain(callErr) && !errors.Is(callErr, cardstream.ErrNotRefundable) {
 		s.log.WarnContext(ctx, "gateway refund outcome unknown; the reconciler will settle it", "op", op.ID, "err", callErr)
-		return refundView(re), nil
+		return refundView(re), errNoOutcome
 	}
 	var result *cardstream.Result
 	if res != nil {
 		result = res.Result
 	}
-	if err := tx.FinishGatewayOp(ctx, op.ID, pay.OpDone, outcomeNote(result, callErr)); err != nil {
-		if errors.Is(err, pay.ErrNotFound) {
-			return refundView(re), nil
-		}
+	if callErr != nil || !res.Approved() {
+		return s.failRefund(ctx, tx, op, result, callErr)
+	}
+	if err := finishOp(ctx, tx, op, pay.OpDone, outcomeNote(result, callErr)); err != nil {
+		return nil, err
+	}
+	return s.completeRefund(ctx, tx, re, string(res.Method), res.TransactionID, refundView(re))
+}
+
+// failRefund records that op's refund was refused (or, from an operator,
+// that the gateway made none): the refund fails and the error is answered.
+func (s *Server) failRefund(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, res *cardstream.Result, why error) (any, error) {
+	if err := finishOp(ctx, tx, op, pay.OpDone, outcomeNote(res, why)); err != nil {
+		return nil, err
+	}
+	re, err := tx.FindRefund(ctx, op.Scope, op.ObjectID)
+	if err != nil {
 		return nil, err
 	}
 	before := refundView(re)
-	if callErr != nil || !res.Approved() {
-		re.Status, re.FailureReason = pay.RefundFailed, "unknown"
-		if err := tx.UpdateRefund(ctx, re); err != nil {
-			return nil, err
-		}
-		if err := s.emitUpdate(ctx, tx, op.Scope, "refund.updated", re.ID, before, refundView(re)); err != nil {
-			return nil, err
-		}
-		return nil, gatewayRefused("refund", result, callErr)
+	re.Status, re.FailureReason = pay.RefundFailed, "unknown"
+	if err := tx.UpdateRefund(ctx, re); err != nil {
+		return nil, err
 	}
-	return s.completeRefund(ctx, tx, re, string(res.Method), res.TransactionID, before)
+	if err := s.emitUpdate(ctx, tx, op.Scope, "refund.updated", re.ID, before, refundView(re)); err != nil {
+		return nil, err
+	}
+	return nil, gatewayRefused("refund", res, why)
 }
 
 // completeRefund marks a refund succeeded and adds it to its charge.

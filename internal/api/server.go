@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/calmony/calmonypay/internal/middleware"
@@ -46,6 +47,17 @@ type Config struct {
 	StrictWebhookURLs bool
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
+	// AnswerWithin is how long a request that calls the gateway waits for
+	// the outcome before answering with the payment as it is (processing);
+	// the outcome is still recorded when it comes. Defaults to 30s.
+	AnswerWithin time.Duration
+	// Crash, for tests, ends a request that calls the gateway as a crash
+	// of the process would (no further writes, its lease on the gateway op
+	// left to lapse, the connection dropped) at each point for which it
+	// returns true: "prepared" (the op is recorded, the gateway not yet
+	// called), "called" (the gateway answered, nothing recorded) and
+	// "settled" (the outcome recorded, no answer sent).
+	Crash func(point string) bool
 	// Mounts are extra handlers served outside /v1 (the Cardstream sandbox,
 	// hosted pages), by ServeMux pattern. They get the security headers and
 	// request IDs but not key authentication.
@@ -71,6 +83,12 @@ type Server struct {
 	handler               http.Handler
 
 	strictWebhookURLs bool
+
+	answerWithin time.Duration
+	crash        func(point string) bool
+	// inflight counts staged requests still running, including those that
+	// answered before their gateway call ended (see Close).
+	inflight sync.WaitGroup
 }
 
 // New returns a Server for cfg. Call Close when done to stop its background work.
@@ -87,6 +105,8 @@ func New(cfg Config) (*Server, error) {
 		skipCallbackSignature: cfg.SkipCallbackSignature,
 
 		strictWebhookURLs: cfg.StrictWebhookURLs,
+		answerWithin:      cmp.Or(cfg.AnswerWithin, 30*time.Second),
+		crash:             cfg.Crash,
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -110,6 +130,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Close stops background work.
 func (s *Server) Close() { s.limiter.close() }
+
+// Drain waits until every request that calls the gateway has recorded its
+// outcome (some answer before that), or ctx ends: a process that stops
+// earlier leaves their ops to the reconciler.
+func (s *Server) Drain(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { s.inflight.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
 
 // routes builds the whole route table and its middleware.
 func (s *Server) routes(trpc func(http.Handler) http.Handler, mounts map[string]http.Handler) http.Handler {

@@ -24,6 +24,9 @@ import (
 // transactionUnique, orderRef (and for CAPTURE, CANCEL and QUERY the xref)
 // compared with the request before a Result is built.
 //
+// Timeouts: each attempt is bounded by Config.Timeout, or MoneyTimeout for
+// a request that moves money.
+//
 // Retries: an attempt that fails in transport (network error, attempt
 // timeout, HTTP 5xx) is resent, with the identical body, only when that is
 // safe under the protocol: QUERY always; SALE, VERIFY and REFUND_SALE
@@ -64,6 +67,8 @@ type request struct {
 	// sameXRef marks management actions whose response names the same
 	// transaction as the request.
 	sameXRef bool
+	// moves marks requests that move money (Config.MoneyTimeout).
+	moves bool
 }
 
 // newRequest starts a field list with merchantID and action.
@@ -85,7 +90,7 @@ func (c *Client) do(ctx context.Context, req request) (*Result, error) {
 	body := SignedRequest(req.fields, c.cfg.Secret).AppendEncode(nil)
 	start := c.cfg.NowFunc()
 	for attempt := 1; ; attempt++ {
-		raw, err := c.attempt(ctx, req.action, body)
+		raw, err := c.attempt(ctx, req, body)
 		if err == nil {
 			return c.accept(ctx, req, raw, attempt)
 		}
@@ -126,8 +131,12 @@ type statusError struct{ code int }
 func (e *statusError) Error() string { return fmt.Sprintf("HTTP status %d", e.code) }
 
 // attempt performs one HTTP exchange bounded by the per-attempt timeout.
-func (c *Client) attempt(ctx context.Context, action string, body []byte) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, c.cfg.Timeout)
+func (c *Client) attempt(ctx context.Context, req request, body []byte) (string, error) {
+	action, timeout := req.action, c.cfg.Timeout
+	if req.moves {
+		timeout = c.cfg.MoneyTimeout
+	}
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	hreq, err := http.NewRequestWithContext(ctx, http.MethodPost, c.DirectURL(), bytes.NewReader(body))
 	if err != nil {

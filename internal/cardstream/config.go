@@ -30,6 +30,7 @@ const (
 	EnvTestGatewayURL     = "CARDSTREAM_TEST_GATEWAY_URL"
 	fileSuffix            = "_FILE"
 	defaultTimeout        = 30 * time.Second
+	defaultMoneyTimeout   = 2 * time.Minute
 	defaultDuplicateDelay = 300 * time.Second
 	defaultMaxAttempts    = 3
 	defaultRetryBackoff   = 500 * time.Millisecond
@@ -57,8 +58,15 @@ type Config struct {
 	// HTTPClient sends the requests. Defaults to a client without its own
 	// timeout (Timeout below bounds each attempt).
 	HTTPClient *http.Client
-	// Timeout bounds each attempt. Defaults to 30s.
+	// Timeout bounds each attempt of a request that moves no money (VERIFY,
+	// QUERY). Defaults to 30s.
 	Timeout time.Duration
+	// MoneyTimeout bounds each attempt of a request that moves money (SALE,
+	// CAPTURE, CANCEL, REFUND_SALE, the 3-D Secure continuation). A slow
+	// answer is worth waiting for: a resend of a sale that has landed is
+	// only refused as a duplicate (65554), which does not say how the sale
+	// ended, and a capture or cancel is never resent. Defaults to 2m.
+	MoneyTimeout time.Duration
 	// MaxAttempts bounds attempts of requests that are safe to resend
 	// (see Client). Defaults to 3; 1 disables retries.
 	MaxAttempts int
@@ -189,6 +197,7 @@ func (c Config) withDefaults() Config {
 	c.CountryCode = cmp.Or(c.CountryCode, "826")
 	c.CurrencyCode = cmp.Or(c.CurrencyCode, "826")
 	c.Timeout = cmp.Or(c.Timeout, defaultTimeout)
+	c.MoneyTimeout = cmp.Or(c.MoneyTimeout, defaultMoneyTimeout)
 	c.MaxAttempts = max(cmp.Or(c.MaxAttempts, defaultMaxAttempts), 1)
 	c.RetryBackoff = cmp.Or(c.RetryBackoff, defaultRetryBackoff)
 	c.DuplicateDelay = cmp.Or(c.DuplicateDelay, defaultDuplicateDelay)

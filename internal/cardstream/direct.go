@@ -146,7 +146,7 @@ func (c *Client) Sale(ctx context.Context, req SaleRequest) (*Result, error) {
 	if err := addOptional(&f, req.ThreeDS, req.Extra); err != nil {
 		return nil, fmt.Errorf("cardstream SALE: %w", err)
 	}
-	return c.do(ctx, request{action: "SALE", fields: f, retry: true})
+	return c.do(ctx, request{action: "SALE", fields: f, retry: true, moves: true})
 }
 
 func (r SaleRequest) addOptions(f *Fields) {
@@ -209,7 +209,7 @@ func (c *Client) Capture(ctx context.Context, req CaptureRequest) (*Result, erro
 	if req.Amount > 0 {
 		f.Set("amount", formatAmount(req.Amount))
 	}
-	return c.do(ctx, request{action: "CAPTURE", fields: f, sameXRef: true})
+	return c.do(ctx, request{action: "CAPTURE", fields: f, sameXRef: true, moves: true})
 }
 
 // CancelRequest voids an unsettled transaction.
@@ -223,7 +223,7 @@ func (c *Client) Cancel(ctx context.Context, req CancelRequest) (*Result, error)
 	if err != nil {
 		return nil, err
 	}
-	return c.do(ctx, request{action: "CANCEL", fields: f, sameXRef: true})
+	return c.do(ctx, request{action: "CANCEL", fields: f, sameXRef: true, moves: true})
 }
 
 // QueryRequest reads a stored transaction.
@@ -276,7 +276,7 @@ func (c *Client) RefundSale(ctx context.Context, req RefundSaleRequest) (*Result
 	f.Set("amount", formatAmount(req.Amount))
 	f.Set("transactionUnique", unique)
 	f.Set("duplicateDelay", strconv.Itoa(int(c.cfg.DuplicateDelay.Seconds())))
-	return c.do(ctx, request{action: "REFUND_SALE", fields: f, retry: true})
+	return c.do(ctx, request{action: "REFUND_SALE", fields: f, retry: true, moves: true})
 }
 
 // ThreeDSContinueRequest carries what the ACS posted back (§5.4 step 3).
@@ -302,7 +302,7 @@ func (c *Client) ContinueThreeDS(ctx context.Context, req ThreeDSContinueRequest
 		root := Root(fl.Name)
 		f = append(f, Field{Name: "threeDSResponse[" + root + "]" + fl.Name[len(root):], Value: fl.Value})
 	}
-	res, err := c.do(ctx, request{action: "3DS", fields: f})
+	res, err := c.do(ctx, request{action: "3DS", fields: f, moves: true})
 	if err != nil {
 		return nil, err
 	}

@@ -41,6 +41,10 @@ var (
 	// ErrNotRefundable means a Refund found the transaction in a state that
 	// allows neither a void nor a refund, or nothing is left to refund.
 	ErrNotRefundable = errors.New("cardstream: transaction cannot be refunded")
+	// ErrLedgerMismatch means a Refund's QUERY found a different amount
+	// left at the gateway than the caller's ledger expected
+	// (RefundRequest.Remaining): nothing was sent.
+	ErrLedgerMismatch = errors.New("cardstream: the gateway's amounts differ from the ledger's")
 	// ErrDeclined matches every *ResponseError returned by Result.Err.
 	ErrDeclined = errors.New("cardstream: transaction not approved")
 )

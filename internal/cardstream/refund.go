@@ -1,6 +1,7 @@
 package cardstream
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 )
@@ -27,6 +28,11 @@ type RefundRequest struct {
 	// TransactionUnique is used for a REFUND_SALE; generated when empty.
 	// Pass a stable value to make a retried Refund safe.
 	TransactionUnique string
+	// Remaining, when not 0, is what the caller's ledger says is left of
+	// the sale (captured less refunded). If the QUERY shows another amount
+	// left, Refund sends nothing and fails with ErrLedgerMismatch: the
+	// amounts it would send are computed from a ledger that is wrong.
+	Remaining int64
 }
 
 // RefundResult is the outcome of Refund: the management answer (embedded)
@@ -59,6 +65,11 @@ func (c *Client) Refund(ctx context.Context, req RefundRequest) (*RefundResult, 
 	if !q.Approved() {
 		return nil, fmt.Errorf("cardstream refund %s: query: %w", req.XRef, q.Err())
 	}
+	if req.Remaining != 0 && (q.State == StateApproved || q.State == StateCaptured || q.State == StateAccepted) {
+		if left := leftAt(q); left != req.Remaining {
+			return nil, fmt.Errorf("cardstream refund %s: %w: %d left at the gateway, %d in the ledger", req.XRef, ErrLedgerMismatch, left, req.Remaining)
+		}
+	}
 	switch q.State {
 	case StateApproved, StateCaptured:
 		return c.voidOrRecapture(ctx, q, req)
@@ -68,12 +79,19 @@ func (c *Client) Refund(ctx context.Context, req RefundRequest) (*RefundResult, 
 	return nil, fmt.Errorf("cardstream refund %s: %w: state %q", req.XRef, ErrNotRefundable, q.State)
 }
 
+// leftAt is what a QUERY shows is left of a sale to refund: before
+// settlement the amount it will settle for, after it that less the
+// REFUND_SALEs made.
+func leftAt(q *Result) int64 {
+	if q.State == StateAccepted {
+		return q.Amount - q.AmountRefunded
+	}
+	return cmp.Or(q.Amount, q.AmountReceived)
+}
+
 // voidOrRecapture handles a transaction that has not settled yet.
 func (c *Client) voidOrRecapture(ctx context.Context, q *Result, req RefundRequest) (*RefundResult, error) {
-	current := q.Amount
-	if current == 0 {
-		current = q.AmountReceived
-	}
+	current := leftAt(q)
 	refund, err := refundAmount(req, current)
 	if err != nil {
 		return nil, err

@@ -48,6 +48,10 @@ type Config struct {
 	// GeneratedKey is the file a development key was generated into, if any.
 	GeneratedKey string
 
+	// ReconcileInterval is how often serve looks for gateway ops whose
+	// owner's lease has lapsed.
+	ReconcileInterval time.Duration
+
 	// Webhooks (serve).
 	WebhookTimeout     time.Duration // one delivery attempt
 	WebhookConcurrency int           // deliveries in flight per instance
@@ -81,6 +85,8 @@ func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
 	fs.BoolVar(&c.AllowLocalhostURLs, "allow-localhost-urls", getenv("CALMONY_ALLOW_LOCALHOST_URLS") == "true",
 		"development only: accept http://localhost checkout success and cancel URLs (CALMONY_ALLOW_LOCALHOST_URLS)")
 	c.SkipCallbackSignature = strings.EqualFold(getenv("REQUIRE_SIGNATURE"), "false")
+	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", envDuration(getenv, "CALMONY_RECONCILE_INTERVAL", 10*time.Second),
+		"how often gateway operations whose outcome was lost are looked for (CALMONY_RECONCILE_INTERVAL)")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", envDuration(getenv, "CALMONY_WEBHOOK_TIMEOUT", 10*time.Second), "timeout of one webhook delivery attempt (CALMONY_WEBHOOK_TIMEOUT)")
 	fs.IntVar(&c.WebhookConcurrency, "webhook-concurrency", envInt(getenv, "CALMONY_WEBHOOK_CONCURRENCY", 16), "webhook deliveries in flight at once, per instance (CALMONY_WEBHOOK_CONCURRENCY)")
 	fs.IntVar(&c.EventRetentionDays, "event-retention-days", envInt(getenv, "CALMONY_EVENT_RETENTION_DAYS", 30), "delete events older than this many days, at least 30; 0 keeps them (CALMONY_EVENT_RETENTION_DAYS)")
@@ -138,6 +144,9 @@ func (c *Config) Finish() error {
 	}
 	if c.WebhookTimeout < 0 || c.WebhookTimeout > time.Minute {
 		return errors.New("--webhook-timeout must be at most 1m")
+	}
+	if c.ReconcileInterval < 100*time.Millisecond || c.ReconcileInterval > time.Minute {
+		return errors.New("--reconcile-interval must be between 100ms and 1m")
 	}
 	if c.WebhookConcurrency < 0 || c.WebhookConcurrency > 1024 {
 		return errors.New("--webhook-concurrency must be between 1 and 1024")

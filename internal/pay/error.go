@@ -30,7 +30,10 @@ type Error struct {
 	// PaymentIntent is the payment intent a card error is about, shown in
 	// the error as Stripe does.
 	PaymentIntent any
-	Err           error // optional cause, never shown to the client
+	// ShouldRetry is sent as Stripe-Should-Retry: true, which makes
+	// Stripe's SDKs retry the request (a lock timeout, say).
+	ShouldRetry bool
+	Err         error // optional cause, never shown to the client
 }
 
 func (e *Error) Error() string {

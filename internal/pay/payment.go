@@ -127,6 +127,10 @@ const (
 	RefundPending   = "pending"
 	RefundSucceeded = "succeeded"
 	RefundFailed    = "failed"
+	// RefundRequiresAction: the refund's gateway op is parked for an
+	// operator (our ledger and the gateway's disagree, or its outcome is
+	// unknown); no other refund of the charge can start meanwhile.
+	RefundRequiresAction = "requires_action"
 )
 
 // Refund gives back all or part of a charge.
@@ -161,6 +165,16 @@ type GatewayOp struct {
 	Note              string
 	Attempts          int
 	Updated           int64
+	// Owner holds the op until LeaseUntil (unix seconds): the request that
+	// recorded it, or a reconciler, renews the lease while it waits on the
+	// gateway; nobody else acts on the op before the lease has lapsed.
+	Owner      string
+	LeaseUntil int64
+	// IdempotencyKey is the key of the request that recorded the op, bound
+	// to it: whoever settles the op stores that request's response under
+	// it, rendered with Expand.
+	IdempotencyKey string
+	Expand         []string
 }
 
 // Gateway op states.

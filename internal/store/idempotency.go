@@ -22,6 +22,10 @@ const (
 	IdemReplay          // the first request finished: replay Status and Response
 	IdemMismatch        // the key was used with other parameters or another route
 	IdemInFlight        // another request with the key is still running
+	// IdemBound: the first request recorded a gateway op (OpID) and has not
+	// stored its response. It is never run again: its outcome is the op's,
+	// and whoever settles the op stores the response.
+	IdemBound
 )
 
 // IdemKey names one idempotency key.
@@ -35,7 +39,8 @@ type IdemRecord struct {
 	Outcome  int
 	Status   int
 	Response []byte
-	exists   bool // LookupIdempotent: the key has a row that RecordIdempotent replaces
+	OpID     string // IdemBound: the first request's gateway op
+	exists   bool   // LookupIdempotent: the key has a row that RecordIdempotent replaces
 	// ownerCreated is, when exists, the row's creation time if its owner died
 	// before finishing, or 0 if the key expired.
 	ownerCreated int64
@@ -47,22 +52,22 @@ func idemAAD(k IdemKey) []byte {
 
 // ClaimIdempotent claims an idempotency key, inside the caller's
 // transaction, for a request identified by method, path and a fingerprint of
-// its parameters, before the request calls the gateway (staged writes). The
-// claim commits with the transaction; FinishIdempotent stores the response
-// later. A claim is a lease: if the owner crashes, the key may be claimed
-// again once lease has passed. Because a request's writes after the claim
-// and its stored response commit together, an expired unfinished claim means
-// no write of it after the gateway call was committed, and the gateway ops
-// recorded before it are settled by the reconciler.
-func (tx *Tx) ClaimIdempotent(ctx context.Context, k IdemKey, method, path, fingerprint string, lease time.Duration) (*IdemRecord, error) {
+// its parameters, before the request calls the gateway (staged writes), and
+// binds it to the gateway op opID that the transaction records. The claim
+// commits with the transaction; FinishIdempotent stores the response later.
+// A bound key is never claimed again (IdemBound): the request's first
+// execution is resumed through its op, never repeated. A claim with no op
+// ("") is a lease: if its owner dies, the key may be claimed again once
+// lease has passed, since nothing of it was committed.
+func (tx *Tx) ClaimIdempotent(ctx context.Context, k IdemKey, method, path, fingerprint, opID string, lease time.Duration) (*IdemRecord, error) {
 	var rec *IdemRecord
 	err := func() error {
 		now := tx.unix()
 		until := now + int64(lease/time.Second)
 		// Insert first: on PostgreSQL a concurrent claim of the same key waits
 		// here for the other transaction, instead of failing on the unique key.
-		res, err := tx.tx.ExecContext(ctx, `INSERT INTO idempotency_keys (project_id, livemode, key, method, path, fingerprint, status, created, locked_until)
-			VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8) ON CONFLICT DO NOTHING`, k.Scope.ProjectID, k.Scope.Livemode, k.Key, method, path, fingerprint, now, until)
+		res, err := tx.tx.ExecContext(ctx, `INSERT INTO idempotency_keys (project_id, livemode, key, method, path, fingerprint, status, created, locked_until, op_id)
+			VALUES ($1, $2, $3, $4, $5, $6, 0, $7, $8, $9) ON CONFLICT DO NOTHING`, k.Scope.ProjectID, k.Scope.Livemode, k.Key, method, path, fingerprint, now, until, opID)
 		if err != nil {
 			return err
 		}
@@ -78,7 +83,7 @@ func (tx *Tx) ClaimIdempotent(ctx context.Context, k IdemKey, method, path, fing
 		}
 		// An expired key is new again; a dead owner's claim is taken over
 		// with its creation time.
-		return tx.reclaim(ctx, k, method, path, fingerprint, cmp.Or(rec.ownerCreated, now), until)
+		return tx.reclaim(ctx, k, method, path, fingerprint, opID, cmp.Or(rec.ownerCreated, now), until)
 	}()
 	if err != nil {
 		return nil, fmt.Errorf("claim idempotency key: %w", err)
@@ -117,14 +122,14 @@ func (db *DB) PeekIdempotent(ctx context.Context, k IdemKey, method, path, finge
 
 func (db *DB) lookupIdempotent(ctx context.Context, q querier, suffix string, now int64, k IdemKey, method, path, fingerprint string) (*IdemRecord, error) {
 	var (
-		m, p, fp     string
+		m, p, fp, op string
 		status       int
 		sealed       []byte
 		created, exp int64
 	)
-	err := q.QueryRowContext(ctx, `SELECT method, path, fingerprint, status, response, created, locked_until FROM idempotency_keys
+	err := q.QueryRowContext(ctx, `SELECT method, path, fingerprint, status, response, created, locked_until, op_id FROM idempotency_keys
 		WHERE project_id = $1 AND livemode = $2 AND key = $3`+suffix, k.Scope.ProjectID, k.Scope.Livemode, k.Key).
-		Scan(&m, &p, &fp, &status, &sealed, &created, &exp)
+		Scan(&m, &p, &fp, &status, &sealed, &created, &exp, &op)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 		return &IdemRecord{Outcome: IdemStarted}, nil
@@ -140,11 +145,12 @@ func (db *DB) lookupIdempotent(ctx context.Context, q querier, suffix string, no
 			return nil, fmt.Errorf("idempotency response: %w", err)
 		}
 		return &IdemRecord{Outcome: IdemReplay, Status: status, Response: body}, nil
+	case op != "":
+		return &IdemRecord{Outcome: IdemBound, OpID: op}, nil
 	case exp > now:
 		return &IdemRecord{Outcome: IdemInFlight}, nil
 	default:
-		// A staged request's owner died before finishing. Its response was never
-		// stored; what its preparation committed (a gateway op) is the reconciler's.
+		// A claim's owner died before committing anything with it.
 		return &IdemRecord{Outcome: IdemStarted, exists: true, ownerCreated: created}, nil
 	}
 }
@@ -161,7 +167,7 @@ func (tx *Tx) RecordIdempotent(ctx context.Context, rec *IdemRecord, k IdemKey, 
 	if rec.exists {
 		// The update reads only idempotency_keys, so inserts waiting in the
 		// transaction (deferred.go) come along.
-		q, a := tx.tx.fused(`UPDATE idempotency_keys SET method = $4, path = $5, fingerprint = $6, status = $7, response = $8, created = $9, locked_until = $9
+		q, a := tx.tx.fused(`UPDATE idempotency_keys SET method = $4, path = $5, fingerprint = $6, status = $7, response = $8, created = $9, locked_until = $9, op_id = ''
 			WHERE project_id = $1 AND livemode = $2 AND key = $3`, args)
 		if _, err := tx.tx.ExecContext(ctx, q, a...); err != nil {
 			return fmt.Errorf("record idempotent response: %w", err)
@@ -189,9 +195,10 @@ func (tx *Tx) RecordIdempotent(ctx context.Context, rec *IdemRecord, k IdemKey, 
 	return nil
 }
 
-func (tx *Tx) reclaim(ctx context.Context, k IdemKey, method, path, fingerprint string, created, lockedUntil int64) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE idempotency_keys SET method = $4, path = $5, fingerprint = $6, status = 0, response = NULL, created = $7, locked_until = $8
-		WHERE project_id = $1 AND livemode = $2 AND key = $3`, k.Scope.ProjectID, k.Scope.Livemode, k.Key, method, path, fingerprint, created, lockedUntil)
+func (tx *Tx) reclaim(ctx context.Context, k IdemKey, method, path, fingerprint, opID string, created, lockedUntil int64) error {
+	_, err := tx.tx.ExecContext(ctx, `UPDATE idempotency_keys SET method = $4, path = $5, fingerprint = $6, status = 0, response = NULL, created = $7,
+		locked_until = $8, op_id = $9 WHERE project_id = $1 AND livemode = $2 AND key = $3`,
+		k.Scope.ProjectID, k.Scope.Livemode, k.Key, method, path, fingerprint, created, lockedUntil, opID)
 	return err
 }
 
@@ -209,11 +216,31 @@ func (tx *Tx) FinishIdempotent(ctx context.Context, k IdemKey, status int, respo
 	return nil
 }
 
-// ReleaseIdempotent drops an unfinished claim, for a request that failed
-// before writing anything: the client may retry it with the same key.
+// FinishOpIdempotent stores the response of the request that recorded op,
+// under its key, by whoever settles the op (the request itself, the
+// reconciler or an operator), in the transaction that records the outcome.
+// A key no longer bound to op (finished already, or expired and reused) is
+// left alone.
+func (tx *Tx) FinishOpIdempotent(ctx context.Context, op *pay.GatewayOp, status int, response []byte) error {
+	if op.IdempotencyKey == "" {
+		return nil
+	}
+	k := IdemKey{Scope: op.Scope, Key: op.IdempotencyKey}
+	_, err := tx.tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = $4, response = $5
+		WHERE project_id = $1 AND livemode = $2 AND key = $3 AND status = 0 AND op_id = $6`,
+		k.Scope.ProjectID, k.Scope.Livemode, k.Key, status, tx.db.keys.Seal(response, idemAAD(k)), op.ID)
+	if err != nil {
+		return fmt.Errorf("finish idempotent request of %s: %w", op.ID, err)
+	}
+	return nil
+}
+
+// ReleaseIdempotent drops an unfinished claim that no gateway op is bound
+// to, for a request that failed before writing anything: the client may
+// retry it with the same key. A bound key is never released.
 func (db *DB) ReleaseIdempotent(ctx context.Context, k IdemKey) error {
 	return db.Tx(ctx, func(tx *Tx) error {
-		_, err := tx.tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE project_id = $1 AND livemode = $2 AND key = $3 AND status = 0`,
+		_, err := tx.tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE project_id = $1 AND livemode = $2 AND key = $3 AND status = 0 AND op_id = ''`,
 			k.Scope.ProjectID, k.Scope.Livemode, k.Key)
 		return err
 	})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 
 	"github.com/calmony/calmonypay/internal/pay"
@@ -94,10 +95,17 @@ func (db *DB) FindRefunds(ctx context.Context, scope pay.Scope, f RefundFilter, 
 	}, func(rows *sql.Rows) (*pay.Refund, error) { return scanRefund(rows) })
 }
 
-// PendingRefundTotal is the sum of a charge's refunds that are pending or
-// succeeded: the amount no longer available to refund.
-func (tx *Tx) PendingRefundTotal(ctx context.Context, chargeID string) (int64, error) {
-	var n int64
-	err := tx.tx.QueryRowContext(ctx, `SELECT COALESCE(SUM(amount), 0) FROM refunds WHERE charge_id = $1 AND status IN ('pending', 'succeeded')`, chargeID).Scan(&n)
-	return n, err
+// UnsettledRefund returns a refund of the charge whose outcome is not
+// recorded yet (pending, or requires_action while it waits for an
+// operator), or nil. Call it with the charge locked (FindCharge): a pending
+// refund is the charge's refund claim, held from before its gateway call
+// until its outcome is recorded, so refunds of one charge never overlap at
+// the gateway.
+func (tx *Tx) UnsettledRefund(ctx context.Context, chargeID string) (*pay.Refund, error) {
+	r, err := scanRefund(tx.tx.QueryRowContext(ctx, `SELECT `+refundColumns+` FROM refunds
+		WHERE charge_id = $1 AND status IN ('pending', 'requires_action') LIMIT 1`, chargeID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	return r, err
 }

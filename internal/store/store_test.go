@@ -402,9 +402,14 @@ func TestMigrateRefusesNewerSchema(t *testing.T) {
 
 // beginIdempotent claims k in a transaction of its own.
 func beginIdempotent(ctx context.Context, db *store.DB, k store.IdemKey, method, path, fingerprint string, lease time.Duration) (*store.IdemRecord, error) {
+	return claimFor(ctx, db, k, method, path, fingerprint, "", lease)
+}
+
+// claimFor claims k bound to the gateway op opID in a transaction of its own.
+func claimFor(ctx context.Context, db *store.DB, k store.IdemKey, method, path, fingerprint, opID string, lease time.Duration) (*store.IdemRecord, error) {
 	var rec *store.IdemRecord
 	err := db.Tx(ctx, func(tx *store.Tx) (err error) {
-		rec, err = tx.ClaimIdempotent(ctx, k, method, path, fingerprint, lease)
+		rec, err = tx.ClaimIdempotent(ctx, k, method, path, fingerprint, opID, lease)
 		return err
 	})
 	return rec, err
@@ -449,6 +454,35 @@ func TestIdempotencyClaimTakesOver(t *testing.T) {
 		}
 		if rec, _ := beginIdempotent(ctx, db, dead, "POST", "/v1/refunds", "a", time.Minute); rec.Outcome != store.IdemInFlight {
 			t.Errorf("claim while the new owner holds it = %d, want in flight", rec.Outcome)
+		}
+
+		// A key bound to a gateway op is never taken over, however long ago
+		// its owner died, and never released: a retry waits for the op.
+		bound := store.IdemKey{Scope: scope, Key: "bound"}
+		if rec, err := claimFor(ctx, db, bound, "POST", "/v1/refunds", "a", "gop_1", 0); err != nil || rec.Outcome != store.IdemStarted {
+			t.Fatalf("first claim: %+v, %v", rec, err)
+		}
+		backdate(bound, 600)
+		if err := db.ReleaseIdempotent(ctx, bound); err != nil {
+			t.Fatal(err)
+		}
+		if rec, err := claimFor(ctx, db, bound, "POST", "/v1/refunds", "a", "gop_2", time.Minute); err != nil || rec.Outcome != store.IdemBound || rec.OpID != "gop_1" {
+			t.Fatalf("claim of a bound key after its owner died: %+v, %v, want bound to gop_1", rec, err)
+		}
+		if rec, _ := db.PeekIdempotent(ctx, bound, "POST", "/v1/refunds", "b"); rec.Outcome != store.IdemMismatch {
+			t.Errorf("bound key with other parameters = %d, want a mismatch", rec.Outcome)
+		}
+		// Whoever settles the op stores the response, once, for that op only.
+		if err := db.Tx(ctx, func(tx *store.Tx) error {
+			if err := tx.FinishOpIdempotent(ctx, &pay.GatewayOp{ID: "gop_2", Scope: scope, IdempotencyKey: bound.Key}, 500, []byte("wrong op")); err != nil {
+				return err
+			}
+			return tx.FinishOpIdempotent(ctx, &pay.GatewayOp{ID: "gop_1", Scope: scope, IdempotencyKey: bound.Key}, 200, []byte(`{"ok":1}`))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if rec, _ := db.PeekIdempotent(ctx, bound, "POST", "/v1/refunds", "a"); rec.Outcome != store.IdemReplay || rec.Status != 200 || string(rec.Response) != `{"ok":1}` {
+			t.Errorf("after the op settled: %+v, want its response replayed", rec)
 		}
 
 		// An expired key is new again, even with other parameters.

@@ -42,7 +42,7 @@ type Options struct {
 	// Gateways replace the in-process sandbox (for example with a gateway
 	// that times out).
 	Gateways *payments.Gateways
-	// Now is the server's clock.
+	// Now is the server's and the store's clock.
 	Now func() time.Time
 	// AllowLocalhostURLs and SkipCallbackSignature: see api.Config.
 	AllowLocalhostURLs    bool
@@ -52,12 +52,7 @@ type Options struct {
 // Start starts a server and stops it when the test ends.
 func Start(tb testing.TB, opts Options) *Server {
 	tb.Helper()
-	var db *store.DB
-	if opts.Postgres {
-		db = storetest.OpenPostgres(tb)
-	} else {
-		db = storetest.OpenSQLite(tb)
-	}
+	db := storetest.OpenWithClock(tb, opts.Postgres, opts.Now)
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/secret"
@@ -36,7 +37,17 @@ func Keys(tb testing.TB) *secret.Keyring {
 // OpenSQLite returns a migrated store on a fresh SQLite file.
 func OpenSQLite(tb testing.TB) *store.DB {
 	tb.Helper()
-	return open(tb, filepath.Join(tb.TempDir(), "calmony.db"))
+	return open(tb, filepath.Join(tb.TempDir(), "calmony.db"), nil)
+}
+
+// OpenWithClock is OpenSQLite, or OpenPostgres if postgres is set, with
+// now as the store's clock (nil: time.Now).
+func OpenWithClock(tb testing.TB, postgres bool, now func() time.Time) *store.DB {
+	tb.Helper()
+	if postgres {
+		return openPostgres(tb, nil, now)
+	}
+	return open(tb, filepath.Join(tb.TempDir(), "calmony.db"), now)
 }
 
 // OpenPostgres returns a migrated store in a fresh PostgreSQL schema, dropped
@@ -49,6 +60,11 @@ func OpenPostgres(tb testing.TB) *store.DB {
 // OpenPostgresWith is OpenPostgres with the server settings params for every
 // connection (for example default_transaction_isolation).
 func OpenPostgresWith(tb testing.TB, params url.Values) *store.DB {
+	tb.Helper()
+	return openPostgres(tb, params, nil)
+}
+
+func openPostgres(tb testing.TB, params url.Values, now func() time.Time) *store.DB {
 	tb.Helper()
 	base := os.Getenv(PostgresURLEnv)
 	if base == "" {
@@ -74,13 +90,13 @@ func OpenPostgresWith(tb testing.TB, params url.Values) *store.DB {
 	}
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return open(tb, u.String())
+	return open(tb, u.String(), now)
 }
 
-func open(tb testing.TB, dsn string) *store.DB {
+func open(tb testing.TB, dsn string, now func() time.Time) *store.DB {
 	tb.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{DSN: dsn, Keys: Keys(tb), MaxConns: 4})
+	db, err := store.Open(ctx, store.Options{DSN: dsn, Keys: Keys(tb), MaxConns: 4, Now: now})
 	if err != nil {
 		tb.Fatal(err)
 	}
