@@ -178,11 +178,13 @@ type child struct {
 
 var apiLineRE = regexp.MustCompile(`API\s+(http://\S+)/v1`)
 
-func startChild(t *testing.T, args []string) *child {
+// startChild runs calmonypay with args in a child process and waits for its
+// banner; env adds NAME=VALUE entries to the child's environment.
+func startChild(t *testing.T, args []string, env ...string) *child {
 	t.Helper()
 	argv, _ := json.Marshal(args)
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), killChildEnv+"="+string(argv))
+	cmd.Env = append(append(os.Environ(), env...), killChildEnv+"="+string(argv))
 	out, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"net/http"
 
 	"github.com/calmony/calmonypay/internal/cardstream"
@@ -167,12 +168,24 @@ func (s *Server) tokenise(ctx context.Context, st *stage, card payments.CardInpu
 	if err := st.peek(ctx); err != nil {
 		return nil, err
 	}
-	pm := &pay.PaymentMethod{ID: pay.NewID(pay.PrefixPaymentMethod), Scope: scope, Type: "card", Billing: billing}
-	// A wrong security code declines the card, as Stripe's default rules do.
-	res, err := gw.Verify(ctx, cardstream.VerifyRequest{Card: card.Gateway(), TransactionUnique: pm.ID, OrderRef: pm.ID,
-		Customer: gatewayCustomer(billing), Checks: cardstream.CheckPrefs{CV2: cardstream.StrictCV2CheckPref}})
-	if err != nil {
-		return nil, payments.GatewayUnavailable(err)
+	var (
+		pm  *pay.PaymentMethod
+		res *cardstream.Result
+	)
+	// A duplicate answer means an earlier copy of this VERIFY landed and its
+	// answer was lost (the client's resend after a timeout). A verification
+	// moves no money, so it is simply made again under a new ID.
+	for attempt := 0; attempt == 0 || res.Outcome == cardstream.OutcomeDuplicate; attempt++ {
+		if attempt == verifyAttempts {
+			return nil, payments.GatewayUnavailable(errors.New("every verification was answered as a duplicate"))
+		}
+		pm = &pay.PaymentMethod{ID: pay.NewID(pay.PrefixPaymentMethod), Scope: scope, Type: "card", Billing: billing}
+		// A wrong security code declines the card, as Stripe's default rules do.
+		res, err = gw.Verify(ctx, cardstream.VerifyRequest{Card: card.Gateway(), TransactionUnique: pm.ID, OrderRef: pm.ID,
+			Customer: gatewayCustomer(billing), Checks: cardstream.CheckPrefs{CV2: cardstream.StrictCV2CheckPref}})
+		if err != nil {
+			return nil, payments.GatewayUnavailable(err)
+		}
 	}
 	if !res.Approved() {
 		return nil, payments.DeclineError(res)
@@ -182,6 +195,9 @@ func (s *Server) tokenise(ctx context.Context, st *stage, card payments.CardInpu
 	pm.XRef = res.XRef
 	return pm, nil
 }
+
+// verifyAttempts bounds the verifications of one card in one request.
+const verifyAttempts = 3
 
 // tokeniseTestID makes a payment method from a Stripe test ID (pm_card_visa)
 // in test mode. Live mode has no test cards.

@@ -244,7 +244,9 @@ func (s *Server) recordOutcome(ctx context.Context, tx *store.Tx, op *pay.Gatewa
 
 // retryLater notes a failed attempt at op and gives it up until retryAfter.
 func (s *Server) retryLater(ctx context.Context, op *pay.GatewayOp, note string) error {
-	return s.db.Tx(ctx, func(tx *store.Tx) error { return tx.ReleaseGatewayOp(ctx, op.ID, op.Owner, clip(note, 500), retryAfter) })
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		return tx.ReleaseGatewayOp(ctx, op.ID, op.Owner, clip(note, 500), retryAfter)
+	})
 }
 
 // needsOperator parks an op whose outcome cannot be known safely; the

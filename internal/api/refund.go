@@ -133,7 +133,9 @@ type chargeBusy struct {
 	refund *pay.Refund
 }
 
-func (e *chargeBusy) Error() string { return "refund " + e.refund.ID + " of charge " + e.charge + " is unsettled" }
+func (e *chargeBusy) Error() string {
+	return "refund " + e.refund.ID + " of charge " + e.charge + " is unsettled"
+}
 
 // How long a refund waits for another refund of the same charge to settle,
 // and how often it looks, before it answers lock_timeout.

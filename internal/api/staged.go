@@ -288,16 +288,22 @@ func (s *Server) respond(ctx context.Context, q finder, scope pay.Scope, obj any
 // answerPending sets the answer to the object prepare left pending, as it
 // is now: the outcome is unknown, the key stays bound to the op.
 func (st *stage) answerPending(ctx context.Context) error {
-	obj, err := st.s.opObject(ctx, st.op)
-	if err != nil {
-		obj = st.pending // the database is failing: answer what prepare wrote
-	}
-	body, err := st.s.render(ctx, st.s.db, st.scope, obj, st.expand)
+	body, err := st.pendingBody(ctx)
 	if err != nil {
 		return err
 	}
 	st.status, st.body = http.StatusOK, body
 	return nil
+}
+
+// pendingBody renders the object prepare left pending, as it is now. It
+// changes nothing in st, so it may run while the request goes on.
+func (st *stage) pendingBody(ctx context.Context) ([]byte, error) {
+	obj, err := st.s.opObject(ctx, st.op)
+	if err != nil {
+		obj = st.pending // the database is failing: answer what prepare wrote
+	}
+	return st.s.render(ctx, st.s.db, st.scope, obj, st.expand)
 }
 
 // answerSettled sets the answer of a request whose op another actor
@@ -375,10 +381,11 @@ func (s *Server) serveStaged(w http.ResponseWriter, r *http.Request, h stagedHan
 			default:
 				s.log.WarnContext(ctx, "gateway is slow: answering with the payment as it is; its outcome will be recorded when it comes",
 					"request_id", requestID(r), "op", st.op.ID)
-				if err := st.answerPending(ctx); err != nil {
+				body, err := st.pendingBody(ctx)
+				if err != nil {
 					return err
 				}
-				writeBody(w, st.status, st.body)
+				writeBody(w, http.StatusOK, body)
 				return nil
 			}
 		}

@@ -145,7 +145,7 @@ func (c *Config) Finish() error {
 	if c.WebhookTimeout < 0 || c.WebhookTimeout > time.Minute {
 		return errors.New("--webhook-timeout must be at most 1m")
 	}
-	if c.ReconcileInterval < 100*time.Millisecond || c.ReconcileInterval > time.Minute {
+	if c.ReconcileInterval != 0 && (c.ReconcileInterval < 100*time.Millisecond || c.ReconcileInterval > time.Minute) {
 		return errors.New("--reconcile-interval must be between 100ms and 1m")
 	}
 	if c.WebhookConcurrency < 0 || c.WebhookConcurrency > 1024 {

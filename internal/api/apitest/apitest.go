@@ -44,9 +44,12 @@ type Options struct {
 	Gateways *payments.Gateways
 	// Now is the server's and the store's clock.
 	Now func() time.Time
-	// AllowLocalhostURLs and SkipCallbackSignature: see api.Config.
+	// AllowLocalhostURLs, SkipCallbackSignature, AnswerWithin and Crash:
+	// see api.Config.
 	AllowLocalhostURLs    bool
 	SkipCallbackSignature bool
+	AnswerWithin          time.Duration
+	Crash                 func(point string) bool
 }
 
 // Start starts a server and stops it when the test ends.
@@ -71,7 +74,8 @@ func Start(tb testing.TB, opts Options) *Server {
 	}
 	srv, err := api.New(api.Config{DB: db, Keys: storetest.Keys(tb), Logger: log, RateLimit: opts.RateLimit,
 		AppOrigin: "https://app.calmony.test", Gateways: gw.Gateways, Now: opts.Now, PublicURL: publicURL, Mounts: mounts,
-		AllowLocalhostURLs: opts.AllowLocalhostURLs, SkipCallbackSignature: opts.SkipCallbackSignature})
+		AllowLocalhostURLs: opts.AllowLocalhostURLs, SkipCallbackSignature: opts.SkipCallbackSignature,
+		AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -79,6 +83,7 @@ func Start(tb testing.TB, opts Options) *Server {
 	ts.Start()
 	tb.Cleanup(func() {
 		ts.Close()
+		srv.Drain(context.Background())
 		srv.Close()
 	})
 	scope := storetest.Project(tb, db)
