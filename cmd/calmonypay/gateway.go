@@ -29,7 +29,7 @@ func gatewayCommand(ctx context.Context, args []string, e *env) error {
 	db, pos, cfg, err := storeCommand(ctx, "gateway "+args[0], args[1:], e, func(fs *flag.FlagSet) {
 		fs.StringVar(&state, "state", "attention", "ops: pending, done, attention or all")
 		fs.StringVar(&xref, "xref", "", "resolve: the xref of the gateway transaction found for the op")
-		fs.BoolVar(&notCharged, "not-charged", false, "resolve: no gateway transaction exists for the op")
+		fs.BoolVar(&notCharged, "not-charged", false, "resolve: the gateway moved no money for the op (no sale, no refund)")
 	})
 	if err != nil {
 		return err
@@ -44,14 +44,14 @@ func gatewayCommand(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "OP\tKIND\tOBJECT\tSTATE\tCREATED\tNOTE")
+		fmt.Fprintln(tw, "OP\tKIND\tOBJECT\tTRANSACTION_UNIQUE\tSTATE\tCREATED\tNOTE")
 		for _, op := range ops {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", op.ID, op.Kind, op.ObjectID, op.State, unixTime(op.Created), op.Note)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", op.ID, op.Kind, op.ObjectID, op.TransactionUnique, op.State, unixTime(op.Created), op.Note)
 		}
 		return tw.Flush()
 	}
-	if len(pos) != 1 || (xref == "") == !notCharged {
-		return fmt.Errorf("%w: gateway resolve OP_ID (--xref XREF | --not-charged)", errUsage)
+	if len(pos) != 1 || xref != "" && notCharged {
+		return fmt.Errorf("%w: gateway resolve OP_ID [--xref XREF | --not-charged]", errUsage)
 	}
 	srv, err := offlineServer(cfg, e, db)
 	if err != nil {
