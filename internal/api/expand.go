@@ -86,19 +86,30 @@ func (s *Server) render(ctx context.Context, f finder, scope pay.Scope, obj any,
 	if l, ok := obj.(listView); ok {
 		typ = "list:" + l.kind
 	}
+	if err := checkExpand(typ, expand); err != nil {
+		return nil, err
+	}
 	for _, path := range expand {
-		parts := strings.Split(path, ".")
-		if len(parts) > maxExpandDepth+1 { // +1 for a list's "data." prefix
-			return nil, pay.InvalidParam("expand", "You cannot expand more than %d levels of a property: %s.", maxExpandDepth, clip(path, 100))
-		}
-		if !canExpand(typ, parts) {
-			return nil, cannotExpand(path)
-		}
-		if err := expandIn(ctx, f, scope, m, parts, path); err != nil {
+		if err := expandIn(ctx, f, scope, m, strings.Split(path, "."), path); err != nil {
 			return nil, err
 		}
 	}
 	return json.Marshal(m)
+}
+
+// checkExpand checks expand[] paths against the registry for an object of
+// type typ ("list:" and the items' type for a list), whatever its data.
+func checkExpand(typ string, expand []string) error {
+	for _, path := range expand {
+		parts := strings.Split(path, ".")
+		if len(parts) > maxExpandDepth+1 { // +1 for a list's "data." prefix
+			return pay.InvalidParam("expand", "You cannot expand more than %d levels of a property: %s.", maxExpandDepth, clip(path, 100))
+		}
+		if !canExpand(typ, parts) {
+			return cannotExpand(path)
+		}
+	}
+	return nil
 }
 
 func toMap(obj any) (map[string]any, error) {

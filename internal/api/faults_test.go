@@ -655,3 +655,36 @@ func (g *duplicatingVerify) Verify(ctx context.Context, req cardstream.VerifyReq
 	}
 	return g.Gateway.Verify(ctx, req)
 }
+
+// TestExpandIsCheckedBeforeTheGateway: a money-moving request's expand[]
+// is checked before anything is charged (after the call it could only fail
+// a payment that was made), and a decline is answered, and replayed,
+// whatever expand[] asked for.
+func TestExpandIsCheckedBeforeTheGateway(t *testing.T) {
+	t.Parallel()
+	rig := newFaultRig(t, false, apitest.Options{})
+	ctx := context.Background()
+	pm := newCard(t, rig.sc, "4929421234600821", "356")
+	params := &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"),
+		PaymentMethod: stripe.String(pm.ID), Confirm: stripe.Bool(true)}
+	params.AddExpand("no_such_field")
+	_, err := rig.sc.V1PaymentIntents.Create(ctx, params)
+	if se := stripeErr(t, err); se.HTTPStatusCode != 400 || se.Param != "expand" {
+		t.Errorf("create with a bad expand[]: %d %s, want 400 naming expand", se.HTTPStatusCode, se.Param)
+	}
+	if sent, _ := rig.gw.counts("SALE"); sent != 0 || countIntents(t, rig.sc) != 0 {
+		t.Errorf("a request refused for its expand[] charged %d times, left %d intents", sent, countIntents(t, rig.sc))
+	}
+	declined := &stripe.PaymentIntentCreateParams{Params: keyed("declined"), Amount: stripe.Int64(10500), Currency: stripe.String("gbp"),
+		PaymentMethod: stripe.String(pm.ID), Confirm: stripe.Bool(true)}
+	declined.AddExpand("latest_charge")
+	for i := range 2 {
+		_, err := rig.sc.V1PaymentIntents.Create(ctx, declined)
+		if se := stripeErr(t, err); se.HTTPStatusCode != 402 || se.PaymentIntent == nil {
+			t.Errorf("declined create %d with expand[]: %d %+v", i, se.HTTPStatusCode, se)
+		}
+	}
+	if sent, _ := rig.gw.counts("SALE"); sent != 1 {
+		t.Errorf("%d sales sent for one keyed decline, want 1", sent)
+	}
+}

@@ -10,9 +10,10 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 )
 
-// idempotencyLease is how long a claimed key stays "in flight" if its owner
-// dies without finishing; a retry after that runs the request again, which
-// is safe because an unfinished claim means nothing of it was committed.
+// idempotencyLease is how long a claimed key that no gateway op is bound to
+// stays "in flight" if its owner dies without finishing; a retry after that
+// runs the request again, which is safe because such a claim means nothing
+// of it was committed. A key bound to an op is never run again (staged.go).
 const idempotencyLease = time.Minute
 
 // claim is an idempotency key this request owns, or is about to claim.
@@ -67,7 +68,7 @@ func answerIdempotent(w http.ResponseWriter, rec *store.IdemRecord) (done bool, 
 	case store.IdemMismatch:
 		return false, &pay.Error{Status: http.StatusBadRequest, Type: pay.ErrorTypeIdempotency,
 			Message: "Keys for idempotent requests can only be used with the same parameters they were first used with. Use a new key for a different request."}
-	case store.IdemInFlight:
+	case store.IdemInFlight, store.IdemBound:
 		w.Header().Set("Stripe-Should-Retry", "true")
 		return false, &pay.Error{Status: http.StatusConflict, Type: pay.ErrorTypeInvalidRequest, Code: "idempotency_key_in_use",
 			Message: "There is currently another in-progress request using this Idempotency-Key. Retry after it has completed."}

@@ -272,17 +272,18 @@ func (st *stage) finish(ctx context.Context, tx *store.Tx, fn func(tx *store.Tx)
 }
 
 // respond renders a settle function's result: the object, or the
-// *pay.Error it answered with (a decline), with the status to send.
+// *pay.Error it answered with (a decline, shown unexpanded), with the
+// status to send.
 func (s *Server) respond(ctx context.Context, q finder, scope pay.Scope, obj any, err error, expand []string) (int, []byte, error) {
-	status := http.StatusOK
 	if e, ok := pay.AsError(err); ok {
-		status, obj, err = e.Status, newErrorBody(e), nil
+		body, err := json.Marshal(newErrorBody(e))
+		return e.Status, body, err
 	}
 	if err != nil {
 		return 0, nil, err
 	}
 	body, err := s.render(ctx, q, scope, obj, expand)
-	return status, body, err
+	return http.StatusOK, body, err
 }
 
 // answerPending sets the answer to the object prepare left pending, as it
@@ -338,14 +339,20 @@ func (s *Server) opObject(ctx context.Context, op *pay.GatewayOp) (any, error) {
 	return paymentIntentView(pi), nil
 }
 
-// staged adapts a stagedHandler to http.Handler.
-func (s *Server) staged(h stagedHandler) http.Handler {
-	return s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveStaged(w, r, h) })
+// staged adapts a stagedHandler whose answer is an object of type typ to
+// http.Handler.
+func (s *Server) staged(typ string, h stagedHandler) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveStaged(w, r, typ, h) })
 }
 
-func (s *Server) serveStaged(w http.ResponseWriter, r *http.Request, h stagedHandler) error {
+func (s *Server) serveStaged(w http.ResponseWriter, r *http.Request, typ string, h stagedHandler) error {
 	p, fn, err := parse(s, r, h)
 	if err != nil {
+		return err
+	}
+	// An expand[] path the answer cannot take is refused now: after the
+	// gateway call it could only fail a payment that has been made.
+	if err := checkExpand(typ, p.expand); err != nil {
 		return err
 	}
 	ctx := r.Context()
