@@ -69,23 +69,25 @@ func (g *recordingGateway) approvedSales(pi string) []string {
 	return out
 }
 
-func (g *recordingGateway) wait(action string, req any) (bool, any, error) {
+// pass sends one money-moving call through the hook, then the sandbox,
+// and notes it.
+func pass[Req any, Res interface{ Approved() bool }](ctx context.Context, g *recordingGateway, action string, req Req,
+	send func(context.Context, Req) (Res, error)) (Res, error) {
 	time.Sleep(g.delay)
 	if g.hook != nil {
-		return g.hook(action, req)
+		if handled, res, err := g.hook(action, req); handled {
+			r, _ := res.(Res)
+			return r, err
+		}
 	}
-	return false, nil, nil
+	res, err := send(ctx, req)
+	g.note(action, err == nil && res.Approved())
+	return res, err
 }
 
 func (g *recordingGateway) Sale(ctx context.Context, req cardstream.SaleRequest) (*cardstream.Result, error) {
-	if handled, res, err := g.wait("SALE", req); handled {
-		r, _ := res.(*cardstream.Result)
-		return r, err
-	}
-	res, err := g.Gateway.Sale(ctx, req)
-	ok := err == nil && res.Approved()
-	g.note("SALE", ok)
-	if ok {
+	res, err := pass(ctx, g, "SALE", req, g.Gateway.Sale)
+	if err == nil && res != nil && res.Approved() {
 		g.mu.Lock()
 		g.sales[req.TransactionUnique] = append(g.sales[req.TransactionUnique], res.XRef)
 		g.mu.Unlock()
@@ -94,33 +96,15 @@ func (g *recordingGateway) Sale(ctx context.Context, req cardstream.SaleRequest)
 }
 
 func (g *recordingGateway) Capture(ctx context.Context, req cardstream.CaptureRequest) (*cardstream.Result, error) {
-	if handled, res, err := g.wait("CAPTURE", req); handled {
-		r, _ := res.(*cardstream.Result)
-		return r, err
-	}
-	res, err := g.Gateway.Capture(ctx, req)
-	g.note("CAPTURE", err == nil && res.Approved())
-	return res, err
+	return pass(ctx, g, "CAPTURE", req, g.Gateway.Capture)
 }
 
 func (g *recordingGateway) Cancel(ctx context.Context, req cardstream.CancelRequest) (*cardstream.Result, error) {
-	if handled, res, err := g.wait("CANCEL", req); handled {
-		r, _ := res.(*cardstream.Result)
-		return r, err
-	}
-	res, err := g.Gateway.Cancel(ctx, req)
-	g.note("CANCEL", err == nil && res.Approved())
-	return res, err
+	return pass(ctx, g, "CANCEL", req, g.Gateway.Cancel)
 }
 
 func (g *recordingGateway) Refund(ctx context.Context, req cardstream.RefundRequest) (*cardstream.RefundResult, error) {
-	if handled, res, err := g.wait("REFUND", req); handled {
-		r, _ := res.(*cardstream.RefundResult)
-		return r, err
-	}
-	res, err := g.Gateway.Refund(ctx, req)
-	g.note("REFUND", err == nil && res.Approved())
-	return res, err
+	return pass(ctx, g, "REFUND", req, g.Gateway.Refund)
 }
 
 // faultRig is a server on a movable clock, charging through a recording
