@@ -75,14 +75,3 @@ func answerIdempotent(w http.ResponseWriter, rec *store.IdemRecord) (done bool, 
 	}
 	return false, nil
 }
-
-// releaseClaim gives up a claim whose request failed without writing, so the
-// client may retry with the same key. It must run even if the request's
-// context was canceled.
-func (s *Server) releaseClaim(r *http.Request, c *claim) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
-	defer cancel()
-	if err := s.db.ReleaseIdempotent(ctx, c.key); err != nil {
-		s.log.ErrorContext(ctx, "release idempotency key", "request_id", requestID(r), "err", err)
-	}
-}

@@ -38,15 +38,10 @@ type stage struct {
 	status int
 	body   []byte
 
-	// claimed is set once the key's claim is committed. The claim is made
-	// in the request's first transaction, prepare's or settle's, so that it
-	// costs no transaction of its own: a gateway call that moves money comes
-	// after prepare, and one before it must be safe to repeat (peek).
-	claimed bool
-
-	// op is the gateway op prepare recorded (its ID is chosen first, so the
-	// key's claim can name it), and pending the object to answer with while
-	// its outcome is unknown (the intent processing, the refund pending).
+	// op is the gateway op prepare recorded, with the ID opID chosen before
+	// it so that the key's claim can name it, and pending the object to
+	// answer with while its outcome is unknown (the intent processing, the
+	// refund pending).
 	opID         string
 	op           *pay.GatewayOp
 	pending      any
@@ -95,14 +90,16 @@ func finishOp(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, state, note 
 	return err
 }
 
-// claimIn claims the request's key, if it has one and it is not yet
-// claimed, inside tx, bound to the op about to be recorded (opID, or "").
-func (st *stage) claimIn(ctx context.Context, tx *store.Tx, opID string) error {
-	if st.claim == nil || st.claimed {
+// claimIn claims the request's key, if it has one, inside prepare's tx,
+// bound to the op about to be recorded (st.opID). The claim costs no
+// transaction of its own: the gateway call that moves money comes after
+// prepare, and one before it must be safe to repeat (peek).
+func (st *stage) claimIn(ctx context.Context, tx *store.Tx) error {
+	if st.claim == nil {
 		return nil
 	}
 	c := st.claim
-	return unlessTaken(tx.ClaimIdempotent(ctx, c.key, c.method, c.path, c.fingerprint, opID, idempotencyLease))
+	return unlessTaken(tx.ClaimIdempotent(ctx, c.key, c.method, c.path, c.fingerprint, st.opID, idempotencyLease))
 }
 
 // peek checks the request's key through the read pool, before a gateway
@@ -112,7 +109,7 @@ func (st *stage) claimIn(ctx context.Context, tx *store.Tx, opID string) error {
 // racing with one new key may then both verify the card; only one's outcome
 // is kept, and the other replays it or is told to retry.
 func (st *stage) peek(ctx context.Context) error {
-	if st.claim == nil || st.claimed {
+	if st.claim == nil {
 		return nil
 	}
 	c := st.claim
@@ -139,7 +136,7 @@ func (st *stage) prepare(ctx context.Context, fn func(tx *store.Tx) error) error
 	err := st.s.db.Tx(ctx, func(tx *store.Tx) error {
 		st.op, st.pending = nil, nil
 		st.opID = pay.NewID(pay.PrefixGatewayOp)
-		if err := st.claimIn(ctx, tx, st.opID); err != nil {
+		if err := st.claimIn(ctx, tx); err != nil {
 			return err
 		}
 		if err := fn(tx); err != nil {
@@ -154,7 +151,6 @@ func (st *stage) prepare(ctx context.Context, fn func(tx *store.Tx) error) error
 		st.op, st.pending = nil, nil // rolled back
 		return err
 	}
-	st.claimed = st.claim != nil
 	st.stopRenewing = st.s.holdLease(st.op)
 	close(st.prepared)
 	return st.s.crashAt("prepared")
@@ -213,13 +209,13 @@ func (st *stage) settle(ctx context.Context, fn func(tx *store.Tx) (any, error))
 
 const settleAttempts = 3
 
-// commit runs fn in the final transaction of a request that recorded no
+// commit runs fn in the only transaction of a request that records no
 // gateway op, and stores its response under the key. See settle for fn.
-// A key that no prepare claimed is written here once, with the response; if
-// it turns out to be taken, the transaction is run again with the key
-// looked up, which replays, refuses or takes over an expired key.
+// The key is written here once, with the response; if it turns out to be
+// taken, the transaction is run again with the key looked up, which
+// replays, refuses or takes over an expired key.
 func (st *stage) commit(ctx context.Context, fn func(tx *store.Tx) (any, error)) error {
-	if st.claim == nil || st.claimed {
+	if st.claim == nil {
 		return st.s.db.Tx(ctx, func(tx *store.Tx) error { return st.finish(ctx, tx, fn, nil) })
 	}
 	err := st.s.db.Tx(ctx, func(tx *store.Tx) error { return st.finish(ctx, tx, fn, store.NewIdemRecord()) })
@@ -237,8 +233,8 @@ func (st *stage) commit(ctx context.Context, fn func(tx *store.Tx) (any, error))
 }
 
 // finish runs fn and renders its response, and stores it under the key:
-// through the op for a request bound to one, with RecordIdempotent(rec)
-// when the key is written only now, else with FinishIdempotent.
+// through the op for a request bound to one, else with
+// RecordIdempotent(rec), the key being written only now.
 func (st *stage) finish(ctx context.Context, tx *store.Tx, fn func(tx *store.Tx) (any, error), rec *store.IdemRecord) error {
 	obj, err := fn(tx)
 	if errors.Is(err, errNoOutcome) {
@@ -259,10 +255,8 @@ func (st *stage) finish(ctx context.Context, tx *store.Tx, fn func(tx *store.Tx)
 	case c == nil:
 	case st.op != nil:
 		err = tx.FinishOpIdempotent(ctx, st.op, status, body)
-	case rec != nil:
-		err = tx.RecordIdempotent(ctx, rec, c.key, c.method, c.path, c.fingerprint, status, body)
 	default:
-		err = tx.FinishIdempotent(ctx, c.key, status, body)
+		err = tx.RecordIdempotent(ctx, rec, c.key, c.method, c.path, c.fingerprint, status, body)
 	}
 	if err != nil {
 		return err
@@ -405,16 +399,12 @@ func (s *Server) serveStaged(w http.ResponseWriter, r *http.Request, typ string,
 		if errors.As(err, &answered) {
 			return s.answerEarlier(ctx, w, st, answered.rec)
 		}
-		if st.op != nil {
-			// Prepared: the key stays bound and the op is the reconciler's.
-			s.log.ErrorContext(ctx, "staged request failed after its gateway op was recorded", "request_id", requestID(r), "op", st.op.ID, "err", err)
-			if err := st.answerPending(ctx); err != nil {
-				return err
-			}
-		} else {
-			if st.claimed && st.body == nil {
-				s.releaseClaim(r, st.claim)
-			}
+		if st.op == nil {
+			return err // nothing was committed: the key is free
+		}
+		// Prepared: the key stays bound and the op is the reconciler's.
+		s.log.ErrorContext(ctx, "staged request failed after its gateway op was recorded", "request_id", requestID(r), "op", st.op.ID, "err", err)
+		if err := st.answerPending(ctx); err != nil {
 			return err
 		}
 	}

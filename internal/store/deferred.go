@@ -16,7 +16,7 @@ import (
 // statement that can carry them, as data-modifying WITH queries in front of
 // it (fused). Such a statement must not read the tables the waiting
 // statements write, since all parts of one statement see the same snapshot;
-// CreateEvent, FinishIdempotent and RecordIdempotent's update of a known key
+// CreateEvent, FinishOpIdempotent and RecordIdempotent's update of a known key
 // qualify. Any other statement first sends what is waiting, in one round
 // trip of its own (flush), so every statement still sees every earlier
 // write; COMMIT carries what is still waiting at the end (pgtx.go), usually

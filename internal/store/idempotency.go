@@ -54,7 +54,7 @@ func idemAAD(k IdemKey) []byte {
 // transaction, for a request identified by method, path and a fingerprint of
 // its parameters, before the request calls the gateway (staged writes), and
 // binds it to the gateway op opID that the transaction records. The claim
-// commits with the transaction; FinishIdempotent stores the response later.
+// commits with the transaction; FinishOpIdempotent stores the response later.
 // A bound key is never claimed again (IdemBound): the request's first
 // execution is resumed through its op, never repeated. A claim with no op
 // ("") is a lease: if its owner dies, the key may be claimed again once
@@ -202,20 +202,6 @@ func (tx *Tx) reclaim(ctx context.Context, k IdemKey, method, path, fingerprint,
 	return err
 }
 
-// FinishIdempotent stores a claimed key's response. Call it inside the
-// request's own transaction, so the response is kept if and only if the
-// request's writes are.
-func (tx *Tx) FinishIdempotent(ctx context.Context, k IdemKey, status int, response []byte) error {
-	// It reads only idempotency_keys: waiting inserts (deferred.go) come along.
-	q, a := tx.tx.fused(`UPDATE idempotency_keys SET status = $4, response = $5 WHERE project_id = $1 AND livemode = $2 AND key = $3 AND status = 0`,
-		[]any{k.Scope.ProjectID, k.Scope.Livemode, k.Key, status, tx.db.keys.Seal(response, idemAAD(k))})
-	err := tx.expectOne(tx.tx.ExecContext(ctx, q, a...))
-	if err != nil {
-		return fmt.Errorf("finish idempotent request: %w", err)
-	}
-	return nil
-}
-
 // FinishOpIdempotent stores the response of the request that recorded op,
 // under its key, by whoever settles the op (the request itself, the
 // reconciler or an operator), in the transaction that records the outcome.
@@ -226,24 +212,14 @@ func (tx *Tx) FinishOpIdempotent(ctx context.Context, op *pay.GatewayOp, status 
 		return nil
 	}
 	k := IdemKey{Scope: op.Scope, Key: op.IdempotencyKey}
-	_, err := tx.tx.ExecContext(ctx, `UPDATE idempotency_keys SET status = $4, response = $5
+	// It reads only idempotency_keys: waiting inserts (deferred.go) come along.
+	q, a := tx.tx.fused(`UPDATE idempotency_keys SET status = $4, response = $5
 		WHERE project_id = $1 AND livemode = $2 AND key = $3 AND status = 0 AND op_id = $6`,
-		k.Scope.ProjectID, k.Scope.Livemode, k.Key, status, tx.db.keys.Seal(response, idemAAD(k)), op.ID)
-	if err != nil {
+		[]any{k.Scope.ProjectID, k.Scope.Livemode, k.Key, status, tx.db.keys.Seal(response, idemAAD(k)), op.ID})
+	if _, err := tx.tx.ExecContext(ctx, q, a...); err != nil {
 		return fmt.Errorf("finish idempotent request of %s: %w", op.ID, err)
 	}
 	return nil
-}
-
-// ReleaseIdempotent drops an unfinished claim that no gateway op is bound
-// to, for a request that failed before writing anything: the client may
-// retry it with the same key. A bound key is never released.
-func (db *DB) ReleaseIdempotent(ctx context.Context, k IdemKey) error {
-	return db.Tx(ctx, func(tx *Tx) error {
-		_, err := tx.tx.ExecContext(ctx, `DELETE FROM idempotency_keys WHERE project_id = $1 AND livemode = $2 AND key = $3 AND status = 0 AND op_id = ''`,
-			k.Scope.ProjectID, k.Scope.Livemode, k.Key)
-		return err
-	})
 }
 
 // PruneIdempotent deletes keys older than IdempotencyTTL and reports how many.
