@@ -298,7 +298,12 @@ func (st *stage) pendingBody(ctx context.Context) ([]byte, error) {
 	if err != nil {
 		obj = st.pending // the database is failing: answer what prepare wrote
 	}
-	return st.s.render(ctx, st.s.db, st.scope, obj, st.expand)
+	body, err := st.s.render(ctx, st.s.db, st.scope, obj, st.expand)
+	if err != nil {
+		return nil, err
+	}
+	// Read through the read pool: show nothing a power loss could undo.
+	return body, st.s.db.AwaitDurable(ctx)
 }
 
 // answerSettled sets the answer of a request whose op another actor
@@ -311,7 +316,7 @@ func (st *stage) answerSettled(ctx context.Context) error {
 		}
 		if rec.Outcome == store.IdemReplay {
 			st.status, st.body = rec.Status, rec.Response
-			return nil
+			return st.s.db.AwaitDurable(ctx) // read through the read pool
 		}
 	}
 	return st.answerPending(ctx)
@@ -418,44 +423,43 @@ func (s *Server) serveStaged(w http.ResponseWriter, r *http.Request, typ string,
 // it, then answers with the object as it is (an op parked for an operator)
 // or 409 (still in progress).
 func (s *Server) answerEarlier(ctx context.Context, w http.ResponseWriter, st *stage, rec *store.IdemRecord) error {
-	// peek reads through the read pool: replay nothing that a power loss
-	// could still undo (see store.AwaitDurable).
-	if err := s.db.AwaitDurable(ctx); err != nil {
-		return err
-	}
-	if rec.Outcome != store.IdemBound {
-		_, err := answerIdempotent(w, rec)
-		return err
-	}
 	c := st.claim
 	deadline := time.Now().Add(boundWait)
-	for {
+	for rec.Outcome == store.IdemBound {
 		op, _, err := s.db.FindGatewayOp(ctx, rec.OpID)
 		if err != nil {
 			return err
 		}
-		if op.State != pay.OpPending || time.Now().After(deadline) {
-			// The op's settlement stored the response under the key with it.
-			if rec, err = s.db.PeekIdempotent(ctx, c.key, c.method, c.path, c.fingerprint); err != nil {
-				return err
-			}
-			if rec.Outcome != store.IdemBound {
-				_, err := answerIdempotent(w, rec)
-				return err
-			}
-			if op.State == pay.OpPending {
-				_, err := answerIdempotent(w, &store.IdemRecord{Outcome: store.IdemInFlight})
-				return err
-			}
-			st.op = op
-			if err := st.answerPending(ctx); err != nil {
-				return err
-			}
-			writeBody(w, st.status, st.body)
-			return nil
+		if op.State == pay.OpPending && time.Now().Before(deadline) {
+			time.Sleep(boundPoll)
+			continue
 		}
-		time.Sleep(boundPoll)
+		// A settled op's response was stored under the key with its outcome.
+		if rec, err = s.db.PeekIdempotent(ctx, c.key, c.method, c.path, c.fingerprint); err != nil {
+			return err
+		}
+		if rec.Outcome != store.IdemBound {
+			break
+		}
+		if op.State == pay.OpPending {
+			rec = &store.IdemRecord{Outcome: store.IdemInFlight}
+			break
+		}
+		// Parked for an operator: the object as it is.
+		st.op = op
+		if err := st.answerPending(ctx); err != nil {
+			return err
+		}
+		writeBody(w, st.status, st.body)
+		return nil
 	}
+	// The key was read through the read pool: replay nothing that a power
+	// loss could still undo (see store.AwaitDurable).
+	if err := s.db.AwaitDurable(ctx); err != nil {
+		return err
+	}
+	_, err := answerIdempotent(w, rec)
+	return err
 }
 
 // How long a retry waits for its first request's gateway op to settle
