@@ -29,7 +29,7 @@ func keysCommand(ctx context.Context, args []string, e *env) error {
 		mode, project string
 		grace         time.Duration
 	)
-	db, pos, _, err := storeCommand(ctx, "keys "+args[0], args[1:], e, func(fs *flag.FlagSet) {
+	db, pos, cfg, err := storeCommand(ctx, "keys "+args[0], args[1:], e, func(fs *flag.FlagSet) {
 		fs.StringVar(&mode, "mode", "test", "key mode: test or live")
 		fs.StringVar(&project, "project", "", "project ID (default: the only project)")
 		fs.DurationVar(&grace, "expires-in", defaultRollGrace, "roll: how long the old key keeps working")
@@ -42,6 +42,9 @@ func keysCommand(ctx context.Context, args []string, e *env) error {
 	case "create":
 		if mode != "test" && mode != "live" {
 			return fmt.Errorf("%w: --mode must be test or live", errUsage)
+		}
+		if mode == "live" && cfg.SkipCallbackSignature {
+			return errors.New("a live key is refused while the checkout callback signature bypass is configured (CALMONY_ENV=test or REQUIRE_SIGNATURE=false): unset it first")
 		}
 		projectID, err := resolveProject(ctx, db, project, true)
 		if err != nil {

@@ -302,9 +302,20 @@ func TestProductionRefusals(t *testing.T) {
 	if code == 0 || !strings.Contains(errOut, "bypass") {
 		t.Errorf("production with the signature bypass = %d %q", code, errOut)
 	}
-	// The bypass is refused while a live key exists, in any environment.
+	// No live key is made while the bypass is configured, either way.
+	code, out, errOut := te.cmd("keys", "create", "--mode", "live")
+	if code == 0 || !strings.Contains(errOut, "bypass") {
+		t.Errorf("keys create --mode live with REQUIRE_SIGNATURE=false = %d %q %q", code, out, errOut)
+	}
 	delete(te.env, "REQUIRE_SIGNATURE")
-	te.cmd("keys", "create", "--mode", "live")
+	code, out, errOut = te.cmd("keys", "create", "--mode", "live", "--env", "test")
+	if code == 0 || !strings.Contains(errOut, "bypass") {
+		t.Errorf("keys create --mode live --env test = %d %q %q", code, out, errOut)
+	}
+	// The bypass is refused while a live key exists, in any environment.
+	if code, _, errOut := te.cmd("keys", "create", "--mode", "live"); code != 0 {
+		t.Fatalf("keys create --mode live: %d %q", code, errOut)
+	}
 	code, _, errOut = te.cmd("serve", "--env", "test", "--addr", "127.0.0.1:0")
 	if code == 0 || !strings.Contains(errOut, "live keys") {
 		t.Errorf("bypass with a live key = %d %q", code, errOut)

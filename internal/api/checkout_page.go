@@ -209,7 +209,10 @@ func (s *Server) verifyCallback(r *http.Request, gw payments.Gateway, cs *pay.Ch
 		res *cardstream.Result
 		err error
 	)
-	if s.skipCallbackSignature {
+	// The test-mode bypass is decided per callback from the session's own
+	// mode: whatever the configuration, a live session's result is always
+	// verified.
+	if s.skipCallbackSignature && !cs.Scope.Livemode {
 		fields, ferr := cardstream.ReadBody(r)
 		if ferr != nil {
 			return nil, fmt.Errorf("%w: %v", errCallbackRejected, ferr)

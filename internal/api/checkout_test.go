@@ -16,6 +16,7 @@ import (
 
 	"github.com/calmony/calmonypay/internal/api/apitest"
 	"github.com/calmony/calmonypay/internal/cardstream"
+	"github.com/calmony/calmonypay/internal/payments"
 )
 
 var (
@@ -330,6 +331,33 @@ func TestCheckoutBypassOnlyWhenExplicit(t *testing.T) {
 	}
 	if got, _ := sc.V1CheckoutSessions.Retrieve(context.Background(), cs.ID, nil); got.PaymentStatus != "paid" {
 		t.Error("bypass did not accept the unsigned result")
+	}
+}
+
+// TestCheckoutBypassNeverReachesLiveSessions: with the test-mode bypass
+// configured, an unsigned result for a live session is still refused, and
+// nothing is paid or emitted.
+func TestCheckoutBypassNeverReachesLiveSessions(t *testing.T) {
+	t.Parallel()
+	base := apitest.Start(t, apitest.Options{}) // for its sandbox gateway, standing in for a live account
+	gw := base.API.Gateways().Test
+	srv := apitest.Start(t, apitest.Options{SkipCallbackSignature: true, Gateways: &payments.Gateways{Test: gw, Live: gw}})
+	live := payClient(t, srv, apitest.NewKey(t, srv.DB, srv.Project, true))
+	cs := newSession(t, live, 1000, nil)
+	if !cs.Livemode {
+		t.Fatal("the session is not live")
+	}
+	newBrowser(t).page("GET", cs.URL, nil)
+	status, header := rawPost(t, srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID, signedResult(cs, 1, 1000, 0, "").Encode())
+	if status != http.StatusSeeOther || header.Get("Location") != "https://shop.example.com/cart" {
+		t.Errorf("unsigned callback for a live session: %d to %q, want 303 to the cancel URL", status, header.Get("Location"))
+	}
+	ctx := context.Background()
+	if got, _ := live.V1CheckoutSessions.Retrieve(ctx, cs.ID, nil); got.PaymentStatus != "unpaid" {
+		t.Error("the bypass marked a live session paid")
+	}
+	if n := count(t, live.V1Events.List(ctx, &stripe.EventListParams{Type: stripe.String("checkout.session.completed")}).All(ctx)); n != 0 {
+		t.Errorf("%d live checkout.session.completed events", n)
 	}
 }
 

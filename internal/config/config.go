@@ -71,6 +71,9 @@ func (c *Config) BindStore(fs *flag.FlagSet, getenv Getenv) {
 	fs.StringVar(&c.DataDir, "data-dir", EnvOr(getenv, "CALMONY_DATA_DIR", "calmony-data"), "folder for the embedded SQLite database and generated keys (CALMONY_DATA_DIR)")
 	fs.StringVar(&c.Database, "database", getenv("CALMONY_DATABASE"), "SQLite file path or postgres:// URL; default: calmony.db in the data folder (CALMONY_DATABASE)")
 	fs.StringVar(&c.Env, "env", EnvOr(getenv, "CALMONY_ENV", Development), "development, test or production (CALMONY_ENV)")
+	// Every command knows whether the callback bypass is configured: keys
+	// create refuses a live key while it is.
+	c.SkipCallbackSignature = strings.EqualFold(getenv("REQUIRE_SIGNATURE"), "false")
 }
 
 // BindServe defines serve's own flags.
@@ -84,7 +87,6 @@ func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
 	fs.StringVar(&c.AppOrigin, "app-origin", getenv("CALMONY_APP_ORIGIN"), "the dashboard's own origin, the only one allowed on /api/trpc (CALMONY_APP_ORIGIN)")
 	fs.BoolVar(&c.AllowLocalhostURLs, "allow-localhost-urls", getenv("CALMONY_ALLOW_LOCALHOST_URLS") == "true",
 		"development only: accept http://localhost checkout success and cancel URLs (CALMONY_ALLOW_LOCALHOST_URLS)")
-	c.SkipCallbackSignature = strings.EqualFold(getenv("REQUIRE_SIGNATURE"), "false")
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", envDuration(getenv, "CALMONY_RECONCILE_INTERVAL", 10*time.Second),
 		"how often gateway operations whose outcome was lost are looked for (CALMONY_RECONCILE_INTERVAL)")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", envDuration(getenv, "CALMONY_WEBHOOK_TIMEOUT", 10*time.Second), "timeout of one webhook delivery attempt (CALMONY_WEBHOOK_TIMEOUT)")
