@@ -12,6 +12,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/calmony/calmonypay/internal/secret"
 )
 
 // syncBuffer is a bytes.Buffer safe to read while a command writes to it.
@@ -239,10 +241,13 @@ func TestOriginsCommands(t *testing.T) {
 	}
 }
 
+// productionServe runs serve in production behind a TLS-terminating proxy.
+var productionServe = []string{"serve", "--env", "production", "--addr", "127.0.0.1:0", "--plain-http", "--public-url", "https://pay.example.com"}
+
 func TestProductionRefusesWithoutEncryptionKey(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t)
-	code, _, errOut := te.cmd("serve", "--env", "production", "--addr", "127.0.0.1:0")
+	code, _, errOut := te.cmd(productionServe...)
 	if code == 0 || !strings.Contains(errOut, "CALMONY_ENCRYPTION_KEY") {
 		t.Errorf("serve --env production without a key = %d %q", code, errOut)
 	}
@@ -291,14 +296,34 @@ func TestCurrenciesAndGatewayCommands(t *testing.T) {
 func TestProductionRefusals(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t)
-	te.env["CALMONY_ENCRYPTION_KEY"] = strings.Repeat("ab", 32)
-	te.env["CALMONY_WEBHOOK_ENCRYPTION_KEY"] = strings.Repeat("cd", 32)
-	code, _, errOut := te.cmd("serve", "--env", "production", "--addr", "127.0.0.1:0")
+	te.env["CALMONY_ENCRYPTION_KEY"] = secret.NewKey()
+	te.env["CALMONY_WEBHOOK_ENCRYPTION_KEY"] = secret.NewKey()
+	code, _, errOut := te.cmd(productionServe...)
 	if code == 0 || !strings.Contains(errOut, "CARDSTREAM_MERCHANT_ID") {
 		t.Errorf("production without a live Cardstream account = %d %q", code, errOut)
 	}
+	// Keys that are plainly not random, or one key for both uses.
+	for _, keys := range [][2]string{{strings.Repeat("00", 32), secret.NewKey()}, {secret.NewKey(), strings.Repeat("ab", 32)}} {
+		te.env["CALMONY_ENCRYPTION_KEY"], te.env["CALMONY_WEBHOOK_ENCRYPTION_KEY"] = keys[0], keys[1]
+		if code, _, errOut := te.cmd(productionServe...); code == 0 || !strings.Contains(errOut, "not random") {
+			t.Errorf("production with a weak key = %d %q", code, errOut)
+		}
+	}
+	same := secret.NewKey()
+	te.env["CALMONY_ENCRYPTION_KEY"], te.env["CALMONY_WEBHOOK_ENCRYPTION_KEY"] = same, same
+	if code, _, errOut := te.cmd(productionServe...); code == 0 || !strings.Contains(errOut, "must differ") {
+		t.Errorf("production with one key for both = %d %q", code, errOut)
+	}
+	te.env["CALMONY_WEBHOOK_ENCRYPTION_KEY"] = secret.NewKey()
+	// Plain HTTP only as an explicit choice, behind an https public URL.
+	for _, args := range [][]string{{"serve", "--env", "production", "--addr", "127.0.0.1:0"},
+		{"serve", "--env", "production", "--addr", "127.0.0.1:0", "--plain-http"}} {
+		if code, _, errOut := te.cmd(args...); code == 0 || !strings.Contains(strings.ToLower(errOut), "https") {
+			t.Errorf("%v = %d %q, want a refusal", args, code, errOut)
+		}
+	}
 	te.env["REQUIRE_SIGNATURE"] = "false"
-	code, _, errOut = te.cmd("serve", "--env", "production", "--addr", "127.0.0.1:0")
+	code, _, errOut = te.cmd(productionServe...)
 	if code == 0 || !strings.Contains(errOut, "bypass") {
 		t.Errorf("production with the signature bypass = %d %q", code, errOut)
 	}

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	stripewebhook "github.com/stripe/stripe-go/v85/webhook"
+
+	"github.com/calmony/calmonypay/internal/secret"
 )
 
 // hookLog is a webhook receiver that verifies each delivery with stripe-go
@@ -405,8 +407,8 @@ func waitOutput(t *testing.T, b *syncBuffer, want string) {
 func TestWebhookEncryptionKey(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t)
-	te.env["CALMONY_ENCRYPTION_KEY"] = strings.Repeat("ab", 32)
-	code, _, errOut := te.cmd("serve", "--env", "production", "--addr", "127.0.0.1:0")
+	te.env["CALMONY_ENCRYPTION_KEY"] = secret.NewKey()
+	code, _, errOut := te.cmd(productionServe...)
 	if code == 0 || !strings.Contains(errOut, "CALMONY_WEBHOOK_ENCRYPTION_KEY") {
 		t.Errorf("production without a webhook key = %d %q", code, errOut)
 	}

@@ -5,6 +5,7 @@
 package config
 
 import (
+	"bytes"
 	"errors"
 	"flag"
 	"fmt"
@@ -48,6 +49,12 @@ type Config struct {
 	// GeneratedKey is the file a development key was generated into, if any.
 	GeneratedKey string
 
+	// PlainHTTP is production's explicit choice to serve HTTP without TLS,
+	// behind a proxy that terminates TLS.
+	PlainHTTP bool
+	// serving is set for serve, whose listener the TLS rules concern.
+	serving bool
+
 	// ReconcileInterval is how often serve looks for gateway ops whose
 	// owner's lease has lapsed.
 	ReconcileInterval time.Duration
@@ -83,6 +90,9 @@ func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
 	fs.StringVar(&c.PublicURL, "public-url", getenv("CALMONY_PUBLIC_URL"), "base URL that clients and browsers reach the server at; default from --addr (CALMONY_PUBLIC_URL)")
 	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CALMONY_TLS_CERT"), "TLS certificate file; serve HTTPS when set with --tls-key (CALMONY_TLS_CERT)")
 	fs.StringVar(&c.TLSKey, "tls-key", getenv("CALMONY_TLS_KEY"), "TLS private key file (CALMONY_TLS_KEY)")
+	fs.BoolVar(&c.PlainHTTP, "plain-http", getenv("CALMONY_PLAIN_HTTP") == "true",
+		"production: serve plain HTTP behind a TLS-terminating proxy; --public-url must then be https (CALMONY_PLAIN_HTTP)")
+	c.serving = true
 	fs.IntVar(&c.RateLimit, "rate-limit", envInt(getenv, "CALMONY_RATE_LIMIT", 100), "requests per second per API key; 0 turns rate limiting off (CALMONY_RATE_LIMIT)")
 	fs.StringVar(&c.AppOrigin, "app-origin", getenv("CALMONY_APP_ORIGIN"), "the dashboard's own origin, the only one allowed on /api/trpc (CALMONY_APP_ORIGIN)")
 	fs.BoolVar(&c.AllowLocalhostURLs, "allow-localhost-urls", getenv("CALMONY_ALLOW_LOCALHOST_URLS") == "true",
@@ -141,6 +151,16 @@ func (c *Config) Finish() error {
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key must be given together")
 	}
+	if c.serving && c.Env == Production {
+		switch {
+		case c.TLSCert == "" && !c.PlainHTTP:
+			return errors.New("production serves HTTPS: give --tls-cert and --tls-key, or --plain-http when a proxy in front terminates TLS")
+		case c.TLSCert != "" && c.PlainHTTP:
+			return errors.New("--plain-http and --tls-cert exclude each other")
+		case c.PlainHTTP && !strings.HasPrefix(c.PublicURL, "https://"):
+			return errors.New("with --plain-http in production, --public-url must be the https:// URL the proxy serves")
+		}
+	}
 	if c.EventRetentionDays < 0 || c.EventRetentionDays > 0 && c.EventRetentionDays < 30 {
 		return errors.New("--event-retention-days must be 30 or more (events are retrievable for 30 days), or 0 to keep events")
 	}
@@ -183,12 +203,25 @@ func (c *Config) LoadEncryptionKey(getenv Getenv, log *slog.Logger) error {
 		from, c.GeneratedKey = path, path
 		log.Warn("no CALMONY_ENCRYPTION_KEY set: using a development key kept in the data folder; set one for any real data", "file", path)
 	}
-	key, err := secret.ParseKey(raw)
+	key, err := c.parseKey(raw, from)
 	if err != nil {
-		return fmt.Errorf("%s: %w", from, err)
+		return err
 	}
 	c.EncryptionKey = key
 	return nil
+}
+
+// parseKey decodes a master key read from `from`; production also refuses
+// one that is plainly not random.
+func (c *Config) parseKey(raw, from string) ([]byte, error) {
+	key, err := secret.ParseKey(raw)
+	if err == nil && c.Env == Production {
+		err = secret.CheckStrength(key)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", from, err)
+	}
+	return key, nil
 }
 
 // LoadWebhookKey reads CALMONY_WEBHOOK_ENCRYPTION_KEY or
@@ -212,9 +245,12 @@ func (c *Config) LoadWebhookKey(getenv Getenv, log *slog.Logger) error {
 		from, c.GeneratedWebhookKey = path, path
 		log.Warn("no CALMONY_WEBHOOK_ENCRYPTION_KEY set: using a development key kept in the data folder; set one for any real data", "file", path)
 	}
-	key, err := secret.ParseKey(raw)
+	key, err := c.parseKey(raw, from)
 	if err != nil {
-		return fmt.Errorf("%s: %w", from, err)
+		return err
+	}
+	if c.Env == Production && bytes.Equal(key, c.EncryptionKey) {
+		return errors.New("CALMONY_WEBHOOK_ENCRYPTION_KEY must differ from CALMONY_ENCRYPTION_KEY in production: one leaked key must not open both personal data and webhook secrets")
 	}
 	c.WebhookEncryptionKey = key
 	return nil

@@ -49,6 +49,28 @@ func ParseKey(s string) ([]byte, error) {
 	return nil, fmt.Errorf("secret: key must be %d bytes as hex (64 characters) or base64", KeySize)
 }
 
+// ErrWeakKey means a master key is plainly not random: all zeros, one byte
+// repeated, a short pattern or a word.
+var ErrWeakKey = errors.New("secret: the key is not random (too few distinct bytes): generate one with `openssl rand -hex 32`")
+
+// CheckStrength refuses a master key that is plainly not random. Of 32
+// random bytes, about 30 are distinct (fewer than 16 has a probability
+// below one in a trillion); zeros, repeats, patterns and text have far fewer.
+func CheckStrength(key []byte) error {
+	var seen [256]bool
+	distinct := 0
+	for _, b := range key {
+		if !seen[b] {
+			seen[b] = true
+			distinct++
+		}
+	}
+	if distinct < 16 {
+		return ErrWeakKey
+	}
+	return nil
+}
+
 // NewKey returns a fresh random master key, hex encoded.
 func NewKey() string {
 	b := make([]byte, KeySize)

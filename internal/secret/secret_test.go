@@ -77,3 +77,26 @@ func TestParseKey(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckStrength(t *testing.T) {
+	for name, hexKey := range map[string]string{
+		"zeros":   "0000000000000000000000000000000000000000000000000000000000000000",
+		"repeat":  "abababababababababababababababababababababababababababababababab",
+		"pattern": "0123456701234567012345670123456701234567012345670123456701234567",
+		"word":    "70617373776f726470617373776f726470617373776f726470617373776f7264", // "password" x4
+	} {
+		key, err := ParseKey(hexKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := CheckStrength(key); !errors.Is(err, ErrWeakKey) {
+			t.Errorf("%s: CheckStrength = %v, want ErrWeakKey", name, err)
+		}
+	}
+	for range 1000 {
+		key, _ := ParseKey(NewKey())
+		if err := CheckStrength(key); err != nil {
+			t.Fatalf("a random key was refused: %v", err)
+		}
+	}
+}
