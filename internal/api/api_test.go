@@ -413,6 +413,37 @@ func TestCORS(t *testing.T) {
 	}
 }
 
+// TestSettingsApplyWithinASecond: a CORS allowlist or currency change made
+// after an idle spell applies to the very first request a second later,
+// not only to the ones after it.
+func TestSettingsApplyWithinASecond(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	ctx := context.Background()
+	time.Sleep(1500 * time.Millisecond) // idle: nothing asks for the settings
+	if err := srv.DB.Tx(ctx, func(tx *store.Tx) error {
+		if err := tx.AddOrigin(ctx, srv.Project, "https://late.example.com"); err != nil {
+			return err
+		}
+		return tx.SetProjectCurrencies(ctx, srv.Project, []string{"gbp", "eur"})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(projectSettingsDelay)
+	pi := do(t, srv, call{method: "POST", path: "/v1/payment_intents", body: "amount=500&currency=eur", contentType: "application/x-www-form-urlencoded"})
+	if pi.status != 200 {
+		t.Errorf("first euro payment a second after euros were enabled: %d %s", pi.status, pi.body)
+	}
+	a := do(t, srv, call{method: "OPTIONS", path: "/v1/customers", key: "-", header: map[string]string{
+		"Origin": "https://late.example.com", "Access-Control-Request-Method": "POST"}})
+	if a.header.Get("Access-Control-Allow-Origin") != "https://late.example.com" {
+		t.Errorf("first preflight a second after the origin was added: %d %v", a.status, a.header)
+	}
+}
+
+// projectSettingsDelay is how long the API promises a settings change takes.
+const projectSettingsDelay = time.Second
+
 func TestTRPCCORS(t *testing.T) {
 	t.Parallel()
 	srv := apitest.Start(t, apitest.Options{})

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"net/http"
 	"slices"
@@ -17,51 +18,58 @@ import (
 const projectRefresh = time.Second
 
 // refreshing is a value loaded from the database and reloaded in the
-// background once it is older than projectRefresh. get never waits for the
-// database: it is called inside transactions, and waiting there for a pool
-// connection could deadlock a busy PostgreSQL pool. A failed reload keeps the
-// last good value.
+// background twice every projectRefresh, whether or not anyone asks for it,
+// so that it is never older than that: a reload started only when a request
+// finds the value stale would leave that first request after an idle
+// spell with the stale value. get never waits for the database: it is
+// called inside transactions, and waiting there for a pool connection could
+// deadlock a busy PostgreSQL pool. A failed reload keeps the last good
+// value.
 type refreshing[T any] struct {
-	load    func(ctx context.Context) (T, error)
-	log     *slog.Logger
-	what    string
-	mu      sync.Mutex
-	loaded  time.Time
-	loading bool
-	value   T
+	load  func(ctx context.Context) (T, error)
+	log   *slog.Logger
+	what  string
+	mu    sync.Mutex
+	value T
 }
 
-// prime loads the value once, synchronously: call it before serving.
-func (c *refreshing[T]) prime(ctx context.Context) {
-	c.mu.Lock()
-	c.loading = true
-	c.mu.Unlock()
+// start loads the value once, synchronously, then keeps reloading it until
+// ctx ends. Call it before serving.
+func (c *refreshing[T]) start(ctx context.Context) {
 	c.reload(ctx)
+	go func() {
+		t := time.NewTicker(projectRefresh / 2)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				c.reload(ctx)
+			}
+		}
+	}()
 }
 
-func (c *refreshing[T]) get(ctx context.Context) T {
+func (c *refreshing[T]) get() T {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if time.Since(c.loaded) >= projectRefresh && !c.loading {
-		c.loading = true
-		go c.reload(context.WithoutCancel(ctx))
-	}
 	return c.value
 }
 
 func (c *refreshing[T]) reload(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, projectRefresh/2)
 	defer cancel()
 	v, err := c.load(ctx)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.loading = false
 	if err != nil {
-		c.log.ErrorContext(ctx, "load "+c.what, "err", err)
-		c.loaded = time.Now() // try again after projectRefresh, not on every request
+		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			c.log.ErrorContext(ctx, "load "+c.what, "err", err)
+		}
 		return
 	}
-	c.value, c.loaded = v, time.Now()
+	c.mu.Lock()
+	c.value = v
+	c.mu.Unlock()
 }
 
 // origins are the CORS allowlists: by project, and their union.
@@ -86,14 +94,14 @@ func newOriginCache(db *store.DB, log *slog.Logger) *refreshing[origins] {
 // anyProjectOrigin decides preflights, which carry no key: is the origin on
 // any project's allowlist?
 func (s *Server) anyProjectOrigin(ctx context.Context, origin string) bool {
-	return s.origins.get(ctx).any[origin]
+	return s.origins.get().any[origin]
 }
 
 // callerProjectOrigin decides real requests: is the origin on the allowlist
 // of the project whose key made the request?
 func (s *Server) callerProjectOrigin(r *http.Request, origin string) bool {
 	k := keyFrom(r.Context())
-	return k != nil && slices.Contains(s.origins.get(r.Context()).byProject[k.ProjectID], origin)
+	return k != nil && slices.Contains(s.origins.get().byProject[k.ProjectID], origin)
 }
 
 func newCurrencyCache(db *store.DB, log *slog.Logger) *refreshing[map[string][]string] {
@@ -109,7 +117,7 @@ func newCurrencyCache(db *store.DB, log *slog.Logger) *refreshing[map[string][]s
 
 // currencyAllowed reports whether the scope's project may charge in currency.
 func (s *Server) currencyAllowed(ctx context.Context, scope pay.Scope, currency string) bool {
-	list, ok := s.currencies.get(ctx)[scope.ProjectID]
+	list, ok := s.currencies.get()[scope.ProjectID]
 	if !ok {
 		// A project newer than the cache has the default currencies.
 		list = []string{"gbp"}

@@ -86,6 +86,8 @@ type Server struct {
 
 	answerWithin time.Duration
 	crash        func(point string) bool
+	// stopBackground stops the settings caches' reloading.
+	stopBackground func()
 	// inflight counts staged requests still running, including those that
 	// answered before their gateway call ended (see Close).
 	inflight sync.WaitGroup
@@ -113,15 +115,17 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.auth = newKeyCache(cfg.DB, s.now)
 	s.limiter = newLimiter(cfg.RateLimit, s.now)
-	s.origins = newOriginCache(cfg.DB, s.log)
-	s.currencies = newCurrencyCache(cfg.DB, s.log)
-	s.origins.prime(context.Background())
-	s.currencies.prime(context.Background())
 	trpc, err := middleware.TRPC(cfg.AppOrigin)
 	if err != nil {
 		return nil, err
 	}
 	s.handler = s.routes(trpc, cfg.Mounts)
+	s.origins = newOriginCache(cfg.DB, s.log)
+	s.currencies = newCurrencyCache(cfg.DB, s.log)
+	ctx, stop := context.WithCancel(context.Background())
+	s.stopBackground = stop
+	s.origins.start(ctx)
+	s.currencies.start(ctx)
 	return s, nil
 }
 
@@ -129,7 +133,10 @@ func New(cfg Config) (*Server, error) {
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Close stops background work.
-func (s *Server) Close() { s.limiter.close() }
+func (s *Server) Close() {
+	s.limiter.close()
+	s.stopBackground()
+}
 
 // Drain waits until every request that calls the gateway has recorded its
 // outcome (some answer before that), or ctx ends: a process that stops
