@@ -53,6 +53,15 @@ func ParseOrigin(s string) (string, error) {
 	if scheme != "http" && scheme != "https" {
 		return "", invalidOrigin(s, "scheme must be http or https")
 	}
+	// An origin has no path, query or fragment: say so rather than blame
+	// the host for the trailing slash of a pasted URL.
+	if i := strings.IndexAny(rest, "/?#"); i >= 0 {
+		if rest[i:] == "/" {
+			return "", invalidOrigin(s, "an origin has no path: remove the trailing slash")
+		}
+		part := map[byte]string{'/': "path", '?': "query", '#': "fragment"}[rest[i]]
+		return "", invalidOrigin(s, "an origin is scheme://host[:port], with no "+part)
+	}
 	host, port, err := splitOriginHostPort(rest)
 	if err != nil {
 		return "", invalidOrigin(s, err.Error())

@@ -137,3 +137,18 @@ func FuzzParseOrigin(f *testing.F) {
 		}
 	})
 }
+
+// TestParseOriginSaysWhatIsWrong: a pasted URL is refused for its path,
+// query or fragment, not blamed on its host.
+func TestParseOriginSaysWhatIsWrong(t *testing.T) {
+	for in, want := range map[string]string{
+		"https://shop.example.com/":      "remove the trailing slash",
+		"https://shop.example.com/cart":  "with no path",
+		"https://shop.example.com?a=1":   "with no query",
+		"https://shop.example.com:8443#": "with no fragment",
+	} {
+		if _, err := ParseOrigin(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("ParseOrigin(%q) = %v, want an error saying %q", in, err, want)
+		}
+	}
+}
