@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -47,6 +48,15 @@ func newTestEnv(t *testing.T) *testEnv {
 }
 
 func (te *testEnv) getenv(k string) string { return te.env[k] }
+
+// migrate makes the database that commands other than serve and migrate
+// will not create.
+func (te *testEnv) migrate() {
+	te.t.Helper()
+	if code, _, errOut := te.cmd("migrate"); code != 0 {
+		te.t.Fatalf("migrate: %s", errOut)
+	}
+}
 
 // cmd runs a command to completion and returns its exit code and output.
 func (te *testEnv) cmd(args ...string) (int, string, string) {
@@ -134,9 +144,31 @@ func TestServeFirstRunAndRestart(t *testing.T) {
 	}
 }
 
+// TestCommandsDoNotCreateADatabase: a command run from the wrong folder
+// says where it looked instead of working on a new empty database, and only
+// serve warns about the development key.
+func TestCommandsDoNotCreateADatabase(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	for _, args := range [][]string{{"keys", "list"}, {"keys", "create"}, {"origins", "list"}, {"currencies", "list"}, {"gateway", "ops"}} {
+		code, _, errOut := te.cmd(args...)
+		if code == 0 || !strings.Contains(errOut, "no Calmony Pay database at "+filepath.Join(te.dir, "calmony.db")) {
+			t.Errorf("%v in an empty folder = %d %q", args, code, errOut)
+		}
+	}
+	if entries, _ := os.ReadDir(te.dir); len(entries) != 0 {
+		t.Errorf("the refused commands left %v in the data folder", entries)
+	}
+	te.migrate()
+	if code, _, errOut := te.cmd("keys", "list"); code != 0 || strings.Contains(errOut, "development key") {
+		t.Errorf("keys list after migrate = %d %q, want no development-key warning", code, errOut)
+	}
+}
+
 func TestKeysCommands(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t)
+	te.migrate()
 	code, out, errOut := te.cmd("keys", "create", "--mode", "test")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	key := lines[len(lines)-1]
@@ -220,6 +252,7 @@ func lineWith(s, sub string) string {
 func TestOriginsCommands(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t)
+	te.migrate()
 	te.cmd("keys", "create")
 	if code, _, errOut := te.cmd("origins", "add", "https://Shop.Example.com:443"); code != 0 {
 		t.Fatalf("origins add: %s", errOut)
@@ -272,6 +305,7 @@ func TestMigrateAndUsage(t *testing.T) {
 func TestCurrenciesAndGatewayCommands(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t)
+	te.migrate()
 	te.cmd("keys", "create")
 	if _, out, _ := te.cmd("currencies", "list"); strings.TrimSpace(out) != "gbp" {
 		t.Errorf("default currencies = %q, want gbp", out)
@@ -298,6 +332,7 @@ func TestProductionRefusals(t *testing.T) {
 	te := newTestEnv(t)
 	te.env["CALMONY_ENCRYPTION_KEY"] = secret.NewKey()
 	te.env["CALMONY_WEBHOOK_ENCRYPTION_KEY"] = secret.NewKey()
+	te.migrate()
 	code, _, errOut := te.cmd(productionServe...)
 	if code == 0 || !strings.Contains(errOut, "CARDSTREAM_MERCHANT_ID") {
 		t.Errorf("production without a live Cardstream account = %d %q", code, errOut)

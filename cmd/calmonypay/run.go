@@ -1,12 +1,15 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"github.com/calmony/calmonypay/internal/config"
 	"github.com/calmony/calmonypay/internal/secret"
@@ -116,10 +119,18 @@ func newLoggerTo(w io.Writer, cfg *config.Config) *slog.Logger {
 
 // openStore loads the encryption key (unless loaded already), opens the
 // database and applies migrations. Webhook signing secrets are sealed with
-// cfg.WebhookEncryptionKey when it was loaded (serve).
-func openStore(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger) (*store.DB, *secret.Keyring, error) {
+// cfg.WebhookEncryptionKey when it was loaded (serve). Only with create
+// (serve and migrate) may it make a new database and a development key;
+// other commands refuse, saying where they looked, so that one run from
+// another folder does not work on an empty database of its own.
+func openStore(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger, create bool) (*store.DB, *secret.Keyring, error) {
+	if !create && !store.IsPostgresDSN(cfg.Database) {
+		if _, err := os.Stat(cfg.Database); err != nil {
+			return nil, nil, noDatabase(cfg.Database)
+		}
+	}
 	if cfg.EncryptionKey == nil {
-		if err := cfg.LoadEncryptionKey(e.getenv, log); err != nil {
+		if err := cfg.LoadEncryptionKey(e.getenv, log, create); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -137,6 +148,12 @@ func openStore(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger
 	if err != nil {
 		return nil, nil, err
 	}
+	if !create {
+		if applied, _, err := db.SchemaVersion(ctx); err != nil || applied == 0 {
+			db.Close()
+			return nil, nil, cmp.Or(err, noDatabase("the PostgreSQL database given"))
+		}
+	}
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, nil, err
@@ -144,8 +161,22 @@ func openStore(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger
 	return db, keys, nil
 }
 
+// noDatabase is the refusal of a command that will not create a database.
+func noDatabase(where string) error {
+	if abs, err := filepath.Abs(where); err == nil && !store.IsPostgresDSN(where) {
+		where = abs
+	}
+	return fmt.Errorf("no Calmony Pay database at %s: run this in the folder `calmonypay serve` uses, or pass --data-dir or --database "+
+		"(CALMONY_DATA_DIR, CALMONY_DATABASE); `calmonypay migrate` or `serve` creates a new one", where)
+}
+
 // storeCommand parses flags for a command that needs the database and opens it.
 func storeCommand(ctx context.Context, name string, args []string, e *env, bind func(*flag.FlagSet)) (*store.DB, []string, *config.Config, error) {
+	return openCommand(ctx, name, args, e, bind, false)
+}
+
+// openCommand is storeCommand; create lets it make a new database (migrate).
+func openCommand(ctx context.Context, name string, args []string, e *env, bind func(*flag.FlagSet), create bool) (*store.DB, []string, *config.Config, error) {
 	cfg := &config.Config{}
 	fs := newFlagSet(name, e)
 	cfg.BindStore(fs, e.getenv)
@@ -159,7 +190,7 @@ func storeCommand(ctx context.Context, name string, args []string, e *env, bind 
 	if err := cfg.Finish(); err != nil {
 		return nil, nil, nil, err
 	}
-	db, _, err := openStore(ctx, cfg, e, newLogger(e, cfg))
+	db, _, err := openStore(ctx, cfg, e, newLogger(e, cfg), create)
 	if err != nil {
 		return nil, nil, nil, err
 	}
@@ -167,7 +198,7 @@ func storeCommand(ctx context.Context, name string, args []string, e *env, bind 
 }
 
 func migrate(ctx context.Context, args []string, e *env) error {
-	db, _, _, err := storeCommand(ctx, "migrate", args, e, nil)
+	db, _, _, err := openCommand(ctx, "migrate", args, e, nil, true)
 	if err != nil {
 		return err
 	}

@@ -53,13 +53,13 @@ func serve(ctx context.Context, args []string, e *env) error {
 		// costs more GC work, never an error. GOMEMLIMIT overrides.
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}
-	if err := cfg.LoadEncryptionKey(e.getenv, log); err != nil {
+	if err := cfg.LoadEncryptionKey(e.getenv, log, true); err != nil {
 		return err
 	}
 	if err := cfg.LoadWebhookKey(e.getenv, log); err != nil {
 		return err
 	}
-	db, keys, err := openStore(ctx, cfg, e, log)
+	db, keys, err := openStore(ctx, cfg, e, log, true)
 	if err != nil {
 		return err
 	}

@@ -185,23 +185,16 @@ func (c *Config) Finish() error {
 }
 
 // LoadEncryptionKey reads CALMONY_ENCRYPTION_KEY or CALMONY_ENCRYPTION_KEY_FILE.
-// Without either, production refuses to start; elsewhere a key is generated
-// into the data folder (or read from there on later starts) with a warning.
-func (c *Config) LoadEncryptionKey(getenv Getenv, log *slog.Logger) error {
-	raw, from, err := readSecret(getenv, "CALMONY_ENCRYPTION_KEY")
+// Without either, production refuses to start; elsewhere the development
+// key kept in the data folder is used, generated there if create is set
+// (serve, migrate). serve warns that it is a development key.
+func (c *Config) LoadEncryptionKey(getenv Getenv, log *slog.Logger, create bool) error {
+	raw, from, err := c.devKey(getenv, log, "CALMONY_ENCRYPTION_KEY", "encryption.key", create)
 	if err != nil {
 		return err
 	}
-	if raw == "" {
-		if c.Env == Production {
-			return errors.New("CALMONY_ENCRYPTION_KEY (or CALMONY_ENCRYPTION_KEY_FILE) is required in production: generate one with `openssl rand -hex 32`")
-		}
-		path := filepath.Join(c.DataDir, "encryption.key")
-		if raw, err = loadOrCreateKeyFile(path); err != nil {
-			return err
-		}
-		from, c.GeneratedKey = path, path
-		log.Warn("no CALMONY_ENCRYPTION_KEY set: using a development key kept in the data folder; set one for any real data", "file", path)
+	if from == filepath.Join(c.DataDir, "encryption.key") {
+		c.GeneratedKey = from
 	}
 	key, err := c.parseKey(raw, from)
 	if err != nil {
@@ -230,20 +223,12 @@ func (c *Config) parseKey(raw, from string) ([]byte, error) {
 // LoadEncryptionKey: required in production, generated into the data folder
 // elsewhere.
 func (c *Config) LoadWebhookKey(getenv Getenv, log *slog.Logger) error {
-	raw, from, err := readSecret(getenv, "CALMONY_WEBHOOK_ENCRYPTION_KEY")
+	raw, from, err := c.devKey(getenv, log, "CALMONY_WEBHOOK_ENCRYPTION_KEY", "webhook-encryption.key", true)
 	if err != nil {
 		return err
 	}
-	if raw == "" {
-		if c.Env == Production {
-			return errors.New("CALMONY_WEBHOOK_ENCRYPTION_KEY (or CALMONY_WEBHOOK_ENCRYPTION_KEY_FILE) is required in production: generate one with `openssl rand -hex 32`")
-		}
-		path := filepath.Join(c.DataDir, "webhook-encryption.key")
-		if raw, err = loadOrCreateKeyFile(path); err != nil {
-			return err
-		}
-		from, c.GeneratedWebhookKey = path, path
-		log.Warn("no CALMONY_WEBHOOK_ENCRYPTION_KEY set: using a development key kept in the data folder; set one for any real data", "file", path)
+	if from == filepath.Join(c.DataDir, "webhook-encryption.key") {
+		c.GeneratedWebhookKey = from
 	}
 	key, err := c.parseKey(raw, from)
 	if err != nil {
@@ -254,6 +239,31 @@ func (c *Config) LoadWebhookKey(getenv Getenv, log *slog.Logger) error {
 	}
 	c.WebhookEncryptionKey = key
 	return nil
+}
+
+// devKey reads the key in the variable name (or name_FILE). Without it,
+// production refuses; elsewhere it is the development key in file within
+// the data folder, made if create is set. from says where it came from.
+func (c *Config) devKey(getenv Getenv, log *slog.Logger, name, file string, create bool) (raw, from string, err error) {
+	if raw, from, err = readSecret(getenv, name); err != nil || raw != "" {
+		return raw, from, err
+	}
+	if c.Env == Production {
+		return "", "", fmt.Errorf("%s (or %s_FILE) is required in production: generate one with `openssl rand -hex 32`", name, name)
+	}
+	path := filepath.Join(c.DataDir, file)
+	if create {
+		raw, err = loadOrCreateKeyFile(path)
+	} else if raw, err = readKeyFile(path); errors.Is(err, os.ErrNotExist) {
+		err = fmt.Errorf("no %s set and no development key at %s: set it as serve was started, or run in serve's folder (--data-dir)", name, path)
+	}
+	if err != nil {
+		return "", "", err
+	}
+	if c.serving {
+		log.Warn("no "+name+" set: using a development key kept in the data folder; set one for any real data", "file", path)
+	}
+	return raw, path, nil
 }
 
 // readSecret reads NAME, or the file named by NAME_FILE.
@@ -271,11 +281,22 @@ func readSecret(getenv Getenv, name string) (value, from string, err error) {
 	return "", "", nil
 }
 
-func loadOrCreateKeyFile(path string) (string, error) {
-	if b, err := os.ReadFile(path); err == nil {
-		return strings.TrimSpace(string(b)), nil
-	} else if !errors.Is(err, os.ErrNotExist) {
+// readKeyFile reads a development key file; a missing one is
+// os.ErrNotExist.
+func readKeyFile(path string) (string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return "", err
+		}
 		return "", fmt.Errorf("read %s: %w", path, err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+func loadOrCreateKeyFile(path string) (string, error) {
+	if key, err := readKeyFile(path); !errors.Is(err, os.ErrNotExist) {
+		return key, err
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return "", fmt.Errorf("create data folder: %w", err)
