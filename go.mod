@@ -5,7 +5,6 @@ go 1.26.8
 require (
 	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgx/v5 v5.12.0
-	github.com/rs/cors v1.11.1
 	github.com/stripe/stripe-go/v85 v85.0.0
 	golang.org/x/time v0.16.0
 	modernc.org/sqlite v1.62.0
