@@ -165,6 +165,33 @@ func TestCommandsDoNotCreateADatabase(t *testing.T) {
 	}
 }
 
+func TestProjectsCommands(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	te.migrate()
+	code, out, errOut := te.cmd("projects", "create", "--name", "Second shop")
+	id := lastLine(out)
+	if code != 0 || !strings.HasPrefix(id, "proj_") {
+		t.Fatalf("projects create = %d %q %q", code, out, errOut)
+	}
+	if code, _, errOut := te.cmd("projects", "rename", id, "Tea shop"); code != 0 {
+		t.Errorf("projects rename: %s", errOut)
+	}
+	for _, bad := range [][]string{{"projects", "rename", "proj_nope", "x"}, {"projects", "rename", id, " "}, {"projects", "create", "--name", "a\x00b"}} {
+		if code, _, _ := te.cmd(bad...); code == 0 {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+	if _, out, _ := te.cmd("projects", "list"); !strings.Contains(lineWith(out, id), "Tea shop") {
+		t.Errorf("projects list = %q, want %s named Tea shop", out, id)
+	}
+	// It gets keys of its own.
+	code, out, _ = te.cmd("keys", "create", "--project", id)
+	if code != 0 || !strings.HasPrefix(lastLine(out), "sk_test_") {
+		t.Errorf("keys create --project %s = %d %q", id, code, out)
+	}
+}
+
 func TestKeysCommands(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t)

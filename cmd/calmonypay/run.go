@@ -21,6 +21,9 @@ const usage = `usage: calmonypay <command> [flags]
 commands:
   serve                               run the API, hosted pages and the in-process Cardstream sandbox
   migrate                             apply database migrations and exit
+  projects create [--name NAME]       a project per shop; prints its ID alone on the last line
+  projects list
+  projects rename PROJECT_ID NAME
   keys create --mode test|live [--project ID]
   keys list [--project ID]
   keys revoke KEY_ID
@@ -29,7 +32,7 @@ commands:
   origins list [--project ID]
   currencies list|set CODES [--project ID]   currencies a project may charge in (default gbp)
   gateway ops [--state attention|pending|done|all]
-  gateway resolve OP_ID (--xref XREF | --not-charged)
+  gateway resolve OP_ID [--xref XREF | --not-charged]
   sandbox [--addr ADDR] [--merchant ID:SECRET]...
   listen --forward-to URL [--events TYPES] [--api-key KEY] [--api-url URL]   forward test-mode webhooks to a local app
   trigger EVENT [--api-key KEY] [--api-url URL]   create test objects that emit EVENT (customer.created, …)
@@ -54,6 +57,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = migrate(ctx, args[1:], e)
 	case "keys":
 		err = keysCommand(ctx, args[1:], e)
+	case "projects":
+		err = projectsCommand(ctx, args[1:], e)
 	case "origins":
 		err = originsCommand(ctx, args[1:], e)
 	case "sandbox":

@@ -191,3 +191,8 @@ func (db *DB) FindOrigins(ctx context.Context, projectID string) (map[string][]s
 	}
 	return out, rows.Err()
 }
+
+// RenameProject changes a project's name.
+func (tx *Tx) RenameProject(ctx context.Context, id, name string) error {
+	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE projects SET name = $2 WHERE id = $1`, id, name))
+}
