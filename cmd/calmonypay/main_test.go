@@ -192,6 +192,56 @@ func TestProjectsCommands(t *testing.T) {
 	}
 }
 
+// TestEncryptionKeyMismatchAndRotation: serve refuses a key that does not
+// open the data, with a clear message; a rotation runs with the new key and
+// the old one, reencrypt ends it, and then the new key alone is enough.
+func TestEncryptionKeyMismatchAndRotation(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	keyA, keyB, whA, whB := secret.NewKey(), secret.NewKey(), secret.NewKey(), secret.NewKey()
+	te.env["CALMONY_ENCRYPTION_KEY"], te.env["CALMONY_WEBHOOK_ENCRYPTION_KEY"] = keyA, whA
+	base, banner, stop := te.serve()
+	key := keyRE.FindString(banner)
+	status, body := request(t, "POST", base+"/v1/customers", key, url.Values{"email": {"jenny@example.com"}})
+	customer := regexp.MustCompile(`cus_[0-9A-Za-z]+`).FindString(body)
+	if status != 200 || customer == "" {
+		t.Fatalf("create customer: %d %s", status, body)
+	}
+	if status, body := request(t, "POST", base+"/v1/webhook_endpoints", key, url.Values{"url": {"https://hooks.example.com/h"}, "enabled_events[]": {"*"}}); status != 200 {
+		t.Fatalf("create webhook endpoint: %d %s", status, body)
+	}
+	stop()
+
+	te.env["CALMONY_ENCRYPTION_KEY"] = keyB
+	if code, _, errOut := te.cmd("serve", "--addr", "127.0.0.1:0"); code == 0 || !strings.Contains(errOut, "does not open this database") ||
+		!strings.Contains(errOut, "CALMONY_ENCRYPTION_KEY_OLD") {
+		t.Errorf("serve with another key = %d %q", code, errOut)
+	}
+	te.env["CALMONY_ENCRYPTION_KEY_OLD"], te.env["CALMONY_WEBHOOK_ENCRYPTION_KEY"], te.env["CALMONY_WEBHOOK_ENCRYPTION_KEY_OLD"] = keyA, whB, whA
+	base, _, stop = te.serve()
+	if status, body := request(t, "GET", base+"/v1/customers/"+customer, key, nil); status != 200 || !strings.Contains(body, "jenny@example.com") {
+		t.Errorf("customer during the rotation: %d %s", status, body)
+	}
+	stop()
+	if code, out, errOut := te.cmd("reencrypt"); code != 0 || !strings.Contains(out, "Sealed") {
+		t.Fatalf("reencrypt = %d %q %q", code, out, errOut)
+	}
+	delete(te.env, "CALMONY_ENCRYPTION_KEY_OLD")
+	delete(te.env, "CALMONY_WEBHOOK_ENCRYPTION_KEY_OLD")
+	base, _, stop = te.serve()
+	if status, body := request(t, "GET", base+"/v1/customers?email=jenny@example.com", key, nil); status != 200 || !strings.Contains(body, customer) {
+		t.Errorf("customer by email after the rotation: %d %s", status, body)
+	}
+	if status, body := request(t, "GET", base+"/v1/webhook_endpoints", key, nil); status != 200 || !strings.Contains(body, "hooks.example.com") {
+		t.Errorf("webhook endpoints after the rotation: %d %s", status, body)
+	}
+	stop()
+	te.env["CALMONY_ENCRYPTION_KEY"] = keyA
+	if code, _, errOut := te.cmd("keys", "list"); code == 0 || !strings.Contains(errOut, "does not open this database") {
+		t.Errorf("the retired key = %d %q", code, errOut)
+	}
+}
+
 func TestKeysCommands(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t)
@@ -357,8 +407,8 @@ func TestCurrenciesAndGatewayCommands(t *testing.T) {
 func TestProductionRefusals(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t)
-	te.env["CALMONY_ENCRYPTION_KEY"] = secret.NewKey()
-	te.env["CALMONY_WEBHOOK_ENCRYPTION_KEY"] = secret.NewKey()
+	dataKey, webhookKey := secret.NewKey(), secret.NewKey()
+	te.env["CALMONY_ENCRYPTION_KEY"], te.env["CALMONY_WEBHOOK_ENCRYPTION_KEY"] = dataKey, webhookKey
 	te.migrate()
 	code, _, errOut := te.cmd(productionServe...)
 	if code == 0 || !strings.Contains(errOut, "CARDSTREAM_MERCHANT_ID") {
@@ -376,7 +426,7 @@ func TestProductionRefusals(t *testing.T) {
 	if code, _, errOut := te.cmd(productionServe...); code == 0 || !strings.Contains(errOut, "must differ") {
 		t.Errorf("production with one key for both = %d %q", code, errOut)
 	}
-	te.env["CALMONY_WEBHOOK_ENCRYPTION_KEY"] = secret.NewKey()
+	te.env["CALMONY_ENCRYPTION_KEY"], te.env["CALMONY_WEBHOOK_ENCRYPTION_KEY"] = dataKey, webhookKey
 	// Plain HTTP only as an explicit choice, behind an https public URL.
 	for _, args := range [][]string{{"serve", "--env", "production", "--addr", "127.0.0.1:0"},
 		{"serve", "--env", "production", "--addr", "127.0.0.1:0", "--plain-http"}} {

@@ -24,6 +24,7 @@ commands:
   projects create [--name NAME]       a project per shop; prints its ID alone on the last line
   projects list
   projects rename PROJECT_ID NAME
+  reencrypt                           seal all stored data again under the current keys (ends a key rotation)
   keys create --mode test|live [--project ID]
   keys list [--project ID]
   keys revoke KEY_ID
@@ -57,6 +58,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = migrate(ctx, args[1:], e)
 	case "keys":
 		err = keysCommand(ctx, args[1:], e)
+	case "reencrypt":
+		err = reencrypt(ctx, args[1:], e)
 	case "projects":
 		err = projectsCommand(ctx, args[1:], e)
 	case "origins":
@@ -139,13 +142,13 @@ func openStore(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger
 			return nil, nil, err
 		}
 	}
-	keys, err := secret.New(cfg.EncryptionKey)
+	keys, err := keyring(cfg.EncryptionKey, cfg.OldEncryptionKeys)
 	if err != nil {
 		return nil, nil, err
 	}
 	opts := store.Options{DSN: cfg.Database, Keys: keys, Logger: log}
 	if cfg.WebhookEncryptionKey != nil {
-		if opts.WebhookKeys, err = secret.New(cfg.WebhookEncryptionKey); err != nil {
+		if opts.WebhookKeys, err = keyring(cfg.WebhookEncryptionKey, cfg.OldWebhookKeys); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -161,9 +164,23 @@ func openStore(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger
 	}
 	if err := db.Migrate(ctx); err != nil {
 		db.Close()
+		if errors.Is(err, store.ErrWrongKey) {
+			err = fmt.Errorf("%w\nGive the keys this database was written with (CALMONY_ENCRYPTION_KEY, CALMONY_WEBHOOK_ENCRYPTION_KEY). "+
+				"To rotate a key, give the new one and the old one in CALMONY_ENCRYPTION_KEY_OLD (or CALMONY_WEBHOOK_ENCRYPTION_KEY_OLD), "+
+				"then run `calmonypay reencrypt`", err)
+		}
 		return nil, nil, err
 	}
 	return db, keys, nil
+}
+
+// keyring is the keyring of a current master key and older ones.
+func keyring(current secret.Value, old []secret.Value) (*secret.Keyring, error) {
+	olds := make([][]byte, len(old))
+	for i, k := range old {
+		olds[i] = k
+	}
+	return secret.New(current, olds...)
 }
 
 // noDatabase is the refusal of a command that will not create a database.
@@ -200,6 +217,35 @@ func openCommand(ctx context.Context, name string, args []string, e *env, bind f
 		return nil, nil, nil, err
 	}
 	return db, pos, cfg, nil
+}
+
+// reencrypt seals every stored value again under the current keys, the
+// end of a key rotation (see README, Configuration).
+func reencrypt(ctx context.Context, args []string, e *env) error {
+	cfg := &config.Config{}
+	fs := newFlagSet("reencrypt", e)
+	cfg.BindStore(fs, e.getenv)
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if err := cfg.Finish(); err != nil {
+		return err
+	}
+	log := newLogger(e, cfg)
+	if err := cfg.LoadWebhookKey(e.getenv, log, false); err != nil {
+		return err
+	}
+	db, _, err := openStore(ctx, cfg, e, log, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	n, err := db.Reencrypt(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(e.stdout, "Sealed %d values again under the current keys. The old keys are no longer needed: remove CALMONY_ENCRYPTION_KEY_OLD and CALMONY_WEBHOOK_ENCRYPTION_KEY_OLD.\n", n)
+	return nil
 }
 
 func migrate(ctx context.Context, args []string, e *env) error {

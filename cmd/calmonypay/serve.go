@@ -56,7 +56,7 @@ func serve(ctx context.Context, args []string, e *env) error {
 	if err := cfg.LoadEncryptionKey(e.getenv, log, true); err != nil {
 		return err
 	}
-	if err := cfg.LoadWebhookKey(e.getenv, log); err != nil {
+	if err := cfg.LoadWebhookKey(e.getenv, log, true); err != nil {
 		return err
 	}
 	db, keys, err := openStore(ctx, cfg, e, log, true)

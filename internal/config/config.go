@@ -15,6 +15,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 
 	"github.com/calmony/calmonypay/internal/secret"
 )
@@ -46,6 +47,9 @@ type Config struct {
 
 	// EncryptionKey is the master key for personal data. It is never logged.
 	EncryptionKey secret.Value
+	// OldEncryptionKeys are earlier master keys that still open data during
+	// a rotation (CALMONY_ENCRYPTION_KEY_OLD); nothing is sealed with them.
+	OldEncryptionKeys []secret.Value
 	// GeneratedKey is the file a development key was generated into, if any.
 	GeneratedKey string
 
@@ -65,6 +69,8 @@ type Config struct {
 	EventRetentionDays int           // events older than this are pruned; 0 keeps them
 	// WebhookEncryptionKey seals webhook signing secrets. It is never logged.
 	WebhookEncryptionKey secret.Value
+	// OldWebhookKeys: as OldEncryptionKeys, for webhook signing secrets.
+	OldWebhookKeys []secret.Value
 	// GeneratedWebhookKey is the file a development webhook key was
 	// generated into, if any.
 	GeneratedWebhookKey string
@@ -196,6 +202,9 @@ func (c *Config) LoadEncryptionKey(getenv Getenv, log *slog.Logger, create bool)
 	if from == filepath.Join(c.DataDir, "encryption.key") {
 		c.GeneratedKey = from
 	}
+	if c.OldEncryptionKeys, err = oldKeys(getenv, "CALMONY_ENCRYPTION_KEY_OLD"); err != nil {
+		return err
+	}
 	key, err := c.parseKey(raw, from)
 	if err != nil {
 		return err
@@ -222,13 +231,16 @@ func (c *Config) parseKey(raw, from string) ([]byte, error) {
 // secrets (the original product's WEBHOOK_ENCRYPTION_KEY). It behaves as
 // LoadEncryptionKey: required in production, generated into the data folder
 // elsewhere.
-func (c *Config) LoadWebhookKey(getenv Getenv, log *slog.Logger) error {
-	raw, from, err := c.devKey(getenv, log, "CALMONY_WEBHOOK_ENCRYPTION_KEY", "webhook-encryption.key", true)
+func (c *Config) LoadWebhookKey(getenv Getenv, log *slog.Logger, create bool) error {
+	raw, from, err := c.devKey(getenv, log, "CALMONY_WEBHOOK_ENCRYPTION_KEY", "webhook-encryption.key", create)
 	if err != nil {
 		return err
 	}
 	if from == filepath.Join(c.DataDir, "webhook-encryption.key") {
 		c.GeneratedWebhookKey = from
+	}
+	if c.OldWebhookKeys, err = oldKeys(getenv, "CALMONY_WEBHOOK_ENCRYPTION_KEY_OLD"); err != nil {
+		return err
 	}
 	key, err := c.parseKey(raw, from)
 	if err != nil {
@@ -264,6 +276,24 @@ func (c *Config) devKey(getenv Getenv, log *slog.Logger, name, file string, crea
 		log.Warn("no "+name+" set: using a development key kept in the data folder; set one for any real data", "file", path)
 	}
 	return raw, path, nil
+}
+
+// oldKeys reads the earlier master keys a rotation still needs: NAME (or
+// NAME_FILE), separated by commas or white space.
+func oldKeys(getenv Getenv, name string) ([]secret.Value, error) {
+	raw, from, err := readSecret(getenv, name)
+	if err != nil {
+		return nil, err
+	}
+	var keys []secret.Value
+	for _, s := range strings.FieldsFunc(raw, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		key, err := secret.ParseKey(s)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", from, err)
+		}
+		keys = append(keys, key)
+	}
+	return keys, nil
 }
 
 // readSecret reads NAME, or the file named by NAME_FILE.

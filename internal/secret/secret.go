@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 )
 
@@ -30,10 +31,15 @@ const version byte = 1
 var ErrOpen = errors.New("secret: cannot open sealed value")
 
 // Keyring seals and indexes values under keys derived from one master key.
+// It may also hold older master keys, which only open: a key is rotated by
+// starting with the new one and the old ones (reads open either), then
+// sealing every stored value again under the new one.
 type Keyring struct {
-	aead  cipher.AEAD
-	index []byte
-	mac   []byte
+	aeads   []cipher.AEAD // the current master key's first
+	checks  []string      // the check value of each master key, in the same order
+	derived [][]byte      // the index keys each master key derives, in the same order
+	index   []byte
+	mac     []byte
 }
 
 // ParseKey decodes a master key given as 64 hex characters or as standard
@@ -78,51 +84,95 @@ func NewKey() string {
 	return hex.EncodeToString(b)
 }
 
-// New derives a Keyring from a master key.
-func New(master []byte) (*Keyring, error) {
-	if len(master) != KeySize {
-		return nil, fmt.Errorf("secret: master key is %d bytes, want %d", len(master), KeySize)
-	}
-	derive := func(label string) []byte {
-		k, err := hkdf.Key(sha256.New, master, nil, "calmonypay "+label, KeySize)
-		if err != nil {
-			panic(err) // only fails for absurd lengths
+// New derives a Keyring from a master key and, for opening only, older
+// ones. Its blind-index and MAC keys are derived from master until
+// SetIndexKeys replaces them with the ones a database already uses.
+func New(master []byte, old ...[]byte) (*Keyring, error) {
+	k := &Keyring{}
+	for _, m := range append([][]byte{master}, old...) {
+		if len(m) != KeySize {
+			return nil, fmt.Errorf("secret: master key is %d bytes, want %d", len(m), KeySize)
 		}
-		return k
+		block, err := aes.NewCipher(derive(m, "aes-256-gcm v1"))
+		if err != nil {
+			return nil, fmt.Errorf("secret: %w", err)
+		}
+		aead, err := cipher.NewGCM(block)
+		if err != nil {
+			return nil, fmt.Errorf("secret: %w", err)
+		}
+		check := hmac.New(sha256.New, derive(m, "key-check v1"))
+		check.Write([]byte("calmonypay"))
+		k.aeads, k.checks = append(k.aeads, aead), append(k.checks, hex.EncodeToString(check.Sum(nil))[:16])
+		k.derived = append(k.derived, append(derive(m, "blind-index v1"), derive(m, "request-mac v1")...))
 	}
-	block, err := aes.NewCipher(derive("aes-256-gcm v1"))
-	if err != nil {
-		return nil, fmt.Errorf("secret: %w", err)
-	}
-	aead, err := cipher.NewGCM(block)
-	if err != nil {
-		return nil, fmt.Errorf("secret: %w", err)
-	}
-	return &Keyring{aead: aead, index: derive("blind-index v1"), mac: derive("request-mac v1")}, nil
+	return k, k.SetIndexKeys(k.derived[0])
 }
 
-// Seal encrypts plaintext. aad binds the value to its place (for example the
-// row ID and column), so a sealed value copied elsewhere does not open.
+func derive(master []byte, label string) []byte {
+	k, err := hkdf.Key(sha256.New, master, nil, "calmonypay "+label, KeySize)
+	if err != nil {
+		panic(err) // only fails for absurd lengths
+	}
+	return k
+}
+
+// Checks returns the check value of each master key, the current one's
+// first: a short digest that tells keys apart without revealing them.
+func (k *Keyring) Checks() []string { return k.checks }
+
+// IndexKeys returns the blind-index and MAC keys, for a database to keep
+// (sealed) so that indexes and fingerprints survive a rotation of the master key.
+func (k *Keyring) IndexKeys() []byte { return append(slices.Clone(k.index), k.mac...) }
+
+// DerivedIndexKeys returns the index keys that master key i (0: the
+// current one) derives, as IndexKeys does.
+func (k *Keyring) DerivedIndexKeys(i int) []byte { return slices.Clone(k.derived[i]) }
+
+// SetIndexKeys puts back index keys from IndexKeys.
+func (k *Keyring) SetIndexKeys(b []byte) error {
+	if len(b) != 2*KeySize {
+		return errors.New("secret: index keys are 64 bytes")
+	}
+	b = slices.Clone(b)
+	k.index, k.mac = b[:KeySize:KeySize], b[KeySize:]
+	return nil
+}
+
+// Seal encrypts plaintext under the current master key. aad binds the
+// value to its place (for example the row ID and column), so a sealed value
+// copied elsewhere does not open.
 func (k *Keyring) Seal(plaintext, aad []byte) []byte {
-	out := make([]byte, 1, 1+k.aead.NonceSize()+len(plaintext)+k.aead.Overhead())
+	aead := k.aeads[0]
+	out := make([]byte, 1, 1+aead.NonceSize()+len(plaintext)+aead.Overhead())
 	out[0] = version
-	nonce := make([]byte, k.aead.NonceSize())
+	nonce := make([]byte, aead.NonceSize())
 	rand.Read(nonce)
 	out = append(out, nonce...)
-	return k.aead.Seal(out, nonce, plaintext, aad)
+	return aead.Seal(out, nonce, plaintext, aad)
 }
 
-// Open decrypts a value made by Seal with the same aad.
+// Open decrypts a value made by Seal with the same aad, under any of the
+// keyring's master keys.
 func (k *Keyring) Open(sealed, aad []byte) ([]byte, error) {
-	n := k.aead.NonceSize()
-	if len(sealed) < 1+n+k.aead.Overhead() || sealed[0] != version {
-		return nil, ErrOpen
+	pt, _, err := k.OpenWhich(sealed, aad)
+	return pt, err
+}
+
+// OpenWhich is Open that also says which master key sealed the value: 0 is
+// the current one; another is an older one, under which the value should
+// be sealed again.
+func (k *Keyring) OpenWhich(sealed, aad []byte) (plaintext []byte, key int, err error) {
+	for i, aead := range k.aeads {
+		n := aead.NonceSize()
+		if len(sealed) < 1+n+aead.Overhead() || sealed[0] != version {
+			return nil, -1, ErrOpen
+		}
+		if pt, err := aead.Open(nil, sealed[1:1+n], sealed[1+n:], aad); err == nil {
+			return pt, i, nil
+		}
 	}
-	pt, err := k.aead.Open(nil, sealed[1:1+n], sealed[1+n:], aad)
-	if err != nil {
-		return nil, ErrOpen
-	}
-	return pt, nil
+	return nil, -1, ErrOpen
 }
 
 // BlindIndex returns a keyed, deterministic digest of value within a scope

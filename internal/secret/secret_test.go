@@ -100,3 +100,50 @@ func TestCheckStrength(t *testing.T) {
 		}
 	}
 }
+
+// TestRotation: a keyring with an old key opens what the old key sealed and
+// says so, seals only under the new key, and keeps index keys it is given.
+func TestRotation(t *testing.T) {
+	oldKey, _ := ParseKey(NewKey())
+	newKey, _ := ParseKey(NewKey())
+	before, _ := New(oldKey)
+	sealed := before.Seal([]byte("jenny@example.com"), []byte("customer/cus_1/pii"))
+
+	during, err := New(newKey, oldKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt, which, err := during.OpenWhich(sealed, []byte("customer/cus_1/pii"))
+	if err != nil || which != 1 || string(pt) != "jenny@example.com" {
+		t.Fatalf("old value: %q key %d %v", pt, which, err)
+	}
+	resealed := during.Seal(pt, []byte("customer/cus_1/pii"))
+	if _, which, err := during.OpenWhich(resealed, []byte("customer/cus_1/pii")); err != nil || which != 0 {
+		t.Errorf("resealed value: key %d %v", which, err)
+	}
+	if _, err := before.Open(resealed, []byte("customer/cus_1/pii")); !errors.Is(err, ErrOpen) {
+		t.Errorf("the old key alone opened a value sealed under the new one: %v", err)
+	}
+	if c := during.Checks(); len(c) != 2 || c[0] != mustNew(t, newKey).Checks()[0] || c[1] != before.Checks()[0] || c[0] == c[1] {
+		t.Errorf("checks = %v", c)
+	}
+	// Indexes stay the database's through a rotation.
+	if !bytes.Equal(during.DerivedIndexKeys(1), before.IndexKeys()) {
+		t.Error("the old key's derived index keys differ from its own keyring's")
+	}
+	if err := during.SetIndexKeys(before.IndexKeys()); err != nil {
+		t.Fatal(err)
+	}
+	if during.BlindIndex("p", "jenny@example.com") != before.BlindIndex("p", "jenny@example.com") || during.MAC([]byte("x")) != before.MAC([]byte("x")) {
+		t.Error("index keys were not kept")
+	}
+}
+
+func mustNew(t *testing.T, master []byte) *Keyring {
+	t.Helper()
+	k, err := New(master)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}

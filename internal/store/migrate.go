@@ -118,7 +118,8 @@ func (db *DB) Migrate(ctx context.Context) error {
 			return err
 		}
 	}
-	return nil
+	// Nothing is read or written with keys that do not fit the data.
+	return db.adoptKeys(ctx)
 }
 
 func (db *DB) apply(ctx context.Context, m migration) error {

@@ -66,6 +66,23 @@ func OpenPostgresWith(tb testing.TB, params url.Values) *store.DB {
 
 func openPostgres(tb testing.TB, params url.Values, now func() time.Time) *store.DB {
 	tb.Helper()
+	return open(tb, postgresDSN(tb, params), now)
+}
+
+// DSN returns the DSN of a fresh, empty database (a PostgreSQL schema
+// dropped when the test ends, or an SQLite file), for tests that open it
+// more than once. PostgreSQL tests are skipped unless
+// CALMONY_TEST_POSTGRES_URL is set.
+func DSN(tb testing.TB, postgres bool) string {
+	tb.Helper()
+	if postgres {
+		return postgresDSN(tb, nil)
+	}
+	return filepath.Join(tb.TempDir(), "calmony.db")
+}
+
+func postgresDSN(tb testing.TB, params url.Values) string {
+	tb.Helper()
 	base := os.Getenv(PostgresURLEnv)
 	if base == "" {
 		tb.Skip(PostgresURLEnv + " is not set")
@@ -90,7 +107,7 @@ func openPostgres(tb testing.TB, params url.Values, now func() time.Time) *store
 	}
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return open(tb, u.String(), now)
+	return u.String()
 }
 
 func open(tb testing.TB, dsn string, now func() time.Time) *store.DB {
