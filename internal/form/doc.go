@@ -12,8 +12,11 @@
 //
 // Brackets may be sent raw or percent-encoded (%5B, %5D) and '+' is a space.
 // A bracket segment made only of digits without a leading zero ("0", "17")
-// is an array index; indexes may be sparse and are compacted in index order.
-// An empty segment ("[]") appends, and "a[][b]=1&a[][c]=2" builds one
+// is a numeric key. A form body cannot say whether such keys index an array
+// (items[0][price]) or name map keys (metadata[0]), so the tree keeps them
+// as [Indexed] and the reader decides by what it reads: an array, in index
+// order, each element named as sent (indexes may be sparse, up to
+// [MaxIndex]), or a map. An empty segment ("[]") appends, and "a[][b]=1&a[][c]=2" builds one
 // object per element the way Rack does: a new element starts when the key
 // is already set in the last one. A repeated scalar key keeps the last
 // value, as Rack does. [ParseJSON] decodes application/json bodies into the
@@ -21,9 +24,8 @@
 // have the same [Values.Canonical] form. [Decode] picks the decoder for an
 // *http.Request.
 //
-// One consequence of decoding without a schema: a metadata key made only of
-// digits ("metadata[123]=x") is read as an array index, so [Reader.Map]
-// rejects it. Stripe itself resolves this with the endpoint's schema.
+// A real array (a JSON array, or "[]" appends) is never read as a map:
+// [Reader.Map] refuses metadata[]=x rather than invent the key "0".
 //
 // Hostile input is bounded by [MaxDepth], [MaxIndex] and [MaxParams], and
 // by the body limit given to [Decode].

@@ -46,15 +46,15 @@ func TestParseQuery(t *testing.T) {
 		{
 			"indexed array of objects",
 			"items[0][price]=p1&items[0][quantity]=2&items[1][price]=p2",
-			Values{"items": []any{
-				map[string]any{"price": "p1", "quantity": "2"},
-				map[string]any{"price": "p2"},
+			Values{"items": Indexed{
+				"0": map[string]any{"price": "p1", "quantity": "2"},
+				"1": map[string]any{"price": "p2"},
 			}},
 		},
-		{"indexed out of order", "a[1]=b&a[0]=a", Values{"a": []any{"a", "b"}}},
+		{"indexed out of order", "a[1]=b&a[0]=a", Values{"a": Indexed{"0": "a", "1": "b"}}},
 		{"sparse indexes kept as Indexed", "a[5]=x&a[2]=y&a[900]=z", Values{"a": Indexed{"5": "x", "2": "y", "900": "z"}}},
-		{"indexed repeated last wins", "a[0]=x&a[0]=y", Values{"a": []any{"y"}}},
-		{"encoded index", "expand%5B0%5D=a&expand%5B1%5D=b", Values{"expand": []any{"a", "b"}}},
+		{"indexed repeated last wins", "a[0]=x&a[0]=y", Values{"a": Indexed{"0": "y"}}},
+		{"encoded index", "expand%5B0%5D=a&expand%5B1%5D=b", Values{"expand": Indexed{"0": "a", "1": "b"}}},
 		{"append", "expand[]=a&expand[]=b&expand[]=a", Values{"expand": []any{"a", "b", "a"}}},
 		{"encoded append", "expand%5B%5D=a&expand%5B%5D=b", Values{"expand": []any{"a", "b"}}},
 		{
@@ -64,12 +64,12 @@ func TestParseQuery(t *testing.T) {
 		},
 		{"append nested append", "a[][b][]=1&a[][b][]=2", Values{"a": []any{map[string]any{"b": []any{"1", "2"}}}}},
 		{"append of appends", "a[][]=1&a[][]=2", Values{"a": []any{[]any{"1"}, []any{"2"}}}},
-		{"indexed then append", "a[0][]=x&a[0][]=y", Values{"a": []any{[]any{"x", "y"}}}},
-		{"array of arrays", "a[0][0]=x&a[0][1]=y&a[1][0]=z", Values{"a": []any{[]any{"x", "y"}, []any{"z"}}}},
+		{"indexed then append", "a[0][]=x&a[0][]=y", Values{"a": Indexed{"0": []any{"x", "y"}}}},
+		{"array of arrays", "a[0][0]=x&a[0][1]=y&a[1][0]=z", Values{"a": Indexed{"0": Indexed{"0": "x", "1": "y"}, "1": Indexed{"0": "z"}}}},
 		{
 			"deep nesting",
 			"line_items[0][price_data][product_data][name]=T-shirt&line_items[0][price_data][unit_amount]=2000",
-			Values{"line_items": []any{map[string]any{"price_data": map[string]any{
+			Values{"line_items": Indexed{"0": map[string]any{"price_data": map[string]any{
 				"product_data": map[string]any{"name": "T-shirt"},
 				"unit_amount":  "2000",
 			}}}},

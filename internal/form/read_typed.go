@@ -128,24 +128,23 @@ func (r *Reader) OptBool(name string) *bool {
 // expand[0]=a, payment_method_types[0]=card) and whether it was sent
 // validly. A single string or an object records CodeInvalidArray, an
 // element that is not a string records CodeInvalidString naming the
-// element, and an empty string records CodeInvalidEmpty; use Unset first
-// if the array may be cleared.
+// element as sent, an index above MaxIndex records CodeLimit, and an empty
+// string records CodeInvalidEmpty; use Unset first if the array may be
+// cleared.
 func (r *Reader) StringSlice(name string) ([]string, bool) {
-	v, ok := r.vals[name]
-	if !ok {
+	if !r.Has(name) {
 		return nil, false
 	}
 	r.used[name] = true
-	arr, ok := asArray(v)
+	keys, arr, ok := r.array(name)
 	if !ok {
-		r.fail(shapeError(v, r.Param(name), errInvalidArray))
 		return nil, false
 	}
 	out := make([]string, len(arr))
 	for i, e := range arr {
 		s, ok := e.(string)
 		if !ok {
-			r.fail(errInvalidString(r.Param(name) + "[" + strconv.Itoa(i) + "]"))
+			r.fail(errInvalidString(r.Param(name) + "[" + keys[i] + "]"))
 			return nil, false
 		}
 		out[i] = s
@@ -157,8 +156,10 @@ func (r *Reader) StringSlice(name string) ([]string, bool) {
 // whether it was sent, and whether it was sent as the empty string
 // ("metadata=", JSON null), which clears every key; m is nil then. A key
 // sent empty ("metadata[k]=") is returned with an empty value: the caller
-// deletes it. A string or array records CodeInvalidObject, and a nested
-// object or array value records CodeInvalidString naming the key.
+// deletes it. Numeric keys sent in a form body (metadata[0]=x) are map keys
+// like any other. A string or a real array (metadata[]=x, a JSON array)
+// records CodeInvalidObject, and a nested object or array value records
+// CodeInvalidString naming the key.
 func (r *Reader) Map(name string) (m map[string]string, present, cleared bool) {
 	v, ok := r.vals[name]
 	if !ok {
@@ -168,8 +169,13 @@ func (r *Reader) Map(name string) (m map[string]string, present, cleared bool) {
 	if s, ok := v.(string); ok && s == "" {
 		return nil, true, true
 	}
-	obj, ok := asMap(v)
-	if !ok {
+	var obj map[string]any
+	switch v := v.(type) {
+	case map[string]any:
+		obj = v
+	case Indexed:
+		obj = v
+	default:
 		r.fail(errInvalidObject(r.Param(name)))
 		return nil, false, false
 	}
@@ -183,22 +189,4 @@ func (r *Reader) Map(name string) (m map[string]string, present, cleared bool) {
 		m[k] = s
 	}
 	return m, true, false
-}
-
-// asMap returns v as a string-keyed map: an object, or numeric keys the
-// decoder read as an array (metadata[0]=a&metadata[1]=b; metadata[7]=c).
-func asMap(v any) (map[string]any, bool) {
-	switch v := v.(type) {
-	case map[string]any:
-		return v, true
-	case Indexed:
-		return v, true
-	case []any:
-		m := make(map[string]any, len(v))
-		for i, e := range v {
-			m[strconv.Itoa(i)] = e
-		}
-		return m, true
-	}
-	return nil, false
 }

@@ -1,6 +1,6 @@
 package form
 
-import "strconv"
+import "fmt"
 
 // Reader reads typed parameters out of a Values tree, records the first
 // error, and tracks which parameters were consumed so that Err can reject
@@ -152,37 +152,54 @@ func (r *Reader) Sub(name string) (*Reader, bool) {
 }
 
 // Slice returns one Reader per element of the array-of-objects parameter
-// name (line_items, items) and whether it was sent. Element i is named
-// name[i], counting after sparse indexes were compacted. An element that is
-// not an object records CodeInvalidObject, a string or object where the
-// array belongs records CodeInvalidArray, and an empty string records
-// CodeInvalidEmpty; use Unset first if the array may be cleared.
+// name (line_items, items) and whether it was sent. Elements come in index
+// order and are named as sent: name[5] for a form key line_items[5], name[i]
+// for the i-th element of a JSON array or of "[]" appends. An element that
+// is not an object records CodeInvalidObject, a string or object where the
+// array belongs records CodeInvalidArray, an index above MaxIndex records
+// CodeLimit, and an empty string records CodeInvalidEmpty; use Unset first
+// if the array may be cleared.
 func (r *Reader) Slice(name string) ([]*Reader, bool) {
-	v, ok := r.vals[name]
-	if !ok {
-		return nil, false
-	}
-	arr, isArray := asArray(v)
-	if !isArray {
-		r.used[name] = true
-		r.fail(shapeError(v, r.Param(name), errInvalidArray))
-		return nil, false
-	}
 	if kids, ok := r.kids[name]; ok {
 		return kids, true
+	}
+	keys, arr, ok := r.array(name)
+	if !ok {
+		return nil, false
 	}
 	kids := make([]*Reader, len(arr))
 	for i, e := range arr {
 		m, isObject := e.(map[string]any)
 		if !isObject {
 			r.used[name] = true
-			r.fail(shapeError(e, r.Param(name)+"["+strconv.Itoa(i)+"]", errInvalidObject))
+			r.fail(shapeError(e, r.Param(name)+"["+keys[i]+"]", errInvalidObject))
 			return nil, false
 		}
-		kids[i] = newReader(r.Param(name)+"["+strconv.Itoa(i)+"]", m, r.state)
+		kids[i] = newReader(r.Param(name)+"["+keys[i]+"]", m, r.state)
 	}
 	r.kids[name] = kids
 	return kids, true
+}
+
+// array returns the elements of the array parameter name with the keys
+// that name them (see elements), or records why name is not an array. ok is
+// false when name was not sent or is not a valid array.
+func (r *Reader) array(name string) (keys []string, arr []any, ok bool) {
+	v, sent := r.vals[name]
+	if !sent {
+		return nil, nil, false
+	}
+	keys, arr, bad, isArray := elements(v)
+	switch {
+	case !isArray:
+		r.fail(shapeError(v, r.Param(name), errInvalidArray))
+	case bad != "":
+		r.fail(errLimit(r.Param(name)+"["+bad+"]", fmt.Sprintf("an array index above %d", MaxIndex)))
+	default:
+		return keys, arr, true
+	}
+	r.used[name] = true
+	return nil, nil, false
 }
 
 // shapeError returns CodeInvalidEmpty when v is the empty string and

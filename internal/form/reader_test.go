@@ -97,9 +97,14 @@ func TestReaderErr(t *testing.T) {
 			readCheckout, CodeUnknown, "line_items[1][price_data][product_data][nmae]",
 		},
 		{
-			"sparse indexes name compacted elements",
+			"sparse indexes name elements as sent",
 			"mode=payment&line_items[7][price]=p&line_items[9][bogus]=1",
-			readCheckout, CodeUnknown, "line_items[1][bogus]",
+			readCheckout, CodeUnknown, "line_items[9][bogus]",
+		},
+		{
+			"index above MaxIndex",
+			"mode=payment&line_items[0][price]=p&line_items[99999999][price]=p",
+			readCheckout, CodeLimit, "line_items[99999999]",
 		},
 		{"element not an object", "mode=payment&line_items[0]=p", readCheckout, CodeInvalidObject, "line_items[0]"},
 		{"array not an array", "mode=payment&line_items[a][price]=p", readCheckout, CodeInvalidArray, "line_items"},
@@ -199,6 +204,10 @@ func TestReaderTypedErrors(t *testing.T) {
 		{"slice object", "expand[a]=customer", func(r *Reader) { r.StringSlice("expand") }, CodeInvalidArray, "expand"},
 		{"slice empty", "expand=", func(r *Reader) { r.StringSlice("expand") }, CodeInvalidEmpty, "expand"},
 		{"slice element", "expand[0][x]=1", func(r *Reader) { r.StringSlice("expand") }, CodeInvalidString, "expand[0]"},
+		{"slice element named as sent", "expand[5][x]=1", func(r *Reader) { r.StringSlice("expand") }, CodeInvalidString, "expand[5]"},
+		{"slice index above MaxIndex", "expand[1001]=a", func(r *Reader) { r.StringSlice("expand") }, CodeLimit, "expand[1001]"},
+		{"map appended", "metadata[]=x", func(r *Reader) { r.Map("metadata") }, CodeInvalidObject, "metadata"},
+		{"map scalar", "metadata=x", func(r *Reader) { r.Map("metadata") }, CodeInvalidObject, "metadata"},
 		{"sub empty", "card=", func(r *Reader) { r.Sub("card") }, CodeInvalidEmpty, "card"},
 		{"sub array", "card[0]=" + secret, func(r *Reader) { r.Sub("card") }, CodeInvalidObject, "card"},
 		{"fail", "amount=-1", func(r *Reader) { r.Int64("amount"); r.Fail("amount", "amount_too_small", "Amount must be positive.") }, "amount_too_small", "amount"},
@@ -359,6 +368,19 @@ func TestReaderKeepsConsumingAfterError(t *testing.T) {
 	if e := r.unknown(); e != nil {
 		t.Errorf("unknown() = %v, want every parameter consumed", e)
 	}
+}
+
+func TestReaderMapRefusesJSONArray(t *testing.T) {
+	t.Parallel()
+	v, err := ParseJSON([]byte(`{"metadata": ["x"]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewReader(v)
+	if m, present, _ := r.Map("metadata"); m != nil || present {
+		t.Errorf("Map(metadata) of a JSON array = %v, %v, want nil, false", m, present)
+	}
+	checkError(t, r.Err(), CodeInvalidObject, "metadata")
 }
 
 func TestReaderMapNumericKeys(t *testing.T) {

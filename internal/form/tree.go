@@ -152,30 +152,25 @@ func (n *node) value() any {
 	}
 }
 
-// indexedValue returns numeric keys 0…n-1 as an array, and any other set
-// of numeric keys as Indexed, which keeps the keys (metadata[123]=x) and
-// still reads as an array, compacted in index order.
-func (n *node) indexedValue() any {
+// indexedValue returns the numeric keys as Indexed. A form body cannot
+// tell an array (items[0][price]) from a map with numeric keys
+// (metadata[0]), so the keys are kept and the reader decides.
+func (n *node) indexedValue() Indexed {
 	ix := make(Indexed, len(n.kids))
 	for k, kid := range n.kids {
 		ix[k] = kid.value()
 	}
-	arr := ix.array()
-	for i := range arr {
-		if _, ok := ix[strconv.Itoa(i)]; !ok {
-			return ix
-		}
-	}
-	return arr
+	return ix
 }
 
-// Indexed is an object whose keys are all decimal indexes but not exactly
-// 0…n-1 (a[5]=x&a[2]=y, metadata[123]=x). Readers take it as an array,
-// compacted in index order, or, for map parameters, as a map.
+// Indexed is an object whose keys are all canonical decimal indexes, as a
+// form body sends them: a[0]=x, a[5]=x&a[2]=y, metadata[123]=x. Readers take
+// it as an array in index order (naming each element by its key), or, for
+// map parameters such as metadata, as a map.
 type Indexed map[string]any
 
-// array returns the values in increasing index order.
-func (ix Indexed) array() []any {
+// keys returns the keys in increasing index order.
+func (ix Indexed) keys() []string {
 	keys := make([]string, 0, len(ix))
 	for k := range ix {
 		keys = append(keys, k)
@@ -187,6 +182,12 @@ func (ix Indexed) array() []any {
 		}
 		return strings.Compare(a, b)
 	})
+	return keys
+}
+
+// array returns the values in increasing index order.
+func (ix Indexed) array() []any {
+	keys := ix.keys()
 	out := make([]any, len(keys))
 	for i, k := range keys {
 		out[i] = ix[k]
@@ -194,13 +195,43 @@ func (ix Indexed) array() []any {
 	return out
 }
 
-// asArray returns v as an array if it is one or an Indexed.
-func asArray(v any) ([]any, bool) {
+// dense reports whether the keys are exactly 0…n-1.
+func (ix Indexed) dense() bool {
+	for i := range len(ix) {
+		if _, ok := ix[strconv.Itoa(i)]; !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// elements returns the elements of an array parameter with the keys that
+// name them: positions for a JSON array or "[]" appends, the keys as sent
+// for Indexed. ok is false when v is not an array. An index above MaxIndex
+// is returned as bad.
+func elements(v any) (keys []string, vals []any, bad string, ok bool) {
 	switch v := v.(type) {
 	case []any:
-		return v, true
+		keys = make([]string, len(v))
+		for i := range v {
+			keys[i] = strconv.Itoa(i)
+		}
+		return keys, v, "", true
 	case Indexed:
-		return v.array(), true
+		keys = v.keys()
+		if n := len(keys); n > 0 && aboveMaxIndex(keys[n-1]) {
+			return nil, nil, keys[n-1], true
+		}
+		return keys, v.array(), "", true
 	}
-	return nil, false
+	return nil, nil, "", false
+}
+
+// aboveMaxIndex reports whether the canonical index k exceeds MaxIndex.
+func aboveMaxIndex(k string) bool {
+	if len(k) > len(strconv.Itoa(MaxIndex)) {
+		return true
+	}
+	n, _ := strconv.Atoi(k)
+	return n > MaxIndex
 }

@@ -9,8 +9,9 @@ import (
 )
 
 // Values is a decoded parameter tree. Leaves are strings (an empty string
-// means "unset"), objects are map[string]any and arrays are []any, or
-// Indexed when a form body's numeric keys are not exactly 0…n-1.
+// means "unset"), objects are map[string]any, arrays are []any (JSON arrays
+// and "[]" appends), and a form body's numeric keys (a[0], metadata[7]) are
+// Indexed, which readers take as an array or a map.
 type Values map[string]any
 
 // Canonical returns a deterministic serialization of v for comparing
@@ -42,6 +43,9 @@ func appendCanonical(b []byte, x any) []byte {
 	case Values:
 		return appendCanonical(b, map[string]any(x))
 	case Indexed:
+		if x.dense() { // items[0][price]=p reads as the JSON array it equals
+			return appendCanonical(b, x.array())
+		}
 		// Keyed, not compacted: metadata[5]=x and metadata[0]=x differ.
 		return appendCanonical(append(b, '#'), map[string]any(x))
 	case []any:
@@ -61,10 +65,10 @@ func appendCanonical(b []byte, x any) []byte {
 
 // Encode serializes v as a form body with indexed bracket keys and sorted
 // object keys (items[0][price]=x&metadata[k]=v), brackets unescaped as the
-// Stripe SDKs send them. ParseQuery(Encode(v)) equals v for every tree
-// ParseQuery returns. Empty objects and arrays have no form encoding and
-// are left out; keys containing brackets, which only a JSON body can carry,
-// do not survive the round trip.
+// Stripe SDKs send them. ParseQuery(Encode(v)) has the Canonical form of v
+// for every tree ParseQuery returns. Empty objects and arrays have no form
+// encoding and are left out; keys containing brackets, which only a JSON
+// body can carry, do not survive the round trip.
 func Encode(v Values) string {
 	var b strings.Builder
 	for _, k := range sortedKeys(v) {
