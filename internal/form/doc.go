@@ -27,6 +27,13 @@
 // A real array (a JSON array, or "[]" appends) is never read as a map:
 // [Reader.Map] refuses metadata[]=x rather than invent the key "0".
 //
+// Names and values must be text: valid UTF-8 without NUL, in form and JSON
+// bodies alike. PostgreSQL refuses anything else (SQLSTATE 22021) and SQLite
+// would store it altered, so the decoders refuse it with an *Error naming
+// the parameter; a JSON string that the decoder would have altered (invalid
+// UTF-8, a lone UTF-16 surrogate escape) is refused too. [CheckText] applies
+// the same rule to path segments and headers.
+//
 // Hostile input is bounded by [MaxDepth], [MaxIndex] and [MaxParams], and
 // by the body limit given to [Decode].
 //

@@ -23,6 +23,7 @@ func FuzzParseQuery(f *testing.F) {
 		"metadata=",
 		"%5B%5D=1",
 		"a[][]=1&a[0]=2",
+		"a=%00&b%FF=1",
 	} {
 		f.Add(seed)
 	}
@@ -46,6 +47,7 @@ func FuzzParseQuery(f *testing.F) {
 		if c := back.Canonical(); !bytes.Equal(c, canon) {
 			t.Fatalf("Canonical() after round trip = %s, want %s", c, canon)
 		}
+		checkAllText(t, v)
 		readAll(t, v)
 	})
 }
@@ -57,6 +59,7 @@ func FuzzParseJSON(f *testing.F) {
 		`{"items": [{"price": "p", "quantity": 2}], "expand": ["customer"]}`,
 		`{"a": {"b": {"c": [1, 2.5, -3e2, null, false]}}}`,
 		`{"a": "\u00e9\ud800"}`,
+		`{"a": "\ud83d\ude00\ufffd", "b\u0000": 1}`,
 		`[]`,
 		`{"a": 1} x`,
 		`{`,
@@ -86,8 +89,33 @@ func FuzzParseJSON(f *testing.F) {
 		if !reflect.DeepEqual(back, v) {
 			t.Fatalf("ParseJSON(json.Marshal(v)) = %#v, want %#v", back, v)
 		}
+		checkAllText(t, v)
 		readAll(t, v)
 	})
+}
+
+// checkAllText fails unless every name and string in x is valid text.
+func checkAllText(t *testing.T, x any) {
+	t.Helper()
+	switch x := x.(type) {
+	case string:
+		if !validText(x) {
+			t.Fatalf("decoded %q, which is not valid text", x)
+		}
+	case Values:
+		checkAllText(t, map[string]any(x))
+	case Indexed:
+		checkAllText(t, map[string]any(x))
+	case map[string]any:
+		for k, e := range x {
+			checkAllText(t, k)
+			checkAllText(t, e)
+		}
+	case []any:
+		for _, e := range x {
+			checkAllText(t, e)
+		}
+	}
 }
 
 // readAll reads every top-level parameter of v with the reader method that

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 )
 
 // ParseJSON decodes an application/json body into the same tree ParseQuery
@@ -28,7 +30,7 @@ func ParseJSON(data []byte) (Values, error) {
 	if !ok {
 		return nil, &Error{Code: CodeMalformed, Message: "Invalid JSON body: the top level must be an object."}
 	}
-	var c jsonConverter
+	c := jsonConverter{lossy: lossy(data)}
 	out, err := c.object(obj, "", 0)
 	if err != nil {
 		return nil, err
@@ -50,6 +52,14 @@ func errInvalidJSON(err error) *Error {
 // against MaxParams.
 type jsonConverter struct {
 	count int
+	// lossy: the body may have held invalid text that the decoder replaced
+	// by U+FFFD, so a U+FFFD in a string is refused rather than stored.
+	lossy bool
+}
+
+// validText is the decoders' text rule for a decoded JSON string.
+func (c *jsonConverter) validText(s string) bool {
+	return validText(s) && !(c.lossy && strings.ContainsRune(s, utf8.RuneError))
 }
 
 // value converts x, found at param (Stripe-style) and depth containers below
@@ -63,6 +73,9 @@ func (c *jsonConverter) value(x any, param string, depth int) (any, error) {
 	case nil:
 		return "", nil
 	case string:
+		if !c.validText(x) {
+			return nil, errInvalidText(param)
+		}
 		return x, nil
 	case json.Number:
 		return x.String(), nil
@@ -85,6 +98,9 @@ func (c *jsonConverter) object(m map[string]any, param string, depth int) (map[s
 	}
 	out := make(map[string]any, len(m))
 	for _, k := range sortedKeys(m) {
+		if !c.validText(k) {
+			return nil, errInvalidName(childParam(param, k))
+		}
 		v, err := c.value(m[k], childParam(param, k), depth)
 		if err != nil {
 			return nil, err

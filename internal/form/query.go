@@ -59,6 +59,14 @@ func addPair(root *node, pair string) error {
 	if err != nil {
 		return err
 	}
+	for i, seg := range path {
+		if !validText(seg) {
+			return errInvalidName(paramName(path, i+1))
+		}
+	}
+	if !validText(value) {
+		return errInvalidText(paramName(path, len(path)))
+	}
 	return root.put(path, 0, value)
 }
 
