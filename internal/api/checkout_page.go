@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/calmony/calmonypay/internal/cardstream"
+	"github.com/calmony/calmonypay/internal/form"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
@@ -49,6 +51,10 @@ func (s *Server) callbackURL(id string, serverToServer bool) string {
 // checkoutPage is the session's url: it renders the signed Cardstream hosted
 // form and sends the shopper's browser to the gateway with it.
 func (s *Server) checkoutPage(w http.ResponseWriter, r *http.Request) {
+	if checkRequestText(r) != nil {
+		writePage(w, http.StatusBadRequest, "Checkout not found", "This checkout link is not valid.", "")
+		return
+	}
 	id := r.PathValue("id")
 	var (
 		cs     *pay.CheckoutSession
@@ -149,6 +155,10 @@ func (s *Server) checkoutCallback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	serverToServer := r.URL.Query().Get("channel") == "callback"
 	id := r.URL.Query().Get("session_id")
+	if err := cmp.Or(checkRequestText(r), form.CheckText("session_id", id)); err != nil {
+		s.writeError(w, r, err)
+		return
+	}
 	cs, err := s.db.FindCheckoutSessionByID(ctx, id)
 	if err != nil {
 		if !errors.Is(err, pay.ErrNotFound) {

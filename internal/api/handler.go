@@ -36,6 +36,9 @@ type params struct {
 
 // decode reads the request's parameters and its expand[] list.
 func (s *Server) decode(r *http.Request) (*params, error) {
+	if err := checkRequestText(r); err != nil {
+		return nil, err
+	}
 	values, err := form.Decode(r, s.maxBody)
 	if err != nil {
 		return nil, err
@@ -46,6 +49,41 @@ func (s *Server) decode(r *http.Request) (*params, error) {
 		return nil, pay.InvalidParam("expand", "You may expand at most 20 fields at once.")
 	}
 	return p, nil
+}
+
+// checkRequestText applies the parameters' text rule (form.CheckText: valid
+// UTF-8, no NUL) to what else a handler reads from the request: the
+// wildcards of its route's path ({id}) and the headers it reads. A malformed
+// Authorization header is a 401 like any other unusable key.
+func checkRequestText(r *http.Request) error {
+	for _, name := range wildcards(r.Pattern) {
+		if err := form.CheckText(name, r.PathValue(name)); err != nil {
+			return err
+		}
+	}
+	for _, h := range []string{"Idempotency-Key", "Stripe-Version"} {
+		if err := form.CheckText(h, r.Header.Get(h)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// wildcards returns the names of a ServeMux pattern's wildcards: id for
+// "GET /v1/customers/{id}".
+func wildcards(pattern string) []string {
+	var names []string
+	for {
+		_, rest, ok := strings.Cut(pattern, "{")
+		if !ok {
+			return names
+		}
+		name, after, _ := strings.Cut(rest, "}")
+		if name = strings.TrimSuffix(name, "..."); name != "$" {
+			names = append(names, name)
+		}
+		pattern = after
+	}
 }
 
 // handle adapts a function that returns an error to http.Handler: the error
