@@ -191,7 +191,7 @@ func (s *Server) createCheckoutSession(r *http.Request, p *params) (writeFunc, e
 	}
 	items, currency := readLineItems(p)
 	success := s.checkURL(p, "success_url", true)
-	cancel := s.checkURL(p, "cancel_url", true)
+	cancel := s.checkURL(p, "cancel_url", false)
 	customer, _ := p.String("customer")
 	email := readText(p, "customer_email", 512)
 	if email != nil && *email != "" && !plausibleEmail(*email) {
@@ -203,16 +203,18 @@ func (s *Server) createCheckoutSession(r *http.Request, p *params) (writeFunc, e
 	ref := readText(p, "client_reference_id", 200)
 	md := readMetadata(p)
 	var piMD metadataChange
-	var piDesc, piCapture *string
+	var piDesc, piCapture, piDescriptor *string
 	if sub, ok := p.Sub("payment_intent_data"); ok {
-		piMD = readMetadata(&params{Reader: sub})
-		piDesc = sub.OptString("description")
+		pid := &params{Reader: sub}
+		piMD = readMetadata(pid)
+		piDesc = readText(pid, "description", 1000)
+		piDescriptor = readDescriptor(pid, "statement_descriptor")
 		if piCapture = sub.OptString("capture_method"); piCapture != nil && !oneOf(*piCapture, []string{"automatic", "automatic_async", "manual"}) {
 			sub.Fail("capture_method", "parameter_invalid", "capture_method must be automatic, automatic_async or manual.")
 		}
 	}
 	expiresAt, expiresIn := p.OptInt64("expires_at"), p.OptInt64("expires_in")
-	p.Ignore("payment_method_types", "ui_mode", "locale", "submit_type", "billing_address_collection")
+	readCheckoutPresentation(p)
 	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
 		now := tx.Now
 		exp, err := checkoutExpiry(now, expiresAt, expiresIn)
@@ -237,6 +239,9 @@ func (s *Server) createCheckoutSession(r *http.Request, p *params) (writeFunc, e
 		if piCapture != nil {
 			cs.PICaptureMethod = *piCapture
 		}
+		if piDescriptor != nil {
+			cs.PIStatementDescriptor = *piDescriptor
+		}
 		if err := s.checkCheckout(ctx, tx, cs); err != nil {
 			return nil, err
 		}
@@ -245,6 +250,25 @@ func (s *Server) createCheckoutSession(r *http.Request, p *params) (writeFunc, e
 		}
 		return s.checkoutView(cs), nil
 	}, nil
+}
+
+// readCheckoutPresentation reads how the session is to be presented. The
+// hosted page takes cards only and cannot be embedded or collect a billing
+// address, so asking for those is refused rather than silently served
+// otherwise; the button label and language are accepted and left to the
+// gateway's page.
+func readCheckoutPresentation(p *params) {
+	if v, ok := p.String("ui_mode"); ok && v != "hosted" {
+		p.Fail("ui_mode", "parameter_invalid", "Only ui_mode=hosted is supported: checkout sessions are hosted payment pages, and embedded or custom checkout is not offered.")
+	}
+	readPaymentMethodTypes(p)
+	if v, ok := p.String("submit_type"); ok && !oneOf(v, []string{"auto", "book", "donate", "pay", "subscribe"}) {
+		p.Fail("submit_type", "parameter_invalid", "submit_type must be one of auto, book, donate, pay or subscribe.")
+	}
+	if v, ok := p.String("billing_address_collection"); ok && v != "auto" {
+		p.Fail("billing_address_collection", "parameter_invalid", "Only billing_address_collection=auto is supported: the hosted page does not collect billing addresses.")
+	}
+	p.String("locale")
 }
 
 // checkCheckout validates what depends on the project and its objects.

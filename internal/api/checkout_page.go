@@ -28,14 +28,19 @@ const maxCallbackBytes = 64 << 10
 var messagePage = template.Must(template.New("message").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{{.Title}}</title></head>
-<body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>{{if .Link}}<p><a href="{{.Link}}">Return to the shop</a></p>{{end}}</main></body></html>
+<body><main><h1>{{.Title}}</h1><p>{{.Message}}</p>{{if .Link}}<p><a href="{{.Link}}">{{.LinkText}}</a></p>{{end}}</main></body></html>
 `))
 
-func writePage(w http.ResponseWriter, status int, title, message, link string) {
+// writePage shows a message, with a link back to the shop if there is one.
+func writePage(w http.ResponseWriter, status int, title, message, shop string) {
+	writePageLink(w, status, title, message, shop, "Return to the shop")
+}
+
+func writePageLink(w http.ResponseWriter, status int, title, message, link, linkText string) {
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
 	w.WriteHeader(status)
-	messagePage.Execute(w, struct{ Title, Message, Link string }{title, message, link})
+	messagePage.Execute(w, struct{ Title, Message, Link, LinkText string }{title, message, link, linkText})
 }
 
 // callbackURL is where the gateway sends the shopper's browser (redirect)
@@ -181,7 +186,7 @@ func (s *Server) checkoutCallback(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.log.WarnContext(ctx, "security: rejected checkout callback", "session", cs.ID, "remote", r.RemoteAddr,
 			"request_id", requestID(r), "reason", err.Error())
-		s.answerCallback(w, r, serverToServer, http.StatusBadRequest, cs.CancelURL)
+		s.answerCallback(w, r, serverToServer, http.StatusBadRequest, cs.CancelURL, cs.ID)
 		return
 	}
 	var target string
@@ -195,20 +200,28 @@ func (s *Server) checkoutCallback(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Internal error.", http.StatusInternalServerError)
 		return
 	}
-	s.answerCallback(w, r, serverToServer, http.StatusOK, target)
+	s.answerCallback(w, r, serverToServer, http.StatusOK, target, cs.ID)
 }
 
-// answerCallback redirects the browser (303) or answers the gateway.
-func (s *Server) answerCallback(w http.ResponseWriter, r *http.Request, serverToServer bool, status int, target string) {
-	if serverToServer {
-		if status == http.StatusOK {
-			w.Write([]byte("OK"))
-			return
-		}
+// answerCallback answers the gateway, or sends the browser on to target
+// (303). A session made without cancel_url has nowhere to send a shopper
+// whose payment did not go through: they get a page of ours saying so, with
+// a link back to the session's page to try again.
+func (s *Server) answerCallback(w http.ResponseWriter, r *http.Request, serverToServer bool, status int, target, id string) {
+	switch {
+	case serverToServer && status == http.StatusOK:
+		w.Write([]byte("OK"))
+	case serverToServer:
 		http.Error(w, "Rejected.", status)
-		return
+	case target != "":
+		http.Redirect(w, r, target, http.StatusSeeOther)
+	case status == http.StatusOK:
+		writePageLink(w, status, "Payment not completed", "The payment was cancelled or declined, and no money was taken.",
+			s.publicURL+"/checkout/"+id, "Try again")
+	default:
+		writePageLink(w, status, "Payment not confirmed", "The result of this payment could not be verified.",
+			s.publicURL+"/checkout/"+id, "Return to the checkout page")
 	}
-	http.Redirect(w, r, target, http.StatusSeeOther)
 }
 
 // verifyCallback checks the signature over the body's own fields, then that
@@ -301,7 +314,8 @@ func (s *Server) recordHostedPayment(ctx context.Context, tx *store.Tx, cs *pay.
 		}
 	}
 	pi := &pay.PaymentIntent{Scope: cs.Scope, Amount: cs.AmountTotal, Currency: cs.Currency, CaptureMethod: "automatic", Customer: cs.Customer,
-		PaymentMethod: pm.ID, Description: cs.PIDescription, Metadata: cs.PIMetadata, ReceiptEmail: cs.CustomerEmail}
+		PaymentMethod: pm.ID, Description: cs.PIDescription, Metadata: cs.PIMetadata, ReceiptEmail: cs.CustomerEmail,
+		StatementDescriptor: cs.PIStatementDescriptor}
 	if cs.PICaptureMethod != "" {
 		pi.CaptureMethod = cs.PICaptureMethod
 	}

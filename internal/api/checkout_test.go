@@ -78,6 +78,16 @@ func (b *browser) form(base, body string) (string, url.Values) {
 // gateway sent through the browser.
 func (b *browser) pay(sessionURL, number, cvv, op string) (string, url.Values) {
 	b.t.Helper()
+	status, hdr, _, result := b.attempt(sessionURL, number, cvv, op)
+	if status != http.StatusSeeOther {
+		b.t.Fatalf("callback redirect: status %d", status)
+	}
+	return hdr.Get("Location"), result
+}
+
+// attempt is pay returning the callback's answer to the browser as it is.
+func (b *browser) attempt(sessionURL, number, cvv, op string) (int, http.Header, string, url.Values) {
+	b.t.Helper()
 	status, hdr, body := b.page("GET", sessionURL, nil)
 	if status != 200 || !strings.Contains(hdr.Get("Content-Security-Policy"), "script-src 'nonce-") {
 		b.t.Fatalf("checkout page: %d %v\n%s", status, hdr, body)
@@ -92,11 +102,8 @@ func (b *browser) pay(sessionURL, number, cvv, op string) (string, url.Values) {
 	card.Set("op", op)
 	_, _, body = b.page("POST", cardAction, card)
 	back, result := b.form(cardAction, body)
-	status, hdr, _ = b.page("POST", back, result)
-	if status != http.StatusSeeOther {
-		b.t.Fatalf("callback redirect: status %d", status)
-	}
-	return hdr.Get("Location"), result
+	status, hdr, body = b.page("POST", back, result)
+	return status, hdr, body, result
 }
 
 func newSession(t *testing.T, sc *stripe.Client, amount int64, extra func(*stripe.CheckoutSessionCreateParams)) *stripe.CheckoutSession {
@@ -184,6 +191,40 @@ func TestCheckoutEndToEnd(t *testing.T) {
 		// The page of a paid session says so instead of taking another payment.
 		if status, _, _ := b.page("GET", srv.URL+"/checkout/"+cs.ID, nil); status != http.StatusGone {
 			t.Errorf("page of a paid session: %d", status)
+		}
+	})
+}
+
+// TestCheckoutWithoutCancelURL: cancel_url is optional, as in Stripe. A
+// shopper whose payment does not go through is shown a page of ours saying
+// no money was taken, with a link back to the checkout page; the session's
+// payment_intent_data reaches the payment intent.
+func TestCheckoutWithoutCancelURL(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
+		sc := payClient(t, srv, "")
+		cs := newSession(t, sc, 1250, func(p *stripe.CheckoutSessionCreateParams) {
+			p.CancelURL = nil
+			p.PaymentIntentData = &stripe.CheckoutSessionCreatePaymentIntentDataParams{StatementDescriptor: stripe.String("CALMONY TEES")}
+		})
+		if cs.CancelURL != "" {
+			t.Errorf("cancel_url = %q, want none", cs.CancelURL)
+		}
+		b := newBrowser(t)
+		for _, card := range []struct{ cvv, op string }{{"000", "pay"}, {"", "cancel"}} {
+			status, _, body, _ := b.attempt(cs.URL, "4929421234600821", card.cvv, card.op)
+			if status != http.StatusOK || !strings.Contains(body, "no money was taken") || !strings.Contains(body, `href="`+cs.URL+`"`) {
+				t.Errorf("%s with cvv %q and no cancel_url: %d\n%s", card.op, card.cvv, status, body)
+			}
+		}
+		if where, _ := b.pay(cs.URL, "4929421234600821", "356", "pay"); where != "https://shop.example.com/thanks?session="+cs.ID {
+			t.Fatalf("paid: landed on %q", where)
+		}
+		params := &stripe.CheckoutSessionRetrieveParams{}
+		params.AddExpand("payment_intent")
+		got, err := sc.V1CheckoutSessions.Retrieve(context.Background(), cs.ID, params)
+		if err != nil || got.PaymentStatus != "paid" || got.PaymentIntent.StatementDescriptor != "CALMONY TEES" {
+			t.Fatalf("paid session = %+v, %v", got, err)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/calmony/calmonypay/internal/pay"
@@ -17,6 +18,38 @@ func readText(p *params, name string, max int) *string {
 	v := p.OptString(name)
 	if v != nil && utf8.RuneCountInString(*v) > max {
 		p.Fail(name, "parameter_invalid_string_too_long", "This value must be at most "+strconv.Itoa(max)+" characters.")
+	}
+	return v
+}
+
+// maxDescriptor is the longest statement descriptor card networks show.
+const maxDescriptor = 22
+
+// readDescriptor reads an optional statement descriptor (or suffix) as
+// Stripe accepts one: at most 22 characters, Latin script only, at least one
+// letter, and none of < > \ ' " *. A pointer to "" unsets it.
+func readDescriptor(p *params, name string) *string {
+	v := p.OptString(name)
+	if v == nil || *v == "" {
+		return v
+	}
+	letter := false
+	for _, r := range *v {
+		switch {
+		case strings.ContainsRune(`<>\'"*`, r):
+			p.Fail(name, "parameter_invalid", name+` cannot contain any of the characters < > \ ' " *.`)
+			return v
+		case r < ' ' || r > '~' && !unicode.Is(unicode.Latin, r):
+			p.Fail(name, "parameter_invalid", name+" can only contain Latin characters.")
+			return v
+		}
+		letter = letter || unicode.IsLetter(r)
+	}
+	switch {
+	case utf8.RuneCountInString(*v) > maxDescriptor:
+		p.Fail(name, "parameter_invalid_string_too_long", name+" must be at most 22 characters.")
+	case !letter:
+		p.Fail(name, "parameter_invalid", name+" must contain at least one letter.")
 	}
 	return v
 }

@@ -3,6 +3,7 @@ package api_test
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -81,6 +82,87 @@ func TestInvalidTextIsRefused(t *testing.T) {
 		// Nothing was written.
 		if a := do(t, srv, call{method: "GET", path: "/v1/customers"}); len(a.body["data"].([]any)) != 0 {
 			t.Errorf("customers written by refused requests: %s", a.raw)
+		}
+	})
+}
+
+// TestBadParametersAreRefused covers the parameters Stripe refuses that
+// used to be accepted or misnamed: arrays as metadata, statement
+// descriptors Stripe would refuse, payment method types and checkout
+// presentation options the server does not have, and array indexes out
+// of range.
+func TestBadParametersAreRefused(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
+		const pi = "amount=1000&currency=gbp&"
+		session := "mode=payment&success_url=https://a.example.com/&" + item("gbp", "500", "1") + "&"
+		var cases []badInput
+		for _, tt := range []struct{ name, value, code string }{
+			{"a <", "Shop <b>", "parameter_invalid"},
+			{"a quote", "Bob's shop", "parameter_invalid"},
+			{"a double quote", `The "shop"`, "parameter_invalid"},
+			{"a backslash", `Shop\1`, "parameter_invalid"},
+			{"an asterisk", "SHOP*ORDER", "parameter_invalid"},
+			{"only digits", "12345678", "parameter_invalid"},
+			{"only punctuation", "---", "parameter_invalid"},
+			{"non-Latin letters", "Магазин", "parameter_invalid"},
+			{"a control character", "Shop%0Aname", "parameter_invalid"},
+			{"23 characters", strings.Repeat("x", 23), "parameter_invalid_string_too_long"},
+		} {
+			v := url.QueryEscape(tt.value)
+			if strings.Contains(tt.value, "%") {
+				v = tt.value
+			}
+			cases = append(cases,
+				badInput{"statement_descriptor with " + tt.name, call{method: "POST", path: "/v1/payment_intents", body: pi + "statement_descriptor=" + v},
+					400, tt.code, "statement_descriptor"},
+				badInput{"update's statement_descriptor with " + tt.name, call{method: "POST", path: "/v1/payment_intents/pi_nope", body: "statement_descriptor=" + v},
+					400, tt.code, "statement_descriptor"},
+				badInput{"capture's statement_descriptor_suffix with " + tt.name, call{method: "POST", path: "/v1/payment_intents/pi_nope/capture",
+					body: "statement_descriptor_suffix=" + v}, 400, tt.code, "statement_descriptor_suffix"},
+				badInput{"checkout's statement_descriptor with " + tt.name, call{method: "POST", path: "/v1/checkout/sessions",
+					body: session + "payment_intent_data[statement_descriptor]=" + v}, 400, tt.code, "payment_intent_data[statement_descriptor]"},
+			)
+		}
+		cases = append(cases, []badInput{
+			{"metadata appended", call{method: "POST", path: "/v1/customers", body: "metadata[]=x"}, 400, "parameter_invalid_object", "metadata"},
+			{"metadata as a JSON array", call{method: "POST", path: "/v1/customers", body: `{"metadata": ["x"]}`, contentType: "application/json"},
+				400, "parameter_invalid_object", "metadata"},
+			{"nested metadata appended", call{method: "POST", path: "/v1/checkout/sessions", body: session + "payment_intent_data[metadata][]=x"},
+				400, "parameter_invalid_object", "payment_intent_data[metadata]"},
+			{"unknown payment method type", call{method: "GET", path: "/v1/payment_methods?type=bogus"}, 400, "parameter_invalid", "type"},
+			{"unsupported payment method type", call{method: "GET", path: "/v1/customers/cus_x/payment_methods?type=sepa_debit"}, 400, "parameter_invalid", "type"},
+			{"line item index out of range", call{method: "POST", path: "/v1/checkout/sessions",
+				body: "mode=payment&success_url=https://a.example.com/&line_items[99999999][quantity]=1"}, 400, "parameters_limit_exceeded", "line_items[99999999]"},
+			{"sparse line item named as sent", call{method: "POST", path: "/v1/checkout/sessions",
+				body: session + "line_items[7][quantity]=0"}, 400, "parameter_invalid_integer", "line_items[7][quantity]"},
+			{"ui_mode embedded", call{method: "POST", path: "/v1/checkout/sessions", body: session + "ui_mode=embedded"}, 400, "parameter_invalid", "ui_mode"},
+			{"ui_mode unknown", call{method: "POST", path: "/v1/checkout/sessions", body: session + "ui_mode=popup"}, 400, "parameter_invalid", "ui_mode"},
+			{"checkout payment method types", call{method: "POST", path: "/v1/checkout/sessions", body: session + "payment_method_types[0]=card&payment_method_types[1]=klarna"},
+				400, "parameter_invalid", "payment_method_types"},
+			{"billing address required", call{method: "POST", path: "/v1/checkout/sessions", body: session + "billing_address_collection=required"},
+				400, "parameter_invalid", "billing_address_collection"},
+			{"submit_type unknown", call{method: "POST", path: "/v1/checkout/sessions", body: session + "submit_type=buy_now"}, 400, "parameter_invalid", "submit_type"},
+			{"payment intent payment method types", call{method: "POST", path: "/v1/payment_intents", body: pi + "payment_method_types[]=card&payment_method_types[]=link"},
+				400, "parameter_invalid", "payment_method_types"},
+		}...)
+		checkBadInput(t, srv, cases)
+
+		// What Stripe accepts still works.
+		a := do(t, srv, call{method: "POST", path: "/v1/payment_intents", body: pi + "statement_descriptor=" + url.QueryEscape("Café Crème 22 & Co.")})
+		if a.status != 200 || a.body["statement_descriptor"] != "Café Crème 22 & Co." {
+			t.Errorf("valid statement_descriptor: %d %s", a.status, a.raw)
+		}
+		a = do(t, srv, call{method: "POST", path: "/v1/customers", body: "metadata[0]=a&metadata[7]=b"})
+		if md, _ := a.body["metadata"].(map[string]any); a.status != 200 || md["0"] != "a" || md["7"] != "b" {
+			t.Errorf("numeric metadata keys: %d %s", a.status, a.raw)
+		}
+		if a := do(t, srv, call{method: "GET", path: "/v1/payment_methods?type=card"}); a.status != 200 {
+			t.Errorf("type=card: %d %s", a.status, a.raw)
+		}
+		a = do(t, srv, call{method: "POST", path: "/v1/checkout/sessions", body: session + "ui_mode=hosted&submit_type=pay&billing_address_collection=auto&locale=en-GB&payment_method_types[0]=card"})
+		if a.status != 200 || a.body["cancel_url"] != nil {
+			t.Errorf("session without cancel_url: %d %s", a.status, a.raw)
 		}
 	})
 }

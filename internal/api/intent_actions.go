@@ -24,7 +24,9 @@ func (s *Server) capturePaymentIntent(r *http.Request, p *params) (stagedFunc, e
 		p.Fail("amount_to_capture", "parameter_invalid_integer", "amount_to_capture must be a positive integer.")
 	}
 	md := readMetadata(p)
-	p.Ignore("final_capture", "statement_descriptor", "statement_descriptor_suffix")
+	descriptor := readDescriptor(p, "statement_descriptor")
+	readDescriptor(p, "statement_descriptor_suffix") // checked, not kept: there is no prefix to add it to
+	p.Ignore("final_capture")
 	return func(ctx context.Context, st *stage) error {
 		gw, err := s.gateways.For(st.scope.Livemode)
 		if err != nil {
@@ -54,6 +56,9 @@ func (s *Server) capturePaymentIntent(r *http.Request, p *params) (stagedFunc, e
 			req.XRef, req.Charge = ch.XRef, ch.ID
 			if pi.Metadata = md.apply(pi.Metadata); len(pi.Metadata) > maxMetadataKeys {
 				return checkMetadata(pi.Metadata)
+			}
+			if descriptor != nil {
+				pi.StatementDescriptor = *descriptor
 			}
 			return st.startIntentOp(ctx, tx, pi, true, "capture", pi.ID+"-capture", req)
 		})

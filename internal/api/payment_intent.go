@@ -2,9 +2,8 @@ package api
 
 import (
 	"context"
-	"fmt"
 	"net/http"
-	"unicode/utf8"
+	"slices"
 
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
@@ -96,9 +95,7 @@ func readIntentChange(p *params) intentChange {
 	ch.customer = p.OptString("customer")
 	ch.paymentMethod = p.OptString("payment_method")
 	ch.description = readText(p, "description", 1000)
-	if ch.descriptor = p.OptString("statement_descriptor"); ch.descriptor != nil && utf8.RuneCountInString(*ch.descriptor) > 22 {
-		p.Fail("statement_descriptor", "parameter_invalid_string_too_long", "statement_descriptor must be at most 22 characters.")
-	}
+	ch.descriptor = readDescriptor(p, "statement_descriptor")
 	if ch.receiptEmail = p.OptString("receipt_email"); ch.receiptEmail != nil && *ch.receiptEmail != "" && !plausibleEmail(*ch.receiptEmail) {
 		p.Fail("receipt_email", "email_invalid", "Invalid email address.")
 	}
@@ -108,13 +105,7 @@ func readIntentChange(p *params) intentChange {
 	if ch.setupFutureUsage = p.OptString("setup_future_usage"); ch.setupFutureUsage != nil && !oneOf(*ch.setupFutureUsage, []string{"", "on_session", "off_session"}) {
 		p.Fail("setup_future_usage", "parameter_invalid", "setup_future_usage must be on_session or off_session.")
 	}
-	if types, ok := p.StringSlice("payment_method_types"); ok {
-		for i, t := range types {
-			if t != "card" {
-				p.Fail(fmt.Sprintf("payment_method_types[%d]", i), "parameter_invalid", "Only card payments are supported.")
-			}
-		}
-	}
+	readPaymentMethodTypes(p)
 	if sub, ok := p.Sub("automatic_payment_methods"); ok {
 		sub.Bool("enabled")
 		sub.Ignore("allow_redirects")
@@ -122,6 +113,14 @@ func readIntentChange(p *params) intentChange {
 	p.Ignore("confirmation_method")
 	ch.metadata = readMetadata(p)
 	return ch
+}
+
+// readPaymentMethodTypes checks payment_method_types: card is the only type
+// there is.
+func readPaymentMethodTypes(p *params) {
+	if types, ok := p.StringSlice("payment_method_types"); ok && slices.ContainsFunc(types, func(t string) bool { return t != "card" }) {
+		p.Fail("payment_method_types", "parameter_invalid", "Only card payments are supported: payment_method_types may only contain card.")
+	}
 }
 
 // apply sets the sent fields on pi and checks them against the project's

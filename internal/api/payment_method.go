@@ -318,7 +318,10 @@ func (s *Server) listPaymentMethods(r *http.Request, p *params) (readFunc, error
 	if c, ok := p.String("customer"); ok && f.Customer == "" {
 		f.Customer = c
 	}
-	if t, ok := p.String("type"); ok {
+	if t, ok := p.String("type"); ok && t != "" {
+		if t != "card" {
+			p.Fail("type", "parameter_invalid", "Only payment methods of type card are supported.")
+		}
 		f.Type = t
 	}
 	url := "/v1/payment_methods"

@@ -52,10 +52,11 @@ type CheckoutSession struct {
 	ClientReferenceID string
 	Metadata          map[string]string
 	// PaymentIntentData is copied onto the payment intent made on payment.
-	PIMetadata      map[string]string
-	PIDescription   string
-	PICaptureMethod string
-	PaymentIntent   string
+	PIMetadata            map[string]string
+	PIDescription         string
+	PICaptureMethod       string
+	PIStatementDescriptor string
+	PaymentIntent         string
 	// Attempt counts hosted payment attempts; attempt N's transactionUnique is ID-N.
 	Attempt     int
 	LastAttempt *CheckoutAttempt

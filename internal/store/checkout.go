@@ -18,6 +18,7 @@ type piData struct {
 	Metadata      map[string]string `json:"metadata,omitempty"`
 	Description   string            `json:"description,omitempty"`
 	CaptureMethod string            `json:"capture_method,omitempty"`
+	Descriptor    string            `json:"statement_descriptor,omitempty"`
 }
 
 func (db *DB) scanCheckout(row interface{ Scan(...any) error }) (*pay.CheckoutSession, error) {
@@ -41,7 +42,7 @@ func (db *DB) scanCheckout(row interface{ Scan(...any) error }) (*pay.CheckoutSe
 			return nil, fmt.Errorf("checkout session %s: %w", cs.ID, err)
 		}
 	}
-	cs.PIMetadata, cs.PIDescription, cs.PICaptureMethod = d.Metadata, d.Description, d.CaptureMethod
+	cs.PIMetadata, cs.PIDescription, cs.PICaptureMethod, cs.PIStatementDescriptor = d.Metadata, d.Description, d.CaptureMethod, d.Descriptor
 	if lastAttempt != "" {
 		cs.LastAttempt = &pay.CheckoutAttempt{}
 		if err := json.Unmarshal([]byte(lastAttempt), cs.LastAttempt); err != nil {
@@ -57,7 +58,8 @@ func (db *DB) scanCheckout(row interface{ Scan(...any) error }) (*pay.CheckoutSe
 // checkoutArgs are a new session's column values, in checkoutColumns order.
 func checkoutArgs(db *DB, cs *pay.CheckoutSession) []any {
 	items, _ := json.Marshal(cs.LineItems)
-	pid, _ := json.Marshal(piData{Metadata: cs.PIMetadata, Description: cs.PIDescription, CaptureMethod: cs.PICaptureMethod})
+	pid, _ := json.Marshal(piData{Metadata: cs.PIMetadata, Description: cs.PIDescription, CaptureMethod: cs.PICaptureMethod,
+		Descriptor: cs.PIStatementDescriptor})
 	return []any{cs.ID, cs.Scope.ProjectID, cs.Scope.Livemode, cs.Created, cs.ExpiresAt, cs.Mode, cs.Status, cs.PaymentStatus, cs.Currency,
 		cs.AmountTotal, string(items), cs.SuccessURL, cs.CancelURL, cs.Customer, db.sealOptional(cs.CustomerEmail, sealAAD("cs", cs.ID, "email")),
 		cs.ClientReferenceID, metadataJSON(cs.Metadata), string(pid), cs.PaymentIntent, cs.Attempt, "", cs.PaidXRef, cs.PaidAfterExpiry}
