@@ -33,21 +33,33 @@ type listSpec struct {
 	scope   pay.Scope
 	where   func(q *query) // adds " AND …" filters
 	page    pay.Page
+	// after, instead of page's cursors, starts the page below a known
+	// (created, id): search results page by position, not by an object.
+	after *pay.SearchCursor
+}
+
+// from writes the FROM and WHERE clauses of s's rows, before any cursor.
+func (s listSpec) from(q *query) {
+	fmt.Fprintf(q, ` FROM %s WHERE project_id = %s AND livemode = %s`, s.table, q.arg(s.scope.ProjectID), q.arg(s.scope.Livemode))
+	if s.where != nil {
+		s.where(q)
+	}
+	addRange(q, "created", s.page.Created)
 }
 
 // list runs a keyset-paged query, newest first, and scans each row with scan.
 func list[T any](ctx context.Context, db querier, s listSpec, scan func(*sql.Rows) (T, error)) (pay.List[T], error) {
 	var out pay.List[T]
 	q := &query{}
-	fmt.Fprintf(q, `SELECT %s FROM %s WHERE project_id = %s AND livemode = %s`, s.columns, s.table, q.arg(s.scope.ProjectID), q.arg(s.scope.Livemode))
-	if s.where != nil {
-		s.where(q)
-	}
-	addRange(q, "created", s.page.Created)
+	q.WriteString(`SELECT ` + s.columns)
+	s.from(q)
 	order := "DESC"
 	cursor, param, cmp := s.page.StartingAfter, "starting_after", "<"
 	if s.page.EndingBefore != "" {
 		cursor, param, cmp, order = s.page.EndingBefore, "ending_before", ">", "ASC"
+	}
+	if s.after != nil {
+		fmt.Fprintf(q, ` AND (created, id) < (%s, %s)`, q.arg(s.after.Created), q.arg(s.after.ID))
 	}
 	if cursor != "" {
 		var created int64
@@ -94,4 +106,16 @@ func addRange(q *query, col string, r pay.Range) {
 			fmt.Fprintf(q, ` AND %s %s %s`, col, b.op, q.arg(*b.v))
 		}
 	}
+}
+
+// count returns how many rows s selects, whatever the page.
+func count(ctx context.Context, db querier, s listSpec) (int64, error) {
+	q := &query{}
+	q.WriteString(`SELECT COUNT(*)`)
+	s.from(q)
+	var n int64
+	if err := db.QueryRowContext(ctx, q.String(), q.args...).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s: %w", s.table, err)
+	}
+	return n, nil
 }
