@@ -83,7 +83,10 @@ func (s *Server) render(ctx context.Context, f finder, scope pay.Scope, obj any,
 		return nil, err
 	}
 	typ, _ := m["object"].(string)
-	if l, ok := obj.(listView); ok {
+	switch l := obj.(type) {
+	case listView:
+		typ = "list:" + l.kind
+	case searchView:
 		typ = "list:" + l.kind
 	}
 	if err := checkExpand(typ, expand); err != nil {
@@ -129,7 +132,7 @@ func cannotExpand(path string) error {
 
 // expandIn expands parts within object m; path is the whole expand[] value.
 func expandIn(ctx context.Context, f finder, scope pay.Scope, m map[string]any, parts []string, path string) error {
-	if m["object"] == "list" {
+	if m["object"] == "list" || m["object"] == "search_result" {
 		if parts[0] != "data" || len(parts) < 2 {
 			return cannotExpand(path)
 		}

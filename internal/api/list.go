@@ -23,13 +23,7 @@ func newList[T any](kind, url string, l pay.List[T], view func(T) any) listView 
 
 // readPage reads limit, starting_after, ending_before and created.
 func readPage(p *params) pay.Page {
-	page := pay.Page{Limit: 10}
-	if n, ok := p.Int64("limit"); ok {
-		if n < 1 || n > 100 {
-			p.Fail("limit", "parameter_invalid_integer", "limit must be between 1 and 100.")
-		}
-		page.Limit = int(n)
-	}
+	page := pay.Page{Limit: readLimit(p)}
 	page.StartingAfter, _ = p.String("starting_after")
 	page.EndingBefore, _ = p.String("ending_before")
 	if page.StartingAfter != "" && page.EndingBefore != "" {
@@ -51,4 +45,16 @@ func readRange(p *params, name string) pay.Range {
 		r.Gte, r.Lte = v, v
 	}
 	return r
+}
+
+// readLimit reads a page's limit: 1 to 100, 10 by default.
+func readLimit(p *params) int {
+	n, ok := p.Int64("limit")
+	if !ok {
+		return 10
+	}
+	if n < 1 || n > 100 {
+		p.Fail("limit", "parameter_invalid_integer", "limit must be between 1 and 100.")
+	}
+	return int(n)
 }
