@@ -26,7 +26,7 @@ func readText(p *params, name string, max int) *string {
 const maxDescriptor = 22
 
 // readDescriptor reads an optional statement descriptor (or suffix) as
-// Stripe accepts one: at most 22 characters, Latin script only, at least one
+// Stripe accepts one: at most maxDescriptor characters, Latin script only, at least one
 // letter, and none of < > \ ' " *. A pointer to "" unsets it.
 func readDescriptor(p *params, name string) *string {
 	v := p.OptString(name)
@@ -47,7 +47,7 @@ func readDescriptor(p *params, name string) *string {
 	}
 	switch {
 	case utf8.RuneCountInString(*v) > maxDescriptor:
-		p.Fail(name, "parameter_invalid_string_too_long", name+" must be at most 22 characters.")
+		p.Fail(name, "parameter_invalid_string_too_long", name+" must be at most "+strconv.Itoa(maxDescriptor)+" characters.")
 	case !letter:
 		p.Fail(name, "parameter_invalid", name+" must contain at least one letter.")
 	}
