@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -303,38 +304,26 @@ func TestWebhookDeliverySurvivesKill(t *testing.T) {
 
 var secretRE = regexp.MustCompile(`whsec_[0-9A-Za-z]{32}`)
 
-// listen registers a temporary endpoint, forwards signed events to the app,
-// and removes the endpoint on exit; trigger makes the events.
+// listen reads the project's new events through the API and forwards each
+// to the app, signed with the secret it prints, reporting the app's answer;
+// trigger makes the events. The server is not told about listen (no
+// endpoint) and never connects to it.
 func TestListenAndTrigger(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t)
 	base, banner, stopServe := te.serve()
 	defer stopServe()
 	key := keyRE.FindString(banner)
+	// An event from before listen starts is not forwarded.
+	apiJSON(t, "POST", base+"/v1/customers", key, url.Values{"email": {"before@example.com"}})
 	app := newHookLog(t, 0)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"listen", "--forward-to", app.srv.URL + "/webhook", "--api-url", base, "--events", "customer.created,customer.updated"},
-			&env{stdout: &out, stderr: &errOut, getenv: func(k string) string {
-				if k == "CALMONY_API_KEY" {
-					return key
-				}
-				return te.getenv(k)
-			}})
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !secretRE.MatchString(out.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("listen printed no secret:\n%s\n%s", out.String(), errOut.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// The key comes from the environment here.
+	te.env["CALMONY_API_KEY"] = key
+	out, stopListen := te.listen("--forward-to", app.srv.URL+"/webhook", "--api-url", base, "--events", "customer.created, customer.updated")
+	delete(te.env, "CALMONY_API_KEY")
 	app.setSecret(secretRE.FindString(out.String()))
-	eps := apiJSON(t, "GET", base+"/v1/webhook_endpoints", key, nil)["data"].([]any)
-	if len(eps) != 1 || eps[0].(map[string]any)["description"] != "calmonypay listen (temporary, deleted on exit)" {
+	if eps := apiJSON(t, "GET", base+"/v1/webhook_endpoints", key, nil)["data"].([]any); len(eps) != 0 {
 		t.Fatalf("endpoints while listening = %v", eps)
 	}
 
@@ -343,7 +332,9 @@ func TestListenAndTrigger(t *testing.T) {
 		t.Fatalf("trigger = %d\n%s\n%s", code, tout, terr)
 	}
 	cus := regexp.MustCompile(`cus_[0-9A-Za-z]+`).FindString(tout)
-	deadline = time.Now().Add(10 * time.Second)
+	// Filtered out by --events.
+	apiJSON(t, "DELETE", base+"/v1/customers/"+cus, key, nil)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		app.mu.Lock()
 		n := len(app.counts)
@@ -356,26 +347,20 @@ func TestListenAndTrigger(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	waitOutput(t, out, "<-- [200] POST "+app.srv.URL+"/webhook")
+	time.Sleep(3 * listenPollInterval) // any further event would arrive by now
+	app.mu.Lock()
 	for id, typ := range app.types {
-		if app.object[id] != cus || (typ != "customer.created" && typ != "customer.updated") {
-			t.Errorf("app got %s %s about %s", id, typ, app.object[id])
+		if app.object[id] != cus || (typ != "customer.created" && typ != "customer.updated") || app.counts[id] != 1 {
+			t.Errorf("app got %s %s about %s %d times", id, typ, app.object[id], app.counts[id])
 		}
 	}
-	waitOutput(t, &out, "<-- [200] POST "+app.srv.URL+"/webhook")
-	if !strings.Contains(out.String(), "--> customer.updated [evt_") {
-		t.Errorf("listen did not print the event:\n%s", out.String())
+	app.mu.Unlock()
+	created := strings.Index(out.String(), "--> customer.created [evt_")
+	if updated := strings.Index(out.String(), "--> customer.updated [evt_"); created < 0 || updated < created {
+		t.Errorf("listen did not print the events in order:\n%s", out.String())
 	}
-
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("listen exited %d: %s", code, errOut.String())
-	}
-	if !strings.Contains(out.String(), "Deleted webhook endpoint we_") {
-		t.Errorf("listen did not say it cleaned up:\n%s", out.String())
-	}
-	if eps := apiJSON(t, "GET", base+"/v1/webhook_endpoints", key, nil)["data"].([]any); len(eps) != 0 {
-		t.Errorf("endpoints after listen exited = %v", eps)
-	}
+	stopListen()
 
 	live := keyRE.FindString(func() string { _, o, _ := te.cmd("keys", "create", "--mode", "live"); return o }())
 	for _, args := range [][]string{
@@ -384,11 +369,62 @@ func TestListenAndTrigger(t *testing.T) {
 		{"trigger", "customer.created", "--api-key", "", "--api-url", base},
 		{"listen", "--api-key", key, "--api-url", base},
 		{"listen", "--forward-to", "ftp://x", "--api-key", key},
+		{"listen", "--forward-to", "http://localhost:3000/", "--api-key", live, "--api-url", base},
+		{"listen", "--forward-to", "http://localhost:3000/", "--api-key", key, "--api-url", base, "--events", "customer.exploded"},
+		{"listen", "--forward-to", "http://localhost:3000/", "--api-key", key, "--api-url", base, "--events", "nothing.*"},
 	} {
 		if code, _, _ := te.cmd(args...); code != 2 {
 			t.Errorf("%v exited %d, want 2", args, code)
 		}
 	}
+}
+
+// listen reports what the app answered, and keeps reading events while the
+// app is failing or unreachable.
+func TestListenReportsAppFailures(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	base, banner, stopServe := te.serve()
+	defer stopServe()
+	key := keyRE.FindString(banner)
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+
+	out, stopListen := te.listen("--forward-to", failing.URL, "--api-url", base, "--api-key", key, "--events", "customer.*")
+	defer stopListen()
+	apiJSON(t, "POST", base+"/v1/customers", key, url.Values{"email": {"a@example.com"}})
+	waitOutput(t, out, "<-- [500] POST "+failing.URL)
+	failing.Close()
+	apiJSON(t, "POST", base+"/v1/customers", key, url.Values{"email": {"b@example.com"}})
+	waitOutput(t, out, "<-- [ERR] POST "+failing.URL)
+}
+
+// listen starts calmonypay listen with args once it has printed its signing
+// secret, and returns its output and a function that stops it.
+func (te *testEnv) listen(args ...string) (*syncBuffer, func()) {
+	te.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	vars := maps.Clone(te.env)
+	env := &env{stdout: &out, stderr: &errOut, getenv: func(k string) string { return vars[k] }}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, append([]string{"listen"}, args...), env) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !secretRE.MatchString(out.String()) {
+		if time.Now().After(deadline) {
+			cancel()
+			te.t.Fatalf("listen printed no secret:\n%s\n%s", out.String(), errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return &out, sync.OnceFunc(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			te.t.Errorf("listen exited %d: %s", code, errOut.String())
+		}
+	})
 }
 
 func waitOutput(t *testing.T, b *syncBuffer, want string) {
@@ -428,3 +464,4 @@ func TestWebhookEncryptionKey(t *testing.T) {
 		t.Errorf("no development webhook key was generated: %v", err)
 	}
 }
+
