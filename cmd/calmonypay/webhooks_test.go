@@ -140,7 +140,8 @@ var apiURLRE = regexp.MustCompile(`API\s+(http://\S+)/v1`)
 func startBinary(t *testing.T, bin, dataDir string) (*process, string) {
 	t.Helper()
 	p := &process{lines: make(chan string, 100), done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--webhook-timeout", "1s")
+	// The tests' receivers are on loopback: opt in, as for local development.
+	p.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--webhook-timeout", "1s", "--allow-private-webhook-urls")
 	p.cmd.Env = append(os.Environ(), "CALMONY_ENV=development")
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -307,7 +308,7 @@ var secretRE = regexp.MustCompile(`whsec_[0-9A-Za-z]{32}`)
 // listen reads the project's new events through the API and forwards each
 // to the app, signed with the secret it prints, reporting the app's answer;
 // trigger makes the events. The server is not told about listen (no
-// endpoint) and never connects to it.
+// endpoint) and needs no opt-in to private webhook URLs.
 func TestListenAndTrigger(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t)
@@ -465,3 +466,23 @@ func TestWebhookEncryptionKey(t *testing.T) {
 	}
 }
 
+// The opt-in to private webhook URLs is for development: production refuses
+// it, by flag or variable, and a development server says it is on.
+func TestAllowPrivateWebhookURLsRefusedInProduction(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	code, _, errOut := te.cmd("serve", "--env", "production", "--addr", "127.0.0.1:0", "--allow-private-webhook-urls")
+	if code != 1 || !strings.Contains(errOut, "--allow-private-webhook-urls") {
+		t.Errorf("production with the flag = %d %q", code, errOut)
+	}
+	te.env["CALMONY_ALLOW_PRIVATE_WEBHOOK_URLS"] = "true"
+	code, _, errOut = te.cmd("serve", "--env", "production", "--addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(errOut, "refused with --env production") {
+		t.Errorf("production with the variable = %d %q", code, errOut)
+	}
+	_, banner, stop := te.serve()
+	stop()
+	if !strings.Contains(banner, "--allow-private-webhook-urls") {
+		t.Errorf("the banner does not mention the opt-in:\n%s", banner)
+	}
+}

@@ -59,10 +59,11 @@ type Config struct {
 	// DisableAfter disables an endpoint whose deliveries have failed, with
 	// no success, for this long. Defaults to Retry's window (3 days).
 	DisableAfter time.Duration
-	// AllowLocalhost lets test-mode endpoints receive on localhost and
-	// loopback addresses (development and test servers, never production).
+	// AllowPrivateURLs lets test-mode endpoints receive on loopback and
+	// private-network addresses (safeurl.Options.AllowPrivate): an
+	// operator's explicit choice for development, never in production.
 	// Live-mode endpoints never may.
-	AllowLocalhost bool
+	AllowPrivateURLs bool
 	// MaxResponseBody is how much of an answer's body is kept with the
 	// attempt. Defaults to 2048 bytes; bodies are never read further.
 	MaxResponseBody int
@@ -78,10 +79,10 @@ type Config struct {
 
 // Worker delivers webhooks. Create it with New and start it with Run.
 type Worker struct {
-	cfg    Config
-	log    *slog.Logger
-	strict *http.Client // live mode, and test mode without AllowLocalhost
-	local  *http.Client // test mode with AllowLocalhost
+	cfg     Config
+	log     *slog.Logger
+	strict  *http.Client // live mode, and test mode without AllowPrivateURLs
+	private *http.Client // test mode with AllowPrivateURLs, else nil
 
 	mu       sync.Mutex
 	inFlight map[string]int // by endpoint
@@ -112,14 +113,17 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Lease < cfg.Timeout {
 		return nil, errors.New("webhook: Config.Lease must be longer than Timeout")
 	}
-	return &Worker{
+	w := &Worker{
 		cfg:      cfg,
 		log:      cfg.Logger,
 		strict:   safeurl.NewClient(safeurl.Options{}, cfg.Timeout),
-		local:    safeurl.NewClient(safeurl.Options{AllowLocalhost: true}, cfg.Timeout),
 		inFlight: map[string]int{},
 		free:     make(chan struct{}, 1),
-	}, nil
+	}
+	if cfg.AllowPrivateURLs {
+		w.private = safeurl.NewClient(safeurl.Options{AllowPrivate: true}, cfg.Timeout)
+	}
+	return w, nil
 }
 
 // Run delivers until ctx is canceled, then stops claiming, lets the
@@ -253,8 +257,8 @@ func (w *Worker) attempt(ctx context.Context, d *store.Delivery, now time.Time) 
 	req.Header.Set(sign.SignatureHeader, sig)
 	req.Header.Set(sign.StripeSignatureHeader, sig)
 	client := w.strict
-	if w.cfg.AllowLocalhost && !d.Event.Scope.Livemode {
-		client = w.local
+	if w.private != nil && !d.Event.Scope.Livemode {
+		client = w.private
 	}
 	start := time.Now()
 	resp, err := client.Do(req)
