@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -391,7 +392,7 @@ func TestMisbehavingReceivers(t *testing.T) {
 			}
 		case "huge":
 			body, _ := a["response_body"].(string)
-			if a["response_status"] != 500.0 || len(body) != 2048 {
+			if a["response_status"] != 500.0 || len(body) != 256 {
 				t.Errorf("huge: status %v, %d bytes of body kept", a["response_status"], len(body))
 			}
 		}
@@ -629,5 +630,91 @@ func TestLoopbackRefusedAtDialTime(t *testing.T) {
 				t.Errorf("the loopback receiver got the event: %v, want %v", got, tt.wantDelivered)
 			}
 		})
+	}
+}
+
+// An attempt records what the endpoint answered as a status and a short
+// printable excerpt, and a failed connection as a generic description: a
+// service that is not the merchant's receiver cannot be read through the
+// attempts.
+func TestAttemptsKeepOnlySanitisedExcerpts(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, apitest.Options{})
+	startWorker(t, srv, webhook.Config{Timeout: 2 * time.Second})
+	const banner = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3 internal-host-7"
+
+	// A service that is not HTTP answers with its banner.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Read(make([]byte, 1024))
+			c.Write([]byte(banner + "\r\n"))
+			c.Close()
+		}
+	}()
+	// A port nothing listens on.
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + closed.Addr().String() + "/"
+	closed.Close()
+	// A receiver answering control characters, bytes that are not UTF-8 and
+	// far more than an excerpt.
+	noisy := newReceiver(t, func(w http.ResponseWriter, r *http.Request, d *delivery, n int) {
+		w.WriteHeader(http.StatusBadGateway)
+		w.Write([]byte("\x1b[31mupstream\x00\x07 down\r\n\t\xff\xfe(" + strings.Repeat("é", 300)))
+	})
+	plain := newReceiver(t, nil)
+	untrusted := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(untrusted.Close)
+
+	service := ln.Addr().String() + "/"
+	plainOverTLS := "https" + strings.TrimPrefix(plain.srv.URL, "http")
+	wantError := map[string]string{
+		"http://" + service:  "the answer was not HTTP",
+		"https://" + service: "TLS error: the handshake failed",
+		refused:              "connection refused",
+		noisy.srv.URL:        "HTTP 502",
+		plainOverTLS:         "TLS error: the server answered without TLS",
+		untrusted.URL:        "TLS error: the certificate is not trusted or not valid for this host",
+	}
+	for u := range wantError {
+		if _, secret := createEndpoint(t, srv, u); u == noisy.srv.URL {
+			noisy.setSecret(secret)
+		}
+	}
+	createCustomer(t, srv, "banner@example.com")
+	evt := listEvents(t, srv)[0]["id"].(string)
+	waitFor(t, 10*time.Second, "an attempt to every endpoint", func() bool { return len(attempts(t, srv, evt)) == len(wantError) })
+	for _, a := range attempts(t, srv, evt) {
+		raw, _ := json.Marshal(a)
+		for _, part := range strings.Fields(banner) {
+			if strings.Contains(string(raw), part) {
+				t.Errorf("an attempt shows the banner's %q: %s", part, raw)
+			}
+		}
+		if a["status"] != "failed" || a["error"] != wantError[a["url"].(string)] {
+			t.Errorf("attempt to %s: error %q, want %q", a["url"], a["error"], wantError[a["url"].(string)])
+		}
+		body, _ := a["response_body"].(string)
+		if a["url"] != noisy.srv.URL {
+			if body != "" {
+				t.Errorf("attempt to %s kept a body: %q", a["url"], body)
+			}
+			continue
+		}
+		want := "[31mupstream down (" + strings.Repeat("é", (256-len("\x1b[31mupstream\x00\x07 down\r\n\t\xff\xfe("))/2)
+		if a["response_status"] != 502.0 || body != want {
+			t.Errorf("noisy receiver's excerpt = %d %q, want %q", len(body), body, want)
+		}
 	}
 }
