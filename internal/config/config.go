@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/calmony/calmonypay/internal/fileperm"
 	"github.com/calmony/calmonypay/internal/secret"
 )
 
@@ -281,6 +283,11 @@ func (c *Config) devKey(getenv Getenv, log *slog.Logger, name, file string, crea
 	if err != nil {
 		return "", "", err
 	}
+	// One made before with a wider mode (an earlier version, a copy) is
+	// narrowed to what loadOrCreateKeyFile makes.
+	if err := fileperm.Narrow(path, 0o600); err != nil {
+		log.Warn("the development key file is readable by other users and its mode could not be changed", "file", path, "err", err)
+	}
 	if c.serving {
 		log.Warn("no "+name+" set: using a development key kept in the data folder; set one for any real data", "file", path)
 	}
@@ -303,6 +310,15 @@ func oldKeys(getenv Getenv, name string) ([]secret.Value, error) {
 		keys = append(keys, key)
 	}
 	return keys, nil
+}
+
+// SecureDataDir makes the data folder, if it exists, accessible to its
+// owner only (0700), as it is when Calmony Pay creates it, whoever made it
+// before; if it cannot, it logs a warning.
+func (c *Config) SecureDataDir(log *slog.Logger) {
+	if err := fileperm.Narrow(c.DataDir, 0o700); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Warn("the data folder is open to other users and its mode could not be changed", "folder", c.DataDir, "err", err)
+	}
 }
 
 // readSecret reads NAME, or the file named by NAME_FILE.
