@@ -117,11 +117,12 @@ func VerifyAt(payload []byte, header, secret string, tolerance time.Duration, no
 	if tolerance == 0 {
 		tolerance = DefaultTolerance
 	}
-	if tolerance > 0 {
-		age := now.Sub(t)
-		if age > tolerance || -age > tolerance {
-			return ErrTooOld
-		}
+	// Times are compared, not subtracted: Time.Sub saturates, and the
+	// negation of the most negative Duration is itself, so a timestamp
+	// centuries ahead once passed as within the tolerance. Time.Add
+	// saturates too, which is what comparing needs.
+	if tolerance > 0 && (t.Before(now.Add(-tolerance)) || t.After(now.Add(tolerance))) {
+		return ErrTooOld
 	}
 	want := ComputeSignature(t, payload, secret)
 	ok := false

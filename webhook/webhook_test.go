@@ -2,6 +2,7 @@ package webhook_test
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,9 @@ func TestVerify(t *testing.T) {
 		{"just inside default tolerance", payload, signed, secret, 0, now.Add(300 * time.Second), nil},
 		{"too old for default tolerance", payload, signed, secret, 0, now.Add(301 * time.Second), webhook.ErrTooOld},
 		{"too far in the future", payload, signed, secret, 0, now.Add(-301 * time.Second), webhook.ErrTooOld},
+		{"centuries in the future", payload, webhook.Sign(payload, time.Unix(1_800_000_000+10_000_000_000, 0), secret), secret, 0, now, webhook.ErrTooOld},
+		{"centuries in the past", payload, webhook.Sign(payload, time.Unix(1_800_000_000-10_000_000_000, 0), secret), secret, 0, now, webhook.ErrTooOld},
+		{"the largest timestamp", payload, webhook.Sign(payload, time.Unix(math.MaxInt64, 0), secret), secret, 0, now, webhook.ErrTooOld},
 		{"custom tolerance", payload, signed, secret, time.Hour, now.Add(59 * time.Minute), nil},
 		{"negative tolerance skips the check", payload, signed, secret, -1, now.Add(48 * time.Hour), nil},
 		{"tampered body", append([]byte(nil), strings.Replace(string(payload), "evt_123", "evt_124", 1)...), signed, secret, 0, now, webhook.ErrNoValidSignature},

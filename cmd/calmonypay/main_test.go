@@ -242,6 +242,31 @@ func TestEncryptionKeyMismatchAndRotation(t *testing.T) {
 	}
 }
 
+// The data folder is its owner's only (0700), even when it was made before
+// with a wider mode, and so is every file in it (0600): the SQLite database
+// with its -wal and -shm files, and the generated keys, including a key
+// file made before with a wider mode.
+func TestDataFolderIsPrivate(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	if err := os.Chmod(te.dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(te.dir, "encryption.key"), []byte(strings.Repeat("ab", 32)+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, stop := te.serve()
+	defer stop()
+	if fi, err := os.Stat(te.dir); err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("data folder: mode %#o, %v; want 0700", fi.Mode().Perm(), err)
+	}
+	for _, name := range []string{"calmony.db", "calmony.db-wal", "calmony.db-shm", "encryption.key", "webhook-encryption.key"} {
+		if fi, err := os.Stat(filepath.Join(te.dir, name)); err != nil || fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s: mode %#o, %v; want 0600", name, fi.Mode().Perm(), err)
+		}
+	}
+}
+
 func TestKeysCommands(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t)

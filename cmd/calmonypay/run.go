@@ -125,13 +125,15 @@ func newLoggerTo(w io.Writer, cfg *config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-// openStore loads the encryption key (unless loaded already), opens the
-// database and applies migrations. Webhook signing secrets are sealed with
-// cfg.WebhookEncryptionKey when it was loaded (serve). Only with create
+// openStore makes the data folder private, loads the encryption key
+// (unless loaded already), opens the database and applies migrations.
+// Webhook signing secrets are sealed with cfg.WebhookEncryptionKey when it
+// was loaded (serve). Only with create
 // (serve and migrate) may it make a new database and a development key;
 // other commands refuse, saying where they looked, so that one run from
 // another folder does not work on an empty database of its own.
 func openStore(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger, create bool) (*store.DB, *secret.Keyring, error) {
+	cfg.SecureDataDir(log)
 	if !create && !store.IsPostgresDSN(cfg.Database) {
 		if _, err := os.Stat(cfg.Database); err != nil {
 			return nil, nil, noDatabase(cfg.Database)

@@ -74,6 +74,9 @@ func serve(ctx context.Context, args []string, e *env) error {
 		}
 		log.Warn("SECURITY: hosted payment callback signatures are NOT verified (CALMONY_ENV=test or REQUIRE_SIGNATURE=false); never use this with real payments")
 	}
+	if cfg.AllowPrivateWebhookURLs {
+		log.Warn("SECURITY: test-mode webhook endpoints may target loopback and private-network hosts (--allow-private-webhook-urls); for development only")
+	}
 
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
@@ -106,7 +109,7 @@ func serve(ctx context.Context, args []string, e *env) error {
 		mounts[payments.SandboxPath+"/"] = http.StripPrefix(payments.SandboxPath, gateways.Sandbox)
 	}
 	srv, err := api.New(api.Config{DB: db, Keys: keys, Logger: log, RateLimit: cfg.RateLimit, AppOrigin: cfg.AppOrigin,
-		Gateways: gateways.Gateways, Mounts: mounts, StrictWebhookURLs: cfg.Env == config.Production, PublicURL: cfg.PublicURL,
+		Gateways: gateways.Gateways, Mounts: mounts, AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs, PublicURL: cfg.PublicURL,
 		AllowLocalhostURLs: cfg.AllowLocalhostURLs, SkipCallbackSignature: cfg.SkipCallbackSignature})
 	if err != nil {
 		return err
@@ -219,6 +222,9 @@ func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult, sand
 	}
 	if cfg.SkipCallbackSignature {
 		fmt.Fprintf(w, "  WARNING      checkout callback signatures are NOT verified (test-mode bypass)\n")
+	}
+	if cfg.AllowPrivateWebhookURLs {
+		fmt.Fprintf(w, "  WARNING      test-mode webhooks may reach loopback and private-network hosts (--allow-private-webhook-urls)\n")
 	}
 	if sandbox {
 		fmt.Fprintf(w, "  Sandbox      %s%s/ (Cardstream test gateway for sk_test_ keys)\n", cfg.PublicURL, payments.SandboxPath)

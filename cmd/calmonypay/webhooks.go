@@ -29,10 +29,10 @@ func startWebhooks(ctx context.Context, db *store.DB, cfg *config.Config, log *s
 		Logger:      log,
 		Concurrency: cfg.WebhookConcurrency,
 		Timeout:     cfg.WebhookTimeout,
-		// Test-mode endpoints may be on localhost while developing; never
-		// on a production server.
-		AllowLocalhost: cfg.Env != config.Production,
-		EventRetention: time.Duration(cfg.EventRetentionDays) * 24 * time.Hour,
+		// Only where the operator asked for it, for development (refused
+		// in production).
+		AllowPrivateURLs: cfg.AllowPrivateWebhookURLs,
+		EventRetention:   time.Duration(cfg.EventRetentionDays) * 24 * time.Hour,
 	})
 	if err != nil {
 		return nil, err

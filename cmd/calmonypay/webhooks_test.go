@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -139,7 +140,8 @@ var apiURLRE = regexp.MustCompile(`API\s+(http://\S+)/v1`)
 func startBinary(t *testing.T, bin, dataDir string) (*process, string) {
 	t.Helper()
 	p := &process{lines: make(chan string, 100), done: make(chan error, 1)}
-	p.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--webhook-timeout", "1s")
+	// The tests' receivers are on loopback: opt in, as for local development.
+	p.cmd = exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--data-dir", dataDir, "--webhook-timeout", "1s", "--allow-private-webhook-urls")
 	p.cmd.Env = append(os.Environ(), "CALMONY_ENV=development")
 	stdout, err := p.cmd.StdoutPipe()
 	if err != nil {
@@ -303,38 +305,26 @@ func TestWebhookDeliverySurvivesKill(t *testing.T) {
 
 var secretRE = regexp.MustCompile(`whsec_[0-9A-Za-z]{32}`)
 
-// listen registers a temporary endpoint, forwards signed events to the app,
-// and removes the endpoint on exit; trigger makes the events.
+// listen reads the project's new events through the API and forwards each
+// to the app, signed with the secret it prints, reporting the app's answer;
+// trigger makes the events. The server is not told about listen (no
+// endpoint) and needs no opt-in to private webhook URLs.
 func TestListenAndTrigger(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t)
 	base, banner, stopServe := te.serve()
 	defer stopServe()
 	key := keyRE.FindString(banner)
+	// An event from before listen starts is not forwarded.
+	apiJSON(t, "POST", base+"/v1/customers", key, url.Values{"email": {"before@example.com"}})
 	app := newHookLog(t, 0)
 
-	ctx, cancel := context.WithCancel(context.Background())
-	var out, errOut syncBuffer
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"listen", "--forward-to", app.srv.URL + "/webhook", "--api-url", base, "--events", "customer.created,customer.updated"},
-			&env{stdout: &out, stderr: &errOut, getenv: func(k string) string {
-				if k == "CALMONY_API_KEY" {
-					return key
-				}
-				return te.getenv(k)
-			}})
-	}()
-	deadline := time.Now().Add(10 * time.Second)
-	for !secretRE.MatchString(out.String()) {
-		if time.Now().After(deadline) {
-			t.Fatalf("listen printed no secret:\n%s\n%s", out.String(), errOut.String())
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	// The key comes from the environment here.
+	te.env["CALMONY_API_KEY"] = key
+	out, stopListen := te.listen("--forward-to", app.srv.URL+"/webhook", "--api-url", base, "--events", "customer.created, customer.updated")
+	delete(te.env, "CALMONY_API_KEY")
 	app.setSecret(secretRE.FindString(out.String()))
-	eps := apiJSON(t, "GET", base+"/v1/webhook_endpoints", key, nil)["data"].([]any)
-	if len(eps) != 1 || eps[0].(map[string]any)["description"] != "calmonypay listen (temporary, deleted on exit)" {
+	if eps := apiJSON(t, "GET", base+"/v1/webhook_endpoints", key, nil)["data"].([]any); len(eps) != 0 {
 		t.Fatalf("endpoints while listening = %v", eps)
 	}
 
@@ -343,7 +333,9 @@ func TestListenAndTrigger(t *testing.T) {
 		t.Fatalf("trigger = %d\n%s\n%s", code, tout, terr)
 	}
 	cus := regexp.MustCompile(`cus_[0-9A-Za-z]+`).FindString(tout)
-	deadline = time.Now().Add(10 * time.Second)
+	// Filtered out by --events.
+	apiJSON(t, "DELETE", base+"/v1/customers/"+cus, key, nil)
+	deadline := time.Now().Add(10 * time.Second)
 	for {
 		app.mu.Lock()
 		n := len(app.counts)
@@ -356,26 +348,20 @@ func TestListenAndTrigger(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+	waitOutput(t, out, "<-- [200] POST "+app.srv.URL+"/webhook")
+	time.Sleep(3 * listenPollInterval) // any further event would arrive by now
+	app.mu.Lock()
 	for id, typ := range app.types {
-		if app.object[id] != cus || (typ != "customer.created" && typ != "customer.updated") {
-			t.Errorf("app got %s %s about %s", id, typ, app.object[id])
+		if app.object[id] != cus || (typ != "customer.created" && typ != "customer.updated") || app.counts[id] != 1 {
+			t.Errorf("app got %s %s about %s %d times", id, typ, app.object[id], app.counts[id])
 		}
 	}
-	waitOutput(t, &out, "<-- [200] POST "+app.srv.URL+"/webhook")
-	if !strings.Contains(out.String(), "--> customer.updated [evt_") {
-		t.Errorf("listen did not print the event:\n%s", out.String())
+	app.mu.Unlock()
+	created := strings.Index(out.String(), "--> customer.created [evt_")
+	if updated := strings.Index(out.String(), "--> customer.updated [evt_"); created < 0 || updated < created {
+		t.Errorf("listen did not print the events in order:\n%s", out.String())
 	}
-
-	cancel()
-	if code := <-done; code != 0 {
-		t.Errorf("listen exited %d: %s", code, errOut.String())
-	}
-	if !strings.Contains(out.String(), "Deleted webhook endpoint we_") {
-		t.Errorf("listen did not say it cleaned up:\n%s", out.String())
-	}
-	if eps := apiJSON(t, "GET", base+"/v1/webhook_endpoints", key, nil)["data"].([]any); len(eps) != 0 {
-		t.Errorf("endpoints after listen exited = %v", eps)
-	}
+	stopListen()
 
 	live := keyRE.FindString(func() string { _, o, _ := te.cmd("keys", "create", "--mode", "live"); return o }())
 	for _, args := range [][]string{
@@ -384,11 +370,62 @@ func TestListenAndTrigger(t *testing.T) {
 		{"trigger", "customer.created", "--api-key", "", "--api-url", base},
 		{"listen", "--api-key", key, "--api-url", base},
 		{"listen", "--forward-to", "ftp://x", "--api-key", key},
+		{"listen", "--forward-to", "http://localhost:3000/", "--api-key", live, "--api-url", base},
+		{"listen", "--forward-to", "http://localhost:3000/", "--api-key", key, "--api-url", base, "--events", "customer.exploded"},
+		{"listen", "--forward-to", "http://localhost:3000/", "--api-key", key, "--api-url", base, "--events", "nothing.*"},
 	} {
 		if code, _, _ := te.cmd(args...); code != 2 {
 			t.Errorf("%v exited %d, want 2", args, code)
 		}
 	}
+}
+
+// listen reports what the app answered, and keeps reading events while the
+// app is failing or unreachable.
+func TestListenReportsAppFailures(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	base, banner, stopServe := te.serve()
+	defer stopServe()
+	key := keyRE.FindString(banner)
+	failing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Error(w, "no", http.StatusInternalServerError)
+	}))
+	defer failing.Close()
+
+	out, stopListen := te.listen("--forward-to", failing.URL, "--api-url", base, "--api-key", key, "--events", "customer.*")
+	defer stopListen()
+	apiJSON(t, "POST", base+"/v1/customers", key, url.Values{"email": {"a@example.com"}})
+	waitOutput(t, out, "<-- [500] POST "+failing.URL)
+	failing.Close()
+	apiJSON(t, "POST", base+"/v1/customers", key, url.Values{"email": {"b@example.com"}})
+	waitOutput(t, out, "<-- [ERR] POST "+failing.URL)
+}
+
+// listen starts calmonypay listen with args once it has printed its signing
+// secret, and returns its output and a function that stops it.
+func (te *testEnv) listen(args ...string) (*syncBuffer, func()) {
+	te.t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errOut syncBuffer
+	vars := maps.Clone(te.env)
+	env := &env{stdout: &out, stderr: &errOut, getenv: func(k string) string { return vars[k] }}
+	done := make(chan int, 1)
+	go func() { done <- run(ctx, append([]string{"listen"}, args...), env) }()
+	deadline := time.Now().Add(10 * time.Second)
+	for !secretRE.MatchString(out.String()) {
+		if time.Now().After(deadline) {
+			cancel()
+			te.t.Fatalf("listen printed no secret:\n%s\n%s", out.String(), errOut.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return &out, sync.OnceFunc(func() {
+		cancel()
+		if code := <-done; code != 0 {
+			te.t.Errorf("listen exited %d: %s", code, errOut.String())
+		}
+	})
 }
 
 func waitOutput(t *testing.T, b *syncBuffer, want string) {
@@ -426,5 +463,26 @@ func TestWebhookEncryptionKey(t *testing.T) {
 	stop()
 	if _, err := os.Stat(filepath.Join(te.dir, "webhook-encryption.key")); err != nil {
 		t.Errorf("no development webhook key was generated: %v", err)
+	}
+}
+
+// The opt-in to private webhook URLs is for development: production refuses
+// it, by flag or variable, and a development server says it is on.
+func TestAllowPrivateWebhookURLsRefusedInProduction(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	code, _, errOut := te.cmd("serve", "--env", "production", "--addr", "127.0.0.1:0", "--allow-private-webhook-urls")
+	if code != 1 || !strings.Contains(errOut, "--allow-private-webhook-urls") {
+		t.Errorf("production with the flag = %d %q", code, errOut)
+	}
+	te.env["CALMONY_ALLOW_PRIVATE_WEBHOOK_URLS"] = "true"
+	code, _, errOut = te.cmd("serve", "--env", "production", "--addr", "127.0.0.1:0")
+	if code != 1 || !strings.Contains(errOut, "refused with --env production") {
+		t.Errorf("production with the variable = %d %q", code, errOut)
+	}
+	_, banner, stop := te.serve()
+	stop()
+	if !strings.Contains(banner, "--allow-private-webhook-urls") {
+		t.Errorf("the banner does not mention the opt-in:\n%s", banner)
 	}
 }

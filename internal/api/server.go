@@ -42,9 +42,11 @@ type Config struct {
 	SkipCallbackSignature bool
 	// Gateways are the card gateways for test and live keys.
 	Gateways payments.Gateways
-	// StrictWebhookURLs refuses localhost webhook endpoint URLs in test mode
-	// too (production servers). Live mode always refuses them.
-	StrictWebhookURLs bool
+	// AllowPrivateWebhookURLs lets test-mode webhook endpoints use http and
+	// loopback or private-network hosts (safeurl.Options.AllowPrivate), for
+	// development only. Without it, and always in live mode, endpoints must
+	// be public https URLs.
+	AllowPrivateWebhookURLs bool
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
 	// AnswerWithin is how long a request that calls the gateway waits for
@@ -82,7 +84,7 @@ type Server struct {
 	skipCallbackSignature bool
 	handler               http.Handler
 
-	strictWebhookURLs bool
+	allowPrivateWebhookURLs bool // see Config
 
 	answerWithin time.Duration
 	crash        func(point string) bool
@@ -106,9 +108,9 @@ func New(cfg Config) (*Server, error) {
 		allowLocalhostURLs:    cfg.AllowLocalhostURLs,
 		skipCallbackSignature: cfg.SkipCallbackSignature,
 
-		strictWebhookURLs: cfg.StrictWebhookURLs,
-		answerWithin:      cmp.Or(cfg.AnswerWithin, 30*time.Second),
-		crash:             cfg.Crash,
+		allowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs,
+		answerWithin:            cmp.Or(cfg.AnswerWithin, 30*time.Second),
+		crash:                   cfg.Crash,
 	}
 	if s.now == nil {
 		s.now = time.Now

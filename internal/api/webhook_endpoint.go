@@ -75,10 +75,9 @@ type webhookEndpointChange struct {
 func (s *Server) readWebhookEndpointChange(r *http.Request, p *params) webhookEndpointChange {
 	var ch webhookEndpointChange
 	if u := p.OptString("url"); u != nil {
-		livemode := keyFrom(r.Context()).Livemode
-		// Test mode may deliver to localhost while developing; live mode, and
-		// any mode on a production server, only to public https URLs.
-		opts := safeurl.Options{AllowLocalhost: !livemode && !s.strictWebhookURLs}
+		// Only public https URLs, unless the operator let test mode reach
+		// private hosts for development (serve --allow-private-webhook-urls).
+		opts := safeurl.Options{AllowPrivate: s.allowPrivateWebhookURLs && !keyFrom(r.Context()).Livemode}
 		if _, err := safeurl.Check(*u, opts); err != nil {
 			var se *safeurl.Error
 			errors.As(err, &se)

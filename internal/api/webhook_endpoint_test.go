@@ -3,10 +3,9 @@ package api_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
-	"net/http/httptest"
+	"fmt"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -14,9 +13,7 @@ import (
 	gocmp "github.com/google/go-cmp/cmp"
 	"github.com/stripe/stripe-go/v85"
 
-	"github.com/calmony/calmonypay/internal/api"
 	"github.com/calmony/calmonypay/internal/api/apitest"
-	"github.com/calmony/calmonypay/internal/store/storetest"
 )
 
 func form(kv ...string) string {
@@ -152,16 +149,9 @@ func TestWebhookEndpointBadInput(t *testing.T) {
 		})
 	}
 
-	// Test mode allows localhost for development; live mode a public https URL.
-	for _, c := range []call{
-		{body: form("url", "http://localhost:3000/webhook", "enabled_events[]", "*")},
-		{body: form("url", "http://127.0.0.1:3000/webhook", "enabled_events[]", "*")},
-		{body: form("url", "https://hooks.example.com/live", "enabled_events[]", "*"), key: live},
-	} {
-		c.method, c.path = "POST", "/v1/webhook_endpoints"
-		if a := do(t, srv, c); a.status != 200 {
-			t.Errorf("create %s = %d %s", c.body, a.status, a.raw)
-		}
+	if a := do(t, srv, call{method: "POST", path: "/v1/webhook_endpoints", key: live,
+		body: form("url", "https://hooks.example.com/live", "enabled_events[]", "*")}); a.status != 200 {
+		t.Errorf("create in live mode = %d %s", a.status, a.raw)
 	}
 
 	// Updates are checked the same way.
@@ -215,21 +205,40 @@ func eventFor(t *testing.T, srv *apitest.Server, objectID string) map[string]any
 	return nil
 }
 
-// A production server refuses localhost endpoints in test mode too.
-func TestWebhookEndpointStrictURLs(t *testing.T) {
+// Endpoints go only to public https URLs, in every environment, unless the
+// operator let test mode reach loopback and private hosts for development
+// (serve --allow-private-webhook-urls); live mode never may, and link-local,
+// metadata and unspecified addresses are refused even then.
+func TestWebhookEndpointPrivateURLs(t *testing.T) {
 	t.Parallel()
-	db := storetest.OpenSQLite(t)
-	s, err := api.New(api.Config{DB: db, Keys: storetest.Keys(t), Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		AppOrigin: "https://app.calmony.test", StrictWebhookURLs: true})
-	if err != nil {
-		t.Fatal(err)
+	private := []string{"http://localhost:3000/webhook", "http://127.0.0.1:5432/", "http://[::1]:6060/debug/pprof/",
+		"https://10.0.0.8/hook", "http://192.168.1.20:3000/", "http://app:3000/hook", "http://host.docker.internal:3000/"}
+	never := []string{"http://169.254.169.254/latest/meta-data/", "http://[fe80::1]/", "http://0.0.0.0:8080/",
+		"http://100.100.100.200/", "http://[fd00:ec2::254]/", "http://2130706433/", "http://example.com/"}
+	for _, b := range []struct {
+		name     string
+		postgres bool
+	}{{"sqlite", false}, {"postgres", true}} {
+		for _, allow := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/allowed=%v", b.name, allow), func(t *testing.T) {
+				t.Parallel()
+				srv := apitest.Start(t, apitest.Options{Postgres: b.postgres, AllowPrivateWebhookURLs: allow})
+				live := apitest.NewKey(t, srv.DB, srv.Project, true)
+				for _, key := range []string{srv.Key, live} {
+					for _, u := range append(private, never...) {
+						a := do(t, srv, call{method: "POST", path: "/v1/webhook_endpoints", key: key, body: form("url", u, "enabled_events[]", "*")})
+						if allow && key == srv.Key && slices.Contains(private, u) {
+							if a.status != 200 {
+								t.Errorf("create %s with the opt-in = %d %s", u, a.status, a.raw)
+							}
+							continue
+						}
+						wantError(t, a, 400, "invalid_request_error", "url_invalid", "url")
+					}
+				}
+			})
+		}
 	}
-	ts := httptest.NewServer(s)
-	t.Cleanup(func() { ts.Close(); s.Close() })
-	scope := storetest.Project(t, db)
-	srv := &apitest.Server{URL: ts.URL, Key: apitest.NewKey(t, db, scope.ProjectID, false), Project: scope.ProjectID, DB: db, API: s}
-	a := do(t, srv, call{method: "POST", path: "/v1/webhook_endpoints", body: form("url", "http://localhost:3000/hook", "enabled_events[]", "*")})
-	wantError(t, a, 400, "invalid_request_error", "url_invalid", "url")
 }
 
 func TestEventDeliveryRoutes(t *testing.T) {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -17,6 +18,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/calmony/calmonypay/internal/fileperm"
 	"github.com/calmony/calmonypay/internal/secret"
 )
 
@@ -41,6 +43,10 @@ type Config struct {
 	// AllowLocalhostURLs lets checkout success/cancel URLs be http://localhost
 	// (development only; refused in production).
 	AllowLocalhostURLs bool
+	// AllowPrivateWebhookURLs lets test-mode webhook endpoints point at
+	// loopback and private-network hosts (development only; refused in
+	// production). Without it, webhooks go only to public https URLs.
+	AllowPrivateWebhookURLs bool
 	// SkipCallbackSignature is the explicit test-mode bypass of hosted payment
 	// callback signatures: CALMONY_ENV=test or REQUIRE_SIGNATURE=false.
 	SkipCallbackSignature bool
@@ -103,6 +109,8 @@ func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
 	fs.StringVar(&c.AppOrigin, "app-origin", getenv("CALMONY_APP_ORIGIN"), "the dashboard's own origin, the only one allowed on /api/trpc (CALMONY_APP_ORIGIN)")
 	fs.BoolVar(&c.AllowLocalhostURLs, "allow-localhost-urls", getenv("CALMONY_ALLOW_LOCALHOST_URLS") == "true",
 		"development only: accept http://localhost checkout success and cancel URLs (CALMONY_ALLOW_LOCALHOST_URLS)")
+	fs.BoolVar(&c.AllowPrivateWebhookURLs, "allow-private-webhook-urls", getenv("CALMONY_ALLOW_PRIVATE_WEBHOOK_URLS") == "true",
+		"development only: let test-mode webhook endpoints use http and loopback or private-network hosts; calmonypay listen does not need it (CALMONY_ALLOW_PRIVATE_WEBHOOK_URLS)")
 	fs.DurationVar(&c.ReconcileInterval, "reconcile-interval", envDuration(getenv, "CALMONY_RECONCILE_INTERVAL", 10*time.Second),
 		"how often gateway operations whose outcome was lost are looked for (CALMONY_RECONCILE_INTERVAL)")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", envDuration(getenv, "CALMONY_WEBHOOK_TIMEOUT", 10*time.Second), "timeout of one webhook delivery attempt (CALMONY_WEBHOOK_TIMEOUT)")
@@ -153,6 +161,9 @@ func (c *Config) Finish() error {
 	}
 	if c.Env == Production && c.AllowLocalhostURLs {
 		return errors.New("--allow-localhost-urls is for development and is refused with --env production")
+	}
+	if c.Env == Production && c.AllowPrivateWebhookURLs {
+		return errors.New("--allow-private-webhook-urls (CALMONY_ALLOW_PRIVATE_WEBHOOK_URLS) is for development and is refused with --env production")
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		return errors.New("--tls-cert and --tls-key must be given together")
@@ -272,6 +283,11 @@ func (c *Config) devKey(getenv Getenv, log *slog.Logger, name, file string, crea
 	if err != nil {
 		return "", "", err
 	}
+	// One made before with a wider mode (an earlier version, a copy) is
+	// narrowed to what loadOrCreateKeyFile makes.
+	if err := fileperm.Narrow(path, 0o600); err != nil {
+		log.Warn("the development key file is readable by other users and its mode could not be changed", "file", path, "err", err)
+	}
 	if c.serving {
 		log.Warn("no "+name+" set: using a development key kept in the data folder; set one for any real data", "file", path)
 	}
@@ -294,6 +310,15 @@ func oldKeys(getenv Getenv, name string) ([]secret.Value, error) {
 		keys = append(keys, key)
 	}
 	return keys, nil
+}
+
+// SecureDataDir makes the data folder, if it exists, accessible to its
+// owner only (0700), as it is when Calmony Pay creates it, whoever made it
+// before; if it cannot, it logs a warning.
+func (c *Config) SecureDataDir(log *slog.Logger) {
+	if err := fileperm.Narrow(c.DataDir, 0o700); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		log.Warn("the data folder is open to other users and its mode could not be changed", "folder", c.DataDir, "err", err)
+	}
 }
 
 // readSecret reads NAME, or the file named by NAME_FILE.

@@ -6,9 +6,10 @@
 // address each connection really goes to, so a name that resolves (or is
 // re-pointed, "DNS rebinding") to an internal address is refused too.
 //
-// The rules: an absolute URL; https only (Options.AllowLocalhost also allows
-// http, and only to localhost, for development); no user name or password;
-// a host that is a fully qualified public DNS name or a public IP address.
+// The rules: an absolute URL; https only (Options.AllowLocalhost and
+// Options.AllowPrivate, for development, also allow http to the hosts they
+// allow); no user name or password; a host that is a fully qualified public
+// DNS name or a public IP address.
 // Refused hosts include localhost and *.localhost, single-label names and
 // private-use suffixes (.local, .internal, .home.arpa, …), IPv4 and IPv6
 // addresses that are loopback, private (RFC 1918, fc00::/7), link-local
@@ -40,7 +41,18 @@ type Options struct {
 	// and lets the dialer connect to loopback addresses. Never set it for
 	// live-mode traffic or in production.
 	AllowLocalhost bool
+	// AllowPrivate permits what AllowLocalhost does and private networks
+	// besides: single-label names and private-use suffixes (app,
+	// host.docker.internal) and private addresses (RFC 1918, fc00::/7),
+	// over http or https, and lets the dialer connect to loopback and
+	// private addresses. Link-local (the cloud metadata address),
+	// unspecified, multicast and reserved addresses stay refused. Never set
+	// it for live-mode traffic or in production.
+	AllowPrivate bool
 }
+
+// local reports whether opts allow loopback hosts.
+func (o Options) local() bool { return o.AllowLocalhost || o.AllowPrivate }
 
 // Error explains why a URL or address is refused. Its message is safe to
 // show to API clients: it never repeats the URL.
@@ -88,6 +100,8 @@ func Check(raw string, opts Options) (*url.URL, error) {
 	switch {
 	case u.Scheme == "https":
 	case u.Scheme == "http" && local:
+	case u.Scheme == "http" && opts.AllowPrivate:
+		return nil, refuse("The URL must use https (http is allowed only for localhost and private hosts).")
 	case u.Scheme == "http" && opts.AllowLocalhost:
 		return nil, refuse("The URL must use https (http is allowed only for localhost).")
 	default:
@@ -96,8 +110,9 @@ func Check(raw string, opts Options) (*url.URL, error) {
 	return u, nil
 }
 
-// checkHost checks a URL's host name and reports whether it is local (a
-// localhost name or loopback address, allowed only with AllowLocalhost).
+// checkHost checks a URL's host name and reports whether it is local: a
+// localhost name or loopback address (allowed with AllowLocalhost or
+// AllowPrivate), or a private name or address (allowed with AllowPrivate).
 func checkHost(host string, opts Options) (local bool, err error) {
 	host = strings.ToLower(host)
 	// "example.com." is example.com and "localhost." is localhost: one
@@ -123,36 +138,47 @@ func checkHost(host string, opts Options) (local bool, err error) {
 		return false, err
 	}
 	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
-		if !opts.AllowLocalhost {
+		if !opts.local() {
 			return false, refuse("The URL must not point to localhost.")
 		}
 		return true, nil
 	}
+	if opts.AllowPrivate {
+		// Private names resolve to whatever the network says: the dialer
+		// judges the address.
+		return !strings.Contains(host, ".") || privateSuffix(host) != "", nil
+	}
 	if !strings.Contains(host, ".") {
 		return false, refuse("The URL's host must be a fully qualified domain name.")
 	}
-	for _, suffix := range []string{".local", ".localdomain", ".internal", ".lan", ".home", ".corp", ".arpa"} {
-		if strings.HasSuffix(host, suffix) {
-			return false, refuse("The URL's host must be a public domain name, not a private one (" + suffix + ").")
-		}
+	if suffix := privateSuffix(host); suffix != "" {
+		return false, refuse("The URL's host must be a public domain name, not a private one (" + suffix + ").")
 	}
 	return false, nil
 }
 
-func checkLiteral(addr netip.Addr, opts Options) (local bool, err error) {
-	if addr.Zone() != "" {
-		return false, refuse("The URL's host must not be a scoped IPv6 address.")
-	}
-	if addr.Unmap().IsLoopback() {
-		if !opts.AllowLocalhost {
-			return false, refuse("The URL must not point to a loopback address.")
+// privateSuffix returns the private-use suffix host ends in, or "".
+func privateSuffix(host string) string {
+	for _, suffix := range []string{".local", ".localdomain", ".internal", ".lan", ".home", ".corp", ".arpa"} {
+		if strings.HasSuffix(host, suffix) {
+			return suffix
 		}
+	}
+	return ""
+}
+
+func checkLiteral(addr netip.Addr, opts Options) (local bool, err error) {
+	switch {
+	case addr.Zone() != "":
+		return false, refuse("The URL's host must not be a scoped IPv6 address.")
+	case Public(addr):
+		return false, nil
+	case Allowed(addr, opts):
 		return true, nil
+	case addr.Unmap().IsLoopback():
+		return false, refuse("The URL must not point to a loopback address.")
 	}
-	if !Public(addr) {
-		return false, refuse("The URL must not point to a private, link-local or reserved address.")
-	}
-	return false, nil
+	return false, refuse("The URL must not point to a private, link-local or reserved address.")
 }
 
 // checkName checks DNS name syntax: ASCII letters, digits, hyphens (and
@@ -291,9 +317,23 @@ func Public(addr netip.Addr) bool {
 }
 
 // Allowed reports whether a connection to addr is permitted under opts: a
-// public address, or a loopback one when AllowLocalhost is set.
+// public address, a loopback one when AllowLocalhost or AllowPrivate is
+// set, or a private one (RFC 1918, fc00::/7) when AllowPrivate is set,
+// except AWS's IPv6 instance metadata address (fd00:ec2::254).
 func Allowed(addr netip.Addr, opts Options) bool {
-	return Public(addr) || opts.AllowLocalhost && addr.Unmap().IsLoopback() && addr.Zone() == ""
+	if Public(addr) {
+		return true
+	}
+	a := addr.Unmap()
+	switch {
+	case a.Zone() != "":
+		return false
+	case a.IsLoopback():
+		return opts.local()
+	case a.IsPrivate():
+		return opts.AllowPrivate && a != netip.AddrFrom16([16]byte{0: 0xfd, 2: 0x0e, 3: 0xc2, 14: 0x02, 15: 0x54})
+	}
+	return false
 }
 
 // Control is a net.Dialer Control hook: it runs after name resolution, for

@@ -15,10 +15,37 @@ import (
 // Tests here never dial anything but loopback: addresses are judged by
 // Check, Public and Control without connecting.
 
+// privateOK lists the URLs and addresses of the tests' tables that
+// AllowPrivate permits beyond what AllowLocalhost does.
+var privateOK = map[string]bool{
+	"https://intranet/":               true,
+	"https://printer.local/":          true,
+	"https://router.home.arpa/":       true,
+	"https://1.0.0.127.in-addr.arpa/": true,
+	"https://box.localdomain/":        true,
+	// Names are judged by the address they resolve to, at dial time: this
+	// one resolves to 169.254.169.254, which the dialer refuses.
+	"https://metadata.google.internal/computeMetadata/v1/": true,
+	"http://app:3000/webhook":                              true,
+	"http://host.docker.internal:3000/":                    true,
+	"https://10.0.0.1/":                                    true,
+	"http://10.0.0.1:3000/":                                true,
+	"https://172.16.0.1/":                                  true,
+	"https://172.31.255.255/":                              true,
+	"https://192.168.1.1/":                                 true,
+	"https://[::ffff:10.0.0.1]/":                           true,
+	"https://[fc00::1]/":                                   true,
+	"https://[fd12:3456:789a::1]/":                         true,
+	"10.0.0.5:443":                                         true,
+	"[fd00::1]:443":                                        true,
+	"[::ffff:10.0.0.1]:443":                                true,
+}
+
 func TestCheck(t *testing.T) {
 	t.Parallel()
 	strict := safeurl.Options{}
 	dev := safeurl.Options{AllowLocalhost: true}
+	private := safeurl.Options{AllowPrivate: true}
 	for _, tt := range []struct {
 		url         string
 		okStrict    bool
@@ -81,6 +108,8 @@ func TestCheck(t *testing.T) {
 		{"https://router.home.arpa/", false, false},
 		{"https://1.0.0.127.in-addr.arpa/", false, false},
 		{"https://box.localdomain/", false, false},
+		{"http://app:3000/webhook", false, false},
+		{"http://host.docker.internal:3000/", false, false},
 
 		// Loopback, in every form.
 		{"https://127.0.0.1/", false, true},
@@ -105,6 +134,7 @@ func TestCheck(t *testing.T) {
 
 		// Private, link-local, shared, reserved (IPv4).
 		{"https://10.0.0.1/", false, false},
+		{"http://10.0.0.1:3000/", false, false},
 		{"https://172.16.0.1/", false, false},
 		{"https://172.31.255.255/", false, false},
 		{"https://192.168.1.1/", false, false},
@@ -143,16 +173,18 @@ func TestCheck(t *testing.T) {
 		{"https://[2001::1]/", false, false}, // Teredo
 		{"https://[::127.0.0.1]/", false, false},
 		{"https://[100::1]/", false, false},
+		{"https://[fd00:ec2::254]/", false, false}, // AWS instance metadata, in fc00::/7
 
-		// http is for localhost only, even with the allowance.
+		// http is for localhost (and private hosts) only, even with the allowance.
 		{"http://8.8.8.8/", false, false},
 		{"http://[2606:4700:4700::1111]/", false, false},
+		{"http://example.com/", false, false},
 	} {
 		for _, mode := range []struct {
 			name string
 			opts safeurl.Options
 			want bool
-		}{{"strict", strict, tt.okStrict}, {"localhost", dev, tt.okLocalhost}} {
+		}{{"strict", strict, tt.okStrict}, {"localhost", dev, tt.okLocalhost}, {"private", private, tt.okLocalhost || privateOK[tt.url]}} {
 			u, err := safeurl.Check(tt.url, mode.opts)
 			if got := err == nil; got != mode.want {
 				t.Errorf("Check(%q, %s) = %v, %v; want ok=%v", tt.url, mode.name, u, err, mode.want)
@@ -237,7 +269,9 @@ func TestControl(t *testing.T) {
 		{"tcp6", "[fe80::1%eth0]:443", false, false},
 		{"tcp6", "[fd00::1]:443", false, false},
 		{"tcp6", "[::ffff:10.0.0.1]:443", false, false},
+		{"tcp6", "[fd00:ec2::254]:80", false, false},
 		{"tcp4", "0.0.0.0:443", false, false},
+		{"tcp6", "[::]:443", false, false},
 		{"udp", "8.8.8.8:53", false, false},
 		{"tcp", "not-an-address", false, false},
 		{"tcp", "example.com:443", false, false},
@@ -245,7 +279,7 @@ func TestControl(t *testing.T) {
 		for _, mode := range []struct {
 			opts safeurl.Options
 			want bool
-		}{{safeurl.Options{}, tt.strict}, {safeurl.Options{AllowLocalhost: true}, tt.local}} {
+		}{{safeurl.Options{}, tt.strict}, {safeurl.Options{AllowLocalhost: true}, tt.local}, {safeurl.Options{AllowPrivate: true}, tt.local || privateOK[tt.address]}} {
 			err := safeurl.Control(mode.opts)(tt.network, tt.address, nil)
 			if got := err == nil; got != mode.want {
 				t.Errorf("Control(%+v)(%s, %s) = %v, want ok=%v", mode.opts, tt.network, tt.address, err, mode.want)

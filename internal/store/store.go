@@ -9,6 +9,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
 	"net/url"
 	"os"
@@ -20,6 +21,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
+	"github.com/calmony/calmonypay/internal/fileperm"
 	"github.com/calmony/calmonypay/internal/secret"
 )
 
@@ -131,6 +133,9 @@ func (db *DB) openSQLite(path string, conns int) error {
 			return fmt.Errorf("store: create data folder: %w", err)
 		}
 	}
+	if err := db.privateFiles(path); err != nil {
+		return err
+	}
 	// WAL lets readers run beside the one writer. Every acknowledged commit
 	// survives a crash or power loss: the writer commits without syncing
 	// (synchronous=NORMAL) and its syncer fsyncs the WAL before answering
@@ -169,6 +174,28 @@ func (db *DB) openSQLite(path string, conns int) error {
 	}
 	ckpt.SetMaxOpenConns(1)
 	db.writer = newGroupWriter(db, writerQueue, ckpt, path+"-wal")
+	return nil
+}
+
+// privateFiles creates the SQLite database file readable and writable by
+// its owner only (0600), unless it exists, and narrows the modes of the
+// file and of its -wal and -shm files if they are open to others (made by
+// an earlier version, or copied). SQLite creates a database file 0644, but
+// gives the -wal and -shm files it makes the database file's mode: made
+// first, 0600, the database file keeps all three private, with no umask
+// change, which would be process-wide. A file whose mode cannot be changed
+// (another user's) is logged, not fatal.
+func (db *DB) privateFiles(path string) error {
+	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
+	if err != nil {
+		return fmt.Errorf("store: create %s: %w", path, err)
+	}
+	f.Close()
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := fileperm.Narrow(p, 0o600); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			db.log.Warn("the database file is readable by other users and its mode could not be changed", "file", p, "err", err)
+		}
+	}
 	return nil
 }
 

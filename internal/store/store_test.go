@@ -3,6 +3,8 @@ package store_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -485,4 +487,46 @@ func TestIdempotencyClaimTakesOver(t *testing.T) {
 			t.Errorf("created = %d, want a fresh time after %d", got, stale)
 		}
 	})
+}
+
+// The SQLite database and its -wal and -shm files are readable and
+// writable by their owner only, whether they are new or were made before
+// with wider modes. (PostgreSQL keeps its files itself.)
+func TestSQLiteFilesArePrivate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "data", "calmony.db")
+	keys := storetest.Keys(t)
+	open := func() *store.DB {
+		t.Helper()
+		db, err := store.Open(ctx, store.Options{DSN: path, Keys: keys})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		if err := db.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
+		storetest.Project(t, db)
+		return db
+	}
+	files := []string{path, path + "-wal", path + "-shm"}
+	check := func(when string) {
+		t.Helper()
+		for _, f := range files {
+			fi, err := os.Stat(f)
+			if err != nil || fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s: %s: mode %#o, %v; want 0600", when, filepath.Base(f), fi.Mode().Perm(), err)
+			}
+		}
+	}
+	open()
+	check("new")
+	for _, f := range files {
+		if err := os.Chmod(f, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	open() // a second handle, as after an upgrade, finds them wider
+	check("made before")
 }

@@ -39,11 +39,20 @@ func (c *clock) Advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
-// startWorker runs a worker on srv's database until the test ends.
+// startServer starts an API server that lets test-mode endpoints use the
+// tests' loopback receivers, as serve --allow-private-webhook-urls does.
+func startServer(t *testing.T, opts apitest.Options) *apitest.Server {
+	t.Helper()
+	opts.AllowPrivateWebhookURLs = true
+	return apitest.Start(t, opts)
+}
+
+// startWorker runs a worker on srv's database until the test ends. Like the
+// server, it lets test-mode deliveries reach loopback receivers.
 func startWorker(t *testing.T, srv *apitest.Server, cfg webhook.Config) {
 	t.Helper()
 	cfg.DB = srv.DB
-	cfg.AllowLocalhost = true
+	cfg.AllowPrivateURLs = true
 	if cfg.PollInterval == 0 {
 		cfg.PollInterval = 5 * time.Millisecond
 	}

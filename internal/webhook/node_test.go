@@ -38,7 +38,7 @@ func TestStripeNode(t *testing.T) {
 		unavailable("test/node/node_modules is missing; run `npm ci` in test/node")
 	}
 
-	srv := apitest.Start(t, apitest.Options{})
+	srv := startServer(t, apitest.Options{})
 	startWorker(t, srv, webhook.Config{})
 	rc := newReceiver(t, nil)
 	_, secret := createEndpoint(t, srv, rc.srv.URL, "customer.created")

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"cmp"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -23,7 +24,9 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/calmony/calmonypay/internal/safeurl"
@@ -59,13 +62,11 @@ type Config struct {
 	// DisableAfter disables an endpoint whose deliveries have failed, with
 	// no success, for this long. Defaults to Retry's window (3 days).
 	DisableAfter time.Duration
-	// AllowLocalhost lets test-mode endpoints receive on localhost and
-	// loopback addresses (development and test servers, never production).
+	// AllowPrivateURLs lets test-mode endpoints receive on loopback and
+	// private-network addresses (safeurl.Options.AllowPrivate): an
+	// operator's explicit choice for development, never in production.
 	// Live-mode endpoints never may.
-	AllowLocalhost bool
-	// MaxResponseBody is how much of an answer's body is kept with the
-	// attempt. Defaults to 2048 bytes; bodies are never read further.
-	MaxResponseBody int
+	AllowPrivateURLs bool
 	// EventRetention, when positive, deletes events (with their deliveries
 	// and attempts) older than this, once at start and then every
 	// PruneInterval (default 24 hours).
@@ -78,10 +79,10 @@ type Config struct {
 
 // Worker delivers webhooks. Create it with New and start it with Run.
 type Worker struct {
-	cfg    Config
-	log    *slog.Logger
-	strict *http.Client // live mode, and test mode without AllowLocalhost
-	local  *http.Client // test mode with AllowLocalhost
+	cfg     Config
+	log     *slog.Logger
+	strict  *http.Client // live mode, and test mode without AllowPrivateURLs
+	private *http.Client // test mode with AllowPrivateURLs, else nil
 
 	mu       sync.Mutex
 	inFlight map[string]int // by endpoint
@@ -104,7 +105,6 @@ func New(cfg Config) (*Worker, error) {
 	cfg.PollInterval = cmp.Or(cfg.PollInterval, 250*time.Millisecond)
 	cfg.Retry = cfg.Retry.withDefaults()
 	cfg.DisableAfter = cmp.Or(cfg.DisableAfter, cfg.Retry.Window)
-	cfg.MaxResponseBody = cmp.Or(cfg.MaxResponseBody, 2048)
 	cfg.PruneInterval = cmp.Or(cfg.PruneInterval, 24*time.Hour)
 	if cfg.RandFunc == nil {
 		cfg.RandFunc = rand.Float64
@@ -112,14 +112,17 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Lease < cfg.Timeout {
 		return nil, errors.New("webhook: Config.Lease must be longer than Timeout")
 	}
-	return &Worker{
+	w := &Worker{
 		cfg:      cfg,
 		log:      cfg.Logger,
 		strict:   safeurl.NewClient(safeurl.Options{}, cfg.Timeout),
-		local:    safeurl.NewClient(safeurl.Options{AllowLocalhost: true}, cfg.Timeout),
 		inFlight: map[string]int{},
 		free:     make(chan struct{}, 1),
-	}, nil
+	}
+	if cfg.AllowPrivateURLs {
+		w.private = safeurl.NewClient(safeurl.Options{AllowPrivate: true}, cfg.Timeout)
+	}
+	return w, nil
 }
 
 // Run delivers until ctx is canceled, then stops claiming, lets the
@@ -223,8 +226,15 @@ func (w *Worker) deliver(ctx context.Context, d *store.Delivery) {
 // userAgent identifies deliveries to receivers.
 const userAgent = "CalmonyPay/1.0 (+webhooks)"
 
+// maxExcerpt is how much of an answer's body an attempt reads; what it keeps
+// is the printable text of those bytes.
+const maxExcerpt = 256
+
 // attempt POSTs the event once. It never follows redirects, reads at most
-// MaxResponseBody bytes of the answer and gives up after Timeout.
+// maxExcerpt bytes of the answer and gives up after Timeout. Of the answer
+// it records the status and a printable excerpt; of a failed connection, a
+// generic description: never raw bytes or error text that the other end
+// chose, such as a service's banner.
 func (w *Worker) attempt(ctx context.Context, d *store.Delivery, now time.Time) store.AttemptResult {
 	var res store.AttemptResult
 	if d.Broken != "" {
@@ -253,8 +263,8 @@ func (w *Worker) attempt(ctx context.Context, d *store.Delivery, now time.Time) 
 	req.Header.Set(sign.SignatureHeader, sig)
 	req.Header.Set(sign.StripeSignatureHeader, sig)
 	client := w.strict
-	if w.cfg.AllowLocalhost && !d.Event.Scope.Livemode {
-		client = w.local
+	if w.private != nil && !d.Event.Scope.Livemode {
+		client = w.private
 	}
 	start := time.Now()
 	resp, err := client.Do(req)
@@ -264,10 +274,10 @@ func (w *Worker) attempt(ctx context.Context, d *store.Delivery, now time.Time) 
 		return res
 	}
 	defer resp.Body.Close()
-	buf, err := io.ReadAll(io.LimitReader(resp.Body, int64(w.cfg.MaxResponseBody)))
+	buf, err := io.ReadAll(io.LimitReader(resp.Body, maxExcerpt))
 	res.Duration = time.Since(start)
 	res.StatusCode = resp.StatusCode
-	res.ResponseBody = truncate(buf, w.cfg.MaxResponseBody)
+	res.ResponseBody = excerpt(buf)
 	res.Succeeded = resp.StatusCode >= 200 && resp.StatusCode < 300
 	if err != nil && res.Succeeded {
 		// A 2xx whose body broke off still counts: the receiver accepted it.
@@ -284,35 +294,70 @@ func (w *Worker) attempt(ctx context.Context, d *store.Delivery, now time.Time) 
 	return res
 }
 
-// describe turns a transport error into a message for the merchant. It
-// leaves out the URL (in the attempt already) and the error's Go plumbing.
+// describe turns a transport error into a generic description for the
+// merchant: what kind of failure it was, never the error's own text, which
+// may quote what the other end sent (a non-HTTP service's banner, say).
 func describe(err error, timeout time.Duration) string {
-	var se *safeurl.Error
-	var ne net.Error
+	var (
+		blocked *safeurl.Error
+		netErr  net.Error
+		dnsErr  *net.DNSError
+		certErr *tls.CertificateVerificationError
+		alert   tls.AlertError
+		record  tls.RecordHeaderError
+	)
 	switch {
-	case errors.As(err, &se):
-		return "blocked: " + se.Reason
-	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout():
+	case errors.As(err, &blocked):
+		return "blocked: " + blocked.Reason
+	case errors.Is(err, context.DeadlineExceeded) || errors.As(err, &netErr) && netErr.Timeout():
 		return fmt.Sprintf("timed out after %s", timeout)
+	case errors.As(err, &dnsErr) && dnsErr.IsNotFound:
+		return "host not found"
+	case errors.As(err, &dnsErr):
+		return "DNS lookup failed"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EHOSTUNREACH):
+		return "host unreachable"
+	case errors.As(err, &certErr):
+		return "TLS error: the certificate is not trusted or not valid for this host"
+	case errors.As(err, &alert) || errors.As(err, &record):
+		return "TLS error: the handshake failed"
+	case errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed before a complete answer"
 	}
-	msg := err.Error()
-	// *url.Error reads `Post "https://…": dial tcp …`: keep what follows.
-	if _, rest, ok := strings.Cut(msg, `": `); ok {
-		msg = rest
+	// net/http has no types for these: their text is only matched, never kept.
+	switch msg := err.Error(); {
+	case strings.Contains(msg, "malformed HTTP"):
+		return "the answer was not HTTP"
+	case strings.Contains(msg, "server gave HTTP response to HTTPS client"):
+		return "TLS error: the server answered without TLS"
 	}
-	return truncate([]byte(msg), 500)
+	return "connection failed"
 }
 
-// truncate returns the first n bytes of b as text: a rune cut in two at the
-// end is dropped, and bytes that are not UTF-8 become U+FFFD.
-func truncate(b []byte, n int) string {
-	if len(b) > n {
-		b = b[:n]
-		for i := 0; i < utf8.UTFMax && len(b) > 0 && !utf8.Valid(b); i++ {
-			b = b[:len(b)-1]
+// excerpt returns the printable text in b: each run of white space becomes
+// one space, and control characters, other unprintable runes and bytes
+// that are not UTF-8 are left out.
+func excerpt(b []byte) string {
+	var sb strings.Builder
+	space := false
+	for len(b) > 0 {
+		r, size := utf8.DecodeRune(b)
+		b = b[size:]
+		switch {
+		case unicode.IsSpace(r):
+			space = sb.Len() > 0
+		case r == utf8.RuneError && size == 1, !unicode.IsPrint(r):
+		default:
+			if space {
+				sb.WriteByte(' ')
+				space = false
+			}
+			sb.WriteRune(r)
 		}
 	}
-	return strings.ToValidUTF8(string(b), "\uFFFD")
+	return sb.String()
 }
 
 // pruneLoop deletes events past their retention, at start and then every

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -70,7 +71,7 @@ func TestDeliveriesVerifyWithStripeGo(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			srv := apitest.Start(t, b.opts)
+			srv := startServer(t, b.opts)
 			startWorker(t, srv, webhook.Config{})
 			rc := newReceiver(t, nil)
 			id, secret := createEndpoint(t, srv, rc.srv.URL+"/hooks")
@@ -138,7 +139,7 @@ func TestDeliveriesVerifyWithStripeGo(t *testing.T) {
 // the retry policy's schedule, driven by the test clock.
 func TestFlakyReceiverGetsEveryEventAfterRetries(t *testing.T) {
 	t.Parallel()
-	srv := apitest.Start(t, apitest.Options{})
+	srv := startServer(t, apitest.Options{})
 	clk := &clock{}
 	startWorker(t, srv, webhook.Config{Now: clk.Now, RandFunc: func() float64 { return 0.5 }}) // 0.5: no jitter
 	const failures = 3
@@ -202,7 +203,7 @@ func TestFlakyReceiverGetsEveryEventAfterRetries(t *testing.T) {
 // why, and it receives nothing more.
 func TestFailingEndpointDisabledAfterThreeDays(t *testing.T) {
 	t.Parallel()
-	srv := apitest.Start(t, apitest.Options{})
+	srv := startServer(t, apitest.Options{})
 	clk := &clock{}
 	startWorker(t, srv, webhook.Config{Now: clk.Now, RandFunc: func() float64 { return 0.5 }})
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, d *delivery, n int) {
@@ -252,7 +253,7 @@ func TestManyEventsArriveExactlyOnce(t *testing.T) {
 	for _, b := range backends {
 		t.Run(b.name, func(t *testing.T) {
 			t.Parallel()
-			srv := apitest.Start(t, b.opts)
+			srv := startServer(t, b.opts)
 			startWorker(t, srv, webhook.Config{Concurrency: 8, PollInterval: 20 * time.Millisecond})
 			startWorker(t, srv, webhook.Config{Concurrency: 8, PollInterval: 20 * time.Millisecond})
 			var rcs []*receiver
@@ -295,7 +296,7 @@ func TestManyEventsArriveExactlyOnce(t *testing.T) {
 // a huge body are recorded as failures and do not hold up a healthy one.
 func TestMisbehavingReceivers(t *testing.T) {
 	t.Parallel()
-	srv := apitest.Start(t, apitest.Options{})
+	srv := startServer(t, apitest.Options{})
 	// A long attempt timeout makes "queued behind the hanging receiver"
 	// (events × timeout) far slower than any scheduling noise under -race.
 	const timeout = 2 * time.Second
@@ -391,7 +392,7 @@ func TestMisbehavingReceivers(t *testing.T) {
 			}
 		case "huge":
 			body, _ := a["response_body"].(string)
-			if a["response_status"] != 500.0 || len(body) != 2048 {
+			if a["response_status"] != 500.0 || len(body) != 256 {
 				t.Errorf("huge: status %v, %d bytes of body kept", a["response_status"], len(body))
 			}
 		}
@@ -405,7 +406,7 @@ func TestMisbehavingReceivers(t *testing.T) {
 // before.
 func TestDeletedAndDisabledEndpointsAreNotSent(t *testing.T) {
 	t.Parallel()
-	srv := apitest.Start(t, apitest.Options{})
+	srv := startServer(t, apitest.Options{})
 	clk := &clock{}
 	startWorker(t, srv, webhook.Config{Now: clk.Now})
 	var hits atomic.Int64
@@ -449,7 +450,7 @@ func TestDeletedAndDisabledEndpointsAreNotSent(t *testing.T) {
 // receivers holding either verify them.
 func TestRolledSecretSignsWithBoth(t *testing.T) {
 	t.Parallel()
-	srv := apitest.Start(t, apitest.Options{})
+	srv := startServer(t, apitest.Options{})
 	startWorker(t, srv, webhook.Config{})
 	rc := newReceiver(t, nil)
 	id, old := createEndpoint(t, srv, rc.srv.URL)
@@ -489,7 +490,7 @@ func TestRolledSecretSignsWithBoth(t *testing.T) {
 // POST /v1/events/{id}/retry sends an event again.
 func TestRetryRedelivers(t *testing.T) {
 	t.Parallel()
-	srv := apitest.Start(t, apitest.Options{})
+	srv := startServer(t, apitest.Options{})
 	startWorker(t, srv, webhook.Config{})
 	rc := newReceiver(t, nil)
 	id, secret := createEndpoint(t, srv, rc.srv.URL)
@@ -512,7 +513,7 @@ func TestRetryRedelivers(t *testing.T) {
 // A delivery claimed by a worker that died is sent once its lease expires.
 func TestDeliveryClaimedByDeadWorkerIsSent(t *testing.T) {
 	t.Parallel()
-	srv := apitest.Start(t, apitest.Options{})
+	srv := startServer(t, apitest.Options{})
 	rc := newReceiver(t, nil)
 	_, secret := createEndpoint(t, srv, rc.srv.URL)
 	rc.setSecret(secret)
@@ -535,7 +536,7 @@ func TestDeliveryClaimedByDeadWorkerIsSent(t *testing.T) {
 // Stopping the worker lets the delivery in flight finish and be recorded.
 func TestWorkerStopsGracefully(t *testing.T) {
 	t.Parallel()
-	srv := apitest.Start(t, apitest.Options{})
+	srv := startServer(t, apitest.Options{})
 	arrived, release := make(chan struct{}), make(chan struct{})
 	rc := newReceiver(t, func(w http.ResponseWriter, r *http.Request, d *delivery, n int) {
 		close(arrived)
@@ -544,7 +545,7 @@ func TestWorkerStopsGracefully(t *testing.T) {
 	})
 	_, secret := createEndpoint(t, srv, rc.srv.URL)
 	rc.setSecret(secret)
-	w, err := webhook.New(webhook.Config{DB: srv.DB, AllowLocalhost: true, PollInterval: 5 * time.Millisecond})
+	w, err := webhook.New(webhook.Config{DB: srv.DB, AllowPrivateURLs: true, PollInterval: 5 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -574,32 +575,146 @@ func TestWorkerStopsGracefully(t *testing.T) {
 	}
 }
 
-// Endpoint URLs are checked again when sending: a live-mode endpoint never
-// reaches loopback, whatever the worker allows for test mode.
-func TestLiveModeNeverReachesLoopback(t *testing.T) {
+// Endpoint URLs are checked again when sending, on the address connected
+// to: a live-mode endpoint never reaches loopback, whatever the worker
+// allows test mode, and a test-mode one only when the operator allowed
+// private URLs (serve --allow-private-webhook-urls).
+func TestLoopbackRefusedAtDialTime(t *testing.T) {
 	t.Parallel()
-	srv := apitest.Start(t, apitest.Options{})
-	startWorker(t, srv, webhook.Config{})
-	rc := newReceiver(t, nil)
-	live := pay.Scope{ProjectID: srv.Project, Livemode: true}
-	ep := &pay.WebhookEndpoint{Scope: live, URL: rc.srv.URL, EnabledEvents: []string{"*"}}
-	// Stored directly: the API refuses such a URL in live mode.
-	if err := srv.DB.Tx(t.Context(), func(tx *store.Tx) error { return tx.CreateWebhookEndpoint(t.Context(), ep, "whsec_x") }); err != nil {
+	for _, tt := range []struct {
+		name          string
+		livemode      bool
+		allowPrivate  bool
+		wantDelivered bool
+	}{
+		{"live mode, private URLs allowed", true, true, false},
+		{"test mode, by default", false, false, false},
+		{"test mode, private URLs allowed", false, true, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := apitest.Start(t, apitest.Options{})
+			w, err := webhook.New(webhook.Config{DB: srv.DB, AllowPrivateURLs: tt.allowPrivate, PollInterval: 5 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := contextWithCancel(t)
+			done := make(chan struct{})
+			go func() { w.Run(ctx); close(done) }()
+			t.Cleanup(func() { cancel(); <-done })
+			rc := newReceiver(t, nil)
+			rc.setSecret("whsec_x")
+			scope := pay.Scope{ProjectID: srv.Project, Livemode: tt.livemode}
+			// Stored directly: the API refuses such URLs.
+			for _, u := range []string{rc.srv.URL, strings.Replace(rc.srv.URL, "127.0.0.1", "localhost", 1)} {
+				ep := &pay.WebhookEndpoint{Scope: scope, URL: u, EnabledEvents: []string{"*"}}
+				if err := srv.DB.Tx(t.Context(), func(tx *store.Tx) error { return tx.CreateWebhookEndpoint(t.Context(), ep, "whsec_x") }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			e := &pay.Event{Scope: scope, Type: "customer.created", ObjectID: "cus_1", Data: []byte(`{"object":{}}`)}
+			if err := srv.DB.Tx(t.Context(), func(tx *store.Tx) error { return tx.CreateEvent(t.Context(), e) }); err != nil {
+				t.Fatal(err)
+			}
+			var as pay.List[*pay.DeliveryAttempt]
+			waitFor(t, 5*time.Second, "the attempts", func() bool {
+				as, _ = srv.DB.FindDeliveryAttempts(t.Context(), scope, e.ID, "", pay.Page{Limit: 10})
+				return len(as.Data) == 2
+			})
+			for _, a := range as.Data {
+				if blocked := !a.Succeeded && strings.HasPrefix(a.Error, "blocked"); blocked == tt.wantDelivered {
+					t.Errorf("attempt to %s = %+v", a.URL, a)
+				}
+			}
+			if got := rc.distinct() > 0; got != tt.wantDelivered {
+				t.Errorf("the loopback receiver got the event: %v, want %v", got, tt.wantDelivered)
+			}
+		})
+	}
+}
+
+// An attempt records what the endpoint answered as a status and a short
+// printable excerpt, and a failed connection as a generic description: a
+// service that is not the merchant's receiver cannot be read through the
+// attempts.
+func TestAttemptsKeepOnlySanitisedExcerpts(t *testing.T) {
+	t.Parallel()
+	srv := startServer(t, apitest.Options{})
+	startWorker(t, srv, webhook.Config{Timeout: 2 * time.Second})
+	const banner = "SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3 internal-host-7"
+
+	// A service that is not HTTP answers with its banner.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-	e := &pay.Event{Scope: live, Type: "customer.created", ObjectID: "cus_1", Data: []byte(`{"object":{}}`)}
-	if err := srv.DB.Tx(t.Context(), func(tx *store.Tx) error { return tx.CreateEvent(t.Context(), e) }); err != nil {
+	t.Cleanup(func() { ln.Close() })
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			c.Read(make([]byte, 1024))
+			c.Write([]byte(banner + "\r\n"))
+			c.Close()
+		}
+	}()
+	// A port nothing listens on.
+	closed, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, 5*time.Second, "the attempt", func() bool {
-		as, _ := srv.DB.FindDeliveryAttempts(t.Context(), live, e.ID, "", pay.Page{Limit: 10})
-		return len(as.Data) == 1
+	refused := "http://" + closed.Addr().String() + "/"
+	closed.Close()
+	// A receiver answering control characters, bytes that are not UTF-8 and
+	// far more than an excerpt.
+	noisy := newReceiver(t, func(w http.ResponseWriter, r *http.Request, d *delivery, n int) {
+		w.WriteHeader(http.StatusBadGateway)
+		w.Write([]byte("\x1b[31mupstream\x00\x07 down\r\n\t\xff\xfe(" + strings.Repeat("é", 300)))
 	})
-	as, _ := srv.DB.FindDeliveryAttempts(t.Context(), live, e.ID, "", pay.Page{Limit: 10})
-	if a := as.Data[0]; a.Succeeded || !strings.HasPrefix(a.Error, "blocked") {
-		t.Errorf("attempt = %+v, want blocked", a)
+	plain := newReceiver(t, nil)
+	untrusted := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	t.Cleanup(untrusted.Close)
+
+	service := ln.Addr().String() + "/"
+	plainOverTLS := "https" + strings.TrimPrefix(plain.srv.URL, "http")
+	wantError := map[string]string{
+		"http://" + service:  "the answer was not HTTP",
+		"https://" + service: "TLS error: the handshake failed",
+		refused:              "connection refused",
+		noisy.srv.URL:        "HTTP 502",
+		plainOverTLS:         "TLS error: the server answered without TLS",
+		untrusted.URL:        "TLS error: the certificate is not trusted or not valid for this host",
 	}
-	if rc.distinct() != 0 {
-		t.Error("the live-mode delivery reached a loopback receiver")
+	for u := range wantError {
+		if _, secret := createEndpoint(t, srv, u); u == noisy.srv.URL {
+			noisy.setSecret(secret)
+		}
+	}
+	createCustomer(t, srv, "banner@example.com")
+	evt := listEvents(t, srv)[0]["id"].(string)
+	waitFor(t, 10*time.Second, "an attempt to every endpoint", func() bool { return len(attempts(t, srv, evt)) == len(wantError) })
+	for _, a := range attempts(t, srv, evt) {
+		raw, _ := json.Marshal(a)
+		for _, part := range strings.Fields(banner) {
+			if strings.Contains(string(raw), part) {
+				t.Errorf("an attempt shows the banner's %q: %s", part, raw)
+			}
+		}
+		if a["status"] != "failed" || a["error"] != wantError[a["url"].(string)] {
+			t.Errorf("attempt to %s: error %q, want %q", a["url"], a["error"], wantError[a["url"].(string)])
+		}
+		body, _ := a["response_body"].(string)
+		if a["url"] != noisy.srv.URL {
+			if body != "" {
+				t.Errorf("attempt to %s kept a body: %q", a["url"], body)
+			}
+			continue
+		}
+		want := "[31mupstream down (" + strings.Repeat("é", (256-len("\x1b[31mupstream\x00\x07 down\r\n\t\xff\xfe("))/2)
+		if a["response_status"] != 502.0 || body != want {
+			t.Errorf("noisy receiver's excerpt = %d %q, want %q", len(body), body, want)
+		}
 	}
 }

@@ -44,12 +44,13 @@ type Options struct {
 	Gateways *payments.Gateways
 	// Now is the server's and the store's clock.
 	Now func() time.Time
-	// AllowLocalhostURLs, SkipCallbackSignature, AnswerWithin and Crash:
-	// see api.Config.
-	AllowLocalhostURLs    bool
-	SkipCallbackSignature bool
-	AnswerWithin          time.Duration
-	Crash                 func(point string) bool
+	// AllowLocalhostURLs, AllowPrivateWebhookURLs, SkipCallbackSignature,
+	// AnswerWithin and Crash: see api.Config.
+	AllowLocalhostURLs      bool
+	AllowPrivateWebhookURLs bool
+	SkipCallbackSignature   bool
+	AnswerWithin            time.Duration
+	Crash                   func(point string) bool
 }
 
 // Start starts a server and stops it when the test ends.
@@ -74,7 +75,7 @@ func Start(tb testing.TB, opts Options) *Server {
 	}
 	srv, err := api.New(api.Config{DB: db, Keys: storetest.Keys(tb), Logger: log, RateLimit: opts.RateLimit,
 		AppOrigin: "https://app.calmony.test", Gateways: gw.Gateways, Now: opts.Now, PublicURL: publicURL, Mounts: mounts,
-		AllowLocalhostURLs: opts.AllowLocalhostURLs, SkipCallbackSignature: opts.SkipCallbackSignature,
+		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs, SkipCallbackSignature: opts.SkipCallbackSignature,
 		AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
 	if err != nil {
 		tb.Fatal(err)
