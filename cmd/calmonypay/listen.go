@@ -112,8 +112,9 @@ func listenTypes(s string) ([]string, error) {
 			return nil, nil
 		}
 		prefix, wild := strings.CutSuffix(t, "*")
-		known := pay.KnownEventType(t) || wild && strings.HasSuffix(prefix, ".") &&
-			slices.ContainsFunc(pay.EventTypes(), func(k string) bool { return strings.HasPrefix(k, prefix) })
+		_, known := pay.ParseEventType(t)
+		known = known || wild && strings.HasSuffix(prefix, ".") &&
+			slices.ContainsFunc(pay.EventTypes(), func(k pay.EventType) bool { return strings.HasPrefix(k.String(), prefix) })
 		if !known {
 			return nil, fmt.Errorf("%w: --events: %q is not an event type (such as customer.created), a wildcard (customer.*) or *", errUsage, t)
 		}

@@ -484,19 +484,27 @@ func TestProductionRefusals(t *testing.T) {
 	}
 }
 
-func TestTriggerPaymentEvents(t *testing.T) {
+// trigger produces every event type it lists, each of which webhook
+// endpoints can subscribe to.
+func TestTriggerEveryEvent(t *testing.T) {
 	t.Parallel()
 	te := newTestEnv(t)
 	base, banner, stop := te.serve()
 	defer stop()
 	key := keyRE.FindString(banner)
-	for _, typ := range []string{"payment_intent.succeeded", "payment_intent.failed", "payment_intent.amount_capturable_updated",
-		"payment_intent.canceled", "charge.refunded", "payment_method.detached", "checkout.session.expired"} {
-		if code, out, errOut := te.cmd("trigger", typ, "--api-key", key, "--api-url", base); code != 0 {
+	subscribe := url.Values{"url": {"https://hooks.example.com/every-type"}}
+	for typ := range fixtures() {
+		subscribe.Add("enabled_events[]", typ.String())
+	}
+	if status, body := request(t, "POST", base+"/v1/webhook_endpoints", key, subscribe); status != 200 {
+		t.Fatalf("subscribing to every type trigger produces: %d %s", status, body)
+	}
+	for typ := range fixtures() {
+		if code, out, errOut := te.cmd("trigger", typ.String(), "--api-key", key, "--api-url", base); code != 0 {
 			t.Fatalf("trigger %s = %d\n%s%s", typ, code, out, errOut)
 		}
-		status, body := request(t, "GET", base+"/v1/events?type="+typ, key, nil)
-		if status != 200 || !strings.Contains(body, `"type":"`+typ+`"`) {
+		status, body := request(t, "GET", base+"/v1/events?type="+typ.String(), key, nil)
+		if status != 200 || !strings.Contains(body, `"type":"`+typ.String()+`"`) {
 			t.Errorf("after trigger %s: %d %s", typ, status, body)
 		}
 	}

@@ -8,7 +8,8 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"time"
+
+	"github.com/calmony/calmonypay/internal/pay"
 )
 
 // fixture makes, through the API, the objects whose changes emit one event
@@ -16,25 +17,20 @@ import (
 type fixture func(ctx context.Context, c *apiClient, say func(format string, args ...any)) error
 
 // fixtures lists the event types `calmonypay trigger` can produce.
-func fixtures() map[string]fixture {
-	all := map[string]fixture{
-		"customer.created": func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
+func fixtures() map[pay.EventType]fixture {
+	all := map[pay.EventType]fixture{
+		pay.EventCustomerCreated: func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
 			_, err := triggerCustomer(ctx, c, say)
 			return err
 		},
-		"customer.updated": func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
+		pay.EventCustomerUpdated: func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
 			id, err := triggerCustomer(ctx, c, say)
 			if err != nil {
 				return err
 			}
-			params := url.Values{"name": {"Triggered Customer (updated)"}, "metadata[triggered_at]": {time.Now().UTC().Format(time.RFC3339)}}
-			if err := c.do(ctx, http.MethodPost, "/v1/customers/"+id, params, nil); err != nil {
-				return err
-			}
-			say("updated customer %s", id)
-			return nil
+			return triggerUpdate(ctx, c, say, "customer", "/v1/customers/", id)
 		},
-		"customer.deleted": func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
+		pay.EventCustomerDeleted: func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
 			id, err := triggerCustomer(ctx, c, say)
 			if err != nil {
 				return err
@@ -75,13 +71,21 @@ func triggerCommand(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	all := fixtures()
-	names := slices.Sorted(maps.Keys(all))
+	var names []string
+	for t := range all {
+		names = append(names, t.String())
+	}
+	slices.Sort(names)
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: trigger EVENT, where EVENT is one of %s", errUsage, strings.Join(names, ", "))
 	}
-	fx, ok := all[pos[0]]
-	if !ok {
-		return fmt.Errorf("%w: trigger cannot produce %q yet; it can produce %s", errUsage, pos[0], strings.Join(names, ", "))
+	typ, known := pay.ParseEventType(pos[0])
+	fx, ok := all[typ]
+	switch {
+	case !known:
+		return fmt.Errorf("%w: %q is not an event type; trigger can produce %s", errUsage, pos[0], strings.Join(names, ", "))
+	case !ok:
+		return fmt.Errorf("%w: trigger cannot produce %s yet; it can produce %s", errUsage, pos[0], strings.Join(names, ", "))
 	}
 	c, err := newAPIClient(*key, *base)
 	if err != nil {

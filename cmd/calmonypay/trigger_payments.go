@@ -4,12 +4,15 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
+
+	"github.com/calmony/calmonypay/internal/pay"
 )
 
 // paymentFixtures produce the payment events, in test mode, on Cardstream's
 // test account: the simulator decides by amount (1000 approves, 10000 is
 // declined).
-func paymentFixtures() map[string]fixture {
+func paymentFixtures() map[pay.EventType]fixture {
 	intent := func(amount string, extra url.Values) fixture {
 		return func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
 			_, err := triggerIntent(ctx, c, say, amount, extra)
@@ -32,34 +35,24 @@ func paymentFixtures() map[string]fixture {
 	}
 	attach := func(detach bool) fixture {
 		return func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
-			cus, err := triggerCustomer(ctx, c, say)
-			if err != nil {
+			pm, err := triggerAttached(ctx, c, say)
+			if err != nil || !detach {
 				return err
 			}
-			var pm struct {
-				ID string `json:"id"`
-			}
-			if err := c.do(ctx, http.MethodPost, "/v1/payment_methods/pm_card_visa/attach", url.Values{"customer": {cus}}, &pm); err != nil {
+			if err := c.do(ctx, http.MethodPost, "/v1/payment_methods/"+pm+"/detach", nil, nil); err != nil {
 				return err
 			}
-			say("attached payment method %s to customer %s", pm.ID, cus)
-			if !detach {
-				return nil
-			}
-			if err := c.do(ctx, http.MethodPost, "/v1/payment_methods/"+pm.ID+"/detach", nil, nil); err != nil {
-				return err
-			}
-			say("detached payment method %s", pm.ID)
+			say("detached payment method %s", pm)
 			return nil
 		}
 	}
-	return map[string]fixture{
-		"payment_intent.created":                   intent("1000", url.Values{"confirm": {"false"}}),
-		"payment_intent.succeeded":                 intent("1000", nil),
-		"payment_intent.failed":                    intent("10000", nil),
-		"payment_intent.payment_failed":            intent("10000", nil),
-		"payment_intent.amount_capturable_updated": intent("1000", url.Values{"capture_method": {"manual"}}),
-		"payment_intent.canceled": func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
+	return map[pay.EventType]fixture{
+		pay.EventPaymentIntentCreated:                 intent("1000", url.Values{"confirm": {"false"}}),
+		pay.EventPaymentIntentSucceeded:               intent("1000", nil),
+		pay.EventPaymentIntentFailed:                  intent("10000", nil),
+		pay.EventPaymentIntentPaymentFailed:           intent("10000", nil),
+		pay.EventPaymentIntentAmountCapturableUpdated: intent("1000", url.Values{"capture_method": {"manual"}}),
+		pay.EventPaymentIntentCanceled: func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
 			pi, err := triggerIntent(ctx, c, say, "1000", url.Values{"capture_method": {"manual"}})
 			if err != nil {
 				return err
@@ -70,13 +63,67 @@ func paymentFixtures() map[string]fixture {
 			say("canceled payment intent %s", pi)
 			return nil
 		},
-		"charge.refunded":          refund,
-		"refund.created":           refund,
-		"refund.updated":           refund,
-		"payment_method.attached":  attach(false),
-		"payment_method.detached":  attach(true),
-		"checkout.session.expired": triggerExpiredCheckout,
+		pay.EventPaymentIntentUpdated: func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
+			pi, err := triggerIntent(ctx, c, say, "1000", url.Values{"confirm": {"false"}})
+			if err != nil {
+				return err
+			}
+			return triggerUpdate(ctx, c, say, "payment intent", "/v1/payment_intents/", pi)
+		},
+		pay.EventChargeUpdated: func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
+			pi, err := triggerIntent(ctx, c, say, "1000", nil)
+			if err != nil {
+				return err
+			}
+			var got struct {
+				LatestCharge string `json:"latest_charge"`
+			}
+			if err := c.do(ctx, http.MethodGet, "/v1/payment_intents/"+pi, nil, &got); err != nil {
+				return err
+			}
+			return triggerUpdate(ctx, c, say, "charge", "/v1/charges/", got.LatestCharge)
+		},
+		pay.EventPaymentMethodUpdated: func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
+			pm, err := triggerAttached(ctx, c, say)
+			if err != nil {
+				return err
+			}
+			return triggerUpdate(ctx, c, say, "payment method", "/v1/payment_methods/", pm)
+		},
+		pay.EventChargeRefunded:         refund,
+		pay.EventRefundCreated:          refund,
+		pay.EventRefundUpdated:          refund,
+		pay.EventPaymentMethodAttached:  attach(false),
+		pay.EventPaymentMethodDetached:  attach(true),
+		pay.EventCheckoutSessionExpired: triggerExpiredCheckout,
 	}
+}
+
+// triggerAttached attaches Stripe's test card to a new test customer and
+// returns the payment method's ID.
+func triggerAttached(ctx context.Context, c *apiClient, say func(string, ...any)) (string, error) {
+	cus, err := triggerCustomer(ctx, c, say)
+	if err != nil {
+		return "", err
+	}
+	var pm struct {
+		ID string `json:"id"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/v1/payment_methods/pm_card_visa/attach", url.Values{"customer": {cus}}, &pm); err != nil {
+		return "", err
+	}
+	say("attached payment method %s to customer %s", pm.ID, cus)
+	return pm.ID, nil
+}
+
+// triggerUpdate sets a metadata key on the object at path+id.
+func triggerUpdate(ctx context.Context, c *apiClient, say func(string, ...any), what, path, id string) error {
+	params := url.Values{"metadata[triggered_at]": {time.Now().UTC().Format(time.RFC3339Nano)}}
+	if err := c.do(ctx, http.MethodPost, path+id, params, nil); err != nil {
+		return err
+	}
+	say("updated %s %s", what, id)
+	return nil
 }
 
 // triggerIntent creates (and unless told otherwise confirms) a payment

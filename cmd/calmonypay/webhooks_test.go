@@ -321,7 +321,7 @@ func TestListenAndTrigger(t *testing.T) {
 
 	// The key comes from the environment here.
 	te.env["CALMONY_API_KEY"] = key
-	out, stopListen := te.listen("--forward-to", app.srv.URL+"/webhook", "--api-url", base, "--events", "customer.created, customer.updated")
+	out, stopListen := te.listen("--forward-to", app.srv.URL+"/webhook", "--api-url", base, "--events", "customer.created, customer.updated, payment_intent.payment_failed")
 	delete(te.env, "CALMONY_API_KEY")
 	app.setSecret(secretRE.FindString(out.String()))
 	if eps := apiJSON(t, "GET", base+"/v1/webhook_endpoints", key, nil)["data"].([]any); len(eps) != 0 {

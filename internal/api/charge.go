@@ -124,7 +124,7 @@ func (s *Server) updateCharge(r *http.Request, p *params) (writeFunc, error) {
 			return nil, err
 		}
 		after := chargeView(c)
-		return after, s.emitUpdate(ctx, tx, scope, "charge.updated", c.ID, before, after)
+		return after, s.emitUpdate(ctx, tx, scope, pay.EventChargeUpdated, c.ID, before, after)
 	}, nil
 }
 

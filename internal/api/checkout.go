@@ -390,7 +390,7 @@ func (s *Server) expire(ctx context.Context, tx *store.Tx, cs *pay.CheckoutSessi
 		return nil, err
 	}
 	v := s.checkoutView(cs)
-	return v, s.emit(ctx, tx, cs.Scope, "checkout.session.expired", cs.ID, v, nil)
+	return v, s.emit(ctx, tx, cs.Scope, pay.EventCheckoutSessionExpired, cs.ID, v, nil)
 }
 
 // ExpireCheckoutSessions marks overdue open sessions expired, once.

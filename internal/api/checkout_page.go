@@ -297,7 +297,7 @@ func (s *Server) applyCallback(ctx context.Context, tx *store.Tx, id string, res
 	if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
 		return "", err
 	}
-	return success, s.emit(ctx, tx, cs.Scope, "checkout.session.completed", cs.ID, s.checkoutView(cs), nil)
+	return success, s.emit(ctx, tx, cs.Scope, pay.EventCheckoutSessionCompleted, cs.ID, s.checkoutView(cs), nil)
 }
 
 // recordHostedPayment creates the payment method, payment intent and charge
@@ -309,7 +309,7 @@ func (s *Server) recordHostedPayment(ctx context.Context, tx *store.Tx, cs *pay.
 		return nil, err
 	}
 	if pm.Customer != "" {
-		if err := s.emit(ctx, tx, cs.Scope, "payment_method.attached", pm.ID, paymentMethodView(pm), nil); err != nil {
+		if err := s.emit(ctx, tx, cs.Scope, pay.EventPaymentMethodAttached, pm.ID, paymentMethodView(pm), nil); err != nil {
 			return nil, err
 		}
 	}
@@ -322,9 +322,9 @@ func (s *Server) recordHostedPayment(ctx context.Context, tx *store.Tx, cs *pay.
 	if cs.PaymentStatus == "paid" {
 		pi.Metadata = map[string]string{"calmony_duplicate_payment_of": cs.ID}
 	}
-	event := "payment_intent.succeeded"
+	event := pay.EventPaymentIntentSucceeded
 	if res.State == cardstream.StateApproved {
-		pi.Status, pi.AmountCapturable, event = pay.StatusRequiresCapture, res.AmountReceived, "payment_intent.amount_capturable_updated"
+		pi.Status, pi.AmountCapturable, event = pay.StatusRequiresCapture, res.AmountReceived, pay.EventPaymentIntentAmountCapturableUpdated
 	} else {
 		pi.Status, pi.AmountReceived = pay.StatusSucceeded, res.AmountReceived
 	}

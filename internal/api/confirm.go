@@ -144,7 +144,7 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 			return err
 		}
 		if created != nil {
-			return s.emit(ctx, tx, st.scope, "payment_intent.created", pi.ID, created, nil)
+			return s.emit(ctx, tx, st.scope, pay.EventPaymentIntentCreated, pi.ID, created, nil)
 		}
 		return nil
 	})
@@ -215,10 +215,10 @@ func (s *Server) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp
 	}
 	ch.ID = pay.NewID(pay.PrefixCharge)
 	pi.LatestCharge = ch.ID
-	event := "payment_intent.succeeded"
+	event := pay.EventPaymentIntentSucceeded
 	if res.State == cardstream.StateApproved { // authorised, awaiting capture
 		pi.Status, pi.AmountCapturable = pay.StatusRequiresCapture, res.AmountReceived
-		event = "payment_intent.amount_capturable_updated"
+		event = pay.EventPaymentIntentAmountCapturableUpdated
 	} else {
 		pi.Status, pi.AmountReceived = pay.StatusSucceeded, res.AmountReceived
 	}
@@ -254,7 +254,7 @@ func (s *Server) failSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, 
 	e.PaymentIntent = v
 	// payment_intent.failed is the original product's name; Stripe's
 	// libraries and plugins listen for payment_intent.payment_failed.
-	for _, typ := range []string{"payment_intent.failed", "payment_intent.payment_failed"} {
+	for _, typ := range []pay.EventType{pay.EventPaymentIntentFailed, pay.EventPaymentIntentPaymentFailed} {
 		if err := s.emit(ctx, tx, op.Scope, typ, pi.ID, v, nil); err != nil {
 			return nil, err
 		}

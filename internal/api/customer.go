@@ -182,7 +182,7 @@ func (s *Server) createCustomer(r *http.Request, p *params) (writeFunc, error) {
 			return nil, err
 		}
 		v := customerView(c)
-		if err := s.emit(ctx, tx, scope, "customer.created", c.ID, v, nil); err != nil {
+		if err := s.emit(ctx, tx, scope, pay.EventCustomerCreated, c.ID, v, nil); err != nil {
 			return nil, err
 		}
 		if pmID != "" {
@@ -207,7 +207,7 @@ func (s *Server) attachExisting(ctx context.Context, tx *store.Tx, scope pay.Sco
 	if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
 		return err
 	}
-	return s.emit(ctx, tx, scope, "payment_method.attached", pm.ID, paymentMethodView(pm), nil)
+	return s.emit(ctx, tx, scope, pay.EventPaymentMethodAttached, pm.ID, paymentMethodView(pm), nil)
 }
 
 func (s *Server) retrieveCustomer(r *http.Request, p *params) (readFunc, error) {
@@ -244,7 +244,7 @@ func (s *Server) updateCustomer(r *http.Request, p *params) (writeFunc, error) {
 			return nil, err
 		}
 		after := customerView(c)
-		return after, s.emitUpdate(ctx, tx, scope, "customer.updated", c.ID, before, after)
+		return after, s.emitUpdate(ctx, tx, scope, pay.EventCustomerUpdated, c.ID, before, after)
 	}, nil
 }
 
@@ -259,7 +259,7 @@ func (s *Server) deleteCustomer(r *http.Request, p *params) (writeFunc, error) {
 			return nil, err
 		}
 		v := deletedJSON{ID: id, Object: "customer", Deleted: true}
-		return v, s.emit(ctx, tx, scope, "customer.deleted", id, v, nil)
+		return v, s.emit(ctx, tx, scope, pay.EventCustomerDeleted, id, v, nil)
 	}, nil
 }
 

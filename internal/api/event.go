@@ -13,12 +13,12 @@ import (
 
 // emit writes an event in the caller's transaction, so it exists if and only
 // if the change does.
-func (s *Server) emit(ctx context.Context, tx *store.Tx, scope pay.Scope, typ, objectID string, obj any, previous map[string]any) error {
+func (s *Server) emit(ctx context.Context, tx *store.Tx, scope pay.Scope, typ pay.EventType, objectID string, obj any, previous map[string]any) error {
 	raw, err := json.Marshal(eventData{Object: obj, PreviousAttributes: previous})
 	if err != nil {
 		return err
 	}
-	return tx.CreateEvent(ctx, &pay.Event{Scope: scope, Type: typ, ObjectID: objectID, Data: raw,
+	return tx.CreateEvent(ctx, &pay.Event{Scope: scope, Type: typ.String(), ObjectID: objectID, Data: raw,
 		RequestID: middleware.RequestIDFrom(ctx), IdempotencyKey: idempotencyKeyFrom(ctx)})
 }
 
@@ -31,7 +31,7 @@ type eventData struct {
 
 // emitUpdate writes an *.updated event whose previous_attributes hold the
 // old values of the top-level fields that changed. No change, no event.
-func (s *Server) emitUpdate(ctx context.Context, tx *store.Tx, scope pay.Scope, typ, objectID string, before, after any) error {
+func (s *Server) emitUpdate(ctx context.Context, tx *store.Tx, scope pay.Scope, typ pay.EventType, objectID string, before, after any) error {
 	old, err := toMap(before)
 	if err != nil {
 		return err

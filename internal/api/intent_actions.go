@@ -83,7 +83,7 @@ func (s *Server) settleCapture(ctx context.Context, tx *store.Tx, op *pay.Gatewa
 			return nil, err
 		}
 		v := paymentIntentView(pi)
-		return v, s.emit(ctx, tx, op.Scope, "payment_intent.succeeded", pi.ID, v, nil)
+		return v, s.emit(ctx, tx, op.Scope, pay.EventPaymentIntentSucceeded, pi.ID, v, nil)
 	})
 }
 
@@ -179,7 +179,7 @@ func (s *Server) markCanceled(ctx context.Context, tx *store.Tx, pi *pay.Payment
 		return nil, err
 	}
 	v := paymentIntentView(pi)
-	return v, s.emit(ctx, tx, pi.Scope, "payment_intent.canceled", pi.ID, v, nil)
+	return v, s.emit(ctx, tx, pi.Scope, pay.EventPaymentIntentCanceled, pi.ID, v, nil)
 }
 
 // cancelAuthorisation voids an authorised, uncaptured payment at the gateway.

@@ -230,7 +230,7 @@ func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 				return nil, err
 			}
 			v := paymentIntentView(pi)
-			return v, s.emit(ctx, tx, st.scope, "payment_intent.created", pi.ID, v, nil)
+			return v, s.emit(ctx, tx, st.scope, pay.EventPaymentIntentCreated, pi.ID, v, nil)
 		})
 	}, nil
 }
@@ -273,7 +273,7 @@ func (s *Server) updatePaymentIntent(r *http.Request, p *params) (writeFunc, err
 			return nil, err
 		}
 		after := paymentIntentView(pi)
-		return after, s.emitUpdate(ctx, tx, scope, "payment_intent.updated", pi.ID, before, after)
+		return after, s.emitUpdate(ctx, tx, scope, pay.EventPaymentIntentUpdated, pi.ID, before, after)
 	}, nil
 }
 

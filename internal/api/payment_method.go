@@ -300,7 +300,7 @@ func (s *Server) updatePaymentMethod(r *http.Request, p *params) (writeFunc, err
 			return nil, err
 		}
 		after := paymentMethodView(pm)
-		return after, s.emitUpdate(ctx, tx, scope, "payment_method.updated", pm.ID, before, after)
+		return after, s.emitUpdate(ctx, tx, scope, pay.EventPaymentMethodUpdated, pm.ID, before, after)
 	}, nil
 }
 
@@ -379,7 +379,7 @@ func (s *Server) attachPaymentMethod(r *http.Request, p *params) (stagedFunc, er
 				return nil, err
 			}
 			v := paymentMethodView(pm)
-			return v, s.emit(ctx, tx, st.scope, "payment_method.attached", pm.ID, v, nil)
+			return v, s.emit(ctx, tx, st.scope, pay.EventPaymentMethodAttached, pm.ID, v, nil)
 		})
 	}, nil
 }
@@ -399,7 +399,7 @@ func (s *Server) detachPaymentMethod(r *http.Request, p *params) (writeFunc, err
 			return nil, err
 		}
 		v := paymentMethodView(pm)
-		return v, s.emit(ctx, tx, scope, "payment_method.detached", pm.ID, v, nil)
+		return v, s.emit(ctx, tx, scope, pay.EventPaymentMethodDetached, pm.ID, v, nil)
 	}, nil
 }
 

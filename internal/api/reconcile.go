@@ -288,7 +288,7 @@ func (s *Server) park(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, why 
 		return nil, err
 	}
 	after := refundView(re)
-	return after, errors.Join(errNoOutcome, s.emitUpdate(ctx, tx, op.Scope, "refund.updated", re.ID, before, after))
+	return after, errors.Join(errNoOutcome, s.emitUpdate(ctx, tx, op.Scope, pay.EventRefundUpdated, re.ID, before, after))
 }
 
 // ResolveGatewayOp settles an op parked for an operator. For a sale the

@@ -107,7 +107,7 @@ func (s *Server) createRefund(r *http.Request, p *params) (stagedFunc, error) {
 				if err := st.recordOp(ctx, tx, st.newOp(st.scope, "refund", re.ID, re.ID), req, v); err != nil {
 					return err
 				}
-				return s.emit(ctx, tx, st.scope, "refund.created", re.ID, v, nil)
+				return s.emit(ctx, tx, st.scope, pay.EventRefundCreated, re.ID, v, nil)
 			})
 		})
 		if err != nil {
@@ -239,7 +239,7 @@ func (s *Server) failRefund(ctx context.Context, tx *store.Tx, op *pay.GatewayOp
 	if err := tx.UpdateRefund(ctx, re); err != nil {
 		return nil, err
 	}
-	if err := s.emitUpdate(ctx, tx, op.Scope, "refund.updated", re.ID, before, refundView(re)); err != nil {
+	if err := s.emitUpdate(ctx, tx, op.Scope, pay.EventRefundUpdated, re.ID, before, refundView(re)); err != nil {
 		return nil, err
 	}
 	return nil, gatewayRefused("refund", res, why)
@@ -260,10 +260,10 @@ func (s *Server) completeRefund(ctx context.Context, tx *store.Tx, re *pay.Refun
 		return nil, err
 	}
 	v := refundView(re)
-	if err := s.emitUpdate(ctx, tx, re.Scope, "refund.updated", re.ID, before, v); err != nil {
+	if err := s.emitUpdate(ctx, tx, re.Scope, pay.EventRefundUpdated, re.ID, before, v); err != nil {
 		return nil, err
 	}
-	return v, s.emit(ctx, tx, re.Scope, "charge.refunded", ch.ID, chargeView(ch), nil)
+	return v, s.emit(ctx, tx, re.Scope, pay.EventChargeRefunded, ch.ID, chargeView(ch), nil)
 }
 
 func (s *Server) retrieveRefund(r *http.Request, p *params) (readFunc, error) {
@@ -293,7 +293,7 @@ func (s *Server) updateRefund(r *http.Request, p *params) (writeFunc, error) {
 			return nil, err
 		}
 		after := refundView(re)
-		return after, s.emitUpdate(ctx, tx, scope, "refund.updated", re.ID, before, after)
+		return after, s.emitUpdate(ctx, tx, scope, pay.EventRefundUpdated, re.ID, before, after)
 	}, nil
 }
 

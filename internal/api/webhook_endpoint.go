@@ -106,7 +106,7 @@ func readEnabledEvents(p *params, events []string) []string {
 	}
 	out := make([]string, 0, len(events))
 	for i, t := range events {
-		if t != pay.WebhookAllEvents && !pay.KnownEventType(t) {
+		if _, known := pay.ParseEventType(t); t != pay.WebhookAllEvents && !known {
 			p.Fail("enabled_events["+strconv.Itoa(i)+"]", "parameter_invalid",
 				"Invalid event type '"+clip(t, 100)+"': it must be '*' or a known event type such as customer.created.")
 			return nil

@@ -13,45 +13,107 @@ const (
 	WebhookSecretPrefix   = "whsec_"
 )
 
-// Event types. EventTypes lists every one an endpoint may subscribe to; later
-// features emit the payment ones.
+// EventType is a type of event. It is an enumeration rather than a string
+// so that only the constants below can be emitted, and they are exactly the
+// types webhook endpoints may subscribe to (EventTypes): a string literal
+// does not compile where an EventType is wanted. A feature that emits a new
+// type adds a constant and its name in String.
+type EventType uint8
+
+// Event types, in the order EventTypes lists them.
 const (
-	EventCustomerCreated                      = "customer.created"
-	EventCustomerUpdated                      = "customer.updated"
-	EventCustomerDeleted                      = "customer.deleted"
-	EventPaymentMethodAttached                = "payment_method.attached"
-	EventPaymentMethodDetached                = "payment_method.detached"
-	EventPaymentIntentCreated                 = "payment_intent.created"
-	EventPaymentIntentSucceeded               = "payment_intent.succeeded"
-	EventPaymentIntentFailed                  = "payment_intent.failed"
-	EventPaymentIntentCanceled                = "payment_intent.canceled"
-	EventPaymentIntentAmountCapturableUpdated = "payment_intent.amount_capturable_updated"
-	EventChargeRefunded                       = "charge.refunded"
-	EventRefundCreated                        = "refund.created"
-	EventRefundUpdated                        = "refund.updated"
-	EventCheckoutSessionCompleted             = "checkout.session.completed"
-	EventCheckoutSessionExpired               = "checkout.session.expired"
+	EventCustomerCreated EventType = iota + 1
+	EventCustomerUpdated
+	EventCustomerDeleted
+	EventPaymentMethodAttached
+	EventPaymentMethodDetached
+	EventPaymentMethodUpdated
+	EventPaymentIntentCreated
+	EventPaymentIntentUpdated
+	EventPaymentIntentSucceeded
+	// EventPaymentIntentFailed is the original product's name for a failed
+	// confirmation; EventPaymentIntentPaymentFailed, Stripe's, is emitted
+	// with it.
+	EventPaymentIntentFailed
+	EventPaymentIntentPaymentFailed
+	EventPaymentIntentCanceled
+	EventPaymentIntentAmountCapturableUpdated
+	EventChargeUpdated
+	EventChargeRefunded
+	EventRefundCreated
+	EventRefundUpdated
+	EventCheckoutSessionCompleted
+	EventCheckoutSessionExpired
+	eventTypeEnd // one past the last
 )
+
+// String returns the type's name as events and enabled_events spell it.
+func (t EventType) String() string {
+	switch t {
+	case EventCustomerCreated:
+		return "customer.created"
+	case EventCustomerUpdated:
+		return "customer.updated"
+	case EventCustomerDeleted:
+		return "customer.deleted"
+	case EventPaymentMethodAttached:
+		return "payment_method.attached"
+	case EventPaymentMethodDetached:
+		return "payment_method.detached"
+	case EventPaymentMethodUpdated:
+		return "payment_method.updated"
+	case EventPaymentIntentCreated:
+		return "payment_intent.created"
+	case EventPaymentIntentUpdated:
+		return "payment_intent.updated"
+	case EventPaymentIntentSucceeded:
+		return "payment_intent.succeeded"
+	case EventPaymentIntentFailed:
+		return "payment_intent.failed"
+	case EventPaymentIntentPaymentFailed:
+		return "payment_intent.payment_failed"
+	case EventPaymentIntentCanceled:
+		return "payment_intent.canceled"
+	case EventPaymentIntentAmountCapturableUpdated:
+		return "payment_intent.amount_capturable_updated"
+	case EventChargeUpdated:
+		return "charge.updated"
+	case EventChargeRefunded:
+		return "charge.refunded"
+	case EventRefundCreated:
+		return "refund.created"
+	case EventRefundUpdated:
+		return "refund.updated"
+	case EventCheckoutSessionCompleted:
+		return "checkout.session.completed"
+	case EventCheckoutSessionExpired:
+		return "checkout.session.expired"
+	}
+	return ""
+}
 
 // WebhookAllEvents in enabled_events subscribes an endpoint to every type.
 const WebhookAllEvents = "*"
 
-// EventTypes returns every event type Calmony Pay knows, the one list that
-// webhook endpoints' enabled_events are checked against. A feature that emits
-// a new type adds it here.
-func EventTypes() []string {
-	return []string{
-		EventCustomerCreated, EventCustomerUpdated, EventCustomerDeleted,
-		EventPaymentMethodAttached, EventPaymentMethodDetached,
-		EventPaymentIntentCreated, EventPaymentIntentSucceeded, EventPaymentIntentFailed,
-		EventPaymentIntentCanceled, EventPaymentIntentAmountCapturableUpdated,
-		EventChargeRefunded, EventRefundCreated, EventRefundUpdated,
-		EventCheckoutSessionCompleted, EventCheckoutSessionExpired,
+// EventTypes returns every event type Calmony Pay emits: the one list that
+// webhook endpoints' enabled_events are checked against.
+func EventTypes() []EventType {
+	all := make([]EventType, 0, eventTypeEnd-1)
+	for t := EventType(1); t < eventTypeEnd; t++ {
+		all = append(all, t)
 	}
+	return all
 }
 
-// KnownEventType reports whether t is in EventTypes.
-func KnownEventType(t string) bool { return slices.Contains(EventTypes(), t) }
+// ParseEventType returns the event type named name, if there is one.
+func ParseEventType(name string) (EventType, bool) {
+	for _, t := range EventTypes() {
+		if t.String() == name {
+			return t, true
+		}
+	}
+	return 0, false
+}
 
 // Webhook endpoint statuses.
 const (
