@@ -254,9 +254,16 @@ func (s *Server) deleteCustomer(r *http.Request, p *params) (writeFunc, error) {
 		if err := tx.DeleteCustomer(ctx, scope, id); err != nil {
 			return nil, notFoundAs(err, "customer", id, "id")
 		}
-		// A deleted customer's cards are detached, as Stripe does.
-		if err := tx.DetachCustomerPaymentMethods(ctx, scope, id); err != nil {
+		// A deleted customer's cards are detached, as Stripe does, each with
+		// its event.
+		detached, err := tx.DetachCustomerPaymentMethods(ctx, scope, id)
+		if err != nil {
 			return nil, err
+		}
+		for _, pm := range detached {
+			if err := s.emit(ctx, tx, scope, pay.EventPaymentMethodDetached, pm.ID, paymentMethodView(pm), nil); err != nil {
+				return nil, err
+			}
 		}
 		v := deletedJSON{ID: id, Object: "customer", Deleted: true}
 		return v, s.emit(ctx, tx, scope, pay.EventCustomerDeleted, id, v, nil)

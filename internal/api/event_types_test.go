@@ -2,7 +2,9 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/url"
+	"slices"
 	"testing"
 
 	"github.com/stripe/stripe-go/v85"
@@ -90,4 +92,61 @@ func emitEveryEventType(t *testing.T, srv *apitest.Server) {
 
 	must(sc.V1CheckoutSessions.Expire(ctx, newSession(t, sc, 1000, nil).ID, nil))
 	newBrowser(t).pay(newSession(t, sc, 1000, nil).URL, "4929421234600821", "356", "pay")
+}
+
+// Deleting a customer detaches its payment methods, each with its
+// payment_method.detached event, in the deletion's transaction.
+func TestCustomerDeleteDetachesWithEvents(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
+		sc := payClient(t, srv, "")
+		ctx := context.Background()
+		cus, err := sc.V1Customers.Create(ctx, &stripe.CustomerCreateParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var attached []string
+		for range 2 {
+			pm, err := sc.V1PaymentMethods.Attach(ctx, "pm_card_visa", &stripe.PaymentMethodAttachParams{Customer: stripe.String(cus.ID)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			attached = append(attached, pm.ID)
+		}
+		other, _ := sc.V1Customers.Create(ctx, &stripe.CustomerCreateParams{})
+		kept, err := sc.V1PaymentMethods.Attach(ctx, "pm_card_visa", &stripe.PaymentMethodAttachParams{Customer: stripe.String(other.ID)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sc.V1Customers.Delete(ctx, cus.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+		var detached []string
+		for e, err := range sc.V1Events.List(ctx, &stripe.EventListParams{Type: stripe.String("payment_method.detached")}).All(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			var pm stripe.PaymentMethod
+			if err := json.Unmarshal(e.Data.Raw, &pm); err != nil {
+				t.Fatal(err)
+			}
+			if pm.Customer != nil {
+				t.Errorf("detached event of %s shows customer %s", pm.ID, pm.Customer.ID)
+			}
+			detached = append(detached, pm.ID)
+		}
+		slices.Sort(attached)
+		slices.Sort(detached)
+		if !slices.Equal(detached, attached) {
+			t.Errorf("payment_method.detached events for %v, want one for each of %v", detached, attached)
+		}
+		for _, id := range attached {
+			if pm, err := sc.V1PaymentMethods.Retrieve(ctx, id, nil); err != nil || pm.Customer != nil {
+				t.Errorf("after the delete %s = %+v, %v, want detached", id, pm, err)
+			}
+		}
+		if pm, err := sc.V1PaymentMethods.Retrieve(ctx, kept.ID, nil); err != nil || pm.Customer == nil || pm.Customer.ID != other.ID {
+			t.Errorf("another customer's card = %+v, %v", pm, err)
+		}
+	})
 }

@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/calmony/calmonypay/internal/pay"
 )
@@ -144,9 +146,27 @@ func (db *DB) FindPaymentMethods(ctx context.Context, scope pay.Scope, f Payment
 	}, func(rows *sql.Rows) (*pay.PaymentMethod, error) { return db.scanPaymentMethod(rows) })
 }
 
-// DetachCustomerPaymentMethods detaches every payment method of a deleted customer.
-func (tx *Tx) DetachCustomerPaymentMethods(ctx context.Context, scope pay.Scope, customer string) error {
-	_, err := tx.tx.ExecContext(ctx, `UPDATE payment_methods SET customer_id = '' WHERE project_id = $1 AND livemode = $2 AND customer_id = $3`,
-		scope.ProjectID, scope.Livemode, customer)
-	return err
+// DetachCustomerPaymentMethods detaches every payment method of a deleted
+// customer and returns them, detached, oldest first.
+func (tx *Tx) DetachCustomerPaymentMethods(ctx context.Context, scope pay.Scope, customer string) ([]*pay.PaymentMethod, error) {
+	rows, err := tx.tx.QueryContext(ctx, `UPDATE payment_methods SET customer_id = '' WHERE project_id = $1 AND livemode = $2 AND customer_id = $3
+		RETURNING `+pmColumns, scope.ProjectID, scope.Livemode, customer)
+	if err != nil {
+		return nil, fmt.Errorf("detach payment methods of %s: %w", customer, err)
+	}
+	defer rows.Close()
+	var out []*pay.PaymentMethod
+	for rows.Next() {
+		pm, err := tx.db.scanPaymentMethod(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, pm)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("detach payment methods of %s: %w", customer, err)
+	}
+	// RETURNING gives no order; IDs sort by creation.
+	slices.SortFunc(out, func(a, b *pay.PaymentMethod) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
 }
