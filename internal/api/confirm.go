@@ -53,18 +53,21 @@ type saleOp struct {
 	Agreement     cardstream.AgreementType   `json:"agreement"`
 	Initiator     string                     `json:"initiator"`
 	CaptureDelay  int                        `json:"capture_delay"`
-	BadCVC        bool                       `json:"bad_cvc,omitempty"`
+	// TestDecline is the card's pay.CardDetails.TestDecline (test mode
+	// only): the sale declines as Stripe's decline test card would.
+	TestDecline string `json:"test_decline,omitempty"`
 }
 
-func (o saleOp) request(transactionUnique, orderRef string) cardstream.SaleRequest {
+// send makes the sale: at the gateway, unless it is of a Stripe decline
+// test card whose decline the simulator cannot produce, which is declined
+// here (payments.DeclineTestSale).
+func (o saleOp) send(ctx context.Context, gw payments.Gateway, transactionUnique, orderRef string) (*cardstream.Result, error) {
 	req := cardstream.SaleRequest{Amount: o.Amount, CurrencyCode: payments.CurrencyNumeric(o.Currency), Type: o.Type, XRef: o.XRef,
 		Agreement: o.Agreement, Initiator: o.Initiator, TransactionUnique: transactionUnique, OrderRef: orderRef, CaptureDelay: o.CaptureDelay}
-	if o.BadCVC {
-		// A Stripe decline test card: present a wrong code to the CV2 check.
-		req.CVV = "000"
-		req.Checks.CV2 = cardstream.StrictCV2CheckPref
+	if res := payments.DeclineTestSale(o.TestDecline, &req); res != nil {
+		return res, nil
 	}
-	return req
+	return gw.Sale(ctx, req)
 }
 
 // confirm charges a payment intent's card. Only one confirmation of an
@@ -80,13 +83,12 @@ func (o saleOp) request(transactionUnique, orderRef string) cardstream.SaleReque
 // op's inserts (store/deferred.go).
 func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirmOptions,
 	create func(tx *store.Tx) (*pay.PaymentIntent, *pay.PaymentMethod, error)) error {
-	var fresh *pay.PaymentMethod
-	if opts.paymentMethod != nil && payments.IsTestPaymentMethodID(*opts.paymentMethod) {
-		pm, err := s.tokeniseTestID(ctx, st, *opts.paymentMethod, "payment_method")
-		if err != nil {
-			return err
-		}
-		fresh, opts.paymentMethod = pm, &pm.ID
+	fresh, err := s.tokeniseTestID(ctx, st, opts.paymentMethod, "payment_method")
+	if err != nil {
+		return err
+	}
+	if fresh != nil {
+		opts.paymentMethod = &fresh.ID
 	}
 	gw, err := s.gateways.For(st.scope.Livemode)
 	if err != nil {
@@ -152,7 +154,7 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 		return err
 	}
 	op := st.op
-	res, callErr := gw.Sale(ctx, req.request(op.TransactionUnique, pi.ID))
+	res, callErr := req.send(ctx, gw, op.TransactionUnique, pi.ID)
 	return st.settle(ctx, func(tx *store.Tx) (any, error) { return s.settleSale(ctx, tx, op, pm, res, callErr) })
 }
 
@@ -161,8 +163,11 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 // is e-commerce on a card on file; an off-session one is merchant-initiated
 // and unscheduled.
 func newSaleOp(pi *pay.PaymentIntent, pm *pay.PaymentMethod, offSession bool) saleOp {
-	o := saleOp{PaymentMethod: pm.ID, XRef: pm.XRef, Amount: pi.Amount, Currency: pi.Currency, BadCVC: pm.Card.TestBadCVC,
+	o := saleOp{PaymentMethod: pm.ID, XRef: pm.XRef, Amount: pi.Amount, Currency: pi.Currency,
 		Type: cardstream.TypeECOM, Agreement: cardstream.AgreementCardOnFile, Initiator: "consumer"}
+	if !pi.Scope.Livemode { // a live card never skips the gateway, whatever it says
+		o.TestDecline = pm.Card.TestDecline
+	}
 	if offSession {
 		o.Type, o.Agreement, o.Initiator = cardstream.TypeMOTO, cardstream.AgreementUnscheduled, "merchant"
 	}

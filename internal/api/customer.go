@@ -152,8 +152,9 @@ func (ch customerChange) apply(c *pay.Customer) {
 	c.Metadata = ch.metadata.apply(c.Metadata)
 }
 
-// checkDefaultPaymentMethod requires invoice_settings[default_payment_method]
-// to be attached to the customer.
+// checkDefaultPaymentMethod requires
+// invoice_settings[default_payment_method] to be attached to the customer
+// (nothing is attached to one not yet created).
 func checkDefaultPaymentMethod(ctx context.Context, tx *store.Tx, c *pay.Customer) error {
 	if c.DefaultPaymentMethod == "" {
 		return nil
@@ -163,51 +164,64 @@ func checkDefaultPaymentMethod(ctx context.Context, tx *store.Tx, c *pay.Custome
 	if err != nil {
 		return notFoundAs(err, "PaymentMethod", c.DefaultPaymentMethod, param)
 	}
-	if pm.Customer != c.ID {
+	if pm.Customer == "" || pm.Customer != c.ID {
 		return pay.InvalidParam(param, "The PaymentMethod %s is not attached to this customer: attach it first.", pm.ID)
 	}
 	return nil
 }
 
-func (s *Server) createCustomer(r *http.Request, p *params) (writeFunc, error) {
+func (s *Server) createCustomer(r *http.Request, p *params) (cardWrite, error) {
 	ch := readCustomerChange(p)
-	pmID, _ := p.String("payment_method")
-	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
-		c := &pay.Customer{Scope: scope}
-		ch.apply(c)
-		if err := checkMetadata(c.Metadata); err != nil {
-			return nil, err
-		}
-		if err := tx.CreateCustomer(ctx, c); err != nil {
-			return nil, err
-		}
-		v := customerView(c)
-		if err := s.emit(ctx, tx, scope, pay.EventCustomerCreated, c.ID, v, nil); err != nil {
-			return nil, err
-		}
-		if pmID != "" {
-			if err := s.attachExisting(ctx, tx, scope, pmID, c.ID, "payment_method"); err != nil {
-				return nil, err
-			}
-		}
-		return v, checkDefaultPaymentMethod(ctx, tx, c)
-	}, nil
+	pmID := p.OptString("payment_method")
+	return cardWrite{paymentMethod: pmID, fn: func(ctx context.Context, tx *store.Tx, scope pay.Scope, fresh *pay.PaymentMethod) (any, error) {
+		return s.newCustomer(ctx, tx, scope, ch, pmID, fresh)
+	}}, nil
 }
 
-// attachExisting attaches a stored, unattached payment method to a customer.
-func (s *Server) attachExisting(ctx context.Context, tx *store.Tx, scope pay.Scope, pmID, customer, param string) error {
-	pm, err := tx.FindPaymentMethod(ctx, scope, pmID)
-	if err != nil {
-		return notFoundAs(err, "PaymentMethod", pmID, param)
+// newCustomer creates a customer and attaches to it the payment method
+// pmID names, if any: fresh, when this request made it from a Stripe test
+// ID, else a stored one. Every check comes before the first write (a staged
+// commit keeps what was written before an error it answers).
+func (s *Server) newCustomer(ctx context.Context, tx *store.Tx, scope pay.Scope, ch customerChange, pmID *string, fresh *pay.PaymentMethod) (any, error) {
+	c := &pay.Customer{Scope: scope}
+	ch.apply(c)
+	if err := checkMetadata(c.Metadata); err != nil {
+		return nil, err
 	}
-	if pm.Customer != "" && pm.Customer != customer {
-		return pay.InvalidRequest("payment_method_unexpected_state", param, "The payment method you provided has already been attached to a customer.")
+	pm := fresh
+	if pm == nil && pmID != nil && *pmID != "" {
+		var err error
+		if pm, err = tx.FindPaymentMethod(ctx, scope, *pmID); err != nil {
+			return nil, notFoundAs(err, "PaymentMethod", *pmID, "payment_method")
+		}
 	}
-	pm.Customer = customer
-	if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
-		return err
+	if pm != nil {
+		if err := checkAttach(pm, "", "payment_method"); err != nil {
+			return nil, err
+		}
+		if c.DefaultPaymentMethod == *pmID {
+			c.DefaultPaymentMethod = pm.ID // a test ID names the payment method made from it
+		}
 	}
-	return s.emit(ctx, tx, scope, pay.EventPaymentMethodAttached, pm.ID, paymentMethodView(pm), nil)
+	// The only payment method a new customer has is pm.
+	if pm == nil || c.DefaultPaymentMethod != pm.ID {
+		if err := checkDefaultPaymentMethod(ctx, tx, c); err != nil {
+			return nil, err
+		}
+	}
+	if err := tx.CreateCustomer(ctx, c); err != nil {
+		return nil, err
+	}
+	v := customerView(c)
+	if err := s.emit(ctx, tx, scope, pay.EventCustomerCreated, c.ID, v, nil); err != nil {
+		return nil, err
+	}
+	if pm != nil {
+		if _, err := s.attach(ctx, tx, pm, fresh != nil, c.ID); err != nil {
+			return nil, err
+		}
+	}
+	return v, nil
 }
 
 func (s *Server) retrieveCustomer(r *http.Request, p *params) (readFunc, error) {

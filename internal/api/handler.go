@@ -1,6 +1,7 @@
 package api
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/calmony/calmonypay/internal/form"
 	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
 )
 
@@ -150,6 +152,45 @@ func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, h writeHandl
 	if err != nil {
 		return err
 	}
+	return s.runWrite(w, r, p, fn)
+}
+
+// cardWrite is a write that may name a payment method. When it names a
+// Stripe test payment-method ID (pm_card_visa), the test card is tokenised
+// first, a gateway call that cannot be made inside a transaction, and fn
+// gets the new payment method (not yet saved) as fresh.
+type cardWrite struct {
+	paymentMethod *string // the payment method named, or nil
+	param         string  // the parameter naming it, if not payment_method
+	fn            func(ctx context.Context, tx *store.Tx, scope pay.Scope, fresh *pay.PaymentMethod) (any, error)
+}
+
+// writeCard adapts a handler of a cardWrite. A request that names a Stripe
+// test ID is staged: the card's VERIFY, then fn and the response in one
+// transaction. Any other is a plain write.
+func (s *Server) writeCard(typ string, h func(r *http.Request, p *params) (cardWrite, error)) http.Handler {
+	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
+		p, cw, err := parse(s, r, h)
+		if err != nil {
+			return err
+		}
+		if cw.paymentMethod == nil || !payments.IsTestPaymentMethodID(*cw.paymentMethod) {
+			return s.runWrite(w, r, p, func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
+				return cw.fn(ctx, tx, scope, nil)
+			})
+		}
+		return s.runStaged(w, r, typ, p, func(ctx context.Context, st *stage) error {
+			fresh, err := s.tokeniseTestID(ctx, st, cw.paymentMethod, cmp.Or(cw.param, "payment_method"))
+			if err != nil {
+				return err
+			}
+			return st.commit(ctx, func(tx *store.Tx) (any, error) { return cw.fn(ctx, tx, st.scope, fresh) })
+		})
+	})
+}
+
+// runWrite runs a parsed write (see write).
+func (s *Server) runWrite(w http.ResponseWriter, r *http.Request, p *params, fn writeFunc) error {
 	ctx, scope := r.Context(), keyFrom(r.Context()).Scope()
 	claim, err := s.idempotencyClaim(w, r, p.values)
 	if err != nil {

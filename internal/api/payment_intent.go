@@ -125,8 +125,13 @@ func readPaymentMethodTypes(p *params) {
 
 // apply sets the sent fields on pi and checks them against the project's
 // currencies and the scope's objects. It returns the payment method it
-// checked, if one was sent.
-func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, ch intentChange) (*pay.PaymentMethod, error) {
+// checked, if one was sent. fresh, if not nil, is the payment method this
+// request made from the Stripe test ID in ch, and stands for it (the
+// caller saves it once the change is checked).
+func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, ch intentChange, fresh *pay.PaymentMethod) (*pay.PaymentMethod, error) {
+	if fresh != nil {
+		ch.paymentMethod = &fresh.ID
+	}
 	if ch.amount != nil {
 		pi.Amount = *ch.amount
 	}
@@ -153,8 +158,10 @@ func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.Pa
 	var pm *pay.PaymentMethod
 	if ch.paymentMethod != nil && *ch.paymentMethod != "" {
 		var err error
-		if pm, err = tx.FindPaymentMethod(ctx, pi.Scope, *ch.paymentMethod); err != nil {
-			return nil, notFoundAs(err, "PaymentMethod", *ch.paymentMethod, "payment_method")
+		if pm = fresh; pm == nil {
+			if pm, err = tx.FindPaymentMethod(ctx, pi.Scope, *ch.paymentMethod); err != nil {
+				return nil, notFoundAs(err, "PaymentMethod", *ch.paymentMethod, "payment_method")
+			}
 		}
 		if pm.Customer != "" && pi.Customer != "" && pm.Customer != pi.Customer {
 			return nil, pay.InvalidParam("payment_method", "The PaymentMethod %s belongs to another customer.", pm.ID)
@@ -189,26 +196,22 @@ func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 		return nil, err
 	}
 	return func(ctx context.Context, st *stage) error {
-		var fresh *pay.PaymentMethod
-		if ch.paymentMethod != nil && payments.IsTestPaymentMethodID(*ch.paymentMethod) {
-			pm, err := s.tokeniseTestID(ctx, st, *ch.paymentMethod, "payment_method")
-			if err != nil {
-				return err
-			}
-			fresh, ch.paymentMethod = pm, &pm.ID
+		fresh, err := s.tokeniseTestID(ctx, st, ch.paymentMethod, "payment_method")
+		if err != nil {
+			return err
 		}
 		// build makes the new intent, with its ID; the caller stores it and
 		// records its payment_intent.created event.
 		build := func(tx *store.Tx) (*pay.PaymentIntent, *pay.PaymentMethod, error) {
+			pi := &pay.PaymentIntent{Scope: st.scope, Status: pay.StatusRequiresPaymentMethod, CaptureMethod: "automatic"}
+			pm, err := s.applyIntentChange(ctx, tx, pi, ch, fresh)
+			if err != nil {
+				return nil, nil, err
+			}
 			if fresh != nil {
 				if err := tx.CreatePaymentMethod(ctx, fresh); err != nil {
 					return nil, nil, err
 				}
-			}
-			pi := &pay.PaymentIntent{Scope: st.scope, Status: pay.StatusRequiresPaymentMethod, CaptureMethod: "automatic"}
-			pm, err := s.applyIntentChange(ctx, tx, pi, ch)
-			if err != nil {
-				return nil, nil, err
 			}
 			if pi.PaymentMethod != "" {
 				pi.Status = pay.StatusRequiresConfirmation
@@ -247,10 +250,10 @@ func (s *Server) retrievePaymentIntent(r *http.Request, p *params) (readFunc, er
 	}, nil
 }
 
-func (s *Server) updatePaymentIntent(r *http.Request, p *params) (writeFunc, error) {
+func (s *Server) updatePaymentIntent(r *http.Request, p *params) (cardWrite, error) {
 	id := r.PathValue("id")
 	ch := readIntentChange(p)
-	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
+	return cardWrite{paymentMethod: ch.paymentMethod, fn: func(ctx context.Context, tx *store.Tx, scope pay.Scope, fresh *pay.PaymentMethod) (any, error) {
 		pi, err := tx.FindPaymentIntent(ctx, scope, id)
 		if err != nil {
 			return nil, notFoundAs(err, "payment_intent", id, "id")
@@ -260,8 +263,13 @@ func (s *Server) updatePaymentIntent(r *http.Request, p *params) (writeFunc, err
 			return nil, unexpectedState(pi, "update")
 		}
 		before := paymentIntentView(pi)
-		if _, err := s.applyIntentChange(ctx, tx, pi, ch); err != nil {
+		if _, err := s.applyIntentChange(ctx, tx, pi, ch, fresh); err != nil {
 			return nil, err
+		}
+		if fresh != nil {
+			if err := tx.CreatePaymentMethod(ctx, fresh); err != nil {
+				return nil, err
+			}
 		}
 		if editable {
 			pi.Status = pay.StatusRequiresPaymentMethod
@@ -274,7 +282,7 @@ func (s *Server) updatePaymentIntent(r *http.Request, p *params) (writeFunc, err
 		}
 		after := paymentIntentView(pi)
 		return after, s.emitUpdate(ctx, tx, scope, pay.EventPaymentIntentUpdated, pi.ID, before, after)
-	}, nil
+	}}, nil
 }
 
 func (s *Server) listPaymentIntents(r *http.Request, p *params) (readFunc, error) {

@@ -156,6 +156,10 @@ func joinNonEmpty(parts ...string) string {
 // 0). It makes the gateway call itself, so it must not run inside a
 // transaction; it answers a request whose idempotency key is already used
 // before the call (stage.peek). The returned payment method is not yet saved.
+//
+// In test mode one of Stripe's test cards is verified as the Cardstream
+// test card that stands in for it (payments.TestCard), without the billing
+// address, which the stand-in's address check could only fail.
 func (s *Server) tokenise(ctx context.Context, st *stage, card payments.CardInput, billing pay.BillingDetails) (*pay.PaymentMethod, error) {
 	if err := card.Validate(s.now()); err != nil {
 		return nil, err
@@ -167,6 +171,12 @@ func (s *Server) tokenise(ctx context.Context, st *stage, card payments.CardInpu
 	}
 	if err := st.peek(ctx); err != nil {
 		return nil, err
+	}
+	verified, customer := card, gatewayCustomer(billing)
+	test, isTest := payments.FindTestCard(card)
+	isTest = isTest && !scope.Livemode
+	if isTest {
+		verified, customer.Address, customer.Postcode = test.StandIn(s.now()), "", ""
 	}
 	var (
 		pm  *pay.PaymentMethod
@@ -181,8 +191,8 @@ func (s *Server) tokenise(ctx context.Context, st *stage, card payments.CardInpu
 		}
 		pm = &pay.PaymentMethod{ID: pay.NewID(pay.PrefixPaymentMethod), Scope: scope, Type: "card", Billing: billing}
 		// A wrong security code declines the card, as Stripe's default rules do.
-		res, err = gw.Verify(ctx, cardstream.VerifyRequest{Card: card.Gateway(), TransactionUnique: pm.ID, OrderRef: pm.ID,
-			Customer: gatewayCustomer(billing), Checks: cardstream.CheckPrefs{CV2: cardstream.StrictCV2CheckPref}})
+		res, err = gw.Verify(ctx, cardstream.VerifyRequest{Card: verified.Gateway(), TransactionUnique: pm.ID, OrderRef: pm.ID,
+			Customer: customer, Checks: cardstream.CheckPrefs{CV2: cardstream.StrictCV2CheckPref}})
 		if err != nil {
 			return nil, payments.GatewayUnavailable(err)
 		}
@@ -190,28 +200,59 @@ func (s *Server) tokenise(ctx context.Context, st *stage, card payments.CardInpu
 	if !res.Approved() {
 		return nil, payments.DeclineError(res)
 	}
-	digits := card.Gateway().Digits()
-	pm.Card = payments.CardDetails(card, res, s.keys.BlindIndex("card/"+scope.ProjectID, digits)[:16])
+	pm.Card = payments.CardDetails(card, res, s.cardFingerprint(scope, card))
+	if isTest {
+		test.Describe(&pm.Card)
+	}
 	pm.XRef = res.XRef
 	return pm, nil
+}
+
+// cardFingerprint is a card's fingerprint: the same for the same number
+// within a project, and nothing else's.
+func (s *Server) cardFingerprint(scope pay.Scope, card payments.CardInput) string {
+	return s.keys.BlindIndex("card/"+scope.ProjectID, card.Gateway().Digits())[:16]
 }
 
 // verifyAttempts bounds the verifications of one card in one request.
 const verifyAttempts = 3
 
-// tokeniseTestID makes a payment method from a Stripe test ID (pm_card_visa)
-// in test mode. Live mode has no test cards.
-func (s *Server) tokeniseTestID(ctx context.Context, st *stage, id, param string) (*pay.PaymentMethod, error) {
-	card, badCVC, ok := payments.TestPaymentMethod(id, s.now())
-	if !ok || st.scope.Livemode {
-		return nil, pay.NoSuch("PaymentMethod", id, param)
+// tokeniseTestID makes a payment method (not yet saved) from the Stripe
+// test ID that id names, if it names one (pm_card_visa): its test card,
+// tokenised. Live mode has no test cards. For any other ID it returns nil.
+func (s *Server) tokeniseTestID(ctx context.Context, st *stage, id *string, param string) (*pay.PaymentMethod, error) {
+	if id == nil {
+		return nil, nil
 	}
-	pm, err := s.tokenise(ctx, st, card, pay.BillingDetails{})
+	card, ok := payments.TestPaymentMethodCard(*id, s.now())
+	switch {
+	case !ok:
+		return nil, nil
+	case st.scope.Livemode:
+		return nil, pay.NoSuch("PaymentMethod", *id, param)
+	}
+	return s.tokenise(ctx, st, card, pay.BillingDetails{})
+}
+
+// testPaymentMethodView answers a retrieve of a Stripe test ID
+// (pm_card_visa) in test mode as Stripe does: with a payment method of its
+// test card. Nothing is stored or sent to the gateway (every use of the ID
+// makes a payment method of its own), and the answer is the same every
+// time: created is the project's creation, the card is not yet checked.
+func (s *Server) testPaymentMethodView(ctx context.Context, scope pay.Scope, id string) (any, error) {
+	card, ok := payments.TestPaymentMethodCard(id, s.now())
+	if !ok || scope.Livemode {
+		return nil, pay.NoSuch("PaymentMethod", id, "id")
+	}
+	project, err := s.db.FindProject(ctx, scope.ProjectID)
 	if err != nil {
 		return nil, err
 	}
-	pm.Card.TestBadCVC = badCVC
-	return pm, nil
+	test, _ := payments.FindTestCard(card)
+	pm := &pay.PaymentMethod{ID: id, Scope: scope, Created: project.Created, Type: "card",
+		Card: payments.CardDetails(card, nil, s.cardFingerprint(scope, card))}
+	test.Describe(&pm.Card)
+	return paymentMethodView(pm), nil
 }
 
 func (s *Server) createPaymentMethod(r *http.Request, p *params) (stagedFunc, error) {
@@ -255,6 +296,9 @@ func (s *Server) createPaymentMethod(r *http.Request, p *params) (stagedFunc, er
 func (s *Server) retrievePaymentMethod(r *http.Request, p *params) (readFunc, error) {
 	id := r.PathValue("id")
 	return func(ctx context.Context, scope pay.Scope) (any, error) {
+		if payments.IsTestPaymentMethodID(id) {
+			return s.testPaymentMethodView(ctx, scope, id)
+		}
 		pm, err := s.db.FindPaymentMethod(ctx, scope, id)
 		if err != nil {
 			return nil, notFoundAs(err, "PaymentMethod", id, "id")
@@ -344,44 +388,51 @@ func (s *Server) listPaymentMethods(r *http.Request, p *params) (readFunc, error
 
 // attachPaymentMethod attaches a payment method (or a Stripe test ID, which
 // is tokenised first) to a customer.
-func (s *Server) attachPaymentMethod(r *http.Request, p *params) (stagedFunc, error) {
+func (s *Server) attachPaymentMethod(r *http.Request, p *params) (cardWrite, error) {
 	id := r.PathValue("id")
 	customer := p.RequireString("customer")
-	return func(ctx context.Context, st *stage) error {
-		var fresh *pay.PaymentMethod
-		if payments.IsTestPaymentMethodID(id) {
-			pm, err := s.tokeniseTestID(ctx, st, id, "id")
-			if err != nil {
-				return err
-			}
-			fresh = pm
+	return cardWrite{paymentMethod: &id, param: "id", fn: func(ctx context.Context, tx *store.Tx, scope pay.Scope, fresh *pay.PaymentMethod) (any, error) {
+		if err := s.requireCustomer(ctx, tx, scope, customer, "customer"); err != nil {
+			return nil, err
 		}
-		return st.commit(ctx, func(tx *store.Tx) (any, error) {
-			if err := s.requireCustomer(ctx, tx, st.scope, customer, "customer"); err != nil {
-				return nil, err
+		pm := fresh
+		if pm == nil {
+			var err error
+			if pm, err = tx.FindPaymentMethod(ctx, scope, id); err != nil {
+				return nil, notFoundAs(err, "PaymentMethod", id, "id")
 			}
-			pm := fresh
-			if pm == nil {
-				var err error
-				if pm, err = tx.FindPaymentMethod(ctx, st.scope, id); err != nil {
-					return nil, notFoundAs(err, "PaymentMethod", id, "id")
-				}
-			}
-			if pm.Customer != "" && pm.Customer != customer {
-				return nil, pay.InvalidRequest("payment_method_unexpected_state", "", "The payment method you provided has already been attached to a customer.")
-			}
-			pm.Customer = customer
-			if fresh != nil {
-				if err := tx.CreatePaymentMethod(ctx, pm); err != nil {
-					return nil, err
-				}
-			} else if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
-				return nil, err
-			}
-			v := paymentMethodView(pm)
-			return v, s.emit(ctx, tx, st.scope, pay.EventPaymentMethodAttached, pm.ID, v, nil)
-		})
-	}, nil
+		}
+		if err := checkAttach(pm, customer, ""); err != nil {
+			return nil, err
+		}
+		return s.attach(ctx, tx, pm, fresh != nil, customer)
+	}}, nil
+}
+
+// checkAttach refuses to attach pm to customer ("" for one not yet
+// created) if it is attached to another, or if it is one of Stripe's
+// decline test cards, which Stripe declines on attach.
+func checkAttach(pm *pay.PaymentMethod, customer, param string) error {
+	if pm.Customer != "" && pm.Customer != customer {
+		return pay.InvalidRequest("payment_method_unexpected_state", param, "The payment method you provided has already been attached to a customer.")
+	}
+	return payments.AttachDecline(pm.Card)
+}
+
+// attach attaches pm, checked with checkAttach, to customer in tx: a
+// payment method made in this request (fresh) is inserted, a stored one
+// updated.
+func (s *Server) attach(ctx context.Context, tx *store.Tx, pm *pay.PaymentMethod, fresh bool, customer string) (any, error) {
+	pm.Customer = customer
+	write := tx.UpdatePaymentMethod
+	if fresh {
+		write = tx.CreatePaymentMethod
+	}
+	if err := write(ctx, pm); err != nil {
+		return nil, err
+	}
+	v := paymentMethodView(pm)
+	return v, s.emit(ctx, tx, pm.Scope, pay.EventPaymentMethodAttached, pm.ID, v, nil)
 }
 
 func (s *Server) detachPaymentMethod(r *http.Request, p *params) (writeFunc, error) {

@@ -113,7 +113,7 @@ func (s *Server) reconcileOp(ctx context.Context, op *pay.GatewayOp) error {
 		if s.now().Sub(time.Unix(op.Created, 0)) > duplicateWindow-resendMargin {
 			return s.needsOperator(ctx, op, "sale outcome unknown and the gateway's duplicate window has passed")
 		}
-		res, callErr := gw.Sale(ctx, req.request(op.TransactionUnique, op.ObjectID))
+		res, callErr := req.send(ctx, gw, op.TransactionUnique, op.ObjectID)
 		return s.settleOrRetry(ctx, op, callErr, func(tx *store.Tx) (any, error) { return s.settleSale(ctx, tx, op, nil, res, callErr) })
 	case "capture", "cancel":
 		var req mgmtOp

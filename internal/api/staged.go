@@ -349,6 +349,11 @@ func (s *Server) serveStaged(w http.ResponseWriter, r *http.Request, typ string,
 	if err != nil {
 		return err
 	}
+	return s.runStaged(w, r, typ, p, fn)
+}
+
+// runStaged runs a parsed staged request (see stagedHandler).
+func (s *Server) runStaged(w http.ResponseWriter, r *http.Request, typ string, p *params, fn stagedFunc) error {
 	// An expand[] path the answer cannot take is refused now: after the
 	// gateway call it could only fail a payment that has been made.
 	if err := checkExpand(typ, p.expand); err != nil {
@@ -356,6 +361,7 @@ func (s *Server) serveStaged(w http.ResponseWriter, r *http.Request, typ string,
 	}
 	ctx := r.Context()
 	st := &stage{s: s, scope: keyFrom(ctx).Scope(), expand: p.expand, prepared: make(chan struct{}), stopRenewing: func() {}}
+	var err error
 	if st.claim, err = s.idempotencyClaim(w, r, p.values); err != nil {
 		return err
 	}

@@ -29,10 +29,12 @@ type CardDetails struct {
 	CVCCheck          string `json:"cvc_check"` // pass, fail, unavailable, unchecked
 	AddressLine1Check string `json:"address_line1_check"`
 	PostalCheck       string `json:"address_postal_code_check"`
-	// TestBadCVC marks a test-mode card made from a Stripe decline test ID
-	// (pm_card_chargeDeclined): its charges present a wrong security code so
-	// the sandbox's CV2 check declines them. Never shown.
-	TestBadCVC bool `json:"test_bad_cvc,omitempty"`
+	// TestDecline is set on a test-mode card made from one of Stripe's
+	// decline test cards (pm_card_chargeDeclined, 4000000000000002): the
+	// Stripe decline code its charges get. Unless TestAttaches, attaching
+	// it to a customer is declined too, as Stripe's are. Never shown.
+	TestDecline  string `json:"test_decline,omitempty"`
+	TestAttaches bool   `json:"test_attaches,omitempty"`
 }
 
 // PaymentMethod is a stored card. XRef is the Cardstream token that charges it.

@@ -99,53 +99,17 @@ func Brand(digits string) string {
 	return "unknown"
 }
 
-// testCard is a Stripe test payment-method ID's card in the Cardstream sandbox.
-type testCard struct {
-	number, cvc string
-	// badCVC makes charges present a wrong security code, so the sandbox's
-	// CV2 check declines them (the sandbox declines by amount otherwise).
-	badCVC bool
-}
-
-// testPaymentMethods maps Stripe's test payment-method IDs to Cardstream's
-// published test cards (cardstream-protocol.md §11.3).
-var testPaymentMethods = map[string]testCard{
-	"pm_card_visa":                       {number: "4929421234600821", cvc: "356"},
-	"pm_card_visa_debit":                 {number: "4539791001730106", cvc: "289"},
-	"pm_card_mastercard":                 {number: "5301250070000191", cvc: "419"},
-	"pm_card_mastercard_debit":           {number: "5573471234567898", cvc: "159"},
-	"pm_card_amex":                       {number: "374245455400001", cvc: "4887"},
-	"pm_card_jcb":                        {number: "3540599999991047", cvc: "209"},
-	"pm_card_diners":                     {number: "36432685260294", cvc: "111"},
-	"pm_card_gb":                         {number: "4929421234600821", cvc: "356"},
-	"pm_card_chargeDeclined":             {number: "4543059999999982", cvc: "110", badCVC: true},
-	"pm_card_chargeDeclinedIncorrectCvc": {number: "4543059999999990", cvc: "689", badCVC: true},
-}
-
-// TestPaymentMethod returns the card behind a Stripe test payment-method ID,
-// valid for two more years, and whether its charges should fail the CV2 check.
-func TestPaymentMethod(id string, now time.Time) (CardInput, bool, bool) {
-	tc, ok := testPaymentMethods[id]
-	if !ok {
-		return CardInput{}, false, false
-	}
-	return CardInput{Number: tc.number, ExpMonth: 12, ExpYear: int64(now.Year() + 2), CVC: tc.cvc}, tc.badCVC, true
-}
-
-// IsTestPaymentMethodID reports whether id names a Stripe test payment method.
-func IsTestPaymentMethodID(id string) bool {
-	_, ok := testPaymentMethods[id]
-	return ok
-}
-
-// CardDetails describes a tokenised card from the VERIFY answer and the input.
+// CardDetails describes a tokenised card from the input and the gateway's
+// answer to its VERIFY; with res nil, from the input alone.
 func CardDetails(in CardInput, res *cardstream.Result, fingerprint string) pay.CardDetails {
 	digits := in.Gateway().Digits()
-	d := pay.CardDetails{
-		Brand: Brand(digits), Last4: digits[len(digits)-4:], ExpMonth: int(in.ExpMonth), ExpYear: int(in.ExpYear),
-		Funding: Funding(res.Card.Type), Country: Alpha2(res.Card.IssuerCountryCode), Fingerprint: fingerprint,
-		CVCCheck: CheckResult(res.Checks.CV2), AddressLine1Check: CheckResult(res.Checks.Address), PostalCheck: CheckResult(res.Checks.Postcode),
+	d := pay.CardDetails{Brand: Brand(digits), Last4: digits[len(digits)-4:], ExpMonth: int(in.ExpMonth), ExpYear: int(in.ExpYear),
+		Fingerprint: fingerprint, Funding: "unknown"}
+	if res == nil {
+		return d
 	}
+	d.Funding, d.Country = Funding(res.Card.Type), Alpha2(res.Card.IssuerCountryCode)
+	d.CVCCheck, d.AddressLine1Check, d.PostalCheck = CheckResult(res.Checks.CV2), CheckResult(res.Checks.Address), CheckResult(res.Checks.Postcode)
 	if in.CVC == "" {
 		d.CVCCheck = ""
 	}

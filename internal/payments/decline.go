@@ -1,6 +1,7 @@
 package payments
 
 import (
+	"cmp"
 	"net/http"
 
 	"github.com/calmony/calmonypay/internal/cardstream"
@@ -26,13 +27,14 @@ var declineMessages = map[string]string{
 }
 
 // DeclineError turns a gateway refusal into Stripe's card_error (HTTP 402).
-// Expired cards and wrong security codes get their own codes, as in Stripe;
-// every other refusal is card_declined with a decline_code.
 func DeclineError(res *cardstream.Result) *pay.Error {
-	dc := res.DeclineCode
-	if dc == "" {
-		dc = "generic_decline"
-	}
+	return Decline(cmp.Or(res.DeclineCode, "generic_decline"))
+}
+
+// Decline is Stripe's card_error (HTTP 402) for a decline code. Expired
+// cards, wrong security codes and processing errors get their own codes,
+// as in Stripe; every other decline is card_declined with the decline code.
+func Decline(dc string) *pay.Error {
 	code := "card_declined"
 	switch dc {
 	case "expired_card", "incorrect_cvc", "incorrect_number", "processing_error":

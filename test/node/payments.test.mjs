@@ -175,6 +175,42 @@ test('payment methods: attach pm_card_visa, list a customer\'s, detach', async (
   );
 });
 
+test("Stripe's test cards: any CVC and expiry, Stripe's card shown, charged as Stripe documents", async () => {
+  for (const [number, brand, funding, cvc] of [
+    ['4242424242424242', 'visa', 'credit', '123'],
+    ['5555555555554444', 'mastercard', 'credit', '123'],
+    ['4000056655665556', 'visa', 'debit', '999'],
+    ['378282246310005', 'amex', 'credit', '1234'],
+  ]) {
+    const pm = await stripe.paymentMethods.create({ type: 'card', card: { number, exp_month: 7, exp_year: EXP_YEAR + 3, cvc } });
+    const { brand: gotBrand, last4, funding: gotFunding, exp_month, exp_year } = pm.card;
+    assert.deepEqual(
+      { brand: gotBrand, last4, funding: gotFunding, exp_month, exp_year },
+      { brand, last4: number.slice(-4), funding, exp_month: 7, exp_year: EXP_YEAR + 3 },
+      `card ${number}`,
+    );
+    const pi = await pay(pm.id, 2000);
+    assert.equal(pi.status, 'succeeded', `charge of ${number}`);
+  }
+  const visa = await stripe.paymentMethods.retrieve('pm_card_visa');
+  assert.equal(visa.id, 'pm_card_visa');
+  assert.equal(visa.card.last4, '4242');
+  assert.deepEqual(await stripe.paymentMethods.retrieve('pm_card_visa'), visa, 'a second retrieve');
+
+  for (const [pm, code, decline_code] of [
+    ['pm_card_chargeDeclined', 'card_declined', 'generic_decline'],
+    ['pm_card_chargeDeclinedInsufficientFunds', 'card_declined', 'insufficient_funds'],
+    ['pm_card_chargeDeclinedExpiredCard', 'expired_card', 'expired_card'],
+    ['pm_card_chargeDeclinedIncorrectCvc', 'incorrect_cvc', 'incorrect_cvc'],
+  ]) {
+    const err = await expectStripeError(pay(pm, 2000), Stripe.errors.StripeCardError, { statusCode: 402, code, decline_code }, pm);
+    assert.equal(err.raw.payment_intent?.status, 'requires_payment_method', `${pm}: the declined intent`);
+  }
+  const cus = await stripe.customers.create({ payment_method: 'pm_card_visa' });
+  const [attached] = await collect(stripe.customers.listPaymentMethods(cus.id));
+  assert.equal(attached?.card?.last4, '4242', 'customers.create({payment_method: pm_card_visa})');
+});
+
 test('payment intents: an approved amount succeeds and its charge is captured', async () => {
   const pm = await visaCard();
   const pi = await pay(pm, 1000, { description: 'node order', metadata: { order: '1' } });
