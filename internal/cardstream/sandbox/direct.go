@@ -48,6 +48,8 @@ type call struct {
 	// base is the sandbox's absolute URL, ending in '/'.
 	base   string
 	hosted bool
+	// client identifies who sent the request (Options.Client).
+	client string
 }
 
 // authenticate checks merchantID and signature (§3.1): 66049/66305 for a
@@ -140,7 +142,7 @@ func (s *Sandbox) handleDirect(w http.ResponseWriter, r *http.Request) {
 	if req, err := cs.ReadBody(r); err != nil {
 		resp = respond(nil, *fail(cs.CodeInvalidRequest, "INVALID REQUEST: unparsable body"), "", s.now())
 	} else {
-		resp = s.direct(req, baseURL(r, s.opts.BaseURL))
+		resp = s.direct(req, baseURL(r, s.opts.BaseURL), s.opts.Client(r))
 	}
 	// At debug level: every API payment makes one or two of these requests,
 	// and the API's access log already has a line for each payment.
@@ -148,21 +150,23 @@ func (s *Sandbox) handleDirect(w http.ResponseWriter, r *http.Request) {
 		s.opts.Logger.DebugContext(r.Context(), "sandbox direct", "merchant_id", resp.Get("merchantID"),
 			"action", resp.Get("action"), "response_code", resp.Get("responseCode"), "xref", resp.Get("xref"))
 	}
+	// Not setHeaders: this is the hot path of every test-mode payment,
+	// and these three are all a form-encoded answer needs.
 	w.Header().Set("Content-Type", "text/html; charset=UTF-8")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
-	w.Header().Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+	w.Header().Set("Content-Security-Policy", apiCSP)
 	_, _ = w.Write(resp.AppendEncode(nil))
 }
 
 // direct processes one parsed Direct request.
-func (s *Sandbox) direct(req cs.Fields, base string) cs.Fields {
+func (s *Sandbox) direct(req cs.Fields, base, client string) cs.Fields {
 	a, rej := s.authenticate(req)
 	if rej != nil {
 		return respond(req, *rej, a.secret, s.now())
 	}
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
-	c := call{auth: a, now: s.now(), base: base}
+	c := call{auth: a, now: s.now(), base: base, client: client}
 	s.st.advance(c.now)
 	return respond(a.req, s.dispatch(c), a.secret, c.now)
 }

@@ -16,17 +16,18 @@ const sessionLifetime = time.Hour
 
 // session is one shopper's visit to the hosted page.
 type session struct {
-	id      string
-	auth    auth
-	created time.Time
+	id   string
+	auth auth
 }
 
-// handleHosted accepts a signed hosted request (POST body, or the query
-// string of a GET) and shows the card form. Requests that fail
-// authentication, or lack a usable redirectURL, get an error page; other
-// invalid requests are sent back to redirectURL with the error code.
+// handleHosted accepts a signed hosted request, POSTed as the gateway
+// requires (a link cannot start a payment), and shows the card form.
+// Requests that fail authentication, or lack a usable redirectURL, get an
+// error page; other invalid requests are sent back to redirectURL with the
+// error code.
 func (s *Sandbox) handleHosted(w http.ResponseWriter, r *http.Request) {
-	req, err := hostedFields(w, r)
+	r.Body = http.MaxBytesReader(w, r.Body, cs.MaxBodyBytes)
+	req, err := cs.ReadBody(r)
 	if err != nil {
 		s.errorPage(w, http.StatusBadRequest, cs.CodeInvalidRequest, "The payment request could not be read.")
 		return
@@ -43,32 +44,19 @@ func (s *Sandbox) handleHosted(w http.ResponseWriter, r *http.Request) {
 		s.finish(w, r, a, *rp)
 		return
 	}
-	sess := &session{id: s.token(24), auth: a, created: s.now()}
-	if !s.openSession(sess) {
-		s.errorPage(w, http.StatusServiceUnavailable, cs.CodeRetryLater, "The sandbox is busy; try again later.")
-		return
-	}
+	sess := &session{id: s.token(24), auth: a}
+	s.openSession(sess, s.opts.Client(r))
 	s.cardForm(w, sess, "")
 }
 
-// openSession stores sess unless the sandbox is at its limit.
-func (s *Sandbox) openSession(sess *session) bool {
+// openSession stores sess, evicting the oldest of client's sessions, or of
+// all, beyond their bounds.
+func (s *Sandbox) openSession(sess *session, client string) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
-	s.st.advance(s.now())
-	if s.st.full() {
-		return false
-	}
-	s.st.sessions[sess.id] = sess
-	return true
-}
-
-func hostedFields(w http.ResponseWriter, r *http.Request) (cs.Fields, error) {
-	if r.Method == http.MethodGet {
-		return cs.ParseBody(r.URL.RawQuery)
-	}
-	r.Body = http.MaxBytesReader(w, r.Body, cs.MaxBodyBytes)
-	return cs.ReadBody(r)
+	now := s.now()
+	s.st.advance(now)
+	s.st.sessions.add(sess.id, client, now, sess)
 }
 
 // validateHosted checks what must hold before redirectURL can be trusted.
@@ -131,12 +119,12 @@ func (s *Sandbox) pay(form cs.Fields, base string) (sess *session, rp reply, ret
 	defer s.st.mu.Unlock()
 	now := s.now()
 	s.st.advance(now)
-	sess, ok := s.st.sessions[form.Get("session")]
-	if !ok || now.Sub(sess.created) > sessionLifetime {
+	sess, ok := s.st.sessions.get(form.Get("session"), now)
+	if !ok {
 		return nil, reply{}, false
 	}
 	if form.Get("op") != "pay" {
-		delete(s.st.sessions, sess.id)
+		s.st.sessions.remove(sess.id)
 		return sess, *fail(cs.CodeCancelled, "REQUEST CANCELLED"), false
 	}
 	c := call{auth: sess.auth, now: now, base: base, hosted: true}
@@ -145,7 +133,7 @@ func (s *Sandbox) pay(form cs.Fields, base string) (sess *session, rp reply, ret
 	if cardFieldError(rp.code) {
 		return sess, rp, true
 	}
-	delete(s.st.sessions, sess.id)
+	s.st.sessions.remove(sess.id)
 	sess.auth.req = c.req
 	return sess, rp, false
 }

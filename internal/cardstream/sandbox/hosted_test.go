@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"html"
 	"io"
 	"net/http"
@@ -97,12 +98,22 @@ func startHosted(tb testing.TB, c *cardstream.Client, req cardstream.HostedReque
 	return postForm(tb, form.URL, hiddenFields(page.String()))
 }
 
+// checkCSP checks a page's policy: its nonce, and that it may not be framed.
 func checkCSP(tb testing.TB, resp *http.Response, page string) {
 	tb.Helper()
 	csp := resp.Header.Get("Content-Security-Policy")
 	m := regexp.MustCompile(`script-src 'nonce-([0-9a-f]+)'`).FindStringSubmatch(csp)
 	if m == nil || !strings.Contains(csp, "default-src 'none'") || !strings.Contains(page, `nonce="`+m[1]+`"`) {
 		tb.Errorf("CSP %q does not match the page's nonce", csp)
+	}
+	checkNotFramable(tb, resp)
+}
+
+func checkNotFramable(tb testing.TB, resp *http.Response) {
+	tb.Helper()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") ||
+		resp.Header.Get("X-Frame-Options") != "DENY" {
+		tb.Errorf("page may be framed: CSP %q, X-Frame-Options %q", csp, resp.Header.Get("X-Frame-Options"))
 	}
 }
 
@@ -255,20 +266,41 @@ func TestHostedDeclineVerifyAndErrors(t *testing.T) {
 	}
 }
 
-func TestHostedGETAndPartialSignature(t *testing.T) {
+// A link cannot start a payment or send the browser on: only a POST of the
+// signed request does, as at the gateway. A GET carrying a signed request
+// with an invalid amount (which a POST answers by posting the browser to
+// redirectURL) is refused without a page that goes anywhere.
+func TestHostedOnlyFromPOST(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Options{})
+	req := hostedRequest("https://elsewhere.example")
+	req.Amount = 30000
+	form, err := b.client.Hosted(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, target := range []string{form.URL, b.srv.URL + "/hosted/modal/", b.srv.URL + "/acs/"} {
+		resp, err := http.Get(target + "?" + form.Fields.Encode())
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusMethodNotAllowed || strings.Contains(string(body), "elsewhere.example") {
+			t.Errorf("GET %s = %d %s, want 405 going nowhere", target, resp.StatusCode, body)
+		}
+	}
+	if resp, page := postForm(t, form.URL, form.Fields); resp.StatusCode != http.StatusOK || !strings.Contains(page, "https://elsewhere.example") {
+		t.Errorf("POST of the same request = %d, want the signed redirect back", resp.StatusCode)
+	}
+}
+
+func TestHostedPartialSignature(t *testing.T) {
 	t.Parallel()
 	b := setup(t, sandbox.Options{})
 	form, err := b.client.Hosted(hostedRequest("https://shop.example"))
 	if err != nil {
 		t.Fatal(err)
-	}
-	resp, err := http.Get(form.URL + "?" + form.Fields.Encode())
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		t.Errorf("GET hosted = %d", resp.StatusCode)
 	}
 	// A partial signature (PHP SDK style) lets the browser add fields.
 	f := form.Fields.Clone()
@@ -278,4 +310,40 @@ func TestHostedGETAndPartialSignature(t *testing.T) {
 	if resp, page := postForm(t, form.URL, f); resp.StatusCode != http.StatusOK || !strings.Contains(page, `name="session"`) {
 		t.Errorf("partially signed hosted request = %d", resp.StatusCode)
 	}
+}
+
+// Every page refuses to be framed: the card form, the redirect page, error
+// pages, the ACS; and the index describes the sandbox.
+func TestPagesNeverFramed(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Options{})
+	sh := newShop(t)
+	resp, page := startHosted(t, b.client, hostedRequest(sh.srv.URL))
+	checkCSP(t, resp, page)
+	resp, page = postForm(t, b.srv.URL+"/hosted/submit", fieldsOf("session", session(t, page), "op", "cancel"))
+	checkCSP(t, resp, page)
+	resp, _ = postForm(t, b.srv.URL+"/hosted/submit", fieldsOf("session", "gone"))
+	checkNotFramable(t, resp)
+	c := b.clientFor(t, sandbox.ThreeDSMerchantID, cardstream.TestSecret)
+	res, err := c.Sale(context.Background(), ecomSale(12, 1001))
+	if err != nil || res.ThreeDS == nil {
+		t.Fatalf("Sale = %+v, %v", res, err)
+	}
+	resp, page = postForm(t, res.ThreeDS.URL, fieldsOf("creq", res.ThreeDS.Request.Get("creq")))
+	if resp.StatusCode != http.StatusOK || !strings.Contains(page, "3-D Secure test ACS") {
+		t.Fatalf("ACS = %d %s", resp.StatusCode, page)
+	}
+	checkCSP(t, resp, page)
+
+	resp, err = http.Get(b.srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var index struct{ Object, Hosted string }
+	err = json.NewDecoder(resp.Body).Decode(&index)
+	resp.Body.Close()
+	if err != nil || resp.StatusCode != http.StatusOK || index.Object != "cardstream_sandbox" || index.Hosted != b.srv.URL+"/hosted/" {
+		t.Errorf("index = %d %+v, %v", resp.StatusCode, index, err)
+	}
+	checkNotFramable(t, resp)
 }

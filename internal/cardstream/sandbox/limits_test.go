@@ -2,9 +2,12 @@ package sandbox_test
 
 import (
 	"context"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,16 +24,82 @@ func TestMaxTransactionsForgetsOldest(t *testing.T) {
 	if _, ok := b.sb.State(first.XRef); ok {
 		t.Errorf("oldest transaction still stored beyond the limit")
 	}
+}
+
+// Open sessions are bounded per client and in total, and a new one is never
+// refused: beyond its client's bound it replaces that client's oldest,
+// beyond the total the oldest of all. Ten thousand requests from one client
+// cannot lock anyone else out.
+func TestOpenSessionsBoundedPerClient(t *testing.T) {
+	t.Parallel()
+	b := setup(t, sandbox.Options{MaxTransactions: 4, MaxOpenPerClient: 2,
+		Client: func(r *http.Request) string { return r.Header.Get("X-Client") }})
 	sh := newShop(t)
-	startHosted(t, b.client, hostedRequest(sh.srv.URL))
-	startHosted(t, b.client, hostedRequest(sh.srv.URL))
-	if resp, page := startHosted(t, b.client, hostedRequest(sh.srv.URL)); resp.StatusCode != http.StatusServiceUnavailable ||
-		!strings.Contains(page, "65565") {
-		t.Errorf("third open session = %d, want 503 with 65565", resp.StatusCode)
+	open := func(client string) string {
+		t.Helper()
+		form, err := b.client.Hosted(hostedRequest(sh.srv.URL))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req, _ := http.NewRequest(http.MethodPost, form.URL, strings.NewReader(form.Fields.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("X-Client", client)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		page, _ := io.ReadAll(resp.Body)
+		if resp.StatusCode != http.StatusOK {
+			t.Fatalf("open session for %s = %d %s", client, resp.StatusCode, page)
+		}
+		return session(t, string(page))
 	}
-	b.clock.Advance(2 * time.Hour) // sessions expire and free their slots
-	if resp, _ := startHosted(t, b.client, hostedRequest(sh.srv.URL)); resp.StatusCode != http.StatusOK {
-		t.Errorf("session after expiry = %d, want 200", resp.StatusCode)
+	usable := func(sess string) bool {
+		t.Helper()
+		resp, _ := postForm(t, b.srv.URL+"/hosted/submit", fieldsOf("session", sess, "op", "pay"))
+		return resp.StatusCode == http.StatusOK // the form again: the card is missing
+	}
+	shopper := open("shopper")
+	var flood []string
+	for range 100 {
+		flood = append(flood, open("flood"))
+	}
+	if !usable(shopper) {
+		t.Error("a flood from another client closed the shopper's session")
+	}
+	if usable(flood[0]) || !usable(flood[98]) || !usable(flood[99]) {
+		t.Error("the flooding client keeps more than its 2 sessions, or not its newest")
+	}
+	// Beyond the total bound, the oldest of all goes: the shopper's.
+	second, third := open("second"), open("third")
+	if usable(shopper) || !usable(second) || !usable(third) || !usable(flood[99]) {
+		t.Error("beyond the total bound, the oldest session was not the one replaced")
+	}
+	b.clock.Advance(2 * time.Hour)
+	if usable(third) {
+		t.Error("a session outlived its hour")
+	}
+}
+
+// A callback answered with a redirect is not followed: the sandbox posts
+// only where the signed request (and CallbackAllowFunc) said.
+func TestCallbackFollowsNoRedirect(t *testing.T) {
+	t.Parallel()
+	var followed atomic.Bool
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /callback", func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "/elsewhere", http.StatusTemporaryRedirect)
+	})
+	mux.HandleFunc("/elsewhere", func(http.ResponseWriter, *http.Request) { followed.Store(true) })
+	shopSrv := httptest.NewServer(mux)
+	t.Cleanup(shopSrv.Close)
+	// Even a given client that follows redirects does not.
+	b := setup(t, sandbox.Options{CallbackClient: &http.Client{}})
+	_, page := startHosted(t, b.client, hostedRequest(shopSrv.URL))
+	postForm(t, b.srv.URL+"/hosted/submit", fieldsOf("session", session(t, page), "op", "cancel"))
+	if followed.Load() {
+		t.Error("the sandbox followed the callback's redirect")
 	}
 }
 

@@ -75,7 +75,7 @@ func (s *Sandbox) cancel(c call) reply {
 	}
 	t.state = cs.StateCanceled
 	if t.threeDS != nil {
-		delete(s.st.challenges, t.threeDS.ref)
+		s.st.challenges.remove(t.threeDS.ref)
 		t.threeDS = nil
 	}
 	return management(c, t, cs.CodeSuccess, "CANCELLED")

@@ -22,16 +22,26 @@ func parsePages() (*template.Template, error) {
 	return t, nil
 }
 
+// apiCSP is the policy of answers that are not pages.
+const apiCSP = "default-src 'none'; frame-ancestors 'none'"
+
 // setPageHeaders sets a strict CSP for an HTML page: nothing loads except
-// the nonce-bearing inline style and script, forms post only to formAction
-// (and the sandbox itself), and the page may be framed (the hosted page
-// and the ACS are meant to be usable in iframes).
+// the nonce-bearing inline style and script, and forms post only to
+// formAction (and the sandbox itself).
 func setPageHeaders(w http.ResponseWriter, nonce, formAction string) {
-	h := w.Header()
-	h.Set("Content-Type", "text/html; charset=utf-8")
-	h.Set("Content-Security-Policy", fmt.Sprintf(
+	setHeaders(w, "text/html; charset=utf-8", fmt.Sprintf(
 		"default-src 'none'; script-src 'nonce-%[1]s'; style-src 'nonce-%[1]s'; img-src 'self'; "+
-			"form-action 'self' %[2]s; base-uri 'none'; object-src 'none'; frame-ancestors *", nonce, formAction))
+			"form-action 'self' %[2]s; base-uri 'none'; object-src 'none'; frame-ancestors 'none'", nonce, formAction))
+}
+
+// setHeaders sets what every sandbox answer carries. No page may be
+// framed: anyone can sign a request for the published test accounts, so a
+// framed card form saying "Pay £X" would be anyone's to show.
+func setHeaders(w http.ResponseWriter, contentType, csp string) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Security-Policy", csp)
+	h.Set("X-Frame-Options", "DENY")
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
 	h.Set("Cache-Control", "no-store")

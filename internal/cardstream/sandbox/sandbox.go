@@ -9,26 +9,35 @@
 // A *Sandbox is an http.Handler serving these routes (relative to where it
 // is mounted; it works under http.StripPrefix):
 //
-//	POST     direct/           Direct API
-//	GET/POST hosted/           Hosted Payment Page (also hosted/modal/)
-//	POST     hosted/submit     the card form's Pay and Cancel buttons
-//	GET/POST acs/              the 3-D Secure test ACS (challenge page)
-//	POST     sandbox/settle    test hook: settle xref=… (or everything)
+//	GET  /                 a short JSON description of the sandbox
+//	POST direct/           Direct API
+//	POST hosted/           Hosted Payment Page (also hosted/modal/)
+//	POST hosted/submit     the card form's Pay and Cancel buttons
+//	POST acs/              the 3-D Secure test ACS (challenge page)
+//	POST sandbox/settle    test hook: settle xref=… (or everything)
 //
-// It is safe for concurrent use. State lives in memory only.
+// Anyone can sign requests for the published test accounts, so nothing a
+// link can reach starts a payment or sends a browser on, its pages refuse
+// to be framed, its open sessions and challenges are bounded per client,
+// and its callbacks follow no redirects. It is safe for concurrent use.
+// State lives in memory only.
 package sandbox
 
 import (
 	"cmp"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"html/template"
 	"io"
 	"log/slog"
+	"maps"
+	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -42,6 +51,10 @@ import (
 // a multiple of what is live: three times with serve's GOGC=200). At 20,000
 // a 36-second payment.flow benchmark peaked at 98 MB of RSS.
 const defaultMaxTransactions = 10000
+
+// defaultMaxOpenPerClient is the default Options.MaxOpenPerClient: far more
+// card forms than one shopper (or one developer's test run) keeps open.
+const defaultMaxOpenPerClient = 32
 
 // Published test accounts (§11.1). 100856 is the 3-D Secure test account;
 // its secret is disputed in the sources, so both are accepted.
@@ -68,6 +81,7 @@ type Options struct {
 	// Settle, SettleAll or the settle endpoint.
 	SettleAfter time.Duration
 	// CallbackClient posts hosted callbacks. Defaults to a plain client.
+	// Redirects are never followed, whatever its CheckRedirect says.
 	CallbackClient *http.Client
 	// CallbackTimeout bounds each callback POST. Defaults to 10s.
 	CallbackTimeout time.Duration
@@ -78,13 +92,19 @@ type Options struct {
 	// should allow only its own callback endpoints here (SSRF).
 	CallbackAllowFunc func(*url.URL) bool
 	// MaxTransactions caps stored transactions, their duplicate-detection
-	// keys, and open hosted sessions and 3-D Secure challenges. Beyond it
+	// keys, open hosted sessions and open 3-D Secure challenges. Beyond it
 	// the least recently used transaction is forgotten (a request naming an
 	// xref is a use, so a card token that keeps being charged stays known),
-	// the oldest duplicate key is forgotten, and new sessions and challenges
-	// are refused with 65565. A stored transaction takes about 650 bytes.
-	// Defaults to 10000.
+	// and the oldest duplicate key, session or challenge. A stored
+	// transaction takes about 650 bytes. Defaults to 10000.
 	MaxTransactions int
+	// MaxOpenPerClient caps the hosted sessions, and the challenges, one
+	// client has open: a new one beyond it replaces that client's oldest.
+	// Defaults to 32.
+	MaxOpenPerClient int
+	// Client identifies the client of a request for MaxOpenPerClient.
+	// Defaults to the host of its RemoteAddr.
+	Client func(*http.Request) string
 	// BaseURL is the absolute URL browsers reach the sandbox at, used for
 	// threeDSURL. Defaults to one derived from each request.
 	BaseURL string
@@ -121,11 +141,20 @@ func New(opts Options) (*Sandbox, error) {
 	if opts.Rand == nil {
 		opts.Rand = rand.Reader
 	}
-	if opts.CallbackClient == nil {
-		opts.CallbackClient = &http.Client{}
+	callbacks := http.Client{}
+	if opts.CallbackClient != nil {
+		callbacks = *opts.CallbackClient
+	}
+	// A callback answered with a redirect is not sent on: the sandbox posts
+	// only where the signed request said, and CallbackAllowFunc vetted.
+	callbacks.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	opts.CallbackClient = &callbacks
+	if opts.Client == nil {
+		opts.Client = remoteHost
 	}
 	opts.CallbackTimeout = cmp.Or(opts.CallbackTimeout, 10*time.Second)
 	opts.MaxTransactions = cmp.Or(opts.MaxTransactions, defaultMaxTransactions)
+	opts.MaxOpenPerClient = cmp.Or(opts.MaxOpenPerClient, defaultMaxOpenPerClient)
 	if opts.BaseURL != "" { // with its '/' added once, not on every request
 		opts.BaseURL = strings.TrimSuffix(opts.BaseURL, "/") + "/"
 	}
@@ -137,7 +166,8 @@ func New(opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := &Sandbox{opts: opts, merchants: merchants, pages: pages, st: newStore(opts.MaxTransactions, opts.SettleAfter)}
+	s := &Sandbox{opts: opts, merchants: merchants, pages: pages,
+		st: newStore(opts.MaxTransactions, opts.MaxOpenPerClient, opts.SettleAfter)}
 	s.mux = s.routes()
 	return s, nil
 }
@@ -205,13 +235,12 @@ func (m MerchantFlags) String() string {
 
 func (s *Sandbox) routes() *http.ServeMux {
 	mux := http.NewServeMux()
+	mux.HandleFunc("GET /{$}", s.handleIndex)
 	mux.HandleFunc("POST /direct/{$}", s.handleDirect)
 	for _, p := range []string{"/hosted/", "/hosted/modal/"} {
-		mux.HandleFunc("GET "+p+"{$}", s.handleHosted)
 		mux.HandleFunc("POST "+p+"{$}", s.handleHosted)
 		mux.HandleFunc("POST "+p+"submit", s.handleSubmit)
 	}
-	mux.HandleFunc("GET /acs/{$}", s.handleACS)
 	mux.HandleFunc("POST /acs/{$}", s.handleACS)
 	mux.HandleFunc("POST /sandbox/settle", s.handleSettle)
 	return mux
@@ -233,6 +262,31 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	s.mux.ServeHTTP(w, r)
+}
+
+// remoteHost is the default Options.Client: the address a request came
+// from, without its port.
+func remoteHost(r *http.Request) string {
+	if host, _, err := net.SplitHostPort(r.RemoteAddr); err == nil {
+		return host
+	}
+	return r.RemoteAddr
+}
+
+// handleIndex describes the sandbox at its root, so the URL serve prints
+// answers.
+func (s *Sandbox) handleIndex(w http.ResponseWriter, r *http.Request) {
+	base := baseURL(r, s.opts.BaseURL)
+	ids := slices.Sorted(maps.Keys(s.merchants))
+	body, _ := json.Marshal(map[string]any{
+		"object": "cardstream_sandbox",
+		"description": "An in-memory imitation of Cardstream's test gateway: no real money moves. " +
+			"Sign requests with a test merchant's secret (100001: Circle4Take40Idea).",
+		"direct": base + "direct/", "hosted": base + "hosted/", "settle": base + "sandbox/settle",
+		"merchants": ids,
+	})
+	setHeaders(w, "application/json", apiCSP)
+	_, _ = w.Write(append(body, '\n'))
 }
 
 // now returns the injected clock's time.

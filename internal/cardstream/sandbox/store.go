@@ -92,26 +92,34 @@ type store struct {
 	// dups maps duplicate keys to the end of their window, in Unix
 	// nanoseconds (8 bytes, where a time.Time takes 24); dupOrder holds them
 	// oldest first, so expiry stops at the first live one.
-	dups       map[dupKey]int64
-	dupOrder   queue[dupEntry]
-	sessions   map[string]*session
-	challenges map[string]*challenge
+	dups     map[dupKey]int64
+	dupOrder queue[dupEntry]
+	// sessions and challenges are open hosted payment pages and 3-D
+	// Secure challenges, bounded in total and per client.
+	sessions   *openTable[*session]
+	challenges *openTable[*challenge]
 	// expired is when expire last swept; lookups check expiry themselves,
 	// so a sweep a second is enough and keeps requests O(1).
 	expired time.Time
 }
 
-func newStore(limit int, settleAfter time.Duration) *store {
-	return &store{
+func newStore(limit, perClient int, settleAfter time.Duration) *store {
+	st := &store{
 		seq:         1000000,
 		limit:       limit,
 		settleAfter: settleAfter,
 		txns:        map[string]*txn{},
 		order:       list.New(),
 		dups:        map[dupKey]int64{},
-		sessions:    map[string]*session{},
-		challenges:  map[string]*challenge{},
+		sessions:    newOpenTable[*session](limit, perClient, sessionLifetime, nil),
 	}
+	// A transaction whose challenge expired or was evicted ends as finished.
+	st.challenges = newOpenTable(limit, perClient, challengeLifetime, func(ch *challenge) {
+		if t := st.txns[ch.xref]; t != nil && t.threeDS == ch && t.state == cs.StateReceived {
+			t.state, t.threeDS = cs.StateFinished, nil
+		}
+	})
+	return st
 }
 
 // nextID returns a new transactionID. Callers hold mu.
@@ -128,7 +136,7 @@ func (st *store) add(t *txn) {
 	for st.order.Len() > st.limit {
 		old := st.order.Remove(st.order.Front()).(*txn)
 		if old.threeDS != nil {
-			delete(st.challenges, old.threeDS.ref)
+			st.challenges.remove(old.threeDS.ref)
 		}
 		delete(st.txns, old.xref)
 	}
@@ -154,11 +162,6 @@ func (st *store) nextChange(t *txn) (time.Time, bool) {
 		return t.capturedAt.Add(st.settleAfter), true
 	}
 	return time.Time{}, false
-}
-
-// full reports whether no more sessions or challenges may be opened.
-func (st *store) full() bool {
-	return len(st.sessions)+len(st.challenges) >= st.limit
 }
 
 // lookup returns the live transaction xref of merchantID, and counts as a
@@ -248,29 +251,16 @@ func (st *store) advance(now time.Time) {
 }
 
 // expire forgets duplicate keys, sessions and challenges past their time.
-// A transaction whose challenge expired ends as finished. Duplicate keys
-// are recorded in time order, so their sweep stops at the first live one
-// (a key with a shorter window than one before it waits for that one, at
-// most the longest window: duplicate checks compare the time themselves).
-// Sessions and challenges are few (at most the limit, usually none) and
-// are scanned.
+// Each is recorded in time order, so each sweep stops at the first live
+// one (a duplicate key with a shorter window than one before it waits for
+// that one, at most the longest window: lookups compare the time
+// themselves).
 func (st *store) expire(now time.Time) {
 	for e, ok := st.dupOrder.peek(); ok && now.UnixNano() >= e.until; e, ok = st.dupOrder.peek() {
 		st.forgetDup(st.dupOrder.pop())
 	}
-	for id, sess := range st.sessions {
-		if now.Sub(sess.created) > sessionLifetime {
-			delete(st.sessions, id)
-		}
-	}
-	for ref, ch := range st.challenges {
-		if now.Sub(ch.created) > challengeLifetime {
-			delete(st.challenges, ref)
-			if t := st.txns[ch.xref]; t != nil && t.state == cs.StateReceived {
-				t.state, t.threeDS = cs.StateFinished, nil
-			}
-		}
-	}
+	st.sessions.expire(now)
+	st.challenges.expire(now)
 }
 
 // settle moves a captured transaction to accepted, or rejected when the
@@ -335,7 +325,7 @@ func (s *Sandbox) handleSettle(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "unparsable body", http.StatusBadRequest)
 		return
 	}
-	w.Header().Set("Content-Type", "application/x-www-form-urlencoded; charset=UTF-8")
+	setHeaders(w, "application/x-www-form-urlencoded; charset=UTF-8", apiCSP)
 	xref := f.Get("xref")
 	if xref == "" {
 		n := s.SettleAll()

@@ -19,7 +19,6 @@ type challenge struct {
 	merchantID  string
 	xref        string
 	redirectURL string
-	created     time.Time
 	params      params
 }
 
@@ -132,13 +131,9 @@ func refuseResult(p params, t *txn, letter string) *reply {
 
 // startChallenge stores a challenge and answers 65802.
 func (s *Sandbox) startChallenge(c call, p params, t *txn) *reply {
-	if s.st.full() {
-		t.state, t.code, t.message = cs.StateFinished, cs.CodeRetryLater, "RETRY LATER: too many open challenges"
-		return fail(t.code, t.message)
-	}
 	ch := &challenge{ref: "3DS" + s.token(24), creq: s.token(16), merchantID: c.m.id, xref: t.xref,
-		redirectURL: c.req.Get("threeDSRedirectURL"), created: c.now, params: p}
-	s.st.challenges[ch.ref] = ch
+		redirectURL: c.req.Get("threeDSRedirectURL"), params: p}
+	s.st.challenges.add(ch.ref, c.client, c.now, ch)
 	t.threeDS, t.code, t.message = ch, cs.Code3DSAuthRequired, "3DS AUTHENTICATION REQUIRED"
 	t.answer = answer{kind: answerChallenge}
 	f := t.fields()
@@ -175,8 +170,8 @@ func threeDSResultFields(letter string) cs.Fields {
 // continueThreeDS completes a challenge (§5.4 step 3): threeDSRef plus
 // threeDSResponse[cres], which the test ACS sets to "creq:LETTER".
 func (s *Sandbox) continueThreeDS(c call) reply {
-	ch, ok := s.st.challenges[c.req.Get("threeDSRef")]
-	if !ok || ch.merchantID != c.m.id || c.now.Sub(ch.created) > challengeLifetime {
+	ch, ok := s.st.challenges.get(c.req.Get("threeDSRef"), c.now)
+	if !ok || ch.merchantID != c.m.id {
 		return *invalid(codeMissingThreeDSRef, "threeDSRef")
 	}
 	resp := c.req.Sub("threeDSResponse")
@@ -190,7 +185,7 @@ func (s *Sandbox) continueThreeDS(c call) reply {
 	if creq != ch.creq || !strings.Contains("YANRU", letter) || len(letter) != 1 {
 		return *fail(cs.Code3DSError, "3DS ERROR: unrecognised ACS response")
 	}
-	delete(s.st.challenges, ch.ref)
+	s.st.challenges.remove(ch.ref)
 	t := s.st.txns[ch.xref]
 	if t == nil || t.state != cs.StateReceived {
 		return *invalid(codeMissingThreeDSRef, "threeDSRef")
@@ -229,16 +224,15 @@ func origin(raw string) string {
 	return u.Scheme + "://" + u.Host
 }
 
-// handleACS serves the test ACS challenge page. The shopper picks the
-// result; the page posts cres=creq:LETTER to threeDSRedirectURL, and the
-// merchant sends it back as threeDSResponse[cres].
+// handleACS serves the test ACS challenge page, for the creq POSTed to it
+// as 3-D Secure v2 does (never from a link). The shopper picks the result;
+// the page posts cres=creq:LETTER to threeDSRedirectURL, and the merchant
+// sends it back as threeDSResponse[cres].
 func (s *Sandbox) handleACS(w http.ResponseWriter, r *http.Request) {
-	creq := r.URL.Query().Get("creq")
-	if r.Method == http.MethodPost {
-		r.Body = http.MaxBytesReader(w, r.Body, cs.MaxBodyBytes)
-		if f, err := cs.ReadBody(r); err == nil {
-			creq = f.Get("creq")
-		}
+	r.Body = http.MaxBytesReader(w, r.Body, cs.MaxBodyBytes)
+	var creq string
+	if f, err := cs.ReadBody(r); err == nil {
+		creq = f.Get("creq")
 	}
 	ch := s.challengeByCReq(creq)
 	if ch == nil {
@@ -254,13 +248,15 @@ func (s *Sandbox) handleACS(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Sandbox) challengeByCReq(creq string) *challenge {
+	if creq == "" {
+		return nil
+	}
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
-	for _, ch := range s.st.challenges {
-		if creq != "" && ch.creq == creq && s.now().Sub(ch.created) <= challengeLifetime {
-			c := *ch
-			return &c
-		}
+	ch, ok := s.st.challenges.find(s.now(), func(ch *challenge) bool { return ch.creq == creq })
+	if !ok {
+		return nil
 	}
-	return nil
+	c := *ch
+	return &c
 }
