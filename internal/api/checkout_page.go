@@ -5,13 +5,13 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
@@ -54,35 +54,14 @@ func (s *Server) callbackURL(id string, serverToServer bool) string {
 }
 
 // checkoutPage is the session's url: it renders the signed Cardstream hosted
-// form and sends the shopper's browser to the gateway with it.
+// form and sends the shopper's browser to the gateway with it. A view only
+// reads: its attempt's transactionUnique needs no record (see attemptUnique).
 func (s *Server) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	if checkRequestText(r) != nil {
 		writePage(w, http.StatusBadRequest, "Checkout not found", "This checkout link is not valid.", "")
 		return
 	}
-	id := r.PathValue("id")
-	var (
-		cs     *pay.CheckoutSession
-		closed string
-	)
-	err := s.db.Tx(r.Context(), func(tx *store.Tx) error {
-		var err error
-		if cs, err = tx.FindCheckoutSessionByID(r.Context(), id); err != nil {
-			return err
-		}
-		switch {
-		case cs.Status == pay.CheckoutComplete:
-			closed = "This order has already been paid."
-		case cs.Status == pay.CheckoutExpired || tx.Now.Unix() >= cs.ExpiresAt:
-			closed = "This checkout page has expired. Return to the shop to start again."
-		default:
-			// Each visit is a new attempt with its own transactionUnique, so a
-			// retry after a decline is not refused as a duplicate.
-			cs.Attempt++
-			return tx.UpdateCheckoutSession(r.Context(), cs)
-		}
-		return nil
-	})
+	cs, err := s.db.FindCheckoutSessionByID(r.Context(), r.PathValue("id"))
 	switch {
 	case errors.Is(err, pay.ErrNotFound):
 		writePage(w, http.StatusNotFound, "Checkout not found", "This checkout page does not exist.", "")
@@ -91,11 +70,14 @@ func (s *Server) checkoutPage(w http.ResponseWriter, r *http.Request) {
 		s.log.ErrorContext(r.Context(), "checkout page", "request_id", requestID(r), "err", err)
 		writePage(w, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.", "")
 		return
-	case closed != "":
-		writePage(w, http.StatusGone, "Checkout closed", closed, cs.CancelURL)
+	case cs.Status == pay.CheckoutComplete:
+		writePage(w, http.StatusGone, "Checkout closed", "This order has already been paid.", cs.CancelURL)
+		return
+	case cs.Status == pay.CheckoutExpired || s.now().Unix() >= cs.ExpiresAt:
+		writePage(w, http.StatusGone, "Checkout closed", "This checkout page has expired. Return to the shop to start again.", cs.CancelURL)
 		return
 	}
-	form, err := s.hostedForm(cs)
+	form, err := s.hostedForm(cs, s.attemptUnique(cs.ID, pay.RandomString(attemptNonceLen)))
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "checkout page: build hosted form", "session", cs.ID, "err", err)
 		writePage(w, http.StatusServiceUnavailable, "Payments unavailable", "Card payments cannot be taken right now. Please try again later.", cs.CancelURL)
@@ -115,14 +97,39 @@ func (s *Server) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	w.Write(body.Bytes())
 }
 
-// hostedForm builds the signed SALE for the session's current attempt.
-func (s *Server) hostedForm(cs *pay.CheckoutSession) (*cardstream.HostedForm, error) {
+// Lengths of an attempt's random nonce and of its MAC (hex: 64 bits).
+const (
+	attemptNonceLen = 10
+	attemptMACLen   = 16
+)
+
+// attemptUnique is the transactionUnique of a hosted payment attempt of a
+// session: "{session}-{nonce}-{mac}", a fresh random nonce per page view
+// (so a retry after a decline is not refused as a duplicate) and a MAC,
+// under the server's keyring, binding it to the session. The page records
+// nothing, yet a verified gateway result can still be required to carry an
+// attempt this server made for this session (isAttempt); the attempt is
+// recorded when its result arrives.
+func (s *Server) attemptUnique(session, nonce string) string {
+	return session + "-" + nonce + "-" + s.keys.MAC([]byte("checkout attempt\x00" + session + "\x00" + nonce))[:attemptMACLen]
+}
+
+// isAttempt reports whether unique is attemptUnique of the session for
+// some nonce.
+func (s *Server) isAttempt(session, unique string) bool {
+	rest, ok := strings.CutPrefix(unique, session+"-")
+	nonce, _, _ := strings.Cut(rest, "-")
+	return ok && len(nonce) == attemptNonceLen && subtle.ConstantTimeCompare([]byte(unique), []byte(s.attemptUnique(session, nonce))) == 1
+}
+
+// hostedForm builds the signed SALE of one attempt of the session.
+func (s *Server) hostedForm(cs *pay.CheckoutSession, transactionUnique string) (*cardstream.HostedForm, error) {
 	gw, err := s.gateways.For(cs.Scope.Livemode)
 	if err != nil {
 		return nil, err
 	}
 	req := cardstream.HostedRequest{Action: "SALE", Type: cardstream.TypeECOM, Amount: cs.AmountTotal,
-		CurrencyCode: payments.CurrencyNumeric(cs.Currency), TransactionUnique: fmt.Sprintf("%s-%d", cs.ID, cs.Attempt), OrderRef: cs.ID,
+		CurrencyCode: payments.CurrencyNumeric(cs.Currency), TransactionUnique: transactionUnique, OrderRef: cs.ID,
 		RedirectURL: s.callbackURL(cs.ID, false), CallbackURL: s.callbackURL(cs.ID, true), FormResponsive: true, AllowCancel: true,
 		Customer: cardstream.Customer{Email: cs.CustomerEmail},
 		// A wrong security code declines the card, as on the Direct API.
@@ -251,10 +258,8 @@ func (s *Server) verifyCallback(r *http.Request, gw payments.Gateway, cs *pay.Ch
 		CurrencyCode: payments.CurrencyNumeric(cs.Currency), OrderRef: cs.ID}); err != nil {
 		return nil, fmt.Errorf("%w: %v", errCallbackRejected, err)
 	}
-	attempt, ok := strings.CutPrefix(res.TransactionUnique, cs.ID+"-")
-	n, err := strconv.Atoi(attempt)
-	if !ok || err != nil || n < 1 || n > cs.Attempt {
-		return nil, fmt.Errorf("%w: transactionUnique %q is not an attempt of this session", errCallbackRejected, clip(res.TransactionUnique, 80))
+	if !s.isAttempt(cs.ID, res.TransactionUnique) {
+		return nil, fmt.Errorf("%w: transactionUnique %q is not an attempt of this session", errCallbackRejected, clip(res.TransactionUnique, 120))
 	}
 	return res, nil
 }
@@ -268,7 +273,11 @@ func (s *Server) applyCallback(ctx context.Context, tx *store.Tx, id string, res
 	}
 	if !res.Approved() {
 		if cs.PaymentStatus != "paid" {
-			cs.LastAttempt = &pay.CheckoutAttempt{ResponseCode: res.ResponseCode, ResponseMessage: clip(res.ResponseMessage, 200), At: tx.Now.Unix()}
+			if cs.LastAttempt == nil || cs.LastAttempt.TransactionUnique != res.TransactionUnique {
+				cs.Attempt++ // not its browser and server-to-server copies twice
+			}
+			cs.LastAttempt = &pay.CheckoutAttempt{TransactionUnique: res.TransactionUnique, ResponseCode: res.ResponseCode,
+				ResponseMessage: clip(res.ResponseMessage, 200), At: tx.Now.Unix()}
 			if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
 				return "", err
 			}
@@ -293,6 +302,7 @@ func (s *Server) applyCallback(ctx context.Context, tx *store.Tx, id string, res
 	if cs.PaidAfterExpiry {
 		s.log.WarnContext(ctx, "checkout session paid after it expired: payment recorded", "session", cs.ID, "payment_intent", pi.ID)
 	}
+	cs.Attempt++
 	cs.Status, cs.PaymentStatus, cs.PaymentIntent, cs.PaidXRef = pay.CheckoutComplete, "paid", pi.ID, res.XRef
 	if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
 		return "", err

@@ -229,13 +229,32 @@ func TestCheckoutWithoutCancelURL(t *testing.T) {
 	})
 }
 
-// signedResult is a gateway result for a session, signed with the test
-// account's published secret (as the sandbox would sign it).
-func signedResult(cs *stripe.CheckoutSession, attempt int, amount int64, code int, secret string) url.Values {
+// viewAttempt views a session's checkout page, as a shopper would, and
+// returns the transactionUnique of the attempt it started.
+func viewAttempt(t testing.TB, sessionURL string) string {
+	t.Helper()
+	resp, err := http.Get(sessionURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, f := range hiddenInputRE.FindAllStringSubmatch(string(body), -1) {
+		if f[1] == "transactionUnique" {
+			return html.UnescapeString(f[2])
+		}
+	}
+	t.Fatalf("checkout page %d without a transactionUnique:\n%s", resp.StatusCode, body)
+	return ""
+}
+
+// signedResult is a gateway result for a session's attempt, signed with the
+// test account's published secret (as the sandbox would sign it).
+func signedResult(cs *stripe.CheckoutSession, unique string, amount int64, code int, secret string) url.Values {
 	f := cardstream.Fields{
 		{Name: "merchantID", Value: cardstream.TestMerchantID}, {Name: "action", Value: "SALE"}, {Name: "type", Value: "1"},
 		{Name: "amount", Value: fmt.Sprint(amount)}, {Name: "currencyCode", Value: "826"}, {Name: "countryCode", Value: "826"},
-		{Name: "transactionUnique", Value: fmt.Sprintf("%s-%d", cs.ID, attempt)}, {Name: "orderRef", Value: cs.ID},
+		{Name: "transactionUnique", Value: unique}, {Name: "orderRef", Value: cs.ID},
 		{Name: "responseCode", Value: fmt.Sprint(code)}, {Name: "responseMessage", Value: "AUTHCODE:123456"},
 		{Name: "xref", Value: "26112612ABCDEFGHJKLMNPQ"}, {Name: "transactionID", Value: "1001"}, {Name: "state", Value: "captured"},
 		{Name: "amountReceived", Value: fmt.Sprint(amount)}, {Name: "cardNumberMask", Value: "492942******0821"}, {Name: "cardType", Value: "Visa Credit"},
@@ -258,10 +277,9 @@ func TestCheckoutForgedCallbacks(t *testing.T) {
 	cs := newSession(t, sc, 1000, nil)
 	other := newSession(t, sc, 1000, nil)
 	b := newBrowser(t)
-	b.page("GET", cs.URL, nil) // attempt 1 exists
-	b.page("GET", other.URL, nil)
+	attempt, otherAttempt := viewAttempt(t, cs.URL), viewAttempt(t, other.URL)
 	callback := srv.URL + "/v1/checkout/sessions/callback?session_id=" + cs.ID
-	good := signedResult(cs, 1, 1000, 0, cardstream.TestSecret)
+	good := signedResult(cs, attempt, 1000, 0, cardstream.TestSecret)
 	tamper := func(edit func(v url.Values)) url.Values {
 		v := url.Values{}
 		for k, vs := range good {
@@ -274,16 +292,19 @@ func TestCheckoutForgedCallbacks(t *testing.T) {
 		name string
 		body string
 	}{
-		{"unsigned", signedResult(cs, 1, 1000, 0, "").Encode()},
+		{"unsigned", signedResult(cs, attempt, 1000, 0, "").Encode()},
 		{"empty signature", tamper(func(v url.Values) { v.Set("signature", "") }).Encode()},
-		{"wrong key", signedResult(cs, 1, 1000, 0, "not-the-secret").Encode()},
+		{"wrong key", signedResult(cs, attempt, 1000, 0, "not-the-secret").Encode()},
 		{"amount changed by a penny", tamper(func(v url.Values) { v.Set("amount", "999"); v.Set("amountReceived", "999") }).Encode()},
-		{"declined made approved", signedResult(cs, 1, 1000, 5, cardstream.TestSecret).Encode() + "&responseCode=0"},
+		{"declined made approved", signedResult(cs, attempt, 1000, 5, cardstream.TestSecret).Encode() + "&responseCode=0"},
 		{"duplicated field", good.Encode() + "&amount=1"},
 		{"truncated", good.Encode()[:len(good.Encode())/2]},
-		{"another session's result", signedResult(other, 1, 1000, 0, cardstream.TestSecret).Encode()},
-		{"unknown attempt", signedResult(cs, 7, 1000, 0, cardstream.TestSecret).Encode()},
-		{"amount off by a penny, re-signed", signedResult(cs, 1, 1001, 0, cardstream.TestSecret).Encode()},
+		{"another session's result", signedResult(other, otherAttempt, 1000, 0, cardstream.TestSecret).Encode()},
+		{"another session's attempt", signedResult(cs, otherAttempt, 1000, 0, cardstream.TestSecret).Encode()},
+		{"an attempt number", signedResult(cs, cs.ID+"-1", 1000, 0, cardstream.TestSecret).Encode()},
+		{"an attempt with a forged MAC", signedResult(cs, attempt[:len(attempt)-1]+string(attempt[len(attempt)-1]^1), 1000, 0, cardstream.TestSecret).Encode()},
+		{"an attempt with its MAC cut", signedResult(cs, attempt[:len(attempt)-8], 1000, 0, cardstream.TestSecret).Encode()},
+		{"amount off by a penny, re-signed", signedResult(cs, attempt, 1001, 0, cardstream.TestSecret).Encode()},
 		{"garbage", "%%%&&&=\x00\xff"},
 		{"oversized", "a=" + strings.Repeat("x", 70<<10)},
 	} {
@@ -351,7 +372,7 @@ func TestCheckoutNoSignatureKeyIs500(t *testing.T) {
 		t.Fatal("not a live session")
 	}
 	// No live Cardstream account is configured: the callback can't be verified.
-	status, _ := rawPost(t, srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID, signedResult(cs, 1, 1000, 0, cardstream.TestSecret).Encode())
+	status, _ := rawPost(t, srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID, signedResult(cs, cs.ID+"-1", 1000, 0, cardstream.TestSecret).Encode())
 	if status != http.StatusInternalServerError {
 		t.Errorf("callback without a signature key: %d, want 500", status)
 	}
@@ -365,8 +386,7 @@ func TestCheckoutBypassOnlyWhenExplicit(t *testing.T) {
 	srv := apitest.Start(t, apitest.Options{SkipCallbackSignature: true})
 	sc := payClient(t, srv, "")
 	cs := newSession(t, sc, 1000, nil)
-	newBrowser(t).page("GET", cs.URL, nil)
-	status, _ := rawPost(t, srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID, signedResult(cs, 1, 1000, 0, "").Encode())
+	status, _ := rawPost(t, srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID, signedResult(cs, viewAttempt(t, cs.URL), 1000, 0, "").Encode())
 	if status != http.StatusSeeOther {
 		t.Fatalf("unsigned callback with the bypass: %d", status)
 	}
@@ -388,8 +408,7 @@ func TestCheckoutBypassNeverReachesLiveSessions(t *testing.T) {
 	if !cs.Livemode {
 		t.Fatal("the session is not live")
 	}
-	newBrowser(t).page("GET", cs.URL, nil)
-	status, header := rawPost(t, srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID, signedResult(cs, 1, 1000, 0, "").Encode())
+	status, header := rawPost(t, srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID, signedResult(cs, viewAttempt(t, cs.URL), 1000, 0, "").Encode())
 	if status != http.StatusSeeOther || header.Get("Location") != "https://shop.example.com/cart" {
 		t.Errorf("unsigned callback for a live session: %d to %q, want 303 to the cancel URL", status, header.Get("Location"))
 	}
@@ -420,6 +439,7 @@ func TestCheckoutURLsAndExpiry(t *testing.T) {
 		}
 	}
 	cs := newSession(t, sc, 1000, nil)
+	attempt := viewAttempt(t, cs.URL)
 	got, err := sc.V1CheckoutSessions.Expire(ctx, cs.ID, nil)
 	if err != nil || got.Status != "expired" || got.URL != "" {
 		t.Fatalf("expire: %+v %v", got, err)
@@ -428,9 +448,12 @@ func TestCheckoutURLsAndExpiry(t *testing.T) {
 		t.Error("expired twice")
 	}
 	// A payment arriving after expiry is still recorded, and flagged.
-	status, _ := rawPost(t, srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID, signedResult(cs, 0, 1000, 0, cardstream.TestSecret).Encode())
-	if status != http.StatusSeeOther {
-		t.Errorf("late callback: %d", status)
+	status, hdr := rawPost(t, srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID, signedResult(cs, attempt, 1000, 0, cardstream.TestSecret).Encode())
+	if status != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), "https://shop.example.com/thanks") {
+		t.Errorf("late callback: %d to %s", status, hdr.Get("Location"))
+	}
+	if a := do(t, srv, call{method: "GET", path: "/v1/checkout/sessions/" + cs.ID}); a.body["payment_status"] != "paid" || a.body["paid_after_expiry"] != true {
+		t.Errorf("late payment: %s", a.raw)
 	}
 }
 
@@ -495,11 +518,11 @@ func FuzzCheckoutCallback(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	http.Get(cs.URL) // attempt 1
-	genuine := signedResult(cs, 1, 1000, 0, cardstream.TestSecret)
+	attempt := viewAttempt(f, cs.URL)
+	genuine := signedResult(cs, attempt, 1000, 0, cardstream.TestSecret)
 	genuine.Set("signature", genuine.Get("signature")[:10])
 	f.Add(genuine.Encode())
-	f.Add(signedResult(cs, 1, 1000, 0, "").Encode())
+	f.Add(signedResult(cs, attempt, 1000, 0, "").Encode())
 	f.Add("responseCode=0&signature=00")
 	f.Add("a[b][c]=1&a[]=2&%zz")
 	f.Fuzz(func(t *testing.T, body string) {
@@ -511,6 +534,39 @@ func FuzzCheckoutCallback(f *testing.F) {
 		got, err := sc.V1CheckoutSessions.Retrieve(context.Background(), cs.ID, nil)
 		if err != nil || got.PaymentStatus != "unpaid" {
 			t.Fatalf("session paid by a fuzzed body %q", body)
+		}
+	})
+}
+
+// A page view writes nothing: each has an attempt of its own, known by its
+// MAC, and an attempt is recorded only when its result arrives (once, though
+// the browser and the gateway both bring it).
+func TestCheckoutPageViewWritesNothing(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
+		sc := payClient(t, srv, "")
+		ctx := context.Background()
+		cs := newSession(t, sc, 1000, nil)
+		seen := map[string]bool{}
+		for range 4 {
+			seen[viewAttempt(t, cs.URL)] = true
+		}
+		stored, err := srv.DB.FindCheckoutSessionByID(ctx, cs.ID)
+		if err != nil || stored.Attempt != 0 || stored.LastAttempt != nil || len(seen) != 4 {
+			t.Fatalf("after 4 views: %d distinct attempts, session %+v, %v", len(seen), stored, err)
+		}
+		callback := srv.URL + "/v1/checkout/sessions/callback?session_id=" + cs.ID
+		declined := signedResult(cs, viewAttempt(t, cs.URL), 1000, 5, cardstream.TestSecret).Encode()
+		rawPost(t, callback, declined)
+		rawPost(t, callback+"&channel=callback", declined)
+		if stored, _ = srv.DB.FindCheckoutSessionByID(ctx, cs.ID); stored.Attempt != 1 || stored.LastAttempt == nil || stored.LastAttempt.ResponseCode != 5 {
+			t.Errorf("after a declined result, twice: attempt %d, last %+v", stored.Attempt, stored.LastAttempt)
+		}
+		if where, _ := newBrowser(t).pay(cs.URL, "4929421234600821", "356", "pay"); !strings.HasPrefix(where, "https://shop.example.com/thanks") {
+			t.Fatalf("paid: landed on %q", where)
+		}
+		if stored, _ = srv.DB.FindCheckoutSessionByID(ctx, cs.ID); stored.Attempt != 2 || stored.PaymentStatus != "paid" {
+			t.Errorf("after the payment: attempt %d, %s", stored.Attempt, stored.PaymentStatus)
 		}
 	})
 }

@@ -28,9 +28,10 @@ func (l LineItem) Total() int64 { return l.UnitAmount * l.Quantity }
 
 // CheckoutAttempt records the last hosted payment attempt that did not pay.
 type CheckoutAttempt struct {
-	ResponseCode    int    `json:"response_code"`
-	ResponseMessage string `json:"response_message"`
-	At              int64  `json:"at"`
+	TransactionUnique string `json:"transaction_unique,omitempty"`
+	ResponseCode      int    `json:"response_code"`
+	ResponseMessage   string `json:"response_message"`
+	At                int64  `json:"at"`
 }
 
 // CheckoutSession is a hosted payment page for a set of line items.
@@ -57,7 +58,9 @@ type CheckoutSession struct {
 	PICaptureMethod       string
 	PIStatementDescriptor string
 	PaymentIntent         string
-	// Attempt counts hosted payment attempts; attempt N's transactionUnique is ID-N.
+	// Attempt counts the hosted payment attempts whose result arrived. A
+	// page view records nothing: each has its own transactionUnique,
+	// "{ID}-{nonce}-{MAC}", which the callback checks by its MAC.
 	Attempt     int
 	LastAttempt *CheckoutAttempt
 	// PaidXRef is the gateway transaction that paid the session.
