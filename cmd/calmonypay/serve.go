@@ -17,6 +17,7 @@ import (
 	"github.com/calmony/calmonypay/internal/middleware"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
+	"github.com/calmony/calmonypay/internal/throttle"
 )
 
 // defaultMemoryLimit is serve's soft heap ceiling unless GOMEMLIMIT is set.
@@ -98,6 +99,10 @@ func serve(ctx context.Context, args []string, e *env) error {
 	}
 	cfg.AppOrigin = o
 
+	trusted, err := throttle.ParseProxies(cfg.TrustedProxies)
+	if err != nil {
+		return fmt.Errorf("--trusted-proxies: %w", err)
+	}
 	gateways, err := payments.Configure(e.getenv, cfg.PublicURL, cfg.Env == config.Production, log)
 	if err != nil {
 		return err
@@ -109,6 +114,7 @@ func serve(ctx context.Context, args []string, e *env) error {
 		mounts[payments.SandboxPath+"/"] = http.StripPrefix(payments.SandboxPath, gateways.Sandbox)
 	}
 	srv, err := api.New(api.Config{DB: db, Keys: keys, Logger: log, RateLimit: cfg.RateLimit, AppOrigin: cfg.AppOrigin,
+		ClientRateLimit: cfg.ClientRateLimit, TrustedProxies: trusted,
 		Gateways: gateways.Gateways, Mounts: mounts, AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs, PublicURL: cfg.PublicURL,
 		AllowLocalhostURLs: cfg.AllowLocalhostURLs, SkipCallbackSignature: cfg.SkipCallbackSignature})
 	if err != nil {

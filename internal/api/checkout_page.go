@@ -97,6 +97,11 @@ func (s *Server) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	w.Write(body.Bytes())
 }
 
+// tooManyPages answers a shopper's browser beyond its client's rate.
+func tooManyPages(w http.ResponseWriter, _ *http.Request) {
+	writePage(w, http.StatusTooManyRequests, "Too many requests", "Please wait a moment, then reload this page.", "")
+}
+
 // Lengths of an attempt's random nonce and of its MAC (hex: 64 bits).
 const (
 	attemptNonceLen = 10

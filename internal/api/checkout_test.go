@@ -508,7 +508,7 @@ func item(currency, amount, quantity string) string {
 }
 
 func FuzzCheckoutCallback(f *testing.F) {
-	srv := apitest.Start(f, apitest.Options{})
+	srv := apitest.Start(f, apitest.Options{ClientRateLimit: -1}) // fuzzing is a flood
 	sc := stripe.NewClient(srv.Key, stripe.WithBackends(stripe.NewBackendsWithConfig(&stripe.BackendConfig{URL: stripe.String(srv.URL),
 		LeveledLogger: &stripe.LeveledLogger{Level: stripe.LevelNull}})))
 	cs, err := sc.V1CheckoutSessions.Create(context.Background(), &stripe.CheckoutSessionCreateParams{Mode: stripe.String("payment"),
@@ -567,6 +567,47 @@ func TestCheckoutPageViewWritesNothing(t *testing.T) {
 		}
 		if stored, _ = srv.DB.FindCheckoutSessionByID(ctx, cs.ID); stored.Attempt != 2 || stored.PaymentStatus != "paid" {
 			t.Errorf("after the payment: attempt %d, %s", stored.Attempt, stored.PaymentStatus)
+		}
+	})
+}
+
+// Each client of the routes that know no key is limited, by its address:
+// a shopper never meets the limit (TestCheckoutEndToEnd runs under the
+// default one), a flood does, with a 429 that says when to retry, and an
+// X-Forwarded-For nobody trusts changes nothing.
+func TestCheckoutThrottledPerClient(t *testing.T) {
+	t.Parallel()
+	eachStoreWith(t, apitest.Options{ClientRateLimit: 1}, func(t *testing.T, srv *apitest.Server) { // bursts of 5
+		sc := payClient(t, srv, "")
+		cs := newSession(t, sc, 1000, nil)
+		callback := srv.URL + "/v1/checkout/sessions/callback?session_id=" + cs.ID + "&channel=callback"
+		for _, route := range []struct {
+			name, method, url string
+			page              bool
+		}{
+			{"checkout page", "GET", cs.URL, true},
+			{"callback", "POST", callback, false},
+		} {
+			var last *http.Response
+			for i := range 6 {
+				req, _ := http.NewRequest(route.method, route.url, strings.NewReader("responseCode=0"))
+				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+				req.Header.Set("X-Forwarded-For", fmt.Sprintf("198.51.100.%d", i))
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				resp.Body.Close()
+				if i < 5 && resp.StatusCode == http.StatusTooManyRequests {
+					t.Errorf("%s: request %d of a burst of 5 refused", route.name, i+1)
+				}
+				last = resp
+			}
+			if last.StatusCode != http.StatusTooManyRequests || last.Header.Get("Retry-After") != "1" ||
+				route.page != strings.HasPrefix(last.Header.Get("Content-Type"), "text/html") {
+				t.Errorf("%s: 6th request in a second: %d, Retry-After %q, %s", route.name, last.StatusCode,
+					last.Header.Get("Retry-After"), last.Header.Get("Content-Type"))
+			}
 		}
 	})
 }

@@ -460,8 +460,15 @@ func TestGatewayTimeoutIsReconciled(t *testing.T) {
 // eachStore runs fn with a server on SQLite and, when
 // CALMONY_TEST_POSTGRES_URL is set, one on PostgreSQL.
 func eachStore(t *testing.T, fn func(t *testing.T, srv *apitest.Server)) {
-	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, apitest.Start(t, apitest.Options{})) })
-	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, apitest.Start(t, apitest.Options{Postgres: true})) })
+	eachStoreWith(t, apitest.Options{}, fn)
+}
+
+// eachStoreWith runs fn on a server with opts on each database.
+func eachStoreWith(t *testing.T, opts apitest.Options, fn func(t *testing.T, srv *apitest.Server)) {
+	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, apitest.Start(t, opts)) })
+	pg := opts
+	pg.Postgres = true
+	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, apitest.Start(t, pg)) })
 }
 
 func TestCurrencies(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"strings"
 	"sync"
 	"time"
@@ -16,6 +17,7 @@ import (
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/secret"
 	"github.com/calmony/calmonypay/internal/store"
+	"github.com/calmony/calmonypay/internal/throttle"
 )
 
 // Config configures a Server.
@@ -26,6 +28,14 @@ type Config struct {
 	// RateLimit is the number of requests per second allowed per API key;
 	// 0 turns rate limiting off.
 	RateLimit int
+	// ClientRateLimit is the number of requests per second allowed per
+	// client address on each of the routes that know no key (the checkout
+	// page, the gateway's callback), with bursts of five seconds' worth;
+	// 0 turns it off.
+	ClientRateLimit int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client. Nobody else's is believed.
+	TrustedProxies []netip.Prefix
 	// MaxBodyBytes caps request bodies. Defaults to 1 MiB.
 	MaxBodyBytes int64
 	// AppOrigin is the dashboard's own origin, the only one allowed to call
@@ -93,6 +103,10 @@ type Server struct {
 	// inflight counts staged requests still running, including those that
 	// answered before their gateway call ended (see Close).
 	inflight sync.WaitGroup
+
+	// pageLimit and callbackLimit limit each client of the checkout page
+	// and of the gateway's callback.
+	pageLimit, callbackLimit *throttle.Limiter
 }
 
 // New returns a Server for cfg. Call Close when done to stop its background work.
@@ -117,6 +131,8 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.auth = newKeyCache(cfg.DB, s.now)
 	s.limiter = newLimiter(cfg.RateLimit, s.now)
+	perClient := throttle.Config{PerSecond: float64(cfg.ClientRateLimit), Trusted: cfg.TrustedProxies, Now: s.now}
+	s.pageLimit, s.callbackLimit = throttle.New(perClient), throttle.New(perClient)
 	trpc, err := middleware.TRPC(cfg.AppOrigin)
 	if err != nil {
 		return nil, err
@@ -215,10 +231,11 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, mounts map[string]
 
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
-	// Hosted checkout: the page and the gateway's callback know no API key;
-	// the callback is authenticated by its signature alone.
-	mux.HandleFunc("GET /checkout/{id}", s.checkoutPage)
-	mux.HandleFunc("POST /v1/checkout/sessions/callback", s.checkoutCallback)
+	// Hosted checkout: the page and the gateway's callback know no API key,
+	// so each client is limited instead; the callback is authenticated by
+	// its signature alone.
+	mux.Handle("GET /checkout/{id}", s.pageLimit.Limit(tooManyPages)(http.HandlerFunc(s.checkoutPage)))
+	mux.Handle("POST /v1/checkout/sessions/callback", s.callbackLimit.Limit(throttle.TooManyText)(http.HandlerFunc(s.checkoutCallback)))
 	mux.Handle("/api/trpc/", trpc(http.HandlerFunc(trpcNotFound)))
 	mux.HandleFunc("GET /{$}", s.root)
 	for pattern, h := range mounts {

@@ -40,6 +40,13 @@ type Config struct {
 	TLSKey    string
 	RateLimit int    // requests per second per key; 0 disables
 	AppOrigin string // dashboard origin allowed on /api/trpc
+	// ClientRateLimit is requests per second per client address on the
+	// routes that know no key (checkout pages, the gateway's callback, the
+	// sandbox); 0 disables.
+	ClientRateLimit int
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
+	// the client (a comma-separated list of addresses and CIDR prefixes).
+	TrustedProxies string
 	// AllowLocalhostURLs lets checkout success/cancel URLs be http://localhost
 	// (development only; refused in production).
 	AllowLocalhostURLs bool
@@ -82,6 +89,11 @@ type Config struct {
 	GeneratedWebhookKey string
 }
 
+// DefaultClientRateLimit is --client-rate-limit's default: far above what
+// a shopper's browser (a page view, a form post or two a payment) or the
+// gateway's callbacks of a busy shop need, far below a flood.
+const DefaultClientRateLimit = 10
+
 // Getenv reads an environment variable.
 type Getenv func(string) string
 
@@ -107,6 +119,10 @@ func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
 	c.serving = true
 	fs.IntVar(&c.RateLimit, "rate-limit", envInt(getenv, "CALMONY_RATE_LIMIT", 100), "requests per second per API key; 0 turns rate limiting off (CALMONY_RATE_LIMIT)")
 	fs.StringVar(&c.AppOrigin, "app-origin", getenv("CALMONY_APP_ORIGIN"), "the dashboard's own origin, the only one allowed on /api/trpc (CALMONY_APP_ORIGIN)")
+	fs.IntVar(&c.ClientRateLimit, "client-rate-limit", envInt(getenv, "CALMONY_CLIENT_RATE_LIMIT", DefaultClientRateLimit),
+		"requests per second per client address on checkout pages, the gateway callback and the sandbox, in bursts of 5 seconds' worth; 0 turns it off (CALMONY_CLIENT_RATE_LIMIT)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", getenv("CALMONY_TRUSTED_PROXIES"),
+		"comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client; none by default (CALMONY_TRUSTED_PROXIES)")
 	fs.BoolVar(&c.AllowLocalhostURLs, "allow-localhost-urls", getenv("CALMONY_ALLOW_LOCALHOST_URLS") == "true",
 		"development only: accept http://localhost checkout success and cancel URLs (CALMONY_ALLOW_LOCALHOST_URLS)")
 	fs.BoolVar(&c.AllowPrivateWebhookURLs, "allow-private-webhook-urls", getenv("CALMONY_ALLOW_PRIVATE_WEBHOOK_URLS") == "true",
@@ -152,6 +168,9 @@ func (c *Config) Finish() error {
 	}
 	if c.RateLimit < 0 {
 		return errors.New("--rate-limit must be 0 (off) or more")
+	}
+	if c.ClientRateLimit < 0 {
+		return errors.New("--client-rate-limit must be 0 (off) or more")
 	}
 	if c.Env == Test {
 		c.SkipCallbackSignature = true

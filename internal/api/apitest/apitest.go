@@ -3,6 +3,7 @@
 package apitest
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"log/slog"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/calmony/calmonypay/internal/api"
 	"github.com/calmony/calmonypay/internal/cardstream/sandbox"
+	"github.com/calmony/calmonypay/internal/config"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
@@ -34,6 +36,10 @@ type Server struct {
 type Options struct {
 	// RateLimit per key per second; 0 turns it off (the default for tests).
 	RateLimit int
+	// ClientRateLimit per client address per second on the routes that
+	// know no key; 0 means serve's default (so tests show that a shopper
+	// never meets it), negative turns it off.
+	ClientRateLimit int
 	// Postgres runs on PostgreSQL (the test is skipped unless
 	// CALMONY_TEST_POSTGRES_URL is set) instead of SQLite.
 	Postgres bool
@@ -73,7 +79,8 @@ func Start(tb testing.TB, opts Options) *Server {
 	if opts.Gateways != nil {
 		gw.Gateways = *opts.Gateways
 	}
-	srv, err := api.New(api.Config{DB: db, Keys: storetest.Keys(tb), Logger: log, RateLimit: opts.RateLimit,
+	perClient := cmp.Or(opts.ClientRateLimit, config.DefaultClientRateLimit)
+	srv, err := api.New(api.Config{DB: db, Keys: storetest.Keys(tb), Logger: log, RateLimit: opts.RateLimit, ClientRateLimit: perClient,
 		AppOrigin: "https://app.calmony.test", Gateways: gw.Gateways, Now: opts.Now, PublicURL: publicURL, Mounts: mounts,
 		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs, SkipCallbackSignature: opts.SkipCallbackSignature,
 		AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
