@@ -77,7 +77,7 @@ func offlineServer(cfg *config.Config, e *env, db *store.DB) (*api.Server, error
 	}
 	log := newLogger(e, cfg)
 	publicURL := cmp.Or(e.getenv("CALMONY_PUBLIC_URL"), "http://"+cmp.Or(e.getenv("CALMONY_ADDR"), "127.0.0.1:8080"))
-	gw, err := payments.Configure(e.getenv, publicURL, cfg.Env == config.Production, log)
+	gw, err := payments.Configure(e.getenv, payments.Options{PublicURL: publicURL, RequireLive: cfg.Env == config.Production, Logger: log})
 	if err != nil {
 		return nil, err
 	}

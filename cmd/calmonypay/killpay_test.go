@@ -22,7 +22,6 @@ import (
 
 	"github.com/calmony/calmonypay/internal/cardstream"
 	"github.com/calmony/calmonypay/internal/cardstream/sandbox"
-	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store/storetest"
 )
 
@@ -126,7 +125,7 @@ type recordingGateway struct {
 }
 
 // startRecordingGateway serves a sandbox (which always knows Cardstream's
-// test account 100001 / Circle4Take40Idea) under payments.SandboxPath on
+// test account 100001 / Circle4Take40Idea) on its own origin on
 // 127.0.0.1 and returns it with its gateway URL.
 func startRecordingGateway(t *testing.T) (*recordingGateway, string) {
 	t.Helper()
@@ -134,12 +133,10 @@ func startRecordingGateway(t *testing.T) (*recordingGateway, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	mux.Handle(payments.SandboxPath+"/", http.StripPrefix(payments.SandboxPath, sb))
-	g := &recordingGateway{next: mux}
+	g := &recordingGateway{next: sb}
 	ts := httptest.NewServer(g)
 	t.Cleanup(ts.Close)
-	return g, ts.URL + payments.SandboxPath + "/"
+	return g, ts.URL + "/"
 }
 
 func (g *recordingGateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {

@@ -9,7 +9,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/calmony/calmonypay/internal/api"
@@ -103,19 +105,25 @@ func serve(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return fmt.Errorf("--trusted-proxies: %w", err)
 	}
-	gateways, err := payments.Configure(e.getenv, cfg.PublicURL, cfg.Env == config.Production, log)
+	// Browsers reach the sandbox's pages on a listener of its own: anyone
+	// can sign requests for its public test accounts, so nothing of it may
+	// share the API's origin. In production it has none; test keys still
+	// reach it, in memory only.
+	var sandboxLn net.Listener
+	if cfg.Env != config.Production {
+		if sandboxLn, err = listenSandbox(cfg); err != nil {
+			return err
+		}
+		defer sandboxLn.Close()
+	}
+	gateways, err := payments.Configure(e.getenv, payments.Options{PublicURL: cfg.PublicURL, SandboxURL: cfg.SandboxURL,
+		RequireLive: cfg.Env == config.Production, Logger: log, Client: throttle.Client(trusted)})
 	if err != nil {
 		return err
 	}
-	mounts := map[string]http.Handler{}
-	if gateways.Sandbox != nil && cfg.Env != config.Production {
-		// The sandbox's hosted payment page must be reachable by browsers;
-		// in production test keys still reach it, in memory only.
-		mounts[payments.SandboxPath+"/"] = http.StripPrefix(payments.SandboxPath, gateways.Sandbox)
-	}
 	srv, err := api.New(api.Config{DB: db, Keys: keys, Logger: log, RateLimit: cfg.RateLimit, AppOrigin: cfg.AppOrigin,
 		ClientRateLimit: cfg.ClientRateLimit, TrustedProxies: trusted,
-		Gateways: gateways.Gateways, Mounts: mounts, AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs, PublicURL: cfg.PublicURL,
+		Gateways: gateways.Gateways, AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs, PublicURL: cfg.PublicURL,
 		AllowLocalhostURLs: cfg.AllowLocalhostURLs, SkipCallbackSignature: cfg.SkipCallbackSignature})
 	if err != nil {
 		return err
@@ -133,20 +141,20 @@ func serve(ctx context.Context, args []string, e *env) error {
 		}
 		defer stopPprof()
 	}
-	hs := newHTTPServer(srv, log)
-	printBanner(e, cfg, db, boot, len(mounts) > 0)
+	servers := []*httpServer{{Server: newHTTPServer(srv, log), ln: ln}}
+	if sandboxLn != nil && gateways.Sandbox != nil {
+		perClient := throttle.Config{PerSecond: float64(cfg.ClientRateLimit), Trusted: trusted}
+		servers = append(servers, &httpServer{Server: newHTTPServer(gateways.SandboxHandler(perClient, log), log), ln: sandboxLn})
+	}
+	printBanner(e, cfg, db, boot, len(servers) > 1)
 	go pruneIdempotencyKeys(ctx, db, log)
 	go srv.RunReconciler(ctx, cfg.ReconcileInterval)
 	go srv.RunCheckoutSweeper(ctx, 30*time.Second)
 
-	errc := make(chan error, 1)
-	go func() {
-		if cfg.TLSCert != "" {
-			errc <- hs.ServeTLS(ln, cfg.TLSCert, cfg.TLSKey)
-		} else {
-			errc <- hs.Serve(ln)
-		}
-	}()
+	errc := make(chan error, len(servers))
+	for _, hs := range servers {
+		go func() { errc <- hs.serve(cfg) }()
+	}
 	if e.ready != nil {
 		e.ready(cfg.PublicURL)
 	}
@@ -158,18 +166,79 @@ func serve(ctx context.Context, args []string, e *env) error {
 	log.Info("shutting down: finishing in-flight requests")
 	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
 	defer cancel()
-	if err := hs.Shutdown(shutdownCtx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+	for _, hs := range servers {
+		if err := hs.Shutdown(shutdownCtx); err != nil {
+			return fmt.Errorf("shutdown: %w", err)
+		}
 	}
 	// Requests that answered before the gateway did record its outcome
 	// now; any still waiting when the budget ends are the reconciler's.
 	if err := srv.Drain(shutdownCtx); err != nil {
 		log.Warn("gateway operations still waiting at shutdown are left to the reconciler", "err", err)
 	}
-	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
-		return err
+	for range servers {
+		if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+			return err
+		}
 	}
 	return nil
+}
+
+// httpServer is one of serve's listeners and the server on it.
+type httpServer struct {
+	*http.Server
+	ln net.Listener
+}
+
+// serve serves until Shutdown, over TLS when configured.
+func (hs *httpServer) serve(cfg *config.Config) error {
+	if cfg.TLSCert != "" {
+		return hs.ServeTLS(hs.ln, cfg.TLSCert, cfg.TLSKey)
+	}
+	return hs.Serve(hs.ln)
+}
+
+// listenSandbox opens the sandbox's own listener, --sandbox-addr or the
+// host of --addr on a free port, and makes cfg.SandboxURL, unless given,
+// the API's public host name on that port.
+func listenSandbox(cfg *config.Config) (net.Listener, error) {
+	addr := cfg.SandboxAddr
+	if addr == "" {
+		host, _, _ := net.SplitHostPort(cfg.Addr)
+		addr = net.JoinHostPort(host, "0")
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("sandbox listener: %w", err)
+	}
+	if cfg.SandboxURL == "" {
+		scheme := "http"
+		if cfg.TLSCert != "" {
+			scheme = "https"
+		}
+		api, _ := url.Parse(cfg.PublicURL)
+		_, port, _ := net.SplitHostPort(ln.Addr().String())
+		cfg.SandboxURL = scheme + "://" + net.JoinHostPort(api.Hostname(), port)
+	}
+	cfg.SandboxURL = strings.TrimRight(cfg.SandboxURL, "/")
+	if sb := originOf(cfg.SandboxURL); sb == "" || sb == originOf(cfg.PublicURL) || sb == cfg.AppOrigin {
+		ln.Close()
+		return nil, fmt.Errorf("--sandbox-url %q must be a URL of an origin of its own, not the API's or the dashboard's", cfg.SandboxURL)
+	}
+	return ln, nil
+}
+
+// originOf returns a URL's origin in normal form, or "" if it has none.
+func originOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	o, err := middleware.ParseOrigin(u.Scheme + "://" + u.Host)
+	if err != nil {
+		return ""
+	}
+	return o
 }
 
 // newHTTPServer sets every timeout: a slow or stuck client cannot hold a
@@ -233,7 +302,7 @@ func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult, sand
 		fmt.Fprintf(w, "  WARNING      test-mode webhooks may reach loopback and private-network hosts (--allow-private-webhook-urls)\n")
 	}
 	if sandbox {
-		fmt.Fprintf(w, "  Sandbox      %s%s/ (Cardstream test gateway for sk_test_ keys)\n", cfg.PublicURL, payments.SandboxPath)
+		fmt.Fprintf(w, "  Sandbox      %s/ (Cardstream test gateway for sk_test_ keys, on an origin of its own)\n", cfg.SandboxURL)
 	}
 	if cfg.GeneratedKey != "" {
 		fmt.Fprintf(w, "  Warning      personal data is encrypted with a development key in %s; set CALMONY_ENCRYPTION_KEY for real data\n", cfg.GeneratedKey)

@@ -46,7 +46,7 @@ func writePageLink(w http.ResponseWriter, status int, title, message, link, link
 // callbackURL is where the gateway sends the shopper's browser (redirect)
 // and its own server-to-server copy (channel=callback) of a session's result.
 func (s *Server) callbackURL(id string, serverToServer bool) string {
-	u := s.publicURL + "/v1/checkout/sessions/callback?session_id=" + url.QueryEscape(id)
+	u := s.publicURL + payments.CheckoutCallbackPath + "?session_id=" + url.QueryEscape(id)
 	if serverToServer {
 		u += "&channel=callback"
 	}
@@ -78,6 +78,11 @@ func (s *Server) checkoutPage(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	form, err := s.hostedForm(cs, s.attemptUnique(cs.ID, pay.RandomString(attemptNonceLen)))
+	if errors.Is(err, payments.ErrNoHostedSandbox) {
+		writePage(w, http.StatusForbidden, "Test payments unavailable",
+			"This is a test-mode checkout, and this server shows no test payment pages. Use a development or staging server for test checkouts.", cs.CancelURL)
+		return
+	}
 	if err != nil {
 		s.log.ErrorContext(r.Context(), "checkout page: build hosted form", "session", cs.ID, "err", err)
 		writePage(w, http.StatusServiceUnavailable, "Payments unavailable", "Card payments cannot be taken right now. Please try again later.", cs.CancelURL)

@@ -6,9 +6,11 @@ import (
 	"html"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -571,6 +573,63 @@ func TestCheckoutPageViewWritesNothing(t *testing.T) {
 	})
 }
 
+// Browsers reach the sandbox on an origin of its own, never the API's: the
+// checkout page posts there, its pages may not be framed, its root says what
+// it is, and it calls back only to the API's callback.
+func TestCheckoutSandboxOwnOrigin(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	sc := payClient(t, srv, "")
+	cs := newSession(t, sc, 1000, nil)
+	b := newBrowser(t)
+	status, hdr, body := b.page("GET", cs.URL, nil)
+	action, fields := b.form(cs.URL, body)
+	if status != http.StatusOK || action != srv.SandboxURL+"/hosted/" || !strings.Contains(hdr.Get("Content-Security-Policy"), "form-action "+srv.SandboxURL+";") {
+		t.Fatalf("checkout page %d posts to %s (CSP %q), want the sandbox's origin %s", status, action, hdr.Get("Content-Security-Policy"), srv.SandboxURL)
+	}
+	for _, path := range []string{"/sandbox/cardstream/", "/sandbox/cardstream/hosted/", "/hosted/"} {
+		if status, _, _ := b.page("POST", srv.URL+path, fields); status != http.StatusNotFound {
+			t.Errorf("the API answers POST %s with %d, want 404", path, status)
+		}
+	}
+	status, hdr, body = b.page("POST", action, fields)
+	if status != http.StatusOK || !strings.Contains(body, "Pay £10.00") || hdr.Get("X-Frame-Options") != "DENY" ||
+		!strings.Contains(hdr.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("sandbox card form: %d, may it be framed? %v", status, hdr)
+	}
+	if status, hdr, body := b.page("GET", srv.SandboxURL+"/", nil); status != http.StatusOK || !strings.Contains(body, `"cardstream_sandbox"`) ||
+		hdr.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("sandbox root: %d %s", status, body)
+	}
+
+	// Anyone may sign for the test account, but the sandbox calls back only
+	// to the API's callback.
+	var called atomic.Bool
+	elsewhere := httptest.NewServer(http.HandlerFunc(func(http.ResponseWriter, *http.Request) { called.Store(true) }))
+	defer elsewhere.Close()
+	gw, _ := cardstream.New(cardstream.Config{MerchantID: cardstream.TestMerchantID, Secret: cardstream.TestSecret, GatewayURL: srv.SandboxURL + "/"})
+	form, err := gw.Hosted(cardstream.HostedRequest{Amount: 1000, TransactionUnique: "x", OrderRef: "x",
+		RedirectURL: elsewhere.URL + "/back", CallbackURL: elsewhere.URL + "/v1/checkout/sessions/callback"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, body = b.page("POST", form.URL, valuesOf(form.Fields))
+	cardAction, card := b.form(form.URL, body)
+	card.Set("op", "cancel")
+	b.page("POST", cardAction, card)
+	if called.Load() {
+		t.Error("the sandbox called back to a URL that is not the API's callback")
+	}
+}
+
+func valuesOf(f cardstream.Fields) url.Values {
+	v := url.Values{}
+	for _, x := range f {
+		v.Add(x.Name, x.Value)
+	}
+	return v
+}
+
 // Each client of the routes that know no key is limited, by its address:
 // a shopper never meets the limit (TestCheckoutEndToEnd runs under the
 // default one), a flood does, with a 429 that says when to retry, and an
@@ -587,6 +646,7 @@ func TestCheckoutThrottledPerClient(t *testing.T) {
 		}{
 			{"checkout page", "GET", cs.URL, true},
 			{"callback", "POST", callback, false},
+			{"sandbox", "GET", srv.SandboxURL + "/", false},
 		} {
 			var last *http.Response
 			for i := range 6 {

@@ -70,10 +70,6 @@ type Config struct {
 	// called), "called" (the gateway answered, nothing recorded) and
 	// "settled" (the outcome recorded, no answer sent).
 	Crash func(point string) bool
-	// Mounts are extra handlers served outside /v1 (the Cardstream sandbox,
-	// hosted pages), by ServeMux pattern. They get the security headers and
-	// request IDs but not key authentication.
-	Mounts map[string]http.Handler
 }
 
 // Server is the HTTP API. Create it with New.
@@ -137,7 +133,7 @@ func New(cfg Config) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.handler = s.routes(trpc, cfg.Mounts)
+	s.handler = s.routes(trpc)
 	s.origins = newOriginCache(cfg.DB, s.log)
 	s.currencies = newCurrencyCache(cfg.DB, s.log)
 	ctx, stop := context.WithCancel(context.Background())
@@ -171,7 +167,7 @@ func (s *Server) Drain(ctx context.Context) error {
 }
 
 // routes builds the whole route table and its middleware.
-func (s *Server) routes(trpc func(http.Handler) http.Handler, mounts map[string]http.Handler) http.Handler {
+func (s *Server) routes(trpc func(http.Handler) http.Handler) http.Handler {
 	v1 := http.NewServeMux()
 	v1.Handle("POST /v1/customers", s.writeCard("customer", s.createCustomer))
 	v1.Handle("GET /v1/customers", s.read(s.listCustomers))
@@ -235,12 +231,9 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, mounts map[string]
 	// so each client is limited instead; the callback is authenticated by
 	// its signature alone.
 	mux.Handle("GET /checkout/{id}", s.pageLimit.Limit(tooManyPages)(http.HandlerFunc(s.checkoutPage)))
-	mux.Handle("POST /v1/checkout/sessions/callback", s.callbackLimit.Limit(throttle.TooManyText)(http.HandlerFunc(s.checkoutCallback)))
+	mux.Handle("POST "+payments.CheckoutCallbackPath, s.callbackLimit.Limit(throttle.TooManyText)(http.HandlerFunc(s.checkoutCallback)))
 	mux.Handle("/api/trpc/", trpc(http.HandlerFunc(trpcNotFound)))
 	mux.HandleFunc("GET /{$}", s.root)
-	for pattern, h := range mounts {
-		mux.Handle(pattern, h)
-	}
 	mux.HandleFunc("/", s.notFound)
 	return middleware.Chain(mux,
 		middleware.RequestID(nil),

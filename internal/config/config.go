@@ -47,6 +47,10 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client (a comma-separated list of addresses and CIDR prefixes).
 	TrustedProxies string
+	// SandboxAddr is where serve's in-process sandbox listens for browsers,
+	// and SandboxURL where browsers reach it; both default from Addr.
+	SandboxAddr string
+	SandboxURL  string
 	// AllowLocalhostURLs lets checkout success/cancel URLs be http://localhost
 	// (development only; refused in production).
 	AllowLocalhostURLs bool
@@ -123,6 +127,9 @@ func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
 		"requests per second per client address on checkout pages, the gateway callback and the sandbox, in bursts of 5 seconds' worth; 0 turns it off (CALMONY_CLIENT_RATE_LIMIT)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", getenv("CALMONY_TRUSTED_PROXIES"),
 		"comma-separated addresses or CIDR prefixes of reverse proxies whose X-Forwarded-For names the client; none by default (CALMONY_TRUSTED_PROXIES)")
+	fs.StringVar(&c.SandboxAddr, "sandbox-addr", getenv("CALMONY_SANDBOX_ADDR"),
+		"listen address of the Cardstream sandbox's pages, an origin of their own; default: --addr's host on a free port; not served with --env production (CALMONY_SANDBOX_ADDR)")
+	fs.StringVar(&c.SandboxURL, "sandbox-url", getenv("CALMONY_SANDBOX_URL"), "URL browsers reach the sandbox at; default from --sandbox-addr (CALMONY_SANDBOX_URL)")
 	fs.BoolVar(&c.AllowLocalhostURLs, "allow-localhost-urls", getenv("CALMONY_ALLOW_LOCALHOST_URLS") == "true",
 		"development only: accept http://localhost checkout success and cancel URLs (CALMONY_ALLOW_LOCALHOST_URLS)")
 	fs.BoolVar(&c.AllowPrivateWebhookURLs, "allow-private-webhook-urls", getenv("CALMONY_ALLOW_PRIVATE_WEBHOOK_URLS") == "true",

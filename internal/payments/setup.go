@@ -1,6 +1,7 @@
 package payments
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"net/http"
@@ -9,10 +10,21 @@ import (
 
 	"github.com/calmony/calmonypay/internal/cardstream"
 	"github.com/calmony/calmonypay/internal/cardstream/sandbox"
+	"github.com/calmony/calmonypay/internal/middleware"
+	"github.com/calmony/calmonypay/internal/throttle"
 )
 
-// SandboxPath is where serve mounts the in-process Cardstream sandbox.
-const SandboxPath = "/sandbox/cardstream"
+// CheckoutCallbackPath is the API's route for hosted payment results, the
+// only place the in-process sandbox calls back to.
+const CheckoutCallbackPath = "/v1/checkout/sessions/callback"
+
+// noBrowserSandbox is the in-process sandbox's gateway URL when browsers
+// cannot reach it (production): test keys reach it in memory only.
+const noBrowserSandbox = "https://sandbox.invalid/"
+
+// ErrNoHostedSandbox is Hosted's error when test-mode hosted payments go
+// to the in-process sandbox and browsers cannot reach it (production).
+var ErrNoHostedSandbox = errors.New("payments: the in-process sandbox is not served to browsers on this server")
 
 // Setup is the gateway wiring of one server.
 type Setup struct {
@@ -21,37 +33,64 @@ type Setup struct {
 	Sandbox *sandbox.Sandbox
 }
 
+// Options are what Configure needs to know of the server.
+type Options struct {
+	// PublicURL is the API's base URL: the sandbox calls back only to its
+	// CheckoutCallbackPath.
+	PublicURL string
+	// SandboxURL is where browsers reach the in-process sandbox, on an
+	// origin of its own (never the API's: anyone can sign requests for the
+	// sandbox's public test accounts). Empty: browsers cannot reach it
+	// (production), and test-mode hosted payments are refused.
+	SandboxURL string
+	// RequireLive (production) makes the live account's settings required.
+	RequireLive bool
+	Logger      *slog.Logger
+	// Client identifies a request's client for the sandbox's per-client
+	// bounds (sandbox.Options.Client).
+	Client func(*http.Request) string
+}
+
 // Configure builds the gateways from the environment. Test-mode keys use
 // CARDSTREAM_TEST_* (default: Cardstream's published test account on the
-// in-process sandbox at publicURL+SandboxPath, reached in memory). Live keys
-// use CARDSTREAM_MERCHANT_ID, CARDSTREAM_SIGNATURE_KEY and
-// CARDSTREAM_GATEWAY_URL; with requireLive (production) all three must be
+// in-process sandbox, reached in memory, its pages at opts.SandboxURL).
+// Live keys use CARDSTREAM_MERCHANT_ID, CARDSTREAM_SIGNATURE_KEY and
+// CARDSTREAM_GATEWAY_URL; with RequireLive (production) all three must be
 // set, otherwise live payments are simply unavailable until they are.
-func Configure(getenv func(string) string, publicURL string, requireLive bool, log *slog.Logger) (*Setup, error) {
+func Configure(getenv func(string) string, opts Options) (*Setup, error) {
 	set := &Setup{}
-	sandboxURL := strings.TrimRight(publicURL, "/") + SandboxPath + "/"
+	sandboxURL := noBrowserSandbox
+	if opts.SandboxURL != "" {
+		sandboxURL = strings.TrimRight(opts.SandboxURL, "/") + "/"
+	}
 	testCfg, err := cardstream.LoadConfig(getenv, false, sandboxURL)
 	if err != nil {
 		return nil, err
 	}
-	testCfg.Logger = log
+	testCfg.Logger = opts.Logger
 	if testCfg.GatewayURL == sandboxURL {
-		own, _ := url.Parse(publicURL)
-		set.Sandbox, err = sandbox.New(sandbox.Options{Logger: log, BaseURL: strings.TrimSuffix(sandboxURL, "/"),
+		callback, _ := url.Parse(strings.TrimRight(opts.PublicURL, "/") + CheckoutCallbackPath)
+		set.Sandbox, err = sandbox.New(sandbox.Options{Logger: opts.Logger, BaseURL: sandboxURL, Client: opts.Client,
 			// Anyone may sign for the published test account: let the sandbox
-			// call back only to this server.
-			CallbackAllowFunc: func(u *url.URL) bool { return own != nil && u.Scheme == own.Scheme && u.Host == own.Host }})
+			// call back only to this server's callback.
+			CallbackAllowFunc: func(u *url.URL) bool {
+				return u.Scheme == callback.Scheme && u.Host == callback.Host && u.Path == callback.Path
+			}})
 		if err != nil {
 			return nil, err
 		}
-		testCfg.HTTPClient = &http.Client{Transport: set.Sandbox.Transport(SandboxPath)}
+		mount, _ := url.Parse(sandboxURL)
+		testCfg.HTTPClient = &http.Client{Transport: set.Sandbox.Transport(mount.Path)}
 	}
 	test, err := cardstream.New(testCfg)
 	if err != nil {
 		return nil, fmt.Errorf("test gateway: %w", err)
 	}
 	set.Gateways.Test = test
-	if !requireLive && getenv(cardstream.EnvMerchantID) == "" && getenv(cardstream.EnvSignatureKey) == "" &&
+	if testCfg.GatewayURL == noBrowserSandbox {
+		set.Gateways.Test = noHosted{test}
+	}
+	if !opts.RequireLive && getenv(cardstream.EnvMerchantID) == "" && getenv(cardstream.EnvSignatureKey) == "" &&
 		getenv(cardstream.EnvSignatureKey+"_FILE") == "" && getenv(cardstream.EnvGatewayURL) == "" {
 		return set, nil
 	}
@@ -59,11 +98,31 @@ func Configure(getenv func(string) string, publicURL string, requireLive bool, l
 	if err != nil {
 		return nil, fmt.Errorf("live gateway: %w", err)
 	}
-	liveCfg.Logger = log
+	liveCfg.Logger = opts.Logger
 	live, err := cardstream.New(liveCfg)
 	if err != nil {
 		return nil, fmt.Errorf("live gateway: %w", err)
 	}
 	set.Gateways.Live = live
 	return set, nil
+}
+
+// noHosted is a gateway whose hosted payment page browsers cannot reach.
+type noHosted struct{ Gateway }
+
+func (noHosted) Hosted(cardstream.HostedRequest) (*cardstream.HostedForm, error) {
+	return nil, ErrNoHostedSandbox
+}
+
+// SandboxHandler serves the sandbox on its own origin as the API serves its
+// routes (request IDs, the access log, the security headers: no page may be
+// framed), each client limited as perClient says.
+func (s *Setup) SandboxHandler(perClient throttle.Config, log *slog.Logger) http.Handler {
+	return middleware.Chain(s.Sandbox,
+		middleware.RequestID(nil),
+		middleware.AccessLog(log),
+		middleware.SecurityHeaders,
+		middleware.Recover(log),
+		throttle.New(perClient).Limit(throttle.TooManyText),
+	)
 }

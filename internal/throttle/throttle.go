@@ -93,6 +93,12 @@ func Key(a netip.Addr) netip.Prefix {
 	return p
 }
 
+// Client returns a function naming the client of a request (its Key, as
+// text), for per-client state kept elsewhere (the sandbox's open sessions).
+func Client(trusted []netip.Prefix) func(*http.Request) string {
+	return func(r *http.Request) string { return Key(ClientIP(r, trusted)).String() }
+}
+
 // Config sets a Limiter.
 type Config struct {
 	// PerSecond is each client's sustained rate; 0 or less turns the

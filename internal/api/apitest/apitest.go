@@ -7,7 +7,6 @@ import (
 	"context"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
 	"github.com/calmony/calmonypay/internal/store/storetest"
+	"github.com/calmony/calmonypay/internal/throttle"
 )
 
 // Server is a running API server with one project and a test-mode key.
@@ -28,8 +28,10 @@ type Server struct {
 	Project string
 	DB      *store.DB
 	API     *api.Server
-	// Sandbox is the in-process Cardstream sandbox test-mode keys charge.
-	Sandbox *sandbox.Sandbox
+	// Sandbox is the in-process Cardstream sandbox test-mode keys charge,
+	// served to browsers at SandboxURL, an origin of its own as in serve.
+	Sandbox    *sandbox.Sandbox
+	SandboxURL string
 }
 
 // Options tune Start.
@@ -37,8 +39,8 @@ type Options struct {
 	// RateLimit per key per second; 0 turns it off (the default for tests).
 	RateLimit int
 	// ClientRateLimit per client address per second on the routes that
-	// know no key; 0 means serve's default (so tests show that a shopper
-	// never meets it), negative turns it off.
+	// know no key, and on the sandbox; 0 means serve's default (so tests
+	// show that a shopper never meets it), negative turns it off.
 	ClientRateLimit int
 	// Postgres runs on PostgreSQL (the test is skipped unless
 	// CALMONY_TEST_POSTGRES_URL is set) instead of SQLite.
@@ -67,35 +69,39 @@ func Start(tb testing.TB, opts Options) *Server {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
-	// The server's own URL is known before it starts, so the sandbox (mounted
-	// as in serve) and hosted checkout pages can point browsers at it.
-	ts := httptest.NewUnstartedServer(nil)
-	publicURL := "http://" + ts.Listener.Addr().String()
-	gw, err := payments.Configure(func(string) string { return "" }, publicURL, false, log)
+	// The server's and the sandbox's URLs are known before they start, so
+	// the sandbox (on an origin of its own, as in serve) and hosted checkout
+	// pages can point browsers at each other.
+	ts, sts := httptest.NewUnstartedServer(nil), httptest.NewUnstartedServer(nil)
+	publicURL, sandboxURL := "http://"+ts.Listener.Addr().String(), "http://"+sts.Listener.Addr().String()
+	gw, err := payments.Configure(func(string) string { return "" }, payments.Options{PublicURL: publicURL, SandboxURL: sandboxURL, Logger: log})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	mounts := map[string]http.Handler{payments.SandboxPath + "/": http.StripPrefix(payments.SandboxPath, gw.Sandbox)}
 	if opts.Gateways != nil {
 		gw.Gateways = *opts.Gateways
 	}
 	perClient := cmp.Or(opts.ClientRateLimit, config.DefaultClientRateLimit)
 	srv, err := api.New(api.Config{DB: db, Keys: storetest.Keys(tb), Logger: log, RateLimit: opts.RateLimit, ClientRateLimit: perClient,
-		AppOrigin: "https://app.calmony.test", Gateways: gw.Gateways, Now: opts.Now, PublicURL: publicURL, Mounts: mounts,
+		AppOrigin: "https://app.calmony.test", Gateways: gw.Gateways, Now: opts.Now, PublicURL: publicURL,
 		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs, SkipCallbackSignature: opts.SkipCallbackSignature,
 		AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	ts.Config.Handler = srv
+	sts.Config.Handler = gw.SandboxHandler(throttle.Config{PerSecond: float64(perClient)}, log)
 	ts.Start()
+	sts.Start()
 	tb.Cleanup(func() {
+		sts.Close()
 		ts.Close()
 		srv.Drain(context.Background())
 		srv.Close()
 	})
 	scope := storetest.Project(tb, db)
-	return &Server{URL: ts.URL, Key: NewKey(tb, db, scope.ProjectID, false), Project: scope.ProjectID, DB: db, API: srv, Sandbox: gw.Sandbox}
+	return &Server{URL: ts.URL, Key: NewKey(tb, db, scope.ProjectID, false), Project: scope.ProjectID, DB: db, API: srv,
+		Sandbox: gw.Sandbox, SandboxURL: sts.URL}
 }
 
 // NewKey creates a secret key for a project and returns it.
