@@ -111,6 +111,9 @@ func TestServeSandboxOnItsOwnOrigin(t *testing.T) {
 	if status, _, _ := browse(t, "POST", base+"/sandbox/cardstream/hosted/", "", url.Values{}); status != http.StatusNotFound {
 		t.Errorf("the API serves the sandbox's hosted page: %d", status)
 	}
+	if status, _, _ := browse(t, "POST", sandboxURL+"/direct/", "", url.Values{"merchantID": {"100001"}, "action": {"QUERY"}}); status != http.StatusNotFound {
+		t.Errorf("serve's sandbox listener serves the Direct API: %d", status)
+	}
 
 	pageURL := newCheckout(t, base, key)
 	_, _, body = browse(t, "GET", pageURL, "", nil)

@@ -114,11 +114,18 @@ func (noHosted) Hosted(cardstream.HostedRequest) (*cardstream.HostedForm, error)
 	return nil, ErrNoHostedSandbox
 }
 
-// SandboxHandler serves the sandbox on its own origin as the API serves its
-// routes (request IDs, the access log, the security headers: no page may be
-// framed), each client limited as perClient says.
+// SandboxHandler serves the sandbox's pages on their own origin as the API
+// serves its routes (request IDs, the access log, the security headers: no
+// page may be framed), each client limited as perClient says. Its Direct
+// API is not served there: test keys reach it in memory, and anyone could
+// sign for its public test account and fill its transaction store, evicting
+// the cards merchants' test data holds (the standalone calmonypay sandbox
+// serves it, for its own users).
 func (s *Setup) SandboxHandler(perClient throttle.Config, log *slog.Logger) http.Handler {
-	return middleware.Chain(s.Sandbox,
+	pages := http.NewServeMux()
+	pages.Handle("/direct/", http.NotFoundHandler())
+	pages.Handle("/", s.Sandbox)
+	return middleware.Chain(pages,
 		middleware.RequestID(nil),
 		middleware.AccessLog(log),
 		middleware.SecurityHeaders,
