@@ -138,6 +138,18 @@ func newFaultRig(t *testing.T, postgres bool, opts apitest.Options) *faultRig {
 	return rig
 }
 
+// paid makes a payment of amount, charged at once.
+func (rig *faultRig) paid(t *testing.T, amount int64) *stripe.PaymentIntent {
+	t.Helper()
+	pm := newCard(t, rig.sc, "4929421234600821", "356")
+	pi, err := rig.sc.V1PaymentIntents.Create(context.Background(), &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(amount),
+		Currency: stripe.String("gbp"), PaymentMethod: stripe.String(pm.ID), Confirm: stripe.Bool(true)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pi
+}
+
 // later moves the clock past every lease and runs the reconciler once.
 func (rig *faultRig) later(t *testing.T) {
 	t.Helper()
@@ -448,12 +460,7 @@ func TestConcurrentRefundsAgreeWithTheGateway(t *testing.T) {
 				t.Parallel()
 				rig := newFaultRig(t, postgres, apitest.Options{})
 				ctx := context.Background()
-				pm := newCard(t, rig.sc, "4929421234600821", "356")
-				pi, err := rig.sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"),
-					PaymentMethod: stripe.String(pm.ID), Confirm: stripe.Bool(true)})
-				if err != nil {
-					t.Fatal(err)
-				}
+				pi := rig.paid(t, 1000)
 				if settled {
 					settle(t, rig, pi.ID)
 				}
@@ -514,12 +521,7 @@ func TestRefundWaitsForAnotherRefundOfTheCharge(t *testing.T) {
 	t.Parallel()
 	rig := newFaultRig(t, false, apitest.Options{})
 	ctx := context.Background()
-	pm := newCard(t, rig.sc, "4929421234600821", "356")
-	pi, err := rig.sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"),
-		PaymentMethod: stripe.String(pm.ID), Confirm: stripe.Bool(true)})
-	if err != nil {
-		t.Fatal(err)
-	}
+	pi := rig.paid(t, 1000)
 	release := make(chan struct{})
 	held := make(chan struct{})
 	rig.gw.hook = func(action string, _ any) (bool, any, error) {
@@ -539,7 +541,7 @@ func TestRefundWaitsForAnotherRefundOfTheCharge(t *testing.T) {
 		firstDone <- err
 	}()
 	<-held
-	_, err = rig.sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi.ID), Amount: stripe.Int64(100)})
+	_, err := rig.sc.V1Refunds.Create(ctx, &stripe.RefundCreateParams{PaymentIntent: stripe.String(pi.ID), Amount: stripe.Int64(100)})
 	se := stripeErr(t, err)
 	if se.HTTPStatusCode != http.StatusTooManyRequests || se.Code != stripe.ErrorCodeLockTimeout ||
 		se.LastResponse == nil || se.LastResponse.Header.Get("Stripe-Should-Retry") != "true" {
@@ -564,12 +566,7 @@ func TestRefundParkedWhenTheGatewayDisagrees(t *testing.T) {
 	eachDatabase(t, func(t *testing.T, postgres bool) {
 		rig := newFaultRig(t, postgres, apitest.Options{})
 		ctx := context.Background()
-		pm := newCard(t, rig.sc, "4929421234600821", "356")
-		pi, err := rig.sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"),
-			PaymentMethod: stripe.String(pm.ID), Confirm: stripe.Bool(true)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		pi := rig.paid(t, 1000)
 		xref := rig.gw.approvedSales(pi.ID)[0]
 		if _, err := rig.gw.Gateway.Refund(ctx, cardstream.RefundRequest{XRef: xref, Amount: 200}); err != nil {
 			t.Fatal(err)

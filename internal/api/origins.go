@@ -37,18 +37,7 @@ type refreshing[T any] struct {
 // ctx ends. Call it before serving.
 func (c *refreshing[T]) start(ctx context.Context) {
 	c.reload(ctx)
-	go func() {
-		t := time.NewTicker(projectRefresh / 2)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-				c.reload(ctx)
-			}
-		}
-	}()
+	go every(ctx, projectRefresh/2, func() { c.reload(ctx) })
 }
 
 func (c *refreshing[T]) get() T {

@@ -39,39 +39,41 @@ func (s *Server) holdLease(op *pay.GatewayOp) (stop func()) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		t := time.NewTicker(opLease / 3)
-		defer t.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case <-t.C:
-			}
+		every(ctx, opLease/3, func() {
 			if err := s.db.RenewGatewayOp(ctx, op.ID, op.Owner, opLease); err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "renew gateway op lease", "op", op.ID, "err", err)
 				if errors.Is(err, pay.ErrNotFound) {
-					return // settled, or taken over
+					cancel() // settled, or taken over
 				}
 			}
-		}
+		})
 	}()
 	return func() { cancel(); <-done }
 }
 
-// RunReconciler settles stale gateway ops every interval until ctx ends.
-func (s *Server) RunReconciler(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
+// every calls fn every d until ctx ends.
+func every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
-		if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "reconcile gateway operations", "err", err)
-		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+			fn()
 		}
 	}
+}
+
+// RunReconciler settles stale gateway ops now and every interval until ctx ends.
+func (s *Server) RunReconciler(ctx context.Context, interval time.Duration) {
+	reconcile := func() {
+		if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
+			s.log.ErrorContext(ctx, "reconcile gateway operations", "err", err)
+		}
+	}
+	reconcile()
+	every(ctx, interval, reconcile)
 }
 
 // Reconcile settles, once, every pending gateway op whose lease has lapsed.
