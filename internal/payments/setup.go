@@ -122,10 +122,7 @@ func (noHosted) Hosted(cardstream.HostedRequest) (*cardstream.HostedForm, error)
 // the cards merchants' test data holds (the standalone calmonypay sandbox
 // serves it, for its own users).
 func (s *Setup) SandboxHandler(perClient throttle.Config, log *slog.Logger) http.Handler {
-	pages := http.NewServeMux()
-	pages.Handle("/direct/", http.NotFoundHandler())
-	pages.Handle("/", s.Sandbox)
-	return middleware.Chain(pages,
+	return middleware.Chain(s.Sandbox.Pages(),
 		middleware.RequestID(nil),
 		middleware.AccessLog(log),
 		middleware.SecurityHeaders,

@@ -347,3 +347,33 @@ func TestPagesNeverFramed(t *testing.T) {
 	}
 	checkNotFramable(t, resp)
 }
+
+// TestPagesWithoutDirectAPI: Pages serves the hosted page and describes
+// itself without the Direct API, which it does not serve.
+func TestPagesWithoutDirectAPI(t *testing.T) {
+	t.Parallel()
+	sb, err := sandbox.New(sandbox.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sb.Pages())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var index map[string]any
+	json.NewDecoder(resp.Body).Decode(&index)
+	resp.Body.Close()
+	if index["hosted"] != srv.URL+"/hosted/" || index["direct"] != nil {
+		t.Errorf("index = %v, want the hosted page and no Direct API", index)
+	}
+	resp, err = http.PostForm(srv.URL+"/direct/", map[string][]string{"merchantID": {"100001"}, "action": {"QUERY"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("POST /direct/ on the pages = %d, want 404", resp.StatusCode)
+	}
+}

@@ -124,6 +124,7 @@ type Sandbox struct {
 	opts      Options
 	merchants map[string]*merchant
 	mux       *http.ServeMux
+	pageMux   *http.ServeMux // mux without the Direct API (Pages)
 	pages     *template.Template
 	st        *store
 	randMu    sync.Mutex
@@ -168,7 +169,7 @@ func New(opts Options) (*Sandbox, error) {
 	}
 	s := &Sandbox{opts: opts, merchants: merchants, pages: pages,
 		st: newStore(opts.MaxTransactions, opts.MaxOpenPerClient, opts.SettleAfter)}
-	s.mux = s.routes()
+	s.mux, s.pageMux = s.routes(true), s.routes(false)
 	return s, nil
 }
 
@@ -233,10 +234,14 @@ func (m MerchantFlags) String() string {
 	return strings.Join(ids, ",")
 }
 
-func (s *Sandbox) routes() *http.ServeMux {
+// routes are the sandbox's routes; without direct, those of its pages only
+// (the hosted page, the ACS, settlement), for browsers.
+func (s *Sandbox) routes(direct bool) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /{$}", s.handleIndex)
-	mux.HandleFunc("POST /direct/{$}", s.handleDirect)
+	mux.HandleFunc("GET /{$}", func(w http.ResponseWriter, r *http.Request) { s.handleIndex(w, r, direct) })
+	if direct {
+		mux.HandleFunc("POST /direct/{$}", s.handleDirect)
+	}
 	for _, p := range []string{"/hosted/", "/hosted/modal/"} {
 		mux.HandleFunc("POST "+p+"{$}", s.handleHosted)
 		mux.HandleFunc("POST "+p+"submit", s.handleSubmit)
@@ -248,7 +253,16 @@ func (s *Sandbox) routes() *http.ServeMux {
 
 // ServeHTTP implements http.Handler. A path without its leading slash (as
 // left by http.StripPrefix with a trailing-slash prefix) is accepted.
-func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.serve(s.mux, w, r) }
+
+// Pages serves the sandbox's pages without its Direct API: for a listener
+// that browsers reach, where the Direct API would let anyone who signs for
+// the public test account fill the transaction store.
+func (s *Sandbox) Pages() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { s.serve(s.pageMux, w, r) })
+}
+
+func (s *Sandbox) serve(mux *http.ServeMux, w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(r.URL.Path, "/") {
 		r2 := r.Clone(r.Context())
 		r2.URL.Path = "/" + r.URL.Path
@@ -261,7 +275,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, "sandbox internal error", http.StatusInternalServerError)
 		}
 	}()
-	s.mux.ServeHTTP(w, r)
+	mux.ServeHTTP(w, r)
 }
 
 // remoteHost is the default Options.Client: the address a request came
@@ -275,16 +289,19 @@ func remoteHost(r *http.Request) string {
 
 // handleIndex describes the sandbox at its root, so the URL serve prints
 // answers.
-func (s *Sandbox) handleIndex(w http.ResponseWriter, r *http.Request) {
+func (s *Sandbox) handleIndex(w http.ResponseWriter, r *http.Request, direct bool) {
 	base := baseURL(r, s.opts.BaseURL)
-	ids := slices.Sorted(maps.Keys(s.merchants))
-	body, _ := json.Marshal(map[string]any{
+	index := map[string]any{
 		"object": "cardstream_sandbox",
 		"description": "An in-memory imitation of Cardstream's test gateway: no real money moves. " +
 			"Sign requests with a test merchant's secret (100001: Circle4Take40Idea).",
-		"direct": base + "direct/", "hosted": base + "hosted/", "settle": base + "sandbox/settle",
-		"merchants": ids,
-	})
+		"hosted": base + "hosted/", "settle": base + "sandbox/settle",
+		"merchants": slices.Sorted(maps.Keys(s.merchants)),
+	}
+	if direct {
+		index["direct"] = base + "direct/"
+	}
+	body, _ := json.Marshal(index)
 	setHeaders(w, "application/json", apiCSP)
 	_, _ = w.Write(append(body, '\n'))
 }
