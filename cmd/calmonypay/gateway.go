@@ -12,7 +12,6 @@ import (
 	"github.com/calmony/calmonypay/internal/config"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
-	"github.com/calmony/calmonypay/internal/secret"
 	"github.com/calmony/calmonypay/internal/store"
 )
 
@@ -71,15 +70,11 @@ func gatewayCommand(ctx context.Context, args []string, e *env) error {
 // offlineServer builds the API server without listening, for commands that
 // need its payment logic.
 func offlineServer(cfg *config.Config, e *env, db *store.DB) (*api.Server, error) {
-	keys, err := secret.New(cfg.EncryptionKey)
-	if err != nil {
-		return nil, err
-	}
 	log := newLogger(e, cfg)
 	publicURL := cmp.Or(e.getenv("CALMONY_PUBLIC_URL"), "http://"+cmp.Or(e.getenv("CALMONY_ADDR"), "127.0.0.1:8080"))
 	gw, err := payments.Configure(e.getenv, payments.Options{PublicURL: publicURL, RequireLive: cfg.Env == config.Production, Logger: log})
 	if err != nil {
 		return nil, err
 	}
-	return api.New(api.Config{DB: db, Keys: keys, Logger: log, AppOrigin: publicURL, Gateways: gw.Gateways})
+	return api.New(api.Config{DB: db, Keys: db.Keys(), Logger: log, AppOrigin: publicURL, Gateways: gw.Gateways})
 }

@@ -669,3 +669,43 @@ func TestExpandIsCheckedBeforeTheGateway(t *testing.T) {
 		t.Errorf("%d sales sent for one keyed decline, want 1", sent)
 	}
 }
+
+// TestInstancesReconcileAnOpOnce: two instances on one database run their
+// reconcilers at once over an op whose request died: one takes the op and
+// resends the sale, the other leaves it, and the key's retry on either
+// instance gets the one outcome.
+func TestInstancesReconcileAnOpOnce(t *testing.T) {
+	t.Parallel()
+	eachDatabase(t, func(t *testing.T, postgres bool) {
+		rig := newFaultRig(t, postgres, apitest.Options{})
+		other := apitest.Start(t, apitest.Options{Share: rig.srv, Gateways: &payments.Gateways{Test: rig.gw},
+			Now: func() time.Time { return time.Now().Add(time.Duration(rig.offset.Load())) }})
+		ctx := context.Background()
+		pm := newCard(t, rig.sc, "4929421234600821", "356")
+		params := &stripe.PaymentIntentCreateParams{Params: keyed("two-instances"), Amount: stripe.Int64(1000), Currency: stripe.String("gbp"),
+			PaymentMethod: stripe.String(pm.ID), Confirm: stripe.Bool(true)}
+		rig.armed.Store("prepared")
+		if _, err := rig.sc.V1PaymentIntents.Create(ctx, params); err == nil {
+			t.Fatal("the request crashed but was answered")
+		}
+		rig.offset.Add(int64(time.Minute))
+		var wg sync.WaitGroup
+		for _, srv := range []*apitest.Server{rig.srv, other} {
+			wg.Go(func() {
+				if err := srv.API.Reconcile(ctx); err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if sent, approved := rig.gw.counts("SALE"); sent != 1 || approved != 1 {
+			t.Errorf("%d sales sent (%d approved) by two reconcilers, want 1", sent, approved)
+		}
+		for _, srv := range []*apitest.Server{rig.srv, other} {
+			pi, err := payClient(t, srv, "").V1PaymentIntents.Create(ctx, params)
+			if err != nil || pi.Status != stripe.PaymentIntentStatusSucceeded || !replayed(pi.APIResource) {
+				t.Errorf("retry on %s: %+v %v, want succeeded, replayed", srv.URL, pi, err)
+			}
+		}
+	})
+}

@@ -214,6 +214,10 @@ func (db *DB) AwaitDurable(ctx context.Context) error {
 // Dialect reports which database this is.
 func (db *DB) Dialect() Dialect { return db.dialect }
 
+// Keys returns the keyring the store seals personal data with, its index
+// keys those the database keeps: the API's MACs and fingerprints must use it.
+func (db *DB) Keys() *secret.Keyring { return db.keys }
+
 // Now returns the store's clock reading.
 func (db *DB) Now() time.Time { return db.now() }
 

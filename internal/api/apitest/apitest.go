@@ -59,12 +59,20 @@ type Options struct {
 	SkipCallbackSignature   bool
 	AnswerWithin            time.Duration
 	Crash                   func(point string) bool
+	// Share makes the server a second instance of Share's: the same
+	// database, project and key (Postgres and Now are then Share's).
+	Share *Server
 }
 
 // Start starts a server and stops it when the test ends.
 func Start(tb testing.TB, opts Options) *Server {
 	tb.Helper()
-	db := storetest.OpenWithClock(tb, opts.Postgres, opts.Now)
+	var db *store.DB
+	if opts.Share != nil {
+		db = opts.Share.DB
+	} else {
+		db = storetest.OpenWithClock(tb, opts.Postgres, opts.Now)
+	}
 	log := opts.Logger
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
@@ -82,7 +90,7 @@ func Start(tb testing.TB, opts Options) *Server {
 		gw.Gateways = *opts.Gateways
 	}
 	perClient := cmp.Or(opts.ClientRateLimit, config.DefaultClientRateLimit)
-	srv, err := api.New(api.Config{DB: db, Keys: storetest.Keys(tb), Logger: log, RateLimit: opts.RateLimit, ClientRateLimit: perClient,
+	srv, err := api.New(api.Config{DB: db, Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit, ClientRateLimit: perClient,
 		AppOrigin: "https://app.calmony.test", Gateways: gw.Gateways, Now: opts.Now, PublicURL: publicURL,
 		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs, SkipCallbackSignature: opts.SkipCallbackSignature,
 		AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
@@ -99,9 +107,14 @@ func Start(tb testing.TB, opts Options) *Server {
 		srv.Drain(context.Background())
 		srv.Close()
 	})
-	scope := storetest.Project(tb, db)
-	return &Server{URL: ts.URL, Key: NewKey(tb, db, scope.ProjectID, false), Project: scope.ProjectID, DB: db, API: srv,
-		Sandbox: gw.Sandbox, SandboxURL: sts.URL}
+	out := &Server{URL: ts.URL, DB: db, API: srv, Sandbox: gw.Sandbox, SandboxURL: sts.URL}
+	if opts.Share != nil {
+		out.Project, out.Key = opts.Share.Project, opts.Share.Key
+	} else {
+		out.Project = storetest.Project(tb, db).ProjectID
+		out.Key = NewKey(tb, db, out.Project, false)
+	}
+	return out
 }
 
 // NewKey creates a secret key for a project and returns it.
