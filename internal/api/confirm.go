@@ -112,8 +112,8 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 		} else if pi, err = tx.FindPaymentIntent(ctx, st.scope, id); err != nil {
 			return notFoundAs(err, "payment_intent", id, "id")
 		}
-		if pi.Status != pay.StatusRequiresPaymentMethod && pi.Status != pay.StatusRequiresConfirmation && pi.Status != pay.StatusRequiresAction {
-			return unexpectedState(pi, "confirm")
+		if !pi.Confirmable() {
+			return pi.UnexpectedState("confirm")
 		}
 		if fresh != nil {
 			fresh.Customer = ""

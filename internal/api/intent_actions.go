@@ -38,8 +38,8 @@ func (s *Server) capturePaymentIntent(r *http.Request, p *params) (stagedFunc, e
 			if err != nil {
 				return notFoundAs(err, "payment_intent", id, "id")
 			}
-			if pi.Status != pay.StatusRequiresCapture {
-				return unexpectedState(pi, "capture")
+			if !pi.Capturable() {
+				return pi.UnexpectedState("capture")
 			}
 			req.Amount = pi.AmountCapturable
 			if amount != nil {
@@ -152,7 +152,7 @@ func (s *Server) cancelPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 		if err != nil {
 			return notFoundAs(err, "payment_intent", id, "id")
 		}
-		if pi.Status != pay.StatusRequiresCapture {
+		if !pi.Capturable() {
 			// Nothing is held at the gateway: cancelling is a local change.
 			return st.commit(ctx, func(tx *store.Tx) (any, error) { return s.cancelLocally(ctx, tx, st.scope, id, why) })
 		}
@@ -165,10 +165,8 @@ func (s *Server) cancelLocally(ctx context.Context, tx *store.Tx, scope pay.Scop
 	if err != nil {
 		return nil, notFoundAs(err, "payment_intent", id, "id")
 	}
-	switch pi.Status {
-	case pay.StatusRequiresPaymentMethod, pay.StatusRequiresConfirmation, pay.StatusRequiresAction:
-	default:
-		return nil, unexpectedState(pi, "cancel")
+	if !pi.Confirmable() { // nothing held at the gateway
+		return nil, pi.UnexpectedState("cancel")
 	}
 	return s.markCanceled(ctx, tx, pi, reason)
 }
@@ -194,8 +192,8 @@ func (s *Server) cancelAuthorisation(ctx context.Context, st *stage, id, reason 
 		if err != nil {
 			return notFoundAs(err, "payment_intent", id, "id")
 		}
-		if pi.Status != pay.StatusRequiresCapture {
-			return unexpectedState(pi, "cancel")
+		if !pi.Capturable() {
+			return pi.UnexpectedState("cancel")
 		}
 		ch, err := tx.FindCharge(ctx, st.scope, pi.LatestCharge)
 		if err != nil {

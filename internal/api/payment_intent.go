@@ -258,9 +258,9 @@ func (s *Server) updatePaymentIntent(r *http.Request, p *params) (cardWrite, err
 		if err != nil {
 			return nil, notFoundAs(err, "payment_intent", id, "id")
 		}
-		editable := pi.Status == pay.StatusRequiresPaymentMethod || pi.Status == pay.StatusRequiresConfirmation
+		editable := pi.Editable()
 		if !editable && (ch.amount != nil || ch.currency != nil || ch.paymentMethod != nil || ch.customer != nil || ch.captureMethod != nil) {
-			return nil, unexpectedState(pi, "update")
+			return nil, pi.UnexpectedState("update")
 		}
 		before := paymentIntentView(pi)
 		if _, err := s.applyIntentChange(ctx, tx, pi, ch, fresh); err != nil {
@@ -296,10 +296,4 @@ func (s *Server) listPaymentIntents(r *http.Request, p *params) (readFunc, error
 		}
 		return newList("payment_intent", "/v1/payment_intents", l, paymentIntentView), nil
 	}, nil
-}
-
-// unexpectedState is Stripe's error for an action the status does not allow.
-func unexpectedState(pi *pay.PaymentIntent, action string) *pay.Error {
-	return pay.InvalidRequest("payment_intent_unexpected_state", "",
-		"You cannot %s this PaymentIntent because it has a status of %s.", action, pi.Status)
 }

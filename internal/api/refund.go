@@ -177,7 +177,7 @@ func (s *Server) refundableCharge(ctx context.Context, tx *store.Tx, scope pay.S
 		if err != nil {
 			return nil, notFoundAs(err, "payment_intent", piID, "payment_intent")
 		}
-		if pi.Status != pay.StatusSucceeded {
+		if !pi.Refundable() {
 			return nil, pay.InvalidRequest("payment_intent_unexpected_state", "payment_intent",
 				"This PaymentIntent (%s) does not have a successful charge to refund: its status is %s.", pi.ID, pi.Status)
 		}
@@ -190,7 +190,7 @@ func (s *Server) refundableCharge(ctx context.Context, tx *store.Tx, scope pay.S
 	if piID != "" && ch.PaymentIntent != piID {
 		return nil, pay.InvalidParam("charge", "Charge %s does not belong to PaymentIntent %s.", ch.ID, piID)
 	}
-	if !ch.Captured || ch.Status != "succeeded" {
+	if !ch.Refundable() {
 		return nil, pay.InvalidRequest("charge_not_refundable", "charge", "Charge %s has no captured funds to refund.", ch.ID)
 	}
 	return ch, nil

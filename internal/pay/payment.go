@@ -61,6 +61,41 @@ const (
 	StatusCanceled              = "canceled"
 )
 
+// The state rules of a payment intent: which of its statuses allow which
+// action, as Stripe's. Handlers and operations ask these, never compare
+// statuses themselves.
+
+// Confirmable reports whether the intent may be confirmed: it waits for a
+// payment method, a confirmation or a customer's action. An intent in
+// these statuses is also cancelled without the gateway (nothing is held).
+func (pi *PaymentIntent) Confirmable() bool {
+	switch pi.Status {
+	case StatusRequiresPaymentMethod, StatusRequiresConfirmation, StatusRequiresAction:
+		return true
+	}
+	return false
+}
+
+// Capturable reports whether the intent holds an authorisation to capture,
+// or to void at the gateway when it is cancelled.
+func (pi *PaymentIntent) Capturable() bool { return pi.Status == StatusRequiresCapture }
+
+// Editable reports whether the intent's amount, currency, payment method,
+// customer and capture method may still change.
+func (pi *PaymentIntent) Editable() bool {
+	return pi.Status == StatusRequiresPaymentMethod || pi.Status == StatusRequiresConfirmation
+}
+
+// Refundable reports whether the intent has a successful charge to refund.
+func (pi *PaymentIntent) Refundable() bool { return pi.Status == StatusSucceeded }
+
+// UnexpectedState is Stripe's error for an action (confirm, capture, cancel,
+// update) the intent's status does not allow.
+func (pi *PaymentIntent) UnexpectedState(action string) *Error {
+	return InvalidRequest("payment_intent_unexpected_state", "",
+		"You cannot %s this PaymentIntent because it has a status of %s.", action, pi.Status)
+}
+
 // LastPaymentError is why the last confirmation failed.
 type LastPaymentError struct {
 	Type          string `json:"type"`
@@ -123,6 +158,9 @@ type Charge struct {
 	// Gateway is the raw verified gateway response, as form-encoded text.
 	Gateway string
 }
+
+// Refundable reports whether the charge has captured funds to refund.
+func (c *Charge) Refundable() bool { return c.Captured && c.Status == "succeeded" }
 
 // Refund statuses.
 const (
