@@ -24,87 +24,12 @@ const (
 	maxLineItems       = 100
 )
 
-type lineItemJSON struct {
-	ID             string         `json:"id"`
-	Object         string         `json:"object"`
-	AmountDiscount int64          `json:"amount_discount"`
-	AmountSubtotal int64          `json:"amount_subtotal"`
-	AmountTax      int64          `json:"amount_tax"`
-	AmountTotal    int64          `json:"amount_total"`
-	Currency       string         `json:"currency"`
-	Description    string         `json:"description"`
-	Price          map[string]any `json:"price"`
-	Quantity       int64          `json:"quantity"`
-}
-
-func lineItemView(cs *pay.CheckoutSession, li pay.LineItem) lineItemJSON {
-	tail := strings.TrimPrefix(li.ID, pay.PrefixLineItem)
-	return lineItemJSON{ID: li.ID, Object: "item", AmountSubtotal: li.Total(), AmountTotal: li.Total(), Currency: cs.Currency,
-		Description: li.Name, Quantity: li.Quantity,
-		Price: map[string]any{"id": "price_" + tail, "object": "price", "active": false, "billing_scheme": "per_unit", "created": cs.Created,
-			"currency": cs.Currency, "livemode": cs.Scope.Livemode, "metadata": map[string]string{}, "product": "prod_" + tail,
-			"type": "one_time", "unit_amount": li.UnitAmount, "recurring": nil, "nickname": nil, "lookup_key": nil}}
-}
-
-func lineItemsList(cs *pay.CheckoutSession) listView {
-	l := listView{Object: "list", Data: []any{}, URL: "/v1/checkout/sessions/" + cs.ID + "/line_items", kind: "item"}
-	for _, li := range cs.LineItems {
-		l.Data = append(l.Data, lineItemView(cs, li))
-	}
-	return l
-}
-
-type checkoutSessionJSON struct {
-	ID                 string            `json:"id"`
-	Object             string            `json:"object"`
-	AmountSubtotal     int64             `json:"amount_subtotal"`
-	AmountTotal        int64             `json:"amount_total"`
-	CancelURL          nullString        `json:"cancel_url"`
-	ClientReferenceID  nullString        `json:"client_reference_id"`
-	Created            int64             `json:"created"`
-	Currency           string            `json:"currency"`
-	Customer           nullString        `json:"customer"`
-	CustomerDetails    map[string]any    `json:"customer_details"`
-	CustomerEmail      nullString        `json:"customer_email"`
-	ExpiresAt          int64             `json:"expires_at"`
-	LineItems          *listView         `json:"line_items,omitempty"`
-	Livemode           bool              `json:"livemode"`
-	Metadata           map[string]string `json:"metadata"`
-	Mode               string            `json:"mode"`
-	PaidAfterExpiry    bool              `json:"paid_after_expiry"`
-	PaymentIntent      nullString        `json:"payment_intent"`
-	PaymentMethodTypes []string          `json:"payment_method_types"`
-	PaymentStatus      string            `json:"payment_status"`
-	Status             string            `json:"status"`
-	SuccessURL         nullString        `json:"success_url"`
-	TotalDetails       map[string]int64  `json:"total_details"`
-	UIMode             string            `json:"ui_mode"`
-	URL                nullString        `json:"url"`
-}
-
-// checkoutView renders a session; url is the hosted page, shown while open.
-func (s *Server) checkoutView(cs *pay.CheckoutSession) checkoutSessionJSON {
-	v := checkoutSessionJSON{ID: cs.ID, Object: "checkout.session", AmountSubtotal: cs.AmountTotal, AmountTotal: cs.AmountTotal,
-		CancelURL: nullString(cs.CancelURL), ClientReferenceID: nullString(cs.ClientReferenceID), Created: cs.Created, Currency: cs.Currency,
-		Customer: nullString(cs.Customer), CustomerEmail: nullString(cs.CustomerEmail), ExpiresAt: cs.ExpiresAt, Livemode: cs.Scope.Livemode,
-		Metadata: nonNil(cs.Metadata), Mode: cs.Mode, PaidAfterExpiry: cs.PaidAfterExpiry, PaymentIntent: nullString(cs.PaymentIntent),
-		PaymentMethodTypes: []string{"card"}, PaymentStatus: cs.PaymentStatus, Status: cs.Status, SuccessURL: nullString(cs.SuccessURL),
-		TotalDetails: map[string]int64{"amount_discount": 0, "amount_shipping": 0, "amount_tax": 0}, UIMode: "hosted"}
-	if cs.Status == pay.CheckoutOpen {
-		v.URL = nullString(s.publicURL + "/checkout/" + cs.ID)
-	}
-	if cs.CustomerEmail != "" {
-		v.CustomerDetails = map[string]any{"email": cs.CustomerEmail, "name": nil, "phone": nil, "address": nil, "tax_exempt": "none", "tax_ids": []any{}}
-	}
-	return v
-}
-
 // withLineItems renders a session, including its line items when expand[]
 // asks for them (they are not an ID field, so the generic expander cannot).
 func (s *Server) withLineItems(cs *pay.CheckoutSession, p *params) any {
-	v := s.checkoutView(cs)
+	v := pay.CheckoutSessionView(cs, s.publicURL)
 	if i := slices.Index(p.expand, "line_items"); i >= 0 {
-		l := lineItemsList(cs)
+		l := pay.LineItemList(cs)
 		v.LineItems = &l
 		p.expand = slices.Delete(p.expand, i, i+1)
 	}
@@ -248,7 +173,7 @@ func (s *Server) createCheckoutSession(r *http.Request, p *params) (writeFunc, e
 		if err := tx.CreateCheckoutSession(ctx, cs); err != nil {
 			return nil, err
 		}
-		return s.checkoutView(cs), nil
+		return pay.CheckoutSessionView(cs, s.publicURL), nil
 	}, nil
 }
 
@@ -328,7 +253,7 @@ func (s *Server) listCheckoutSessions(r *http.Request, p *params) (readFunc, err
 		if err != nil {
 			return nil, err
 		}
-		return newList("checkout.session", "/v1/checkout/sessions", l, func(cs *pay.CheckoutSession) any { return s.checkoutView(cs) }), nil
+		return newList("checkout.session", "/v1/checkout/sessions", l, func(cs *pay.CheckoutSession) any { return pay.CheckoutSessionView(cs, s.publicURL) }), nil
 	}, nil
 }
 
@@ -340,7 +265,7 @@ func (s *Server) listCheckoutLineItems(r *http.Request, p *params) (readFunc, er
 		if err != nil {
 			return nil, notFoundAs(err, "checkout.session", id, "id")
 		}
-		l := lineItemsList(cs)
+		l := pay.LineItemList(cs)
 		l.Data, l.HasMore = pageOf(l.Data, page)
 		return l, nil
 	}, nil
@@ -348,7 +273,7 @@ func (s *Server) listCheckoutLineItems(r *http.Request, p *params) (readFunc, er
 
 // pageOf pages an in-memory list of line items the way the store pages rows.
 func pageOf(items []any, page pay.Page) ([]any, bool) {
-	idOf := func(v any) string { return v.(lineItemJSON).ID }
+	idOf := func(v any) string { return v.(pay.LineItemObject).ID }
 	start, end := 0, len(items)
 	if page.StartingAfter != "" {
 		if i := slices.IndexFunc(items, func(v any) bool { return idOf(v) == page.StartingAfter }); i >= 0 {
@@ -389,7 +314,7 @@ func (s *Server) expire(ctx context.Context, tx *store.Tx, cs *pay.CheckoutSessi
 	if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
 		return nil, err
 	}
-	v := s.checkoutView(cs)
+	v := pay.CheckoutSessionView(cs, s.publicURL)
 	return v, s.emit(ctx, tx, cs.Scope, pay.EventCheckoutSessionExpired, cs.ID, v, nil)
 }
 

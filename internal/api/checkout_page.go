@@ -317,7 +317,7 @@ func (s *Server) applyCallback(ctx context.Context, tx *store.Tx, id string, res
 	if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
 		return "", err
 	}
-	return success, s.emit(ctx, tx, cs.Scope, pay.EventCheckoutSessionCompleted, cs.ID, s.checkoutView(cs), nil)
+	return success, s.emit(ctx, tx, cs.Scope, pay.EventCheckoutSessionCompleted, cs.ID, pay.CheckoutSessionView(cs, s.publicURL), nil)
 }
 
 // recordHostedPayment creates the payment method, payment intent and charge
@@ -329,7 +329,7 @@ func (s *Server) recordHostedPayment(ctx context.Context, tx *store.Tx, cs *pay.
 		return nil, err
 	}
 	if pm.Customer != "" {
-		if err := s.emit(ctx, tx, cs.Scope, pay.EventPaymentMethodAttached, pm.ID, paymentMethodView(pm), nil); err != nil {
+		if err := s.emit(ctx, tx, cs.Scope, pay.EventPaymentMethodAttached, pm.ID, pay.PaymentMethodView(pm), nil); err != nil {
 			return nil, err
 		}
 	}
@@ -359,7 +359,7 @@ func (s *Server) recordHostedPayment(ctx context.Context, tx *store.Tx, cs *pay.
 	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 		return nil, err
 	}
-	return pi, s.emit(ctx, tx, cs.Scope, event, pi.ID, paymentIntentView(pi), nil)
+	return pi, s.emit(ctx, tx, cs.Scope, event, pi.ID, pay.PaymentIntentView(pi), nil)
 }
 
 // hostedCard describes the card from the gateway's answer (masked number,

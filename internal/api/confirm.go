@@ -108,7 +108,7 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 			if pi, pm, err = create(tx); err != nil {
 				return err
 			}
-			created = paymentIntentView(pi)
+			created = pay.PaymentIntentView(pi)
 		} else if pi, err = tx.FindPaymentIntent(ctx, st.scope, id); err != nil {
 			return notFoundAs(err, "payment_intent", id, "id")
 		}
@@ -199,7 +199,7 @@ func (s *Server) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp
 	if callErr != nil {
 		if uncertain(callErr) {
 			s.log.WarnContext(ctx, "gateway sale outcome unknown; the reconciler will settle it", "op", op.ID, "payment_intent", pi.ID, "err", callErr)
-			return paymentIntentView(pi), errNoOutcome
+			return pay.PaymentIntentView(pi), errNoOutcome
 		}
 		return s.failSale(ctx, tx, op, pi, nil, payments.GatewayUnavailable(callErr))
 	}
@@ -235,7 +235,7 @@ func (s *Server) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp
 	if err := tx.CreateCharge(ctx, ch); err != nil {
 		return nil, err
 	}
-	v := paymentIntentView(pi)
+	v := pay.PaymentIntentView(pi)
 	return v, s.emit(ctx, tx, op.Scope, event, pi.ID, v, nil)
 }
 
@@ -255,7 +255,7 @@ func (s *Server) failSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, 
 	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 		return nil, err
 	}
-	v := paymentIntentView(pi)
+	v := pay.PaymentIntentView(pi)
 	e.PaymentIntent = v
 	// payment_intent.failed is the original product's name; Stripe's
 	// libraries and plugins listen for payment_intent.payment_failed.
@@ -289,7 +289,7 @@ func newCharge(pi *pay.PaymentIntent, pm *pay.PaymentMethod, res *cardstream.Res
 // processing, rather than inserted and then updated.
 func (st *stage) startIntentOp(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, stored bool, kind, unique string, req any) error {
 	pi.Status = pay.StatusProcessing
-	if err := st.recordOp(ctx, tx, st.newOp(pi.Scope, kind, pi.ID, unique), req, paymentIntentView(pi)); err != nil {
+	if err := st.recordOp(ctx, tx, st.newOp(pi.Scope, kind, pi.ID, unique), req, pay.PaymentIntentView(pi)); err != nil {
 		return err
 	}
 	if !stored {

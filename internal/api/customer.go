@@ -3,104 +3,10 @@ package api
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/store"
 )
-
-// nullString marshals "" as null, as Stripe shows unset strings.
-type nullString string
-
-func (s nullString) MarshalJSON() ([]byte, error) {
-	if s == "" {
-		return []byte("null"), nil
-	}
-	return jsonString(string(s)), nil
-}
-
-type addressView struct {
-	City       nullString `json:"city"`
-	Country    nullString `json:"country"`
-	Line1      nullString `json:"line1"`
-	Line2      nullString `json:"line2"`
-	PostalCode nullString `json:"postal_code"`
-	State      nullString `json:"state"`
-}
-
-func newAddressView(a *pay.Address) *addressView {
-	if a == nil {
-		return nil
-	}
-	return &addressView{City: nullString(a.City), Country: nullString(a.Country), Line1: nullString(a.Line1),
-		Line2: nullString(a.Line2), PostalCode: nullString(a.PostalCode), State: nullString(a.State)}
-}
-
-type shippingView struct {
-	Address *addressView `json:"address"`
-	Name    nullString   `json:"name"`
-	Phone   nullString   `json:"phone"`
-}
-
-type invoiceSettingsView struct {
-	CustomFields         any        `json:"custom_fields"`
-	DefaultPaymentMethod nullString `json:"default_payment_method"`
-	Footer               any        `json:"footer"`
-	RenderingOptions     any        `json:"rendering_options"`
-}
-
-// customerJSON is the customer object as Stripe's API version 2026-03-25.dahlia shows it.
-type customerJSON struct {
-	ID                  string              `json:"id"`
-	Object              string              `json:"object"`
-	Address             *addressView        `json:"address"`
-	Balance             int64               `json:"balance"`
-	Created             int64               `json:"created"`
-	Currency            any                 `json:"currency"`
-	DefaultSource       any                 `json:"default_source"`
-	Delinquent          bool                `json:"delinquent"`
-	Description         nullString          `json:"description"`
-	Discount            any                 `json:"discount"`
-	Email               nullString          `json:"email"`
-	InvoicePrefix       string              `json:"invoice_prefix"`
-	InvoiceSettings     invoiceSettingsView `json:"invoice_settings"`
-	Livemode            bool                `json:"livemode"`
-	Metadata            map[string]string   `json:"metadata"`
-	Name                nullString          `json:"name"`
-	NextInvoiceSequence int64               `json:"next_invoice_sequence"`
-	Phone               nullString          `json:"phone"`
-	PreferredLocales    []string            `json:"preferred_locales"`
-	Shipping            *shippingView       `json:"shipping"`
-	TaxExempt           string              `json:"tax_exempt"`
-	TestClock           any                 `json:"test_clock"`
-}
-
-type deletedJSON struct {
-	ID      string `json:"id"`
-	Object  string `json:"object"`
-	Deleted bool   `json:"deleted"`
-}
-
-func customerView(c *pay.Customer) any {
-	if c.Deleted {
-		return deletedJSON{ID: c.ID, Object: "customer", Deleted: true}
-	}
-	v := customerJSON{
-		ID: c.ID, Object: "customer", Address: newAddressView(c.Address), Created: c.Created,
-		Description: nullString(c.Description), Email: nullString(c.Email), Livemode: c.Scope.Livemode,
-		InvoicePrefix:   strings.ToUpper(c.ID[len(pay.PrefixCustomer):][:8]),
-		InvoiceSettings: invoiceSettingsView{DefaultPaymentMethod: nullString(c.DefaultPaymentMethod)},
-		Metadata:        c.Metadata, Name: nullString(c.Name), NextInvoiceSequence: 1, Phone: nullString(c.Phone),
-		PreferredLocales: []string{}, TaxExempt: c.TaxExempt,
-	}
-	if v.Metadata == nil {
-		v.Metadata = map[string]string{}
-	}
-	if c.Shipping != nil {
-		v.Shipping = &shippingView{Address: newAddressView(&c.Shipping.Address), Name: nullString(c.Shipping.Name), Phone: nullString(c.Shipping.Phone)}
-	}
-	return v
-}
 
 // customerChange is a parsed create or update: nil fields are not sent.
 type customerChange struct {
@@ -212,7 +118,7 @@ func (s *Server) newCustomer(ctx context.Context, tx *store.Tx, scope pay.Scope,
 	if err := tx.CreateCustomer(ctx, c); err != nil {
 		return nil, err
 	}
-	v := customerView(c)
+	v := pay.CustomerView(c)
 	if err := s.emit(ctx, tx, scope, pay.EventCustomerCreated, c.ID, v, nil); err != nil {
 		return nil, err
 	}
@@ -231,7 +137,7 @@ func (s *Server) retrieveCustomer(r *http.Request, p *params) (readFunc, error) 
 		if err != nil {
 			return nil, notFoundAs(err, "customer", id, "id")
 		}
-		return customerView(c), nil
+		return pay.CustomerView(c), nil
 	}, nil
 }
 
@@ -246,7 +152,7 @@ func (s *Server) updateCustomer(r *http.Request, p *params) (writeFunc, error) {
 		if err != nil {
 			return nil, notFoundAs(err, "customer", id, "id")
 		}
-		before := customerView(c)
+		before := pay.CustomerView(c)
 		ch.apply(c)
 		if err := checkMetadata(c.Metadata); err != nil {
 			return nil, err
@@ -257,7 +163,7 @@ func (s *Server) updateCustomer(r *http.Request, p *params) (writeFunc, error) {
 		if err := tx.UpdateCustomer(ctx, c); err != nil {
 			return nil, err
 		}
-		after := customerView(c)
+		after := pay.CustomerView(c)
 		return after, s.emitUpdate(ctx, tx, scope, pay.EventCustomerUpdated, c.ID, before, after)
 	}, nil
 }
@@ -275,11 +181,11 @@ func (s *Server) deleteCustomer(r *http.Request, p *params) (writeFunc, error) {
 			return nil, err
 		}
 		for _, pm := range detached {
-			if err := s.emit(ctx, tx, scope, pay.EventPaymentMethodDetached, pm.ID, paymentMethodView(pm), nil); err != nil {
+			if err := s.emit(ctx, tx, scope, pay.EventPaymentMethodDetached, pm.ID, pay.PaymentMethodView(pm), nil); err != nil {
 				return nil, err
 			}
 		}
-		v := deletedJSON{ID: id, Object: "customer", Deleted: true}
+		v := pay.DeletedObject{ID: id, Object: "customer", Deleted: true}
 		return v, s.emit(ctx, tx, scope, pay.EventCustomerDeleted, id, v, nil)
 	}, nil
 }
@@ -295,6 +201,6 @@ func (s *Server) listCustomers(r *http.Request, p *params) (readFunc, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newList("customer", "/v1/customers", l, customerView), nil
+		return newList("customer", "/v1/customers", l, pay.CustomerView), nil
 	}, nil
 }

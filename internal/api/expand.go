@@ -45,28 +45,28 @@ var loaders = map[string]func(ctx context.Context, f finder, scope pay.Scope, id
 		if err != nil {
 			return nil, err
 		}
-		return customerView(c), nil
+		return pay.CustomerView(c), nil
 	},
 	pay.PrefixPaymentMethod: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
 		pm, err := f.FindPaymentMethod(ctx, scope, id)
 		if err != nil {
 			return nil, err
 		}
-		return paymentMethodView(pm), nil
+		return pay.PaymentMethodView(pm), nil
 	},
 	pay.PrefixPaymentIntent: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
 		pi, err := f.FindPaymentIntent(ctx, scope, id)
 		if err != nil {
 			return nil, err
 		}
-		return paymentIntentView(pi), nil
+		return pay.PaymentIntentView(pi), nil
 	},
 	pay.PrefixCharge: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
 		ch, err := f.FindCharge(ctx, scope, id)
 		if err != nil {
 			return nil, err
 		}
-		return chargeView(ch), nil
+		return pay.ChargeView(ch), nil
 	},
 }
 
@@ -84,8 +84,8 @@ func (s *Server) render(ctx context.Context, f finder, scope pay.Scope, obj any,
 	}
 	typ, _ := m["object"].(string)
 	switch l := obj.(type) {
-	case listView:
-		typ = "list:" + l.kind
+	case pay.ListObject:
+		typ = "list:" + l.Kind
 	case searchView:
 		typ = "list:" + l.kind
 	}

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"encoding/json"
 	"maps"
 	"slices"
 	"strconv"
@@ -53,8 +52,6 @@ func readDescriptor(p *params, name string) *string {
 	}
 	return v
 }
-
-func jsonString(s string) []byte { b, _ := json.Marshal(s); return b }
 
 func oneOf(v string, allowed []string) bool { return slices.Contains(allowed, v) }
 

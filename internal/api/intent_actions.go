@@ -82,7 +82,7 @@ func (s *Server) settleCapture(ctx context.Context, tx *store.Tx, op *pay.Gatewa
 		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 			return nil, err
 		}
-		v := paymentIntentView(pi)
+		v := pay.PaymentIntentView(pi)
 		return v, s.emit(ctx, tx, op.Scope, pay.EventPaymentIntentSucceeded, pi.ID, v, nil)
 	})
 }
@@ -100,7 +100,7 @@ func (s *Server) settleManagement(ctx context.Context, tx *store.Tx, op *pay.Gat
 	}
 	if uncertain(callErr) {
 		s.log.WarnContext(ctx, "gateway "+action+" outcome unknown; the reconciler will settle it", "op", op.ID, "err", callErr)
-		return paymentIntentView(pi), errNoOutcome
+		return pay.PaymentIntentView(pi), errNoOutcome
 	}
 	if err := finishOp(ctx, tx, op, pay.OpDone, outcomeNote(res, callErr)); err != nil {
 		return nil, err
@@ -176,7 +176,7 @@ func (s *Server) markCanceled(ctx context.Context, tx *store.Tx, pi *pay.Payment
 	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 		return nil, err
 	}
-	v := paymentIntentView(pi)
+	v := pay.PaymentIntentView(pi)
 	return v, s.emit(ctx, tx, pi.Scope, pay.EventPaymentIntentCanceled, pi.ID, v, nil)
 }
 

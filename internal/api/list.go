@@ -4,17 +4,9 @@ import (
 	"github.com/calmony/calmonypay/internal/pay"
 )
 
-// listView is Stripe's list object.
-type listView struct {
-	Object  string `json:"object"`
-	Data    []any  `json:"data"`
-	HasMore bool   `json:"has_more"`
-	URL     string `json:"url"`
-	kind    string // the items' object type, for expand[] checks
-}
-
-func newList[T any](kind, url string, l pay.List[T], view func(T) any) listView {
-	out := listView{Object: "list", Data: make([]any, 0, len(l.Data)), HasMore: l.HasMore, URL: url, kind: kind}
+// newList renders one page of results as a list object of kind items.
+func newList[T any](kind, url string, l pay.List[T], view func(T) any) pay.ListObject {
+	out := pay.ListObject{Object: "list", Data: make([]any, 0, len(l.Data)), HasMore: l.HasMore, URL: url, Kind: kind}
 	for _, v := range l.Data {
 		out.Data = append(out.Data, view(v))
 	}

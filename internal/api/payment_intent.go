@@ -10,71 +10,6 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 )
 
-type lastErrorJSON struct {
-	Code        string `json:"code,omitempty"`
-	DeclineCode string `json:"decline_code,omitempty"`
-	DocURL      string `json:"doc_url,omitempty"`
-	Message     string `json:"message"`
-	Type        string `json:"type"`
-}
-
-type paymentIntentJSON struct {
-	ID                        string            `json:"id"`
-	Object                    string            `json:"object"`
-	Amount                    int64             `json:"amount"`
-	AmountCapturable          int64             `json:"amount_capturable"`
-	AmountReceived            int64             `json:"amount_received"`
-	Application               any               `json:"application"`
-	ApplicationFeeAmount      any               `json:"application_fee_amount"`
-	AutomaticPaymentMethods   any               `json:"automatic_payment_methods"`
-	CanceledAt                *int64            `json:"canceled_at"`
-	CancellationReason        nullString        `json:"cancellation_reason"`
-	CaptureMethod             string            `json:"capture_method"`
-	ClientSecret              string            `json:"client_secret"`
-	ConfirmationMethod        string            `json:"confirmation_method"`
-	Created                   int64             `json:"created"`
-	Currency                  string            `json:"currency"`
-	Customer                  nullString        `json:"customer"`
-	Description               nullString        `json:"description"`
-	LastPaymentError          *lastErrorJSON    `json:"last_payment_error"`
-	LatestCharge              nullString        `json:"latest_charge"`
-	Livemode                  bool              `json:"livemode"`
-	Metadata                  map[string]string `json:"metadata"`
-	NextAction                any               `json:"next_action"`
-	OnBehalfOf                any               `json:"on_behalf_of"`
-	PaymentMethod             nullString        `json:"payment_method"`
-	PaymentMethodTypes        []string          `json:"payment_method_types"`
-	Processing                any               `json:"processing"`
-	ReceiptEmail              nullString        `json:"receipt_email"`
-	Review                    any               `json:"review"`
-	SetupFutureUsage          nullString        `json:"setup_future_usage"`
-	Shipping                  any               `json:"shipping"`
-	StatementDescriptor       nullString        `json:"statement_descriptor"`
-	StatementDescriptorSuffix any               `json:"statement_descriptor_suffix"`
-	Status                    string            `json:"status"`
-	TransferData              any               `json:"transfer_data"`
-	TransferGroup             any               `json:"transfer_group"`
-}
-
-func paymentIntentView(pi *pay.PaymentIntent) any {
-	v := paymentIntentJSON{
-		ID: pi.ID, Object: "payment_intent", Amount: pi.Amount, AmountCapturable: pi.AmountCapturable, AmountReceived: pi.AmountReceived,
-		CancellationReason: nullString(pi.CancellationReason), CaptureMethod: pi.CaptureMethod, ClientSecret: pi.ClientSecret,
-		ConfirmationMethod: "automatic", Created: pi.Created, Currency: pi.Currency, Customer: nullString(pi.Customer),
-		Description: nullString(pi.Description), LatestCharge: nullString(pi.LatestCharge), Livemode: pi.Scope.Livemode,
-		Metadata: nonNil(pi.Metadata), PaymentMethod: nullString(pi.PaymentMethod), PaymentMethodTypes: []string{"card"},
-		ReceiptEmail: nullString(pi.ReceiptEmail), SetupFutureUsage: nullString(pi.SetupFutureUsage),
-		StatementDescriptor: nullString(pi.StatementDescriptor), Status: pi.Status,
-	}
-	if pi.CanceledAt != 0 {
-		v.CanceledAt = &pi.CanceledAt
-	}
-	if e := pi.LastError; e != nil {
-		v.LastPaymentError = &lastErrorJSON{Code: e.Code, DeclineCode: e.DeclineCode, Message: e.Message, Type: e.Type}
-	}
-	return v
-}
-
 // minimumAmounts are Stripe's smallest chargeable amounts per currency.
 var minimumAmounts = map[string]int64{"gbp": 30, "eur": 50, "usd": 50}
 
@@ -232,7 +167,7 @@ func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 			if err := tx.CreatePaymentIntent(ctx, pi); err != nil {
 				return nil, err
 			}
-			v := paymentIntentView(pi)
+			v := pay.PaymentIntentView(pi)
 			return v, s.emit(ctx, tx, st.scope, pay.EventPaymentIntentCreated, pi.ID, v, nil)
 		})
 	}, nil
@@ -246,7 +181,7 @@ func (s *Server) retrievePaymentIntent(r *http.Request, p *params) (readFunc, er
 		if err != nil {
 			return nil, notFoundAs(err, "payment_intent", id, "id")
 		}
-		return paymentIntentView(pi), nil
+		return pay.PaymentIntentView(pi), nil
 	}, nil
 }
 
@@ -262,7 +197,7 @@ func (s *Server) updatePaymentIntent(r *http.Request, p *params) (cardWrite, err
 		if !editable && (ch.amount != nil || ch.currency != nil || ch.paymentMethod != nil || ch.customer != nil || ch.captureMethod != nil) {
 			return nil, pi.UnexpectedState("update")
 		}
-		before := paymentIntentView(pi)
+		before := pay.PaymentIntentView(pi)
 		if _, err := s.applyIntentChange(ctx, tx, pi, ch, fresh); err != nil {
 			return nil, err
 		}
@@ -280,7 +215,7 @@ func (s *Server) updatePaymentIntent(r *http.Request, p *params) (cardWrite, err
 		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 			return nil, err
 		}
-		after := paymentIntentView(pi)
+		after := pay.PaymentIntentView(pi)
 		return after, s.emitUpdate(ctx, tx, scope, pay.EventPaymentIntentUpdated, pi.ID, before, after)
 	}}, nil
 }
@@ -294,6 +229,6 @@ func (s *Server) listPaymentIntents(r *http.Request, p *params) (readFunc, error
 		if err != nil {
 			return nil, err
 		}
-		return newList("payment_intent", "/v1/payment_intents", l, paymentIntentView), nil
+		return newList("payment_intent", "/v1/payment_intents", l, pay.PaymentIntentView), nil
 	}, nil
 }

@@ -11,80 +11,6 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 )
 
-type cardChecksJSON struct {
-	AddressLine1Check      nullString `json:"address_line1_check"`
-	AddressPostalCodeCheck nullString `json:"address_postal_code_check"`
-	CVCCheck               nullString `json:"cvc_check"`
-}
-
-type cardJSON struct {
-	Brand             string         `json:"brand"`
-	Checks            cardChecksJSON `json:"checks"`
-	Country           nullString     `json:"country"`
-	DisplayBrand      string         `json:"display_brand"`
-	ExpMonth          int            `json:"exp_month"`
-	ExpYear           int            `json:"exp_year"`
-	Fingerprint       string         `json:"fingerprint"`
-	Funding           string         `json:"funding"`
-	GeneratedFrom     any            `json:"generated_from"`
-	Last4             string         `json:"last4"`
-	Networks          map[string]any `json:"networks"`
-	RegulatedStatus   string         `json:"regulated_status"`
-	ThreeDSecureUsage map[string]any `json:"three_d_secure_usage"`
-	Wallet            any            `json:"wallet"`
-}
-
-func newCardJSON(c pay.CardDetails) cardJSON {
-	return cardJSON{
-		Brand: c.Brand, Checks: cardChecksJSON{AddressLine1Check: nullString(c.AddressLine1Check), AddressPostalCodeCheck: nullString(c.PostalCheck),
-			CVCCheck: nullString(c.CVCCheck)},
-		Country: nullString(c.Country), DisplayBrand: c.Brand, ExpMonth: c.ExpMonth, ExpYear: c.ExpYear, Fingerprint: c.Fingerprint,
-		Funding: c.Funding, Last4: c.Last4, Networks: map[string]any{"available": []string{c.Brand}, "preferred": nil},
-		RegulatedStatus: "unregulated", ThreeDSecureUsage: map[string]any{"supported": true},
-	}
-}
-
-type billingJSON struct {
-	Address *addressView `json:"address"`
-	Email   nullString   `json:"email"`
-	Name    nullString   `json:"name"`
-	Phone   nullString   `json:"phone"`
-	TaxID   any          `json:"tax_id"`
-}
-
-type paymentMethodJSON struct {
-	ID             string            `json:"id"`
-	Object         string            `json:"object"`
-	AllowRedisplay string            `json:"allow_redisplay"`
-	BillingDetails billingJSON       `json:"billing_details"`
-	Card           cardJSON          `json:"card"`
-	Created        int64             `json:"created"`
-	Customer       nullString        `json:"customer"`
-	Livemode       bool              `json:"livemode"`
-	Metadata       map[string]string `json:"metadata"`
-	Type           string            `json:"type"`
-}
-
-func paymentMethodView(pm *pay.PaymentMethod) any {
-	addr := newAddressView(pm.Billing.Address)
-	if addr == nil {
-		addr = &addressView{}
-	}
-	return paymentMethodJSON{
-		ID: pm.ID, Object: "payment_method", AllowRedisplay: "unspecified",
-		BillingDetails: billingJSON{Address: addr, Email: nullString(pm.Billing.Email), Name: nullString(pm.Billing.Name), Phone: nullString(pm.Billing.Phone)},
-		Card:           newCardJSON(pm.Card), Created: pm.Created, Customer: nullString(pm.Customer), Livemode: pm.Scope.Livemode,
-		Metadata: nonNil(pm.Metadata), Type: pm.Type,
-	}
-}
-
-func nonNil(m map[string]string) map[string]string {
-	if m == nil {
-		return map[string]string{}
-	}
-	return m
-}
-
 // readCard reads card[number|exp_month|exp_year|cvc].
 func readCard(p *params) (payments.CardInput, bool) {
 	sub, ok := p.Sub("card")
@@ -252,7 +178,7 @@ func (s *Server) testPaymentMethodView(ctx context.Context, scope pay.Scope, id 
 	pm := &pay.PaymentMethod{ID: id, Scope: scope, Created: project.Created, Type: "card",
 		Card: payments.CardDetails(card, nil, s.cardFingerprint(scope, card))}
 	test.Describe(&pm.Card)
-	return paymentMethodView(pm), nil
+	return pay.PaymentMethodView(pm), nil
 }
 
 func (s *Server) createPaymentMethod(r *http.Request, p *params) (stagedFunc, error) {
@@ -288,7 +214,7 @@ func (s *Server) createPaymentMethod(r *http.Request, p *params) (stagedFunc, er
 			if err := tx.CreatePaymentMethod(ctx, pm); err != nil {
 				return nil, err
 			}
-			return paymentMethodView(pm), nil
+			return pay.PaymentMethodView(pm), nil
 		})
 	}, nil
 }
@@ -303,7 +229,7 @@ func (s *Server) retrievePaymentMethod(r *http.Request, p *params) (readFunc, er
 		if err != nil {
 			return nil, notFoundAs(err, "PaymentMethod", id, "id")
 		}
-		return paymentMethodView(pm), nil
+		return pay.PaymentMethodView(pm), nil
 	}, nil
 }
 
@@ -320,7 +246,7 @@ func (s *Server) updatePaymentMethod(r *http.Request, p *params) (writeFunc, err
 		if err != nil {
 			return nil, notFoundAs(err, "PaymentMethod", id, "id")
 		}
-		before := paymentMethodView(pm)
+		before := pay.PaymentMethodView(pm)
 		if billing != nil {
 			mergeBilling(&pm.Billing, *billing)
 		}
@@ -343,7 +269,7 @@ func (s *Server) updatePaymentMethod(r *http.Request, p *params) (writeFunc, err
 		if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
 			return nil, err
 		}
-		after := paymentMethodView(pm)
+		after := pay.PaymentMethodView(pm)
 		return after, s.emitUpdate(ctx, tx, scope, pay.EventPaymentMethodUpdated, pm.ID, before, after)
 	}, nil
 }
@@ -382,7 +308,7 @@ func (s *Server) listPaymentMethods(r *http.Request, p *params) (readFunc, error
 		if err != nil {
 			return nil, err
 		}
-		return newList("payment_method", url, l, paymentMethodView), nil
+		return newList("payment_method", url, l, pay.PaymentMethodView), nil
 	}, nil
 }
 
@@ -431,7 +357,7 @@ func (s *Server) attach(ctx context.Context, tx *store.Tx, pm *pay.PaymentMethod
 	if err := write(ctx, pm); err != nil {
 		return nil, err
 	}
-	v := paymentMethodView(pm)
+	v := pay.PaymentMethodView(pm)
 	return v, s.emit(ctx, tx, pm.Scope, pay.EventPaymentMethodAttached, pm.ID, v, nil)
 }
 
@@ -449,7 +375,7 @@ func (s *Server) detachPaymentMethod(r *http.Request, p *params) (writeFunc, err
 		if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
 			return nil, err
 		}
-		v := paymentMethodView(pm)
+		v := pay.PaymentMethodView(pm)
 		return v, s.emit(ctx, tx, scope, pay.EventPaymentMethodDetached, pm.ID, v, nil)
 	}, nil
 }

@@ -205,7 +205,7 @@ func (s *Server) reconcileRefund(ctx context.Context, gw interface {
 			if err != nil {
 				return nil, err
 			}
-			return s.completeRefund(ctx, tx, re, string(method), "", refundView(re))
+			return s.completeRefund(ctx, tx, re, string(method), "", pay.RefundView(re))
 		})
 	}
 	if s.now().Sub(time.Unix(op.Created, 0)) > duplicateWindow-resendMargin {
@@ -278,18 +278,18 @@ func (s *Server) park(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, why 
 		if err != nil {
 			return nil, err
 		}
-		return paymentIntentView(pi), errNoOutcome
+		return pay.PaymentIntentView(pi), errNoOutcome
 	}
 	re, err := tx.FindRefund(ctx, op.Scope, op.ObjectID)
 	if err != nil {
 		return nil, err
 	}
-	before := refundView(re)
+	before := pay.RefundView(re)
 	re.Status = pay.RefundRequiresAction
 	if err := tx.UpdateRefund(ctx, re); err != nil {
 		return nil, err
 	}
-	after := refundView(re)
+	after := pay.RefundView(re)
 	return after, errors.Join(errNoOutcome, s.emitUpdate(ctx, tx, op.Scope, pay.EventRefundUpdated, re.ID, before, after))
 }
 

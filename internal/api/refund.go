@@ -12,28 +12,6 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 )
 
-type refundJSON struct {
-	ID                 string            `json:"id"`
-	Object             string            `json:"object"`
-	Amount             int64             `json:"amount"`
-	BalanceTransaction any               `json:"balance_transaction"`
-	Charge             string            `json:"charge"`
-	Created            int64             `json:"created"`
-	Currency           string            `json:"currency"`
-	FailureReason      nullString        `json:"failure_reason,omitempty"`
-	Metadata           map[string]string `json:"metadata"`
-	PaymentIntent      nullString        `json:"payment_intent"`
-	Reason             nullString        `json:"reason"`
-	ReceiptNumber      any               `json:"receipt_number"`
-	Status             string            `json:"status"`
-}
-
-func refundView(r *pay.Refund) any {
-	return refundJSON{ID: r.ID, Object: "refund", Amount: r.Amount, Charge: r.Charge, Created: r.Created, Currency: r.Currency,
-		FailureReason: nullString(r.FailureReason), Metadata: nonNil(r.Metadata), PaymentIntent: nullString(r.PaymentIntent),
-		Reason: nullString(r.Reason), Status: r.Status}
-}
-
 var refundReasons = []string{"duplicate", "fraudulent", "requested_by_customer"}
 
 // refundOp is what a pending refund's gateway op keeps.
@@ -103,7 +81,7 @@ func (s *Server) createRefund(r *http.Request, p *params) (stagedFunc, error) {
 				if err := tx.CreateRefund(ctx, re); err != nil {
 					return err
 				}
-				v := refundView(re)
+				v := pay.RefundView(re)
 				if err := st.recordOp(ctx, tx, st.newOp(st.scope, "refund", re.ID, re.ID), req, v); err != nil {
 					return err
 				}
@@ -209,7 +187,7 @@ func (s *Server) settleRefund(ctx context.Context, tx *store.Tx, op *pay.Gateway
 	}
 	if uncertain(callErr) && !errors.Is(callErr, cardstream.ErrNotRefundable) {
 		s.log.WarnContext(ctx, "gateway refund outcome unknown; the reconciler will settle it", "op", op.ID, "err", callErr)
-		return refundView(re), errNoOutcome
+		return pay.RefundView(re), errNoOutcome
 	}
 	var result *cardstream.Result
 	if res != nil {
@@ -221,7 +199,7 @@ func (s *Server) settleRefund(ctx context.Context, tx *store.Tx, op *pay.Gateway
 	if err := finishOp(ctx, tx, op, pay.OpDone, outcomeNote(result, callErr)); err != nil {
 		return nil, err
 	}
-	return s.completeRefund(ctx, tx, re, string(res.Method), res.TransactionID, refundView(re))
+	return s.completeRefund(ctx, tx, re, string(res.Method), res.TransactionID, pay.RefundView(re))
 }
 
 // failRefund records that op's refund was refused (or, from an operator,
@@ -234,12 +212,12 @@ func (s *Server) failRefund(ctx context.Context, tx *store.Tx, op *pay.GatewayOp
 	if err != nil {
 		return nil, err
 	}
-	before := refundView(re)
+	before := pay.RefundView(re)
 	re.Status, re.FailureReason = pay.RefundFailed, "unknown"
 	if err := tx.UpdateRefund(ctx, re); err != nil {
 		return nil, err
 	}
-	if err := s.emitUpdate(ctx, tx, op.Scope, pay.EventRefundUpdated, re.ID, before, refundView(re)); err != nil {
+	if err := s.emitUpdate(ctx, tx, op.Scope, pay.EventRefundUpdated, re.ID, before, pay.RefundView(re)); err != nil {
 		return nil, err
 	}
 	return nil, gatewayRefused("refund", res, why)
@@ -259,11 +237,11 @@ func (s *Server) completeRefund(ctx context.Context, tx *store.Tx, re *pay.Refun
 	if err := tx.UpdateCharge(ctx, ch); err != nil {
 		return nil, err
 	}
-	v := refundView(re)
+	v := pay.RefundView(re)
 	if err := s.emitUpdate(ctx, tx, re.Scope, pay.EventRefundUpdated, re.ID, before, v); err != nil {
 		return nil, err
 	}
-	return v, s.emit(ctx, tx, re.Scope, pay.EventChargeRefunded, ch.ID, chargeView(ch), nil)
+	return v, s.emit(ctx, tx, re.Scope, pay.EventChargeRefunded, ch.ID, pay.ChargeView(ch), nil)
 }
 
 func (s *Server) retrieveRefund(r *http.Request, p *params) (readFunc, error) {
@@ -273,7 +251,7 @@ func (s *Server) retrieveRefund(r *http.Request, p *params) (readFunc, error) {
 		if err != nil {
 			return nil, notFoundAs(err, "refund", id, "id")
 		}
-		return refundView(re), nil
+		return pay.RefundView(re), nil
 	}, nil
 }
 
@@ -285,14 +263,14 @@ func (s *Server) updateRefund(r *http.Request, p *params) (writeFunc, error) {
 		if err != nil {
 			return nil, notFoundAs(err, "refund", id, "id")
 		}
-		before := refundView(re)
+		before := pay.RefundView(re)
 		if re.Metadata = md.apply(re.Metadata); len(re.Metadata) > maxMetadataKeys {
 			return nil, checkMetadata(re.Metadata)
 		}
 		if err := tx.UpdateRefund(ctx, re); err != nil {
 			return nil, err
 		}
-		after := refundView(re)
+		after := pay.RefundView(re)
 		return after, s.emitUpdate(ctx, tx, scope, pay.EventRefundUpdated, re.ID, before, after)
 	}, nil
 }
@@ -307,6 +285,6 @@ func (s *Server) listRefunds(r *http.Request, p *params) (readFunc, error) {
 		if err != nil {
 			return nil, err
 		}
-		return newList("refund", "/v1/refunds", l, refundView), nil
+		return newList("refund", "/v1/refunds", l, pay.RefundView), nil
 	}, nil
 }

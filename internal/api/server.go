@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/calmony/calmonypay/internal/middleware"
+	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/secret"
 	"github.com/calmony/calmonypay/internal/store"
@@ -171,7 +172,7 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler) http.Handler {
 	v1 := http.NewServeMux()
 	v1.Handle("POST /v1/customers", s.writeCard("customer", s.createCustomer))
 	v1.Handle("GET /v1/customers", s.read(s.listCustomers))
-	v1.Handle("GET /v1/customers/search", s.read(search("customers", "customer", s.db.SearchCustomers, customerView)))
+	v1.Handle("GET /v1/customers/search", s.read(search("customers", "customer", s.db.SearchCustomers, pay.CustomerView)))
 	v1.Handle("GET /v1/customers/{id}", s.read(s.retrieveCustomer))
 	v1.Handle("POST /v1/customers/{id}", s.write(s.updateCustomer))
 	v1.Handle("PATCH /v1/customers/{id}", s.write(s.updateCustomer))
@@ -185,14 +186,14 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler) http.Handler {
 	v1.Handle("POST /v1/payment_methods/{id}/detach", s.write(s.detachPaymentMethod))
 	v1.Handle("POST /v1/payment_intents", s.staged("payment_intent", s.createPaymentIntent))
 	v1.Handle("GET /v1/payment_intents", s.read(s.listPaymentIntents))
-	v1.Handle("GET /v1/payment_intents/search", s.read(search("payment_intents", "payment_intent", s.db.SearchPaymentIntents, paymentIntentView)))
+	v1.Handle("GET /v1/payment_intents/search", s.read(search("payment_intents", "payment_intent", s.db.SearchPaymentIntents, pay.PaymentIntentView)))
 	v1.Handle("GET /v1/payment_intents/{id}", s.read(s.retrievePaymentIntent))
 	v1.Handle("POST /v1/payment_intents/{id}", s.writeCard("payment_intent", s.updatePaymentIntent))
 	v1.Handle("POST /v1/payment_intents/{id}/confirm", s.staged("payment_intent", s.confirmPaymentIntent))
 	v1.Handle("POST /v1/payment_intents/{id}/capture", s.staged("payment_intent", s.capturePaymentIntent))
 	v1.Handle("POST /v1/payment_intents/{id}/cancel", s.staged("payment_intent", s.cancelPaymentIntent))
 	v1.Handle("GET /v1/charges", s.read(s.listCharges))
-	v1.Handle("GET /v1/charges/search", s.read(search("charges", "charge", s.db.SearchCharges, chargeView)))
+	v1.Handle("GET /v1/charges/search", s.read(search("charges", "charge", s.db.SearchCharges, pay.ChargeView)))
 	v1.Handle("GET /v1/charges/{id}", s.read(s.retrieveCharge))
 	v1.Handle("POST /v1/charges/{id}", s.write(s.updateCharge))
 	v1.Handle("POST /v1/refunds", s.staged("refund", s.createRefund))

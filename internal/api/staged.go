@@ -329,13 +329,13 @@ func (s *Server) opObject(ctx context.Context, op *pay.GatewayOp) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		return refundView(re), nil
+		return pay.RefundView(re), nil
 	}
 	pi, err := s.db.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
 	if err != nil {
 		return nil, err
 	}
-	return paymentIntentView(pi), nil
+	return pay.PaymentIntentView(pi), nil
 }
 
 // staged adapts a stagedHandler whose answer is an object of type typ to

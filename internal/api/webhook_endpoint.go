@@ -22,43 +22,6 @@ const (
 	maxSecretOverlap     = 7 * 24 * 60 * 60
 )
 
-// webhookEndpointJSON is Stripe's webhook_endpoint object. Two fields are
-// Calmony Pay's own: disabled_reason (null, "manual" or
-// "delivery_failures") and failing_since (when the current run of failed
-// deliveries began, or null).
-type webhookEndpointJSON struct {
-	ID             string            `json:"id"`
-	Object         string            `json:"object"`
-	APIVersion     nullString        `json:"api_version"`
-	Application    any               `json:"application"`
-	Created        int64             `json:"created"`
-	Description    nullString        `json:"description"`
-	DisabledReason nullString        `json:"disabled_reason"`
-	EnabledEvents  []string          `json:"enabled_events"`
-	FailingSince   *int64            `json:"failing_since"`
-	Livemode       bool              `json:"livemode"`
-	Metadata       map[string]string `json:"metadata"`
-	Secret         string            `json:"secret,omitempty"` // on create and roll only
-	Status         string            `json:"status"`
-	URL            string            `json:"url"`
-}
-
-func webhookEndpointView(ep *pay.WebhookEndpoint) webhookEndpointJSON {
-	v := webhookEndpointJSON{ID: ep.ID, Object: "webhook_endpoint", APIVersion: nullString(ep.APIVersion), Created: ep.Created,
-		Description: nullString(ep.Description), DisabledReason: nullString(ep.DisabledReason), EnabledEvents: ep.EnabledEvents,
-		Livemode: ep.Scope.Livemode, Metadata: ep.Metadata, Status: ep.Status, URL: ep.URL}
-	if ep.FailingSince != 0 {
-		v.FailingSince = &ep.FailingSince
-	}
-	if v.Metadata == nil {
-		v.Metadata = map[string]string{}
-	}
-	if v.EnabledEvents == nil {
-		v.EnabledEvents = []string{}
-	}
-	return v
-}
-
 // newWebhookSecret returns a signing secret: whsec_ and 32 base62
 // characters (about 190 bits).
 func newWebhookSecret() string { return pay.WebhookSecretPrefix + pay.RandomString(32) }
@@ -153,7 +116,7 @@ func (s *Server) createWebhookEndpoint(r *http.Request, p *params) (writeFunc, e
 		if err := tx.CreateWebhookEndpoint(ctx, ep, signing); err != nil {
 			return nil, err
 		}
-		v := webhookEndpointView(ep)
+		v := pay.WebhookEndpointView(ep)
 		v.Secret = signing // shown this once
 		return v, nil
 	}, nil
@@ -166,7 +129,7 @@ func (s *Server) retrieveWebhookEndpoint(r *http.Request, p *params) (readFunc, 
 		if err != nil {
 			return nil, notFoundAs(err, "webhook_endpoint", id, "id")
 		}
-		return webhookEndpointView(ep), nil
+		return pay.WebhookEndpointView(ep), nil
 	}, nil
 }
 
@@ -204,7 +167,7 @@ func (s *Server) updateWebhookEndpoint(r *http.Request, p *params) (writeFunc, e
 		if err := tx.UpdateWebhookEndpoint(ctx, ep); err != nil {
 			return nil, err
 		}
-		return webhookEndpointView(ep), nil
+		return pay.WebhookEndpointView(ep), nil
 	}, nil
 }
 
@@ -214,7 +177,7 @@ func (s *Server) deleteWebhookEndpoint(r *http.Request, p *params) (writeFunc, e
 		if err := tx.DeleteWebhookEndpoint(ctx, scope, id); err != nil {
 			return nil, notFoundAs(err, "webhook_endpoint", id, "id")
 		}
-		return deletedJSON{ID: id, Object: "webhook_endpoint", Deleted: true}, nil
+		return pay.DeletedObject{ID: id, Object: "webhook_endpoint", Deleted: true}, nil
 	}, nil
 }
 
@@ -240,7 +203,7 @@ func (s *Server) rollWebhookSecret(r *http.Request, p *params) (writeFunc, error
 		if err := tx.RollWebhookSecret(ctx, scope, id, signing, tx.Now.Unix()+overlap); err != nil {
 			return nil, err
 		}
-		v := webhookEndpointView(ep)
+		v := pay.WebhookEndpointView(ep)
 		v.Secret = signing
 		return v, nil
 	}, nil
@@ -253,43 +216,8 @@ func (s *Server) listWebhookEndpoints(r *http.Request, p *params) (readFunc, err
 		if err != nil {
 			return nil, err
 		}
-		return newList("webhook_endpoint", "/v1/webhook_endpoints", l, func(ep *pay.WebhookEndpoint) any { return webhookEndpointView(ep) }), nil
+		return newList("webhook_endpoint", "/v1/webhook_endpoints", l, func(ep *pay.WebhookEndpoint) any { return pay.WebhookEndpointView(ep) }), nil
 	}, nil
-}
-
-// deliveryAttemptJSON is one delivery attempt of an event to an endpoint,
-// Calmony Pay's own object (Stripe shows these only in its dashboard).
-type deliveryAttemptJSON struct {
-	ID              string     `json:"id"`
-	Object          string     `json:"object"`
-	Attempt         int        `json:"attempt"`
-	Created         int64      `json:"created"`
-	DurationMS      int64      `json:"duration_ms"`
-	Error           nullString `json:"error"`
-	Event           string     `json:"event"`
-	Livemode        bool       `json:"livemode"`
-	NextRetry       *int64     `json:"next_retry"`
-	ResponseBody    nullString `json:"response_body"`
-	ResponseStatus  *int       `json:"response_status"`
-	Status          string     `json:"status"` // succeeded or failed
-	URL             string     `json:"url"`
-	WebhookEndpoint string     `json:"webhook_endpoint"`
-}
-
-func deliveryAttemptView(a *pay.DeliveryAttempt) any {
-	v := deliveryAttemptJSON{ID: a.ID, Object: "webhook_delivery_attempt", Attempt: a.Attempt, Created: a.Created,
-		DurationMS: a.DurationMS, Error: nullString(a.Error), Event: a.EventID, Livemode: a.Scope.Livemode,
-		ResponseBody: nullString(a.ResponseBody), Status: "failed", URL: a.URL, WebhookEndpoint: a.EndpointID}
-	if a.Succeeded {
-		v.Status = "succeeded"
-	}
-	if a.StatusCode != 0 {
-		v.ResponseStatus = &a.StatusCode
-	}
-	if a.NextRetry != 0 {
-		v.NextRetry = &a.NextRetry
-	}
-	return v
 }
 
 // listDeliveryAttempts lists an event's delivery attempts, newest first
@@ -306,7 +234,7 @@ func (s *Server) listDeliveryAttempts(r *http.Request, p *params) (readFunc, err
 		if err != nil {
 			return nil, err
 		}
-		return newList("webhook_delivery_attempt", "/v1/events/"+id+"/delivery_attempts", l, deliveryAttemptView), nil
+		return newList("webhook_delivery_attempt", "/v1/events/"+id+"/delivery_attempts", l, pay.DeliveryAttemptView), nil
 	}, nil
 }
 
