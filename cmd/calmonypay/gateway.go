@@ -11,7 +11,6 @@ import (
 	"github.com/calmony/calmonypay/internal/api"
 	"github.com/calmony/calmonypay/internal/config"
 	"github.com/calmony/calmonypay/internal/pay"
-	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
 )
 
@@ -72,9 +71,11 @@ func gatewayCommand(ctx context.Context, args []string, e *env) error {
 func offlineServer(cfg *config.Config, e *env, db *store.DB) (*api.Server, error) {
 	log := newLogger(e, cfg)
 	publicURL := cmp.Or(e.getenv("CALMONY_PUBLIC_URL"), "http://"+cmp.Or(e.getenv("CALMONY_ADDR"), "127.0.0.1:8080"))
-	gw, err := payments.Configure(e.getenv, payments.Options{PublicURL: publicURL, RequireLive: cfg.Env == config.Production, Logger: log})
+	// No browser reaches this server: test keys reach the in-process
+	// sandbox in memory, and it serves no pages.
+	gws, _, err := configureGateways(e.getenv, gatewayOptions{publicURL: publicURL, requireLive: cfg.Env == config.Production, log: log})
 	if err != nil {
 		return nil, err
 	}
-	return api.New(api.Config{DB: db, Keys: db.Keys(), Logger: log, AppOrigin: publicURL, Gateways: gw.Gateways})
+	return api.New(api.Config{DB: db, Keys: db.Keys(), Logger: log, AppOrigin: publicURL, Gateways: gws})
 }

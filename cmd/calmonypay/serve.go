@@ -17,7 +17,6 @@ import (
 	"github.com/calmony/calmonypay/internal/api"
 	"github.com/calmony/calmonypay/internal/config"
 	"github.com/calmony/calmonypay/internal/middleware"
-	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
 	"github.com/calmony/calmonypay/internal/throttle"
 )
@@ -116,14 +115,14 @@ func serve(ctx context.Context, args []string, e *env) error {
 		}
 		defer sandboxLn.Close()
 	}
-	gateways, err := payments.Configure(e.getenv, payments.Options{PublicURL: cfg.PublicURL, SandboxURL: cfg.SandboxURL,
-		RequireLive: cfg.Env == config.Production, Logger: log, Client: throttle.Client(trusted)})
+	gateways, sb, err := configureGateways(e.getenv, gatewayOptions{publicURL: cfg.PublicURL, sandboxURL: cfg.SandboxURL,
+		requireLive: cfg.Env == config.Production, log: log, client: throttle.Client(trusted)})
 	if err != nil {
 		return err
 	}
 	srv, err := api.New(api.Config{DB: db, Keys: keys, Logger: log, RateLimit: cfg.RateLimit, AppOrigin: cfg.AppOrigin,
 		ClientRateLimit: cfg.ClientRateLimit, TrustedProxies: trusted,
-		Gateways: gateways.Gateways, AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs, PublicURL: cfg.PublicURL,
+		Gateways: gateways, AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs, PublicURL: cfg.PublicURL,
 		AllowLocalhostURLs: cfg.AllowLocalhostURLs, SkipCallbackSignature: cfg.SkipCallbackSignature})
 	if err != nil {
 		return err
@@ -142,9 +141,9 @@ func serve(ctx context.Context, args []string, e *env) error {
 		defer stopPprof()
 	}
 	servers := []*httpServer{{Server: newHTTPServer(srv, log), ln: ln}}
-	if sandboxLn != nil && gateways.Sandbox != nil {
+	if sandboxLn != nil && sb != nil {
 		perClient := throttle.Config{PerSecond: float64(cfg.ClientRateLimit), Trusted: trusted}
-		servers = append(servers, &httpServer{Server: newHTTPServer(gateways.SandboxHandler(perClient, log), log), ln: sandboxLn})
+		servers = append(servers, &httpServer{Server: newHTTPServer(sandboxHandler(sb, perClient, log), log), ln: sandboxLn})
 	}
 	printBanner(e, cfg, db, boot, len(servers) > 1)
 	go pruneIdempotencyKeys(ctx, db, log)

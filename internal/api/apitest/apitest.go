@@ -14,6 +14,7 @@ import (
 	"github.com/calmony/calmonypay/internal/api"
 	"github.com/calmony/calmonypay/internal/cardstream/sandbox"
 	"github.com/calmony/calmonypay/internal/config"
+	"github.com/calmony/calmonypay/internal/middleware"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
@@ -82,23 +83,37 @@ func Start(tb testing.TB, opts Options) *Server {
 	// pages can point browsers at each other.
 	ts, sts := httptest.NewUnstartedServer(nil), httptest.NewUnstartedServer(nil)
 	publicURL, sandboxURL := "http://"+ts.Listener.Addr().String(), "http://"+sts.Listener.Addr().String()
-	gw, err := payments.Configure(func(string) string { return "" }, payments.Options{PublicURL: publicURL, SandboxURL: sandboxURL, Logger: log})
+	noEnv := func(string) string { return "" }
+	test, err := sandbox.Setup(noEnv, sandbox.SetupOptions{CallbackURL: publicURL + payments.CheckoutCallbackPath,
+		SandboxURL: sandboxURL, Logger: log})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	gws, err := payments.Configure(noEnv, payments.Options{Test: test.Client, Logger: log})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	if opts.Gateways != nil {
-		gw.Gateways = *opts.Gateways
+		gws = *opts.Gateways
 	}
 	perClient := cmp.Or(opts.ClientRateLimit, config.DefaultClientRateLimit)
 	srv, err := api.New(api.Config{DB: db, Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit, ClientRateLimit: perClient,
-		AppOrigin: "https://app.calmony.test", Gateways: gw.Gateways, Now: opts.Now, PublicURL: publicURL,
+		AppOrigin: "https://app.calmony.test", Gateways: gws, Now: opts.Now, PublicURL: publicURL,
 		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs, SkipCallbackSignature: opts.SkipCallbackSignature,
 		AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	ts.Config.Handler = srv
-	sts.Config.Handler = gw.SandboxHandler(throttle.Config{PerSecond: float64(perClient)}, log)
+	// The sandbox's pages as serve serves them (cmd/calmonypay's
+	// sandboxHandler): the API's middleware and a per-client limit.
+	sts.Config.Handler = middleware.Chain(test.Sandbox.Pages(),
+		middleware.RequestID(nil),
+		middleware.AccessLog(log),
+		middleware.SecurityHeaders,
+		middleware.Recover(log),
+		throttle.New(throttle.Config{PerSecond: float64(perClient)}).Limit(throttle.TooManyText),
+	)
 	ts.Start()
 	sts.Start()
 	tb.Cleanup(func() {
@@ -107,7 +122,7 @@ func Start(tb testing.TB, opts Options) *Server {
 		srv.Drain(context.Background())
 		srv.Close()
 	})
-	out := &Server{URL: ts.URL, DB: db, API: srv, Sandbox: gw.Sandbox, SandboxURL: sts.URL}
+	out := &Server{URL: ts.URL, DB: db, API: srv, Sandbox: test.Sandbox, SandboxURL: sts.URL}
 	if opts.Share != nil {
 		out.Project, out.Key = opts.Share.Project, opts.Share.Key
 	} else {
