@@ -62,7 +62,7 @@ func (s *Server) retrieveEvent(r *http.Request, p *params) (readFunc, error) {
 	return func(ctx context.Context, scope pay.Scope) (any, error) {
 		e, err := s.db.FindEvent(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "event", id, "id")
+			return nil, pay.NotFoundAs(err, "event", id, "id")
 		}
 		return eventView(e), nil
 	}, nil
