@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/calmony/calmonypay/internal/middleware"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/store"
 )
@@ -19,7 +18,7 @@ func (s *Server) emit(ctx context.Context, tx *store.Tx, scope pay.Scope, typ pa
 		return err
 	}
 	return tx.CreateEvent(ctx, &pay.Event{Scope: scope, Type: typ.String(), ObjectID: objectID, Data: raw,
-		RequestID: middleware.RequestIDFrom(ctx), IdempotencyKey: idempotencyKeyFrom(ctx)})
+		RequestID: pay.RequestIDFromContext(ctx), IdempotencyKey: pay.IdempotencyKeyFromContext(ctx)})
 }
 
 // eventData is an event's data: the object, and for an update the old

@@ -197,7 +197,7 @@ func (s *Server) runWrite(w http.ResponseWriter, r *http.Request, p *params, fn 
 		return err
 	}
 	if claim != nil {
-		ctx = withClaim(ctx, claim)
+		ctx = pay.NewContextWithIdempotencyKey(ctx, claim.key.Key)
 	}
 	// The response is stored under the key in the request's own transaction:
 	// one commit per request, the key's row written once, and a request that
