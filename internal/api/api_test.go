@@ -514,3 +514,32 @@ func TestRevocationTakesEffectWithinASecond(t *testing.T) {
 		t.Errorf("revocation took %v", d)
 	}
 }
+
+// TestEventRequest: an event records the request that caused it, its
+// Request-Id and its Idempotency-Key, on a plain write and a staged one.
+func TestEventRequest(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	cus := do(t, srv, call{method: "POST", path: "/v1/customers", body: "name=A", header: map[string]string{"Idempotency-Key": "cus-key"}})
+	pi := do(t, srv, call{method: "POST", path: "/v1/payment_intents", body: "amount=500&currency=gbp", header: map[string]string{"Idempotency-Key": "pi-key"}})
+	plain := do(t, srv, call{method: "POST", path: "/v1/customers", body: "name=B"})
+	events := do(t, srv, call{method: "GET", path: "/v1/events?limit=10"})
+	data, _ := events.body["data"].([]any)
+	for _, c := range []struct {
+		created answer
+		typ     string
+		key     any
+	}{{cus, "customer.created", "cus-key"}, {pi, "payment_intent.created", "pi-key"}, {plain, "customer.created", nil}} {
+		var req map[string]any
+		for _, e := range data {
+			e, _ := e.(map[string]any)
+			obj, _ := e["data"].(map[string]any)["object"].(map[string]any)
+			if e["type"] == c.typ && obj["id"] == c.created.body["id"] {
+				req, _ = e["request"].(map[string]any)
+			}
+		}
+		if want := c.created.header.Get("Request-Id"); req == nil || want == "" || req["id"] != want || req["idempotency_key"] != c.key {
+			t.Errorf("%s %v: request %v, want id %q and idempotency_key %v", c.typ, c.created.body["id"], req, want, c.key)
+		}
+	}
+}

@@ -13,7 +13,7 @@ func (s *Server) retrieveCharge(r *http.Request, p *params) (readFunc, error) {
 	return func(ctx context.Context, scope pay.Scope) (any, error) {
 		c, err := s.db.FindCharge(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "charge", id, "id")
+			return nil, pay.NotFoundAs(err, "charge", id, "id")
 		}
 		return pay.ChargeView(c), nil
 	}, nil
@@ -26,14 +26,14 @@ func (s *Server) updateCharge(r *http.Request, p *params) (writeFunc, error) {
 	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
 		c, err := tx.FindCharge(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "charge", id, "id")
+			return nil, pay.NotFoundAs(err, "charge", id, "id")
 		}
 		before := pay.ChargeView(c)
 		if description != nil {
 			c.Description = *description
 		}
-		if c.Metadata = md.apply(c.Metadata); len(c.Metadata) > maxMetadataKeys {
-			return nil, checkMetadata(c.Metadata)
+		if c.Metadata = md.Apply(c.Metadata); len(c.Metadata) > pay.MaxMetadataKeys {
+			return nil, pay.CheckMetadata(c.Metadata)
 		}
 		if err := tx.UpdateCharge(ctx, c); err != nil {
 			return nil, err

@@ -127,7 +127,7 @@ func (s *Server) createCheckoutSession(r *http.Request, p *params) (writeFunc, e
 	}
 	ref := readText(p, "client_reference_id", 200)
 	md := readMetadata(p)
-	var piMD metadataChange
+	var piMD pay.MetadataUpdate
 	var piDesc, piCapture, piDescriptor *string
 	if sub, ok := p.Sub("payment_intent_data"); ok {
 		pid := &params{Reader: sub}
@@ -147,8 +147,8 @@ func (s *Server) createCheckoutSession(r *http.Request, p *params) (writeFunc, e
 			return nil, err
 		}
 		cs := &pay.CheckoutSession{Scope: scope, ExpiresAt: exp, Mode: "payment", Status: pay.CheckoutOpen, PaymentStatus: "unpaid",
-			Currency: currency, LineItems: items, SuccessURL: success, CancelURL: cancel, Customer: customer, Metadata: md.apply(nil),
-			PIMetadata: piMD.apply(nil)}
+			Currency: currency, LineItems: items, SuccessURL: success, CancelURL: cancel, Customer: customer, Metadata: md.Apply(nil),
+			PIMetadata: piMD.Apply(nil)}
 		for _, li := range items {
 			cs.AmountTotal += li.Total()
 		}
@@ -199,12 +199,12 @@ func readCheckoutPresentation(p *params) {
 // checkCheckout validates what depends on the project and its objects.
 func (s *Server) checkCheckout(ctx context.Context, tx *store.Tx, cs *pay.CheckoutSession) error {
 	if payments.CurrencyNumeric(cs.Currency) == "" || !s.currencyAllowed(ctx, cs.Scope, cs.Currency) {
-		return pay.InvalidParam("line_items[0][price_data][currency]", "Currency %q is not enabled for this project.", clip(cs.Currency, 10))
+		return pay.InvalidParam("line_items[0][price_data][currency]", "Currency %q is not enabled for this project.", pay.Clip(cs.Currency, 10))
 	}
-	if cs.AmountTotal < minimumAmounts[cs.Currency] || cs.AmountTotal > 99999999 {
-		return pay.InvalidRequest("amount_too_small", "line_items", "The total must be between %d and 99999999 %s.", minimumAmounts[cs.Currency], cs.Currency)
+	if cs.AmountTotal < pay.MinimumAmount(cs.Currency) || cs.AmountTotal > 99999999 {
+		return pay.InvalidRequest("amount_too_small", "line_items", "The total must be between %d and 99999999 %s.", pay.MinimumAmount(cs.Currency), cs.Currency)
 	}
-	if err := checkMetadata(cs.Metadata); err != nil {
+	if err := pay.CheckMetadata(cs.Metadata); err != nil {
 		return err
 	}
 	if cs.Customer != "" {
@@ -239,7 +239,7 @@ func (s *Server) retrieveCheckoutSession(r *http.Request, p *params) (readFunc, 
 	return func(ctx context.Context, scope pay.Scope) (any, error) {
 		cs, err := s.db.FindCheckoutSession(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "checkout.session", id, "id")
+			return nil, pay.NotFoundAs(err, "checkout.session", id, "id")
 		}
 		return s.withLineItems(cs, p), nil
 	}, nil
@@ -263,7 +263,7 @@ func (s *Server) listCheckoutLineItems(r *http.Request, p *params) (readFunc, er
 	return func(ctx context.Context, scope pay.Scope) (any, error) {
 		cs, err := s.db.FindCheckoutSession(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "checkout.session", id, "id")
+			return nil, pay.NotFoundAs(err, "checkout.session", id, "id")
 		}
 		l := pay.LineItemList(cs)
 		l.Data, l.HasMore = pageOf(l.Data, page)
@@ -300,7 +300,7 @@ func (s *Server) expireCheckoutSession(r *http.Request, p *params) (writeFunc, e
 			err = pay.ErrNotFound
 		}
 		if err != nil {
-			return nil, notFoundAs(err, "checkout.session", id, "id")
+			return nil, pay.NotFoundAs(err, "checkout.session", id, "id")
 		}
 		if cs.Status != pay.CheckoutOpen {
 			return nil, pay.InvalidRequest("checkout_session_unexpected_state", "", "Only open Checkout Sessions can be expired; this one is %s.", cs.Status)

@@ -269,7 +269,7 @@ func (s *Server) verifyCallback(r *http.Request, gw payments.Gateway, cs *pay.Ch
 		return nil, fmt.Errorf("%w: %v", errCallbackRejected, err)
 	}
 	if !s.isAttempt(cs.ID, res.TransactionUnique) {
-		return nil, fmt.Errorf("%w: transactionUnique %q is not an attempt of this session", errCallbackRejected, clip(res.TransactionUnique, 120))
+		return nil, fmt.Errorf("%w: transactionUnique %q is not an attempt of this session", errCallbackRejected, pay.Clip(res.TransactionUnique, 120))
 	}
 	return res, nil
 }
@@ -287,7 +287,7 @@ func (s *Server) applyCallback(ctx context.Context, tx *store.Tx, id string, res
 				cs.Attempt++ // not its browser and server-to-server copies twice
 			}
 			cs.LastAttempt = &pay.CheckoutAttempt{TransactionUnique: res.TransactionUnique, ResponseCode: res.ResponseCode,
-				ResponseMessage: clip(res.ResponseMessage, 200), At: tx.Now.Unix()}
+				ResponseMessage: pay.Clip(res.ResponseMessage, 200), At: tx.Now.Unix()}
 			if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
 				return "", err
 			}

@@ -110,7 +110,7 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 			}
 			created = pay.PaymentIntentView(pi)
 		} else if pi, err = tx.FindPaymentIntent(ctx, st.scope, id); err != nil {
-			return notFoundAs(err, "payment_intent", id, "id")
+			return pay.NotFoundAs(err, "payment_intent", id, "id")
 		}
 		if !pi.Confirmable() {
 			return pi.UnexpectedState("confirm")
@@ -133,7 +133,7 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 		}
 		if pm == nil || pm.ID != pi.PaymentMethod {
 			if pm, err = tx.FindPaymentMethod(ctx, st.scope, pi.PaymentMethod); err != nil {
-				return notFoundAs(err, "PaymentMethod", pi.PaymentMethod, "payment_method")
+				return pay.NotFoundAs(err, "PaymentMethod", pi.PaymentMethod, "payment_method")
 			}
 		}
 		if pm.Customer != "" && pi.Customer != "" && pm.Customer != pi.Customer {

@@ -8,54 +8,26 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 )
 
-// customerChange is a parsed create or update: nil fields are not sent.
-type customerChange struct {
-	email, name, phone, description, taxExempt, defaultPM *string
-	address                                               **pay.Address // non-nil: set (nil inside: unset)
-	shipping                                              **pay.Shipping
-	metadata                                              metadataChange
-}
-
-func readCustomerChange(p *params) customerChange {
-	var ch customerChange
-	ch.email = readText(p, "email", 512)
-	if ch.email != nil && *ch.email != "" && !plausibleEmail(*ch.email) {
+// readCustomerChange reads a customer create or update.
+func readCustomerChange(p *params) pay.CustomerUpdate {
+	var ch pay.CustomerUpdate
+	ch.Email = readText(p, "email", 512)
+	if ch.Email != nil && *ch.Email != "" && !plausibleEmail(*ch.Email) {
 		p.Fail("email", "email_invalid", "Invalid email address.")
 	}
-	ch.name = readText(p, "name", 256)
-	ch.phone = readText(p, "phone", 40)
-	ch.description = readText(p, "description", 5000)
-	if ch.taxExempt = p.OptString("tax_exempt"); ch.taxExempt != nil && !oneOf(*ch.taxExempt, pay.TaxExemptValues) {
+	ch.Name = readText(p, "name", 256)
+	ch.Phone = readText(p, "phone", 40)
+	ch.Description = readText(p, "description", 5000)
+	if ch.TaxExempt = p.OptString("tax_exempt"); ch.TaxExempt != nil && !oneOf(*ch.TaxExempt, pay.TaxExemptValues) {
 		p.Fail("tax_exempt", "parameter_invalid", "tax_exempt must be one of none, exempt or reverse.")
 	}
-	ch.address = readAddressParam(p, "address")
-	ch.shipping = readShipping(p)
+	ch.Address = readAddressParam(p, "address")
+	ch.Shipping = readShipping(p)
 	if sub, ok := p.Sub("invoice_settings"); ok {
-		ch.defaultPM = sub.OptString("default_payment_method")
+		ch.DefaultPaymentMethod = sub.OptString("default_payment_method")
 	}
-	ch.metadata = readMetadata(p)
+	ch.Metadata = readMetadata(p)
 	return ch
-}
-
-func (ch customerChange) apply(c *pay.Customer) {
-	set := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	set(&c.Email, ch.email)
-	set(&c.Name, ch.name)
-	set(&c.Phone, ch.phone)
-	set(&c.Description, ch.description)
-	set(&c.TaxExempt, ch.taxExempt)
-	set(&c.DefaultPaymentMethod, ch.defaultPM)
-	if ch.address != nil {
-		c.Address = *ch.address
-	}
-	if ch.shipping != nil {
-		c.Shipping = *ch.shipping
-	}
-	c.Metadata = ch.metadata.apply(c.Metadata)
 }
 
 // checkDefaultPaymentMethod requires
@@ -68,7 +40,7 @@ func checkDefaultPaymentMethod(ctx context.Context, tx *store.Tx, c *pay.Custome
 	const param = "invoice_settings[default_payment_method]"
 	pm, err := tx.FindPaymentMethod(ctx, c.Scope, c.DefaultPaymentMethod)
 	if err != nil {
-		return notFoundAs(err, "PaymentMethod", c.DefaultPaymentMethod, param)
+		return pay.NotFoundAs(err, "PaymentMethod", c.DefaultPaymentMethod, param)
 	}
 	if pm.Customer == "" || pm.Customer != c.ID {
 		return pay.InvalidParam(param, "The PaymentMethod %s is not attached to this customer: attach it first.", pm.ID)
@@ -88,17 +60,17 @@ func (s *Server) createCustomer(r *http.Request, p *params) (cardWrite, error) {
 // pmID names, if any: fresh, when this request made it from a Stripe test
 // ID, else a stored one. Every check comes before the first write (a staged
 // commit keeps what was written before an error it answers).
-func (s *Server) newCustomer(ctx context.Context, tx *store.Tx, scope pay.Scope, ch customerChange, pmID *string, fresh *pay.PaymentMethod) (any, error) {
+func (s *Server) newCustomer(ctx context.Context, tx *store.Tx, scope pay.Scope, ch pay.CustomerUpdate, pmID *string, fresh *pay.PaymentMethod) (any, error) {
 	c := &pay.Customer{Scope: scope}
-	ch.apply(c)
-	if err := checkMetadata(c.Metadata); err != nil {
+	ch.Apply(c)
+	if err := pay.CheckMetadata(c.Metadata); err != nil {
 		return nil, err
 	}
 	pm := fresh
 	if pm == nil && pmID != nil && *pmID != "" {
 		var err error
 		if pm, err = tx.FindPaymentMethod(ctx, scope, *pmID); err != nil {
-			return nil, notFoundAs(err, "PaymentMethod", *pmID, "payment_method")
+			return nil, pay.NotFoundAs(err, "PaymentMethod", *pmID, "payment_method")
 		}
 	}
 	if pm != nil {
@@ -135,7 +107,7 @@ func (s *Server) retrieveCustomer(r *http.Request, p *params) (readFunc, error) 
 	return func(ctx context.Context, scope pay.Scope) (any, error) {
 		c, err := s.db.FindCustomer(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "customer", id, "id")
+			return nil, pay.NotFoundAs(err, "customer", id, "id")
 		}
 		return pay.CustomerView(c), nil
 	}, nil
@@ -150,11 +122,11 @@ func (s *Server) updateCustomer(r *http.Request, p *params) (writeFunc, error) {
 			err = pay.ErrNotFound
 		}
 		if err != nil {
-			return nil, notFoundAs(err, "customer", id, "id")
+			return nil, pay.NotFoundAs(err, "customer", id, "id")
 		}
 		before := pay.CustomerView(c)
-		ch.apply(c)
-		if err := checkMetadata(c.Metadata); err != nil {
+		ch.Apply(c)
+		if err := pay.CheckMetadata(c.Metadata); err != nil {
 			return nil, err
 		}
 		if err := checkDefaultPaymentMethod(ctx, tx, c); err != nil {
@@ -172,7 +144,7 @@ func (s *Server) deleteCustomer(r *http.Request, p *params) (writeFunc, error) {
 	id := r.PathValue("id")
 	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
 		if err := tx.DeleteCustomer(ctx, scope, id); err != nil {
-			return nil, notFoundAs(err, "customer", id, "id")
+			return nil, pay.NotFoundAs(err, "customer", id, "id")
 		}
 		// A deleted customer's cards are detached, as Stripe does, each with
 		// its event.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"net/http"
 
-	"github.com/calmony/calmonypay/internal/middleware"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/store"
 )
@@ -19,7 +18,7 @@ func (s *Server) emit(ctx context.Context, tx *store.Tx, scope pay.Scope, typ pa
 		return err
 	}
 	return tx.CreateEvent(ctx, &pay.Event{Scope: scope, Type: typ.String(), ObjectID: objectID, Data: raw,
-		RequestID: middleware.RequestIDFrom(ctx), IdempotencyKey: idempotencyKeyFrom(ctx)})
+		RequestID: pay.RequestIDFromContext(ctx), IdempotencyKey: pay.IdempotencyKeyFromContext(ctx)})
 }
 
 // eventData is an event's data: the object, and for an update the old
@@ -62,7 +61,7 @@ func (s *Server) retrieveEvent(r *http.Request, p *params) (readFunc, error) {
 	return func(ctx context.Context, scope pay.Scope) (any, error) {
 		e, err := s.db.FindEvent(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "event", id, "id")
+			return nil, pay.NotFoundAs(err, "event", id, "id")
 		}
 		return eventView(e), nil
 	}, nil

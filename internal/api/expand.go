@@ -106,7 +106,7 @@ func checkExpand(typ string, expand []string) error {
 	for _, path := range expand {
 		parts := strings.Split(path, ".")
 		if len(parts) > maxExpandDepth+1 { // +1 for a list's "data." prefix
-			return pay.InvalidParam("expand", "You cannot expand more than %d levels of a property: %s.", maxExpandDepth, clip(path, 100))
+			return pay.InvalidParam("expand", "You cannot expand more than %d levels of a property: %s.", maxExpandDepth, pay.Clip(path, 100))
 		}
 		if !canExpand(typ, parts) {
 			return cannotExpand(path)
@@ -127,7 +127,7 @@ func toMap(obj any) (map[string]any, error) {
 }
 
 func cannotExpand(path string) error {
-	return pay.InvalidParam("expand", "This property cannot be expanded (%s).", clip(path, 100))
+	return pay.InvalidParam("expand", "This property cannot be expanded (%s).", pay.Clip(path, 100))
 }
 
 // expandIn expands parts within object m; path is the whole expand[] value.

@@ -1,7 +1,6 @@
 package api
 
 import (
-	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -128,56 +127,20 @@ func readShipping(p *params) **pay.Shipping {
 	return &shp
 }
 
-// Stripe's metadata limits.
-const (
-	maxMetadataKeys   = 50
-	maxMetadataKeyLen = 40
-	maxMetadataValLen = 500
-)
-
-// metadataChange is a parsed metadata parameter.
-type metadataChange struct {
-	clear bool              // "metadata=": remove every key first
-	set   map[string]string // "" values delete their key
-}
-
-func readMetadata(p *params) metadataChange {
+// readMetadata reads the metadata parameter and checks its keys and values;
+// the key count is checked by pay.CheckMetadata on the result.
+func readMetadata(p *params) pay.MetadataUpdate {
 	m, present, cleared := p.Map("metadata")
 	if !present {
-		return metadataChange{}
+		return pay.MetadataUpdate{}
 	}
 	for k, v := range m {
 		switch {
-		case k == "" || utf8.RuneCountInString(k) > maxMetadataKeyLen:
+		case k == "" || utf8.RuneCountInString(k) > pay.MaxMetadataKeyLen:
 			p.Fail("metadata", "parameter_invalid", "Metadata keys must be 1 to 40 characters long.")
-		case utf8.RuneCountInString(v) > maxMetadataValLen:
+		case utf8.RuneCountInString(v) > pay.MaxMetadataValueLen:
 			p.Fail("metadata["+k+"]", "parameter_invalid", "Metadata values can have up to 500 characters.")
 		}
 	}
-	return metadataChange{clear: cleared, set: m}
-}
-
-// apply returns the metadata after the change. It records nothing: the key
-// count is checked by checkMetadata once the result is known.
-func (ch metadataChange) apply(old map[string]string) map[string]string {
-	out := map[string]string{}
-	if !ch.clear {
-		maps.Copy(out, old)
-	}
-	for k, v := range ch.set {
-		if v == "" {
-			delete(out, k)
-		} else {
-			out[k] = v
-		}
-	}
-	return out
-}
-
-// checkMetadata enforces Stripe's key-count limit on the resulting metadata.
-func checkMetadata(m map[string]string) error {
-	if len(m) > maxMetadataKeys {
-		return pay.InvalidParam("metadata", "You can have up to %d metadata keys.", maxMetadataKeys)
-	}
-	return nil
+	return pay.MetadataUpdate{Clear: cleared, Set: m}
 }

@@ -197,7 +197,7 @@ func (s *Server) runWrite(w http.ResponseWriter, r *http.Request, p *params, fn 
 		return err
 	}
 	if claim != nil {
-		ctx = withClaim(ctx, claim)
+		ctx = pay.NewContextWithIdempotencyKey(ctx, claim.key.Key)
 	}
 	// The response is stored under the key in the request's own transaction:
 	// one commit per request, the key's row written once, and a request that
@@ -334,20 +334,5 @@ func (s *Server) clientError(r *http.Request, err error) *pay.Error {
 
 func routeNotFound(r *http.Request) *pay.Error {
 	return &pay.Error{Status: http.StatusNotFound, Type: pay.ErrorTypeInvalidRequest,
-		Message: fmt.Sprintf("Unrecognized request URL (%s: %s).", r.Method, clip(r.URL.Path, 200))}
-}
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		s = s[:n] + "…"
-	}
-	return strings.ToValidUTF8(s, "")
-}
-
-// notFoundAs turns the store's ErrNotFound into Stripe's resource_missing.
-func notFoundAs(err error, kind, id, param string) error {
-	if errors.Is(err, pay.ErrNotFound) {
-		return pay.NoSuch(kind, id, param)
-	}
-	return err
+		Message: fmt.Sprintf("Unrecognized request URL (%s: %s).", r.Method, pay.Clip(r.URL.Path, 200))}
 }

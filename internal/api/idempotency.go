@@ -1,7 +1,6 @@
 package api
 
 import (
-	"context"
 	"net/http"
 	"time"
 
@@ -21,20 +20,6 @@ type claim struct {
 	key          store.IdemKey
 	method, path string
 	fingerprint  string
-}
-
-type claimContextKey struct{}
-
-func withClaim(ctx context.Context, c *claim) context.Context {
-	return context.WithValue(ctx, claimContextKey{}, c)
-}
-
-// idempotencyKeyFrom returns the request's idempotency key, or "".
-func idempotencyKeyFrom(ctx context.Context) string {
-	if c, ok := ctx.Value(claimContextKey{}).(*claim); ok {
-		return c.key.Key
-	}
-	return ""
 }
 
 // idempotencyClaim reads the request's Idempotency-Key into the claim to

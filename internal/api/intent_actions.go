@@ -36,7 +36,7 @@ func (s *Server) capturePaymentIntent(r *http.Request, p *params) (stagedFunc, e
 		err = st.prepare(ctx, func(tx *store.Tx) error {
 			pi, err := tx.FindPaymentIntent(ctx, st.scope, id)
 			if err != nil {
-				return notFoundAs(err, "payment_intent", id, "id")
+				return pay.NotFoundAs(err, "payment_intent", id, "id")
 			}
 			if !pi.Capturable() {
 				return pi.UnexpectedState("capture")
@@ -54,8 +54,8 @@ func (s *Server) capturePaymentIntent(r *http.Request, p *params) (stagedFunc, e
 				return err
 			}
 			req.XRef, req.Charge = ch.XRef, ch.ID
-			if pi.Metadata = md.apply(pi.Metadata); len(pi.Metadata) > maxMetadataKeys {
-				return checkMetadata(pi.Metadata)
+			if pi.Metadata = md.Apply(pi.Metadata); len(pi.Metadata) > pay.MaxMetadataKeys {
+				return pay.CheckMetadata(pi.Metadata)
 			}
 			if descriptor != nil {
 				pi.StatementDescriptor = *descriptor
@@ -130,17 +130,15 @@ func outcomeNote(res *cardstream.Result, err error) string {
 func gatewayRefused(action string, res *cardstream.Result, err error) *pay.Error {
 	msg := "The card gateway refused to " + action + " the payment."
 	if res != nil {
-		msg += " Gateway response: " + clip(res.ResponseMessage, 100) + "."
+		msg += " Gateway response: " + pay.Clip(res.ResponseMessage, 100) + "."
 	}
 	return &pay.Error{Status: http.StatusBadRequest, Type: pay.ErrorTypeInvalidRequest, Code: "payment_intent_unexpected_state", Message: msg, Err: err}
 }
 
-var cancellationReasons = []string{"duplicate", "fraudulent", "requested_by_customer", "abandoned"}
-
 func (s *Server) cancelPaymentIntent(r *http.Request, p *params) (stagedFunc, error) {
 	id := r.PathValue("id")
 	reason := p.OptString("cancellation_reason")
-	if reason != nil && !oneOf(*reason, cancellationReasons) {
+	if reason != nil && !pay.IsCancellationReason(*reason) {
 		p.Fail("cancellation_reason", "parameter_invalid", "cancellation_reason must be one of duplicate, fraudulent, requested_by_customer or abandoned.")
 	}
 	return func(ctx context.Context, st *stage) error {
@@ -150,7 +148,7 @@ func (s *Server) cancelPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 		}
 		pi, err := s.db.FindPaymentIntent(ctx, st.scope, id)
 		if err != nil {
-			return notFoundAs(err, "payment_intent", id, "id")
+			return pay.NotFoundAs(err, "payment_intent", id, "id")
 		}
 		if !pi.Capturable() {
 			// Nothing is held at the gateway: cancelling is a local change.
@@ -163,7 +161,7 @@ func (s *Server) cancelPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 func (s *Server) cancelLocally(ctx context.Context, tx *store.Tx, scope pay.Scope, id, reason string) (any, error) {
 	pi, err := tx.FindPaymentIntent(ctx, scope, id)
 	if err != nil {
-		return nil, notFoundAs(err, "payment_intent", id, "id")
+		return nil, pay.NotFoundAs(err, "payment_intent", id, "id")
 	}
 	if !pi.Confirmable() { // nothing held at the gateway
 		return nil, pi.UnexpectedState("cancel")
@@ -190,7 +188,7 @@ func (s *Server) cancelAuthorisation(ctx context.Context, st *stage, id, reason 
 	err = st.prepare(ctx, func(tx *store.Tx) error {
 		pi, err := tx.FindPaymentIntent(ctx, st.scope, id)
 		if err != nil {
-			return notFoundAs(err, "payment_intent", id, "id")
+			return pay.NotFoundAs(err, "payment_intent", id, "id")
 		}
 		if !pi.Capturable() {
 			return pi.UnexpectedState("cancel")

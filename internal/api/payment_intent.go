@@ -10,34 +10,24 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 )
 
-// minimumAmounts are Stripe's smallest chargeable amounts per currency.
-var minimumAmounts = map[string]int64{"gbp": 30, "eur": 50, "usd": 50}
-
-// intentChange is a parsed create or update of a payment intent.
-type intentChange struct {
-	amount                                                     *int64
-	currency, customer, paymentMethod, description, descriptor *string
-	receiptEmail, captureMethod, setupFutureUsage              *string
-	metadata                                                   metadataChange
-}
-
-func readIntentChange(p *params) intentChange {
-	var ch intentChange
-	if ch.amount = p.OptInt64("amount"); ch.amount != nil && *ch.amount < 1 {
+// readIntentChange reads a payment intent create or update.
+func readIntentChange(p *params) pay.PaymentIntentUpdate {
+	var ch pay.PaymentIntentUpdate
+	if ch.Amount = p.OptInt64("amount"); ch.Amount != nil && *ch.Amount < 1 {
 		p.Fail("amount", "parameter_invalid_integer", "amount must be a positive integer in the currency's smallest unit.")
 	}
-	ch.currency = p.OptString("currency")
-	ch.customer = p.OptString("customer")
-	ch.paymentMethod = p.OptString("payment_method")
-	ch.description = readText(p, "description", 1000)
-	ch.descriptor = readDescriptor(p, "statement_descriptor")
-	if ch.receiptEmail = p.OptString("receipt_email"); ch.receiptEmail != nil && *ch.receiptEmail != "" && !plausibleEmail(*ch.receiptEmail) {
+	ch.Currency = p.OptString("currency")
+	ch.Customer = p.OptString("customer")
+	ch.PaymentMethod = p.OptString("payment_method")
+	ch.Description = readText(p, "description", 1000)
+	ch.StatementDescriptor = readDescriptor(p, "statement_descriptor")
+	if ch.ReceiptEmail = p.OptString("receipt_email"); ch.ReceiptEmail != nil && *ch.ReceiptEmail != "" && !plausibleEmail(*ch.ReceiptEmail) {
 		p.Fail("receipt_email", "email_invalid", "Invalid email address.")
 	}
-	if ch.captureMethod = p.OptString("capture_method"); ch.captureMethod != nil && !oneOf(*ch.captureMethod, []string{"automatic", "automatic_async", "manual"}) {
+	if ch.CaptureMethod = p.OptString("capture_method"); ch.CaptureMethod != nil && !oneOf(*ch.CaptureMethod, []string{"automatic", "automatic_async", "manual"}) {
 		p.Fail("capture_method", "parameter_invalid", "capture_method must be automatic, automatic_async or manual.")
 	}
-	if ch.setupFutureUsage = p.OptString("setup_future_usage"); ch.setupFutureUsage != nil && !oneOf(*ch.setupFutureUsage, []string{"", "on_session", "off_session"}) {
+	if ch.SetupFutureUsage = p.OptString("setup_future_usage"); ch.SetupFutureUsage != nil && !oneOf(*ch.SetupFutureUsage, []string{"", "on_session", "off_session"}) {
 		p.Fail("setup_future_usage", "parameter_invalid", "setup_future_usage must be on_session or off_session.")
 	}
 	readPaymentMethodTypes(p)
@@ -46,7 +36,7 @@ func readIntentChange(p *params) intentChange {
 		sub.Ignore("allow_redirects")
 	}
 	p.Ignore("confirmation_method")
-	ch.metadata = readMetadata(p)
+	ch.Metadata = readMetadata(p)
 	return ch
 }
 
@@ -63,39 +53,39 @@ func readPaymentMethodTypes(p *params) {
 // checked, if one was sent. fresh, if not nil, is the payment method this
 // request made from the Stripe test ID in ch, and stands for it (the
 // caller saves it once the change is checked).
-func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, ch intentChange, fresh *pay.PaymentMethod) (*pay.PaymentMethod, error) {
+func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, ch pay.PaymentIntentUpdate, fresh *pay.PaymentMethod) (*pay.PaymentMethod, error) {
 	if fresh != nil {
-		ch.paymentMethod = &fresh.ID
+		ch.PaymentMethod = &fresh.ID
 	}
-	if ch.amount != nil {
-		pi.Amount = *ch.amount
+	if ch.Amount != nil {
+		pi.Amount = *ch.Amount
 	}
-	if ch.currency != nil {
-		pi.Currency = *ch.currency
+	if ch.Currency != nil {
+		pi.Currency = *ch.Currency
 	}
 	if payments.CurrencyNumeric(pi.Currency) == "" || !s.currencyAllowed(ctx, pi.Scope, pi.Currency) {
-		return nil, pay.InvalidParam("currency", "Currency %q is not enabled for this project.", clip(pi.Currency, 10))
+		return nil, pay.InvalidParam("currency", "Currency %q is not enabled for this project.", pay.Clip(pi.Currency, 10))
 	}
-	if pi.Amount < minimumAmounts[pi.Currency] {
-		return nil, pay.InvalidRequest("amount_too_small", "amount", "Amount must be at least %d %s.", minimumAmounts[pi.Currency], pi.Currency)
+	if pi.Amount < pay.MinimumAmount(pi.Currency) {
+		return nil, pay.InvalidRequest("amount_too_small", "amount", "Amount must be at least %d %s.", pay.MinimumAmount(pi.Currency), pi.Currency)
 	}
 	if pi.Amount > 99999999 {
 		return nil, pay.InvalidRequest("amount_too_large", "amount", "Amount must be no more than 99999999.")
 	}
-	if ch.customer != nil {
-		if *ch.customer != "" {
-			if err := s.requireCustomer(ctx, tx, pi.Scope, *ch.customer, "customer"); err != nil {
+	if ch.Customer != nil {
+		if *ch.Customer != "" {
+			if err := s.requireCustomer(ctx, tx, pi.Scope, *ch.Customer, "customer"); err != nil {
 				return nil, err
 			}
 		}
-		pi.Customer = *ch.customer
+		pi.Customer = *ch.Customer
 	}
 	var pm *pay.PaymentMethod
-	if ch.paymentMethod != nil && *ch.paymentMethod != "" {
+	if ch.PaymentMethod != nil && *ch.PaymentMethod != "" {
 		var err error
 		if pm = fresh; pm == nil {
-			if pm, err = tx.FindPaymentMethod(ctx, pi.Scope, *ch.paymentMethod); err != nil {
-				return nil, notFoundAs(err, "PaymentMethod", *ch.paymentMethod, "payment_method")
+			if pm, err = tx.FindPaymentMethod(ctx, pi.Scope, *ch.PaymentMethod); err != nil {
+				return nil, pay.NotFoundAs(err, "PaymentMethod", *ch.PaymentMethod, "payment_method")
 			}
 		}
 		if pm.Customer != "" && pi.Customer != "" && pm.Customer != pi.Customer {
@@ -107,22 +97,22 @@ func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.Pa
 			*dst = *v
 		}
 	}
-	set(&pi.PaymentMethod, ch.paymentMethod)
-	set(&pi.Description, ch.description)
-	set(&pi.StatementDescriptor, ch.descriptor)
-	set(&pi.ReceiptEmail, ch.receiptEmail)
-	set(&pi.CaptureMethod, ch.captureMethod)
-	set(&pi.SetupFutureUsage, ch.setupFutureUsage)
-	pi.Metadata = ch.metadata.apply(pi.Metadata)
-	return pm, checkMetadata(pi.Metadata)
+	set(&pi.PaymentMethod, ch.PaymentMethod)
+	set(&pi.Description, ch.Description)
+	set(&pi.StatementDescriptor, ch.StatementDescriptor)
+	set(&pi.ReceiptEmail, ch.ReceiptEmail)
+	set(&pi.CaptureMethod, ch.CaptureMethod)
+	set(&pi.SetupFutureUsage, ch.SetupFutureUsage)
+	pi.Metadata = ch.Metadata.Apply(pi.Metadata)
+	return pm, pay.CheckMetadata(pi.Metadata)
 }
 
 func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, error) {
 	ch := readIntentChange(p)
-	if ch.amount == nil {
+	if ch.Amount == nil {
 		p.Missing("amount")
 	}
-	if ch.currency == nil {
+	if ch.Currency == nil {
 		p.Missing("currency")
 	}
 	confirm, _ := p.Bool("confirm")
@@ -131,7 +121,7 @@ func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 		return nil, err
 	}
 	return func(ctx context.Context, st *stage) error {
-		fresh, err := s.tokeniseTestID(ctx, st, ch.paymentMethod, "payment_method")
+		fresh, err := s.tokeniseTestID(ctx, st, ch.PaymentMethod, "payment_method")
 		if err != nil {
 			return err
 		}
@@ -179,7 +169,7 @@ func (s *Server) retrievePaymentIntent(r *http.Request, p *params) (readFunc, er
 	return func(ctx context.Context, scope pay.Scope) (any, error) {
 		pi, err := s.db.FindPaymentIntent(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "payment_intent", id, "id")
+			return nil, pay.NotFoundAs(err, "payment_intent", id, "id")
 		}
 		return pay.PaymentIntentView(pi), nil
 	}, nil
@@ -188,13 +178,13 @@ func (s *Server) retrievePaymentIntent(r *http.Request, p *params) (readFunc, er
 func (s *Server) updatePaymentIntent(r *http.Request, p *params) (cardWrite, error) {
 	id := r.PathValue("id")
 	ch := readIntentChange(p)
-	return cardWrite{paymentMethod: ch.paymentMethod, fn: func(ctx context.Context, tx *store.Tx, scope pay.Scope, fresh *pay.PaymentMethod) (any, error) {
+	return cardWrite{paymentMethod: ch.PaymentMethod, fn: func(ctx context.Context, tx *store.Tx, scope pay.Scope, fresh *pay.PaymentMethod) (any, error) {
 		pi, err := tx.FindPaymentIntent(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "payment_intent", id, "id")
+			return nil, pay.NotFoundAs(err, "payment_intent", id, "id")
 		}
 		editable := pi.Editable()
-		if !editable && (ch.amount != nil || ch.currency != nil || ch.paymentMethod != nil || ch.customer != nil || ch.captureMethod != nil) {
+		if !editable && (ch.Amount != nil || ch.Currency != nil || ch.PaymentMethod != nil || ch.Customer != nil || ch.CaptureMethod != nil) {
 			return nil, pi.UnexpectedState("update")
 		}
 		before := pay.PaymentIntentView(pi)

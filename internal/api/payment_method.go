@@ -206,8 +206,8 @@ func (s *Server) createPaymentMethod(r *http.Request, p *params) (stagedFunc, er
 			}
 			return err
 		}
-		pm.Metadata = md.apply(nil)
-		if err := checkMetadata(pm.Metadata); err != nil {
+		pm.Metadata = md.Apply(nil)
+		if err := pay.CheckMetadata(pm.Metadata); err != nil {
 			return err
 		}
 		return st.commit(ctx, func(tx *store.Tx) (any, error) {
@@ -227,7 +227,7 @@ func (s *Server) retrievePaymentMethod(r *http.Request, p *params) (readFunc, er
 		}
 		pm, err := s.db.FindPaymentMethod(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "PaymentMethod", id, "id")
+			return nil, pay.NotFoundAs(err, "PaymentMethod", id, "id")
 		}
 		return pay.PaymentMethodView(pm), nil
 	}, nil
@@ -244,7 +244,7 @@ func (s *Server) updatePaymentMethod(r *http.Request, p *params) (writeFunc, err
 	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
 		pm, err := tx.FindPaymentMethod(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "PaymentMethod", id, "id")
+			return nil, pay.NotFoundAs(err, "PaymentMethod", id, "id")
 		}
 		before := pay.PaymentMethodView(pm)
 		if billing != nil {
@@ -262,8 +262,8 @@ func (s *Server) updatePaymentMethod(r *http.Request, p *params) (writeFunc, err
 			}
 			pm.Card.ExpYear = int(*expYear)
 		}
-		pm.Metadata = md.apply(pm.Metadata)
-		if err := checkMetadata(pm.Metadata); err != nil {
+		pm.Metadata = md.Apply(pm.Metadata)
+		if err := pay.CheckMetadata(pm.Metadata); err != nil {
 			return nil, err
 		}
 		if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
@@ -301,7 +301,7 @@ func (s *Server) listPaymentMethods(r *http.Request, p *params) (readFunc, error
 	return func(ctx context.Context, scope pay.Scope) (any, error) {
 		if f.Customer != "" {
 			if _, err := s.db.FindCustomer(ctx, scope, f.Customer); err != nil {
-				return nil, notFoundAs(err, "customer", f.Customer, "customer")
+				return nil, pay.NotFoundAs(err, "customer", f.Customer, "customer")
 			}
 		}
 		l, err := s.db.FindPaymentMethods(ctx, scope, f, page)
@@ -325,7 +325,7 @@ func (s *Server) attachPaymentMethod(r *http.Request, p *params) (cardWrite, err
 		if pm == nil {
 			var err error
 			if pm, err = tx.FindPaymentMethod(ctx, scope, id); err != nil {
-				return nil, notFoundAs(err, "PaymentMethod", id, "id")
+				return nil, pay.NotFoundAs(err, "PaymentMethod", id, "id")
 			}
 		}
 		if err := checkAttach(pm, customer, ""); err != nil {
@@ -366,7 +366,7 @@ func (s *Server) detachPaymentMethod(r *http.Request, p *params) (writeFunc, err
 	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
 		pm, err := tx.FindPaymentMethod(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "PaymentMethod", id, "id")
+			return nil, pay.NotFoundAs(err, "PaymentMethod", id, "id")
 		}
 		if pm.Customer == "" {
 			return nil, pay.InvalidRequest("payment_method_unexpected_state", "", "The payment method %s is not attached to a customer.", id)
@@ -386,5 +386,5 @@ func (s *Server) requireCustomer(ctx context.Context, tx *store.Tx, scope pay.Sc
 	if err == nil && c.Deleted {
 		err = pay.ErrNotFound
 	}
-	return notFoundAs(err, "customer", id, param)
+	return pay.NotFoundAs(err, "customer", id, param)
 }

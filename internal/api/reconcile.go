@@ -247,7 +247,7 @@ func (s *Server) recordOutcome(ctx context.Context, tx *store.Tx, op *pay.Gatewa
 // retryLater notes a failed attempt at op and gives it up until retryAfter.
 func (s *Server) retryLater(ctx context.Context, op *pay.GatewayOp, note string) error {
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
-		return tx.ReleaseGatewayOp(ctx, op.ID, op.Owner, clip(note, 500), retryAfter)
+		return tx.ReleaseGatewayOp(ctx, op.ID, op.Owner, pay.Clip(note, 500), retryAfter)
 	})
 }
 
@@ -269,7 +269,7 @@ func (s *Server) needsOperator(ctx context.Context, op *pay.GatewayOp, why strin
 // parked sale, capture or cancel leaves its intent processing. It returns
 // the object as it now is, with errNoOutcome.
 func (s *Server) park(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, why string) (any, error) {
-	if err := finishOp(ctx, tx, op, pay.OpAttention, clip(why, 500)); err != nil {
+	if err := finishOp(ctx, tx, op, pay.OpAttention, pay.Clip(why, 500)); err != nil {
 		return nil, err
 	}
 	s.log.ErrorContext(ctx, "gateway operation needs an operator: see calmonypay gateway ops", "op", op.ID, "kind", op.Kind, "object", op.ObjectID, "why", why)

@@ -12,8 +12,6 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 )
 
-var refundReasons = []string{"duplicate", "fraudulent", "requested_by_customer"}
-
 // refundOp is what a pending refund's gateway op keeps.
 type refundOp struct {
 	XRef   string `json:"xref"`
@@ -35,7 +33,7 @@ func (s *Server) createRefund(r *http.Request, p *params) (stagedFunc, error) {
 		p.Fail("amount", "parameter_invalid_integer", "amount must be a positive integer.")
 	}
 	reason := p.OptString("reason")
-	if reason != nil && *reason != "" && !oneOf(*reason, refundReasons) {
+	if reason != nil && *reason != "" && !pay.IsRefundReason(*reason) {
 		p.Fail("reason", "parameter_invalid", "reason must be one of duplicate, fraudulent or requested_by_customer.")
 	}
 	md := readMetadata(p)
@@ -71,11 +69,11 @@ func (s *Server) createRefund(r *http.Request, p *params) (stagedFunc, error) {
 					req.Amount = *amount
 				}
 				re := &pay.Refund{ID: pay.NewID(pay.PrefixRefund), Scope: st.scope, Charge: ch.ID, PaymentIntent: ch.PaymentIntent,
-					Amount: req.Amount, Currency: ch.Currency, Status: pay.RefundPending, Metadata: md.apply(nil)}
+					Amount: req.Amount, Currency: ch.Currency, Status: pay.RefundPending, Metadata: md.Apply(nil)}
 				if reason != nil {
 					re.Reason = *reason
 				}
-				if err := checkMetadata(re.Metadata); err != nil {
+				if err := pay.CheckMetadata(re.Metadata); err != nil {
 					return err
 				}
 				if err := tx.CreateRefund(ctx, re); err != nil {
@@ -153,7 +151,7 @@ func (s *Server) refundableCharge(ctx context.Context, tx *store.Tx, scope pay.S
 	if chID == "" {
 		pi, err := tx.FindPaymentIntent(ctx, scope, piID)
 		if err != nil {
-			return nil, notFoundAs(err, "payment_intent", piID, "payment_intent")
+			return nil, pay.NotFoundAs(err, "payment_intent", piID, "payment_intent")
 		}
 		if !pi.Refundable() {
 			return nil, pay.InvalidRequest("payment_intent_unexpected_state", "payment_intent",
@@ -163,7 +161,7 @@ func (s *Server) refundableCharge(ctx context.Context, tx *store.Tx, scope pay.S
 	}
 	ch, err := tx.FindCharge(ctx, scope, chID)
 	if err != nil {
-		return nil, notFoundAs(err, "charge", chID, "charge")
+		return nil, pay.NotFoundAs(err, "charge", chID, "charge")
 	}
 	if piID != "" && ch.PaymentIntent != piID {
 		return nil, pay.InvalidParam("charge", "Charge %s does not belong to PaymentIntent %s.", ch.ID, piID)
@@ -249,7 +247,7 @@ func (s *Server) retrieveRefund(r *http.Request, p *params) (readFunc, error) {
 	return func(ctx context.Context, scope pay.Scope) (any, error) {
 		re, err := s.db.FindRefund(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "refund", id, "id")
+			return nil, pay.NotFoundAs(err, "refund", id, "id")
 		}
 		return pay.RefundView(re), nil
 	}, nil
@@ -261,11 +259,11 @@ func (s *Server) updateRefund(r *http.Request, p *params) (writeFunc, error) {
 	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
 		re, err := tx.FindRefund(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "refund", id, "id")
+			return nil, pay.NotFoundAs(err, "refund", id, "id")
 		}
 		before := pay.RefundView(re)
-		if re.Metadata = md.apply(re.Metadata); len(re.Metadata) > maxMetadataKeys {
-			return nil, checkMetadata(re.Metadata)
+		if re.Metadata = md.Apply(re.Metadata); len(re.Metadata) > pay.MaxMetadataKeys {
+			return nil, pay.CheckMetadata(re.Metadata)
 		}
 		if err := tx.UpdateRefund(ctx, re); err != nil {
 			return nil, err

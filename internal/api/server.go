@@ -238,10 +238,20 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler) http.Handler {
 	mux.HandleFunc("/", s.notFound)
 	return middleware.Chain(mux,
 		middleware.RequestID(nil),
+		withPayRequestID,
 		middleware.AccessLog(s.log),
 		middleware.SecurityHeaders,
 		middleware.Recover(s.log),
 	)
+}
+
+// withPayRequestID hands the request ID middleware.RequestID made to the
+// operations, which read it with pay.RequestIDFromContext.
+func withPayRequestID(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx := pay.NewContextWithRequestID(r.Context(), middleware.RequestIDFrom(r.Context()))
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
 }
 
 // root answers / with a short description: security scanners need a 2xx there.

@@ -366,7 +366,7 @@ func (s *Server) runStaged(w http.ResponseWriter, r *http.Request, typ string, p
 		return err
 	}
 	if st.claim != nil {
-		ctx = withClaim(ctx, st.claim)
+		ctx = pay.NewContextWithIdempotencyKey(ctx, st.claim.key.Key)
 	}
 	// The gateway call and the recording of its outcome must finish even if
 	// the client goes away: money may already have moved. They run on their

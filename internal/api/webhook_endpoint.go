@@ -31,7 +31,7 @@ type webhookEndpointChange struct {
 	url, description *string
 	events           []string
 	disabled         *bool
-	metadata         metadataChange
+	metadata         pay.MetadataUpdate
 }
 
 // readWebhookEndpointChange reads the parameters create and update share.
@@ -71,7 +71,7 @@ func readEnabledEvents(p *params, events []string) []string {
 	for i, t := range events {
 		if _, known := pay.ParseEventType(t); t != pay.WebhookAllEvents && !known {
 			p.Fail("enabled_events["+strconv.Itoa(i)+"]", "parameter_invalid",
-				"Invalid event type '"+clip(t, 100)+"': it must be '*' or a known event type such as customer.created.")
+				"Invalid event type '"+pay.Clip(t, 100)+"': it must be '*' or a known event type such as customer.created.")
 			return nil
 		}
 		if !slices.Contains(out, t) {
@@ -108,8 +108,8 @@ func (s *Server) createWebhookEndpoint(r *http.Request, p *params) (writeFunc, e
 		if ch.description != nil {
 			ep.Description = *ch.description
 		}
-		ep.Metadata = ch.metadata.apply(nil)
-		if err := checkMetadata(ep.Metadata); err != nil {
+		ep.Metadata = ch.metadata.Apply(nil)
+		if err := pay.CheckMetadata(ep.Metadata); err != nil {
 			return nil, err
 		}
 		signing := newWebhookSecret()
@@ -127,7 +127,7 @@ func (s *Server) retrieveWebhookEndpoint(r *http.Request, p *params) (readFunc, 
 	return func(ctx context.Context, scope pay.Scope) (any, error) {
 		ep, err := s.db.FindWebhookEndpoint(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "webhook_endpoint", id, "id")
+			return nil, pay.NotFoundAs(err, "webhook_endpoint", id, "id")
 		}
 		return pay.WebhookEndpointView(ep), nil
 	}, nil
@@ -140,7 +140,7 @@ func (s *Server) updateWebhookEndpoint(r *http.Request, p *params) (writeFunc, e
 	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
 		ep, err := tx.FindWebhookEndpoint(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "webhook_endpoint", id, "id")
+			return nil, pay.NotFoundAs(err, "webhook_endpoint", id, "id")
 		}
 		if ch.url != nil {
 			ep.URL = *ch.url
@@ -151,8 +151,8 @@ func (s *Server) updateWebhookEndpoint(r *http.Request, p *params) (writeFunc, e
 		if ch.description != nil {
 			ep.Description = *ch.description
 		}
-		ep.Metadata = ch.metadata.apply(ep.Metadata)
-		if err := checkMetadata(ep.Metadata); err != nil {
+		ep.Metadata = ch.metadata.Apply(ep.Metadata)
+		if err := pay.CheckMetadata(ep.Metadata); err != nil {
 			return nil, err
 		}
 		switch {
@@ -175,7 +175,7 @@ func (s *Server) deleteWebhookEndpoint(r *http.Request, p *params) (writeFunc, e
 	id := r.PathValue("id")
 	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
 		if err := tx.DeleteWebhookEndpoint(ctx, scope, id); err != nil {
-			return nil, notFoundAs(err, "webhook_endpoint", id, "id")
+			return nil, pay.NotFoundAs(err, "webhook_endpoint", id, "id")
 		}
 		return pay.DeletedObject{ID: id, Object: "webhook_endpoint", Deleted: true}, nil
 	}, nil
@@ -197,7 +197,7 @@ func (s *Server) rollWebhookSecret(r *http.Request, p *params) (writeFunc, error
 	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
 		ep, err := tx.FindWebhookEndpoint(ctx, scope, id)
 		if err != nil {
-			return nil, notFoundAs(err, "webhook_endpoint", id, "id")
+			return nil, pay.NotFoundAs(err, "webhook_endpoint", id, "id")
 		}
 		signing := newWebhookSecret()
 		if err := tx.RollWebhookSecret(ctx, scope, id, signing, tx.Now.Unix()+overlap); err != nil {
@@ -228,7 +228,7 @@ func (s *Server) listDeliveryAttempts(r *http.Request, p *params) (readFunc, err
 	endpoint, _ := p.String("webhook_endpoint")
 	return func(ctx context.Context, scope pay.Scope) (any, error) {
 		if _, err := s.db.FindEvent(ctx, scope, id); err != nil {
-			return nil, notFoundAs(err, "event", id, "id")
+			return nil, pay.NotFoundAs(err, "event", id, "id")
 		}
 		l, err := s.db.FindDeliveryAttempts(ctx, scope, id, endpoint, page)
 		if err != nil {
@@ -247,7 +247,7 @@ func (s *Server) retryEvent(r *http.Request, p *params) (writeFunc, error) {
 	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
 		if endpoint != "" {
 			if _, err := tx.FindWebhookEndpoint(ctx, scope, endpoint); err != nil {
-				return nil, notFoundAs(err, "webhook_endpoint", endpoint, "webhook_endpoint")
+				return nil, pay.NotFoundAs(err, "webhook_endpoint", endpoint, "webhook_endpoint")
 			}
 		}
 		e, n, err := tx.RetryEvent(ctx, scope, id, endpoint)
@@ -255,7 +255,7 @@ func (s *Server) retryEvent(r *http.Request, p *params) (writeFunc, error) {
 		case errors.Is(err, store.ErrEndpointDisabled):
 			return nil, pay.InvalidParam("webhook_endpoint", "Webhook endpoint %s is disabled: enable it first.", endpoint)
 		case err != nil:
-			return nil, notFoundAs(err, "event", id, "id")
+			return nil, pay.NotFoundAs(err, "event", id, "id")
 		case n == 0:
 			return nil, pay.InvalidRequest("", "", "No enabled webhook endpoint subscribes to %s events.", e.Type)
 		}

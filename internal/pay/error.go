@@ -6,6 +6,7 @@ package pay
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // Error types, as Stripe names them in the error envelope.
@@ -76,6 +77,26 @@ func InvalidParam(param, format string, args ...any) *Error {
 func NoSuch(kind, id, param string) *Error {
 	return &Error{Status: 404, Type: ErrorTypeInvalidRequest, Code: "resource_missing", Param: param,
 		Message: fmt.Sprintf("No such %s: '%s'", kind, id)}
+}
+
+// NotFoundAs turns [ErrNotFound] into Stripe's resource_missing error
+// naming the kind of object, its ID and the parameter that named it. Any
+// other error is returned as it is.
+func NotFoundAs(err error, kind, id, param string) error {
+	if errors.Is(err, ErrNotFound) {
+		return NoSuch(kind, id, param)
+	}
+	return err
+}
+
+// Clip shortens s to at most n bytes, marking a cut with "…", and drops
+// invalid UTF-8, so a client's or gateway's text can be quoted in a message
+// or a note.
+func Clip(s string, n int) string {
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	return strings.ToValidUTF8(s, "")
 }
 
 // AsError returns the *Error in err's chain, if any.

@@ -96,6 +96,29 @@ func (pi *PaymentIntent) UnexpectedState(action string) *Error {
 		"You cannot %s this PaymentIntent because it has a status of %s.", action, pi.Status)
 }
 
+// MinimumAmount is Stripe's smallest chargeable amount in currency, in its
+// smallest unit; 0 for a currency without one.
+func MinimumAmount(currency string) int64 {
+	switch currency {
+	case "gbp":
+		return 30
+	case "eur", "usd":
+		return 50
+	}
+	return 0
+}
+
+// IsCancellationReason reports whether reason is one of Stripe's
+// cancellation reasons for a payment intent: duplicate, fraudulent,
+// requested_by_customer or abandoned.
+func IsCancellationReason(reason string) bool {
+	switch reason {
+	case "duplicate", "fraudulent", "requested_by_customer", "abandoned":
+		return true
+	}
+	return false
+}
+
 // LastPaymentError is why the last confirmation failed.
 type LastPaymentError struct {
 	Type          string `json:"type"`
@@ -189,6 +212,16 @@ type Refund struct {
 	// Method is how the gateway gave the money back: cancel, capture or refund_sale.
 	Method       string
 	GatewayTxnID string
+}
+
+// IsRefundReason reports whether reason is one of Stripe's refund reasons:
+// duplicate, fraudulent or requested_by_customer.
+func IsRefundReason(reason string) bool {
+	switch reason {
+	case "duplicate", "fraudulent", "requested_by_customer":
+		return true
+	}
+	return false
 }
 
 // GatewayOp records a gateway call before it is made, so a crash between
