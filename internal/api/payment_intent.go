@@ -48,7 +48,7 @@ func readPaymentMethodTypes(p *params) {
 	}
 }
 
-// apply sets the sent fields on pi and checks them against the project's
+// applyIntentChange sets the sent fields on pi and checks them against the project's
 // currencies and the scope's objects. It returns the payment method it
 // checked, if one was sent. fresh, if not nil, is the payment method this
 // request made from the Stripe test ID in ch, and stands for it (the
@@ -57,12 +57,7 @@ func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.Pa
 	if fresh != nil {
 		ch.PaymentMethod = &fresh.ID
 	}
-	if ch.Amount != nil {
-		pi.Amount = *ch.Amount
-	}
-	if ch.Currency != nil {
-		pi.Currency = *ch.Currency
-	}
+	ch.Apply(pi)
 	if payments.CurrencyNumeric(pi.Currency) == "" || !s.currencyAllowed(ctx, pi.Scope, pi.Currency) {
 		return nil, pay.InvalidParam("currency", "Currency %q is not enabled for this project.", pay.Clip(pi.Currency, 10))
 	}
@@ -72,13 +67,10 @@ func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.Pa
 	if pi.Amount > 99999999 {
 		return nil, pay.InvalidRequest("amount_too_large", "amount", "Amount must be no more than 99999999.")
 	}
-	if ch.Customer != nil {
-		if *ch.Customer != "" {
-			if err := s.requireCustomer(ctx, tx, pi.Scope, *ch.Customer, "customer"); err != nil {
-				return nil, err
-			}
+	if ch.Customer != nil && *ch.Customer != "" {
+		if err := s.requireCustomer(ctx, tx, pi.Scope, *ch.Customer, "customer"); err != nil {
+			return nil, err
 		}
-		pi.Customer = *ch.Customer
 	}
 	var pm *pay.PaymentMethod
 	if ch.PaymentMethod != nil && *ch.PaymentMethod != "" {
@@ -92,18 +84,6 @@ func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.Pa
 			return nil, pay.InvalidParam("payment_method", "The PaymentMethod %s belongs to another customer.", pm.ID)
 		}
 	}
-	set := func(dst *string, v *string) {
-		if v != nil {
-			*dst = *v
-		}
-	}
-	set(&pi.PaymentMethod, ch.PaymentMethod)
-	set(&pi.Description, ch.Description)
-	set(&pi.StatementDescriptor, ch.StatementDescriptor)
-	set(&pi.ReceiptEmail, ch.ReceiptEmail)
-	set(&pi.CaptureMethod, ch.CaptureMethod)
-	set(&pi.SetupFutureUsage, ch.SetupFutureUsage)
-	pi.Metadata = ch.Metadata.Apply(pi.Metadata)
 	return pm, pay.CheckMetadata(pi.Metadata)
 }
 

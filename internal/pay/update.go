@@ -79,6 +79,24 @@ type PaymentIntentUpdate struct {
 	Metadata                                                            MetadataUpdate
 }
 
+// Apply sets the sent fields on pi. It checks nothing: whether the values
+// are allowed is checked on the result, where the project's currencies and
+// the scope's objects are known.
+func (u PaymentIntentUpdate) Apply(pi *PaymentIntent) {
+	if u.Amount != nil {
+		pi.Amount = *u.Amount
+	}
+	set(&pi.Currency, u.Currency)
+	set(&pi.Customer, u.Customer)
+	set(&pi.PaymentMethod, u.PaymentMethod)
+	set(&pi.Description, u.Description)
+	set(&pi.StatementDescriptor, u.StatementDescriptor)
+	set(&pi.ReceiptEmail, u.ReceiptEmail)
+	set(&pi.CaptureMethod, u.CaptureMethod)
+	set(&pi.SetupFutureUsage, u.SetupFutureUsage)
+	pi.Metadata = u.Metadata.Apply(pi.Metadata)
+}
+
 // set copies *v to *dst if v is not nil.
 func set(dst, v *string) {
 	if v != nil {

@@ -83,3 +83,12 @@ func TestAmountsAndReasons(t *testing.T) {
 		t.Error("reasons: abandoned cancels but does not refund; duplicate refunds; \"\" is neither")
 	}
 }
+
+func TestPaymentIntentUpdateApply(t *testing.T) {
+	amount, currency, desc := int64(500), "eur", ""
+	pi := &PaymentIntent{Amount: 100, Currency: "gbp", Description: "old", Customer: "cus_1", Metadata: map[string]string{"a": "1"}}
+	PaymentIntentUpdate{Amount: &amount, Currency: &currency, Description: &desc, Metadata: MetadataUpdate{Set: map[string]string{"b": "2"}}}.Apply(pi)
+	if pi.Amount != 500 || pi.Currency != "eur" || pi.Description != "" || pi.Customer != "cus_1" || len(pi.Metadata) != 2 {
+		t.Errorf("after Apply: %+v", pi)
+	}
+}
