@@ -380,20 +380,16 @@ func hostedCard(res *cardstream.Result) pay.CardDetails {
 	return d
 }
 
-// RunCheckoutSweeper expires overdue checkout sessions every interval.
+// RunCheckoutSweeper expires overdue checkout sessions now and every
+// interval until ctx ends.
 func (s *Server) RunCheckoutSweeper(ctx context.Context, interval time.Duration) {
-	t := time.NewTicker(interval)
-	defer t.Stop()
-	for {
+	sweep := func() {
 		if n, err := s.ExpireCheckoutSessions(ctx); err != nil && ctx.Err() == nil {
 			s.log.ErrorContext(ctx, "expire checkout sessions", "err", err)
 		} else if n > 0 {
 			s.log.InfoContext(ctx, "expired checkout sessions", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
 	}
+	sweep()
+	every(ctx, interval, sweep)
 }
