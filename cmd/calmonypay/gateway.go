@@ -11,6 +11,7 @@ import (
 	"github.com/calmony/calmonypay/internal/api"
 	"github.com/calmony/calmonypay/internal/config"
 	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
 )
 
@@ -51,12 +52,11 @@ func gatewayCommand(ctx context.Context, args []string, e *env) error {
 	if len(pos) != 1 || xref != "" && notCharged {
 		return fmt.Errorf("%w: gateway resolve OP_ID [--xref XREF | --not-charged]", errUsage)
 	}
-	srv, err := offlineServer(cfg, e, db)
+	svc, err := offlinePayments(cfg, e, db)
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
-	if err := srv.ResolveGatewayOp(ctx, pos[0], xref, notCharged); err != nil {
+	if err := svc.ResolveGatewayOp(ctx, pos[0], xref, notCharged); err != nil {
 		if errors.Is(err, pay.ErrNotFound) {
 			return fmt.Errorf("no gateway op %s", pos[0])
 		}
@@ -66,16 +66,18 @@ func gatewayCommand(ctx context.Context, args []string, e *env) error {
 	return nil
 }
 
-// offlineServer builds the API server without listening, for commands that
-// need its payment logic.
-func offlineServer(cfg *config.Config, e *env, db *store.DB) (*api.Server, error) {
+// offlinePayments builds the payments service without a server, for
+// commands that run payment operations. The answers it keeps under
+// idempotency keys are rendered as the API renders them.
+func offlinePayments(cfg *config.Config, e *env, db *store.DB) (*payments.Service, error) {
 	log := newLogger(e, cfg)
 	publicURL := cmp.Or(e.getenv("CALMONY_PUBLIC_URL"), "http://"+cmp.Or(e.getenv("CALMONY_ADDR"), "127.0.0.1:8080"))
-	// No browser reaches this server: test keys reach the in-process
+	// No browser reaches this process: test keys reach the in-process
 	// sandbox in memory, and it serves no pages.
 	gws, _, err := configureGateways(e.getenv, gatewayOptions{publicURL: publicURL, requireLive: cfg.Env == config.Production, log: log})
 	if err != nil {
 		return nil, err
 	}
-	return api.New(api.Config{DB: db, Keys: db.Keys(), Logger: log, AppOrigin: publicURL, Gateways: gws})
+	return payments.New(payments.Config{DB: db, Keys: db.Keys(), Gateways: gws, Logger: log, PublicURL: publicURL,
+		Render: api.Renderer(publicURL)}), nil
 }

@@ -16,9 +16,13 @@ import (
 
 	"github.com/calmony/calmonypay/internal/api"
 	"github.com/calmony/calmonypay/internal/config"
+	"github.com/calmony/calmonypay/internal/hosted"
+	"github.com/calmony/calmonypay/internal/loop"
 	"github.com/calmony/calmonypay/internal/middleware"
+	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
 	"github.com/calmony/calmonypay/internal/throttle"
+	"github.com/calmony/calmonypay/internal/webhook"
 )
 
 // defaultMemoryLimit is serve's soft heap ceiling unless GOMEMLIMIT is set.
@@ -120,19 +124,19 @@ func serve(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	srv, err := api.New(api.Config{DB: db, Keys: keys, Logger: log, RateLimit: cfg.RateLimit, AppOrigin: cfg.AppOrigin,
-		ClientRateLimit: cfg.ClientRateLimit, TrustedProxies: trusted,
-		Gateways: gateways, AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs, PublicURL: cfg.PublicURL,
-		AllowLocalhostURLs: cfg.AllowLocalhostURLs, SkipCallbackSignature: cfg.SkipCallbackSignature})
+	svc := payments.New(payments.Config{DB: db, Keys: keys, Gateways: gateways, Logger: log, PublicURL: cfg.PublicURL,
+		SkipCallbackSignature: cfg.SkipCallbackSignature, Render: api.Renderer(cfg.PublicURL)})
+	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Logger: log, ClientRateLimit: cfg.ClientRateLimit, TrustedProxies: trusted})
+	srv, err := api.New(api.Config{DB: db, Payments: svc, Mount: pages.Routes(), Keys: keys, Logger: log, RateLimit: cfg.RateLimit,
+		AppOrigin: cfg.AppOrigin, AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs, AllowLocalhostURLs: cfg.AllowLocalhostURLs})
 	if err != nil {
 		return err
 	}
 	defer srv.Close()
-	stopWebhooks, err := startWebhooks(ctx, db, cfg, log)
+	webhooks, err := newWebhookWorker(db, cfg, log)
 	if err != nil {
 		return err
 	}
-	defer stopWebhooks()
 	if *pprofAddr != "" {
 		stopPprof, err := startPprof(*pprofAddr, log)
 		if err != nil {
@@ -146,9 +150,11 @@ func serve(ctx context.Context, args []string, e *env) error {
 		servers = append(servers, &httpServer{Server: newHTTPServer(sandboxHandler(sb, perClient, log), log), ln: sandboxLn})
 	}
 	printBanner(e, cfg, db, boot, len(servers) > 1)
-	go pruneIdempotencyKeys(ctx, db, log)
-	go srv.RunReconciler(ctx, cfg.ReconcileInterval)
-	go srv.RunCheckoutSweeper(ctx, 30*time.Second)
+	// The background loops, started once the store is open and stopped
+	// (and waited for) after the servers have shut down.
+	loops := loop.NewGroup(ctx, log)
+	defer loops.Stop()
+	runLoops(loops, db, svc, srv, webhooks, cfg.ReconcileInterval, log)
 
 	errc := make(chan error, len(servers))
 	for _, hs := range servers {
@@ -172,7 +178,7 @@ func serve(ctx context.Context, args []string, e *env) error {
 	}
 	// Requests that answered before the gateway did record its outcome
 	// now; any still waiting when the budget ends are the reconciler's.
-	if err := srv.Drain(shutdownCtx); err != nil {
+	if err := svc.Drain(shutdownCtx); err != nil {
 		log.Warn("gateway operations still waiting at shutdown are left to the reconciler", "err", err)
 	}
 	for range servers {
@@ -309,20 +315,31 @@ func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult, sand
 	fmt.Fprintln(w)
 }
 
-// pruneIdempotencyKeys deletes idempotency keys past their 24 hours, hourly.
-func pruneIdempotencyKeys(ctx context.Context, db *store.DB, log *slog.Logger) {
-	t := time.NewTicker(time.Hour)
-	defer t.Stop()
-	for {
-		if n, err := db.PruneIdempotent(ctx); err != nil && ctx.Err() == nil {
-			log.Error("prune idempotency keys", "err", err)
-		} else if n > 0 {
-			log.Info("pruned idempotency keys", "count", n)
+// runLoops starts serve's background loops in g: the settings caches'
+// reloads, the reconciler (every interval), the checkout sweeper, the
+// idempotency-key pruner and the webhook worker.
+func runLoops(g *loop.Group, db *store.DB, svc *payments.Service, srv *api.Server, webhooks *webhook.Worker, interval time.Duration, log *slog.Logger) {
+	g.Go("project currencies", svc.RefreshSettings)
+	g.Go("CORS allowlists", srv.RefreshSettings)
+	g.Every("reconciler", interval, svc.Reconcile)
+	g.Every("checkout sweeper", 30*time.Second, func(ctx context.Context) error {
+		n, err := svc.ExpireCheckoutSessions(ctx)
+		if n > 0 {
+			log.InfoContext(ctx, "expired checkout sessions", "count", n)
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		return err
+	})
+	// Idempotency keys are kept 24 hours.
+	g.Every("idempotency pruner", time.Hour, func(ctx context.Context) error {
+		n, err := db.PruneIdempotent(ctx)
+		if n > 0 {
+			log.InfoContext(ctx, "pruned idempotency keys", "count", n)
 		}
-	}
+		return err
+	})
+	g.Go("webhook worker", func(ctx context.Context) {
+		if err := webhooks.Run(ctx); err != nil {
+			log.ErrorContext(ctx, "webhook worker stopped", "err", err)
+		}
+	})
 }

@@ -20,11 +20,9 @@ import (
 	"github.com/calmony/calmonypay/internal/webhook"
 )
 
-// startWebhooks starts the webhook delivery worker, which also prunes events
-// past their retention. The returned function stops it: no new deliveries
-// start, and those in flight finish (each within --webhook-timeout).
-func startWebhooks(ctx context.Context, db *store.DB, cfg *config.Config, log *slog.Logger) (func(), error) {
-	w, err := webhook.New(webhook.Config{
+// newWebhookWorker builds the webhook delivery worker serve runs.
+func newWebhookWorker(db *store.DB, cfg *config.Config, log *slog.Logger) (*webhook.Worker, error) {
+	return webhook.New(webhook.Config{
 		DB:          db,
 		Logger:      log,
 		Concurrency: cfg.WebhookConcurrency,
@@ -34,21 +32,6 @@ func startWebhooks(ctx context.Context, db *store.DB, cfg *config.Config, log *s
 		AllowPrivateURLs: cfg.AllowPrivateWebhookURLs,
 		EventRetention:   time.Duration(cfg.EventRetentionDays) * 24 * time.Hour,
 	})
-	if err != nil {
-		return nil, err
-	}
-	ctx, cancel := context.WithCancel(ctx)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		if err := w.Run(ctx); err != nil {
-			log.Error("webhook worker stopped", "err", err)
-		}
-	}()
-	return func() {
-		cancel()
-		<-done
-	}, nil
 }
 
 // apiClient calls a running server's /v1 API with a secret key, for the

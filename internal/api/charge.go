@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
 )
 
@@ -19,27 +20,12 @@ func (s *Server) retrieveCharge(r *http.Request, p *params) (readFunc, error) {
 	}, nil
 }
 
-func (s *Server) updateCharge(r *http.Request, p *params) (writeFunc, error) {
+func (s *Server) updateCharge(r *http.Request, p *params) (opFunc, error) {
 	id := r.PathValue("id")
 	description := readText(p, "description", 1000)
 	md := readMetadata(p)
-	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
-		c, err := tx.FindCharge(ctx, scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "charge", id, "id")
-		}
-		before := pay.ChargeView(c)
-		if description != nil {
-			c.Description = *description
-		}
-		if c.Metadata = md.Apply(c.Metadata); len(c.Metadata) > pay.MaxMetadataKeys {
-			return nil, pay.CheckMetadata(c.Metadata)
-		}
-		if err := tx.UpdateCharge(ctx, c); err != nil {
-			return nil, err
-		}
-		after := pay.ChargeView(c)
-		return after, s.emitUpdate(ctx, tx, scope, pay.EventChargeUpdated, c.ID, before, after)
+	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
+		return s.payments.UpdateCharge(ctx, call, id, description, md)
 	}, nil
 }
 

@@ -6,35 +6,15 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/safeurl"
-	"github.com/calmony/calmonypay/internal/store"
 )
 
-// Checkout session lifetimes: Stripe's expires_at range, the original
-// product's expires_in range, and its 30-minute default.
-const (
-	checkoutDefaultTTL = 30 * time.Minute
-	checkoutMinTTL     = 5 * time.Minute
-	checkoutMaxTTL     = 24 * time.Hour
-	maxLineItems       = 100
-)
-
-// withLineItems renders a session, including its line items when expand[]
-// asks for them (they are not an ID field, so the generic expander cannot).
-func (s *Server) withLineItems(cs *pay.CheckoutSession, p *params) any {
-	v := pay.CheckoutSessionView(cs, s.publicURL)
-	if i := slices.Index(p.expand, "line_items"); i >= 0 {
-		l := pay.LineItemList(cs)
-		v.LineItems = &l
-		p.expand = slices.Delete(p.expand, i, i+1)
-	}
-	return v
-}
+// maxLineItems bounds a checkout session's line items.
+const maxLineItems = 100
 
 // readLineItems reads line_items[n][price_data][currency|unit_amount|product_data[name|description]] and [quantity].
 func readLineItems(p *params) ([]pay.LineItem, string) {
@@ -110,7 +90,7 @@ func (s *Server) checkURL(p *params, name string, required bool) string {
 	return raw
 }
 
-func (s *Server) createCheckoutSession(r *http.Request, p *params) (writeFunc, error) {
+func (s *Server) createCheckoutSession(r *http.Request, p *params) (opFunc, error) {
 	if mode := p.RequireString("mode"); mode != "" && mode != "payment" {
 		p.Fail("mode", "parameter_invalid", "Only mode=payment is supported; setup and subscription modes arrive with billing.")
 	}
@@ -140,40 +120,11 @@ func (s *Server) createCheckoutSession(r *http.Request, p *params) (writeFunc, e
 	}
 	expiresAt, expiresIn := p.OptInt64("expires_at"), p.OptInt64("expires_in")
 	readCheckoutPresentation(p)
-	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
-		now := tx.Now
-		exp, err := checkoutExpiry(now, expiresAt, expiresIn)
-		if err != nil {
-			return nil, err
-		}
-		cs := &pay.CheckoutSession{Scope: scope, ExpiresAt: exp, Mode: "payment", Status: pay.CheckoutOpen, PaymentStatus: "unpaid",
-			Currency: currency, LineItems: items, SuccessURL: success, CancelURL: cancel, Customer: customer, Metadata: md.Apply(nil),
-			PIMetadata: piMD.Apply(nil)}
-		for _, li := range items {
-			cs.AmountTotal += li.Total()
-		}
-		if email != nil {
-			cs.CustomerEmail = *email
-		}
-		if ref != nil {
-			cs.ClientReferenceID = *ref
-		}
-		if piDesc != nil {
-			cs.PIDescription = *piDesc
-		}
-		if piCapture != nil {
-			cs.PICaptureMethod = *piCapture
-		}
-		if piDescriptor != nil {
-			cs.PIStatementDescriptor = *piDescriptor
-		}
-		if err := s.checkCheckout(ctx, tx, cs); err != nil {
-			return nil, err
-		}
-		if err := tx.CreateCheckoutSession(ctx, cs); err != nil {
-			return nil, err
-		}
-		return pay.CheckoutSessionView(cs, s.publicURL), nil
+	cp := payments.CheckoutParams{Currency: currency, LineItems: items, SuccessURL: success, CancelURL: cancel, Customer: customer,
+		CustomerEmail: email, ClientReferenceID: ref, Metadata: md, ExpiresAt: expiresAt, ExpiresIn: expiresIn,
+		PIMetadata: piMD, PIDescription: piDesc, PICaptureMethod: piCapture, PIStatementDescriptor: piDescriptor}
+	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
+		return s.payments.CreateCheckoutSession(ctx, call, cp)
 	}, nil
 }
 
@@ -196,44 +147,6 @@ func readCheckoutPresentation(p *params) {
 	p.String("locale")
 }
 
-// checkCheckout validates what depends on the project and its objects.
-func (s *Server) checkCheckout(ctx context.Context, tx *store.Tx, cs *pay.CheckoutSession) error {
-	if payments.CurrencyNumeric(cs.Currency) == "" || !s.currencyAllowed(ctx, cs.Scope, cs.Currency) {
-		return pay.InvalidParam("line_items[0][price_data][currency]", "Currency %q is not enabled for this project.", pay.Clip(cs.Currency, 10))
-	}
-	if cs.AmountTotal < pay.MinimumAmount(cs.Currency) || cs.AmountTotal > 99999999 {
-		return pay.InvalidRequest("amount_too_small", "line_items", "The total must be between %d and 99999999 %s.", pay.MinimumAmount(cs.Currency), cs.Currency)
-	}
-	if err := pay.CheckMetadata(cs.Metadata); err != nil {
-		return err
-	}
-	if cs.Customer != "" {
-		return s.requireCustomer(ctx, tx, cs.Scope, cs.Customer, "customer")
-	}
-	return nil
-}
-
-// checkoutExpiry takes Stripe's expires_at or the original product's
-// expires_in (seconds), within 5 minutes and 24 hours; 30 minutes by default.
-func checkoutExpiry(now time.Time, at, in *int64) (int64, error) {
-	switch {
-	case at != nil && in != nil:
-		return 0, pay.InvalidParam("expires_in", "You may pass only one of expires_at and expires_in.")
-	case in != nil:
-		if *in < int64(checkoutMinTTL/time.Second) || *in > int64(checkoutMaxTTL/time.Second) {
-			return 0, pay.InvalidParam("expires_in", "expires_in must be between 300 and 86400 seconds.")
-		}
-		return now.Unix() + *in, nil
-	case at != nil:
-		d := time.Unix(*at, 0).Sub(now)
-		if d < checkoutMinTTL || d > checkoutMaxTTL {
-			return 0, pay.InvalidParam("expires_at", "expires_at must be between 5 minutes and 24 hours from now.")
-		}
-		return *at, nil
-	}
-	return now.Add(checkoutDefaultTTL).Unix(), nil
-}
-
 func (s *Server) retrieveCheckoutSession(r *http.Request, p *params) (readFunc, error) {
 	id := r.PathValue("id")
 	return func(ctx context.Context, scope pay.Scope) (any, error) {
@@ -243,6 +156,18 @@ func (s *Server) retrieveCheckoutSession(r *http.Request, p *params) (readFunc, 
 		}
 		return s.withLineItems(cs, p), nil
 	}, nil
+}
+
+// withLineItems renders a session, including its line items when expand[]
+// asks for them (they are not an ID field, so the generic expander cannot).
+func (s *Server) withLineItems(cs *pay.CheckoutSession, p *params) any {
+	v := pay.CheckoutSessionView(cs, s.publicURL)
+	if i := slices.Index(p.expand, "line_items"); i >= 0 {
+		l := pay.LineItemList(cs)
+		v.LineItems = &l
+		p.expand = slices.Delete(p.expand, i, i+1)
+	}
+	return v
 }
 
 func (s *Server) listCheckoutSessions(r *http.Request, p *params) (readFunc, error) {
@@ -292,52 +217,9 @@ func pageOf(items []any, page pay.Page) ([]any, bool) {
 	return items[start:end], false
 }
 
-func (s *Server) expireCheckoutSession(r *http.Request, p *params) (writeFunc, error) {
+func (s *Server) expireCheckoutSession(r *http.Request, p *params) (opFunc, error) {
 	id := r.PathValue("id")
-	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
-		cs, err := tx.FindCheckoutSessionByID(ctx, id)
-		if err == nil && cs.Scope != scope {
-			err = pay.ErrNotFound
-		}
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "checkout.session", id, "id")
-		}
-		if cs.Status != pay.CheckoutOpen {
-			return nil, pay.InvalidRequest("checkout_session_unexpected_state", "", "Only open Checkout Sessions can be expired; this one is %s.", cs.Status)
-		}
-		return s.expire(ctx, tx, cs)
+	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
+		return s.payments.ExpireCheckoutSession(ctx, call, id)
 	}, nil
-}
-
-func (s *Server) expire(ctx context.Context, tx *store.Tx, cs *pay.CheckoutSession) (any, error) {
-	cs.Status = pay.CheckoutExpired
-	if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
-		return nil, err
-	}
-	v := pay.CheckoutSessionView(cs, s.publicURL)
-	return v, s.emit(ctx, tx, cs.Scope, pay.EventCheckoutSessionExpired, cs.ID, v, nil)
-}
-
-// ExpireCheckoutSessions marks overdue open sessions expired, once.
-func (s *Server) ExpireCheckoutSessions(ctx context.Context) (int, error) {
-	ids, err := s.db.FindOverdueCheckoutSessions(ctx, s.now().Unix(), 500)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, id := range ids {
-		err := s.db.Tx(ctx, func(tx *store.Tx) error {
-			cs, err := tx.FindCheckoutSessionByID(ctx, id)
-			if err != nil || cs.Status != pay.CheckoutOpen {
-				return err // paid or expired meanwhile
-			}
-			n++
-			_, err = s.expire(ctx, tx, cs)
-			return err
-		})
-		if err != nil {
-			return n, err
-		}
-	}
-	return n, nil
 }

@@ -403,7 +403,7 @@ func TestCheckoutBypassOnlyWhenExplicit(t *testing.T) {
 func TestCheckoutBypassNeverReachesLiveSessions(t *testing.T) {
 	t.Parallel()
 	base := apitest.Start(t, apitest.Options{}) // for its sandbox gateway, standing in for a live account
-	gw := base.API.Gateways().Test
+	gw := base.Payments.Gateways().Test
 	srv := apitest.Start(t, apitest.Options{SkipCallbackSignature: true, Gateways: &payments.Gateways{Test: gw, Live: gw}})
 	live := payClient(t, srv, apitest.NewKey(t, srv.DB, srv.Project, true))
 	cs := newSession(t, live, 1000, nil)
@@ -471,7 +471,7 @@ func TestCheckoutSweeperAndBadInput(t *testing.T) {
 		t.Errorf("expires_in=300 gave a lifetime of %d s", cs.ExpiresAt-cs.Created)
 	}
 	offset = 6 * time.Minute
-	if n, err := srv.API.ExpireCheckoutSessions(ctx); err != nil || n != 1 {
+	if n, err := srv.Payments.ExpireCheckoutSessions(ctx); err != nil || n != 1 {
 		t.Fatalf("sweeper expired %d, %v", n, err)
 	}
 	got, _ := sc.V1CheckoutSessions.Retrieve(ctx, cs.ID, nil)

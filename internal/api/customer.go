@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
 )
 
@@ -30,76 +31,13 @@ func readCustomerChange(p *params) pay.CustomerUpdate {
 	return ch
 }
 
-// checkDefaultPaymentMethod requires
-// invoice_settings[default_payment_method] to be attached to the customer
-// (nothing is attached to one not yet created).
-func checkDefaultPaymentMethod(ctx context.Context, tx *store.Tx, c *pay.Customer) error {
-	if c.DefaultPaymentMethod == "" {
-		return nil
-	}
-	const param = "invoice_settings[default_payment_method]"
-	pm, err := tx.FindPaymentMethod(ctx, c.Scope, c.DefaultPaymentMethod)
-	if err != nil {
-		return pay.NotFoundAs(err, "PaymentMethod", c.DefaultPaymentMethod, param)
-	}
-	if pm.Customer == "" || pm.Customer != c.ID {
-		return pay.InvalidParam(param, "The PaymentMethod %s is not attached to this customer: attach it first.", pm.ID)
-	}
-	return nil
-}
-
-func (s *Server) createCustomer(r *http.Request, p *params) (cardWrite, error) {
+func (s *Server) createCustomer(r *http.Request, p *params) (opFunc, error) {
 	ch := readCustomerChange(p)
 	pmID := p.OptString("payment_method")
-	return cardWrite{paymentMethod: pmID, fn: func(ctx context.Context, tx *store.Tx, scope pay.Scope, fresh *pay.PaymentMethod) (any, error) {
-		return s.newCustomer(ctx, tx, scope, ch, pmID, fresh)
-	}}, nil
-}
-
-// newCustomer creates a customer and attaches to it the payment method
-// pmID names, if any: fresh, when this request made it from a Stripe test
-// ID, else a stored one. Every check comes before the first write (a staged
-// commit keeps what was written before an error it answers).
-func (s *Server) newCustomer(ctx context.Context, tx *store.Tx, scope pay.Scope, ch pay.CustomerUpdate, pmID *string, fresh *pay.PaymentMethod) (any, error) {
-	c := &pay.Customer{Scope: scope}
-	ch.Apply(c)
-	if err := pay.CheckMetadata(c.Metadata); err != nil {
-		return nil, err
-	}
-	pm := fresh
-	if pm == nil && pmID != nil && *pmID != "" {
-		var err error
-		if pm, err = tx.FindPaymentMethod(ctx, scope, *pmID); err != nil {
-			return nil, pay.NotFoundAs(err, "PaymentMethod", *pmID, "payment_method")
-		}
-	}
-	if pm != nil {
-		if err := checkAttach(pm, "", "payment_method"); err != nil {
-			return nil, err
-		}
-		if c.DefaultPaymentMethod == *pmID {
-			c.DefaultPaymentMethod = pm.ID // a test ID names the payment method made from it
-		}
-	}
-	// The only payment method a new customer has is pm.
-	if pm == nil || c.DefaultPaymentMethod != pm.ID {
-		if err := checkDefaultPaymentMethod(ctx, tx, c); err != nil {
-			return nil, err
-		}
-	}
-	if err := tx.CreateCustomer(ctx, c); err != nil {
-		return nil, err
-	}
-	v := pay.CustomerView(c)
-	if err := s.emit(ctx, tx, scope, pay.EventCustomerCreated, c.ID, v, nil); err != nil {
-		return nil, err
-	}
-	if pm != nil {
-		if _, err := s.attach(ctx, tx, pm, fresh != nil, c.ID); err != nil {
-			return nil, err
-		}
-	}
-	return v, nil
+	p.stageIf("customer", pmID)
+	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
+		return s.payments.CreateCustomer(ctx, call, ch, pmID)
+	}, nil
 }
 
 func (s *Server) retrieveCustomer(r *http.Request, p *params) (readFunc, error) {
@@ -113,52 +51,18 @@ func (s *Server) retrieveCustomer(r *http.Request, p *params) (readFunc, error) 
 	}, nil
 }
 
-func (s *Server) updateCustomer(r *http.Request, p *params) (writeFunc, error) {
+func (s *Server) updateCustomer(r *http.Request, p *params) (opFunc, error) {
 	id := r.PathValue("id")
 	ch := readCustomerChange(p)
-	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
-		c, err := tx.FindCustomer(ctx, scope, id)
-		if err == nil && c.Deleted {
-			err = pay.ErrNotFound
-		}
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "customer", id, "id")
-		}
-		before := pay.CustomerView(c)
-		ch.Apply(c)
-		if err := pay.CheckMetadata(c.Metadata); err != nil {
-			return nil, err
-		}
-		if err := checkDefaultPaymentMethod(ctx, tx, c); err != nil {
-			return nil, err
-		}
-		if err := tx.UpdateCustomer(ctx, c); err != nil {
-			return nil, err
-		}
-		after := pay.CustomerView(c)
-		return after, s.emitUpdate(ctx, tx, scope, pay.EventCustomerUpdated, c.ID, before, after)
+	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
+		return s.payments.UpdateCustomer(ctx, call, id, ch)
 	}, nil
 }
 
-func (s *Server) deleteCustomer(r *http.Request, p *params) (writeFunc, error) {
+func (s *Server) deleteCustomer(r *http.Request, p *params) (opFunc, error) {
 	id := r.PathValue("id")
-	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
-		if err := tx.DeleteCustomer(ctx, scope, id); err != nil {
-			return nil, pay.NotFoundAs(err, "customer", id, "id")
-		}
-		// A deleted customer's cards are detached, as Stripe does, each with
-		// its event.
-		detached, err := tx.DetachCustomerPaymentMethods(ctx, scope, id)
-		if err != nil {
-			return nil, err
-		}
-		for _, pm := range detached {
-			if err := s.emit(ctx, tx, scope, pay.EventPaymentMethodDetached, pm.ID, pay.PaymentMethodView(pm), nil); err != nil {
-				return nil, err
-			}
-		}
-		v := pay.DeletedObject{ID: id, Object: "customer", Deleted: true}
-		return v, s.emit(ctx, tx, scope, pay.EventCustomerDeleted, id, v, nil)
+	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
+		return s.payments.DeleteCustomer(ctx, call, id)
 	}, nil
 }
 

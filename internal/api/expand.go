@@ -1,25 +1,20 @@
 package api
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"strings"
 
 	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/payments"
 )
 
 // finder is what expansion reads through: the read pool for reads, the
-// request's own transaction for writes (so a write's response shows its own
+// write's own transaction for writes (so a write's answer shows its own
 // changes).
-type finder interface {
-	FindCustomer(ctx context.Context, scope pay.Scope, id string) (*pay.Customer, error)
-	FindPaymentMethod(ctx context.Context, scope pay.Scope, id string) (*pay.PaymentMethod, error)
-	FindPaymentIntent(ctx context.Context, scope pay.Scope, id string) (*pay.PaymentIntent, error)
-	FindCharge(ctx context.Context, scope pay.Scope, id string) (*pay.Charge, error)
-	FindRefund(ctx context.Context, scope pay.Scope, id string) (*pay.Refund, error)
-}
+type finder = payments.Finder
 
 // expandField is a field expand[] may name, and the object type it expands
 // into ("" when that type cannot be expanded further).
@@ -73,12 +68,32 @@ var loaders = map[string]func(ctx context.Context, f finder, scope pay.Scope, id
 // maxExpandDepth is Stripe's limit on nested expansion.
 const maxExpandDepth = 4
 
-// render marshals a response object, expanding the paths asked for.
-func (s *Server) render(ctx context.Context, f finder, scope pay.Scope, obj any, expand []string) ([]byte, error) {
+// Renderer renders the answers of writes as the API shows them (for
+// payments.Config.Render): domain objects as their Stripe objects, with
+// checkout sessions' pages on publicURL and expand[] applied, and errors in
+// Stripe's envelope.
+func Renderer(publicURL string) payments.Render {
+	return func(ctx context.Context, f payments.Finder, scope pay.Scope, obj any, err error, expand []string) (int, []byte, error) {
+		if e, ok := pay.AsError(err); ok {
+			body, err := json.Marshal(pay.ErrorEnvelope(e))
+			return e.Status, body, err
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		body, err := render(ctx, f, scope, obj, expand, publicURL)
+		return http.StatusOK, body, err
+	}
+}
+
+// render marshals a response object, a domain object (pay.View) or a
+// view, expanding the paths asked for.
+func render(ctx context.Context, f finder, scope pay.Scope, obj any, expand []string, publicURL string) ([]byte, error) {
+	obj = pay.View(obj, publicURL)
 	if len(expand) == 0 {
 		return json.Marshal(obj)
 	}
-	m, err := toMap(obj)
+	m, err := pay.ToMap(obj)
 	if err != nil {
 		return nil, err
 	}
@@ -113,17 +128,6 @@ func checkExpand(typ string, expand []string) error {
 		}
 	}
 	return nil
-}
-
-func toMap(obj any) (map[string]any, error) {
-	b, err := json.Marshal(obj)
-	if err != nil {
-		return nil, err
-	}
-	d := json.NewDecoder(bytes.NewReader(b))
-	d.UseNumber()
-	var m map[string]any
-	return m, d.Decode(&m)
 }
 
 func cannotExpand(path string) error {
@@ -220,5 +224,5 @@ func load(ctx context.Context, f finder, scope pay.Scope, id string) (map[string
 	if err != nil {
 		return nil, err
 	}
-	return toMap(obj)
+	return pay.ToMap(obj)
 }

@@ -121,7 +121,7 @@ type faultRig struct {
 func newFaultRig(t *testing.T, postgres bool, opts apitest.Options) *faultRig {
 	t.Helper()
 	base := apitest.Start(t, apitest.Options{}) // only for its sandbox gateway
-	rig := &faultRig{gw: newRecordingGateway(base.API.Gateways().Test), sandbox: base.Sandbox}
+	rig := &faultRig{gw: newRecordingGateway(base.Payments.Gateways().Test), sandbox: base.Sandbox}
 	rig.armed.Store("")
 	opts.Postgres = postgres
 	opts.Gateways = &payments.Gateways{Test: rig.gw}
@@ -154,7 +154,7 @@ func (rig *faultRig) paid(t *testing.T, amount int64) *stripe.PaymentIntent {
 func (rig *faultRig) later(t *testing.T) {
 	t.Helper()
 	rig.offset.Add(int64(time.Minute))
-	if err := rig.srv.API.Reconcile(context.Background()); err != nil {
+	if err := rig.srv.Payments.Reconcile(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -323,7 +323,7 @@ func resolveWithSale(t *testing.T, rig *faultRig, pi string) {
 	if len(xrefs) != 1 {
 		t.Fatalf("%d approved sales at the gateway", len(xrefs))
 	}
-	if err := rig.srv.API.ResolveGatewayOp(ctx, ops[0].ID, xrefs[0], false); err != nil {
+	if err := rig.srv.Payments.ResolveGatewayOp(ctx, ops[0].ID, xrefs[0], false); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -383,13 +383,13 @@ func TestSlowGatewayDoesNotRaceTheReconciler(t *testing.T) {
 		// first lease (15 s), within the renewed one.
 		time.Sleep(5500 * time.Millisecond)
 		rig.offset.Store(int64(12 * time.Second))
-		if err := rig.srv.API.Reconcile(ctx); err != nil {
+		if err := rig.srv.Payments.Reconcile(ctx); err != nil {
 			t.Fatal(err)
 		}
 		if sent, _ := rig.gw.counts("SALE"); sent != 0 {
 			t.Errorf("the reconciler resent a sale whose request was still waiting on the gateway")
 		}
-		if err := rig.srv.API.Drain(ctx); err != nil {
+		if err := rig.srv.Payments.Drain(ctx); err != nil {
 			t.Fatal(err)
 		}
 		got, err := rig.sc.V1PaymentIntents.Create(ctx, params)
@@ -597,7 +597,7 @@ func TestRefundParkedWhenTheGatewayDisagrees(t *testing.T) {
 			t.Errorf("refund while another waits for an operator: %d %s", se.HTTPStatusCode, se.Code)
 		}
 		// The operator finds no refund of ours at the gateway.
-		if err := rig.srv.API.ResolveGatewayOp(ctx, ops[0].ID, "", true); err != nil {
+		if err := rig.srv.Payments.ResolveGatewayOp(ctx, ops[0].ID, "", true); err != nil {
 			t.Fatal(err)
 		}
 		if got, _ := rig.sc.V1Refunds.Retrieve(ctx, re.ID, nil); got.Status != stripe.RefundStatusFailed {
@@ -612,7 +612,7 @@ func TestRefundParkedWhenTheGatewayDisagrees(t *testing.T) {
 func TestVerifyDuplicateIsNotADecline(t *testing.T) {
 	t.Parallel()
 	base := apitest.Start(t, apitest.Options{})
-	dup := &duplicatingVerify{Gateway: base.API.Gateways().Test}
+	dup := &duplicatingVerify{Gateway: base.Payments.Gateways().Test}
 	srv := apitest.Start(t, apitest.Options{Gateways: &payments.Gateways{Test: dup}})
 	pm := newCard(t, payClient(t, srv, ""), "4929421234600821", "356")
 	if pm.Card.Last4 != "0821" || dup.calls.Load() != 3 {
@@ -692,7 +692,7 @@ func TestInstancesReconcileAnOpOnce(t *testing.T) {
 		var wg sync.WaitGroup
 		for _, srv := range []*apitest.Server{rig.srv, other} {
 			wg.Go(func() {
-				if err := srv.API.Reconcile(ctx); err != nil {
+				if err := srv.Payments.Reconcile(ctx); err != nil {
 					t.Error(err)
 				}
 			})

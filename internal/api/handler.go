@@ -1,13 +1,11 @@
 package api
 
 import (
-	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strings"
 
 	"github.com/calmony/calmonypay/internal/form"
 	"github.com/calmony/calmonypay/internal/pay"
@@ -19,13 +17,17 @@ import (
 // do. Parsing first means bad input is refused before any idempotency key is
 // claimed or any transaction is opened.
 type (
-	readHandler  func(r *http.Request, p *params) (readFunc, error)
-	writeHandler func(r *http.Request, p *params) (writeFunc, error)
+	readHandler func(r *http.Request, p *params) (readFunc, error)
+	opHandler   func(r *http.Request, p *params) (opFunc, error)
 	// readFunc reads the response object through the read pool.
 	readFunc func(ctx context.Context, scope pay.Scope) (any, error)
-	// writeFunc does its writes in tx and returns the response object. It
-	// may run more than once (see serveWrite), so it must not change what it
-	// captured from the parsing step.
+	// opFunc runs a write: a payments operation, which keeps its answer
+	// under the call's idempotency key.
+	opFunc func(ctx context.Context, call payments.Call) (*payments.Answer, error)
+	// writeFunc does a write of the API's own (webhook endpoint settings)
+	// in tx and returns the response object. It may run more than once
+	// (see payments.Service.Write), so it must not change what it captured
+	// from the parsing step.
 	writeFunc func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error)
 )
 
@@ -34,11 +36,25 @@ type params struct {
 	*form.Reader
 	values form.Values
 	expand []string
+	// stagedAs, if set, is the type of the object a write that calls the
+	// gateway answers: its expand[] paths are checked before the write
+	// starts, since after the gateway call they could only fail a payment
+	// that has been made.
+	stagedAs string
+}
+
+// stageIf marks the request as a write that calls the gateway, answering an
+// object of type typ, when pmID names a Stripe test payment method, which
+// is tokenised first.
+func (p *params) stageIf(typ string, pmID *string) {
+	if pmID != nil && payments.IsTestPaymentMethodID(*pmID) {
+		p.stagedAs = typ
+	}
 }
 
 // decode reads the request's parameters and its expand[] list.
 func (s *Server) decode(r *http.Request) (*params, error) {
-	if err := checkRequestText(r); err != nil {
+	if err := form.CheckRequestText(r); err != nil {
 		return nil, err
 	}
 	values, err := form.Decode(r, s.maxBody)
@@ -51,41 +67,6 @@ func (s *Server) decode(r *http.Request) (*params, error) {
 		return nil, pay.InvalidParam("expand", "You may expand at most 20 fields at once.")
 	}
 	return p, nil
-}
-
-// checkRequestText applies the parameters' text rule (form.CheckText: valid
-// UTF-8, no NUL) to what else a handler reads from the request: the
-// wildcards of its route's path ({id}) and the headers it reads. A malformed
-// Authorization header is a 401 like any other unusable key.
-func checkRequestText(r *http.Request) error {
-	for _, name := range wildcards(r.Pattern) {
-		if err := form.CheckText(name, r.PathValue(name)); err != nil {
-			return err
-		}
-	}
-	for _, h := range []string{"Idempotency-Key", "Stripe-Version"} {
-		if err := form.CheckText(h, r.Header.Get(h)); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// wildcards returns the names of a ServeMux pattern's wildcards: id for
-// "GET /v1/customers/{id}".
-func wildcards(pattern string) []string {
-	var names []string
-	for {
-		_, rest, ok := strings.Cut(pattern, "{")
-		if !ok {
-			return names
-		}
-		name, after, _ := strings.Cut(rest, "}")
-		if name = strings.TrimSuffix(name, "..."); name != "$" {
-			names = append(names, name)
-		}
-		pattern = after
-	}
 }
 
 // handle adapts a function that returns an error to http.Handler: the error
@@ -128,7 +109,7 @@ func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, h readHandler
 	if err != nil {
 		return err
 	}
-	body, err := s.render(ctx, s.db, scope, obj, p.expand)
+	body, err := render(ctx, s.db, scope, obj, p.expand, s.publicURL)
 	if err != nil {
 		return err
 	}
@@ -140,118 +121,60 @@ func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, h readHandler
 	return nil
 }
 
-// write adapts a writeHandler to http.Handler: it honours Idempotency-Key and
-// runs the work, the rendering of its response and the storing of that
-// response for replays in one transaction.
-func (s *Server) write(h writeHandler) http.Handler {
-	return s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveWrite(w, r, h) })
-}
-
-func (s *Server) serveWrite(w http.ResponseWriter, r *http.Request, h writeHandler) error {
-	p, fn, err := parse(s, r, h)
-	if err != nil {
-		return err
-	}
-	return s.runWrite(w, r, p, fn)
-}
-
-// cardWrite is a write that may name a payment method. When it names a
-// Stripe test payment-method ID (pm_card_visa), the test card is tokenised
-// first, a gateway call that cannot be made inside a transaction, and fn
-// gets the new payment method (not yet saved) as fresh.
-type cardWrite struct {
-	paymentMethod *string // the payment method named, or nil
-	param         string  // the parameter naming it, if not payment_method
-	fn            func(ctx context.Context, tx *store.Tx, scope pay.Scope, fresh *pay.PaymentMethod) (any, error)
-}
-
-// writeCard adapts a handler of a cardWrite. A request that names a Stripe
-// test ID is staged: the card's VERIFY, then fn and the response in one
-// transaction. Any other is a plain write.
-func (s *Server) writeCard(typ string, h func(r *http.Request, p *params) (cardWrite, error)) http.Handler {
+// op adapts an opHandler to http.Handler.
+func (s *Server) op(h opHandler) http.Handler {
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		p, cw, err := parse(s, r, h)
+		p, fn, err := parse(s, r, h)
 		if err != nil {
 			return err
 		}
-		if cw.paymentMethod == nil || !payments.IsTestPaymentMethodID(*cw.paymentMethod) {
-			return s.runWrite(w, r, p, func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
-				return cw.fn(ctx, tx, scope, nil)
-			})
-		}
-		return s.runStaged(w, r, typ, p, func(ctx context.Context, st *stage) error {
-			fresh, err := s.tokeniseTestID(ctx, st, cw.paymentMethod, cmp.Or(cw.param, "payment_method"))
-			if err != nil {
-				return err
-			}
-			return st.commit(ctx, func(tx *store.Tx) (any, error) { return cw.fn(ctx, tx, st.scope, fresh) })
-		})
+		return s.runOp(w, r, p, fn)
 	})
 }
 
-// runWrite runs a parsed write (see write).
-func (s *Server) runWrite(w http.ResponseWriter, r *http.Request, p *params, fn writeFunc) error {
-	ctx, scope := r.Context(), keyFrom(r.Context()).Scope()
-	claim, err := s.idempotencyClaim(w, r, p.values)
+// staged adapts an opHandler of a write that calls the gateway and answers
+// an object of type typ to http.Handler.
+func (s *Server) staged(typ string, h opHandler) http.Handler {
+	return s.op(func(r *http.Request, p *params) (opFunc, error) {
+		p.stagedAs = typ
+		return h(r, p)
+	})
+}
+
+// write adapts a handler of a write of the API's own to http.Handler: it
+// runs as a payments.Service.Write, with the Idempotency-Key honoured.
+func (s *Server) write(h func(r *http.Request, p *params) (writeFunc, error)) http.Handler {
+	return s.op(func(r *http.Request, p *params) (opFunc, error) {
+		fn, err := h(r, p)
+		return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
+			return s.payments.Write(ctx, call, func(ctx context.Context, tx *store.Tx) (any, error) { return fn(ctx, tx, call.Scope) })
+		}, err
+	})
+}
+
+// runOp runs a parsed write as the request's key's call and answers with
+// what it answered.
+func (s *Server) runOp(w http.ResponseWriter, r *http.Request, p *params, fn opFunc) error {
+	if p.stagedAs != "" {
+		if err := checkExpand(p.stagedAs, p.expand); err != nil {
+			return err
+		}
+	}
+	key, err := s.idempotencyKey(w, r, p.values)
 	if err != nil {
 		return err
 	}
-	if claim != nil {
-		ctx = pay.NewContextWithIdempotencyKey(ctx, claim.key.Key)
-	}
-	// The response is stored under the key in the request's own transaction:
-	// one commit per request, the key's row written once, and a request that
-	// fails leaves nothing behind. The first attempt assumes the key is new
-	// (almost always true) and does not look it up: storing the response then
-	// fails if it is not. Only after such a failure, or any other error, is
-	// the request run again with the key looked up first, which replays or
-	// refuses as the key's earlier use demands.
-	var (
-		body   []byte
-		known  *store.IdemRecord // an earlier request's outcome for the key
-		lookup bool
-	)
-	run := func(tx *store.Tx) error {
-		rec := store.NewIdemRecord()
-		if claim != nil && lookup {
-			var err error
-			rec, err = tx.LookupIdempotent(ctx, claim.key, claim.method, claim.path, claim.fingerprint)
-			if err != nil || rec.Outcome != store.IdemStarted {
-				known = rec
-				return err
-			}
-		}
-		obj, err := fn(ctx, tx, scope)
-		if err != nil {
-			return err
-		}
-		if body, err = s.render(ctx, tx, scope, obj, p.expand); err != nil {
-			return err
-		}
-		if claim != nil {
-			return tx.RecordIdempotent(ctx, rec, claim.key, claim.method, claim.path, claim.fingerprint, http.StatusOK, body)
-		}
-		return nil
-	}
-	err = s.db.Tx(ctx, run)
-	if err != nil && claim != nil && !errors.Is(err, store.ErrOverloaded) && ctx.Err() == nil {
-		// A concurrent request with the same key may store its response first
-		// (PostgreSQL) and roll this one back once more.
-		lookup = true
-		for range 2 {
-			if err = s.db.Tx(ctx, run); !errors.Is(err, store.ErrIdempotencyRace) {
-				break
-			}
-		}
+	a, err := fn(r.Context(), payments.Call{Scope: keyFrom(r.Context()).Scope(), Key: key, Expand: p.expand})
+	if errors.Is(err, payments.ErrCrashed) {
+		panic(http.ErrAbortHandler) // the client sees the connection drop, as in a crash
 	}
 	if err != nil {
 		return err
 	}
-	if known != nil {
-		_, err := answerIdempotent(w, known)
-		return err
+	if a.Replayed {
+		w.Header().Set("Idempotent-Replayed", "true")
 	}
-	writeBody(w, http.StatusOK, body)
+	writeBody(w, a.Status, a.Body)
 	return nil
 }
 
@@ -271,24 +194,6 @@ func writeBody(w http.ResponseWriter, status int, body []byte) {
 	w.Write([]byte{'\n'})
 }
 
-// errorBody is Stripe's error envelope.
-type errorBody struct {
-	Error errorDetail `json:"error"`
-}
-
-type errorDetail struct {
-	Type          string `json:"type"`
-	Code          string `json:"code,omitempty"`
-	DeclineCode   string `json:"decline_code,omitempty"`
-	Param         string `json:"param,omitempty"`
-	Message       string `json:"message"`
-	PaymentIntent any    `json:"payment_intent,omitempty"`
-}
-
-func newErrorBody(e *pay.Error) errorBody {
-	return errorBody{Error: errorDetail{Type: e.Type, Code: e.Code, DeclineCode: e.DeclineCode, Param: e.Param, Message: e.Message, PaymentIntent: e.PaymentIntent}}
-}
-
 // writeError answers with Stripe's error envelope. Errors a client may see
 // (*pay.Error, *form.Error) keep their message; anything else is a 500 whose
 // cause is logged with the request ID and never shown.
@@ -303,7 +208,7 @@ func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	if e.Status >= 500 && e.Status != http.StatusServiceUnavailable {
 		s.log.ErrorContext(r.Context(), "request failed", "request_id", requestID(r), "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	writeJSON(w, e.Status, newErrorBody(e))
+	writeJSON(w, e.Status, pay.ErrorEnvelope(e))
 }
 
 func (s *Server) clientError(r *http.Request, err error) *pay.Error {

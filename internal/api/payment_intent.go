@@ -48,46 +48,7 @@ func readPaymentMethodTypes(p *params) {
 	}
 }
 
-// applyIntentChange sets the sent fields on pi and checks them against the project's
-// currencies and the scope's objects. It returns the payment method it
-// checked, if one was sent. fresh, if not nil, is the payment method this
-// request made from the Stripe test ID in ch, and stands for it (the
-// caller saves it once the change is checked).
-func (s *Server) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, ch pay.PaymentIntentUpdate, fresh *pay.PaymentMethod) (*pay.PaymentMethod, error) {
-	if fresh != nil {
-		ch.PaymentMethod = &fresh.ID
-	}
-	ch.Apply(pi)
-	if payments.CurrencyNumeric(pi.Currency) == "" || !s.currencyAllowed(ctx, pi.Scope, pi.Currency) {
-		return nil, pay.InvalidParam("currency", "Currency %q is not enabled for this project.", pay.Clip(pi.Currency, 10))
-	}
-	if pi.Amount < pay.MinimumAmount(pi.Currency) {
-		return nil, pay.InvalidRequest("amount_too_small", "amount", "Amount must be at least %d %s.", pay.MinimumAmount(pi.Currency), pi.Currency)
-	}
-	if pi.Amount > 99999999 {
-		return nil, pay.InvalidRequest("amount_too_large", "amount", "Amount must be no more than 99999999.")
-	}
-	if ch.Customer != nil && *ch.Customer != "" {
-		if err := s.requireCustomer(ctx, tx, pi.Scope, *ch.Customer, "customer"); err != nil {
-			return nil, err
-		}
-	}
-	var pm *pay.PaymentMethod
-	if ch.PaymentMethod != nil && *ch.PaymentMethod != "" {
-		var err error
-		if pm = fresh; pm == nil {
-			if pm, err = tx.FindPaymentMethod(ctx, pi.Scope, *ch.PaymentMethod); err != nil {
-				return nil, pay.NotFoundAs(err, "PaymentMethod", *ch.PaymentMethod, "payment_method")
-			}
-		}
-		if pm.Customer != "" && pi.Customer != "" && pm.Customer != pi.Customer {
-			return nil, pay.InvalidParam("payment_method", "The PaymentMethod %s belongs to another customer.", pm.ID)
-		}
-	}
-	return pm, pay.CheckMetadata(pi.Metadata)
-}
-
-func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, error) {
+func (s *Server) createPaymentIntent(r *http.Request, p *params) (opFunc, error) {
 	ch := readIntentChange(p)
 	if ch.Amount == nil {
 		p.Missing("amount")
@@ -97,49 +58,64 @@ func (s *Server) createPaymentIntent(r *http.Request, p *params) (stagedFunc, er
 	}
 	confirm, _ := p.Bool("confirm")
 	opts := readConfirmOptions(p)
-	if err := p.Err(); err != nil {
-		return nil, err
+	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
+		return s.payments.CreatePaymentIntent(ctx, call, ch, confirm, opts)
+	}, nil
+}
+
+// readConfirmOptions reads confirm's own parameters.
+func readConfirmOptions(p *params) payments.ConfirmParams {
+	var o payments.ConfirmParams
+	if v, ok := p.String("off_session"); ok {
+		o.OffSession = v == "true" || v == "one_off" || v == "recurring"
+		if !oneOf(v, []string{"true", "false", "one_off", "recurring"}) {
+			p.Fail("off_session", "parameter_invalid_boolean", "off_session must be true or false.")
+		}
 	}
-	return func(ctx context.Context, st *stage) error {
-		fresh, err := s.tokeniseTestID(ctx, st, ch.PaymentMethod, "payment_method")
-		if err != nil {
-			return err
+	p.Ignore("return_url", "mandate_data", "use_stripe_sdk", "payment_method_options", "error_on_requires_action")
+	return o
+}
+
+func (s *Server) confirmPaymentIntent(r *http.Request, p *params) (opFunc, error) {
+	id := r.PathValue("id")
+	opts := readConfirmOptions(p)
+	opts.PaymentMethod = p.OptString("payment_method")
+	if opts.ReceiptEmail = p.OptString("receipt_email"); opts.ReceiptEmail != nil && *opts.ReceiptEmail != "" && !plausibleEmail(*opts.ReceiptEmail) {
+		p.Fail("receipt_email", "email_invalid", "Invalid email address.")
+	}
+	p.Ignore("payment_method_types", "setup_future_usage", "capture_method", "shipping")
+	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
+		return s.payments.ConfirmPaymentIntent(ctx, call, id, opts)
+	}, nil
+}
+
+func (s *Server) capturePaymentIntent(r *http.Request, p *params) (opFunc, error) {
+	id := r.PathValue("id")
+	var c payments.CaptureParams
+	if c.Amount = p.OptInt64("amount_to_capture"); c.Amount != nil && *c.Amount < 1 {
+		p.Fail("amount_to_capture", "parameter_invalid_integer", "amount_to_capture must be a positive integer.")
+	}
+	c.Metadata = readMetadata(p)
+	c.StatementDescriptor = readDescriptor(p, "statement_descriptor")
+	readDescriptor(p, "statement_descriptor_suffix") // checked, not kept: there is no prefix to add it to
+	p.Ignore("final_capture")
+	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
+		return s.payments.CapturePaymentIntent(ctx, call, id, c)
+	}, nil
+}
+
+func (s *Server) cancelPaymentIntent(r *http.Request, p *params) (opFunc, error) {
+	id := r.PathValue("id")
+	reason := p.OptString("cancellation_reason")
+	if reason != nil && !pay.IsCancellationReason(*reason) {
+		p.Fail("cancellation_reason", "parameter_invalid", "cancellation_reason must be one of duplicate, fraudulent, requested_by_customer or abandoned.")
+	}
+	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
+		why := ""
+		if reason != nil {
+			why = *reason
 		}
-		// build makes the new intent, with its ID; the caller stores it and
-		// records its payment_intent.created event.
-		build := func(tx *store.Tx) (*pay.PaymentIntent, *pay.PaymentMethod, error) {
-			pi := &pay.PaymentIntent{Scope: st.scope, Status: pay.StatusRequiresPaymentMethod, CaptureMethod: "automatic"}
-			pm, err := s.applyIntentChange(ctx, tx, pi, ch, fresh)
-			if err != nil {
-				return nil, nil, err
-			}
-			if fresh != nil {
-				if err := tx.CreatePaymentMethod(ctx, fresh); err != nil {
-					return nil, nil, err
-				}
-			}
-			if pi.PaymentMethod != "" {
-				pi.Status = pay.StatusRequiresConfirmation
-			}
-			tx.NewPaymentIntent(pi)
-			return pi, pm, nil
-		}
-		if confirm {
-			return s.confirm(ctx, st, "", opts, build)
-		}
-		// No gateway call: one transaction writes the intent and its
-		// response, so a crash leaves either both or neither.
-		return st.commit(ctx, func(tx *store.Tx) (any, error) {
-			pi, _, err := build(tx)
-			if err != nil {
-				return nil, err
-			}
-			if err := tx.CreatePaymentIntent(ctx, pi); err != nil {
-				return nil, err
-			}
-			v := pay.PaymentIntentView(pi)
-			return v, s.emit(ctx, tx, st.scope, pay.EventPaymentIntentCreated, pi.ID, v, nil)
-		})
+		return s.payments.CancelPaymentIntent(ctx, call, id, why)
 	}, nil
 }
 
@@ -151,43 +127,17 @@ func (s *Server) retrievePaymentIntent(r *http.Request, p *params) (readFunc, er
 		if err != nil {
 			return nil, pay.NotFoundAs(err, "payment_intent", id, "id")
 		}
-		return pay.PaymentIntentView(pi), nil
+		return pi, nil
 	}, nil
 }
 
-func (s *Server) updatePaymentIntent(r *http.Request, p *params) (cardWrite, error) {
+func (s *Server) updatePaymentIntent(r *http.Request, p *params) (opFunc, error) {
 	id := r.PathValue("id")
 	ch := readIntentChange(p)
-	return cardWrite{paymentMethod: ch.PaymentMethod, fn: func(ctx context.Context, tx *store.Tx, scope pay.Scope, fresh *pay.PaymentMethod) (any, error) {
-		pi, err := tx.FindPaymentIntent(ctx, scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "payment_intent", id, "id")
-		}
-		editable := pi.Editable()
-		if !editable && (ch.Amount != nil || ch.Currency != nil || ch.PaymentMethod != nil || ch.Customer != nil || ch.CaptureMethod != nil) {
-			return nil, pi.UnexpectedState("update")
-		}
-		before := pay.PaymentIntentView(pi)
-		if _, err := s.applyIntentChange(ctx, tx, pi, ch, fresh); err != nil {
-			return nil, err
-		}
-		if fresh != nil {
-			if err := tx.CreatePaymentMethod(ctx, fresh); err != nil {
-				return nil, err
-			}
-		}
-		if editable {
-			pi.Status = pay.StatusRequiresPaymentMethod
-			if pi.PaymentMethod != "" {
-				pi.Status = pay.StatusRequiresConfirmation
-			}
-		}
-		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
-			return nil, err
-		}
-		after := pay.PaymentIntentView(pi)
-		return after, s.emitUpdate(ctx, tx, scope, pay.EventPaymentIntentUpdated, pi.ID, before, after)
-	}}, nil
+	p.stageIf("payment_intent", ch.PaymentMethod)
+	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
+		return s.payments.UpdatePaymentIntent(ctx, call, id, ch)
+	}, nil
 }
 
 func (s *Server) listPaymentIntents(r *http.Request, p *params) (readFunc, error) {

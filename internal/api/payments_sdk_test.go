@@ -406,7 +406,7 @@ func TestGatewayTimeoutIsReconciled(t *testing.T) {
 			var offset atomic.Int64
 			now := func() time.Time { return time.Now().Add(time.Duration(offset.Load())) }
 			base := apitest.Start(t, apitest.Options{}) // only for its sandbox gateway
-			lossy := &lossyGateway{Gateway: base.API.Gateways().Test, loseAnswer: loseAnswer}
+			lossy := &lossyGateway{Gateway: base.Payments.Gateways().Test, loseAnswer: loseAnswer}
 			srv := apitest.Start(t, apitest.Options{Gateways: &payments.Gateways{Test: lossy}, Now: now})
 			sc := payClient(t, srv, "")
 			ctx := context.Background()
@@ -420,7 +420,7 @@ func TestGatewayTimeoutIsReconciled(t *testing.T) {
 				t.Error("a processing intent could be confirmed again")
 			}
 			offset.Store(int64(time.Minute))
-			if err := srv.API.Reconcile(ctx); err != nil {
+			if err := srv.Payments.Reconcile(ctx); err != nil {
 				t.Fatal(err)
 			}
 			got, _ := sc.V1PaymentIntents.Retrieve(ctx, pi.ID, nil)
@@ -443,10 +443,10 @@ func TestGatewayTimeoutIsReconciled(t *testing.T) {
 			if err != nil || len(ops) != 1 {
 				t.Fatalf("ops needing an operator: %v %v", ops, err)
 			}
-			if err := srv.API.ResolveGatewayOp(ctx, ops[0].ID, "NOT-THIS-ONE", false); err == nil {
+			if err := srv.Payments.ResolveGatewayOp(ctx, ops[0].ID, "NOT-THIS-ONE", false); err == nil {
 				t.Error("resolved with an unknown xref")
 			}
-			if err := srv.API.ResolveGatewayOp(ctx, ops[0].ID, lossy.lostXRef.Load().(string), false); err != nil {
+			if err := srv.Payments.ResolveGatewayOp(ctx, ops[0].ID, lossy.lostXRef.Load().(string), false); err != nil {
 				t.Fatal(err)
 			}
 			got, _ = sc.V1PaymentIntents.Retrieve(ctx, pi.ID, nil)

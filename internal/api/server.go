@@ -8,51 +8,37 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
-	"net/netip"
-	"strings"
-	"sync"
 	"time"
 
+	"github.com/calmony/calmonypay/internal/loop"
 	"github.com/calmony/calmonypay/internal/middleware"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/secret"
 	"github.com/calmony/calmonypay/internal/store"
-	"github.com/calmony/calmonypay/internal/throttle"
 )
 
 // Config configures a Server.
 type Config struct {
-	DB     *store.DB
+	DB *store.DB
+	// Payments runs the writes. Required.
+	Payments *payments.Service
+	// Mount are more routes on the same root and middleware, by pattern:
+	// the shopper-facing pages (package hosted), which know no API key.
+	Mount  map[string]http.Handler
 	Keys   *secret.Keyring
 	Logger *slog.Logger
 	// RateLimit is the number of requests per second allowed per API key;
 	// 0 turns rate limiting off.
 	RateLimit int
-	// ClientRateLimit is the number of requests per second allowed per
-	// client address on each of the routes that know no key (the checkout
-	// page, the gateway's callback), with bursts of five seconds' worth;
-	// 0 turns it off.
-	ClientRateLimit int
-	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
-	// the client. Nobody else's is believed.
-	TrustedProxies []netip.Prefix
 	// MaxBodyBytes caps request bodies. Defaults to 1 MiB.
 	MaxBodyBytes int64
 	// AppOrigin is the dashboard's own origin, the only one allowed to call
 	// /api/trpc cross-origin. Empty: no cross-origin calls at all.
 	AppOrigin string
-	// PublicURL is the base URL browsers reach the server at, for hosted
-	// checkout pages and the gateway's redirects and callbacks.
-	PublicURL string
 	// AllowLocalhostURLs lets checkout success and cancel URLs point at
 	// http://localhost, for development only.
 	AllowLocalhostURLs bool
-	// SkipCallbackSignature is the test-mode bypass of hosted payment
-	// callback verification (CALMONY_ENV=test or REQUIRE_SIGNATURE=false).
-	SkipCallbackSignature bool
-	// Gateways are the card gateways for test and live keys.
-	Gateways payments.Gateways
 	// AllowPrivateWebhookURLs lets test-mode webhook endpoints use http and
 	// loopback or private-network hosts (safeurl.Options.AllowPrivate), for
 	// development only. Without it, and always in live mode, endpoints must
@@ -60,151 +46,102 @@ type Config struct {
 	AllowPrivateWebhookURLs bool
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
-	// AnswerWithin is how long a request that calls the gateway waits for
-	// the outcome before answering with the payment as it is (processing);
-	// the outcome is still recorded when it comes. Defaults to 30s.
-	AnswerWithin time.Duration
-	// Crash, for tests, ends a request that calls the gateway as a crash
-	// of the process would (no further writes, its lease on the gateway op
-	// left to lapse, the connection dropped) at each point for which it
-	// returns true: "prepared" (the op is recorded, the gateway not yet
-	// called), "called" (the gateway answered, nothing recorded) and
-	// "settled" (the outcome recorded, no answer sent).
-	Crash func(point string) bool
 }
 
 // Server is the HTTP API. Create it with New.
 type Server struct {
-	db         *store.DB
-	keys       *secret.Keyring
-	log        *slog.Logger
-	now        func() time.Time
-	maxBody    int64
-	auth       *keyCache
-	limiter    *limiter
-	origins    *refreshing[origins]
-	currencies *refreshing[map[string][]string]
-	gateways   payments.Gateways
-	publicURL  string
-	// allowLocalhostURLs and skipCallbackSignature: see Config.
-	allowLocalhostURLs    bool
-	skipCallbackSignature bool
-	handler               http.Handler
-
-	allowPrivateWebhookURLs bool // see Config
-
-	answerWithin time.Duration
-	crash        func(point string) bool
-	// stopBackground stops the settings caches' reloading.
-	stopBackground func()
-	// inflight counts staged requests still running, including those that
-	// answered before their gateway call ended (see Close).
-	inflight sync.WaitGroup
-
-	// pageLimit and callbackLimit limit each client of the checkout page
-	// and of the gateway's callback.
-	pageLimit, callbackLimit *throttle.Limiter
+	db        *store.DB
+	payments  *payments.Service
+	keys      *secret.Keyring
+	log       *slog.Logger
+	now       func() time.Time
+	maxBody   int64
+	auth      *keyCache
+	limiter   *limiter
+	origins   *loop.Cached[origins]
+	publicURL string
+	// allowLocalhostURLs and allowPrivateWebhookURLs: see Config.
+	allowLocalhostURLs      bool
+	allowPrivateWebhookURLs bool
+	handler                 http.Handler
 }
 
-// New returns a Server for cfg. Call Close when done to stop its background work.
+// New returns a Server for cfg. It does no I/O: run RefreshSettings to
+// keep the CORS allowlists fresh, and Close when done.
 func New(cfg Config) (*Server, error) {
 	s := &Server{
-		db:                    cfg.DB,
-		keys:                  cfg.Keys,
-		log:                   cmp.Or(cfg.Logger, slog.Default()),
-		now:                   cfg.Now,
-		maxBody:               cmp.Or(cfg.MaxBodyBytes, 1<<20),
-		gateways:              cfg.Gateways,
-		publicURL:             strings.TrimRight(cfg.PublicURL, "/"),
-		allowLocalhostURLs:    cfg.AllowLocalhostURLs,
-		skipCallbackSignature: cfg.SkipCallbackSignature,
-
+		db:                      cfg.DB,
+		payments:                cfg.Payments,
+		keys:                    cfg.Keys,
+		log:                     cmp.Or(cfg.Logger, slog.Default()),
+		now:                     cfg.Now,
+		maxBody:                 cmp.Or(cfg.MaxBodyBytes, 1<<20),
+		publicURL:               cfg.Payments.PublicURL(),
+		allowLocalhostURLs:      cfg.AllowLocalhostURLs,
 		allowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs,
-		answerWithin:            cmp.Or(cfg.AnswerWithin, 30*time.Second),
-		crash:                   cfg.Crash,
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	s.auth = newKeyCache(cfg.DB, s.now)
 	s.limiter = newLimiter(cfg.RateLimit, s.now)
-	perClient := throttle.Config{PerSecond: float64(cfg.ClientRateLimit), Trusted: cfg.TrustedProxies, Now: s.now}
-	s.pageLimit, s.callbackLimit = throttle.New(perClient), throttle.New(perClient)
 	trpc, err := middleware.TRPC(cfg.AppOrigin)
 	if err != nil {
 		return nil, err
 	}
-	s.handler = s.routes(trpc)
 	s.origins = newOriginCache(cfg.DB, s.log)
-	s.currencies = newCurrencyCache(cfg.DB, s.log)
-	ctx, stop := context.WithCancel(context.Background())
-	s.stopBackground = stop
-	s.origins.start(ctx)
-	s.currencies.start(ctx)
+	s.handler = s.routes(trpc, cfg.Mount)
 	return s, nil
 }
+
+// RefreshSettings keeps the project settings the API reads (the CORS
+// allowlists) fresh until ctx ends.
+func (s *Server) RefreshSettings(ctx context.Context) { s.origins.Run(ctx) }
 
 // ServeHTTP serves every route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // Close stops background work.
-func (s *Server) Close() {
-	s.limiter.close()
-	s.stopBackground()
-}
-
-// Drain waits until every request that calls the gateway has recorded its
-// outcome (some answer before that), or ctx ends: a process that stops
-// earlier leaves their ops to the reconciler.
-func (s *Server) Drain(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { s.inflight.Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
+func (s *Server) Close() { s.limiter.close() }
 
 // routes builds the whole route table and its middleware.
-func (s *Server) routes(trpc func(http.Handler) http.Handler) http.Handler {
+func (s *Server) routes(trpc func(http.Handler) http.Handler, mount map[string]http.Handler) http.Handler {
 	v1 := http.NewServeMux()
-	v1.Handle("POST /v1/customers", s.writeCard("customer", s.createCustomer))
+	v1.Handle("POST /v1/customers", s.op(s.createCustomer))
 	v1.Handle("GET /v1/customers", s.read(s.listCustomers))
 	v1.Handle("GET /v1/customers/search", s.read(search("customers", "customer", s.db.SearchCustomers, pay.CustomerView)))
 	v1.Handle("GET /v1/customers/{id}", s.read(s.retrieveCustomer))
-	v1.Handle("POST /v1/customers/{id}", s.write(s.updateCustomer))
-	v1.Handle("PATCH /v1/customers/{id}", s.write(s.updateCustomer))
-	v1.Handle("DELETE /v1/customers/{id}", s.write(s.deleteCustomer))
+	v1.Handle("POST /v1/customers/{id}", s.op(s.updateCustomer))
+	v1.Handle("PATCH /v1/customers/{id}", s.op(s.updateCustomer))
+	v1.Handle("DELETE /v1/customers/{id}", s.op(s.deleteCustomer))
 	v1.Handle("GET /v1/customers/{customer}/payment_methods", s.read(s.listPaymentMethods))
 	v1.Handle("POST /v1/payment_methods", s.staged("payment_method", s.createPaymentMethod))
 	v1.Handle("GET /v1/payment_methods", s.read(s.listPaymentMethods))
 	v1.Handle("GET /v1/payment_methods/{id}", s.read(s.retrievePaymentMethod))
-	v1.Handle("POST /v1/payment_methods/{id}", s.write(s.updatePaymentMethod))
-	v1.Handle("POST /v1/payment_methods/{id}/attach", s.writeCard("payment_method", s.attachPaymentMethod))
-	v1.Handle("POST /v1/payment_methods/{id}/detach", s.write(s.detachPaymentMethod))
+	v1.Handle("POST /v1/payment_methods/{id}", s.op(s.updatePaymentMethod))
+	v1.Handle("POST /v1/payment_methods/{id}/attach", s.op(s.attachPaymentMethod))
+	v1.Handle("POST /v1/payment_methods/{id}/detach", s.op(s.detachPaymentMethod))
 	v1.Handle("POST /v1/payment_intents", s.staged("payment_intent", s.createPaymentIntent))
 	v1.Handle("GET /v1/payment_intents", s.read(s.listPaymentIntents))
 	v1.Handle("GET /v1/payment_intents/search", s.read(search("payment_intents", "payment_intent", s.db.SearchPaymentIntents, pay.PaymentIntentView)))
 	v1.Handle("GET /v1/payment_intents/{id}", s.read(s.retrievePaymentIntent))
-	v1.Handle("POST /v1/payment_intents/{id}", s.writeCard("payment_intent", s.updatePaymentIntent))
+	v1.Handle("POST /v1/payment_intents/{id}", s.op(s.updatePaymentIntent))
 	v1.Handle("POST /v1/payment_intents/{id}/confirm", s.staged("payment_intent", s.confirmPaymentIntent))
 	v1.Handle("POST /v1/payment_intents/{id}/capture", s.staged("payment_intent", s.capturePaymentIntent))
 	v1.Handle("POST /v1/payment_intents/{id}/cancel", s.staged("payment_intent", s.cancelPaymentIntent))
 	v1.Handle("GET /v1/charges", s.read(s.listCharges))
 	v1.Handle("GET /v1/charges/search", s.read(search("charges", "charge", s.db.SearchCharges, pay.ChargeView)))
 	v1.Handle("GET /v1/charges/{id}", s.read(s.retrieveCharge))
-	v1.Handle("POST /v1/charges/{id}", s.write(s.updateCharge))
+	v1.Handle("POST /v1/charges/{id}", s.op(s.updateCharge))
 	v1.Handle("POST /v1/refunds", s.staged("refund", s.createRefund))
 	v1.Handle("GET /v1/refunds", s.read(s.listRefunds))
 	v1.Handle("GET /v1/refunds/{id}", s.read(s.retrieveRefund))
-	v1.Handle("POST /v1/refunds/{id}", s.write(s.updateRefund))
-	v1.Handle("POST /v1/checkout/sessions", s.write(s.createCheckoutSession))
+	v1.Handle("POST /v1/refunds/{id}", s.op(s.updateRefund))
+	v1.Handle("POST /v1/checkout/sessions", s.op(s.createCheckoutSession))
 	v1.Handle("GET /v1/checkout/sessions", s.read(s.listCheckoutSessions))
 	v1.Handle("GET /v1/checkout/sessions/{id}", s.read(s.retrieveCheckoutSession))
 	v1.Handle("GET /v1/checkout/sessions/{id}/line_items", s.read(s.listCheckoutLineItems))
-	v1.Handle("POST /v1/checkout/sessions/{id}/expire", s.write(s.expireCheckoutSession))
+	v1.Handle("POST /v1/checkout/sessions/{id}/expire", s.op(s.expireCheckoutSession))
 	v1.Handle("GET /v1/events", s.read(s.listEvents))
 	v1.Handle("GET /v1/events/{id}", s.read(s.retrieveEvent))
 	v1.Handle("GET /v1/events/{id}/delivery_attempts", s.read(s.listDeliveryAttempts))
@@ -228,11 +165,9 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler) http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("/v1/", api)
-	// Hosted checkout: the page and the gateway's callback know no API key,
-	// so each client is limited instead; the callback is authenticated by
-	// its signature alone.
-	mux.Handle("GET /checkout/{id}", s.pageLimit.Limit(tooManyPages)(http.HandlerFunc(s.checkoutPage)))
-	mux.Handle("POST "+payments.CheckoutCallbackPath, s.callbackLimit.Limit(throttle.TooManyText)(http.HandlerFunc(s.checkoutCallback)))
+	for pattern, h := range mount {
+		mux.Handle(pattern, h)
+	}
 	mux.Handle("/api/trpc/", trpc(http.HandlerFunc(trpcNotFound)))
 	mux.HandleFunc("GET /{$}", s.root)
 	mux.HandleFunc("/", s.notFound)
@@ -279,6 +214,3 @@ func trpcNotFound(w http.ResponseWriter, r *http.Request) {
 		"data": map[string]any{"code": "NOT_FOUND", "httpStatus": 404},
 	}})
 }
-
-// Gateways returns the card gateways the server charges through.
-func (s *Server) Gateways() payments.Gateways { return s.gateways }

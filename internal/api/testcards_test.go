@@ -48,7 +48,7 @@ func (g *cardLog) counts() (verified, sales int) {
 // sandbox behind a cardLog each.
 func startWithCardLogs(t *testing.T, postgres bool) (srv *apitest.Server, test, live *cardLog) {
 	t.Helper()
-	sandbox := apitest.Start(t, apitest.Options{}).API.Gateways().Test
+	sandbox := apitest.Start(t, apitest.Options{}).Payments.Gateways().Test
 	test, live = &cardLog{Gateway: sandbox}, &cardLog{Gateway: sandbox}
 	return apitest.Start(t, apitest.Options{Postgres: postgres, Gateways: &payments.Gateways{Test: test, Live: live}}), test, live
 }

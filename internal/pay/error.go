@@ -105,3 +105,22 @@ func AsError(err error) (*Error, bool) {
 	ok := errors.As(err, &e)
 	return e, ok
 }
+
+// ErrorEnvelope is Stripe's error envelope for e: {"error": {…}}.
+func ErrorEnvelope(e *Error) any {
+	return errorEnvelope{Error: errorDetail{Type: e.Type, Code: e.Code, DeclineCode: e.DeclineCode, Param: e.Param,
+		Message: e.Message, PaymentIntent: e.PaymentIntent}}
+}
+
+type errorEnvelope struct {
+	Error errorDetail `json:"error"`
+}
+
+type errorDetail struct {
+	Type          string `json:"type"`
+	Code          string `json:"code,omitempty"`
+	DeclineCode   string `json:"decline_code,omitempty"`
+	Param         string `json:"param,omitempty"`
+	Message       string `json:"message"`
+	PaymentIntent any    `json:"payment_intent,omitempty"`
+}

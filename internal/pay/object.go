@@ -1,6 +1,7 @@
 package pay
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 )
@@ -523,4 +524,39 @@ func DeliveryAttemptView(a *DeliveryAttempt) any {
 		v.NextRetry = &a.NextRetry
 	}
 	return v
+}
+
+// View renders a domain object as its Stripe object (checkout sessions
+// with their URL on publicURL); anything else, a view already, is returned
+// as it is.
+func View(obj any, publicURL string) any {
+	switch o := obj.(type) {
+	case *Customer:
+		return CustomerView(o)
+	case *PaymentMethod:
+		return PaymentMethodView(o)
+	case *PaymentIntent:
+		return PaymentIntentView(o)
+	case *Charge:
+		return ChargeView(o)
+	case *Refund:
+		return RefundView(o)
+	case *CheckoutSession:
+		return CheckoutSessionView(o, publicURL)
+	case *WebhookEndpoint:
+		return WebhookEndpointView(o)
+	}
+	return obj
+}
+
+// ToMap turns a view into its JSON object as a map, numbers kept exact.
+func ToMap(obj any) (map[string]any, error) {
+	b, err := json.Marshal(obj)
+	if err != nil {
+		return nil, err
+	}
+	d := json.NewDecoder(bytes.NewReader(b))
+	d.UseNumber()
+	var m map[string]any
+	return m, d.Decode(&m)
 }

@@ -14,6 +14,8 @@ import (
 	"github.com/calmony/calmonypay/internal/api"
 	"github.com/calmony/calmonypay/internal/cardstream/sandbox"
 	"github.com/calmony/calmonypay/internal/config"
+	"github.com/calmony/calmonypay/internal/hosted"
+	"github.com/calmony/calmonypay/internal/loop"
 	"github.com/calmony/calmonypay/internal/middleware"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
@@ -29,6 +31,8 @@ type Server struct {
 	Project string
 	DB      *store.DB
 	API     *api.Server
+	// Payments is the server's operations layer.
+	Payments *payments.Service
 	// Sandbox is the in-process Cardstream sandbox test-mode keys charge,
 	// served to browsers at SandboxURL, an origin of its own as in serve.
 	Sandbox    *sandbox.Sandbox
@@ -53,8 +57,8 @@ type Options struct {
 	Gateways *payments.Gateways
 	// Now is the server's and the store's clock.
 	Now func() time.Time
-	// AllowLocalhostURLs, AllowPrivateWebhookURLs, SkipCallbackSignature,
-	// AnswerWithin and Crash: see api.Config.
+	// AllowLocalhostURLs and AllowPrivateWebhookURLs: see api.Config;
+	// SkipCallbackSignature, AnswerWithin and Crash: see payments.Config.
 	AllowLocalhostURLs      bool
 	AllowPrivateWebhookURLs bool
 	SkipCallbackSignature   bool
@@ -97,13 +101,18 @@ func Start(tb testing.TB, opts Options) *Server {
 		gws = *opts.Gateways
 	}
 	perClient := cmp.Or(opts.ClientRateLimit, config.DefaultClientRateLimit)
-	srv, err := api.New(api.Config{DB: db, Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit, ClientRateLimit: perClient,
-		AppOrigin: "https://app.calmony.test", Gateways: gws, Now: opts.Now, PublicURL: publicURL,
-		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs, SkipCallbackSignature: opts.SkipCallbackSignature,
-		AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
+	svc := payments.New(payments.Config{DB: db, Keys: db.Keys(), Gateways: gws, Logger: log, Now: opts.Now, PublicURL: publicURL,
+		SkipCallbackSignature: opts.SkipCallbackSignature, Render: api.Renderer(publicURL), AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
+	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Logger: log, ClientRateLimit: perClient, Now: opts.Now})
+	srv, err := api.New(api.Config{DB: db, Payments: svc, Mount: pages.Routes(), Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit,
+		AppOrigin: "https://app.calmony.test", Now: opts.Now,
+		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs})
 	if err != nil {
 		tb.Fatal(err)
 	}
+	loops := loop.NewGroup(context.Background(), log)
+	loops.Go("currencies", svc.RefreshSettings)
+	loops.Go("origins", srv.RefreshSettings)
 	ts.Config.Handler = srv
 	// The sandbox's pages as serve serves them (cmd/calmonypay's
 	// sandboxHandler): the API's middleware and a per-client limit.
@@ -119,10 +128,11 @@ func Start(tb testing.TB, opts Options) *Server {
 	tb.Cleanup(func() {
 		sts.Close()
 		ts.Close()
-		srv.Drain(context.Background())
+		svc.Drain(context.Background())
+		loops.Stop()
 		srv.Close()
 	})
-	out := &Server{URL: ts.URL, DB: db, API: srv, Sandbox: test.Sandbox, SandboxURL: sts.URL}
+	out := &Server{URL: ts.URL, DB: db, API: srv, Payments: svc, Sandbox: test.Sandbox, SandboxURL: sts.URL}
 	if opts.Share != nil {
 		out.Project, out.Key = opts.Share.Project, opts.Share.Key
 	} else {

@@ -1,4 +1,4 @@
-package api
+package payments
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/calmony/calmonypay/internal/cardstream"
+	"github.com/calmony/calmonypay/internal/loop"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/store"
 )
@@ -34,12 +35,12 @@ func newOwner() string { return "own_" + pay.RandomString(16) }
 // it). An owner that cannot renew keeps waiting on the gateway: whoever
 // takes the op over after the lease settles it through the same
 // idempotent steps.
-func (s *Server) holdLease(op *pay.GatewayOp) (stop func()) {
+func (s *Service) holdLease(op *pay.GatewayOp) (stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		every(ctx, opLease/3, func() {
+		loop.Every(ctx, opLease/3, func() {
 			if err := s.db.RenewGatewayOp(ctx, op.ID, op.Owner, opLease); err != nil && ctx.Err() == nil {
 				s.log.WarnContext(ctx, "renew gateway op lease", "op", op.ID, "err", err)
 				if errors.Is(err, pay.ErrNotFound) {
@@ -51,33 +52,8 @@ func (s *Server) holdLease(op *pay.GatewayOp) (stop func()) {
 	return func() { cancel(); <-done }
 }
 
-// every calls fn every d until ctx ends.
-func every(ctx context.Context, d time.Duration, fn func()) {
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			fn()
-		}
-	}
-}
-
-// RunReconciler settles stale gateway ops now and every interval until ctx ends.
-func (s *Server) RunReconciler(ctx context.Context, interval time.Duration) {
-	reconcile := func() {
-		if err := s.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			s.log.ErrorContext(ctx, "reconcile gateway operations", "err", err)
-		}
-	}
-	reconcile()
-	every(ctx, interval, reconcile)
-}
-
 // Reconcile settles, once, every pending gateway op whose lease has lapsed.
-func (s *Server) Reconcile(ctx context.Context) error {
+func (s *Service) Reconcile(ctx context.Context) error {
 	ops, err := s.db.FindStaleGatewayOps(ctx, s.now().Unix(), 100)
 	if err != nil {
 		return err
@@ -91,7 +67,7 @@ func (s *Server) Reconcile(ctx context.Context) error {
 }
 
 // reconcileOp takes an op over, if nobody holds it, and settles it.
-func (s *Server) reconcileOp(ctx context.Context, op *pay.GatewayOp) error {
+func (s *Service) reconcileOp(ctx context.Context, op *pay.GatewayOp) error {
 	owner := newOwner()
 	if ok, err := s.db.AcquireGatewayOp(ctx, op.ID, owner, opLease); err != nil || !ok {
 		return err
@@ -135,7 +111,7 @@ func (s *Server) reconcileOp(ctx context.Context, op *pay.GatewayOp) error {
 
 // reconcileManagement QUERYs the sale: if the capture or void is visible
 // there it is recorded, otherwise it is sent again (both are safe to repeat).
-func (s *Server) reconcileManagement(ctx context.Context, gw interface {
+func (s *Service) reconcileManagement(ctx context.Context, gw interface {
 	Query(context.Context, cardstream.QueryRequest) (*cardstream.Result, error)
 	Capture(context.Context, cardstream.CaptureRequest) (*cardstream.Result, error)
 	Cancel(context.Context, cardstream.CancelRequest) (*cardstream.Result, error)
@@ -169,7 +145,7 @@ func (s *Server) reconcileManagement(ctx context.Context, gw interface {
 // reconcileRefund QUERYs the sale and works out from its amounts whether the
 // refund landed; if not, it sends it again (a REFUND_SALE keeps its
 // transactionUnique, so the gateway refuses a duplicate).
-func (s *Server) reconcileRefund(ctx context.Context, gw interface {
+func (s *Service) reconcileRefund(ctx context.Context, gw interface {
 	Query(context.Context, cardstream.QueryRequest) (*cardstream.Result, error)
 	Refund(context.Context, cardstream.RefundRequest) (*cardstream.RefundResult, error)
 }, op *pay.GatewayOp, req refundOp) error {
@@ -218,7 +194,7 @@ func (s *Server) reconcileRefund(ctx context.Context, gw interface {
 // settleOrRetry records an outcome with settle, and with it the response
 // of the request that recorded op under its key; when the outcome is still
 // unknown it leaves the op for another attempt after retryAfter.
-func (s *Server) settleOrRetry(ctx context.Context, op *pay.GatewayOp, callErr error, settle func(tx *store.Tx) (any, error)) error {
+func (s *Service) settleOrRetry(ctx context.Context, op *pay.GatewayOp, callErr error, settle func(tx *store.Tx) (any, error)) error {
 	if uncertain(callErr) {
 		return s.retryLater(ctx, op, "attempt failed: "+callErr.Error())
 	}
@@ -232,12 +208,12 @@ func (s *Server) settleOrRetry(ctx context.Context, op *pay.GatewayOp, callErr e
 // recordOutcome runs settle for op in tx and stores the response of the
 // request that recorded op under its key, rendered as that request asked.
 // An outcome still unknown, or parked for an operator, stores nothing.
-func (s *Server) recordOutcome(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, settle func(tx *store.Tx) (any, error)) error {
+func (s *Service) recordOutcome(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, settle func(tx *store.Tx) (any, error)) error {
 	obj, err := settle(tx)
 	if errors.Is(err, errNoOutcome) {
 		return nil
 	}
-	status, body, err := s.respond(ctx, tx, op.Scope, obj, err, op.Expand)
+	status, body, err := s.render(ctx, tx, op.Scope, obj, err, op.Expand)
 	if err != nil {
 		return err
 	}
@@ -245,7 +221,7 @@ func (s *Server) recordOutcome(ctx context.Context, tx *store.Tx, op *pay.Gatewa
 }
 
 // retryLater notes a failed attempt at op and gives it up until retryAfter.
-func (s *Server) retryLater(ctx context.Context, op *pay.GatewayOp, note string) error {
+func (s *Service) retryLater(ctx context.Context, op *pay.GatewayOp, note string) error {
 	return s.db.Tx(ctx, func(tx *store.Tx) error {
 		return tx.ReleaseGatewayOp(ctx, op.ID, op.Owner, pay.Clip(note, 500), retryAfter)
 	})
@@ -253,7 +229,7 @@ func (s *Server) retryLater(ctx context.Context, op *pay.GatewayOp, note string)
 
 // needsOperator parks an op whose outcome cannot be known safely; the
 // payment stays as it is (processing) until an operator settles it.
-func (s *Server) needsOperator(ctx context.Context, op *pay.GatewayOp, why string) error {
+func (s *Service) needsOperator(ctx context.Context, op *pay.GatewayOp, why string) error {
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		_, err := s.park(ctx, tx, op, why)
 		return err
@@ -268,7 +244,7 @@ func (s *Server) needsOperator(ctx context.Context, op *pay.GatewayOp, why strin
 // shows status requires_action (and a refund.updated event says so); a
 // parked sale, capture or cancel leaves its intent processing. It returns
 // the object as it now is, with errNoOutcome.
-func (s *Server) park(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, why string) (any, error) {
+func (s *Service) park(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, why string) (any, error) {
 	if err := finishOp(ctx, tx, op, pay.OpAttention, pay.Clip(why, 500)); err != nil {
 		return nil, err
 	}
@@ -278,7 +254,7 @@ func (s *Server) park(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, why 
 		if err != nil {
 			return nil, err
 		}
-		return pay.PaymentIntentView(pi), errNoOutcome
+		return pi, errNoOutcome
 	}
 	re, err := tx.FindRefund(ctx, op.Scope, op.ObjectID)
 	if err != nil {
@@ -289,8 +265,7 @@ func (s *Server) park(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, why 
 	if err := tx.UpdateRefund(ctx, re); err != nil {
 		return nil, err
 	}
-	after := pay.RefundView(re)
-	return after, errors.Join(errNoOutcome, s.emitUpdate(ctx, tx, op.Scope, pay.EventRefundUpdated, re.ID, before, after))
+	return re, errors.Join(errNoOutcome, s.emitUpdate(ctx, tx, op.Scope, pay.EventRefundUpdated, re.ID, before, pay.RefundView(re)))
 }
 
 // ResolveGatewayOp settles an op parked for an operator. For a sale the
@@ -301,7 +276,7 @@ func (s *Server) park(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, why 
 // payment intent needs a new attempt), a refund was not made (it fails).
 // Without either, a capture, cancel or refund is reconciled again from a
 // QUERY of its sale.
-func (s *Server) ResolveGatewayOp(ctx context.Context, id, xref string, notCharged bool) error {
+func (s *Service) ResolveGatewayOp(ctx context.Context, id, xref string, notCharged bool) error {
 	op, _, err := s.db.FindGatewayOp(ctx, id)
 	if err != nil {
 		return err

@@ -1,4 +1,4 @@
-package api
+package payments
 
 import (
 	"context"
@@ -8,38 +8,143 @@ import (
 
 	"github.com/calmony/calmonypay/internal/cardstream"
 	"github.com/calmony/calmonypay/internal/pay"
-	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
 )
 
-// confirmOptions are confirm's own parameters.
-type confirmOptions struct {
-	paymentMethod *string
-	offSession    bool
-	receiptEmail  *string
+// ConfirmParams are a confirmation's own parameters.
+type ConfirmParams struct {
+	// PaymentMethod replaces the intent's payment method, if not nil.
+	PaymentMethod *string
+	// OffSession marks a merchant-initiated payment: the customer is not
+	// there to authenticate.
+	OffSession   bool
+	ReceiptEmail *string
 }
 
-func readConfirmOptions(p *params) confirmOptions {
-	var o confirmOptions
-	if v, ok := p.String("off_session"); ok {
-		o.offSession = v == "true" || v == "one_off" || v == "recurring"
-		if !oneOf(v, []string{"true", "false", "one_off", "recurring"}) {
-			p.Fail("off_session", "parameter_invalid_boolean", "off_session must be true or false.")
+// CreatePaymentIntent creates a payment intent from upd (Amount and
+// Currency set), and with confirm confirms it at once: then a refusal
+// before the gateway call leaves nothing behind. A Stripe test
+// payment-method ID in upd (pm_card_visa) is tokenised first.
+func (s *Service) CreatePaymentIntent(ctx context.Context, call Call, upd pay.PaymentIntentUpdate, confirm bool, opts ConfirmParams) (*Answer, error) {
+	return s.run(ctx, call, func(ctx context.Context, st *steps) error {
+		fresh, err := s.tokeniseTestID(ctx, st, upd.PaymentMethod, "payment_method")
+		if err != nil {
+			return err
+		}
+		// build makes the new intent, with its ID; the caller stores it and
+		// records its payment_intent.created event.
+		build := func(tx *store.Tx) (*pay.PaymentIntent, *pay.PaymentMethod, error) {
+			pi := &pay.PaymentIntent{Scope: st.scope, Status: pay.StatusRequiresPaymentMethod, CaptureMethod: "automatic"}
+			pm, err := s.applyIntentChange(ctx, tx, pi, upd, fresh)
+			if err != nil {
+				return nil, nil, err
+			}
+			if fresh != nil {
+				if err := tx.CreatePaymentMethod(ctx, fresh); err != nil {
+					return nil, nil, err
+				}
+			}
+			if pi.PaymentMethod != "" {
+				pi.Status = pay.StatusRequiresConfirmation
+			}
+			tx.NewPaymentIntent(pi)
+			return pi, pm, nil
+		}
+		if confirm {
+			return s.confirm(ctx, st, "", opts, build)
+		}
+		// No gateway call: one transaction writes the intent and its
+		// answer, so a crash leaves either both or neither.
+		return st.commit(ctx, func(tx *store.Tx) (any, error) {
+			pi, _, err := build(tx)
+			if err != nil {
+				return nil, err
+			}
+			if err := tx.CreatePaymentIntent(ctx, pi); err != nil {
+				return nil, err
+			}
+			return pi, s.emit(ctx, tx, st.scope, pay.EventPaymentIntentCreated, pi.ID, pay.PaymentIntentView(pi), nil)
+		})
+	})
+}
+
+// UpdatePaymentIntent changes a payment intent. Amount, currency, payment
+// method, customer and capture method change only before confirmation. A
+// Stripe test payment-method ID in upd is tokenised first.
+func (s *Service) UpdatePaymentIntent(ctx context.Context, call Call, id string, upd pay.PaymentIntentUpdate) (*Answer, error) {
+	return s.withCard(ctx, call, upd.PaymentMethod, "payment_method", func(ctx context.Context, tx *store.Tx, fresh *pay.PaymentMethod) (any, error) {
+		pi, err := tx.FindPaymentIntent(ctx, call.Scope, id)
+		if err != nil {
+			return nil, pay.NotFoundAs(err, "payment_intent", id, "id")
+		}
+		editable := pi.Editable()
+		if !editable && (upd.Amount != nil || upd.Currency != nil || upd.PaymentMethod != nil || upd.Customer != nil || upd.CaptureMethod != nil) {
+			return nil, pi.UnexpectedState("update")
+		}
+		before := pay.PaymentIntentView(pi)
+		if _, err := s.applyIntentChange(ctx, tx, pi, upd, fresh); err != nil {
+			return nil, err
+		}
+		if fresh != nil {
+			if err := tx.CreatePaymentMethod(ctx, fresh); err != nil {
+				return nil, err
+			}
+		}
+		if editable {
+			pi.Status = pay.StatusRequiresPaymentMethod
+			if pi.PaymentMethod != "" {
+				pi.Status = pay.StatusRequiresConfirmation
+			}
+		}
+		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+			return nil, err
+		}
+		return pi, s.emitUpdate(ctx, tx, call.Scope, pay.EventPaymentIntentUpdated, pi.ID, before, pay.PaymentIntentView(pi))
+	})
+}
+
+// applyIntentChange sets the sent fields on pi and checks them against the
+// project's currencies and the scope's objects. It returns the payment
+// method it checked, if one was sent. fresh, if not nil, is the payment
+// method this call made from the Stripe test ID in ch, and stands for it
+// (the caller saves it once the change is checked).
+func (s *Service) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, ch pay.PaymentIntentUpdate, fresh *pay.PaymentMethod) (*pay.PaymentMethod, error) {
+	if fresh != nil {
+		ch.PaymentMethod = &fresh.ID
+	}
+	ch.Apply(pi)
+	if !s.currencyAllowed(pi.Scope, pi.Currency) {
+		return nil, pay.InvalidParam("currency", "Currency %q is not enabled for this project.", pay.Clip(pi.Currency, 10))
+	}
+	if pi.Amount < pay.MinimumAmount(pi.Currency) {
+		return nil, pay.InvalidRequest("amount_too_small", "amount", "Amount must be at least %d %s.", pay.MinimumAmount(pi.Currency), pi.Currency)
+	}
+	if pi.Amount > 99999999 {
+		return nil, pay.InvalidRequest("amount_too_large", "amount", "Amount must be no more than 99999999.")
+	}
+	if ch.Customer != nil && *ch.Customer != "" {
+		if err := requireCustomer(ctx, tx, pi.Scope, *ch.Customer, "customer"); err != nil {
+			return nil, err
 		}
 	}
-	p.Ignore("return_url", "mandate_data", "use_stripe_sdk", "payment_method_options", "error_on_requires_action")
-	return o
+	var pm *pay.PaymentMethod
+	if ch.PaymentMethod != nil && *ch.PaymentMethod != "" {
+		var err error
+		if pm = fresh; pm == nil {
+			if pm, err = tx.FindPaymentMethod(ctx, pi.Scope, *ch.PaymentMethod); err != nil {
+				return nil, pay.NotFoundAs(err, "PaymentMethod", *ch.PaymentMethod, "payment_method")
+			}
+		}
+		if pm.Customer != "" && pi.Customer != "" && pm.Customer != pi.Customer {
+			return nil, pay.InvalidParam("payment_method", "The PaymentMethod %s belongs to another customer.", pm.ID)
+		}
+	}
+	return pm, pay.CheckMetadata(pi.Metadata)
 }
 
-func (s *Server) confirmPaymentIntent(r *http.Request, p *params) (stagedFunc, error) {
-	id := r.PathValue("id")
-	opts := readConfirmOptions(p)
-	opts.paymentMethod = p.OptString("payment_method")
-	if opts.receiptEmail = p.OptString("receipt_email"); opts.receiptEmail != nil && *opts.receiptEmail != "" && !plausibleEmail(*opts.receiptEmail) {
-		p.Fail("receipt_email", "email_invalid", "Invalid email address.")
-	}
-	p.Ignore("payment_method_types", "setup_future_usage", "capture_method", "shipping")
-	return func(ctx context.Context, st *stage) error { return s.confirm(ctx, st, id, opts, nil) }, nil
+// ConfirmPaymentIntent charges a payment intent's card.
+func (s *Service) ConfirmPaymentIntent(ctx context.Context, call Call, id string, opts ConfirmParams) (*Answer, error) {
+	return s.run(ctx, call, func(ctx context.Context, st *steps) error { return s.confirm(ctx, st, id, opts, nil) })
 }
 
 // saleOp is what a pending sale's gateway op keeps to resend the identical
@@ -60,11 +165,11 @@ type saleOp struct {
 
 // send makes the sale: at the gateway, unless it is of a Stripe decline
 // test card whose decline the simulator cannot produce, which is declined
-// here (payments.DeclineTestSale).
-func (o saleOp) send(ctx context.Context, gw payments.Gateway, transactionUnique, orderRef string) (*cardstream.Result, error) {
-	req := cardstream.SaleRequest{Amount: o.Amount, CurrencyCode: payments.CurrencyNumeric(o.Currency), Type: o.Type, XRef: o.XRef,
+// here (DeclineTestSale).
+func (o saleOp) send(ctx context.Context, gw Gateway, transactionUnique, orderRef string) (*cardstream.Result, error) {
+	req := cardstream.SaleRequest{Amount: o.Amount, CurrencyCode: CurrencyNumeric(o.Currency), Type: o.Type, XRef: o.XRef,
 		Agreement: o.Agreement, Initiator: o.Initiator, TransactionUnique: transactionUnique, OrderRef: orderRef, CaptureDelay: o.CaptureDelay}
-	if res := payments.DeclineTestSale(o.TestDecline, &req); res != nil {
+	if res := DeclineTestSale(o.TestDecline, &req); res != nil {
 		return res, nil
 	}
 	return gw.Sale(ctx, req)
@@ -81,14 +186,14 @@ func (o saleOp) send(ctx context.Context, gw payments.Gateway, transactionUnique
 // nothing behind. It returns the payment method it checked. The event comes
 // last, so that on PostgreSQL its statement carries the intent's and the
 // op's inserts (store/deferred.go).
-func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirmOptions,
+func (s *Service) confirm(ctx context.Context, st *steps, id string, opts ConfirmParams,
 	create func(tx *store.Tx) (*pay.PaymentIntent, *pay.PaymentMethod, error)) error {
-	fresh, err := s.tokeniseTestID(ctx, st, opts.paymentMethod, "payment_method")
+	fresh, err := s.tokeniseTestID(ctx, st, opts.PaymentMethod, "payment_method")
 	if err != nil {
 		return err
 	}
 	if fresh != nil {
-		opts.paymentMethod = &fresh.ID
+		opts.PaymentMethod = &fresh.ID
 	}
 	gw, err := s.gateways.For(st.scope.Livemode)
 	if err != nil {
@@ -121,11 +226,11 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 				return err
 			}
 		}
-		if opts.paymentMethod != nil {
-			pi.PaymentMethod = *opts.paymentMethod
+		if opts.PaymentMethod != nil {
+			pi.PaymentMethod = *opts.PaymentMethod
 		}
-		if opts.receiptEmail != nil {
-			pi.ReceiptEmail = *opts.receiptEmail
+		if opts.ReceiptEmail != nil {
+			pi.ReceiptEmail = *opts.ReceiptEmail
 		}
 		if pi.PaymentMethod == "" {
 			return pay.InvalidRequest("payment_intent_unexpected_state", "payment_method",
@@ -139,7 +244,7 @@ func (s *Server) confirm(ctx context.Context, st *stage, id string, opts confirm
 		if pm.Customer != "" && pi.Customer != "" && pm.Customer != pi.Customer {
 			return pay.InvalidParam("payment_method", "The PaymentMethod %s belongs to another customer.", pm.ID)
 		}
-		req = newSaleOp(pi, pm, opts.offSession)
+		req = newSaleOp(pi, pm, opts.OffSession)
 		pi.LastError = nil
 		pi.Attempt++
 		if err := st.startIntentOp(ctx, tx, pi, create == nil, "sale", fmt.Sprintf("%s-%d", pi.ID, pi.Attempt), req); err != nil {
@@ -191,7 +296,7 @@ func uncertain(err error) bool {
 // operator. An op settled already by someone else changes nothing
 // (errSettledElsewhere). pm is the card charged, if the caller has it
 // (payment methods do not change), or nil to look it up.
-func (s *Server) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, pm *pay.PaymentMethod, res *cardstream.Result, callErr error) (any, error) {
+func (s *Service) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, pm *pay.PaymentMethod, res *cardstream.Result, callErr error) (any, error) {
 	pi, err := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
 	if err != nil {
 		return nil, err
@@ -199,9 +304,9 @@ func (s *Server) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp
 	if callErr != nil {
 		if uncertain(callErr) {
 			s.log.WarnContext(ctx, "gateway sale outcome unknown; the reconciler will settle it", "op", op.ID, "payment_intent", pi.ID, "err", callErr)
-			return pay.PaymentIntentView(pi), errNoOutcome
+			return pi, errNoOutcome
 		}
-		return s.failSale(ctx, tx, op, pi, nil, payments.GatewayUnavailable(callErr))
+		return s.failSale(ctx, tx, op, pi, nil, GatewayUnavailable(callErr))
 	}
 	if res.Outcome == cardstream.OutcomeDuplicate {
 		return s.park(ctx, tx, op, "gateway reported a duplicate: an earlier copy of this sale landed and its answer was lost")
@@ -216,7 +321,7 @@ func (s *Server) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp
 	}
 	ch := newCharge(pi, pm, res)
 	if !res.Approved() {
-		return s.failSale(ctx, tx, op, pi, ch, payments.DeclineError(res))
+		return s.failSale(ctx, tx, op, pi, ch, DeclineError(res))
 	}
 	ch.ID = pay.NewID(pay.PrefixCharge)
 	pi.LatestCharge = ch.ID
@@ -235,13 +340,12 @@ func (s *Server) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp
 	if err := tx.CreateCharge(ctx, ch); err != nil {
 		return nil, err
 	}
-	v := pay.PaymentIntentView(pi)
-	return v, s.emit(ctx, tx, op.Scope, event, pi.ID, v, nil)
+	return pi, s.emit(ctx, tx, op.Scope, event, pi.ID, pay.PaymentIntentView(pi), nil)
 }
 
 // failSale records a refused sale: the intent needs a new payment method,
 // the failed charge is kept, and the error is answered (and replayed).
-func (s *Server) failSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, pi *pay.PaymentIntent, ch *pay.Charge, e *pay.Error) (any, error) {
+func (s *Service) failSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, pi *pay.PaymentIntent, ch *pay.Charge, e *pay.Error) (any, error) {
 	if ch != nil {
 		ch.Status, ch.FailureCode, ch.FailureMessage, ch.DeclineCode = "failed", e.Code, e.Message, e.DeclineCode
 		if err := tx.CreateCharge(ctx, ch); err != nil {
@@ -251,7 +355,7 @@ func (s *Server) failSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, 
 	} else if err := finishOp(ctx, tx, op, pay.OpDone, "refused: "+e.Message); err != nil {
 		return nil, err
 	}
-	pi.Status, pi.LastError = pay.StatusRequiresPaymentMethod, payments.LastPaymentError(e, pi.PaymentMethod)
+	pi.Status, pi.LastError = pay.StatusRequiresPaymentMethod, LastPaymentError(e, pi.PaymentMethod)
 	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 		return nil, err
 	}
@@ -272,7 +376,7 @@ func newCharge(pi *pay.PaymentIntent, pm *pay.PaymentMethod, res *cardstream.Res
 	ch := &pay.Charge{Scope: pi.Scope, PaymentIntent: pi.ID, Customer: pi.Customer, PaymentMethod: pm.ID, Amount: pi.Amount,
 		Currency: pi.Currency, Status: "succeeded", Card: pm.Card, Description: pi.Description, AuthCode: res.AuthorisationCode,
 		GatewayTxnID: res.TransactionID, XRef: res.XRef, Gateway: res.Fields.Encode()}
-	if c := payments.CheckResult(res.Checks.CV2); c == "pass" || c == "fail" {
+	if c := CheckResult(res.Checks.CV2); c == "pass" || c == "fail" {
 		ch.Card.CVCCheck = c
 	}
 	if res.Approved() && res.State != cardstream.StateApproved {
@@ -287,13 +391,29 @@ func newCharge(pi *pay.PaymentIntent, pm *pay.PaymentMethod, res *cardstream.Res
 // finds the op if the call's outcome is lost. req is what a resend needs
 // (never card data). A new intent (stored false) is inserted here, as
 // processing, rather than inserted and then updated.
-func (st *stage) startIntentOp(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, stored bool, kind, unique string, req any) error {
+func (st *steps) startIntentOp(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent, stored bool, kind, unique string, req any) error {
 	pi.Status = pay.StatusProcessing
-	if err := st.recordOp(ctx, tx, st.newOp(pi.Scope, kind, pi.ID, unique), req, pay.PaymentIntentView(pi)); err != nil {
+	if err := st.recordOp(ctx, tx, st.newOp(pi.Scope, kind, pi.ID, unique), req, pi); err != nil {
 		return err
 	}
 	if !stored {
 		return tx.CreatePaymentIntent(ctx, pi)
 	}
 	return tx.UpdatePaymentIntent(ctx, pi)
+}
+
+// gatewayRefused is the answer when the gateway refused a management action.
+func gatewayRefused(action string, res *cardstream.Result, err error) *pay.Error {
+	msg := "The card gateway refused to " + action + " the payment."
+	if res != nil {
+		msg += " Gateway response: " + pay.Clip(res.ResponseMessage, 100) + "."
+	}
+	return &pay.Error{Status: http.StatusBadRequest, Type: pay.ErrorTypeInvalidRequest, Code: "payment_intent_unexpected_state", Message: msg, Err: err}
+}
+
+func outcomeNote(res *cardstream.Result, err error) string {
+	if err != nil {
+		return err.Error()
+	}
+	return res.Outcome.String()
 }
