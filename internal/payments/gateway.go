@@ -1,7 +1,11 @@
-// Package payments holds what spans the store and the Cardstream gateway:
-// choosing the gateway for a key's mode, validating and tokenising cards,
-// turning gateway answers into Stripe's objects and errors, and recovering
-// gateway calls whose outcome was not recorded.
+// Package payments is the operations layer: Service runs every write that
+// moves money or emits an event (customers, payment methods, payment
+// intents, refunds, checkout sessions, hosted payments), in steps that
+// survive a crash between any two of them (steps.go), and reconciles
+// gateway calls whose outcome was not recorded. The API, the hosted pages,
+// the CLI and the billing scheduler call the same operations. It also
+// validates cards, maps Stripe's test cards to the gateway's and turns
+// gateway answers into Stripe's errors.
 package payments
 
 import (
