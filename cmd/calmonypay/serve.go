@@ -132,7 +132,6 @@ func serve(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	defer srv.Close()
 	webhooks, err := newWebhookWorker(db, cfg, log)
 	if err != nil {
 		return err

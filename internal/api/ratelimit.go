@@ -13,13 +13,13 @@ import (
 
 // limiter holds one token bucket per API key. Buckets live in a sync.Map so
 // requests of different keys never contend on one lock; idle buckets are
-// dropped once a minute.
+// dropped once a minute, by the first request after that minute (so no
+// goroutine of its own).
 type limiter struct {
 	perSecond int
 	now       func() time.Time
-	buckets   sync.Map // key ID → *bucket
-	stop      chan struct{}
-	stopOnce  sync.Once
+	buckets   sync.Map     // key ID → *bucket
+	swept     atomic.Int64 // unix seconds of the last sweep
 }
 
 type bucket struct {
@@ -28,10 +28,8 @@ type bucket struct {
 }
 
 func newLimiter(perSecond int, now func() time.Time) *limiter {
-	l := &limiter{perSecond: perSecond, now: now, stop: make(chan struct{})}
-	if perSecond > 0 {
-		go l.sweep(time.Minute)
-	}
+	l := &limiter{perSecond: perSecond, now: now}
+	l.swept.Store(now().Unix())
 	return l
 }
 
@@ -46,29 +44,24 @@ func (l *limiter) allow(keyID string) bool {
 	}
 	b := v.(*bucket)
 	b.lastUsed.Store(now.Unix())
+	if last := l.swept.Load(); now.Unix()-last >= sweepEvery && l.swept.CompareAndSwap(last, now.Unix()) {
+		l.sweep(now.Unix() - sweepEvery)
+	}
 	return b.lim.AllowN(now, 1)
 }
 
-func (l *limiter) sweep(every time.Duration) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-l.stop:
-			return
-		case <-t.C:
-			idle := l.now().Add(-every).Unix()
-			l.buckets.Range(func(k, v any) bool {
-				if v.(*bucket).lastUsed.Load() < idle {
-					l.buckets.Delete(k)
-				}
-				return true
-			})
-		}
-	}
-}
+// sweepEvery is how often, in seconds, idle buckets are dropped.
+const sweepEvery = 60
 
-func (l *limiter) close() { l.stopOnce.Do(func() { close(l.stop) }) }
+// sweep drops the buckets last used before idle (unix seconds).
+func (l *limiter) sweep(idle int64) {
+	l.buckets.Range(func(k, v any) bool {
+		if v.(*bucket).lastUsed.Load() < idle {
+			l.buckets.Delete(k)
+		}
+		return true
+	})
+}
 
 var errRateLimited = &pay.Error{Status: http.StatusTooManyRequests, Type: pay.ErrorTypeInvalidRequest, Code: "rate_limit",
 	Message: "Too many requests hit the API too quickly. Retry after a second."}

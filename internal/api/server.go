@@ -66,8 +66,8 @@ type Server struct {
 	handler                 http.Handler
 }
 
-// New returns a Server for cfg. It does no I/O: run RefreshSettings to
-// keep the CORS allowlists fresh, and Close when done.
+// New returns a Server for cfg. It does no I/O and starts nothing: run
+// RefreshSettings to keep the CORS allowlists fresh.
 func New(cfg Config) (*Server, error) {
 	s := &Server{
 		db:                      cfg.DB,
@@ -100,9 +100,6 @@ func (s *Server) RefreshSettings(ctx context.Context) { s.origins.Run(ctx) }
 
 // ServeHTTP serves every route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
-
-// Close stops background work.
-func (s *Server) Close() { s.limiter.close() }
 
 // routes builds the whole route table and its middleware.
 func (s *Server) routes(trpc func(http.Handler) http.Handler, mount map[string]http.Handler) http.Handler {

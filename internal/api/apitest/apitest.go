@@ -130,7 +130,6 @@ func Start(tb testing.TB, opts Options) *Server {
 		ts.Close()
 		svc.Drain(context.Background())
 		loops.Stop()
-		srv.Close()
 	})
 	out := &Server{URL: ts.URL, DB: db, API: srv, Payments: svc, Sandbox: test.Sandbox, SandboxURL: sts.URL}
 	if opts.Share != nil {
