@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/calmony/calmonypay/internal/api/apitest"
+	"github.com/calmony/calmonypay/internal/apitest"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/store"
 )

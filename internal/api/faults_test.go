@@ -12,7 +12,7 @@ import (
 
 	stripe "github.com/stripe/stripe-go/v85"
 
-	"github.com/calmony/calmonypay/internal/api/apitest"
+	"github.com/calmony/calmonypay/internal/apitest"
 	"github.com/calmony/calmonypay/internal/cardstream"
 	"github.com/calmony/calmonypay/internal/cardstream/sandbox"
 	"github.com/calmony/calmonypay/internal/pay"

@@ -7,7 +7,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/calmony/calmonypay/internal/api/apitest"
+	"github.com/calmony/calmonypay/internal/apitest"
 )
 
 // badInput is one malformed request and the 4xx error it must get.

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/calmony/calmonypay/internal/api/apitest"
+	"github.com/calmony/calmonypay/internal/apitest"
 )
 
 // nodeRequireEnv makes a missing Node.js or missing node_modules a failure

@@ -10,7 +10,7 @@ import (
 
 	"github.com/stripe/stripe-go/v85"
 
-	"github.com/calmony/calmonypay/internal/api/apitest"
+	"github.com/calmony/calmonypay/internal/apitest"
 )
 
 // searched runs a search through stripe-go's iterator, which follows

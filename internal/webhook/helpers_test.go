@@ -15,7 +15,7 @@ import (
 
 	stripewebhook "github.com/stripe/stripe-go/v85/webhook"
 
-	"github.com/calmony/calmonypay/internal/api/apitest"
+	"github.com/calmony/calmonypay/internal/apitest"
 	"github.com/calmony/calmonypay/internal/webhook"
 )
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/calmony/calmonypay/internal/api/apitest"
+	"github.com/calmony/calmonypay/internal/apitest"
 	"github.com/calmony/calmonypay/internal/webhook"
 )
 

@@ -16,7 +16,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	stripewebhook "github.com/stripe/stripe-go/v85/webhook"
 
-	"github.com/calmony/calmonypay/internal/api/apitest"
+	"github.com/calmony/calmonypay/internal/apitest"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/store"
 	"github.com/calmony/calmonypay/internal/webhook"
