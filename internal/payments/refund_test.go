@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/calmony/calmonypay/internal/cardstream"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
@@ -79,6 +80,50 @@ func TestRefunds(t *testing.T) {
 		}
 		if got := e.events(t, chID); !slices.Equal(got, []string{"charge.refunded", "charge.refunded"}) {
 			t.Errorf("events of the charge: %v, want charge.refunded twice", got)
+		}
+	})
+}
+
+// TestNonPositiveAmounts: the service itself refuses a refund or capture
+// of zero or less, before anything is recorded or sent. A scheduler or the
+// CLI calls it with no HTTP layer to check the amount first, and the
+// gateway client reads an amount of 0 as "all of it": a refund of 0 voided
+// the whole sale at the gateway while the ledger recorded a refund of 0,
+// and a capture of 0 captured the whole authorisation while the intent
+// recorded 0 received.
+func TestNonPositiveAmounts(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, postgres bool) {
+		e := newEnv(t, postgres, options{})
+		ctx := context.Background()
+		pm := e.card(t, visa)
+		paid := e.charged(t, e.plain(), intentParams(chargeAmount, pm.ID, ""), payments.ConfirmParams{}, pay.StatusSucceeded)
+		held := e.charged(t, e.plain(), intentParams(chargeAmount, pm.ID, "manual"), payments.ConfirmParams{}, pay.StatusRequiresCapture)
+		for _, amount := range []int64{0, -100} {
+			_, err := e.svc.CreateRefund(ctx, e.plain(), payments.RefundParams{PaymentIntent: paid.ID, Amount: &amount})
+			if pe := payError(t, err); pe.Code != "parameter_invalid_integer" || pe.Param != "amount" {
+				t.Errorf("refund of %d: %v, want parameter_invalid_integer on amount", amount, pe)
+			}
+			_, err = e.svc.CapturePaymentIntent(ctx, e.plain(), held.ID, payments.CaptureParams{Amount: &amount})
+			if pe := payError(t, err); pe.Code != "parameter_invalid_integer" || pe.Param != "amount_to_capture" {
+				t.Errorf("capture of %d: %v, want parameter_invalid_integer on amount_to_capture", amount, pe)
+			}
+		}
+		if n, m := e.gw.called("refund"), e.gw.called("capture"); n != 0 || m != 0 {
+			t.Errorf("%d refunds and %d captures reached the gateway, want none", n, m)
+		}
+		l, err := e.db.FindRefunds(ctx, e.scope, store.RefundFilter{}, pay.Page{Limit: 10})
+		if err != nil || len(l.Data) != 0 {
+			t.Errorf("refunds stored: %d %v, want none", len(l.Data), err)
+		}
+		for _, pi := range []*pay.PaymentIntent{paid, held} {
+			ch := e.charge(t, pi.LatestCharge)
+			if state, _ := e.sbx.State(ch.XRef); ch.AmountRefunded != 0 || state == cardstream.StateCanceled {
+				t.Errorf("charge of %s: amount_refunded %d, gateway state %s", pi.CaptureMethod, ch.AmountRefunded, state)
+			}
+		}
+		if got := e.intent(t, held.ID); got.Status != pay.StatusRequiresCapture || got.AmountCapturable != chargeAmount {
+			t.Errorf("authorised intent: %s, amount_capturable %d", got.Status, got.AmountCapturable)
 		}
 	})
 }
