@@ -185,6 +185,35 @@ func (e *env) events(t *testing.T, objectID string) []string {
 	return types
 }
 
+// written summarises what the store and the gateway hold: how many of
+// each object, how many events, and the calls that reached the gateway.
+// Comparing it before and after a call shows whether the call wrote or
+// sent anything.
+func (e *env) written(t *testing.T) string {
+	t.Helper()
+	ctx, page := context.Background(), pay.Page{Limit: 100}
+	count := func(n int, err error) int {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	var (
+		pms      = count(lenOf(e.db.FindPaymentMethods(ctx, e.scope, store.PaymentMethodFilter{}, page)))
+		intents  = count(lenOf(e.db.FindPaymentIntents(ctx, e.scope, store.PaymentIntentFilter{}, page)))
+		charges  = count(lenOf(e.db.FindCharges(ctx, e.scope, store.ChargeFilter{}, page)))
+		refunds  = count(lenOf(e.db.FindRefunds(ctx, e.scope, store.RefundFilter{}, page)))
+		sessions = count(lenOf(e.db.FindCheckoutSessions(ctx, e.scope, "", page)))
+		events   = count(lenOf(e.db.FindEvents(ctx, e.scope, store.EventFilter{}, page)))
+	)
+	return fmt.Sprintf("%d payment methods, %d intents, %d charges, %d refunds, %d sessions, %d events; "+
+		"gateway: %d verify, %d sale, %d capture, %d cancel, %d refund", pms, intents, charges, refunds, sessions, events,
+		e.gw.called("verify"), e.gw.called("sale"), e.gw.called("capture"), e.gw.called("cancel"), e.gw.called("refund"))
+}
+
+func lenOf[T any](l pay.List[T], err error) (int, error) { return len(l.Data), err }
+
 // payError returns err as a *pay.Error, failing the test if it is not one.
 func payError(t *testing.T, err error) *pay.Error {
 	t.Helper()
