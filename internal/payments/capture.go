@@ -10,7 +10,7 @@ import (
 
 // CaptureParams are a capture's parameters.
 type CaptureParams struct {
-	// Amount to capture; nil captures all that is capturable.
+	// Amount to capture, positive; nil captures all that is capturable.
 	Amount              *int64
 	Metadata            pay.MetadataUpdate
 	StatementDescriptor *string
@@ -42,6 +42,10 @@ func (s *Service) CapturePaymentIntent(ctx context.Context, call Call, id string
 			}
 			req.Amount = pi.AmountCapturable
 			if p.Amount != nil {
+				// The gateway reads 0 as "all that is authorised".
+				if *p.Amount < 1 {
+					return pay.InvalidRequest("parameter_invalid_integer", "amount_to_capture", "amount_to_capture must be a positive integer.")
+				}
 				if *p.Amount > pi.AmountCapturable {
 					return pay.InvalidRequest("amount_too_large", "amount_to_capture",
 						"The amount to capture (%d) is more than the amount capturable (%d).", *p.Amount, pi.AmountCapturable)

@@ -13,7 +13,8 @@ import (
 )
 
 // RefundParams are a refund's parameters: the payment intent or the charge
-// to refund (at least one), and the amount (nil: all that is left).
+// to refund (at least one), and the amount (positive; nil: all that is
+// left).
 type RefundParams struct {
 	PaymentIntent, Charge string
 	Amount                *int64
@@ -59,6 +60,10 @@ func (s *Service) CreateRefund(ctx context.Context, call Call, p RefundParams) (
 				}
 				req = refundOp{XRef: ch.XRef, Amount: left, Captured: ch.AmountCaptured, Refunded: ch.AmountRefunded}
 				if p.Amount != nil {
+					// The gateway reads 0 as "all that is left".
+					if *p.Amount < 1 {
+						return pay.InvalidRequest("parameter_invalid_integer", "amount", "amount must be a positive integer.")
+					}
 					if *p.Amount > left {
 						return pay.InvalidRequest("amount_too_large", "amount", "Refund amount (%d) is greater than the amount left to refund (%d).", *p.Amount, left)
 					}
