@@ -34,7 +34,7 @@ type Config struct {
 	// MaxBodyBytes caps request bodies. Defaults to 1 MiB.
 	MaxBodyBytes int64
 	// AppOrigin is the dashboard's own origin, the only one allowed to call
-	// /api/trpc cross-origin. Empty: no cross-origin calls at all.
+	// /api/trpc cross-origin. Optional: empty, no cross-origin calls at all.
 	AppOrigin string
 	// AllowLocalhostURLs lets checkout success and cancel URLs point at
 	// http://localhost, for development only.

@@ -15,7 +15,9 @@ const (
 // API at /api/trpc, which is authenticated by session cookie.
 //
 // appOrigin is the dashboard's own origin (CALMONY_APP_ORIGIN); it is
-// normalised with [ParseOrigin] and TRPC fails if it is invalid.
+// normalised with [ParseOrigin] and TRPC fails if it is invalid. Empty, no
+// origin is trusted: every cross-origin request gets no CORS grant and an
+// unsafe one is refused.
 //
 //   - Only a request whose Origin header equals the app origin exactly gets
 //     Access-Control-Allow-Origin (that origin) and
@@ -34,13 +36,16 @@ const (
 // Routes that must accept cross-site POSTs, such as the Cardstream callback,
 // are mounted outside this middleware and authenticated by signature.
 func TRPC(appOrigin string) (func(http.Handler) http.Handler, error) {
-	origin, err := ParseOrigin(appOrigin)
-	if err != nil {
-		return nil, fmt.Errorf("middleware: TRPC app origin: %w", err)
-	}
 	cop := http.NewCrossOriginProtection()
-	if err := cop.AddTrustedOrigin(origin); err != nil {
-		return nil, fmt.Errorf("middleware: TRPC app origin: %w", err)
+	origin := ""
+	if appOrigin != "" {
+		var err error
+		if origin, err = ParseOrigin(appOrigin); err != nil {
+			return nil, fmt.Errorf("middleware: TRPC app origin: %w", err)
+		}
+		if err := cop.AddTrustedOrigin(origin); err != nil {
+			return nil, fmt.Errorf("middleware: TRPC app origin: %w", err)
+		}
 	}
 	cop.SetDenyHandler(http.HandlerFunc(denyCrossOrigin))
 	t := trpcPolicy{appOrigin: origin, cop: cop}
@@ -89,7 +94,7 @@ func (t trpcPolicy) preflight(w http.ResponseWriter, r *http.Request) {
 // app origin.
 func (t trpcPolicy) fromApp(r *http.Request) bool {
 	values := r.Header.Values("Origin")
-	return len(values) == 1 && values[0] == t.appOrigin
+	return t.appOrigin != "" && len(values) == 1 && values[0] == t.appOrigin
 }
 
 // trpcError is the tRPC v11 error envelope, without a transformer.

@@ -42,10 +42,35 @@ func trpcRequest(method, origin, fetchSite string) *http.Request {
 
 func TestTRPCInvalidAppOrigin(t *testing.T) {
 	t.Parallel()
-	for _, origin := range []string{"", "null", "*", "app.calmonypay.com", "https://app.calmonypay.com/"} {
+	for _, origin := range []string{"null", "*", "app.calmonypay.com", "https://app.calmonypay.com/"} {
 		if _, err := TRPC(origin); !errors.Is(err, ErrInvalidOrigin) {
 			t.Errorf("TRPC(%q) error = %v, want ErrInvalidOrigin", origin, err)
 		}
+	}
+}
+
+// TestTRPCNoAppOrigin: with no dashboard origin configured, no origin gets
+// a CORS grant and cross-origin writes are refused; same-origin ones pass.
+func TestTRPCNoAppOrigin(t *testing.T) {
+	t.Parallel()
+	mw, err := TRPC("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	called := false
+	h := mw(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { called = true }))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, trpcRequest(http.MethodPost, appOrigin, "same-site"))
+	if rec.Code != http.StatusForbidden || called {
+		t.Errorf("cross-origin POST: %d (handler ran: %v), want 403", rec.Code, called)
+	}
+	if got := rec.Header().Get("Access-Control-Allow-Origin"); got != "" {
+		t.Errorf("Access-Control-Allow-Origin = %q, want none", got)
+	}
+	rec = httptest.NewRecorder()
+	h.ServeHTTP(rec, trpcRequest(http.MethodPost, "", "same-origin"))
+	if !called {
+		t.Errorf("same-origin POST was refused: %d", rec.Code)
 	}
 }
 
