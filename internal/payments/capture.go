@@ -85,7 +85,7 @@ func (s *Service) settleCapture(ctx context.Context, tx *store.Tx, op *pay.Gatew
 		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 			return nil, err
 		}
-		return pi, s.emit(ctx, tx, op.Scope, pay.EventPaymentIntentSucceeded, pi.ID, pay.PaymentIntentView(pi), nil)
+		return pi, Emit(ctx, tx, op.Scope, pay.EventPaymentIntentSucceeded, pi.ID, pay.PaymentIntentView(pi), nil)
 	})
 }
 
@@ -154,7 +154,7 @@ func (s *Service) markCanceled(ctx context.Context, tx *store.Tx, pi *pay.Paymen
 	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 		return nil, err
 	}
-	return pi, s.emit(ctx, tx, pi.Scope, pay.EventPaymentIntentCanceled, pi.ID, pay.PaymentIntentView(pi), nil)
+	return pi, Emit(ctx, tx, pi.Scope, pay.EventPaymentIntentCanceled, pi.ID, pay.PaymentIntentView(pi), nil)
 }
 
 // cancelAuthorisation voids an authorised, uncaptured payment at the gateway.

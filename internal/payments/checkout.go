@@ -136,7 +136,7 @@ func (s *Service) expire(ctx context.Context, tx *store.Tx, cs *pay.CheckoutSess
 	if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
 		return nil, err
 	}
-	return cs, s.emit(ctx, tx, cs.Scope, pay.EventCheckoutSessionExpired, cs.ID, pay.CheckoutSessionView(cs, s.publicURL), nil)
+	return cs, Emit(ctx, tx, cs.Scope, pay.EventCheckoutSessionExpired, cs.ID, pay.CheckoutSessionView(cs, s.publicURL), nil)
 }
 
 // ExpireCheckoutSessions marks overdue open sessions expired, once, and
@@ -330,7 +330,7 @@ func (s *Service) applyCallback(ctx context.Context, tx *store.Tx, id string, re
 	if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
 		return "", err
 	}
-	return success, s.emit(ctx, tx, cs.Scope, pay.EventCheckoutSessionCompleted, cs.ID, pay.CheckoutSessionView(cs, s.publicURL), nil)
+	return success, Emit(ctx, tx, cs.Scope, pay.EventCheckoutSessionCompleted, cs.ID, pay.CheckoutSessionView(cs, s.publicURL), nil)
 }
 
 // recordHostedPayment creates the payment method, payment intent and charge
@@ -342,7 +342,7 @@ func (s *Service) recordHostedPayment(ctx context.Context, tx *store.Tx, cs *pay
 		return nil, err
 	}
 	if pm.Customer != "" {
-		if err := s.emit(ctx, tx, cs.Scope, pay.EventPaymentMethodAttached, pm.ID, pay.PaymentMethodView(pm), nil); err != nil {
+		if err := Emit(ctx, tx, cs.Scope, pay.EventPaymentMethodAttached, pm.ID, pay.PaymentMethodView(pm), nil); err != nil {
 			return nil, err
 		}
 	}
@@ -372,7 +372,7 @@ func (s *Service) recordHostedPayment(ctx context.Context, tx *store.Tx, cs *pay
 	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 		return nil, err
 	}
-	return pi, s.emit(ctx, tx, cs.Scope, event, pi.ID, pay.PaymentIntentView(pi), nil)
+	return pi, Emit(ctx, tx, cs.Scope, event, pi.ID, pay.PaymentIntentView(pi), nil)
 }
 
 // hostedCard describes the card from the gateway's answer (masked number,

@@ -61,7 +61,7 @@ func (s *Service) CreateCustomer(ctx context.Context, call Call, ch pay.Customer
 		if err := tx.CreateCustomer(ctx, c); err != nil {
 			return nil, err
 		}
-		if err := s.emit(ctx, tx, scope, pay.EventCustomerCreated, c.ID, pay.CustomerView(c), nil); err != nil {
+		if err := Emit(ctx, tx, scope, pay.EventCustomerCreated, c.ID, pay.CustomerView(c), nil); err != nil {
 			return nil, err
 		}
 		if pm != nil {
@@ -94,7 +94,7 @@ func (s *Service) UpdateCustomer(ctx context.Context, call Call, id string, ch p
 		if err := tx.UpdateCustomer(ctx, c); err != nil {
 			return nil, err
 		}
-		return c, s.emitUpdate(ctx, tx, call.Scope, pay.EventCustomerUpdated, c.ID, before, pay.CustomerView(c))
+		return c, EmitUpdate(ctx, tx, call.Scope, pay.EventCustomerUpdated, c.ID, before, pay.CustomerView(c))
 	})
 }
 
@@ -111,11 +111,11 @@ func (s *Service) DeleteCustomer(ctx context.Context, call Call, id string) (*An
 			return nil, err
 		}
 		for _, pm := range detached {
-			if err := s.emit(ctx, tx, scope, pay.EventPaymentMethodDetached, pm.ID, pay.PaymentMethodView(pm), nil); err != nil {
+			if err := Emit(ctx, tx, scope, pay.EventPaymentMethodDetached, pm.ID, pay.PaymentMethodView(pm), nil); err != nil {
 				return nil, err
 			}
 		}
 		v := pay.DeletedObject{ID: id, Object: "customer", Deleted: true}
-		return v, s.emit(ctx, tx, scope, pay.EventCustomerDeleted, id, v, nil)
+		return v, Emit(ctx, tx, scope, pay.EventCustomerDeleted, id, v, nil)
 	})
 }

@@ -9,9 +9,10 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 )
 
-// emit writes an event in the caller's transaction, so it exists if and only
-// if the change does. obj is the object's view (pay.View).
-func (s *Service) emit(ctx context.Context, tx *store.Tx, scope pay.Scope, typ pay.EventType, objectID string, obj any, previous map[string]any) error {
+// Emit writes an event in the caller's transaction, so it exists if and only
+// if the change does. obj is the object's view (pay.View). Only the
+// operations (payments, billing) emit events.
+func Emit(ctx context.Context, tx *store.Tx, scope pay.Scope, typ pay.EventType, objectID string, obj any, previous map[string]any) error {
 	raw, err := json.Marshal(eventData{Object: obj, PreviousAttributes: previous})
 	if err != nil {
 		return err
@@ -27,9 +28,9 @@ type eventData struct {
 	PreviousAttributes map[string]any `json:"previous_attributes,omitempty"`
 }
 
-// emitUpdate writes an *.updated event whose previous_attributes hold the
+// EmitUpdate writes an *.updated event whose previous_attributes hold the
 // old values of the top-level fields that changed. No change, no event.
-func (s *Service) emitUpdate(ctx context.Context, tx *store.Tx, scope pay.Scope, typ pay.EventType, objectID string, before, after any) error {
+func EmitUpdate(ctx context.Context, tx *store.Tx, scope pay.Scope, typ pay.EventType, objectID string, before, after any) error {
 	old, err := pay.ToMap(before)
 	if err != nil {
 		return err
@@ -49,5 +50,5 @@ func (s *Service) emitUpdate(ctx context.Context, tx *store.Tx, scope pay.Scope,
 	if len(prev) == 0 {
 		return nil
 	}
-	return s.emit(ctx, tx, scope, typ, objectID, after, prev)
+	return Emit(ctx, tx, scope, typ, objectID, after, prev)
 }

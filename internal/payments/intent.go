@@ -63,7 +63,7 @@ func (s *Service) CreatePaymentIntent(ctx context.Context, call Call, upd pay.Pa
 			if err := tx.CreatePaymentIntent(ctx, pi); err != nil {
 				return nil, err
 			}
-			return pi, s.emit(ctx, tx, st.scope, pay.EventPaymentIntentCreated, pi.ID, pay.PaymentIntentView(pi), nil)
+			return pi, Emit(ctx, tx, st.scope, pay.EventPaymentIntentCreated, pi.ID, pay.PaymentIntentView(pi), nil)
 		})
 	})
 }
@@ -99,7 +99,7 @@ func (s *Service) UpdatePaymentIntent(ctx context.Context, call Call, id string,
 		if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 			return nil, err
 		}
-		return pi, s.emitUpdate(ctx, tx, call.Scope, pay.EventPaymentIntentUpdated, pi.ID, before, pay.PaymentIntentView(pi))
+		return pi, EmitUpdate(ctx, tx, call.Scope, pay.EventPaymentIntentUpdated, pi.ID, before, pay.PaymentIntentView(pi))
 	})
 }
 
@@ -251,7 +251,7 @@ func (s *Service) confirm(ctx context.Context, st *steps, id string, opts Confir
 			return err
 		}
 		if created != nil {
-			return s.emit(ctx, tx, st.scope, pay.EventPaymentIntentCreated, pi.ID, created, nil)
+			return Emit(ctx, tx, st.scope, pay.EventPaymentIntentCreated, pi.ID, created, nil)
 		}
 		return nil
 	})
@@ -340,7 +340,7 @@ func (s *Service) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayO
 	if err := tx.CreateCharge(ctx, ch); err != nil {
 		return nil, err
 	}
-	return pi, s.emit(ctx, tx, op.Scope, event, pi.ID, pay.PaymentIntentView(pi), nil)
+	return pi, Emit(ctx, tx, op.Scope, event, pi.ID, pay.PaymentIntentView(pi), nil)
 }
 
 // failSale records a refused sale: the intent needs a new payment method,
@@ -364,7 +364,7 @@ func (s *Service) failSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp,
 	// payment_intent.failed is the original product's name; Stripe's
 	// libraries and plugins listen for payment_intent.payment_failed.
 	for _, typ := range []pay.EventType{pay.EventPaymentIntentFailed, pay.EventPaymentIntentPaymentFailed} {
-		if err := s.emit(ctx, tx, op.Scope, typ, pi.ID, v, nil); err != nil {
+		if err := Emit(ctx, tx, op.Scope, typ, pi.ID, v, nil); err != nil {
 			return nil, err
 		}
 	}

@@ -219,7 +219,7 @@ func (s *Service) UpdatePaymentMethod(ctx context.Context, call Call, id string,
 		if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
 			return nil, err
 		}
-		return pm, s.emitUpdate(ctx, tx, call.Scope, pay.EventPaymentMethodUpdated, pm.ID, before, pay.PaymentMethodView(pm))
+		return pm, EmitUpdate(ctx, tx, call.Scope, pay.EventPaymentMethodUpdated, pm.ID, before, pay.PaymentMethodView(pm))
 	})
 }
 
@@ -274,7 +274,7 @@ func (s *Service) attach(ctx context.Context, tx *store.Tx, pm *pay.PaymentMetho
 	if err := write(ctx, pm); err != nil {
 		return nil, err
 	}
-	return pm, s.emit(ctx, tx, pm.Scope, pay.EventPaymentMethodAttached, pm.ID, pay.PaymentMethodView(pm), nil)
+	return pm, Emit(ctx, tx, pm.Scope, pay.EventPaymentMethodAttached, pm.ID, pay.PaymentMethodView(pm), nil)
 }
 
 // DetachPaymentMethod detaches a payment method from its customer.
@@ -291,7 +291,7 @@ func (s *Service) DetachPaymentMethod(ctx context.Context, call Call, id string)
 		if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
 			return nil, err
 		}
-		return pm, s.emit(ctx, tx, call.Scope, pay.EventPaymentMethodDetached, pm.ID, pay.PaymentMethodView(pm), nil)
+		return pm, Emit(ctx, tx, call.Scope, pay.EventPaymentMethodDetached, pm.ID, pay.PaymentMethodView(pm), nil)
 	})
 }
 

@@ -265,7 +265,7 @@ func (s *Service) park(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, why
 	if err := tx.UpdateRefund(ctx, re); err != nil {
 		return nil, err
 	}
-	return re, errors.Join(errNoOutcome, s.emitUpdate(ctx, tx, op.Scope, pay.EventRefundUpdated, re.ID, before, pay.RefundView(re)))
+	return re, errors.Join(errNoOutcome, EmitUpdate(ctx, tx, op.Scope, pay.EventRefundUpdated, re.ID, before, pay.RefundView(re)))
 }
 
 // ResolveGatewayOp settles an op parked for an operator. For a sale the

@@ -83,7 +83,7 @@ func (s *Service) CreateRefund(ctx context.Context, call Call, p RefundParams) (
 				if err := st.recordOp(ctx, tx, st.newOp(st.scope, "refund", re.ID, re.ID), req, re); err != nil {
 					return err
 				}
-				return s.emit(ctx, tx, st.scope, pay.EventRefundCreated, re.ID, pay.RefundView(re), nil)
+				return Emit(ctx, tx, st.scope, pay.EventRefundCreated, re.ID, pay.RefundView(re), nil)
 			})
 		})
 		if err != nil {
@@ -215,7 +215,7 @@ func (s *Service) failRefund(ctx context.Context, tx *store.Tx, op *pay.GatewayO
 	if err := tx.UpdateRefund(ctx, re); err != nil {
 		return nil, err
 	}
-	if err := s.emitUpdate(ctx, tx, op.Scope, pay.EventRefundUpdated, re.ID, before, pay.RefundView(re)); err != nil {
+	if err := EmitUpdate(ctx, tx, op.Scope, pay.EventRefundUpdated, re.ID, before, pay.RefundView(re)); err != nil {
 		return nil, err
 	}
 	return nil, gatewayRefused("refund", res, why)
@@ -235,10 +235,10 @@ func (s *Service) completeRefund(ctx context.Context, tx *store.Tx, re *pay.Refu
 	if err := tx.UpdateCharge(ctx, ch); err != nil {
 		return nil, err
 	}
-	if err := s.emitUpdate(ctx, tx, re.Scope, pay.EventRefundUpdated, re.ID, before, pay.RefundView(re)); err != nil {
+	if err := EmitUpdate(ctx, tx, re.Scope, pay.EventRefundUpdated, re.ID, before, pay.RefundView(re)); err != nil {
 		return nil, err
 	}
-	return re, s.emit(ctx, tx, re.Scope, pay.EventChargeRefunded, ch.ID, pay.ChargeView(ch), nil)
+	return re, Emit(ctx, tx, re.Scope, pay.EventChargeRefunded, ch.ID, pay.ChargeView(ch), nil)
 }
 
 // UpdateRefund changes a refund's metadata.
@@ -255,7 +255,7 @@ func (s *Service) UpdateRefund(ctx context.Context, call Call, id string, md pay
 		if err := tx.UpdateRefund(ctx, re); err != nil {
 			return nil, err
 		}
-		return re, s.emitUpdate(ctx, tx, call.Scope, pay.EventRefundUpdated, re.ID, before, pay.RefundView(re))
+		return re, EmitUpdate(ctx, tx, call.Scope, pay.EventRefundUpdated, re.ID, before, pay.RefundView(re))
 	})
 }
 
@@ -276,6 +276,6 @@ func (s *Service) UpdateCharge(ctx context.Context, call Call, id string, descri
 		if err := tx.UpdateCharge(ctx, c); err != nil {
 			return nil, err
 		}
-		return c, s.emitUpdate(ctx, tx, call.Scope, pay.EventChargeUpdated, c.ID, before, pay.ChargeView(c))
+		return c, EmitUpdate(ctx, tx, call.Scope, pay.EventChargeUpdated, c.ID, before, pay.ChargeView(c))
 	})
 }
