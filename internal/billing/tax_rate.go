@@ -41,7 +41,7 @@ func (s *Service) UpdateTaxRate(ctx context.Context, call payments.Call, id stri
 	return s.payments.Write(ctx, call, func(ctx context.Context, tx *store.Tx) (any, error) {
 		t, err := tx.FindTaxRate(ctx, call.Scope, id)
 		if err != nil {
-			return nil, pay.NotFoundAs(err, "tax_rate", id, "id")
+			return nil, pay.NotFoundAs(err, "tax rate", id, "id")
 		}
 		before := pay.TaxRateView(t)
 		ch.Apply(t)

@@ -85,7 +85,7 @@ type TaxRateFilter struct {
 // FindTaxRates lists the scope's tax rates, newest first.
 func (db *DB) FindTaxRates(ctx context.Context, scope pay.Scope, f TaxRateFilter, page pay.Page) (pay.List[*pay.TaxRate], error) {
 	return list(ctx, db.read, listSpec{
-		kind: "tax_rate", table: "tax_rates", columns: taxRateColumns, scope: scope, page: page,
+		kind: "tax rate", table: "tax_rates", columns: taxRateColumns, scope: scope, page: page,
 		where: func(q *query) {
 			if f.Active != nil {
 				fmt.Fprintf(q, ` AND active = %s`, q.arg(*f.Active))
