@@ -44,6 +44,10 @@ const (
 	EventRefundUpdated
 	EventCheckoutSessionCompleted
 	EventCheckoutSessionExpired
+	EventTestClockCreated
+	EventTestClockAdvancing
+	EventTestClockReady
+	EventTestClockDeleted
 	eventTypeEnd // one past the last
 )
 
@@ -88,6 +92,14 @@ func (t EventType) String() string {
 		return "checkout.session.completed"
 	case EventCheckoutSessionExpired:
 		return "checkout.session.expired"
+	case EventTestClockCreated:
+		return "test_helpers.test_clock.created"
+	case EventTestClockAdvancing:
+		return "test_helpers.test_clock.advancing"
+	case EventTestClockReady:
+		return "test_helpers.test_clock.ready"
+	case EventTestClockDeleted:
+		return "test_helpers.test_clock.deleted"
 	}
 	return ""
 }
