@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 
 	"github.com/calmony/calmonypay/internal/pay"
 )
@@ -94,11 +95,15 @@ func (db *DB) FindTestClocks(ctx context.Context, scope pay.Scope, page pay.Page
 		func(rows *sql.Rows) (*pay.TestClock, error) { return scanTestClock(rows) })
 }
 
+// advancingClocks selects the advancing clocks; its condition is
+// test_clocks_advancing's, written out so that the planners use that
+// partial index.
+const advancingClocks = `SELECT ` + testClockColumns + ` FROM test_clocks WHERE status = 'advancing' ORDER BY id LIMIT $1`
+
 // FindAdvancingTestClocks returns up to limit clocks of every project that
-// are advancing, those whose advance was asked for first (by ID) first.
+// are advancing, in ID order.
 func (db *DB) FindAdvancingTestClocks(ctx context.Context, limit int) ([]*pay.TestClock, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+testClockColumns+` FROM test_clocks WHERE status = $1 ORDER BY id LIMIT $2`,
-		pay.TestClockAdvancing, limit)
+	rows, err := db.read.QueryContext(ctx, advancingClocks, limit)
 	if err != nil {
 		return nil, fmt.Errorf("find advancing test clocks: %w", err)
 	}
@@ -114,13 +119,19 @@ func (db *DB) FindAdvancingTestClocks(ctx context.Context, limit int) ([]*pay.Te
 	return out, rows.Err()
 }
 
+// clockCustomers selects the customers of a clock ($1) in a scope ($2,
+// $3) that are not deleted. test_clock <> ” is customers_test_clock's
+// condition, written out so that the planners use that partial index; the
+// scope is a filter the planners cannot use as an index condition (see
+// whereID), else they read the project's customers instead.
+const clockCustomers = `SELECT id FROM customers WHERE test_clock = $1 AND test_clock <> '' AND (project_id = $2 AND livemode = $3) IS TRUE
+	AND NOT deleted`
+
 // FindTestClockCustomers returns the IDs of the customers of a test clock
-// that are not deleted, oldest first, locking their rows on PostgreSQL.
+// that are not deleted, in ID (creation) order, locking their rows on
+// PostgreSQL.
 func (tx *Tx) FindTestClockCustomers(ctx context.Context, scope pay.Scope, clockID string) ([]string, error) {
-	// test_clock <> '' is customers_test_clock's predicate, written out so
-	// that the planners may use that partial index.
-	rows, err := tx.tx.QueryContext(ctx, `SELECT id FROM customers WHERE test_clock = $1 AND test_clock <> '' AND project_id = $2 AND livemode = $3
-		AND NOT deleted ORDER BY created, id`+tx.db.forUpdate(), clockID, scope.ProjectID, scope.Livemode)
+	rows, err := tx.tx.QueryContext(ctx, clockCustomers+tx.db.forUpdate(), clockID, scope.ProjectID, scope.Livemode)
 	if err != nil {
 		return nil, fmt.Errorf("find customers of test clock %s: %w", clockID, err)
 	}
@@ -133,5 +144,6 @@ func (tx *Tx) FindTestClockCustomers(ctx context.Context, scope pay.Scope, clock
 		}
 		ids = append(ids, id)
 	}
+	slices.Sort(ids)
 	return ids, rows.Err()
 }
