@@ -127,8 +127,8 @@ func serve(ctx context.Context, args []string, e *env) error {
 	}
 	svc := payments.New(payments.Config{DB: db, Keys: keys, Gateways: gateways, Logger: log, PublicURL: cfg.PublicURL,
 		SkipCallbackSignature: cfg.SkipCallbackSignature, Render: api.Renderer(cfg.PublicURL)})
-	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Logger: log, ClientRateLimit: cfg.ClientRateLimit, TrustedProxies: trusted})
 	bill := billing.New(billing.Config{DB: db, Payments: svc, Logger: log})
+	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Logger: log, ClientRateLimit: cfg.ClientRateLimit, TrustedProxies: trusted})
 	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: pages.Routes(), Keys: keys, Logger: log, RateLimit: cfg.RateLimit,
 		AppOrigin: cfg.AppOrigin, AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs, AllowLocalhostURLs: cfg.AllowLocalhostURLs})
 	if err != nil {
@@ -155,7 +155,7 @@ func serve(ctx context.Context, args []string, e *env) error {
 	// (and waited for) after the servers have shut down.
 	loops := loop.NewGroup(ctx, log)
 	defer loops.Stop()
-	runLoops(loops, db, svc, srv, webhooks, cfg.ReconcileInterval, log)
+	runLoops(loops, db, svc, bill, srv, webhooks, cfg.ReconcileInterval, log)
 
 	errc := make(chan error, len(servers))
 	for _, hs := range servers {
@@ -318,8 +318,9 @@ func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult, sand
 
 // runLoops starts serve's background loops in g: the settings caches'
 // reloads, the reconciler (every interval), the checkout sweeper, the
-// idempotency-key pruner and the webhook worker.
-func runLoops(g *loop.Group, db *store.DB, svc *payments.Service, srv *api.Server, webhooks *webhook.Worker, interval time.Duration, log *slog.Logger) {
+// idempotency-key pruner, the webhook worker and the test clocks' advances.
+func runLoops(g *loop.Group, db *store.DB, svc *payments.Service, bill *billing.Service, srv *api.Server, webhooks *webhook.Worker,
+	interval time.Duration, log *slog.Logger) {
 	g.Go("project currencies", svc.RefreshSettings)
 	g.Go("CORS allowlists", srv.RefreshSettings)
 	g.Every("reconciler", interval, svc.Reconcile)
@@ -338,6 +339,9 @@ func runLoops(g *loop.Group, db *store.DB, svc *payments.Service, srv *api.Serve
 		}
 		return err
 	})
+	// Advances of test clocks finish within a second, at once on the
+	// instance that accepted them.
+	g.Go("test clocks", func(ctx context.Context) { bill.RunClocks(ctx, time.Second) })
 	g.Go("webhook worker", func(ctx context.Context) {
 		if err := webhooks.Run(ctx); err != nil {
 			log.ErrorContext(ctx, "webhook worker stopped", "err", err)

@@ -33,6 +33,7 @@ func readCustomerChange(p *params) pay.CustomerUpdate {
 
 func (s *Server) createCustomer(r *http.Request, p *params) (opFunc, error) {
 	ch := readCustomerChange(p)
+	ch.TestClock = p.OptString("test_clock") // at creation only
 	pmID := p.OptString("payment_method")
 	p.stageIf("customer", pmID)
 	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {

@@ -96,6 +96,12 @@ func emitEveryEventType(t *testing.T, srv *apitest.Server) {
 
 	must(sc.V1CheckoutSessions.Expire(ctx, newSession(t, sc, 1000, nil).ID, nil))
 	newBrowser(t).pay(newSession(t, sc, 1000, nil).URL, "4929421234600821", "356", "pay")
+
+	clock, err := sc.V1TestHelpersTestClocks.Create(ctx, &stripe.TestHelpersTestClockCreateParams{FrozenTime: stripe.Int64(clockFrozen)})
+	must(clock, err)
+	must(sc.V1TestHelpersTestClocks.Advance(ctx, clock.ID, &stripe.TestHelpersTestClockAdvanceParams{FrozenTime: stripe.Int64(clockFrozen + 86400)}))
+	waitReady(t, sc, clock.ID)
+	must(sc.V1TestHelpersTestClocks.Delete(ctx, clock.ID, nil))
 }
 
 // Deleting a customer detaches its payment methods, each with its

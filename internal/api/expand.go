@@ -25,7 +25,7 @@ type expandField struct {
 
 // expandable lists, per object type, the fields expand[] may name.
 var expandable = map[string][]expandField{
-	"customer":         {{"default_source", ""}, {"invoice_settings.default_payment_method", "payment_method"}, {"test_clock", ""}},
+	"customer":         {{"default_source", ""}, {"invoice_settings.default_payment_method", "payment_method"}, {"test_clock", pay.TestClockObject}},
 	"payment_method":   {{"customer", "customer"}},
 	"payment_intent":   {{"customer", "customer"}, {"payment_method", "payment_method"}, {"latest_charge", "charge"}},
 	"charge":           {{"customer", "customer"}, {"payment_intent", "payment_intent"}, {"balance_transaction", ""}},
@@ -62,6 +62,13 @@ var loaders = map[string]func(ctx context.Context, f finder, scope pay.Scope, id
 			return nil, err
 		}
 		return pay.ChargeView(ch), nil
+	},
+	pay.PrefixTestClock: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
+		c, err := f.FindTestClock(ctx, scope, id)
+		if err != nil {
+			return nil, err
+		}
+		return pay.TestClockView(c), nil
 	},
 }
 

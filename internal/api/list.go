@@ -15,13 +15,20 @@ func newList[T any](kind, url string, l pay.List[T], view func(T) any) pay.ListO
 
 // readPage reads limit, starting_after, ending_before and created.
 func readPage(p *params) pay.Page {
+	page := readCursor(p)
+	page.Created = readRange(p, "created")
+	return page
+}
+
+// readCursor reads limit, starting_after and ending_before, for the lists
+// that have no created filter.
+func readCursor(p *params) pay.Page {
 	page := pay.Page{Limit: readLimit(p)}
 	page.StartingAfter, _ = p.String("starting_after")
 	page.EndingBefore, _ = p.String("ending_before")
 	if page.StartingAfter != "" && page.EndingBefore != "" {
 		p.Fail("ending_before", "parameter_invalid", "You may pass only one of starting_after and ending_before.")
 	}
-	page.Created = readRange(p, "created")
 	return page
 }
 

@@ -24,7 +24,7 @@ type Config struct {
 	DB *store.DB
 	// Payments runs the writes. Required.
 	Payments *payments.Service
-	// Billing runs the billing writes (tax rates, …). Required.
+	// Billing runs the billing writes (tax rates, test clocks, …). Required.
 	Billing *billing.Service
 	// Mount are more routes on the same root and middleware, by pattern:
 	// the shopper-facing pages (package hosted), which know no API key.
@@ -158,6 +158,11 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, mount map[string]h
 	v1.Handle("POST /v1/webhook_endpoints/{id}", s.write(s.updateWebhookEndpoint))
 	v1.Handle("DELETE /v1/webhook_endpoints/{id}", s.write(s.deleteWebhookEndpoint))
 	v1.Handle("POST /v1/webhook_endpoints/{id}/roll_secret", s.write(s.rollWebhookSecret))
+	v1.Handle("POST /v1/test_helpers/test_clocks", s.op(s.createTestClock))
+	v1.Handle("GET /v1/test_helpers/test_clocks", s.read(s.listTestClocks))
+	v1.Handle("GET /v1/test_helpers/test_clocks/{id}", s.read(s.retrieveTestClock))
+	v1.Handle("DELETE /v1/test_helpers/test_clocks/{id}", s.op(s.deleteTestClock))
+	v1.Handle("POST /v1/test_helpers/test_clocks/{id}/advance", s.op(s.advanceTestClock))
 	v1.Handle("/v1/", s.read(s.unknownRoute))
 
 	cors := middleware.V1CORS{UnionAllowFunc: s.anyProjectOrigin, ProjectAllowFunc: s.callerProjectOrigin}

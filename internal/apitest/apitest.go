@@ -67,6 +67,9 @@ type Options struct {
 	SkipCallbackSignature   bool
 	AnswerWithin            time.Duration
 	Crash                   func(point string) bool
+	// NoTestClockLoop leaves test clocks advancing until the test calls
+	// Billing.AdvanceClocks, instead of finishing their advances at once.
+	NoTestClockLoop bool
 	// Share makes the server a second instance of Share's: the same
 	// database, project and key (Postgres and Now are then Share's).
 	Share *Server
@@ -106,8 +109,8 @@ func Start(tb testing.TB, opts Options) *Server {
 	perClient := cmp.Or(opts.ClientRateLimit, config.DefaultClientRateLimit)
 	svc := payments.New(payments.Config{DB: db, Keys: db.Keys(), Gateways: gws, Logger: log, Now: opts.Now, PublicURL: publicURL,
 		SkipCallbackSignature: opts.SkipCallbackSignature, Render: api.Renderer(publicURL), AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
-	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Logger: log, ClientRateLimit: perClient, Now: opts.Now})
 	bill := billing.New(billing.Config{DB: db, Payments: svc, Logger: log, Now: opts.Now})
+	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Logger: log, ClientRateLimit: perClient, Now: opts.Now})
 	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: pages.Routes(), Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit,
 		AppOrigin: "https://app.calmony.test", Now: opts.Now,
 		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs})
@@ -117,6 +120,9 @@ func Start(tb testing.TB, opts Options) *Server {
 	loops := loop.NewGroup(context.Background(), log)
 	loops.Go("currencies", svc.RefreshSettings)
 	loops.Go("origins", srv.RefreshSettings)
+	if !opts.NoTestClockLoop {
+		loops.Go("test clocks", func(ctx context.Context) { bill.RunClocks(ctx, time.Second) })
+	}
 	ts.Config.Handler = srv
 	// The sandbox's pages as serve serves them (cmd/calmonypay's
 	// sandboxHandler): the API's middleware and a per-client limit.

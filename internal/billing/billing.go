@@ -30,11 +30,14 @@ type Service struct {
 	payments *payments.Service
 	log      *slog.Logger
 	now      func() time.Time
+	// clockKick wakes RunClocks after an advance (kickClocks).
+	clockKick chan struct{}
 }
 
 // New returns a Service for cfg. It does no I/O.
 func New(cfg Config) *Service {
-	s := &Service{db: cfg.DB, payments: cfg.Payments, log: cmp.Or(cfg.Logger, slog.Default()), now: cfg.Now}
+	s := &Service{db: cfg.DB, payments: cfg.Payments, log: cmp.Or(cfg.Logger, slog.Default()), now: cfg.Now,
+		clockKick: make(chan struct{}, 1)}
 	if s.now == nil {
 		s.now = time.Now
 	}

@@ -43,7 +43,10 @@ type Customer struct {
 	Metadata             map[string]string
 	TaxExempt            string // none, exempt or reverse
 	DefaultPaymentMethod string // invoice_settings.default_payment_method
-	Deleted              bool
+	// TestClock is the ID of the test clock whose time the customer's
+	// billing runs at, "" for none (test mode only; set at creation).
+	TestClock string
+	Deleted   bool
 }
 
 // Tax-exempt values a customer may have.

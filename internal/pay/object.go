@@ -108,6 +108,9 @@ func CustomerView(c *Customer) any {
 		Metadata:        c.Metadata, Name: nullString(c.Name), NextInvoiceSequence: 1, Phone: nullString(c.Phone),
 		PreferredLocales: []string{}, TaxExempt: c.TaxExempt,
 	}
+	if c.TestClock != "" {
+		v.TestClock = c.TestClock
+	}
 	if v.Metadata == nil {
 		v.Metadata = map[string]string{}
 	}
@@ -547,6 +550,8 @@ func View(obj any, publicURL string) any {
 		return WebhookEndpointView(o)
 	case *TaxRate:
 		return TaxRateView(o)
+	case *TestClock:
+		return TestClockView(o)
 	}
 	return obj
 }

@@ -45,6 +45,8 @@ func CheckMetadata(m map[string]string) error {
 // set, a nil one left as it is.
 type CustomerUpdate struct {
 	Email, Name, Phone, Description, TaxExempt, DefaultPaymentMethod *string
+	// TestClock is set at creation only (test_clock).
+	TestClock *string
 
 	Address  **Address  // non-nil: set (nil inside: unset)
 	Shipping **Shipping // non-nil: set (nil inside: unset)
@@ -59,6 +61,7 @@ func (u CustomerUpdate) Apply(c *Customer) {
 	set(&c.Description, u.Description)
 	set(&c.TaxExempt, u.TaxExempt)
 	set(&c.DefaultPaymentMethod, u.DefaultPaymentMethod)
+	set(&c.TestClock, u.TestClock)
 	if u.Address != nil {
 		c.Address = *u.Address
 	}

@@ -46,6 +46,10 @@ const (
 	EventCheckoutSessionExpired
 	EventTaxRateCreated
 	EventTaxRateUpdated
+	EventTestClockCreated
+	EventTestClockAdvancing
+	EventTestClockReady
+	EventTestClockDeleted
 	eventTypeEnd // one past the last
 )
 
@@ -94,6 +98,14 @@ func (t EventType) String() string {
 		return "tax_rate.created"
 	case EventTaxRateUpdated:
 		return "tax_rate.updated"
+	case EventTestClockCreated:
+		return "test_helpers.test_clock.created"
+	case EventTestClockAdvancing:
+		return "test_helpers.test_clock.advancing"
+	case EventTestClockReady:
+		return "test_helpers.test_clock.ready"
+	case EventTestClockDeleted:
+		return "test_helpers.test_clock.deleted"
 	}
 	return ""
 }

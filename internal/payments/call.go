@@ -61,6 +61,7 @@ type Finder interface {
 	FindPaymentIntent(ctx context.Context, scope pay.Scope, id string) (*pay.PaymentIntent, error)
 	FindCharge(ctx context.Context, scope pay.Scope, id string) (*pay.Charge, error)
 	FindRefund(ctx context.Context, scope pay.Scope, id string) (*pay.Refund, error)
+	FindTestClock(ctx context.Context, scope pay.Scope, id string) (*pay.TestClock, error)
 }
 
 // Render renders an answer: obj, a domain object, or the *pay.Error err,

@@ -25,6 +25,19 @@ func checkDefaultPaymentMethod(ctx context.Context, tx *store.Tx, c *pay.Custome
 	return nil
 }
 
+// checkTestClock requires a new customer's test_clock, if any, to be a
+// test clock of the customer's scope, in test mode.
+func checkTestClock(ctx context.Context, tx *store.Tx, c *pay.Customer) error {
+	if c.TestClock == "" {
+		return nil
+	}
+	if err := pay.CheckTestMode(c.Scope, "test_clock"); err != nil {
+		return err
+	}
+	_, err := tx.FindTestClock(ctx, c.Scope, c.TestClock)
+	return pay.NotFoundAs(err, "test clock", c.TestClock, "test_clock")
+}
+
 // CreateCustomer creates a customer and attaches to it the payment method
 // pmID names, if any (a Stripe test ID is tokenised first). Every check
 // comes before the first write (a staged commit keeps what was written
@@ -35,6 +48,9 @@ func (s *Service) CreateCustomer(ctx context.Context, call Call, ch pay.Customer
 		c := &pay.Customer{Scope: scope}
 		ch.Apply(c)
 		if err := pay.CheckMetadata(c.Metadata); err != nil {
+			return nil, err
+		}
+		if err := checkTestClock(ctx, tx, c); err != nil {
 			return nil, err
 		}
 		pm := fresh
@@ -102,20 +118,25 @@ func (s *Service) UpdateCustomer(ctx context.Context, call Call, id string, ch p
 // Stripe does, each with its event.
 func (s *Service) DeleteCustomer(ctx context.Context, call Call, id string) (*Answer, error) {
 	return s.Write(ctx, call, func(ctx context.Context, tx *store.Tx) (any, error) {
-		scope := call.Scope
-		if err := tx.DeleteCustomer(ctx, scope, id); err != nil {
-			return nil, pay.NotFoundAs(err, "customer", id, "id")
-		}
-		detached, err := tx.DetachCustomerPaymentMethods(ctx, scope, id)
-		if err != nil {
-			return nil, err
-		}
-		for _, pm := range detached {
-			if err := Emit(ctx, tx, scope, pay.EventPaymentMethodDetached, pm.ID, pay.PaymentMethodView(pm), nil); err != nil {
-				return nil, err
-			}
-		}
-		v := pay.DeletedObject{ID: id, Object: "customer", Deleted: true}
-		return v, Emit(ctx, tx, scope, pay.EventCustomerDeleted, id, v, nil)
+		return DeleteCustomerTx(ctx, tx, call.Scope, id)
 	})
+}
+
+// DeleteCustomerTx is DeleteCustomer's work in the caller's transaction:
+// for billing, which deletes a test clock's customers with the clock.
+func DeleteCustomerTx(ctx context.Context, tx *store.Tx, scope pay.Scope, id string) (pay.DeletedObject, error) {
+	v := pay.DeletedObject{ID: id, Object: "customer", Deleted: true}
+	if err := tx.DeleteCustomer(ctx, scope, id); err != nil {
+		return v, pay.NotFoundAs(err, "customer", id, "id")
+	}
+	detached, err := tx.DetachCustomerPaymentMethods(ctx, scope, id)
+	if err != nil {
+		return v, err
+	}
+	for _, pm := range detached {
+		if err := Emit(ctx, tx, scope, pay.EventPaymentMethodDetached, pm.ID, pay.PaymentMethodView(pm), nil); err != nil {
+			return v, err
+		}
+	}
+	return v, Emit(ctx, tx, scope, pay.EventCustomerDeleted, id, v, nil)
 }

@@ -7,6 +7,8 @@ const (
 	WhereID          = whereID
 	WhereOpPending   = whereOpPending
 	WhereOpAttention = whereOpAttention
+	AdvancingClocks  = advancingClocks
+	ClockCustomers   = clockCustomers
 )
 
 // RoundTrips is how many round trips PostgreSQL transactions have taken so far.

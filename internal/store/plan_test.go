@@ -17,7 +17,7 @@ import (
 
 // byIDTables are the tables whose objects are looked up by ID within a scope.
 var byIDTables = []string{"customers", "payment_methods", "payment_intents", "charges", "refunds",
-	"events", "checkout_sessions", "webhook_endpoints", "gateway_ops", "tax_rates"}
+	"events", "checkout_sessions", "webhook_endpoints", "gateway_ops", "tax_rates", "test_clocks"}
 
 // listByEmail is the shape of the query FindCustomers makes for an email
 // filter, with a cursor (list.go).
@@ -169,4 +169,32 @@ func byIDStatements(table string) []string {
 		`SELECT id FROM ` + table + ` ` + store.WhereID + ` FOR UPDATE`,
 		`DELETE FROM ` + table + ` ` + store.WhereID,
 	}
+}
+
+// TestTestClockQueriesUseTheirIndexes plans the clock loop's query and a
+// clock delete's query of its customers on empty, never analyzed tables:
+// each uses its partial index rather than reading the table (or, for the
+// customers, the project's customers).
+func TestTestClockQueriesUseTheirIndexes(t *testing.T) {
+	t.Parallel()
+	t.Run("sqlite", func(t *testing.T) {
+		t.Parallel()
+		db := storetest.OpenSQLite(t)
+		if detail := sqlitePlan(t, db, store.AdvancingClocks, 100); !strings.Contains(detail, "test_clocks_advancing") {
+			t.Errorf("advancing clocks: plan %q, want test_clocks_advancing", detail)
+		}
+		if detail := sqlitePlan(t, db, store.ClockCustomers, "clock_x", "proj_x", false); !strings.Contains(detail, "customers_test_clock") {
+			t.Errorf("a clock's customers: plan %q, want customers_test_clock", detail)
+		}
+	})
+	t.Run("postgres", func(t *testing.T) {
+		t.Parallel()
+		conn := genericPlans(t, storetest.OpenPostgres(t))
+		if plan := explain(t, conn, "advancing(bigint)", store.AdvancingClocks, `100`); !strings.Contains(plan, "test_clocks_advancing") {
+			t.Errorf("advancing clocks: plan:\n%swant test_clocks_advancing", plan)
+		}
+		if plan := explain(t, conn, "clock_customers(text, text, boolean)", store.ClockCustomers+" FOR UPDATE", `'clock_x', 'proj_x', false`); !strings.Contains(plan, "customers_test_clock") {
+			t.Errorf("a clock's customers: plan:\n%swant customers_test_clock", plan)
+		}
+	})
 }
