@@ -545,6 +545,10 @@ func View(obj any, publicURL string) any {
 		return CheckoutSessionView(o, publicURL)
 	case *WebhookEndpoint:
 		return WebhookEndpointView(o)
+	case *Product:
+		return ProductView(o)
+	case *Price:
+		return PriceView(o)
 	}
 	return obj
 }

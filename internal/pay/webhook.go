@@ -44,6 +44,11 @@ const (
 	EventRefundUpdated
 	EventCheckoutSessionCompleted
 	EventCheckoutSessionExpired
+	EventProductCreated
+	EventProductUpdated
+	EventProductDeleted
+	EventPriceCreated
+	EventPriceUpdated
 	eventTypeEnd // one past the last
 )
 
@@ -88,6 +93,16 @@ func (t EventType) String() string {
 		return "checkout.session.completed"
 	case EventCheckoutSessionExpired:
 		return "checkout.session.expired"
+	case EventProductCreated:
+		return "product.created"
+	case EventProductUpdated:
+		return "product.updated"
+	case EventProductDeleted:
+		return "product.deleted"
+	case EventPriceCreated:
+		return "price.created"
+	case EventPriceUpdated:
+		return "price.updated"
 	}
 	return ""
 }
