@@ -61,6 +61,8 @@ type Finder interface {
 	FindPaymentIntent(ctx context.Context, scope pay.Scope, id string) (*pay.PaymentIntent, error)
 	FindCharge(ctx context.Context, scope pay.Scope, id string) (*pay.Charge, error)
 	FindRefund(ctx context.Context, scope pay.Scope, id string) (*pay.Refund, error)
+	FindProduct(ctx context.Context, scope pay.Scope, id string) (*pay.Product, error)
+	FindPrice(ctx context.Context, scope pay.Scope, id string) (*pay.Price, error)
 }
 
 // Render renders an answer: obj, a domain object, or the *pay.Error err,
