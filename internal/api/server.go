@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/calmony/calmonypay/internal/billing"
 	"github.com/calmony/calmonypay/internal/loop"
 	"github.com/calmony/calmonypay/internal/middleware"
 	"github.com/calmony/calmonypay/internal/pay"
@@ -23,6 +24,8 @@ type Config struct {
 	DB *store.DB
 	// Payments runs the writes. Required.
 	Payments *payments.Service
+	// Billing runs the billing writes (products, prices). Required.
+	Billing *billing.Service
 	// Mount are more routes on the same root and middleware, by pattern:
 	// the shopper-facing pages (package hosted), which know no API key.
 	Mount  map[string]http.Handler
@@ -52,6 +55,7 @@ type Config struct {
 type Server struct {
 	db        *store.DB
 	payments  *payments.Service
+	billing   *billing.Service
 	keys      *secret.Keyring
 	log       *slog.Logger
 	now       func() time.Time
@@ -72,6 +76,7 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{
 		db:                      cfg.DB,
 		payments:                cfg.Payments,
+		billing:                 cfg.Billing,
 		keys:                    cfg.Keys,
 		log:                     cmp.Or(cfg.Logger, slog.Default()),
 		now:                     cfg.Now,
@@ -139,6 +144,17 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, mount map[string]h
 	v1.Handle("GET /v1/checkout/sessions/{id}", s.read(s.retrieveCheckoutSession))
 	v1.Handle("GET /v1/checkout/sessions/{id}/line_items", s.read(s.listCheckoutLineItems))
 	v1.Handle("POST /v1/checkout/sessions/{id}/expire", s.op(s.expireCheckoutSession))
+	v1.Handle("POST /v1/products", s.op(s.createProduct))
+	v1.Handle("GET /v1/products", s.read(s.listProducts))
+	v1.Handle("GET /v1/products/search", s.read(search("products", "product", s.db.SearchProducts, pay.ProductView)))
+	v1.Handle("GET /v1/products/{id}", s.read(s.retrieveProduct))
+	v1.Handle("POST /v1/products/{id}", s.op(s.updateProduct))
+	v1.Handle("DELETE /v1/products/{id}", s.op(s.deleteProduct))
+	v1.Handle("POST /v1/prices", s.op(s.createPrice))
+	v1.Handle("GET /v1/prices", s.read(s.listPrices))
+	v1.Handle("GET /v1/prices/search", s.read(search("prices", "price", s.db.SearchPrices, pay.PriceView)))
+	v1.Handle("GET /v1/prices/{id}", s.read(s.retrievePrice))
+	v1.Handle("POST /v1/prices/{id}", s.op(s.updatePrice))
 	v1.Handle("GET /v1/events", s.read(s.listEvents))
 	v1.Handle("GET /v1/events/{id}", s.read(s.retrieveEvent))
 	v1.Handle("GET /v1/events/{id}/delivery_attempts", s.read(s.listDeliveryAttempts))

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/calmony/calmonypay/internal/api"
+	"github.com/calmony/calmonypay/internal/billing"
 	"github.com/calmony/calmonypay/internal/cardstream/sandbox"
 	"github.com/calmony/calmonypay/internal/config"
 	"github.com/calmony/calmonypay/internal/hosted"
@@ -33,6 +34,8 @@ type Server struct {
 	API     *api.Server
 	// Payments is the server's operations layer.
 	Payments *payments.Service
+	// Billing is the server's billing operations layer.
+	Billing *billing.Service
 	// Sandbox is the in-process Cardstream sandbox test-mode keys charge,
 	// served to browsers at SandboxURL, an origin of its own as in serve.
 	Sandbox    *sandbox.Sandbox
@@ -103,8 +106,9 @@ func Start(tb testing.TB, opts Options) *Server {
 	perClient := cmp.Or(opts.ClientRateLimit, config.DefaultClientRateLimit)
 	svc := payments.New(payments.Config{DB: db, Keys: db.Keys(), Gateways: gws, Logger: log, Now: opts.Now, PublicURL: publicURL,
 		SkipCallbackSignature: opts.SkipCallbackSignature, Render: api.Renderer(publicURL), AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
+	bill := billing.New(billing.Config{DB: db, Payments: svc, Logger: log, Now: opts.Now})
 	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Logger: log, ClientRateLimit: perClient, Now: opts.Now})
-	srv, err := api.New(api.Config{DB: db, Payments: svc, Mount: pages.Routes(), Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit,
+	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: pages.Routes(), Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit,
 		AppOrigin: "https://app.calmony.test", Now: opts.Now,
 		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs})
 	if err != nil {
@@ -131,7 +135,7 @@ func Start(tb testing.TB, opts Options) *Server {
 		svc.Drain(context.Background())
 		loops.Stop()
 	})
-	out := &Server{URL: ts.URL, DB: db, API: srv, Payments: svc, Sandbox: test.Sandbox, SandboxURL: sts.URL}
+	out := &Server{URL: ts.URL, DB: db, API: srv, Payments: svc, Billing: bill, Sandbox: test.Sandbox, SandboxURL: sts.URL}
 	if opts.Share != nil {
 		out.Project, out.Key = opts.Share.Project, opts.Share.Key
 	} else {
