@@ -117,6 +117,15 @@ func readTaxBehavior(p *params) *string {
 // readPriceData reads a new price's terms: a price's own parameters (top)
 // or a product's default_price_data.
 func readPriceData(p *params, top bool) billing.PriceData {
+	// What is not supported first: a tiered or custom-amount price has no
+	// unit_amount, which would be reported missing instead.
+	refuseUnsupported(p, "custom_unit_amount", "currency_options")
+	if top {
+		if v, ok := p.String("billing_scheme"); ok && v != "per_unit" {
+			p.Fail("billing_scheme", "parameter_invalid", "Only billing_scheme=per_unit is supported: tiered prices are not.")
+		}
+		refuseUnsupported(p, "tiers", "tiers_mode", "transform_quantity")
+	}
 	d := billing.PriceData{Currency: readCurrency(p), UnitAmount: readUnitAmount(p), Metadata: readMetadata(p)}
 	if v := readTaxBehavior(p); v != nil {
 		d.TaxBehavior = *v
@@ -124,7 +133,6 @@ func readPriceData(p *params, top bool) billing.PriceData {
 	if sub, ok := p.Sub("recurring"); ok {
 		d.Recurring = readRecurring(reader(sub), top)
 	}
-	refuseUnsupported(p, "custom_unit_amount", "currency_options")
 	if !top {
 		return d
 	}
@@ -139,10 +147,6 @@ func readPriceData(p *params, top bool) billing.PriceData {
 			d.Recurring = &pay.Recurring{Interval: alias, IntervalCount: 1}
 		}
 	}
-	if v, ok := p.String("billing_scheme"); ok && v != "per_unit" {
-		p.Fail("billing_scheme", "parameter_invalid", "Only billing_scheme=per_unit is supported: tiered prices are not.")
-	}
-	refuseUnsupported(p, "tiers", "tiers_mode", "transform_quantity")
 	return d
 }
 
