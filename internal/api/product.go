@@ -15,19 +15,18 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 )
 
-// Stripe's limits on a product's text, in characters.
+// Limits on the catalogue's parameters, in characters or items.
 const (
-	maxProductName      = 250
-	maxProductText      = 5000 // description
-	maxUnitLabel        = 12
-	maxURL              = 2048 // url and each image
-	maxFeatureName      = 80
-	maxCustomProductID  = 100
-	maxProductListIDs   = 100
-	maxPriceLookupKeys  = 10
-	maxLookupKey        = 200
-	maxPriceNickname    = 250
-	maxProductListQuery = 5000 // the url filter
+	maxProductName     = 250
+	maxProductText     = 5000 // description
+	maxUnitLabel       = 12
+	maxURL             = 2048 // url and each image
+	maxFeatureName     = 80
+	maxCustomProductID = 100
+	maxProductListIDs  = 100 // the ids[] filter
+	maxPriceLookupKeys = 10  // the lookup_keys[] filter
+	maxLookupKey       = 200
+	maxPriceNickname   = 250
 )
 
 // reader wraps a sub-object's reader so that the helpers written for a
@@ -205,7 +204,7 @@ func (s *Server) listProducts(r *http.Request, p *params) (readFunc, error) {
 		}
 		f.IDs = ids
 	}
-	if u := readText(p, "url", maxProductListQuery); u != nil {
+	if u := readText(p, "url", maxURL); u != nil {
 		f.URL = *u
 	}
 	// Every product is a service: none is shippable, none is a good.
