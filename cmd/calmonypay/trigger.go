@@ -43,6 +43,7 @@ func fixtures() map[pay.EventType]fixture {
 		},
 	}
 	maps.Copy(all, paymentFixtures())
+	maps.Copy(all, taxRateFixtures())
 	return all
 }
 

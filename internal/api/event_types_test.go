@@ -64,6 +64,10 @@ func emitEveryEventType(t *testing.T, srv *apitest.Server) {
 	cus, err := sc.V1Customers.Create(ctx, &stripe.CustomerCreateParams{Email: stripe.String("events@example.com")})
 	must(cus, err)
 	must(sc.V1Customers.Update(ctx, cus.ID, &stripe.CustomerUpdateParams{Name: stripe.String("Events")}))
+	txr, err := sc.V1TaxRates.Create(ctx, &stripe.TaxRateCreateParams{DisplayName: stripe.String("VAT"), Percentage: stripe.Float64(20),
+		Inclusive: stripe.Bool(false)})
+	must(txr, err)
+	must(sc.V1TaxRates.Update(ctx, txr.ID, &stripe.TaxRateUpdateParams{Active: stripe.Bool(false)}))
 	pm, err := sc.V1PaymentMethods.Attach(ctx, "pm_card_visa", &stripe.PaymentMethodAttachParams{Customer: stripe.String(cus.ID)})
 	must(pm, err)
 	must(sc.V1PaymentMethods.Update(ctx, pm.ID, &stripe.PaymentMethodUpdateParams{Metadata: map[string]string{"k": "v"}}))

@@ -24,7 +24,7 @@ type Config struct {
 	DB *store.DB
 	// Payments runs the writes. Required.
 	Payments *payments.Service
-	// Billing runs the billing writes (products, prices). Required.
+	// Billing runs the billing writes (tax rates, products, prices). Required.
 	Billing *billing.Service
 	// Mount are more routes on the same root and middleware, by pattern:
 	// the shopper-facing pages (package hosted), which know no API key.
@@ -144,6 +144,10 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, mount map[string]h
 	v1.Handle("GET /v1/checkout/sessions/{id}", s.read(s.retrieveCheckoutSession))
 	v1.Handle("GET /v1/checkout/sessions/{id}/line_items", s.read(s.listCheckoutLineItems))
 	v1.Handle("POST /v1/checkout/sessions/{id}/expire", s.op(s.expireCheckoutSession))
+	v1.Handle("POST /v1/tax_rates", s.op(s.createTaxRate))
+	v1.Handle("GET /v1/tax_rates", s.read(s.listTaxRates))
+	v1.Handle("GET /v1/tax_rates/{id}", s.read(s.retrieveTaxRate))
+	v1.Handle("POST /v1/tax_rates/{id}", s.op(s.updateTaxRate))
 	v1.Handle("POST /v1/products", s.op(s.createProduct))
 	v1.Handle("GET /v1/products", s.read(s.listProducts))
 	v1.Handle("GET /v1/products/search", s.read(search("products", "product", s.db.SearchProducts, pay.ProductView)))

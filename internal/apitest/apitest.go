@@ -106,8 +106,8 @@ func Start(tb testing.TB, opts Options) *Server {
 	perClient := cmp.Or(opts.ClientRateLimit, config.DefaultClientRateLimit)
 	svc := payments.New(payments.Config{DB: db, Keys: db.Keys(), Gateways: gws, Logger: log, Now: opts.Now, PublicURL: publicURL,
 		SkipCallbackSignature: opts.SkipCallbackSignature, Render: api.Renderer(publicURL), AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
-	bill := billing.New(billing.Config{DB: db, Payments: svc, Logger: log, Now: opts.Now})
 	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Logger: log, ClientRateLimit: perClient, Now: opts.Now})
+	bill := billing.New(billing.Config{DB: db, Payments: svc, Logger: log, Now: opts.Now})
 	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: pages.Routes(), Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit,
 		AppOrigin: "https://app.calmony.test", Now: opts.Now,
 		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs})

@@ -4,8 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
-	"log/slog"
 	"slices"
 	"testing"
 
@@ -17,25 +15,6 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 	"github.com/calmony/calmonypay/internal/store/storetest"
 )
-
-// env is a billing.Service on a real store, called as the dashboard or a
-// scheduler would call it: no HTTP.
-type env struct {
-	db    *store.DB
-	svc   *billing.Service
-	scope pay.Scope
-}
-
-func newEnv(t *testing.T, db *store.DB) *env {
-	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	pays := payments.New(payments.Config{DB: db, Keys: db.Keys(), Logger: log, PublicURL: "http://calmony.test"})
-	return &env{db: db, svc: billing.New(billing.Config{DB: db, Payments: pays, Logger: log}), scope: storetest.Project(t, db)}
-}
-
-func (e *env) call() payments.Call { return payments.Plain(e.scope) }
-
-func str(s string) *string { return &s }
 
 func boolp(b bool) *bool { return &b }
 
@@ -68,8 +47,8 @@ func refused(t *testing.T, what string, err error, status int, param string) *pa
 	return e
 }
 
-// events returns the scope's events, oldest first, as "type object_id".
-func (e *env) events(t *testing.T) []string {
+// eventLog returns the scope's events, oldest first, as "type object_id".
+func (e *env) eventLog(t *testing.T) []string {
 	t.Helper()
 	l, err := e.db.FindEvents(context.Background(), e.scope, store.EventFilter{}, pay.Page{Limit: 100})
 	if err != nil {
@@ -109,7 +88,7 @@ func TestProductLifecycle(t *testing.T) {
 		e := newEnv(t, db)
 		ctx := context.Background()
 		d := monthly(1500)
-		a, err := e.svc.CreateProduct(ctx, e.call(), billing.ProductParams{
+		a, err := e.svc.CreateProduct(ctx, e.plain(), billing.ProductParams{
 			Product:          pay.ProductUpdate{Name: str("Gold"), Images: &[]string{"https://example.com/gold.png"}},
 			DefaultPriceData: &d})
 		prod := ok[*pay.Product](t, "CreateProduct")(a, err)
@@ -126,8 +105,8 @@ func TestProductLifecycle(t *testing.T) {
 			t.Errorf("default price (-want +got):\n%s", diff)
 		}
 
-		second := ok[*pay.Price](t, "CreatePrice")(e.svc.CreatePrice(ctx, e.call(), billing.PriceParams{PriceData: monthly(2500), Product: prod.ID}))
-		a, err = e.svc.UpdateProduct(ctx, e.call(), prod.ID, pay.ProductUpdate{Name: str("Gold plan"), DefaultPrice: &second.ID})
+		second := ok[*pay.Price](t, "CreatePrice")(e.svc.CreatePrice(ctx, e.plain(), billing.PriceParams{PriceData: monthly(2500), Product: prod.ID}))
+		a, err = e.svc.UpdateProduct(ctx, e.plain(), prod.ID, pay.ProductUpdate{Name: str("Gold plan"), DefaultPrice: &second.ID})
 		updated := ok[*pay.Product](t, "UpdateProduct")(a, err)
 		if updated.Name != "Gold plan" || updated.DefaultPrice != second.ID {
 			t.Errorf("updated product = %+v", updated)
@@ -138,31 +117,31 @@ func TestProductLifecycle(t *testing.T) {
 		}
 
 		// An update that changes nothing writes nothing.
-		before := len(e.events(t))
-		ok[*pay.Product](t, "UpdateProduct (no change)")(e.svc.UpdateProduct(ctx, e.call(), prod.ID, pay.ProductUpdate{Name: str("Gold plan")}))
-		if n := len(e.events(t)); n != before {
+		before := len(e.eventLog(t))
+		ok[*pay.Product](t, "UpdateProduct (no change)")(e.svc.UpdateProduct(ctx, e.plain(), prod.ID, pay.ProductUpdate{Name: str("Gold plan")}))
+		if n := len(e.eventLog(t)); n != before {
 			t.Errorf("an update that changed nothing wrote %d events", n-before)
 		}
 
-		_, err = e.svc.DeleteProduct(ctx, e.call(), prod.ID)
+		_, err = e.svc.DeleteProduct(ctx, e.plain(), prod.ID)
 		refused(t, "DeleteProduct with prices", err, 400, "id")
 
-		bare := ok[*pay.Product](t, "CreateProduct")(e.svc.CreateProduct(ctx, e.call(), billing.ProductParams{Product: pay.ProductUpdate{Name: str("Bare")}}))
-		a, err = e.svc.DeleteProduct(ctx, e.call(), bare.ID)
+		bare := ok[*pay.Product](t, "CreateProduct")(e.svc.CreateProduct(ctx, e.plain(), billing.ProductParams{Product: pay.ProductUpdate{Name: str("Bare")}}))
+		a, err = e.svc.DeleteProduct(ctx, e.plain(), bare.ID)
 		if del := ok[pay.DeletedObject](t, "DeleteProduct")(a, err); del != (pay.DeletedObject{ID: bare.ID, Object: "product", Deleted: true}) {
 			t.Errorf("DeleteProduct answered %+v", del)
 		}
 		if _, err := db.FindProduct(ctx, e.scope, bare.ID); !errors.Is(err, pay.ErrNotFound) {
 			t.Errorf("FindProduct after delete: %v, want not found", err)
 		}
-		_, err = e.svc.CreatePrice(ctx, e.call(), billing.PriceParams{PriceData: monthly(100), Product: bare.ID})
+		_, err = e.svc.CreatePrice(ctx, e.plain(), billing.PriceParams{PriceData: monthly(100), Product: bare.ID})
 		refused(t, "CreatePrice for a deleted product", err, 404, "product")
 
 		wantEvents := []string{
 			"product.created " + prod.ID, "price.created " + price.ID, "price.created " + second.ID, "product.updated " + prod.ID,
 			"product.created " + bare.ID, "product.deleted " + bare.ID,
 		}
-		if diff := cmp.Diff(wantEvents, e.events(t)); diff != "" {
+		if diff := cmp.Diff(wantEvents, e.eventLog(t)); diff != "" {
 			t.Errorf("events (-want +got):\n%s", diff)
 		}
 	})
@@ -177,16 +156,16 @@ func TestCreateProductIsAtomic(t *testing.T) {
 		ctx := context.Background()
 		d := monthly(1500)
 		d.Currency = "eur" // not enabled: projects charge in gbp by default
-		_, err := e.svc.CreateProduct(ctx, e.call(), billing.ProductParams{Product: pay.ProductUpdate{Name: str("Euro")}, DefaultPriceData: &d})
+		_, err := e.svc.CreateProduct(ctx, e.plain(), billing.ProductParams{Product: pay.ProductUpdate{Name: str("Euro")}, DefaultPriceData: &d})
 		refused(t, "CreateProduct with a eur default price", err, 400, "default_price_data[currency]")
-		_, err = e.svc.CreatePrice(ctx, e.call(), billing.PriceParams{PriceData: d,
+		_, err = e.svc.CreatePrice(ctx, e.plain(), billing.PriceParams{PriceData: d,
 			ProductData: &billing.ProductParams{Product: pay.ProductUpdate{Name: str("Euro")}}})
 		refused(t, "CreatePrice in eur with product_data", err, 400, "currency")
 		l, err := db.FindProducts(ctx, e.scope, store.ProductFilter{}, pay.Page{Limit: 10})
 		if err != nil || len(l.Data) != 0 {
 			t.Errorf("products after refused creates: %d, %v; want none", len(l.Data), err)
 		}
-		if ev := e.events(t); len(ev) != 0 {
+		if ev := e.eventLog(t); len(ev) != 0 {
 			t.Errorf("events after refused creates: %v", ev)
 		}
 	})
@@ -198,19 +177,19 @@ func TestCustomProductIDs(t *testing.T) {
 		e := newEnv(t, db)
 		ctx := context.Background()
 		params := billing.ProductParams{ID: "gold-plan", Product: pay.ProductUpdate{Name: str("Gold")}}
-		if p := ok[*pay.Product](t, "CreateProduct(id)")(e.svc.CreateProduct(ctx, e.call(), params)); p.ID != "gold-plan" {
+		if p := ok[*pay.Product](t, "CreateProduct(id)")(e.svc.CreateProduct(ctx, e.plain(), params)); p.ID != "gold-plan" {
 			t.Errorf("ID = %q, want the chosen one", p.ID)
 		}
-		_, err := e.svc.CreateProduct(ctx, e.call(), params)
+		_, err := e.svc.CreateProduct(ctx, e.plain(), params)
 		if refused(t, "second CreateProduct(id)", err, 400, "id").Code != "resource_already_exists" {
 			t.Errorf("code = %q", err)
 		}
-		_, err = e.svc.CreatePrice(ctx, e.call(), billing.PriceParams{PriceData: monthly(100), ProductData: &params})
+		_, err = e.svc.CreatePrice(ctx, e.plain(), billing.PriceParams{PriceData: monthly(100), ProductData: &params})
 		refused(t, "CreatePrice with product_data[id] taken", err, 400, "product_data[id]")
 
 		// The ID is the scope's own: another project, and live mode, may use it.
 		other := newEnv(t, db)
-		ok[*pay.Product](t, "another project's CreateProduct(id)")(other.svc.CreateProduct(ctx, other.call(), params))
+		ok[*pay.Product](t, "another project's CreateProduct(id)")(other.svc.CreateProduct(ctx, other.plain(), params))
 		live := payments.Plain(pay.Scope{ProjectID: e.scope.ProjectID, Livemode: true})
 		ok[*pay.Product](t, "live CreateProduct(id)")(e.svc.CreateProduct(ctx, live, params))
 	})
@@ -221,9 +200,9 @@ func TestLookupKeys(t *testing.T) {
 	storetest.Run(t, func(t *testing.T, db *store.DB) {
 		e := newEnv(t, db)
 		ctx := context.Background()
-		prod := ok[*pay.Product](t, "CreateProduct")(e.svc.CreateProduct(ctx, e.call(), billing.ProductParams{Product: pay.ProductUpdate{Name: str("Plan")}}))
+		prod := ok[*pay.Product](t, "CreateProduct")(e.svc.CreateProduct(ctx, e.plain(), billing.ProductParams{Product: pay.ProductUpdate{Name: str("Plan")}}))
 		newPrice := func(transfer bool) (*payments.Answer, error) {
-			return e.svc.CreatePrice(ctx, e.call(), billing.PriceParams{PriceData: monthly(100), Product: prod.ID, LookupKey: "standard",
+			return e.svc.CreatePrice(ctx, e.plain(), billing.PriceParams{PriceData: monthly(100), Product: prod.ID, LookupKey: "standard",
 				TransferLookupKey: transfer})
 		}
 		first := ok[*pay.Price](t, "CreatePrice(lookup_key)")(newPrice(false))
@@ -240,13 +219,13 @@ func TestLookupKeys(t *testing.T) {
 
 		// Only active prices hold a key: an archived one's is free, and
 		// reactivating it then clashes.
-		ok[*pay.Price](t, "archive")(e.svc.UpdatePrice(ctx, e.call(), second.ID, billing.PriceUpdateParams{Price: pay.PriceUpdate{Active: boolp(false)}}))
+		ok[*pay.Price](t, "archive")(e.svc.UpdatePrice(ctx, e.plain(), second.ID, billing.PriceUpdateParams{Price: pay.PriceUpdate{Active: boolp(false)}}))
 		third := ok[*pay.Price](t, "CreatePrice(key of an archived price)")(newPrice(false))
-		_, err = e.svc.UpdatePrice(ctx, e.call(), second.ID, billing.PriceUpdateParams{Price: pay.PriceUpdate{Active: boolp(true)}})
+		_, err = e.svc.UpdatePrice(ctx, e.plain(), second.ID, billing.PriceUpdateParams{Price: pay.PriceUpdate{Active: boolp(true)}})
 		refused(t, "reactivating a price whose key is taken", err, 400, "lookup_key")
-		_, err = e.svc.UpdatePrice(ctx, e.call(), first.ID, billing.PriceUpdateParams{Price: pay.PriceUpdate{LookupKey: str("standard")}})
+		_, err = e.svc.UpdatePrice(ctx, e.plain(), first.ID, billing.PriceUpdateParams{Price: pay.PriceUpdate{LookupKey: str("standard")}})
 		refused(t, "updating a price to a taken key", err, 400, "lookup_key")
-		moved := ok[*pay.Price](t, "UpdatePrice(transfer)")(e.svc.UpdatePrice(ctx, e.call(), first.ID,
+		moved := ok[*pay.Price](t, "UpdatePrice(transfer)")(e.svc.UpdatePrice(ctx, e.plain(), first.ID,
 			billing.PriceUpdateParams{Price: pay.PriceUpdate{LookupKey: str("standard")}, TransferLookupKey: true}))
 		if moved.LookupKey != "standard" {
 			t.Errorf("transferred price = %+v", moved)
@@ -267,10 +246,10 @@ func TestPriceUpdateRules(t *testing.T) {
 		e := newEnv(t, db)
 		ctx := context.Background()
 		d := monthly(900)
-		prod := ok[*pay.Product](t, "CreateProduct")(e.svc.CreateProduct(ctx, e.call(), billing.ProductParams{
+		prod := ok[*pay.Product](t, "CreateProduct")(e.svc.CreateProduct(ctx, e.plain(), billing.ProductParams{
 			Product: pay.ProductUpdate{Name: str("Plan")}, DefaultPriceData: &d}))
 		update := func(id string, u pay.PriceUpdate) (*payments.Answer, error) {
-			return e.svc.UpdatePrice(ctx, e.call(), id, billing.PriceUpdateParams{Price: u})
+			return e.svc.UpdatePrice(ctx, e.plain(), id, billing.PriceUpdateParams{Price: u})
 		}
 		_, err := update(prod.DefaultPrice, pay.PriceUpdate{Active: boolp(false)})
 		refused(t, "archiving the default price", err, 400, "active")
@@ -284,16 +263,16 @@ func TestPriceUpdateRules(t *testing.T) {
 		ok[*pay.Price](t, "UpdatePrice(same tax behaviour)")(update(prod.DefaultPrice, pay.PriceUpdate{TaxBehavior: str("inclusive")}))
 
 		// An archived product's prices stay, and it may get new ones.
-		ok[*pay.Product](t, "archive the product")(e.svc.UpdateProduct(ctx, e.call(), prod.ID, pay.ProductUpdate{Active: boolp(false)}))
-		ok[*pay.Price](t, "CreatePrice for an archived product")(e.svc.CreatePrice(ctx, e.call(), billing.PriceParams{PriceData: monthly(100), Product: prod.ID}))
+		ok[*pay.Product](t, "archive the product")(e.svc.UpdateProduct(ctx, e.plain(), prod.ID, pay.ProductUpdate{Active: boolp(false)}))
+		ok[*pay.Price](t, "CreatePrice for an archived product")(e.svc.CreatePrice(ctx, e.plain(), billing.PriceParams{PriceData: monthly(100), Product: prod.ID}))
 
 		// A default price must be an active price of the product itself.
-		other := ok[*pay.Product](t, "CreateProduct")(e.svc.CreateProduct(ctx, e.call(), billing.ProductParams{Product: pay.ProductUpdate{Name: str("Other")}}))
-		_, err = e.svc.UpdateProduct(ctx, e.call(), other.ID, pay.ProductUpdate{DefaultPrice: &prod.DefaultPrice})
+		other := ok[*pay.Product](t, "CreateProduct")(e.svc.CreateProduct(ctx, e.plain(), billing.ProductParams{Product: pay.ProductUpdate{Name: str("Other")}}))
+		_, err = e.svc.UpdateProduct(ctx, e.plain(), other.ID, pay.ProductUpdate{DefaultPrice: &prod.DefaultPrice})
 		refused(t, "another product's price as default", err, 400, "default_price")
-		_, err = e.svc.UpdateProduct(ctx, e.call(), other.ID, pay.ProductUpdate{DefaultPrice: str("price_missing")})
+		_, err = e.svc.UpdateProduct(ctx, e.plain(), other.ID, pay.ProductUpdate{DefaultPrice: str("price_missing")})
 		refused(t, "a missing price as default", err, 404, "default_price")
-		_, err = e.svc.UpdatePrice(ctx, e.call(), "price_missing", billing.PriceUpdateParams{})
+		_, err = e.svc.UpdatePrice(ctx, e.plain(), "price_missing", billing.PriceUpdateParams{})
 		refused(t, "UpdatePrice of a missing price", err, 404, "id")
 
 		// Another scope's objects do not exist.

@@ -545,6 +545,8 @@ func View(obj any, publicURL string) any {
 		return CheckoutSessionView(o, publicURL)
 	case *WebhookEndpoint:
 		return WebhookEndpointView(o)
+	case *TaxRate:
+		return TaxRateView(o)
 	case *Product:
 		return ProductView(o)
 	case *Price:

@@ -44,6 +44,8 @@ const (
 	EventRefundUpdated
 	EventCheckoutSessionCompleted
 	EventCheckoutSessionExpired
+	EventTaxRateCreated
+	EventTaxRateUpdated
 	EventProductCreated
 	EventProductUpdated
 	EventProductDeleted
@@ -93,6 +95,10 @@ func (t EventType) String() string {
 		return "checkout.session.completed"
 	case EventCheckoutSessionExpired:
 		return "checkout.session.expired"
+	case EventTaxRateCreated:
+		return "tax_rate.created"
+	case EventTaxRateUpdated:
+		return "tax_rate.updated"
 	case EventProductCreated:
 		return "product.created"
 	case EventProductUpdated:

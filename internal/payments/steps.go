@@ -419,13 +419,13 @@ func (s *Service) answerEarlier(ctx context.Context, st *steps, rec *store.IdemR
 	if err := s.db.AwaitDurable(ctx); err != nil {
 		return nil, err
 	}
-	return Earlier(rec)
+	return earlier(rec)
 }
 
-// Earlier answers a call whose key was not claimed because of an earlier
+// earlier answers a call whose key was not claimed because of an earlier
 // call with the same key: with that one's answer (Replayed), or the
 // refusal. A key still free (started) answers nil, nil.
-func Earlier(rec *store.IdemRecord) (*Answer, error) {
+func earlier(rec *store.IdemRecord) (*Answer, error) {
 	switch rec.Outcome {
 	case store.IdemReplay:
 		return &Answer{Status: rec.Status, Body: rec.Response, Replayed: true}, nil

@@ -69,7 +69,7 @@ func (s *Service) Write(ctx context.Context, call Call, fn func(ctx context.Cont
 		return nil, err
 	}
 	if known != nil {
-		return Earlier(known)
+		return earlier(known)
 	}
 	return &answer, nil
 }

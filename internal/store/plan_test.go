@@ -17,7 +17,7 @@ import (
 
 // byIDTables are the tables whose objects are looked up by ID within a scope.
 var byIDTables = []string{"customers", "payment_methods", "payment_intents", "charges", "refunds",
-	"events", "checkout_sessions", "webhook_endpoints", "gateway_ops", "products", "prices"}
+	"events", "checkout_sessions", "webhook_endpoints", "gateway_ops", "tax_rates", "products", "prices"}
 
 // listByEmail is the shape of the query FindCustomers makes for an email
 // filter, with a cursor (list.go).
