@@ -44,6 +44,7 @@ func fixtures() map[pay.EventType]fixture {
 	}
 	maps.Copy(all, paymentFixtures())
 	maps.Copy(all, taxRateFixtures())
+	maps.Copy(all, catalogFixtures())
 	return all
 }
 

@@ -94,6 +94,7 @@ func emitEveryEventType(t *testing.T, srv *apitest.Server) {
 	must(sc.V1PaymentMethods.Detach(ctx, pm.ID, nil))
 	must(sc.V1Customers.Delete(ctx, cus.ID, nil))
 
+	emitCatalogEvents(t, sc)
 	must(sc.V1CheckoutSessions.Expire(ctx, newSession(t, sc, 1000, nil).ID, nil))
 	newBrowser(t).pay(newSession(t, sc, 1000, nil).URL, "4929421234600821", "356", "pay")
 

@@ -31,6 +31,8 @@ var expandable = map[string][]expandField{
 	"charge":           {{"customer", "customer"}, {"payment_intent", "payment_intent"}, {"balance_transaction", ""}},
 	"refund":           {{"charge", "charge"}, {"payment_intent", "payment_intent"}, {"balance_transaction", ""}},
 	"checkout.session": {{"customer", "customer"}, {"payment_intent", "payment_intent"}},
+	"product":          {{"default_price", "price"}, {"tax_code", ""}},
+	"price":            {{"product", "product"}},
 }
 
 // loaders fetch an expandable object by its ID prefix and render it.
@@ -69,6 +71,26 @@ var loaders = map[string]func(ctx context.Context, f finder, scope pay.Scope, id
 			return nil, err
 		}
 		return pay.TestClockView(c), nil
+	},
+	pay.PrefixPrice: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
+		p, err := f.FindPrice(ctx, scope, id)
+		if err != nil {
+			return nil, err
+		}
+		return pay.PriceView(p), nil
+	},
+}
+
+// typeLoaders fetch an expandable object by its type, for the types whose
+// IDs a merchant may choose (a product's need not start with prod_): they
+// are used before loaders.
+var typeLoaders = map[string]func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error){
+	"product": func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
+		p, err := f.FindProduct(ctx, scope, id)
+		if err != nil {
+			return nil, err
+		}
+		return pay.ProductView(p), nil
 	},
 }
 
@@ -158,7 +180,7 @@ func expandIn(ctx context.Context, f finder, scope pay.Scope, m map[string]any, 
 		return nil
 	}
 	typ, _ := m["object"].(string)
-	field, n, _ := matchField(expandable[typ], parts)
+	field, n, target := matchField(expandable[typ], parts)
 	if n == 0 {
 		return cannotExpand(path)
 	}
@@ -173,7 +195,7 @@ func expandIn(ctx context.Context, f finder, scope pay.Scope, m map[string]any, 
 	leaf := field[n-1]
 	switch v := parent[leaf].(type) {
 	case string:
-		obj, err := load(ctx, f, scope, v)
+		obj, err := load(ctx, f, scope, v, target)
 		if err != nil || obj == nil {
 			return err
 		}
@@ -213,16 +235,15 @@ func matchField(fields []expandField, parts []string) ([]string, int, string) {
 	return nil, 0, ""
 }
 
-// load fetches an object by ID for expansion. An object that no longer
-// exists stays an ID, as it was.
-func load(ctx context.Context, f finder, scope pay.Scope, id string) (map[string]any, error) {
-	prefix, _, ok := strings.Cut(id, "_")
+// load fetches an object of type target by ID for expansion. An object
+// that no longer exists stays an ID, as it was.
+func load(ctx context.Context, f finder, scope pay.Scope, id, target string) (map[string]any, error) {
+	fn, ok := typeLoaders[target]
 	if !ok {
-		return nil, nil
-	}
-	fn, ok := loaders[prefix+"_"]
-	if !ok {
-		return nil, nil
+		prefix, _, cut := strings.Cut(id, "_")
+		if fn, ok = loaders[prefix+"_"]; !cut || !ok {
+			return nil, nil
+		}
 	}
 	obj, err := fn(ctx, f, scope, id)
 	if errors.Is(err, pay.ErrNotFound) {

@@ -86,7 +86,7 @@ func parsePageToken(token string) (pay.SearchCursor, bool) {
 	created, id, _ := strings.Cut(string(raw), ":")
 	n, err := strconv.ParseInt(created, 10, 64)
 	notID := func(r rune) bool {
-		return r != '_' && (r < '0' || r > '9') && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z')
+		return r != '_' && r != '-' && (r < '0' || r > '9') && (r < 'a' || r > 'z') && (r < 'A' || r > 'Z')
 	}
 	if err != nil || id == "" || len(id) > 255 || strings.ContainsFunc(id, notID) {
 		return pay.SearchCursor{}, false

@@ -24,7 +24,7 @@ type Config struct {
 	DB *store.DB
 	// Payments runs the writes. Required.
 	Payments *payments.Service
-	// Billing runs the billing writes (tax rates, test clocks, …). Required.
+	// Billing runs the billing writes (tax rates, test clocks, products, prices). Required.
 	Billing *billing.Service
 	// Mount are more routes on the same root and middleware, by pattern:
 	// the shopper-facing pages (package hosted), which know no API key.
@@ -148,6 +148,17 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, mount map[string]h
 	v1.Handle("GET /v1/tax_rates", s.read(s.listTaxRates))
 	v1.Handle("GET /v1/tax_rates/{id}", s.read(s.retrieveTaxRate))
 	v1.Handle("POST /v1/tax_rates/{id}", s.op(s.updateTaxRate))
+	v1.Handle("POST /v1/products", s.op(s.createProduct))
+	v1.Handle("GET /v1/products", s.read(s.listProducts))
+	v1.Handle("GET /v1/products/search", s.read(search("products", "product", s.db.SearchProducts, pay.ProductView)))
+	v1.Handle("GET /v1/products/{id}", s.read(s.retrieveProduct))
+	v1.Handle("POST /v1/products/{id}", s.op(s.updateProduct))
+	v1.Handle("DELETE /v1/products/{id}", s.op(s.deleteProduct))
+	v1.Handle("POST /v1/prices", s.op(s.createPrice))
+	v1.Handle("GET /v1/prices", s.read(s.listPrices))
+	v1.Handle("GET /v1/prices/search", s.read(search("prices", "price", s.db.SearchPrices, pay.PriceView)))
+	v1.Handle("GET /v1/prices/{id}", s.read(s.retrievePrice))
+	v1.Handle("POST /v1/prices/{id}", s.op(s.updatePrice))
 	v1.Handle("GET /v1/events", s.read(s.listEvents))
 	v1.Handle("GET /v1/events/{id}", s.read(s.retrieveEvent))
 	v1.Handle("GET /v1/events/{id}/delivery_attempts", s.read(s.listDeliveryAttempts))

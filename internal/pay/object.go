@@ -552,6 +552,10 @@ func View(obj any, publicURL string) any {
 		return TaxRateView(o)
 	case *TestClock:
 		return TestClockView(o)
+	case *Product:
+		return ProductView(o)
+	case *Price:
+		return PriceView(o)
 	}
 	return obj
 }

@@ -25,6 +25,8 @@ const (
 	// SearchEncrypted fields are encrypted at rest without an index: they
 	// cannot be searched at all.
 	SearchEncrypted
+	// SearchBool fields are true or false: active:'true'.
+	SearchBool
 )
 
 // SearchFields are the fields a search of one resource may name.
@@ -272,6 +274,8 @@ func (c *SearchClause) check(resource string) error {
 			return searchError("%s takes a whole number", c.Field)
 		}
 		c.Number = n
+	case c.Kind == SearchBool && (c.Op != SearchEq || c.Value != "true" && c.Value != "false"):
+		return searchError("%s is true or false: %s:'true' or %s:'false'", c.Field, c.Field, c.Field)
 	case c.Op == SearchEq:
 	case c.Kind == SearchIndexed:
 		return searchError("%s is encrypted at rest and found through a keyed index of its exact value, so only %s:'value' can search %s by it",

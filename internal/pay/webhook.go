@@ -50,6 +50,11 @@ const (
 	EventTestClockAdvancing
 	EventTestClockReady
 	EventTestClockDeleted
+	EventProductCreated
+	EventProductUpdated
+	EventProductDeleted
+	EventPriceCreated
+	EventPriceUpdated
 	eventTypeEnd // one past the last
 )
 
@@ -106,6 +111,16 @@ func (t EventType) String() string {
 		return "test_helpers.test_clock.ready"
 	case EventTestClockDeleted:
 		return "test_helpers.test_clock.deleted"
+	case EventProductCreated:
+		return "product.created"
+	case EventProductUpdated:
+		return "product.updated"
+	case EventProductDeleted:
+		return "product.deleted"
+	case EventPriceCreated:
+		return "price.created"
+	case EventPriceUpdated:
+		return "price.updated"
 	}
 	return ""
 }

@@ -62,6 +62,8 @@ type Finder interface {
 	FindCharge(ctx context.Context, scope pay.Scope, id string) (*pay.Charge, error)
 	FindRefund(ctx context.Context, scope pay.Scope, id string) (*pay.Refund, error)
 	FindTestClock(ctx context.Context, scope pay.Scope, id string) (*pay.TestClock, error)
+	FindProduct(ctx context.Context, scope pay.Scope, id string) (*pay.Product, error)
+	FindPrice(ctx context.Context, scope pay.Scope, id string) (*pay.Price, error)
 }
 
 // Render renders an answer: obj, a domain object, or the *pay.Error err,

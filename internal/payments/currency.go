@@ -4,6 +4,8 @@ import (
 	"maps"
 	"slices"
 	"strings"
+
+	"github.com/calmony/calmonypay/internal/pay"
 )
 
 // currencies maps the ISO 4217 codes Calmony Pay can take to their numeric
@@ -15,3 +17,10 @@ func CurrencyNumeric(code string) string { return currencies[strings.ToLower(cod
 
 // Currencies lists the supported currency codes, sorted.
 func Currencies() []string { return slices.Sorted(maps.Keys(currencies)) }
+
+// CurrencyAllowed reports whether the scope's project may charge in
+// currency (lowercase), as payment intents check it: billing checks prices
+// against the same list.
+func (s *Service) CurrencyAllowed(scope pay.Scope, currency string) bool {
+	return s.currencyAllowed(scope, currency)
+}

@@ -17,7 +17,7 @@ import (
 
 // byIDTables are the tables whose objects are looked up by ID within a scope.
 var byIDTables = []string{"customers", "payment_methods", "payment_intents", "charges", "refunds",
-	"events", "checkout_sessions", "webhook_endpoints", "gateway_ops", "tax_rates", "test_clocks"}
+	"events", "checkout_sessions", "webhook_endpoints", "gateway_ops", "tax_rates", "test_clocks", "products", "prices"}
 
 // listByEmail is the shape of the query FindCustomers makes for an email
 // filter, with a cursor (list.go).
@@ -76,7 +76,8 @@ func TestLookupsByIDUseThePrimaryKey(t *testing.T) {
 		for _, table := range byIDTables {
 			for i, q := range byIDStatements(table) {
 				name := fmt.Sprintf("%s_%d(text, text, boolean)", table, i)
-				if plan := explain(t, conn, name, q, `'x', 'proj_x', false`); !strings.Contains(plan, "Index Scan using "+table+"_pkey") {
+				// An index-only scan of it too (products' key has the scope's columns).
+				if plan := explain(t, conn, name, q, `'x', 'proj_x', false`); !strings.Contains(plan, "Scan using "+table+"_pkey") {
 					t.Errorf("%s\nplan:\n%swant the primary key", q, plan)
 				}
 			}

@@ -44,10 +44,27 @@ var searchable = map[string]map[string]searchField{
 		"status":         {pay.SearchToken, "status"},
 		"metadata":       {pay.SearchMetadata, "metadata"},
 	},
+	"products": {
+		"active":      {pay.SearchBool, "active"},
+		"created":     {pay.SearchNumber, "created"},
+		"description": {pay.SearchToken, "description"},
+		"metadata":    {pay.SearchMetadata, "metadata"},
+		"name":        {pay.SearchToken, "name"},
+		"url":         {pay.SearchToken, "url"},
+	},
+	"prices": {
+		"active":     {pay.SearchBool, "active"},
+		"created":    {pay.SearchNumber, "created"},
+		"currency":   {pay.SearchToken, "currency"},
+		"lookup_key": {pay.SearchToken, "lookup_key"},
+		"metadata":   {pay.SearchMetadata, "metadata"},
+		"product":    {pay.SearchToken, "product_id"},
+		"type":       {pay.SearchToken, "CASE WHEN recurring_interval = '' THEN 'one_time' ELSE 'recurring' END"},
+	},
 }
 
 // SearchFields returns what a search of table (customers, payment_intents,
-// charges) may ask about, for pay.ParseSearchQuery.
+// charges, products, prices) may ask about, for pay.ParseSearchQuery.
 func SearchFields(table string) pay.SearchFields {
 	f := pay.SearchFields{Resource: strings.ReplaceAll(table, "_", " "), Kinds: map[string]pay.SearchKind{}}
 	for name, field := range searchable[table] {
@@ -136,6 +153,8 @@ func (db *DB) writeSearch(q *query, scope pay.Scope, fields map[string]searchFie
 // and never NULL, so that NOT negates it.
 func (db *DB) searchCondition(q *query, scope pay.Scope, f searchField, c pay.SearchClause) string {
 	switch f.kind {
+	case pay.SearchBool:
+		return fmt.Sprintf(`%s = %s`, f.column, q.arg(c.Value == "true"))
 	case pay.SearchNumber:
 		op := string(c.Op)
 		if c.Op == pay.SearchEq {
