@@ -1,0 +1,111 @@
+package pay
+
+import (
+	"strconv"
+	"strings"
+)
+
+// Invoice statuses, as Stripe names them.
+const (
+	InvoiceStatusDraft         = "draft"
+	InvoiceStatusOpen          = "open"
+	InvoiceStatusPaid          = "paid"
+	InvoiceStatusUncollectible = "uncollectible"
+	InvoiceStatusVoid          = "void"
+)
+
+// Invoice is a bill to a customer: what a UK VAT invoice shows and what
+// Stripe's invoice object carries. Amounts are integer minor units of
+// Currency. Times are unix seconds, 0 when not (yet) set.
+//
+// The customer's name, email and address are copied onto the invoice when
+// it is finalised, as Stripe does (customer_name, customer_email,
+// customer_address), so that a later change to the customer does not
+// rewrite an issued invoice.
+type Invoice struct {
+	ID       string
+	Scope    Scope
+	Number   string // set when finalised, unique in the project
+	Status   string // InvoiceStatusDraft, …
+	Currency string // lowercase ISO 4217
+	Created  int64
+
+	FinalizedAt int64 // the date of issue
+	PaidAt      int64
+	VoidedAt    int64
+	DueDate     int64 // 0: none (collected automatically)
+
+	// PeriodStart and PeriodEnd are the supply period the invoice covers
+	// (for a subscription, the period just billed); the tax point.
+	PeriodStart int64
+	PeriodEnd   int64
+
+	Customer        string // the customer's ID
+	CustomerName    string
+	CustomerEmail   string
+	CustomerAddress *Address
+
+	Description string // a memo printed above the lines
+	Footer      string // printed at the end, for example payment terms
+
+	Lines []InvoiceLine
+
+	// Subtotal is the sum of the lines' amounts: before exclusive tax, with
+	// inclusive tax in it.
+	Subtotal int64
+	// Tax is the total tax of every line, inclusive and exclusive.
+	Tax int64
+	// Total is Subtotal plus exclusive tax.
+	Total           int64
+	AmountPaid      int64
+	AmountDue       int64 // Total less what was paid before (credit balance); what is asked for
+	AmountRemaining int64 // AmountDue less AmountPaid
+}
+
+// InvoiceLine is one line of an invoice.
+type InvoiceLine struct {
+	ID          string
+	Description string
+	Quantity    int64
+	UnitAmount  int64
+	// Amount is the line's amount before exclusive tax (inclusive tax is
+	// in it): Quantity × UnitAmount, or the prorated amount for a proration
+	// (negative for a credit).
+	Amount      int64
+	PeriodStart int64 // 0: no period (a one-off item)
+	PeriodEnd   int64
+	Proration   bool
+	Taxes       []LineTax
+}
+
+// LineTax is one tax on an invoice line.
+type LineTax struct {
+	TaxRate     string // the tax rate's ID
+	DisplayName string // for example "VAT"
+	// PercentE4 is the rate in ten-thousandths of a percent: 200000 is 20 %.
+	PercentE4 int64
+	Inclusive bool  // the line's amount includes this tax
+	Amount    int64 // the tax, in minor units
+	// TaxableAmount is the part of the line's amount the tax is computed
+	// on, excluding the tax itself.
+	TaxableAmount int64
+}
+
+// Percent formats the rate: "20%", "17.5%", "0%".
+func (t LineTax) Percent() string { return FormatPercentE4(t.PercentE4) }
+
+// FormatPercentE4 formats a percentage given in ten-thousandths of a
+// percent, with no trailing zeros: 200000 is "20%", 175000 "17.5%", 1
+// "0.0001%".
+func FormatPercentE4(e4 int64) string {
+	sign := ""
+	if e4 < 0 {
+		sign, e4 = "-", -e4
+	}
+	s := sign + strconv.FormatInt(e4/10000, 10)
+	if frac := e4 % 10000; frac != 0 {
+		digits := strings.TrimRight(strconv.FormatInt(10000+frac, 10)[1:], "0")
+		s += "." + digits
+	}
+	return s + "%"
+}
