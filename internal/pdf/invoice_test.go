@@ -309,7 +309,7 @@ func TestInvoiceIsByteStable(t *testing.T) {
 	inv := invoice(line("Darjeeling", 2, 2500, exclusive, 200000), line("Tea towel", 1, 1000, inclusive, 200000))
 	want := render(t, inv, business())
 	var wg sync.WaitGroup
-	got := make([][]byte, 4)
+	got := make([][]byte, 2)
 	for i := range got {
 		wg.Go(func() { got[i] = render(t, inv, business()) })
 	}
@@ -371,10 +371,13 @@ func TestInvoiceOddInput(t *testing.T) {
 	has(t, big, "£9,999,999,999.99", "Total £9,999,999,999,990.00")
 
 	var many []pay.InvoiceLine
-	for i := range 300 {
+	for i := range 100 {
 		many = append(many, line(fmt.Sprintf("Item %03d", i+1), 1, 100, exclusive, 200000))
 	}
 	txt = text(t, render(t, invoice(many...), business()))
 	n := strings.Count(txt, "\f")
-	has(t, txt, fmt.Sprintf("Page %d of %d", n, n), "Item 300", "Total £360.00")
+	has(t, txt, fmt.Sprintf("Page %d of %d", n, n), "Item 100", "Total £120.00")
+	if n < 3 {
+		t.Errorf("100 lines on %d pages, want 3 or more", n)
+	}
 }
