@@ -3,9 +3,11 @@ module github.com/calmony/calmonypay
 go 1.26.8
 
 require (
+	codeberg.org/go-pdf/fpdf v0.12.0
 	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgx/v5 v5.12.0
 	github.com/stripe/stripe-go/v85 v85.0.0
+	golang.org/x/image v0.45.0
 	golang.org/x/time v0.16.0
 	modernc.org/sqlite v1.62.0
 )

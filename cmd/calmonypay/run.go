@@ -24,6 +24,9 @@ commands:
   projects create [--name NAME]       a project per shop; prints its ID alone on the last line
   projects list
   projects rename PROJECT_ID NAME
+  projects business PROJECT_ID [--name NAME] [--address "1 High Street, London, E1 6AN"] [--country GB]
+                    [--vat-number GB123456789] [--email EMAIL] [--phone PHONE] [--clear]
+                                      the business details invoices print; with no flags, shows them
   reencrypt                           seal all stored data again under the current keys (ends a key rotation)
   keys create --mode test|live [--project ID]
   keys list [--project ID]

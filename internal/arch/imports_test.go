@@ -56,6 +56,10 @@ var rules = []rule{
 	{"the store persists: it knows no layer above it", under("internal/store"),
 		is("internal/api", "internal/hosted", "internal/payments", "internal/cardstream", "internal/webhook")},
 	{"nothing imports a command", anyPkg, under("cmd")},
+	{"pdf draws what it is handed: it imports only pay, its PDF library and the fonts", under("internal/pdf"), func(p string) bool {
+		return notStd(p) && p != "internal/pay" && !strings.HasPrefix(p, "codeberg.org/go-pdf/fpdf") &&
+			!strings.HasPrefix(p, "golang.org/x/image/font/")
+	}},
 }
 
 func TestImportRules(t *testing.T) {
@@ -79,6 +83,10 @@ func TestRulesCatchForbiddenImports(t *testing.T) {
 		{"internal/pay", "github.com/jackc/pgx/v5"},
 		{"internal/store", "internal/payments"},
 		{"internal/api", "cmd/calmonypay"},
+		{"internal/pdf", "internal/store"},
+		{"internal/pdf", "internal/payments"},
+		{"internal/pdf", "internal/api"},
+		{"internal/pdf", "github.com/jackc/pgx/v5"},
 	} {
 		if len(violations(map[string][]string{imp[0]: {imp[1]}})) == 0 {
 			t.Errorf("%s importing %s breaks no rule", imp[0], imp[1])
@@ -89,6 +97,7 @@ func TestRulesCatchForbiddenImports(t *testing.T) {
 		"internal/payments": {"internal/cardstream", "internal/store", "internal/pay"},
 		"cmd/calmonypay":    {"internal/cardstream/sandbox", "internal/api", "internal/hosted"},
 		"internal/pay":      {"encoding/json"},
+		"internal/pdf":      {"internal/pay", "codeberg.org/go-pdf/fpdf", "golang.org/x/image/font/gofont/goregular", "golang.org/x/image/font/sfnt", "bytes"},
 	}
 	if v := violations(allowed); len(v) > 0 {
 		t.Errorf("allowed imports broke rules: %v", v)

@@ -13,6 +13,8 @@ type Project struct {
 	Created int64
 	// Currencies the project may charge in (lowercase ISO 4217); "gbp" by default.
 	Currencies []string
+	// Business is the merchant's details its invoices print; zero until set.
+	Business Business
 }
 
 // APIKey is a secret key's record. The key itself is shown once and only its

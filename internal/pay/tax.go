@@ -208,8 +208,8 @@ type TaxAmount struct {
 	TaxableAmount int64
 }
 
-// LineTax is the tax on one line of an invoice or checkout session.
-type LineTax struct {
+// LineTaxes are the taxes on one line of an invoice or checkout session.
+type LineTaxes struct {
 	Taxes []TaxAmount // one per rate, in the rates' order
 	// Taxable is the line's amount net of its inclusive taxes, which every
 	// rate is charged on.
@@ -235,14 +235,14 @@ type LineTax struct {
 // product: no float is involved. HMRC accepts rounding VAT per line to the
 // nearest penny, and per-line, per-rate rounding is what lets invoice
 // totals be sums of their lines' rounded amounts.
-func ComputeLineTax(amount int64, rates []*TaxRate) LineTax {
+func ComputeLineTax(amount int64, rates []*TaxRate) LineTaxes {
 	var inclusiveSum Percent
 	for _, r := range rates {
 		if r.Inclusive {
 			inclusiveSum += r.Percentage
 		}
 	}
-	out := LineTax{Taxes: make([]TaxAmount, len(rates))}
+	out := LineTaxes{Taxes: make([]TaxAmount, len(rates))}
 	for i, r := range rates {
 		out.Taxes[i] = TaxAmount{TaxRate: r.ID, Inclusive: r.Inclusive}
 		if r.Inclusive {

@@ -113,39 +113,39 @@ func TestComputeLineTaxUKVAT(t *testing.T) {
 		name   string
 		amount int64
 		rates  []*TaxRate
-		want   LineTax
+		want   LineTaxes
 	}{
 		{"£10.00 + 20 %", 1000, []*TaxRate{std},
-			LineTax{Taxes: []TaxAmount{{"txr_std", false, 200, 1000}}, Taxable: 1000, Exclusive: 200}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_std", false, 200, 1000}}, Taxable: 1000, Exclusive: 200}},
 		{"£9.99 + 20 % adds £2.00 (199.8p)", 999, []*TaxRate{std},
-			LineTax{Taxes: []TaxAmount{{"txr_std", false, 200, 999}}, Taxable: 999, Exclusive: 200}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_std", false, 200, 999}}, Taxable: 999, Exclusive: 200}},
 		{"£12.00 incl. 20 % contains £2.00", 1200, []*TaxRate{stdIncl},
-			LineTax{Taxes: []TaxAmount{{"txr_std_incl", true, 200, 1000}}, Taxable: 1000, Inclusive: 200}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_std_incl", true, 200, 1000}}, Taxable: 1000, Inclusive: 200}},
 		{"£1.00 incl. 20 % contains 17p (16.67p)", 100, []*TaxRate{stdIncl},
-			LineTax{Taxes: []TaxAmount{{"txr_std_incl", true, 17, 83}}, Taxable: 83, Inclusive: 17}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_std_incl", true, 17, 83}}, Taxable: 83, Inclusive: 17}},
 		{"£40.00 + 5 % (domestic fuel)", 4000, []*TaxRate{reduced},
-			LineTax{Taxes: []TaxAmount{{"txr_red", false, 200, 4000}}, Taxable: 4000, Exclusive: 200}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_red", false, 200, 4000}}, Taxable: 4000, Exclusive: 200}},
 		{"£10.50 incl. 5 % contains 50p", 1050, []*TaxRate{reducedIncl},
-			LineTax{Taxes: []TaxAmount{{"txr_red_incl", true, 50, 1000}}, Taxable: 1000, Inclusive: 50}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_red_incl", true, 50, 1000}}, Taxable: 1000, Inclusive: 50}},
 		{"10p + 5 %: 0.5p rounds up", 10, []*TaxRate{reduced},
-			LineTax{Taxes: []TaxAmount{{"txr_red", false, 1, 10}}, Taxable: 10, Exclusive: 1}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_red", false, 1, 10}}, Taxable: 10, Exclusive: 1}},
 		{"a 10p credit + 5 %: -0.5p rounds away from zero", -10, []*TaxRate{reduced},
-			LineTax{Taxes: []TaxAmount{{"txr_red", false, -1, -10}}, Taxable: -10, Exclusive: -1}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_red", false, -1, -10}}, Taxable: -10, Exclusive: -1}},
 		{"9p + 5 %: 0.45p rounds down", 9, []*TaxRate{reduced},
-			LineTax{Taxes: []TaxAmount{{"txr_red", false, 0, 9}}, Taxable: 9, Exclusive: 0}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_red", false, 0, 9}}, Taxable: 9, Exclusive: 0}},
 		{"a £12.00 credit incl. 20 %", -1200, []*TaxRate{stdIncl},
-			LineTax{Taxes: []TaxAmount{{"txr_std_incl", true, -200, -1000}}, Taxable: -1000, Inclusive: -200}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_std_incl", true, -200, -1000}}, Taxable: -1000, Inclusive: -200}},
 		{"zero-rated £25.00", 2500, []*TaxRate{zero},
-			LineTax{Taxes: []TaxAmount{{"txr_zero", false, 0, 2500}}, Taxable: 2500}},
-		{"no rates", 2500, nil, LineTax{Taxes: []TaxAmount{}, Taxable: 2500}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_zero", false, 0, 2500}}, Taxable: 2500}},
+		{"no rates", 2500, nil, LineTaxes{Taxes: []TaxAmount{}, Taxable: 2500}},
 		{"two exclusive rates, each on the net amount", 999, []*TaxRate{std, reduced},
-			LineTax{Taxes: []TaxAmount{{"txr_std", false, 200, 999}, {"txr_red", false, 50, 999}}, Taxable: 999, Exclusive: 250}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_std", false, 200, 999}, {"txr_red", false, 50, 999}}, Taxable: 999, Exclusive: 250}},
 		{"two inclusive rates share the amount", 1250, []*TaxRate{stdIncl, reducedIncl},
-			LineTax{Taxes: []TaxAmount{{"txr_std_incl", true, 200, 1000}, {"txr_red_incl", true, 50, 1000}}, Taxable: 1000, Inclusive: 250}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_std_incl", true, 200, 1000}, {"txr_red_incl", true, 50, 1000}}, Taxable: 1000, Inclusive: 250}},
 		{"inclusive 20 % and exclusive 5 % on the net", 1200, []*TaxRate{reduced, stdIncl},
-			LineTax{Taxes: []TaxAmount{{"txr_red", false, 50, 1000}, {"txr_std_incl", true, 200, 1000}}, Taxable: 1000, Inclusive: 200, Exclusive: 50}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_red", false, 50, 1000}, {"txr_std_incl", true, 200, 1000}}, Taxable: 1000, Inclusive: 200, Exclusive: 50}},
 		{"with zero rate alongside", 1000, []*TaxRate{zero, std},
-			LineTax{Taxes: []TaxAmount{{"txr_zero", false, 0, 1000}, {"txr_std", false, 200, 1000}}, Taxable: 1000, Exclusive: 200}},
+			LineTaxes{Taxes: []TaxAmount{{"txr_zero", false, 0, 1000}, {"txr_std", false, 200, 1000}}, Taxable: 1000, Exclusive: 200}},
 	} {
 		got := ComputeLineTax(tt.amount, tt.rates)
 		if !equalLineTax(got, tt.want) {
@@ -154,7 +154,7 @@ func TestComputeLineTaxUKVAT(t *testing.T) {
 	}
 }
 
-func equalLineTax(a, b LineTax) bool {
+func equalLineTax(a, b LineTaxes) bool {
 	return slices.Equal(a.Taxes, b.Taxes) && a.Taxable == b.Taxable && a.Inclusive == b.Inclusive && a.Exclusive == b.Exclusive
 }
 

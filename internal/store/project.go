@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -24,18 +25,25 @@ func (tx *Tx) CreateProject(ctx context.Context, p *pay.Project) error {
 	return nil
 }
 
-const projectColumns = `id, name, created, currencies`
+const projectColumns = `id, name, created, currencies, business`
 
 func scanProject(row interface{ Scan(...any) error }) (pay.Project, error) {
 	var (
-		p          pay.Project
-		currencies string
+		p                    pay.Project
+		currencies, business string
 	)
-	err := row.Scan(&p.ID, &p.Name, &p.Created, &currencies)
+	if err := row.Scan(&p.ID, &p.Name, &p.Created, &currencies, &business); err != nil {
+		return p, err
+	}
 	if currencies != "" {
 		p.Currencies = strings.Split(currencies, ",")
 	}
-	return p, err
+	if business != "" {
+		if err := json.Unmarshal([]byte(business), &p.Business); err != nil {
+			return p, fmt.Errorf("project %s: business details: %w", p.ID, err)
+		}
+	}
+	return p, nil
 }
 
 // FindProjects returns every project, oldest first.
@@ -63,6 +71,20 @@ func (db *DB) FindProject(ctx context.Context, id string) (*pay.Project, error) 
 		return nil, notFound(err, "find project "+id)
 	}
 	return &p, nil
+}
+
+// SetProjectBusiness replaces the details a project's invoices print (the
+// zero Business removes them). The caller validates them.
+func (tx *Tx) SetProjectBusiness(ctx context.Context, id string, b pay.Business) error {
+	var v string
+	if !b.IsZero() {
+		j, err := json.Marshal(b)
+		if err != nil {
+			return fmt.Errorf("set project business: %w", err)
+		}
+		v = string(j)
+	}
+	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE projects SET business = $2 WHERE id = $1`, id, v))
 }
 
 // SetProjectCurrencies replaces the currencies a project may charge in.

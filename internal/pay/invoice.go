@@ -1,0 +1,90 @@
+package pay
+
+// Invoice statuses, as Stripe names them.
+const (
+	InvoiceStatusDraft         = "draft"
+	InvoiceStatusOpen          = "open"
+	InvoiceStatusPaid          = "paid"
+	InvoiceStatusUncollectible = "uncollectible"
+	InvoiceStatusVoid          = "void"
+)
+
+// Invoice is a bill to a customer: what a UK VAT invoice shows and what
+// Stripe's invoice object carries. Amounts are integer minor units of
+// Currency. Times are unix seconds, 0 when not (yet) set.
+//
+// The customer's name, email and address are copied onto the invoice when
+// it is finalised, as Stripe does (customer_name, customer_email,
+// customer_address), so that a later change to the customer does not
+// rewrite an issued invoice.
+type Invoice struct {
+	ID       string
+	Scope    Scope
+	Number   string // set when finalised, unique in the project
+	Status   string // InvoiceStatusDraft, …
+	Currency string // lowercase ISO 4217
+	Created  int64
+
+	FinalizedAt int64 // the date of issue
+	PaidAt      int64
+	VoidedAt    int64
+	DueDate     int64 // 0: none (collected automatically)
+
+	// PeriodStart and PeriodEnd are the supply period the invoice covers
+	// (for a subscription, the period just billed); the tax point.
+	PeriodStart int64
+	PeriodEnd   int64
+
+	Customer        string // the customer's ID
+	CustomerName    string
+	CustomerEmail   string
+	CustomerAddress *Address
+
+	Description string // a memo printed above the lines
+	Footer      string // printed at the end, for example payment terms
+
+	Lines []InvoiceLine
+
+	// Subtotal is the sum of the lines' amounts: before exclusive tax, with
+	// inclusive tax in it.
+	Subtotal int64
+	// Tax is the total tax of every line, inclusive and exclusive.
+	Tax int64
+	// Total is Subtotal plus exclusive tax.
+	Total           int64
+	AmountPaid      int64
+	AmountDue       int64 // Total less what was paid before (credit balance); what is asked for
+	AmountRemaining int64 // AmountDue less AmountPaid
+}
+
+// InvoiceLine is one line of an invoice.
+type InvoiceLine struct {
+	ID          string
+	Description string
+	Quantity    int64
+	UnitAmount  int64
+	// Amount is the line's amount before exclusive tax (inclusive tax is
+	// in it): Quantity × UnitAmount, or the prorated amount for a proration
+	// (negative for a credit).
+	Amount      int64
+	PeriodStart int64 // 0: no period (a one-off item)
+	PeriodEnd   int64
+	Proration   bool
+	Taxes       []LineTax
+}
+
+// LineTax is one tax on an invoice line.
+type LineTax struct {
+	TaxRate     string // the tax rate's ID
+	DisplayName string // for example "VAT"
+	// Percentage is the rate, exactly (pay.Percent: 20 % is 20 × PercentUnit).
+	Percentage Percent
+	Inclusive  bool  // the line's amount includes this tax
+	Amount     int64 // the tax, in minor units
+	// TaxableAmount is the part of the line's amount the tax is computed
+	// on, excluding the tax itself.
+	TaxableAmount int64
+}
+
+// Percent formats the rate: "20%", "17.5%", "0%".
+func (t LineTax) Percent() string { return t.Percentage.String() + "%" }
