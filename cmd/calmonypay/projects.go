@@ -19,30 +19,33 @@ import (
 
 // projectsCommand creates, lists and renames projects (one per shop, each
 // with its own keys, customers and payments) and sets the business details
-// their invoices print.
+// their invoices print and the dunning schedule of their failed renewals.
 func projectsCommand(ctx context.Context, args []string, e *env) error {
-	if len(args) == 0 || !slices.Contains([]string{"create", "list", "rename", "business"}, args[0]) {
-		return fmt.Errorf("%w: projects needs create, list, rename or business", errUsage)
+	if len(args) == 0 || !slices.Contains([]string{"create", "list", "rename", "business", "dunning"}, args[0]) {
+		return fmt.Errorf("%w: projects needs create, list, rename, business or dunning", errUsage)
 	}
 	var (
 		name string
 		bf   businessFlags
+		df   dunningFlags
 		fs   *flag.FlagSet
 	)
 	db, pos, _, err := storeCommand(ctx, "projects "+args[0], args[1:], e, func(f *flag.FlagSet) {
 		fs = f
 		fs.StringVar(&name, "name", "", "create: the project's name; business: the business's name")
 		bf.bind(fs)
+		df.bind(fs)
 	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	if args[0] != "business" {
-		for _, f := range setFlags(fs) {
-			if f != "name" && slices.Contains(businessFlagNames, f) {
-				return fmt.Errorf("%w: --%s is a flag of projects business", errUsage, f)
-			}
+	for _, f := range setFlags(fs) {
+		switch {
+		case args[0] != "business" && f != "name" && slices.Contains(businessFlagNames, f):
+			return fmt.Errorf("%w: --%s is a flag of projects business", errUsage, f)
+		case args[0] != "dunning" && slices.Contains(dunningFlagNames, f):
+			return fmt.Errorf("%w: --%s is a flag of projects dunning", errUsage, f)
 		}
 	}
 	switch args[0] {
@@ -80,6 +83,8 @@ func projectsCommand(ctx context.Context, args []string, e *env) error {
 	case "business":
 		bf.name = name
 		return projectBusiness(ctx, db, pos, bf, setFlags(fs), e)
+	case "dunning":
+		return projectDunning(ctx, db, pos, df, setFlags(fs), e)
 	}
 	if len(pos) != 2 {
 		return fmt.Errorf("%w: projects rename PROJECT_ID NAME", errUsage)
@@ -246,4 +251,52 @@ func printBusiness(e *env, p *pay.Project) {
 		fmt.Fprintf(tw, "%s:\t%s\n", row[0], cmp.Or(row[1], "-"))
 	}
 	tw.Flush()
+}
+
+// dunningFlags are the flags of projects dunning.
+type dunningFlags struct{ retries, finalAction, invoiceAction string }
+
+var dunningFlagNames = []string{"retries", "final-action", "invoice-action"}
+
+func (df *dunningFlags) bind(fs *flag.FlagSet) {
+	fs.StringVar(&df.retries, "retries", "", `dunning: when to retry a failed renewal, each after the attempt before: "1h,1d,3d" (units m, h, d), or none`)
+	fs.StringVar(&df.finalAction, "final-action", "", "dunning: the subscription once every retry failed: cancel, mark_unpaid or leave_past_due")
+	fs.StringVar(&df.invoiceAction, "invoice-action", "", "dunning: the invoice then: leave_open or mark_uncollectible")
+}
+
+// projectDunning shows a project's dunning schedule, or changes what the
+// flags give and shows the result.
+func projectDunning(ctx context.Context, db *store.DB, pos []string, df dunningFlags, set []string, e *env) error {
+	if len(pos) != 1 {
+		return fmt.Errorf("%w: projects dunning PROJECT_ID [--retries 1h,1d,3d] [--final-action ACTION] [--invoice-action ACTION]", errUsage)
+	}
+	p, err := db.FindProject(ctx, pos[0])
+	if errors.Is(err, pay.ErrNotFound) {
+		return fmt.Errorf("no project %s", pos[0])
+	}
+	if err != nil {
+		return err
+	}
+	d := p.Dunning
+	if len(set) > 0 {
+		if slices.Contains(set, "retries") {
+			if d.Retries, err = pay.ParseRetries(df.retries); err != nil {
+				return fmt.Errorf("--retries: %w", err)
+			}
+		}
+		if slices.Contains(set, "final-action") {
+			d.FinalAction = df.finalAction
+		}
+		if slices.Contains(set, "invoice-action") {
+			d.InvoiceAction = df.invoiceAction
+		}
+		if err := d.Check(); err != nil {
+			return err
+		}
+		if err := db.Tx(ctx, func(tx *store.Tx) error { return tx.SetProjectDunning(ctx, p.ID, d) }); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(e.stdout, "Retries:        %s\nFinal action:   %s\nInvoice action: %s\n", pay.FormatRetries(d.Retries), d.FinalAction, d.InvoiceAction)
+	return nil
 }

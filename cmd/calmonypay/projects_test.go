@@ -82,3 +82,40 @@ func TestParseAddress(t *testing.T) {
 		}
 	}
 }
+
+func TestProjectsDunningCommand(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	te.migrate()
+	_, out, _ := te.cmd("projects", "create", "--name", "Gym")
+	id := lastLine(out)
+
+	if code, out, errOut := te.cmd("projects", "dunning", id); code != 0 || !strings.Contains(out, "1h,1d,3d") || !strings.Contains(out, "cancel") {
+		t.Errorf("projects dunning %s (default) = %d %q %q", id, code, out, errOut)
+	}
+	code, out, errOut := te.cmd("projects", "dunning", id, "--retries", "30m,2d", "--final-action", "mark_unpaid")
+	if code != 0 || !strings.Contains(out, "30m,2d") || !strings.Contains(out, "mark_unpaid") || !strings.Contains(out, "leave_open") {
+		t.Fatalf("projects dunning set = %d %q %q", code, out, errOut)
+	}
+	// Refused, and nothing changes.
+	for _, bad := range [][]string{
+		{"projects", "dunning", id, "--retries", "1w"},
+		{"projects", "dunning", id, "--retries", "30s"},
+		{"projects", "dunning", id, "--final-action", "delete"},
+		{"projects", "dunning", id, "--invoice-action", "void"},
+		{"projects", "dunning", "proj_nope", "--retries", "1h"},
+		{"projects", "dunning"},
+		{"projects", "business", id, "--retries", "1h"},
+	} {
+		if code, _, _ := te.cmd(bad...); code == 0 {
+			t.Errorf("%q was accepted", bad)
+		}
+	}
+	if _, out, _ := te.cmd("projects", "dunning", id); !strings.Contains(out, "30m,2d") || !strings.Contains(out, "mark_unpaid") {
+		t.Errorf("after refusals: %q", out)
+	}
+	if code, out, _ := te.cmd("projects", "dunning", id, "--retries", "none", "--invoice-action", "mark_uncollectible"); code != 0 ||
+		!strings.Contains(out, "Retries:        none") || !strings.Contains(out, "mark_uncollectible") {
+		t.Errorf("no retries = %d %q", code, out)
+	}
+}

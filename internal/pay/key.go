@@ -15,6 +15,9 @@ type Project struct {
 	Currencies []string
 	// Business is the merchant's details its invoices print; zero until set.
 	Business Business
+	// Dunning is the retry schedule of its failed invoice payments
+	// (DefaultDunning until set).
+	Dunning Dunning
 }
 
 // APIKey is a secret key's record. The key itself is shown once and only its

@@ -25,14 +25,14 @@ func (tx *Tx) CreateProject(ctx context.Context, p *pay.Project) error {
 	return nil
 }
 
-const projectColumns = `id, name, created, currencies, business`
+const projectColumns = `id, name, created, currencies, business, dunning`
 
 func scanProject(row interface{ Scan(...any) error }) (pay.Project, error) {
 	var (
-		p                    pay.Project
-		currencies, business string
+		p                             pay.Project
+		currencies, business, dunning string
 	)
-	if err := row.Scan(&p.ID, &p.Name, &p.Created, &currencies, &business); err != nil {
+	if err := row.Scan(&p.ID, &p.Name, &p.Created, &currencies, &business, &dunning); err != nil {
 		return p, err
 	}
 	if currencies != "" {
@@ -41,6 +41,12 @@ func scanProject(row interface{ Scan(...any) error }) (pay.Project, error) {
 	if business != "" {
 		if err := json.Unmarshal([]byte(business), &p.Business); err != nil {
 			return p, fmt.Errorf("project %s: business details: %w", p.ID, err)
+		}
+	}
+	p.Dunning = pay.DefaultDunning()
+	if dunning != "" {
+		if err := json.Unmarshal([]byte(dunning), &p.Dunning); err != nil {
+			return p, fmt.Errorf("project %s: dunning schedule: %w", p.ID, err)
 		}
 	}
 	return p, nil
@@ -85,6 +91,16 @@ func (tx *Tx) SetProjectBusiness(ctx context.Context, id string, b pay.Business)
 		v = string(j)
 	}
 	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE projects SET business = $2 WHERE id = $1`, id, v))
+}
+
+// SetProjectDunning replaces a project's dunning schedule. The caller
+// checks it (pay.Dunning.Check).
+func (tx *Tx) SetProjectDunning(ctx context.Context, id string, d pay.Dunning) error {
+	j, err := json.Marshal(d)
+	if err != nil {
+		return fmt.Errorf("set project dunning: %w", err)
+	}
+	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE projects SET dunning = $2 WHERE id = $1`, id, string(j)))
 }
 
 // SetProjectCurrencies replaces the currencies a project may charge in.

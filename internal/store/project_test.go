@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -61,6 +62,40 @@ func TestProjectBusiness(t *testing.T) {
 		}
 		if err := set("proj_nope", want); !errors.Is(err, pay.ErrNotFound) {
 			t.Errorf("SetProjectBusiness(proj_nope) = %v, want ErrNotFound", err)
+		}
+	})
+}
+
+func TestProjectDunning(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		scope := storetest.Project(t, db)
+		other := storetest.Project(t, db)
+		p, err := db.FindProject(ctx, scope.ProjectID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(pay.DefaultDunning(), p.Dunning); diff != "" {
+			t.Errorf("a new project's schedule is not the default (-want +got):\n%s", diff)
+		}
+		want := pay.Dunning{Retries: []time.Duration{30 * time.Minute, 48 * time.Hour}, FinalAction: pay.DunningMarkUnpaid,
+			InvoiceAction: pay.DunningMarkUncollectible}
+		if err := db.Tx(ctx, func(tx *store.Tx) error { return tx.SetProjectDunning(ctx, scope.ProjectID, want) }); err != nil {
+			t.Fatal(err)
+		}
+		if p, err = db.FindProject(ctx, scope.ProjectID); err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(want, p.Dunning); diff != "" {
+			t.Errorf("FindProject dunning (-want +got):\n%s", diff)
+		}
+		if p, err = db.FindProject(ctx, other.ProjectID); err != nil || !cmp.Equal(p.Dunning, pay.DefaultDunning()) {
+			t.Errorf("the other project's schedule changed: %+v, %v", p.Dunning, err)
+		}
+		err = db.Tx(ctx, func(tx *store.Tx) error { return tx.SetProjectDunning(ctx, "proj_missing", want) })
+		if !errors.Is(err, pay.ErrNotFound) {
+			t.Errorf("an unknown project: %v, want not found", err)
 		}
 	})
 }
