@@ -13,9 +13,6 @@ import (
 	"github.com/calmony/calmonypay/internal/safeurl"
 )
 
-// maxLineItems bounds a checkout session's line items.
-const maxLineItems = 100
-
 // readLineItems reads line_items[n][price_data][currency|unit_amount|product_data[name|description]] and [quantity].
 func readLineItems(p *params) ([]pay.LineItem, string) {
 	subs, ok := p.Slice("line_items")
@@ -23,8 +20,8 @@ func readLineItems(p *params) ([]pay.LineItem, string) {
 		p.Missing("line_items")
 		return nil, ""
 	}
-	if len(subs) == 0 || len(subs) > maxLineItems {
-		p.Fail("line_items", "parameter_invalid", fmt.Sprintf("line_items must have between 1 and %d items.", maxLineItems))
+	if len(subs) == 0 || len(subs) > payments.MaxLineItems {
+		p.Fail("line_items", "parameter_invalid", fmt.Sprintf("line_items must have between 1 and %d items.", payments.MaxLineItems))
 		return nil, ""
 	}
 	var (

@@ -23,6 +23,9 @@ const (
 	checkoutMaxTTL     = 24 * time.Hour
 )
 
+// MaxLineItems bounds a checkout session's line items.
+const MaxLineItems = 100
+
 // CheckoutParams are a new checkout session's parameters, checked as far
 // as they can be without the project and its objects. ExpiresAt (Stripe's)
 // and ExpiresIn (the original product's, in seconds) are exclusive.
@@ -76,8 +79,23 @@ func (s *Service) CreateCheckoutSession(ctx context.Context, call Call, p Checko
 	})
 }
 
-// checkCheckout validates what depends on the project and its objects.
+// checkCheckout validates what depends on the project and its objects, and
+// the line items again (a caller other than the API, which checks them
+// first with messages of its own, may pass anything).
 func (s *Service) checkCheckout(ctx context.Context, tx *store.Tx, cs *pay.CheckoutSession) error {
+	if len(cs.LineItems) == 0 || len(cs.LineItems) > MaxLineItems {
+		return pay.InvalidParam("line_items", "line_items must have between 1 and %d items.", MaxLineItems)
+	}
+	for i, li := range cs.LineItems {
+		switch {
+		case li.Quantity < 1 || li.Quantity > 999999:
+			return pay.InvalidParam(fmt.Sprintf("line_items[%d][quantity]", i), "quantity must be between 1 and 999999.")
+		case li.UnitAmount < 0 || li.UnitAmount > 99999999:
+			return pay.InvalidParam(fmt.Sprintf("line_items[%d][price_data][unit_amount]", i), "unit_amount must be between 0 and 99999999.")
+		case li.Name == "":
+			return pay.InvalidParam(fmt.Sprintf("line_items[%d][price_data][product_data][name]", i), "Each line item needs a name.")
+		}
+	}
 	if !s.currencyAllowed(cs.Scope, cs.Currency) {
 		return pay.InvalidParam("line_items[0][price_data][currency]", "Currency %q is not enabled for this project.", pay.Clip(cs.Currency, 10))
 	}

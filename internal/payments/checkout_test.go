@@ -72,3 +72,35 @@ func TestExpireCheckoutSessions(t *testing.T) {
 		}
 	})
 }
+
+// TestCreateCheckoutSessionChecksLineItems: the service checks line items
+// itself, for callers other than the API, and writes nothing when they are
+// wrong.
+func TestCreateCheckoutSessionChecksLineItems(t *testing.T) {
+	t.Parallel()
+	eachDB(t, func(t *testing.T, postgres bool) {
+		e := newEnv(t, postgres, options{})
+		ctx := context.Background()
+		good := pay.LineItem{ID: pay.NewID(pay.PrefixLineItem), Name: "Tea", Quantity: 1, UnitAmount: 500}
+		for name, items := range map[string][]pay.LineItem{
+			"none":          nil,
+			"zero quantity": {{ID: good.ID, Name: "Tea", Quantity: 0, UnitAmount: 500}},
+			"negative":      {{ID: good.ID, Name: "Tea", Quantity: 1, UnitAmount: -1}},
+			"no name":       {{ID: good.ID, Quantity: 1, UnitAmount: 500}},
+		} {
+			_, err := e.svc.CreateCheckoutSession(ctx, payments.Plain(e.scope), payments.CheckoutParams{Currency: "gbp", LineItems: items,
+				SuccessURL: "https://shop.example/ok"})
+			if e, ok := pay.AsError(err); !ok || e.Status != 400 {
+				t.Errorf("%s: %v, want a 400", name, err)
+			}
+		}
+		if l, err := e.db.FindCheckoutSessions(ctx, e.scope, "", pay.Page{Limit: 10}); err != nil || len(l.Data) != 0 {
+			t.Errorf("sessions written: %v, %v", l, err)
+		}
+		a, err := e.svc.CreateCheckoutSession(ctx, payments.Plain(e.scope), payments.CheckoutParams{Currency: "gbp", LineItems: []pay.LineItem{good},
+			SuccessURL: "https://shop.example/ok"})
+		if err != nil || a.Object.(*pay.CheckoutSession).AmountTotal != 500 {
+			t.Errorf("a good session: %v, %v", a, err)
+		}
+	})
+}
