@@ -566,7 +566,7 @@ func (s *Service) FinalizeInvoice(ctx context.Context, call payments.Call, id st
 		if err != nil {
 			return nil, err
 		}
-		proj, err := s.db.FindProject(ctx, inv.Scope.ProjectID)
+		proj, err := tx.FindProject(ctx, inv.Scope.ProjectID)
 		if err != nil {
 			return nil, err
 		}
@@ -676,6 +676,9 @@ func (s *Service) PayInvoice(ctx context.Context, call payments.Call, id string,
 				return a, nil
 			}
 		}
+		return nil, err
+	}
+	if err := s.crashAt("attempt-recorded"); err != nil {
 		return nil, err
 	}
 	piID := ""
