@@ -261,7 +261,9 @@ func TestInvoicePay(t *testing.T) {
 		// Transitions from paid are refused, and write nothing.
 		before := len(e.events(t, ""))
 		for name, op := range map[string]func() (*payments.Answer, error){
-			"pay":  func() (*payments.Answer, error) { return e.bill.PayInvoice(ctx, e.plain(), inv.ID, billing.PayParams{}) },
+			"pay": func() (*payments.Answer, error) {
+				return e.bill.PayInvoice(ctx, e.plain(), inv.ID, billing.PayParams{})
+			},
 			"void": func() (*payments.Answer, error) { return e.bill.VoidInvoice(ctx, e.plain(), inv.ID) },
 			"mark": func() (*payments.Answer, error) { return e.bill.MarkUncollectible(ctx, e.plain(), inv.ID) },
 			"finalize": func() (*payments.Answer, error) {

@@ -74,10 +74,10 @@ func (h *Pages) invoicePage(w http.ResponseWriter, r *http.Request) {
 	money := func(n int64) string { return pdf.Money(n, inv.Currency) }
 	v := struct {
 		Number, Status, Due, Issued, Customer, Description, Footer, Business string
-		Subtotal, Total, Paid, Remaining, PDF                                 string
-		Lines                                                                 []invoiceLineRow
-		Taxes                                                                 []string
-		Payable                                                               bool
+		Subtotal, Total, Paid, Remaining, PDF                                string
+		Lines                                                                []invoiceLineRow
+		Taxes                                                                []string
+		Payable                                                              bool
 	}{Number: inv.Number, Status: inv.Status, Issued: day(inv.FinalizedAt), Customer: inv.CustomerName, Description: inv.Description,
 		Footer: inv.Footer, Business: inv.AccountName, Subtotal: money(inv.Subtotal), Total: money(inv.Total),
 		Paid: money(inv.AmountPaid), Remaining: money(inv.AmountRemaining), PDF: pay.InvoicePDFURL(inv, h.payments.PublicURL()),
