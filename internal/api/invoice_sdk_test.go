@@ -146,6 +146,32 @@ func TestInvoiceLifecycleSDK(t *testing.T) {
 			draft.Lines.Data[0].Parent.InvoiceItemDetails.InvoiceItem == "" {
 			t.Fatalf("draft lines = %+v", draft.Lines)
 		}
+		// Stripe's null conventions on a draft, read raw.
+		raw := do(t, srv, call{method: "GET", path: "/v1/invoices/" + draft.ID})
+		for _, field := range []string{"number", "hosted_invoice_url", "invoice_pdf", "due_date", "effective_at", "ending_balance",
+			"default_payment_method", "description", "footer", "parent", "confirmation_secret", "test_clock"} {
+			if v, present := raw.body[field]; !present || v != nil {
+				t.Errorf("draft %s = %v (present %v), want null", field, v, present)
+			}
+		}
+		for _, field := range []string{"paid", "payment_intent", "charge", "subscription"} {
+			if _, present := raw.body[field]; present {
+				t.Errorf("draft has %s, which the 2025 invoice has not", field)
+			}
+		}
+		// An idempotent create is replayed, not repeated.
+		k := &stripe.InvoiceCreateParams{Customer: stripe.String(f.cus.ID), Params: stripe.Params{IdempotencyKey: stripe.String("inv-create-1")}}
+		first, err := sc.V1Invoices.Create(ctx, k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		k2 := &stripe.InvoiceCreateParams{Customer: stripe.String(f.cus.ID), Params: stripe.Params{IdempotencyKey: stripe.String("inv-create-1")}}
+		if second, err := sc.V1Invoices.Create(ctx, k2); err != nil || second.ID != first.ID {
+			t.Errorf("replayed create: %v %v, want %s", second, err, first.ID)
+		}
+		if _, err := sc.V1Invoices.Delete(ctx, first.ID, nil); err != nil {
+			t.Fatal(err)
+		}
 		inv, err := sc.V1Invoices.FinalizeInvoice(ctx, draft.ID, nil)
 		if err != nil {
 			t.Fatal(err)
