@@ -71,6 +71,7 @@ func emitEveryEventType(t *testing.T, srv *apitest.Server) {
 	pm, err := sc.V1PaymentMethods.Attach(ctx, "pm_card_visa", &stripe.PaymentMethodAttachParams{Customer: stripe.String(cus.ID)})
 	must(pm, err)
 	must(sc.V1PaymentMethods.Update(ctx, pm.ID, &stripe.PaymentMethodUpdateParams{Metadata: map[string]string{"k": "v"}}))
+	emitInvoiceEvents(t, sc)
 
 	pi, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"),
 		Customer: stripe.String(cus.ID), PaymentMethod: stripe.String(pm.ID)})

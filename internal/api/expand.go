@@ -33,6 +33,9 @@ var expandable = map[string][]expandField{
 	"checkout.session": {{"customer", "customer"}, {"payment_intent", "payment_intent"}},
 	"product":          {{"default_price", "price"}, {"tax_code", ""}},
 	"price":            {{"product", "product"}},
+	"invoiceitem":      {{"customer", "customer"}, {"test_clock", pay.TestClockObject}},
+	"invoice":          {{"customer", "customer"}, {"default_payment_method", "payment_method"}, {"test_clock", pay.TestClockObject}},
+	"line_item":        {},
 }
 
 // loaders fetch an expandable object by its ID prefix and render it.

@@ -159,6 +159,29 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, mount map[string]h
 	v1.Handle("GET /v1/prices/search", s.read(search("prices", "price", s.db.SearchPrices, pay.PriceView)))
 	v1.Handle("GET /v1/prices/{id}", s.read(s.retrievePrice))
 	v1.Handle("POST /v1/prices/{id}", s.op(s.updatePrice))
+	v1.Handle("POST /v1/invoiceitems", s.op(s.createInvoiceItem))
+	v1.Handle("GET /v1/invoiceitems", s.read(s.listInvoiceItems))
+	v1.Handle("GET /v1/invoiceitems/{id}", s.read(s.retrieveInvoiceItem))
+	v1.Handle("POST /v1/invoiceitems/{id}", s.op(s.updateInvoiceItem))
+	v1.Handle("DELETE /v1/invoiceitems/{id}", s.op(s.deleteInvoiceItem))
+	v1.Handle("POST /v1/invoices", s.op(s.createInvoice))
+	v1.Handle("GET /v1/invoices", s.read(s.listInvoices))
+	v1.Handle("GET /v1/invoices/{id}", s.read(s.retrieveInvoice))
+	v1.Handle("POST /v1/invoices/{id}", s.op(s.updateInvoice))
+	v1.Handle("DELETE /v1/invoices/{id}", s.op(s.deleteInvoice))
+	v1.Handle("GET /v1/invoices/{id}/lines", s.read(s.listInvoiceLines))
+	v1.Handle("GET /v1/invoices/{id}/pdf", s.read(s.invoicePDF))
+	v1.Handle("POST /v1/invoices/{id}/finalize", s.op(s.finalizeInvoice))
+	v1.Handle("POST /v1/invoices/{id}/pay", s.op(s.payInvoice))
+	v1.Handle("POST /v1/invoices/{id}/void", s.op(s.invoiceStep(func(b *billing.Service) func(context.Context, payments.Call, string) (*payments.Answer, error) {
+		return b.VoidInvoice
+	})))
+	v1.Handle("POST /v1/invoices/{id}/mark_uncollectible", s.op(s.invoiceStep(func(b *billing.Service) func(context.Context, payments.Call, string) (*payments.Answer, error) {
+		return b.MarkUncollectible
+	})))
+	v1.Handle("POST /v1/invoices/{id}/send", s.op(s.invoiceStep(func(b *billing.Service) func(context.Context, payments.Call, string) (*payments.Answer, error) {
+		return b.SendInvoice
+	})))
 	v1.Handle("GET /v1/events", s.read(s.listEvents))
 	v1.Handle("GET /v1/events/{id}", s.read(s.retrieveEvent))
 	v1.Handle("GET /v1/events/{id}/delivery_attempts", s.read(s.listDeliveryAttempts))

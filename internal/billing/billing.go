@@ -22,6 +22,11 @@ type Config struct {
 	Logger   *slog.Logger
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
+	// Crash, for tests, ends an operation as a crash of the process would
+	// at each point for which it returns true (payments.ErrCrashed):
+	// "attempt-recorded" (an invoice's payment attempt is committed, its
+	// charge not yet made).
+	Crash func(point string) bool
 }
 
 // Service runs the billing operations. Create it with New.
@@ -32,14 +37,24 @@ type Service struct {
 	now      func() time.Time
 	// clockKick wakes RunClocks after an advance (kickClocks).
 	clockKick chan struct{}
+	crash     func(point string) bool
 }
 
 // New returns a Service for cfg. It does no I/O.
 func New(cfg Config) *Service {
 	s := &Service{db: cfg.DB, payments: cfg.Payments, log: cmp.Or(cfg.Logger, slog.Default()), now: cfg.Now,
-		clockKick: make(chan struct{}, 1)}
+		clockKick: make(chan struct{}, 1), crash: cfg.Crash}
 	if s.now == nil {
 		s.now = time.Now
 	}
 	return s
+}
+
+// crashAt ends the operation as a crash would at point, if Config.Crash
+// asks for it.
+func (s *Service) crashAt(point string) error {
+	if s.crash != nil && s.crash(point) {
+		return payments.ErrCrashed
+	}
+	return nil
 }

@@ -63,6 +63,8 @@ func New(cfg Config) *Pages {
 	pageLimit, callbackLimit := throttle.New(perClient), throttle.New(perClient)
 	mux := http.NewServeMux()
 	mux.Handle("GET "+CheckoutPath+"{id}", pageLimit.Limit(tooManyPages)(http.HandlerFunc(h.checkoutPage)))
+	mux.Handle("GET "+pay.InvoicePagePath+"{token}", pageLimit.Limit(tooManyPages)(http.HandlerFunc(h.invoicePage)))
+	mux.Handle("GET "+pay.InvoicePagePath+"{token}/pdf", pageLimit.Limit(tooManyPages)(http.HandlerFunc(h.invoicePDF)))
 	mux.Handle("POST "+payments.CheckoutCallbackPath, callbackLimit.Limit(throttle.TooManyText)(http.HandlerFunc(h.checkoutCallback)))
 	h.handler = mux
 	return h
@@ -70,7 +72,8 @@ func New(cfg Config) *Pages {
 
 // Routes are the pages' routes, by pattern, for the root mux.
 func (h *Pages) Routes() map[string]http.Handler {
-	return map[string]http.Handler{"GET " + CheckoutPath + "{id}": h, "POST " + payments.CheckoutCallbackPath: h}
+	return map[string]http.Handler{"GET " + CheckoutPath + "{id}": h, "POST " + payments.CheckoutCallbackPath: h,
+		"GET " + pay.InvoicePagePath + "{token}": h, "GET " + pay.InvoicePagePath + "{token}/pdf": h}
 }
 
 // CheckoutPath is where a checkout session's page is: CheckoutPath + its ID.

@@ -55,6 +55,101 @@ type Invoice struct {
 	AmountPaid      int64
 	AmountDue       int64 // Total less what was paid before (credit balance); what is asked for
 	AmountRemaining int64 // AmountDue less AmountPaid
+
+	Metadata map[string]string
+	// CollectionMethod is CollectCharge or CollectSend.
+	CollectionMethod     string
+	AutoAdvance          bool
+	DefaultPaymentMethod string // "" for none
+	// DefaultTaxRates apply to the lines that have no tax rates of their own.
+	DefaultTaxRates       []*TaxRate
+	MarkedUncollectibleAt int64
+	// AttemptCount is how many payment attempts have had an outcome;
+	// PayAttempt, when not 0, is the number of the attempt in flight
+	// (recorded before its charge, so that a retry reuses its key).
+	AttemptCount int64
+	Attempted    bool
+	PayAttempt   int64
+	// Token makes the unguessable hosted page and PDF addresses; set at
+	// finalisation.
+	Token string
+	// AccountName and AccountCountry are the merchant's business name and
+	// country, copied at finalisation.
+	AccountName    string
+	AccountCountry string
+	TestClock      string
+	Payments       []InvoicePayment
+}
+
+// Collection methods an invoice may have.
+const (
+	CollectCharge = "charge_automatically"
+	CollectSend   = "send_invoice"
+)
+
+// PrefixInvoice, PrefixInvoiceItem, PrefixInvoiceLine and
+// PrefixInvoicePayment are the ID prefixes Stripe uses.
+const (
+	PrefixInvoice        = "in_"
+	PrefixInvoiceItem    = "ii_"
+	PrefixInvoiceLine    = "il_"
+	PrefixInvoicePayment = "inpay_"
+)
+
+// InvoicePayment is one payment attempt towards an invoice: a payment
+// intent, or nothing (paid out of band).
+type InvoicePayment struct {
+	ID              string `json:"id"`
+	PaymentIntent   string `json:"payment_intent,omitempty"`
+	PaymentMethod   string `json:"payment_method,omitempty"` // what the attempt charges
+	AmountRequested int64  `json:"amount_requested"`
+	AmountPaid      int64  `json:"amount_paid"`
+	Status          string `json:"status"` // open, paid or canceled
+	Created         int64  `json:"created"`
+	PaidAt          int64  `json:"paid_at,omitempty"`
+	CanceledAt      int64  `json:"canceled_at,omitempty"`
+}
+
+// Editable reports whether the invoice's lines and terms may still change.
+func (inv *Invoice) Editable() bool { return inv.Status == InvoiceStatusDraft }
+
+// Payable reports whether the invoice may be paid.
+func (inv *Invoice) Payable() bool {
+	return inv.Status == InvoiceStatusOpen || inv.Status == InvoiceStatusUncollectible
+}
+
+// InvoiceItem is a charge waiting to be invoiced (Invoice "") or on an
+// invoice. Amount is Quantity × UnitAmount.
+type InvoiceItem struct {
+	ID      string
+	Scope   Scope
+	Created int64 // Stripe's date
+
+	Customer    string
+	Invoice     string // "" while pending
+	Price       string // "" for an amount without a price
+	Product     string
+	Currency    string
+	UnitAmount  int64
+	Quantity    int64
+	Amount      int64
+	Description string
+	PeriodStart int64
+	PeriodEnd   int64
+	TaxRates    []*TaxRate
+	Metadata    map[string]string
+	LineID      string // the ID of its line on an invoice
+	TestClock   string
+	Deleted     bool
+}
+
+// TaxRateIDs returns the IDs of rates.
+func TaxRateIDs(rates []*TaxRate) []string {
+	ids := make([]string, len(rates))
+	for i, r := range rates {
+		ids[i] = r.ID
+	}
+	return ids
 }
 
 // InvoiceLine is one line of an invoice.
@@ -71,6 +166,11 @@ type InvoiceLine struct {
 	PeriodEnd   int64
 	Proration   bool
 	Taxes       []LineTax
+	// InvoiceItem, Price and Product name what the line bills.
+	InvoiceItem string            `json:",omitempty"`
+	Price       string            `json:",omitempty"`
+	Product     string            `json:",omitempty"`
+	Metadata    map[string]string `json:",omitempty"`
 }
 
 // LineTax is one tax on an invoice line.

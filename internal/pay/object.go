@@ -556,6 +556,10 @@ func View(obj any, publicURL string) any {
 		return ProductView(o)
 	case *Price:
 		return PriceView(o)
+	case *Invoice:
+		return InvoiceView(o, publicURL)
+	case *InvoiceItem:
+		return InvoiceItemView(o)
 	}
 	return obj
 }

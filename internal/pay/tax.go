@@ -87,6 +87,16 @@ func (p Percent) String() string {
 	return sign + s
 }
 
+// UnmarshalJSON reads what MarshalJSON writes, exactly.
+func (p *Percent) UnmarshalJSON(b []byte) error {
+	v, err := ParsePercent(string(b))
+	if err != nil {
+		return err
+	}
+	*p = v
+	return nil
+}
+
 // MarshalJSON writes p as a JSON number with no more digits than it has
 // (20, 17.5), which a float64 decoder reads back as the nearest double.
 func (p Percent) MarshalJSON() ([]byte, error) { return []byte(p.String()), nil }

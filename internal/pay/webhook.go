@@ -55,6 +55,19 @@ const (
 	EventProductDeleted
 	EventPriceCreated
 	EventPriceUpdated
+	EventInvoiceItemCreated
+	EventInvoiceItemUpdated
+	EventInvoiceItemDeleted
+	EventInvoiceCreated
+	EventInvoiceUpdated
+	EventInvoiceDeleted
+	EventInvoiceFinalized
+	EventInvoicePaid
+	EventInvoicePaymentSucceeded
+	EventInvoicePaymentFailed
+	EventInvoiceVoided
+	EventInvoiceMarkedUncollectible
+	EventInvoiceSent
 	eventTypeEnd // one past the last
 )
 
@@ -121,6 +134,32 @@ func (t EventType) String() string {
 		return "price.created"
 	case EventPriceUpdated:
 		return "price.updated"
+	case EventInvoiceItemCreated:
+		return "invoiceitem.created"
+	case EventInvoiceItemUpdated:
+		return "invoiceitem.updated"
+	case EventInvoiceItemDeleted:
+		return "invoiceitem.deleted"
+	case EventInvoiceCreated:
+		return "invoice.created"
+	case EventInvoiceUpdated:
+		return "invoice.updated"
+	case EventInvoiceDeleted:
+		return "invoice.deleted"
+	case EventInvoiceFinalized:
+		return "invoice.finalized"
+	case EventInvoicePaid:
+		return "invoice.paid"
+	case EventInvoicePaymentSucceeded:
+		return "invoice.payment_succeeded"
+	case EventInvoicePaymentFailed:
+		return "invoice.payment_failed"
+	case EventInvoiceVoided:
+		return "invoice.voided"
+	case EventInvoiceMarkedUncollectible:
+		return "invoice.marked_uncollectible"
+	case EventInvoiceSent:
+		return "invoice.sent"
 	}
 	return ""
 }

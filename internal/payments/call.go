@@ -64,6 +64,7 @@ type Finder interface {
 	FindTestClock(ctx context.Context, scope pay.Scope, id string) (*pay.TestClock, error)
 	FindProduct(ctx context.Context, scope pay.Scope, id string) (*pay.Product, error)
 	FindPrice(ctx context.Context, scope pay.Scope, id string) (*pay.Price, error)
+	FindInvoice(ctx context.Context, scope pay.Scope, id string) (*pay.Invoice, error)
 }
 
 // Render renders an answer: obj, a domain object, or the *pay.Error err,

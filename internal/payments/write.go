@@ -3,7 +3,6 @@ package payments
 import (
 	"context"
 	"errors"
-	"net/http"
 
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/store"
@@ -41,16 +40,27 @@ func (s *Service) Write(ctx context.Context, call Call, fn func(ctx context.Cont
 			}
 		}
 		obj, err := fn(ctx, tx)
+		var kept *keptError
+		if errors.As(err, &kept) {
+			obj, err = nil, nil
+		}
 		if err != nil {
 			return err
 		}
-		status, body, err := s.render(ctx, tx, call.Scope, obj, nil, call.Expand)
+		var perr error
+		if kept != nil {
+			perr = kept.e
+		}
+		status, body, err := s.render(ctx, tx, call.Scope, obj, perr, call.Expand)
 		if err != nil {
 			return err
 		}
 		answer = Answer{Object: obj, Status: status, Body: body}
+		if kept != nil {
+			answer.Err = kept.e
+		}
 		if c != nil {
-			return tx.RecordIdempotent(ctx, rec, c.Key, c.Method, c.Path, c.Fingerprint, http.StatusOK, body)
+			return tx.RecordIdempotent(ctx, rec, c.Key, c.Method, c.Path, c.Fingerprint, status, body)
 		}
 		return nil
 	}
@@ -73,3 +83,12 @@ func (s *Service) Write(ctx context.Context, call Call, fn func(ctx context.Cont
 	}
 	return &answer, nil
 }
+
+// KeepError, returned by a Write's fn, answers e while keeping fn's
+// writes (a card decline recorded on an invoice): the transaction commits,
+// and e is the answer kept under the key (Answer.Err).
+func KeepError(e *pay.Error) error { return &keptError{e} }
+
+type keptError struct{ e *pay.Error }
+
+func (k *keptError) Error() string { return k.e.Error() }

@@ -79,6 +79,15 @@ func (db *DB) FindProject(ctx context.Context, id string) (*pay.Project, error) 
 	return &p, nil
 }
 
+// FindProject returns one project within the transaction.
+func (tx *Tx) FindProject(ctx context.Context, id string) (*pay.Project, error) {
+	p, err := scanProject(tx.tx.QueryRowContext(ctx, `SELECT `+projectColumns+` FROM projects WHERE id = $1`, id))
+	if err != nil {
+		return nil, notFound(err, "find project "+id)
+	}
+	return &p, nil
+}
+
 // SetProjectBusiness replaces the details a project's invoices print (the
 // zero Business removes them). The caller validates them.
 func (tx *Tx) SetProjectBusiness(ctx context.Context, id string, b pay.Business) error {
