@@ -42,16 +42,11 @@ func (s *Service) Write(ctx context.Context, call Call, fn func(ctx context.Cont
 		obj, err := fn(ctx, tx)
 		var kept *keptError
 		if errors.As(err, &kept) {
-			obj, err = nil, nil
-		}
-		if err != nil {
+			obj, err = nil, kept.e // answered, and fn's writes kept
+		} else if err != nil {
 			return err
 		}
-		var perr error
-		if kept != nil {
-			perr = kept.e
-		}
-		status, body, err := s.render(ctx, tx, call.Scope, obj, perr, call.Expand)
+		status, body, err := s.render(ctx, tx, call.Scope, obj, err, call.Expand)
 		if err != nil {
 			return err
 		}
