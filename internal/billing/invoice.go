@@ -389,35 +389,52 @@ func (s *Service) view(inv *pay.Invoice) any { return pay.InvoiceView(inv, s.pay
 
 // compute sets inv's lines and totals from its items: each line's amount
 // is quantity × unit amount, taxed at its own rates or else the invoice's
-// default rates (pay.ComputeLineTax).
+// default rates (pay.ComputeLineTax). Subscription lines, fixed when the
+// invoice was made, are kept first.
 func (s *Service) compute(ctx context.Context, tx *store.Tx, inv *pay.Invoice) error {
 	items, err := tx.FindInvoiceItemsOf(ctx, inv.Scope, inv.ID)
 	if err != nil {
 		return err
 	}
-	inv.Lines = nil
-	inv.Subtotal, inv.Tax, inv.Total = 0, 0, 0
+	lines := slices.DeleteFunc(inv.Lines, func(l pay.InvoiceLine) bool { return l.SubscriptionItem == "" })
 	for _, ii := range items {
 		rates := ii.TaxRates
 		if len(rates) == 0 {
 			rates = inv.DefaultTaxRates
 		}
-		lt := pay.ComputeLineTax(ii.Amount, rates)
-		line := pay.InvoiceLine{ID: ii.LineID, Description: ii.Description, Quantity: ii.Quantity, UnitAmount: ii.UnitAmount,
-			Amount: ii.Amount, PeriodStart: ii.PeriodStart, PeriodEnd: ii.PeriodEnd, InvoiceItem: ii.ID, Price: ii.Price,
-			Product: ii.Product, Metadata: ii.Metadata}
-		for i, t := range lt.Taxes {
-			line.Taxes = append(line.Taxes, pay.LineTax{TaxRate: t.TaxRate, DisplayName: rates[i].DisplayName, Percentage: rates[i].Percentage,
-				Inclusive: t.Inclusive, Amount: t.Amount, TaxableAmount: t.TaxableAmount})
+		lines = append(lines, taxedLine(pay.InvoiceLine{ID: ii.LineID, Description: ii.Description, Quantity: ii.Quantity,
+			UnitAmount: ii.UnitAmount, Amount: ii.Amount, PeriodStart: ii.PeriodStart, PeriodEnd: ii.PeriodEnd, InvoiceItem: ii.ID,
+			Price: ii.Price, Product: ii.Product, Metadata: ii.Metadata}, rates))
+	}
+	inv.Lines = lines
+	inv.Subtotal, inv.Tax, inv.Total = 0, 0, 0
+	for _, l := range inv.Lines {
+		var incl, excl int64
+		for _, t := range l.Taxes {
+			if t.Inclusive {
+				incl += t.Amount
+			} else {
+				excl += t.Amount
+			}
 		}
-		inv.Lines = append(inv.Lines, line)
-		inv.Subtotal += ii.Amount
-		inv.Tax += lt.Inclusive + lt.Exclusive
-		inv.Total += ii.Amount + lt.Exclusive
+		inv.Subtotal += l.Amount
+		inv.Tax += incl + excl
+		inv.Total += l.Amount + excl
 	}
 	inv.AmountDue = inv.Total
 	inv.AmountRemaining = inv.AmountDue - inv.AmountPaid
 	return nil
+}
+
+// taxedLine returns line with its taxes at rates.
+func taxedLine(line pay.InvoiceLine, rates []*pay.TaxRate) pay.InvoiceLine {
+	lt := pay.ComputeLineTax(line.Amount, rates)
+	line.Taxes = nil
+	for i, t := range lt.Taxes {
+		line.Taxes = append(line.Taxes, pay.LineTax{TaxRate: t.TaxRate, DisplayName: rates[i].DisplayName, Percentage: rates[i].Percentage,
+			Inclusive: t.Inclusive, Amount: t.Amount, TaxableAmount: t.TaxableAmount})
+	}
+	return line
 }
 
 // refresh recomputes a draft's lines and totals and writes it, with
