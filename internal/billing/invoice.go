@@ -576,37 +576,43 @@ func (s *Service) FinalizeInvoice(ctx context.Context, call payments.Call, id st
 		}
 		return nil
 	}, func(tx *store.Tx, inv *pay.Invoice) ([]pay.EventType, error) {
-		if err := s.compute(ctx, tx, inv); err != nil {
-			return nil, err
-		}
-		cus, err := tx.FindCustomer(ctx, inv.Scope, inv.Customer)
-		if err != nil {
-			return nil, err
-		}
-		proj, err := tx.FindProject(ctx, inv.Scope.ProjectID)
-		if err != nil {
-			return nil, err
-		}
-		n, err := tx.NextInvoiceNumber(ctx, inv.Scope)
-		if err != nil {
-			return nil, err
-		}
-		now := s.now().Unix()
-		if autoAdvance != nil {
-			inv.AutoAdvance = *autoAdvance
-		}
-		inv.Number = fmt.Sprintf("%s-%04d", NumberPrefix(inv.Scope.ProjectID), n)
-		inv.Token = newToken()
-		inv.Status, inv.FinalizedAt = pay.InvoiceStatusOpen, now
-		inv.CustomerName, inv.CustomerEmail, inv.CustomerAddress = cus.Name, cus.Email, cus.Address
-		inv.AccountName, inv.AccountCountry = proj.Business.Name, proj.Business.Address.Country
-		events := []pay.EventType{pay.EventInvoiceFinalized}
-		if inv.AmountDue == 0 {
-			inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
-			events = append(events, pay.EventInvoicePaid)
-		}
-		return events, nil
+		return s.finalize(ctx, tx, inv, autoAdvance)
 	})
+}
+
+// finalize does FinalizeInvoice's work on a draft locked in tx, without
+// writing it: the caller writes it and emits the events returned.
+func (s *Service) finalize(ctx context.Context, tx *store.Tx, inv *pay.Invoice, autoAdvance *bool) ([]pay.EventType, error) {
+	if err := s.compute(ctx, tx, inv); err != nil {
+		return nil, err
+	}
+	cus, err := tx.FindCustomer(ctx, inv.Scope, inv.Customer)
+	if err != nil {
+		return nil, err
+	}
+	proj, err := tx.FindProject(ctx, inv.Scope.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	n, err := tx.NextInvoiceNumber(ctx, inv.Scope)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().Unix()
+	if autoAdvance != nil {
+		inv.AutoAdvance = *autoAdvance
+	}
+	inv.Number = fmt.Sprintf("%s-%04d", NumberPrefix(inv.Scope.ProjectID), n)
+	inv.Token = newToken()
+	inv.Status, inv.FinalizedAt = pay.InvoiceStatusOpen, now
+	inv.CustomerName, inv.CustomerEmail, inv.CustomerAddress = cus.Name, cus.Email, cus.Address
+	inv.AccountName, inv.AccountCountry = proj.Business.Name, proj.Business.Address.Country
+	events := []pay.EventType{pay.EventInvoiceFinalized}
+	if inv.AmountDue == 0 {
+		inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
+		events = append(events, pay.EventInvoicePaid)
+	}
+	return events, nil
 }
 
 func newToken() string {
