@@ -229,3 +229,22 @@ func TestSubscriptionBadInputSDK(t *testing.T) {
 		}
 	})
 }
+
+// emitSubscriptionEvents runs the subscription flows that emit every
+// customer.subscription event type.
+func emitSubscriptionEvents(t *testing.T, sc *stripe.Client) {
+	t.Helper()
+	ctx := context.Background()
+	f := newInvoiceFixture(t, sc, "pm_card_visa")
+	sub, err := sc.V1Subscriptions.Create(ctx, &stripe.SubscriptionCreateParams{Customer: stripe.String(f.cus.ID),
+		Items: []*stripe.SubscriptionCreateItemParams{{Price: stripe.String(monthlyPrice(t, sc, 500, "month").ID)}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.V1Subscriptions.Update(ctx, sub.ID, &stripe.SubscriptionUpdateParams{Metadata: map[string]string{"a": "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.V1Subscriptions.Cancel(ctx, sub.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+}
