@@ -730,6 +730,9 @@ func (s *Service) beginPayment(ctx context.Context, scope pay.Scope, id string, 
 		}
 		out = inv
 		if p.PaidOutOfBand {
+			if inv.PayAttempt != 0 {
+				return unexpectedState("A card payment of this invoice is in progress: retry once it has an outcome.")
+			}
 			attempt = 0
 			return nil
 		}
@@ -842,6 +845,9 @@ func (s *Service) settlePayment(ctx context.Context, call payments.Call, id stri
 				}
 			}
 			return payments.EmitUpdate(ctx, tx, call.Scope, pay.EventInvoiceUpdated, inv.ID, before, after)
+		}
+		if attempt == 0 && inv.PayAttempt != 0 {
+			return nil, unexpectedState("A card payment of this invoice is in progress: retry once it has an outcome.")
 		}
 		if attempt == 0 { // paid out of band
 			inv.Payments = append(inv.Payments, pay.InvoicePayment{ID: pay.NewID(pay.PrefixInvoicePayment), AmountRequested: inv.AmountRemaining,
