@@ -65,6 +65,26 @@ func TestSubscriptionsSDK(t *testing.T) {
 			}
 		}
 
+		// A retry under the same Idempotency-Key answers the same
+		// subscription and charges nothing more.
+		keyed := func() *stripe.SubscriptionCreateParams {
+			p := &stripe.SubscriptionCreateParams{Customer: stripe.String(f.cus.ID),
+				Items: []*stripe.SubscriptionCreateItemParams{{Price: stripe.String(seats.ID)}}}
+			p.SetIdempotencyKey("sub-create-1")
+			return p
+		}
+		k1, err := sc.V1Subscriptions.Create(ctx, keyed())
+		if err != nil {
+			t.Fatal(err)
+		}
+		k2, err := sc.V1Subscriptions.Create(ctx, keyed())
+		if err != nil || k2.ID != k1.ID || k2.LatestInvoice.ID != k1.LatestInvoice.ID {
+			t.Fatalf("replay: %+v %v, want %s", k2, err, k1.ID)
+		}
+		if _, err := sc.V1Subscriptions.Cancel(ctx, k1.ID, nil); err != nil {
+			t.Fatal(err)
+		}
+
 		got, err := sc.V1Subscriptions.Retrieve(ctx, sub.ID, nil)
 		if err != nil || got.ID != sub.ID || got.LatestInvoice.ID != inv.ID {
 			t.Fatalf("retrieve %+v %v", got, err)
@@ -123,7 +143,7 @@ func TestSubscriptionsSDK(t *testing.T) {
 		if ids := list(&stripe.SubscriptionListParams{Customer: stripe.String(f.cus.ID)}); len(ids) != 2 {
 			t.Errorf("default list hides canceled: %v", ids)
 		}
-		if ids := list(&stripe.SubscriptionListParams{Status: stripe.String("ended")}); len(ids) != 1 || ids[0] != sub.ID {
+		if ids := list(&stripe.SubscriptionListParams{Status: stripe.String("ended")}); len(ids) != 2 || ids[0] != k1.ID || ids[1] != sub.ID {
 			t.Errorf("ended: %v", ids)
 		}
 
