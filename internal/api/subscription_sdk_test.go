@@ -45,7 +45,8 @@ func TestSubscriptionsSDK(t *testing.T) {
 			t.Fatalf("created %+v", sub)
 		}
 		if sub.Items == nil || len(sub.Items.Data) != 2 || sub.Items.Data[1].Quantity != 2 || sub.Items.Data[1].Price.ID != seats.ID ||
-			sub.Items.Data[1].Price.UnitAmount != 250 || sub.Items.Data[0].CurrentPeriodEnd <= sub.Items.Data[0].CurrentPeriodStart {
+			sub.Items.Data[1].Price.UnitAmount != 250 || sub.Items.Data[1].Plan == nil || sub.Items.Data[1].Plan.Amount != 250 ||
+			sub.Items.Data[1].Plan.Interval != "month" || sub.Items.Data[0].CurrentPeriodEnd <= sub.Items.Data[0].CurrentPeriodStart {
 			t.Fatalf("items %+v", sub.Items)
 		}
 		inv := sub.LatestInvoice

@@ -1,5 +1,7 @@
 package pay
 
+import "strconv"
+
 // This file holds the Stripe object shapes of subscriptions and their
 // items at APIVersion (2025 and later: current_period_start/end are on the
 // items; billing_mode); see object.go for the conventions.
@@ -20,10 +22,48 @@ type subscriptionItemJSON struct {
 	TaxRates           []any             `json:"tax_rates"`
 }
 
+type planJSON struct {
+	ID              string            `json:"id"`
+	Object          string            `json:"object"`
+	Active          bool              `json:"active"`
+	Amount          int64             `json:"amount"`
+	AmountDecimal   string            `json:"amount_decimal"`
+	BillingScheme   string            `json:"billing_scheme"`
+	Created         int64             `json:"created"`
+	Currency        string            `json:"currency"`
+	Interval        string            `json:"interval"`
+	IntervalCount   int64             `json:"interval_count"`
+	Livemode        bool              `json:"livemode"`
+	Metadata        map[string]string `json:"metadata"`
+	Meter           any               `json:"meter"`
+	Nickname        nullString        `json:"nickname"`
+	Product         string            `json:"product"`
+	TiersMode       any               `json:"tiers_mode"`
+	TransformUsage  any               `json:"transform_usage"`
+	TrialPeriodDays *int64            `json:"trial_period_days"`
+	UsageType       string            `json:"usage_type"`
+}
+
+// planView renders a recurring price as the legacy plan object Stripe
+// still shows on subscription items; nil for a one-time price.
+func planView(p *Price) any {
+	if p.Recurring == nil {
+		return nil
+	}
+	v := planJSON{ID: p.ID, Object: "plan", Active: p.Active, Amount: p.UnitAmount, AmountDecimal: strconv.FormatInt(p.UnitAmount, 10),
+		BillingScheme: "per_unit", Created: p.Created, Currency: p.Currency, Interval: p.Recurring.Interval,
+		IntervalCount: p.Recurring.IntervalCount, Livemode: p.Scope.Livemode, Metadata: nonNil(p.Metadata), Nickname: nullString(p.Nickname),
+		Product: p.Product, UsageType: "licensed"}
+	if p.Recurring.TrialPeriodDays != 0 {
+		v.TrialPeriodDays = &p.Recurring.TrialPeriodDays
+	}
+	return v
+}
+
 // SubscriptionItemView renders an item of s.
 func SubscriptionItemView(s *Subscription, it *SubscriptionItem) any {
 	return subscriptionItemJSON{ID: it.ID, Object: "subscription_item", Created: it.Created, CurrentPeriodEnd: s.CurrentPeriodEnd,
-		CurrentPeriodStart: s.CurrentPeriodStart, Discounts: []string{}, Metadata: nonNil(it.Metadata), Price: PriceView(it.Price),
+		CurrentPeriodStart: s.CurrentPeriodStart, Discounts: []string{}, Metadata: nonNil(it.Metadata), Plan: planView(it.Price), Price: PriceView(it.Price),
 		Quantity: it.Quantity, Subscription: s.ID, TaxRates: taxRateViews(it.TaxRates)}
 }
 
