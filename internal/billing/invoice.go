@@ -858,6 +858,9 @@ func (s *Service) settlePayment(ctx context.Context, call payments.Call, id stri
 			if err := tx.UpdateInvoice(ctx, inv); err != nil {
 				return nil, err
 			}
+			if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
+				return nil, err
+			}
 			return inv, emit(pay.EventInvoicePaid)
 		}
 		pi, err := tx.FindPaymentIntent(ctx, call.Scope, piID)
@@ -874,6 +877,9 @@ func (s *Service) settlePayment(ctx context.Context, call payments.Call, id stri
 			inv.AttemptCount, inv.Attempted, inv.PayAttempt = attempt, true, 0
 			inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
 			if err := tx.UpdateInvoice(ctx, inv); err != nil {
+				return nil, err
+			}
+			if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
 				return nil, err
 			}
 			return inv, emit(pay.EventInvoicePaid, pay.EventInvoicePaymentSucceeded)

@@ -443,3 +443,23 @@ func (s *Service) CancelSubscription(ctx context.Context, call payments.Call, id
 		return sub, payments.Emit(ctx, tx, call.Scope, pay.EventCustomerSubscriptionDeleted, sub.ID, pay.SubscriptionView(sub), nil)
 	})
 }
+
+// subscriptionInvoicePaid activates the incomplete subscription whose
+// latest invoice inv, just paid, is (paid through POST
+// /v1/invoices/{id}/pay, for example after default_incomplete), with
+// customer.subscription.updated, in the payment's transaction.
+func (s *Service) subscriptionInvoicePaid(ctx context.Context, tx *store.Tx, inv *pay.Invoice) error {
+	if inv.Subscription == "" {
+		return nil
+	}
+	sub, err := tx.FindSubscription(ctx, inv.Scope, inv.Subscription)
+	if err != nil {
+		return err
+	}
+	if sub.Status != pay.SubscriptionIncomplete || sub.LatestInvoice != inv.ID {
+		return nil
+	}
+	before := pay.SubscriptionView(sub)
+	sub.Status = pay.SubscriptionActive
+	return s.saveSubscription(ctx, tx, sub, before)
+}

@@ -107,6 +107,13 @@ func TestCreateSubscription(t *testing.T) {
 				sub.NextActionAt != sub.Created+pay.IncompleteExpiry {
 				t.Errorf("default_incomplete: %s next %d, invoice %s", sub.Status, sub.NextActionAt, inv.Status)
 			}
+			// Paying its invoice activates it.
+			if _, err := e.bill.PayInvoice(ctx, e.plain(), inv.ID, billing.PayParams{PaymentMethod: "pm_card_visa"}); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := e.db.FindSubscription(ctx, e.scope, sub.ID); got.Status != pay.SubscriptionActive || got.NextActionAt != got.CurrentPeriodEnd {
+				t.Errorf("after paying the invoice: %s next %d", got.Status, got.NextActionAt)
+			}
 		})
 
 		t.Run("decline", func(t *testing.T) {
