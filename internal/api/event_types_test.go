@@ -72,6 +72,7 @@ func emitEveryEventType(t *testing.T, srv *apitest.Server) {
 	must(pm, err)
 	must(sc.V1PaymentMethods.Update(ctx, pm.ID, &stripe.PaymentMethodUpdateParams{Metadata: map[string]string{"k": "v"}}))
 	emitInvoiceEvents(t, sc)
+	emitSubscriptionEvents(t, sc)
 
 	pi, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"),
 		Customer: stripe.String(cus.ID), PaymentMethod: stripe.String(pm.ID)})

@@ -34,8 +34,11 @@ var expandable = map[string][]expandField{
 	"product":          {{"default_price", "price"}, {"tax_code", ""}},
 	"price":            {{"product", "product"}},
 	"invoiceitem":      {{"customer", "customer"}, {"test_clock", pay.TestClockObject}},
-	"invoice":          {{"customer", "customer"}, {"default_payment_method", "payment_method"}, {"test_clock", pay.TestClockObject}},
-	"line_item":        {},
+	"invoice": {{"customer", "customer"}, {"default_payment_method", "payment_method"}, {"test_clock", pay.TestClockObject},
+		{"confirmation_secret", ""}},
+	"subscription": {{"customer", "customer"}, {"default_payment_method", "payment_method"}, {"latest_invoice", "invoice"},
+		{"test_clock", pay.TestClockObject}},
+	"line_item": {},
 }
 
 // loaders fetch an expandable object by its ID prefix and render it.
@@ -75,6 +78,14 @@ var loaders = map[string]func(ctx context.Context, f finder, scope pay.Scope, id
 		}
 		return pay.TestClockView(c), nil
 	},
+	pay.PrefixInvoice: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
+		inv, err := f.FindInvoice(ctx, scope, id)
+		if err != nil {
+			return nil, err
+		}
+		publicURL, _ := ctx.Value(publicURLKey{}).(string)
+		return pay.InvoiceView(inv, publicURL), nil
+	},
 	pay.PrefixPrice: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
 		p, err := f.FindPrice(ctx, scope, id)
 		if err != nil {
@@ -96,6 +107,10 @@ var typeLoaders = map[string]func(ctx context.Context, f finder, scope pay.Scope
 		return pay.ProductView(p), nil
 	},
 }
+
+// publicURLKey carries render's publicURL to the loaders (an expanded
+// invoice shows its hosted page's address).
+type publicURLKey struct{}
 
 // maxExpandDepth is Stripe's limit on nested expansion.
 const maxExpandDepth = 4
@@ -121,6 +136,7 @@ func Renderer(publicURL string) payments.Render {
 // render marshals a response object, a domain object (pay.View) or a
 // view, expanding the paths asked for.
 func render(ctx context.Context, f finder, scope pay.Scope, obj any, expand []string, publicURL string) ([]byte, error) {
+	ctx = context.WithValue(ctx, publicURLKey{}, publicURL)
 	obj = pay.View(obj, publicURL)
 	if len(expand) == 0 {
 		return json.Marshal(obj)

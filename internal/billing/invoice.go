@@ -389,35 +389,52 @@ func (s *Service) view(inv *pay.Invoice) any { return pay.InvoiceView(inv, s.pay
 
 // compute sets inv's lines and totals from its items: each line's amount
 // is quantity × unit amount, taxed at its own rates or else the invoice's
-// default rates (pay.ComputeLineTax).
+// default rates (pay.ComputeLineTax). Subscription lines, fixed when the
+// invoice was made, are kept first.
 func (s *Service) compute(ctx context.Context, tx *store.Tx, inv *pay.Invoice) error {
 	items, err := tx.FindInvoiceItemsOf(ctx, inv.Scope, inv.ID)
 	if err != nil {
 		return err
 	}
-	inv.Lines = nil
-	inv.Subtotal, inv.Tax, inv.Total = 0, 0, 0
+	lines := slices.DeleteFunc(inv.Lines, func(l pay.InvoiceLine) bool { return l.SubscriptionItem == "" })
 	for _, ii := range items {
 		rates := ii.TaxRates
 		if len(rates) == 0 {
 			rates = inv.DefaultTaxRates
 		}
-		lt := pay.ComputeLineTax(ii.Amount, rates)
-		line := pay.InvoiceLine{ID: ii.LineID, Description: ii.Description, Quantity: ii.Quantity, UnitAmount: ii.UnitAmount,
-			Amount: ii.Amount, PeriodStart: ii.PeriodStart, PeriodEnd: ii.PeriodEnd, InvoiceItem: ii.ID, Price: ii.Price,
-			Product: ii.Product, Metadata: ii.Metadata}
-		for i, t := range lt.Taxes {
-			line.Taxes = append(line.Taxes, pay.LineTax{TaxRate: t.TaxRate, DisplayName: rates[i].DisplayName, Percentage: rates[i].Percentage,
-				Inclusive: t.Inclusive, Amount: t.Amount, TaxableAmount: t.TaxableAmount})
+		lines = append(lines, taxedLine(pay.InvoiceLine{ID: ii.LineID, Description: ii.Description, Quantity: ii.Quantity,
+			UnitAmount: ii.UnitAmount, Amount: ii.Amount, PeriodStart: ii.PeriodStart, PeriodEnd: ii.PeriodEnd, InvoiceItem: ii.ID,
+			Price: ii.Price, Product: ii.Product, Metadata: ii.Metadata}, rates))
+	}
+	inv.Lines = lines
+	inv.Subtotal, inv.Tax, inv.Total = 0, 0, 0
+	for _, l := range inv.Lines {
+		var incl, excl int64
+		for _, t := range l.Taxes {
+			if t.Inclusive {
+				incl += t.Amount
+			} else {
+				excl += t.Amount
+			}
 		}
-		inv.Lines = append(inv.Lines, line)
-		inv.Subtotal += ii.Amount
-		inv.Tax += lt.Inclusive + lt.Exclusive
-		inv.Total += ii.Amount + lt.Exclusive
+		inv.Subtotal += l.Amount
+		inv.Tax += incl + excl
+		inv.Total += l.Amount + excl
 	}
 	inv.AmountDue = inv.Total
 	inv.AmountRemaining = inv.AmountDue - inv.AmountPaid
 	return nil
+}
+
+// taxedLine returns line with its taxes at rates.
+func taxedLine(line pay.InvoiceLine, rates []*pay.TaxRate) pay.InvoiceLine {
+	lt := pay.ComputeLineTax(line.Amount, rates)
+	line.Taxes = nil
+	for i, t := range lt.Taxes {
+		line.Taxes = append(line.Taxes, pay.LineTax{TaxRate: t.TaxRate, DisplayName: rates[i].DisplayName, Percentage: rates[i].Percentage,
+			Inclusive: t.Inclusive, Amount: t.Amount, TaxableAmount: t.TaxableAmount})
+	}
+	return line
 }
 
 // refresh recomputes a draft's lines and totals and writes it, with
@@ -559,37 +576,43 @@ func (s *Service) FinalizeInvoice(ctx context.Context, call payments.Call, id st
 		}
 		return nil
 	}, func(tx *store.Tx, inv *pay.Invoice) ([]pay.EventType, error) {
-		if err := s.compute(ctx, tx, inv); err != nil {
-			return nil, err
-		}
-		cus, err := tx.FindCustomer(ctx, inv.Scope, inv.Customer)
-		if err != nil {
-			return nil, err
-		}
-		proj, err := tx.FindProject(ctx, inv.Scope.ProjectID)
-		if err != nil {
-			return nil, err
-		}
-		n, err := tx.NextInvoiceNumber(ctx, inv.Scope)
-		if err != nil {
-			return nil, err
-		}
-		now := s.now().Unix()
-		if autoAdvance != nil {
-			inv.AutoAdvance = *autoAdvance
-		}
-		inv.Number = fmt.Sprintf("%s-%04d", NumberPrefix(inv.Scope.ProjectID), n)
-		inv.Token = newToken()
-		inv.Status, inv.FinalizedAt = pay.InvoiceStatusOpen, now
-		inv.CustomerName, inv.CustomerEmail, inv.CustomerAddress = cus.Name, cus.Email, cus.Address
-		inv.AccountName, inv.AccountCountry = proj.Business.Name, proj.Business.Address.Country
-		events := []pay.EventType{pay.EventInvoiceFinalized}
-		if inv.AmountDue == 0 {
-			inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
-			events = append(events, pay.EventInvoicePaid)
-		}
-		return events, nil
+		return s.finalize(ctx, tx, inv, autoAdvance)
 	})
+}
+
+// finalize does FinalizeInvoice's work on a draft locked in tx, without
+// writing it: the caller writes it and emits the events returned.
+func (s *Service) finalize(ctx context.Context, tx *store.Tx, inv *pay.Invoice, autoAdvance *bool) ([]pay.EventType, error) {
+	if err := s.compute(ctx, tx, inv); err != nil {
+		return nil, err
+	}
+	cus, err := tx.FindCustomer(ctx, inv.Scope, inv.Customer)
+	if err != nil {
+		return nil, err
+	}
+	proj, err := tx.FindProject(ctx, inv.Scope.ProjectID)
+	if err != nil {
+		return nil, err
+	}
+	n, err := tx.NextInvoiceNumber(ctx, inv.Scope)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().Unix()
+	if autoAdvance != nil {
+		inv.AutoAdvance = *autoAdvance
+	}
+	inv.Number = fmt.Sprintf("%s-%04d", NumberPrefix(inv.Scope.ProjectID), n)
+	inv.Token = newToken()
+	inv.Status, inv.FinalizedAt = pay.InvoiceStatusOpen, now
+	inv.CustomerName, inv.CustomerEmail, inv.CustomerAddress = cus.Name, cus.Email, cus.Address
+	inv.AccountName, inv.AccountCountry = proj.Business.Name, proj.Business.Address.Country
+	events := []pay.EventType{pay.EventInvoiceFinalized}
+	if inv.AmountDue == 0 {
+		inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
+		events = append(events, pay.EventInvoicePaid)
+	}
+	return events, nil
 }
 
 func newToken() string {
@@ -835,6 +858,9 @@ func (s *Service) settlePayment(ctx context.Context, call payments.Call, id stri
 			if err := tx.UpdateInvoice(ctx, inv); err != nil {
 				return nil, err
 			}
+			if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
+				return nil, err
+			}
 			return inv, emit(pay.EventInvoicePaid)
 		}
 		pi, err := tx.FindPaymentIntent(ctx, call.Scope, piID)
@@ -851,6 +877,9 @@ func (s *Service) settlePayment(ctx context.Context, call payments.Call, id stri
 			inv.AttemptCount, inv.Attempted, inv.PayAttempt = attempt, true, 0
 			inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
 			if err := tx.UpdateInvoice(ctx, inv); err != nil {
+				return nil, err
+			}
+			if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
 				return nil, err
 			}
 			return inv, emit(pay.EventInvoicePaid, pay.EventInvoicePaymentSucceeded)

@@ -79,7 +79,18 @@ type Invoice struct {
 	AccountCountry string
 	TestClock      string
 	Payments       []InvoicePayment
+	// Subscription is the subscription the invoice bills, "" for none, and
+	// BillingReason why it was made (Stripe's billing_reason; "" is
+	// manual).
+	Subscription  string `json:",omitempty"`
+	BillingReason string `json:",omitempty"`
 }
+
+// Billing reasons of subscription invoices.
+const (
+	BillingReasonSubscriptionCreate = "subscription_create"
+	BillingReasonSubscriptionCycle  = "subscription_cycle"
+)
 
 // Collection methods an invoice may have.
 const (
@@ -171,6 +182,9 @@ type InvoiceLine struct {
 	Price       string            `json:",omitempty"`
 	Product     string            `json:",omitempty"`
 	Metadata    map[string]string `json:",omitempty"`
+	// SubscriptionItem is the subscription item a subscription line bills:
+	// such lines are fixed when the invoice is made, not read from items.
+	SubscriptionItem string `json:",omitempty"`
 }
 
 // LineTax is one tax on an invoice line.

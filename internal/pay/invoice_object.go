@@ -137,6 +137,14 @@ type invoiceItemDetailsJSON struct {
 	Subscription     any                  `json:"subscription"`
 }
 
+type subscriptionItemDetailsJSON struct {
+	InvoiceItem      any                  `json:"invoice_item"`
+	Proration        bool                 `json:"proration"`
+	ProrationDetails prorationDetailsJSON `json:"proration_details"`
+	Subscription     string               `json:"subscription"`
+	SubscriptionItem string               `json:"subscription_item"`
+}
+
 type lineParentJSON struct {
 	InvoiceItemDetails      *invoiceItemDetailsJSON `json:"invoice_item_details"`
 	SubscriptionItemDetails any                     `json:"subscription_item_details"`
@@ -173,8 +181,15 @@ func InvoiceLineView(inv *Invoice, l InvoiceLine) any {
 		Metadata: nonNil(l.Metadata), Period: periodJSON{End: l.PeriodEnd, Start: l.PeriodStart}, PretaxCreditAmounts: []any{},
 		Pricing: newPricing(l.Price, l.Product, l.UnitAmount), Quantity: l.Quantity, QuantityDecimal: strconv.FormatInt(l.Quantity, 10),
 		Subtotal: l.Amount, Taxes: make([]lineTaxJSON, 0, len(l.Taxes))}
-	v.Parent = lineParentJSON{Type: "invoice_item_details",
-		InvoiceItemDetails: &invoiceItemDetailsJSON{InvoiceItem: l.InvoiceItem, Proration: l.Proration}}
+	if l.SubscriptionItem != "" {
+		v.Parent = lineParentJSON{Type: "subscription_item_details", SubscriptionItemDetails: subscriptionItemDetailsJSON{
+			Proration: l.Proration, ProrationDetails: prorationDetailsJSON{CreditedItems: nil}, Subscription: inv.Subscription,
+			SubscriptionItem: l.SubscriptionItem}}
+	} else {
+		v.Parent = lineParentJSON{Type: "invoice_item_details",
+			InvoiceItemDetails: &invoiceItemDetailsJSON{InvoiceItem: l.InvoiceItem, Proration: l.Proration, Subscription: nullString(inv.Subscription)}}
+	}
+	v.Subscription = nullString(inv.Subscription)
 	for _, t := range l.Taxes {
 		v.Taxes = append(v.Taxes, newLineTax(t))
 	}
@@ -400,6 +415,13 @@ func InvoiceView(inv *Invoice, publicURL string) any {
 		Subtotal: inv.Subtotal, SubtotalExcludingTax: inv.Subtotal - inv.InclusiveTax(), TestClock: nullString(inv.TestClock),
 		Total: inv.Total, TotalDiscountAmounts: []any{}, TotalExcludingTax: inv.Total - inv.Tax, TotalPretaxCreditAmounts: []any{},
 		TotalTaxes: []totalTaxJSON{},
+	}
+	if inv.BillingReason != "" {
+		v.BillingReason = inv.BillingReason
+	}
+	if inv.Subscription != "" {
+		v.Parent = map[string]any{"type": "subscription_details", "quote_details": nil,
+			"subscription_details": map[string]any{"metadata": map[string]string{}, "subscription": inv.Subscription}}
 	}
 	if inv.Status != InvoiceStatusDraft {
 		var zero int64

@@ -560,6 +560,8 @@ func View(obj any, publicURL string) any {
 		return InvoiceView(o, publicURL)
 	case *InvoiceItem:
 		return InvoiceItemView(o)
+	case *Subscription:
+		return SubscriptionView(o)
 	}
 	return obj
 }

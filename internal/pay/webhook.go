@@ -68,6 +68,9 @@ const (
 	EventInvoiceVoided
 	EventInvoiceMarkedUncollectible
 	EventInvoiceSent
+	EventCustomerSubscriptionCreated
+	EventCustomerSubscriptionUpdated
+	EventCustomerSubscriptionDeleted
 	eventTypeEnd // one past the last
 )
 
@@ -160,6 +163,12 @@ func (t EventType) String() string {
 		return "invoice.marked_uncollectible"
 	case EventInvoiceSent:
 		return "invoice.sent"
+	case EventCustomerSubscriptionCreated:
+		return "customer.subscription.created"
+	case EventCustomerSubscriptionUpdated:
+		return "customer.subscription.updated"
+	case EventCustomerSubscriptionDeleted:
+		return "customer.subscription.deleted"
 	}
 	return ""
 }

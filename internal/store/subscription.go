@@ -1,0 +1,240 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/calmony/calmonypay/internal/pay"
+)
+
+const subscriptionColumns = `id, project_id, livemode, created, customer_id, status, next_action_at, test_clock, default_tax_rates, data`
+
+const subscriptionItemColumns = `id, project_id, livemode, created, subscription_id, price_id, quantity, tax_rates, metadata`
+
+// subscriptionData returns the data column of s: every field the columns
+// do not hold.
+func subscriptionData(s *pay.Subscription) (string, error) {
+	c := *s
+	c.DefaultTaxRates, c.Items = nil, nil
+	c.ID, c.Scope, c.Created, c.Customer, c.Status, c.NextActionAt, c.TestClock = "", pay.Scope{}, 0, "", "", 0, ""
+	b, err := json.Marshal(&c)
+	return string(b), err
+}
+
+// scanSubscription scans a row; the default tax rates' IDs are returned
+// for loadSubscription.
+func scanSubscription(row interface{ Scan(...any) error }) (*pay.Subscription, string, error) {
+	var (
+		s           pay.Subscription
+		scope       pay.Scope
+		id, cus, st string
+		created     int64
+		next        int64
+		clock, tr   string
+		data        string
+	)
+	if err := row.Scan(&id, &scope.ProjectID, &scope.Livemode, &created, &cus, &st, &next, &clock, &tr, &data); err != nil {
+		return nil, "", err
+	}
+	if err := json.Unmarshal([]byte(data), &s); err != nil {
+		return nil, "", fmt.Errorf("subscription %s: %w", id, err)
+	}
+	s.ID, s.Scope, s.Created, s.Customer, s.Status, s.NextActionAt, s.TestClock = id, scope, created, cus, st, next, clock
+	return &s, tr, nil
+}
+
+// loadSubscription reads a scanned subscription's tax rates and items
+// (with their prices).
+func (db *DB) loadSubscription(ctx context.Context, q querier, s *pay.Subscription, rates string) error {
+	var err error
+	if s.DefaultTaxRates, err = db.loadTaxRates(ctx, q, s.Scope, rates); err != nil {
+		return err
+	}
+	rows, err := q.QueryContext(ctx, `SELECT `+subscriptionItemColumns+` FROM subscription_items WHERE subscription_id = $1 ORDER BY created, id`, s.ID)
+	if err != nil {
+		return fmt.Errorf("find subscription items: %w", err)
+	}
+	var (
+		priceIDs, rateIDs []string
+	)
+	s.Items = nil
+	for rows.Next() {
+		var (
+			it        pay.SubscriptionItem
+			scope     pay.Scope
+			price     string
+			trs, meta string
+		)
+		if err := rows.Scan(&it.ID, &scope.ProjectID, &scope.Livemode, &it.Created, &it.Subscription, &price, &it.Quantity, &trs, &meta); err != nil {
+			rows.Close()
+			return fmt.Errorf("find subscription items: %w", err)
+		}
+		if meta != "{}" {
+			if err := json.Unmarshal([]byte(meta), &it.Metadata); err != nil {
+				rows.Close()
+				return fmt.Errorf("subscription item %s metadata: %w", it.ID, err)
+			}
+		}
+		s.Items = append(s.Items, &it)
+		priceIDs, rateIDs = append(priceIDs, price), append(rateIDs, trs)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("find subscription items: %w", err)
+	}
+	for i, it := range s.Items {
+		if it.Price, err = findPrice(ctx, q, s.Scope, priceIDs[i], ""); err != nil {
+			return fmt.Errorf("subscription item %s price: %w", it.ID, err)
+		}
+		if it.TaxRates, err = db.loadTaxRates(ctx, q, s.Scope, rateIDs[i]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CreateSubscription inserts a subscription and its items, filling in
+// their IDs and creation times (the subscription's Created is kept if set).
+func (tx *Tx) CreateSubscription(ctx context.Context, s *pay.Subscription) error {
+	s.ID = pay.NewID(pay.PrefixSubscription)
+	if s.Created == 0 {
+		s.Created = tx.unix()
+	}
+	data, err := subscriptionData(s)
+	if err != nil {
+		return err
+	}
+	_, err = tx.tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		s.ID, s.Scope.ProjectID, s.Scope.Livemode, s.Created, s.Customer, s.Status, s.NextActionAt, s.TestClock,
+		strings.Join(pay.TaxRateIDs(s.DefaultTaxRates), ","), data)
+	if err != nil {
+		return fmt.Errorf("create subscription: %w", err)
+	}
+	for _, it := range s.Items {
+		it.ID, it.Subscription, it.Created = pay.NewID(pay.PrefixSubscriptionItem), s.ID, s.Created
+		_, err := tx.tx.ExecContext(ctx, `INSERT INTO subscription_items (`+subscriptionItemColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			it.ID, s.Scope.ProjectID, s.Scope.Livemode, it.Created, s.ID, it.Price.ID, it.Quantity,
+			strings.Join(pay.TaxRateIDs(it.TaxRates), ","), metadataJSON(it.Metadata))
+		if err != nil {
+			return fmt.Errorf("create subscription item: %w", err)
+		}
+	}
+	return nil
+}
+
+// UpdateSubscription writes a subscription's own fields (not its items).
+func (tx *Tx) UpdateSubscription(ctx context.Context, s *pay.Subscription) error {
+	data, err := subscriptionData(s)
+	if err != nil {
+		return err
+	}
+	err = tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE subscriptions SET status = $4, next_action_at = $5, default_tax_rates = $6, data = $7 `+whereID,
+		s.ID, s.Scope.ProjectID, s.Scope.Livemode, s.Status, s.NextActionAt, strings.Join(pay.TaxRateIDs(s.DefaultTaxRates), ","), data))
+	if err != nil {
+		return fmt.Errorf("update subscription %s: %w", s.ID, err)
+	}
+	return nil
+}
+
+// FindSubscription returns a subscription of the scope with its items.
+func (db *DB) FindSubscription(ctx context.Context, scope pay.Scope, id string) (*pay.Subscription, error) {
+	return db.findSubscription(ctx, db.read, scope, id, "")
+}
+
+// FindSubscription returns a subscription within the transaction, locked
+// on PostgreSQL so that its changes serialise.
+func (tx *Tx) FindSubscription(ctx context.Context, scope pay.Scope, id string) (*pay.Subscription, error) {
+	return tx.db.findSubscription(ctx, tx.tx, scope, id, tx.db.forUpdate())
+}
+
+func (db *DB) findSubscription(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.Subscription, error) {
+	s, rates, err := scanSubscription(q.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions `+whereID+suffix,
+		id, scope.ProjectID, scope.Livemode))
+	if err != nil {
+		return nil, notFound(err, "find subscription "+id)
+	}
+	return s, db.loadSubscription(ctx, q, s, rates)
+}
+
+// SubscriptionFilter narrows FindSubscriptions; zero fields do not filter.
+type SubscriptionFilter struct {
+	Customer, Price string
+	// Status is a status, "all", "ended" (canceled or incomplete_expired)
+	// or "" (every status but canceled, as Stripe lists by default).
+	Status string
+}
+
+// FindSubscriptions lists the scope's subscriptions, newest first.
+func (db *DB) FindSubscriptions(ctx context.Context, scope pay.Scope, f SubscriptionFilter, page pay.Page) (pay.List[*pay.Subscription], error) {
+	var rates []string
+	l, err := list(ctx, db.read, listSpec{
+		kind: "subscription", table: "subscriptions", columns: subscriptionColumns, scope: scope, page: page,
+		where: func(q *query) {
+			if f.Customer != "" {
+				fmt.Fprintf(q, ` AND customer_id = %s`, q.arg(f.Customer))
+			}
+			switch f.Status {
+			case "":
+				fmt.Fprintf(q, ` AND status <> %s`, q.arg(pay.SubscriptionCanceled))
+			case "all":
+			case "ended":
+				fmt.Fprintf(q, ` AND status IN (%s, %s)`, q.arg(pay.SubscriptionCanceled), q.arg(pay.SubscriptionIncompleteExpired))
+			default:
+				fmt.Fprintf(q, ` AND status = %s`, q.arg(f.Status))
+			}
+			if f.Price != "" {
+				fmt.Fprintf(q, ` AND id IN (SELECT subscription_id FROM subscription_items WHERE project_id = %s AND livemode = %s AND price_id = %s)`,
+					q.arg(scope.ProjectID), q.arg(scope.Livemode), q.arg(f.Price))
+			}
+		},
+	}, func(rows *sql.Rows) (*pay.Subscription, error) {
+		s, r, err := scanSubscription(rows)
+		rates = append(rates, r)
+		return s, err
+	})
+	if err != nil {
+		return l, err
+	}
+	for i, s := range l.Data {
+		if err := db.loadSubscription(ctx, db.read, s, rates[i]); err != nil {
+			return l, err
+		}
+	}
+	return l, nil
+}
+
+// FindDueSubscriptions returns up to limit live subscriptions on the test
+// clock clock ("" : the wall clock) whose next action is due at now, of
+// every project, earliest first: the scheduler's work.
+func (db *DB) FindDueSubscriptions(ctx context.Context, clock string, now int64, limit int) ([]*pay.Subscription, error) {
+	rows, err := db.read.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
+		WHERE test_clock = $1 AND next_action_at > 0 AND next_action_at <= $2 ORDER BY next_action_at, id LIMIT $3`, clock, now, limit)
+	if err != nil {
+		return nil, fmt.Errorf("find due subscriptions: %w", err)
+	}
+	var (
+		out   []*pay.Subscription
+		rates []string
+	)
+	for rows.Next() {
+		s, r, err := scanSubscription(rows)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("find due subscriptions: %w", err)
+		}
+		out, rates = append(out, s), append(rates, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	for i, s := range out {
+		if err := db.loadSubscription(ctx, db.read, s, rates[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,82 @@
+// Drives /v1/subscriptions of a running Calmony Pay server
+// with the official stripe-node SDK (npm stripe 23.1.0, pinned in
+// package.json).
+//
+// Run by internal/api/node_sdk_test.go (go test ./internal/api -run TestNodeSDK),
+// which starts a server and sets CALMONY_URL, CALMONY_KEY and
+// CALMONY_OTHER_KEY (a key of another project) as for customers.test.mjs.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import Stripe from 'stripe';
+
+const { CALMONY_URL, CALMONY_KEY, CALMONY_OTHER_KEY } = process.env;
+if (!CALMONY_URL || !CALMONY_KEY) {
+  throw new Error(
+    'CALMONY_URL and CALMONY_KEY must be set; run these tests with: go test ./internal/api -run TestNodeSDK',
+  );
+}
+
+const base = new URL(CALMONY_URL);
+
+function client(key = CALMONY_KEY) {
+  return new Stripe(key, {
+    host: base.hostname,
+    port: Number(base.port),
+    protocol: base.protocol.replace(/:$/, ''),
+    maxNetworkRetries: 0,
+    apiVersion: '2026-03-25.dahlia',
+  });
+}
+
+const stripe = client();
+
+test('subscribe a customer, update and cancel', async () => {
+  const customer = await stripe.customers.create({ name: 'Node Subscriber' });
+  const pm = await stripe.paymentMethods.attach('pm_card_visa', { customer: customer.id });
+  await stripe.customers.update(customer.id, { invoice_settings: { default_payment_method: pm.id } });
+  const price = await stripe.prices.create({
+    currency: 'gbp', unit_amount: 1200, recurring: { interval: 'month' }, product_data: { name: 'Node plan' },
+  });
+
+  const sub = await stripe.subscriptions.create({
+    customer: customer.id, items: [{ price: price.id, quantity: 2 }], expand: ['latest_invoice'],
+  });
+  assert.match(sub.id, /^sub_/);
+  assert.equal(sub.object, 'subscription');
+  assert.equal(sub.status, 'active');
+  assert.equal(sub.billing_mode.type, 'classic');
+  assert.equal(sub.trial_end, null);
+  assert.equal(sub.items.object, 'list');
+  assert.equal(sub.items.data[0].price.id, price.id);
+  assert.equal(sub.items.data[0].quantity, 2);
+  assert.ok(sub.items.data[0].current_period_end > sub.items.data[0].current_period_start);
+  assert.equal(sub.latest_invoice.status, 'paid');
+  assert.equal(sub.latest_invoice.amount_paid, 2400);
+  assert.equal(sub.latest_invoice.billing_reason, 'subscription_create');
+  assert.equal(sub.latest_invoice.parent.subscription_details.subscription, sub.id);
+
+  const listed = await stripe.subscriptions.list({ customer: customer.id, price: price.id });
+  assert.deepEqual(listed.data.map((s) => s.id), [sub.id]);
+
+  const updated = await stripe.subscriptions.update(sub.id, { cancel_at_period_end: true, metadata: { seat: 'a' } });
+  assert.equal(updated.cancel_at_period_end, true);
+  assert.equal(updated.metadata.seat, 'a');
+
+  const canceled = await stripe.subscriptions.cancel(sub.id);
+  assert.equal(canceled.status, 'canceled');
+  assert.ok(canceled.ended_at > 0);
+
+  await assert.rejects(stripe.subscriptions.update(sub.id, { description: 'late' }), (err) => err.statusCode === 400);
+  if (CALMONY_OTHER_KEY) {
+    await assert.rejects(client(CALMONY_OTHER_KEY).subscriptions.retrieve(sub.id), (err) => err.code === 'resource_missing');
+  }
+});
+
+test('subscription bad input names the parameter', async () => {
+  const customer = await stripe.customers.create({ name: 'Node Bad' });
+  const once = await stripe.prices.create({ currency: 'gbp', unit_amount: 100, product_data: { name: 'Once' } });
+  await assert.rejects(
+    stripe.subscriptions.create({ customer: customer.id, items: [{ price: once.id }] }),
+    (err) => err.statusCode === 400 && err.param === 'items[0][price]',
+  );
+});
