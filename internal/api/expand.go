@@ -41,76 +41,43 @@ var expandable = map[string][]expandField{
 	"line_item": {},
 }
 
-// loaders fetch an expandable object by its ID prefix and render it.
-var loaders = map[string]func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error){
+// loader fetches an expandable object, as a domain object that pay.View
+// renders.
+type loader func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error)
+
+// loaders fetch an expandable object by its ID prefix.
+var loaders = map[string]loader{
 	pay.PrefixCustomer: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
-		c, err := f.FindCustomer(ctx, scope, id)
-		if err != nil {
-			return nil, err
-		}
-		return pay.CustomerView(c), nil
+		return f.FindCustomer(ctx, scope, id)
 	},
 	pay.PrefixPaymentMethod: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
-		pm, err := f.FindPaymentMethod(ctx, scope, id)
-		if err != nil {
-			return nil, err
-		}
-		return pay.PaymentMethodView(pm), nil
+		return f.FindPaymentMethod(ctx, scope, id)
 	},
 	pay.PrefixPaymentIntent: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
-		pi, err := f.FindPaymentIntent(ctx, scope, id)
-		if err != nil {
-			return nil, err
-		}
-		return pay.PaymentIntentView(pi), nil
+		return f.FindPaymentIntent(ctx, scope, id)
 	},
 	pay.PrefixCharge: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
-		ch, err := f.FindCharge(ctx, scope, id)
-		if err != nil {
-			return nil, err
-		}
-		return pay.ChargeView(ch), nil
+		return f.FindCharge(ctx, scope, id)
 	},
 	pay.PrefixTestClock: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
-		c, err := f.FindTestClock(ctx, scope, id)
-		if err != nil {
-			return nil, err
-		}
-		return pay.TestClockView(c), nil
+		return f.FindTestClock(ctx, scope, id)
 	},
 	pay.PrefixInvoice: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
-		inv, err := f.FindInvoice(ctx, scope, id)
-		if err != nil {
-			return nil, err
-		}
-		publicURL, _ := ctx.Value(publicURLKey{}).(string)
-		return pay.InvoiceView(inv, publicURL), nil
+		return f.FindInvoice(ctx, scope, id)
 	},
 	pay.PrefixPrice: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
-		p, err := f.FindPrice(ctx, scope, id)
-		if err != nil {
-			return nil, err
-		}
-		return pay.PriceView(p), nil
+		return f.FindPrice(ctx, scope, id)
 	},
 }
 
 // typeLoaders fetch an expandable object by its type, for the types whose
 // IDs a merchant may choose (a product's need not start with prod_): they
 // are used before loaders.
-var typeLoaders = map[string]func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error){
+var typeLoaders = map[string]loader{
 	"product": func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
-		p, err := f.FindProduct(ctx, scope, id)
-		if err != nil {
-			return nil, err
-		}
-		return pay.ProductView(p), nil
+		return f.FindProduct(ctx, scope, id)
 	},
 }
-
-// publicURLKey carries render's publicURL to the loaders (an expanded
-// invoice shows its hosted page's address).
-type publicURLKey struct{}
 
 // maxExpandDepth is Stripe's limit on nested expansion.
 const maxExpandDepth = 4
@@ -136,7 +103,6 @@ func Renderer(publicURL string) payments.Render {
 // render marshals a response object, a domain object (pay.View) or a
 // view, expanding the paths asked for.
 func render(ctx context.Context, f finder, scope pay.Scope, obj any, expand []string, publicURL string) ([]byte, error) {
-	ctx = context.WithValue(ctx, publicURLKey{}, publicURL)
 	obj = pay.View(obj, publicURL)
 	if len(expand) == 0 {
 		return json.Marshal(obj)
@@ -155,8 +121,9 @@ func render(ctx context.Context, f finder, scope pay.Scope, obj any, expand []st
 	if err := checkExpand(typ, expand); err != nil {
 		return nil, err
 	}
+	x := expansion{f: f, scope: scope, publicURL: publicURL}
 	for _, path := range expand {
-		if err := expandIn(ctx, f, scope, m, strings.Split(path, "."), path); err != nil {
+		if err := x.in(ctx, m, strings.Split(path, "."), path); err != nil {
 			return nil, err
 		}
 	}
@@ -182,8 +149,16 @@ func cannotExpand(path string) error {
 	return pay.InvalidParam("expand", "This property cannot be expanded (%s).", pay.Clip(path, 100))
 }
 
-// expandIn expands parts within object m; path is the whole expand[] value.
-func expandIn(ctx context.Context, f finder, scope pay.Scope, m map[string]any, parts []string, path string) error {
+// expansion reads the objects expand[] paths name, through f in scope, and
+// renders them (pay.View, pages on publicURL).
+type expansion struct {
+	f         finder
+	scope     pay.Scope
+	publicURL string
+}
+
+// in expands parts within object m; path is the whole expand[] value.
+func (x expansion) in(ctx context.Context, m map[string]any, parts []string, path string) error {
 	if m["object"] == "list" || m["object"] == "search_result" {
 		if parts[0] != "data" || len(parts) < 2 {
 			return cannotExpand(path)
@@ -191,7 +166,7 @@ func expandIn(ctx context.Context, f finder, scope pay.Scope, m map[string]any, 
 		items, _ := m["data"].([]any)
 		for _, it := range items {
 			if obj, ok := it.(map[string]any); ok {
-				if err := expandIn(ctx, f, scope, obj, parts[1:], path); err != nil {
+				if err := x.in(ctx, obj, parts[1:], path); err != nil {
 					return err
 				}
 			}
@@ -214,17 +189,17 @@ func expandIn(ctx context.Context, f finder, scope pay.Scope, m map[string]any, 
 	leaf := field[n-1]
 	switch v := parent[leaf].(type) {
 	case string:
-		obj, err := load(ctx, f, scope, v, target)
+		obj, err := x.load(ctx, v, target)
 		if err != nil || obj == nil {
 			return err
 		}
 		parent[leaf] = obj
 		if len(parts) > n {
-			return expandIn(ctx, f, scope, obj, parts[n:], path)
+			return x.in(ctx, obj, parts[n:], path)
 		}
 	case map[string]any: // already expanded by an earlier path
 		if len(parts) > n {
-			return expandIn(ctx, f, scope, v, parts[n:], path)
+			return x.in(ctx, v, parts[n:], path)
 		}
 	}
 	return nil
@@ -256,7 +231,7 @@ func matchField(fields []expandField, parts []string) ([]string, int, string) {
 
 // load fetches an object of type target by ID for expansion. An object
 // that no longer exists stays an ID, as it was.
-func load(ctx context.Context, f finder, scope pay.Scope, id, target string) (map[string]any, error) {
+func (x expansion) load(ctx context.Context, id, target string) (map[string]any, error) {
 	fn, ok := typeLoaders[target]
 	if !ok {
 		prefix, _, cut := strings.Cut(id, "_")
@@ -264,12 +239,12 @@ func load(ctx context.Context, f finder, scope pay.Scope, id, target string) (ma
 			return nil, nil
 		}
 	}
-	obj, err := fn(ctx, f, scope, id)
+	obj, err := fn(ctx, x.f, x.scope, id)
 	if errors.Is(err, pay.ErrNotFound) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return pay.ToMap(obj)
+	return pay.ToMap(pay.View(obj, x.publicURL))
 }
