@@ -35,7 +35,7 @@ func paymentFixtures() map[pay.EventType]fixture {
 	}
 	attach := func(detach bool) fixture {
 		return func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
-			pm, err := triggerAttached(ctx, c, say)
+			_, pm, err := triggerAttached(ctx, c, say, "pm_card_visa")
 			if err != nil || !detach {
 				return err
 			}
@@ -84,7 +84,7 @@ func paymentFixtures() map[pay.EventType]fixture {
 			return triggerUpdate(ctx, c, say, "charge", "/v1/charges/", got.LatestCharge)
 		},
 		pay.EventPaymentMethodUpdated: func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
-			pm, err := triggerAttached(ctx, c, say)
+			_, pm, err := triggerAttached(ctx, c, say, "pm_card_visa")
 			if err != nil {
 				return err
 			}
@@ -99,21 +99,21 @@ func paymentFixtures() map[pay.EventType]fixture {
 	}
 }
 
-// triggerAttached attaches Stripe's test card to a new test customer and
-// returns the payment method's ID.
-func triggerAttached(ctx context.Context, c *apiClient, say func(string, ...any)) (string, error) {
+// triggerAttached attaches one of Stripe's test cards (pm_card_visa) to a
+// new test customer and returns the customer's and the payment method's IDs.
+func triggerAttached(ctx context.Context, c *apiClient, say func(string, ...any), card string) (customer, paymentMethod string, err error) {
 	cus, err := triggerCustomer(ctx, c, say)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	var pm struct {
 		ID string `json:"id"`
 	}
-	if err := c.do(ctx, http.MethodPost, "/v1/payment_methods/pm_card_visa/attach", url.Values{"customer": {cus}}, &pm); err != nil {
-		return "", err
+	if err := c.do(ctx, http.MethodPost, "/v1/payment_methods/"+card+"/attach", url.Values{"customer": {cus}}, &pm); err != nil {
+		return "", "", err
 	}
 	say("attached payment method %s to customer %s", pm.ID, cus)
-	return pm.ID, nil
+	return cus, pm.ID, nil
 }
 
 // triggerUpdate sets a metadata key on the object at path+id.
