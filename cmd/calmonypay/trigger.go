@@ -45,6 +45,7 @@ func fixtures() map[pay.EventType]fixture {
 	maps.Copy(all, paymentFixtures())
 	maps.Copy(all, taxRateFixtures())
 	maps.Copy(all, catalogFixtures())
+	maps.Copy(all, billingFixtures())
 	return all
 }
 
