@@ -9,17 +9,6 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 )
 
-func (s *Server) retrieveCharge(r *http.Request, p *params) (readFunc, error) {
-	id := r.PathValue("id")
-	return func(ctx context.Context, scope pay.Scope) (any, error) {
-		c, err := s.db.FindCharge(ctx, scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "charge", id, "id")
-		}
-		return pay.ChargeView(c), nil
-	}, nil
-}
-
 func (s *Server) updateCharge(r *http.Request, p *params) (opFunc, error) {
 	id := r.PathValue("id")
 	description := readText(p, "description", 1000)

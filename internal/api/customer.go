@@ -41,17 +41,6 @@ func (s *Server) createCustomer(r *http.Request, p *params) (opFunc, error) {
 	}, nil
 }
 
-func (s *Server) retrieveCustomer(r *http.Request, p *params) (readFunc, error) {
-	id := r.PathValue("id")
-	return func(ctx context.Context, scope pay.Scope) (any, error) {
-		c, err := s.db.FindCustomer(ctx, scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "customer", id, "id")
-		}
-		return pay.CustomerView(c), nil
-	}, nil
-}
-
 func (s *Server) updateCustomer(r *http.Request, p *params) (opFunc, error) {
 	id := r.PathValue("id")
 	ch := readCustomerChange(p)

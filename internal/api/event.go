@@ -11,17 +11,6 @@ import (
 // eventView is Stripe's event object, the same one webhooks deliver.
 func eventView(e *pay.Event) any { return e.View() }
 
-func (s *Server) retrieveEvent(r *http.Request, p *params) (readFunc, error) {
-	id := r.PathValue("id")
-	return func(ctx context.Context, scope pay.Scope) (any, error) {
-		e, err := s.db.FindEvent(ctx, scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "event", id, "id")
-		}
-		return eventView(e), nil
-	}, nil
-}
-
 func (s *Server) listEvents(r *http.Request, p *params) (readFunc, error) {
 	page := readPage(p)
 	var f store.EventFilter

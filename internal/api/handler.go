@@ -94,6 +94,22 @@ func parse[F any](s *Server, r *http.Request, h func(*http.Request, *params) (F,
 	return p, fn, err
 }
 
+// retrieve is the handler of a GET of one object by the {id} in its path:
+// find reads it through the read pool, and one that is not there (in the
+// key's project and mode) is resource_missing, naming it what.
+func retrieve[T any](find func(ctx context.Context, scope pay.Scope, id string) (T, error), what string) readHandler {
+	return func(r *http.Request, p *params) (readFunc, error) {
+		id := r.PathValue("id")
+		return func(ctx context.Context, scope pay.Scope) (any, error) {
+			obj, err := find(ctx, scope, id)
+			if err != nil {
+				return nil, pay.NotFoundAs(err, what, id, "id")
+			}
+			return obj, nil
+		}, nil
+	}
+}
+
 // read adapts a readHandler to http.Handler.
 func (s *Server) read(h readHandler) http.Handler {
 	return s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveRead(w, r, h) })

@@ -77,17 +77,6 @@ func (s *Server) createInvoiceItem(r *http.Request, p *params) (opFunc, error) {
 	}, nil
 }
 
-func (s *Server) retrieveInvoiceItem(r *http.Request, p *params) (readFunc, error) {
-	id := r.PathValue("id")
-	return func(ctx context.Context, scope pay.Scope) (any, error) {
-		ii, err := s.db.FindInvoiceItem(ctx, scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "invoice item", id, "id")
-		}
-		return ii, nil
-	}, nil
-}
-
 func (s *Server) updateInvoiceItem(r *http.Request, p *params) (opFunc, error) {
 	id := r.PathValue("id")
 	ip := readItemParams(p, false)
@@ -169,17 +158,6 @@ func (s *Server) createInvoice(r *http.Request, p *params) (opFunc, error) {
 	}
 	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
 		return s.billing.CreateInvoice(ctx, call, ip)
-	}, nil
-}
-
-func (s *Server) retrieveInvoice(r *http.Request, p *params) (readFunc, error) {
-	id := r.PathValue("id")
-	return func(ctx context.Context, scope pay.Scope) (any, error) {
-		inv, err := s.db.FindInvoice(ctx, scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "invoice", id, "id")
-		}
-		return inv, nil
 	}, nil
 }
 

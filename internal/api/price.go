@@ -177,17 +177,6 @@ func (s *Server) createPrice(r *http.Request, p *params) (opFunc, error) {
 	}, nil
 }
 
-func (s *Server) retrievePrice(r *http.Request, p *params) (readFunc, error) {
-	id := r.PathValue("id")
-	return func(ctx context.Context, scope pay.Scope) (any, error) {
-		price, err := s.db.FindPrice(ctx, scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "price", id, "id")
-		}
-		return pay.PriceView(price), nil
-	}, nil
-}
-
 // immutablePriceParams are a price's creation parameters that an update
 // cannot change.
 var immutablePriceParams = []string{"billing_scheme", "currency", "custom_unit_amount", "interval", "product", "product_data",

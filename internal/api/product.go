@@ -167,17 +167,6 @@ func (s *Server) createProduct(r *http.Request, p *params) (opFunc, error) {
 	}, nil
 }
 
-func (s *Server) retrieveProduct(r *http.Request, p *params) (readFunc, error) {
-	id := r.PathValue("id")
-	return func(ctx context.Context, scope pay.Scope) (any, error) {
-		prod, err := s.db.FindProduct(ctx, scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "product", id, "id")
-		}
-		return pay.ProductView(prod), nil
-	}, nil
-}
-
 func (s *Server) updateProduct(r *http.Request, p *params) (opFunc, error) {
 	id := r.PathValue("id")
 	ch := readProductChange(p, false)

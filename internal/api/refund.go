@@ -29,17 +29,6 @@ func (s *Server) createRefund(r *http.Request, p *params) (opFunc, error) {
 	}, nil
 }
 
-func (s *Server) retrieveRefund(r *http.Request, p *params) (readFunc, error) {
-	id := r.PathValue("id")
-	return func(ctx context.Context, scope pay.Scope) (any, error) {
-		re, err := s.db.FindRefund(ctx, scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "refund", id, "id")
-		}
-		return re, nil
-	}, nil
-}
-
 func (s *Server) updateRefund(r *http.Request, p *params) (opFunc, error) {
 	id := r.PathValue("id")
 	md := readMetadata(p)

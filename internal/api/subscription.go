@@ -112,17 +112,6 @@ func (s *Server) createSubscription(r *http.Request, p *params) (opFunc, error) 
 	}, nil
 }
 
-func (s *Server) retrieveSubscription(r *http.Request, p *params) (readFunc, error) {
-	id := r.PathValue("id")
-	return func(ctx context.Context, scope pay.Scope) (any, error) {
-		sub, err := s.db.FindSubscription(ctx, scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "subscription", id, "id")
-		}
-		return sub, nil
-	}, nil
-}
-
 func (s *Server) updateSubscription(r *http.Request, p *params) (opFunc, error) {
 	id := r.PathValue("id")
 	var sp billing.SubscriptionParams

@@ -79,17 +79,6 @@ func (s *Server) createTaxRate(r *http.Request, p *params) (opFunc, error) {
 	}, nil
 }
 
-func (s *Server) retrieveTaxRate(r *http.Request, p *params) (readFunc, error) {
-	id := r.PathValue("id")
-	return func(ctx context.Context, scope pay.Scope) (any, error) {
-		t, err := s.db.FindTaxRate(ctx, scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "tax rate", id, "id")
-		}
-		return t, nil
-	}, nil
-}
-
 func (s *Server) updateTaxRate(r *http.Request, p *params) (opFunc, error) {
 	id := r.PathValue("id")
 	// Stripe's update has no such parameters: say why rather than only

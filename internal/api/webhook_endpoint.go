@@ -122,17 +122,6 @@ func (s *Server) createWebhookEndpoint(r *http.Request, p *params) (writeFunc, e
 	}, nil
 }
 
-func (s *Server) retrieveWebhookEndpoint(r *http.Request, p *params) (readFunc, error) {
-	id := r.PathValue("id")
-	return func(ctx context.Context, scope pay.Scope) (any, error) {
-		ep, err := s.db.FindWebhookEndpoint(ctx, scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "webhook_endpoint", id, "id")
-		}
-		return pay.WebhookEndpointView(ep), nil
-	}, nil
-}
-
 func (s *Server) updateWebhookEndpoint(r *http.Request, p *params) (writeFunc, error) {
 	id := r.PathValue("id")
 	ch := s.readWebhookEndpointChange(r, p)

@@ -548,6 +548,8 @@ func View(obj any, publicURL string) any {
 		return CheckoutSessionView(o, publicURL)
 	case *WebhookEndpoint:
 		return WebhookEndpointView(o)
+	case *Event:
+		return o.View()
 	case *TaxRate:
 		return TaxRateView(o)
 	case *TestClock:
