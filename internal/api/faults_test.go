@@ -17,6 +17,7 @@ import (
 	"github.com/calmony/calmonypay/internal/cardstream/sandbox"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
+	"github.com/calmony/calmonypay/internal/store/storetest"
 )
 
 // recordingGateway passes every call to the sandbox and keeps what money
@@ -159,11 +160,6 @@ func (rig *faultRig) later(t *testing.T) {
 	}
 }
 
-func eachDatabase(t *testing.T, fn func(t *testing.T, postgres bool)) {
-	t.Run("sqlite", func(t *testing.T) { t.Parallel(); fn(t, false) })
-	t.Run("postgres", func(t *testing.T) { t.Parallel(); fn(t, true) })
-}
-
 func keyed(key string) stripe.Params {
 	p := stripe.Params{}
 	p.SetIdempotencyKey(key)
@@ -183,7 +179,7 @@ func TestCrashThenRetryResumesTheFirstExecution(t *testing.T) {
 	t.Parallel()
 	kinds := []string{"create_and_confirm", "confirm", "capture", "cancel", "refund"}
 	points := []string{"prepared", "called", "settled"}
-	eachDatabase(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		for _, kind := range kinds {
 			for _, point := range points {
 				t.Run(kind+"/"+point, func(t *testing.T) {
@@ -368,7 +364,7 @@ func assertLedgerMatchesGateway(t *testing.T, rig *faultRig, piID string) {
 // when the gateway answers, and a retry replays it: one sale was sent.
 func TestSlowGatewayDoesNotRaceTheReconciler(t *testing.T) {
 	t.Parallel()
-	eachDatabase(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		rig := newFaultRig(t, postgres, apitest.Options{AnswerWithin: 200 * time.Millisecond})
 		ctx := context.Background()
 		pm := newCard(t, rig.sc, "4929421234600821", "356")
@@ -408,7 +404,7 @@ func TestSlowGatewayDoesNotRaceTheReconciler(t *testing.T) {
 // its key replays it; nothing is charged twice.
 func TestDuplicateAnswerAfterTheReconcilerSettled(t *testing.T) {
 	t.Parallel()
-	eachDatabase(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		rig := newFaultRig(t, postgres, apitest.Options{})
 		ctx := context.Background()
 		pm := newCard(t, rig.sc, "4929421234600821", "356")
@@ -454,7 +450,7 @@ func TestDuplicateAnswerAfterTheReconcilerSettled(t *testing.T) {
 // so exactly three succeed and the gateway gave back what our ledger says.
 func TestConcurrentRefundsAgreeWithTheGateway(t *testing.T) {
 	t.Parallel()
-	eachDatabase(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		for _, settled := range []bool{false, true} {
 			t.Run(fmt.Sprintf("settled=%v", settled), func(t *testing.T) {
 				t.Parallel()
@@ -563,7 +559,7 @@ func TestRefundWaitsForAnotherRefundOfTheCharge(t *testing.T) {
 // ledger's, sends nothing and waits for an operator, visibly.
 func TestRefundParkedWhenTheGatewayDisagrees(t *testing.T) {
 	t.Parallel()
-	eachDatabase(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		rig := newFaultRig(t, postgres, apitest.Options{})
 		ctx := context.Background()
 		pi := rig.paid(t, 1000)
@@ -676,7 +672,7 @@ func TestExpandIsCheckedBeforeTheGateway(t *testing.T) {
 // instance gets the one outcome.
 func TestInstancesReconcileAnOpOnce(t *testing.T) {
 	t.Parallel()
-	eachDatabase(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		rig := newFaultRig(t, postgres, apitest.Options{})
 		other := apitest.Start(t, apitest.Options{Share: rig.srv, Gateways: &payments.Gateways{Test: rig.gw},
 			Now: func() time.Time { return time.Now().Add(time.Duration(rig.offset.Load())) }})

@@ -13,6 +13,7 @@ import (
 	"github.com/calmony/calmonypay/internal/apitest"
 	"github.com/calmony/calmonypay/internal/cardstream"
 	"github.com/calmony/calmonypay/internal/payments"
+	"github.com/calmony/calmonypay/internal/store/storetest"
 )
 
 // cardLog passes calls to the sandbox and keeps the card numbers it was
@@ -109,7 +110,7 @@ func charge(sc *stripe.Client, pm string) (*stripe.PaymentIntent, error) {
 // and charge successfully.
 func TestStripeTestCardsSucceed(t *testing.T) {
 	t.Parallel()
-	eachDatabase(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		srv, gw, _ := startWithCardLogs(t, postgres)
 		sc := payClient(t, srv, "")
 		ctx := context.Background()
@@ -168,7 +169,7 @@ func TestStripeTestCardsSucceed(t *testing.T) {
 // when attached to a customer.
 func TestStripeDeclineTestCards(t *testing.T) {
 	t.Parallel()
-	eachDatabase(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		srv, gw, _ := startWithCardLogs(t, postgres)
 		sc := payClient(t, srv, "")
 		ctx := context.Background()
@@ -359,7 +360,7 @@ func TestStripeTestIDRetrieveAndLiveMode(t *testing.T) {
 // declined here, with no sale sent; the retry gets the decline.
 func TestStripeDeclineTestCardAfterACrash(t *testing.T) {
 	t.Parallel()
-	eachDatabase(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		rig := newFaultRig(t, postgres, apitest.Options{})
 		params := &stripe.PaymentIntentCreateParams{Params: keyed("crash"), Amount: stripe.Int64(2000), Currency: stripe.String("gbp"),
 			PaymentMethod: stripe.String("pm_card_chargeDeclinedLostCard"), Confirm: stripe.Bool(true)}

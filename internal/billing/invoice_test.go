@@ -155,7 +155,7 @@ func (e *invEnv) finalize(t *testing.T, id string) *pay.Invoice {
 }
 
 func invDBs(t *testing.T, fn func(t *testing.T, e *invEnv)) {
-	clockDBs(t, func(t *testing.T, postgres bool) { fn(t, newInvEnv(t, postgres)) })
+	storetest.Dialects(t, func(t *testing.T, postgres bool) { fn(t, newInvEnv(t, postgres)) })
 }
 
 func TestInvoiceTotals(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -23,23 +22,6 @@ import (
 
 // The names here carry "clock" so that other billing tests' helpers may sit
 // beside them.
-
-// clockDBs runs fn as a subtest on SQLite and on PostgreSQL, whose run is
-// skipped, with a visible reason, unless CALMONY_TEST_POSTGRES_URL is set.
-func clockDBs(t *testing.T, fn func(t *testing.T, postgres bool)) {
-	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		fn(t, false)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		if os.Getenv(storetest.PostgresURLEnv) == "" {
-			t.Skip(storetest.PostgresURLEnv + " is not set")
-		}
-		fn(t, true)
-	})
-}
 
 // clockNow is the real time the services and the store read in these tests.
 var clockNow = time.Date(2026, 4, 1, 12, 0, 0, 0, time.UTC)
@@ -160,7 +142,7 @@ func wantPayError(t *testing.T, what string, err error, status int, code, param 
 // of each step carrying the clock as it then was.
 func TestTestClockAdvance(t *testing.T) {
 	t.Parallel()
-	clockDBs(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		e := newClockEnv(t, postgres)
 		ctx := context.Background()
 		const start, target = 1_577_836_800, 1_577_836_800 + 40*86400
@@ -242,7 +224,7 @@ func TestTestClockAdvance(t *testing.T) {
 // Every refusal is a 4xx naming the parameter, and writes nothing.
 func TestTestClockRefusals(t *testing.T) {
 	t.Parallel()
-	clockDBs(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		e := newClockEnv(t, postgres)
 		ctx := context.Background()
 		const start = 1_700_000_000
@@ -304,7 +286,7 @@ func TestTestClockRefusals(t *testing.T) {
 // transaction; other customers stay.
 func TestTestClockDelete(t *testing.T) {
 	t.Parallel()
-	clockDBs(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		e := newClockEnv(t, postgres)
 		ctx := context.Background()
 		c := e.create(t, 1_700_000_000, "to delete")
@@ -356,7 +338,7 @@ func TestTestClockDelete(t *testing.T) {
 // A clock deleted while it advances is not finished (nor made ready).
 func TestTestClockDeletedWhileAdvancing(t *testing.T) {
 	t.Parallel()
-	clockDBs(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		e := newClockEnv(t, postgres)
 		ctx := context.Background()
 		c := e.create(t, 1_700_000_000, "")
@@ -382,7 +364,7 @@ func TestTestClockDeletedWhileAdvancing(t *testing.T) {
 // event written, once.
 func TestTestClockAdvanceRace(t *testing.T) {
 	t.Parallel()
-	clockDBs(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		var e, second *clockEnv
 		if postgres {
 			dsn, master := storetest.DSN(t, true), secret.NewKey()

@@ -8,6 +8,7 @@ import (
 
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
+	"github.com/calmony/calmonypay/internal/store/storetest"
 )
 
 // checkoutParams are a one-item session in GBP, expiring after
@@ -21,7 +22,7 @@ func checkoutParams(expiresIn *int64) payments.CheckoutParams {
 // once, and leaves the others open.
 func TestExpireCheckoutSessions(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		e := newEnv(t, postgres, options{})
 		ctx := context.Background()
 		session := func(expiresIn int64) *pay.CheckoutSession {
@@ -78,7 +79,7 @@ func TestExpireCheckoutSessions(t *testing.T) {
 // wrong.
 func TestCreateCheckoutSessionChecksLineItems(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		e := newEnv(t, postgres, options{})
 		ctx := context.Background()
 		good := pay.LineItem{ID: pay.NewID(pay.PrefixLineItem), Name: "Tea", Quantity: 1, UnitAmount: 500}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,23 +17,6 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 	"github.com/calmony/calmonypay/internal/store/storetest"
 )
-
-// eachDB runs fn as a subtest on SQLite and on PostgreSQL, whose run is
-// skipped, with a visible reason, unless CALMONY_TEST_POSTGRES_URL is set.
-func eachDB(t *testing.T, fn func(t *testing.T, postgres bool)) {
-	t.Helper()
-	t.Run("sqlite", func(t *testing.T) {
-		t.Parallel()
-		fn(t, false)
-	})
-	t.Run("postgres", func(t *testing.T) {
-		t.Parallel()
-		if os.Getenv(storetest.PostgresURLEnv) == "" {
-			t.Skip(storetest.PostgresURLEnv + " is not set")
-		}
-		fn(t, true)
-	})
-}
 
 // env is a payments.Service on a real store and the in-process Cardstream
 // sandbox, called as a scheduler or the CLI would call it: no HTTP at all.

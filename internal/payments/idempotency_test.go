@@ -9,6 +9,7 @@ import (
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
+	"github.com/calmony/calmonypay/internal/store/storetest"
 )
 
 // TestIdempotencyKey passes an idempotency key as data (Call.Key), as a
@@ -52,7 +53,7 @@ func TestIdempotencyKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			eachDB(t, func(t *testing.T, postgres bool) {
+			storetest.Dialects(t, func(t *testing.T, postgres bool) {
 				e := newEnv(t, postgres, options{})
 				ctx := context.Background()
 				do := tt.prepare(t, e)
@@ -104,7 +105,7 @@ func TestIdempotencyKey(t *testing.T) {
 // as events of an HTTP request with an Idempotency-Key header do.
 func TestIdempotencyKeyOnEvents(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		e := newEnv(t, postgres, options{})
 		ctx := context.Background()
 		pi := e.charged(t, e.keyed("charge-42", "fp"), intentParams(chargeAmount, e.card(t, visa).ID, ""), payments.ConfirmParams{}, pay.StatusSucceeded)

@@ -10,6 +10,7 @@ import (
 	"github.com/calmony/calmonypay/internal/cardstream"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
+	"github.com/calmony/calmonypay/internal/store/storetest"
 )
 
 // Stripe's test cards used here.
@@ -24,7 +25,7 @@ const (
 // request: the intent succeeds with one captured charge at the gateway.
 func TestChargeTestCard(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		e := newEnv(t, postgres, options{})
 		pm := e.card(t, visa)
 		if pm.Card.Brand != "visa" || pm.Card.Last4 != "4242" || pm.XRef == "" {
@@ -70,7 +71,7 @@ func TestChargeTestCard(t *testing.T) {
 // its failure events are written, and a good card then pays it.
 func TestDeclinedCard(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		e := newEnv(t, postgres, options{})
 		ctx := context.Background()
 		bad := e.card(t, declinedVisa)
@@ -119,7 +120,7 @@ func TestDeclinedCard(t *testing.T) {
 // TestManualCapture authorises, then captures part of the authorisation.
 func TestManualCapture(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		e := newEnv(t, postgres, options{})
 		ctx := context.Background()
 		pm := e.card(t, visa)
@@ -180,7 +181,7 @@ func TestCancel(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			eachDB(t, func(t *testing.T, postgres bool) {
+			storetest.Dialects(t, func(t *testing.T, postgres bool) {
 				e := newEnv(t, postgres, options{})
 				ctx := context.Background()
 				pm := e.card(t, visa)
@@ -243,7 +244,7 @@ func TestOffSession(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			eachDB(t, func(t *testing.T, postgres bool) {
+			storetest.Dialects(t, func(t *testing.T, postgres bool) {
 				e := newEnv(t, postgres, options{})
 				ctx := context.Background()
 				pm := e.card(t, visa)

@@ -12,6 +12,7 @@ import (
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
+	"github.com/calmony/calmonypay/internal/store/storetest"
 )
 
 // crashOnce crashes the first operation that reaches point, as a process
@@ -73,7 +74,7 @@ func TestReconcileSettlesLostSale(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			eachDB(t, func(t *testing.T, postgres bool) {
+			storetest.Dialects(t, func(t *testing.T, postgres bool) {
 				var opts options
 				if tt.crash != "" {
 					opts.crash = crashOnce(tt.crash)
@@ -144,7 +145,7 @@ func TestReconcileSettlesLostSale(t *testing.T) {
 // processing; the operator's resolution with the sale's xref settles it.
 func TestReconcileLostAnswer(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		e := newEnv(t, postgres, options{})
 		ctx := context.Background()
 		pm := e.card(t, visa)

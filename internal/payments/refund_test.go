@@ -9,6 +9,7 @@ import (
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
+	"github.com/calmony/calmonypay/internal/store/storetest"
 )
 
 // TestRefunds refunds a charge in steps: a part, then more than is left
@@ -16,7 +17,7 @@ import (
 // again (nothing left).
 func TestRefunds(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		e := newEnv(t, postgres, options{})
 		ctx := context.Background()
 		pi := e.charged(t, e.plain(), intentParams(chargeAmount, e.card(t, visa).ID, ""), payments.ConfirmParams{}, pay.StatusSucceeded)
@@ -93,7 +94,7 @@ func TestRefunds(t *testing.T) {
 // recorded 0 received.
 func TestNonPositiveAmounts(t *testing.T) {
 	t.Parallel()
-	eachDB(t, func(t *testing.T, postgres bool) {
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		e := newEnv(t, postgres, options{})
 		ctx := context.Background()
 		pm := e.card(t, visa)

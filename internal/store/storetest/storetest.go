@@ -128,13 +128,25 @@ func open(tb testing.TB, dsn string, now func() time.Time) *store.DB {
 // CALMONY_TEST_POSTGRES_URL is set.
 func Run(t *testing.T, fn func(t *testing.T, db *store.DB)) {
 	t.Helper()
+	Dialects(t, func(t *testing.T, postgres bool) { fn(t, OpenWithClock(t, postgres, nil)) })
+}
+
+// Dialects runs fn as a parallel subtest for SQLite and one for
+// PostgreSQL, for tests that open their stores themselves (with
+// OpenWithClock, or through a whole server). The PostgreSQL one is skipped,
+// with a visible reason, unless CALMONY_TEST_POSTGRES_URL is set.
+func Dialects(t *testing.T, fn func(t *testing.T, postgres bool)) {
+	t.Helper()
 	t.Run("sqlite", func(t *testing.T) {
 		t.Parallel()
-		fn(t, OpenSQLite(t))
+		fn(t, false)
 	})
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
-		fn(t, OpenPostgres(t))
+		if os.Getenv(PostgresURLEnv) == "" {
+			t.Skip(PostgresURLEnv + " is not set")
+		}
+		fn(t, true)
 	})
 }
 
