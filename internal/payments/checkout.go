@@ -96,7 +96,7 @@ func (s *Service) checkCheckout(ctx context.Context, tx *store.Tx, cs *pay.Check
 			return pay.InvalidParam(fmt.Sprintf("line_items[%d][price_data][product_data][name]", i), "Each line item needs a name.")
 		}
 	}
-	if !s.currencyAllowed(cs.Scope, cs.Currency) {
+	if !s.CurrencyAllowed(cs.Scope, cs.Currency) {
 		return pay.InvalidParam("line_items[0][price_data][currency]", "Currency %q is not enabled for this project.", pay.Clip(cs.Currency, 10))
 	}
 	if cs.AmountTotal < pay.MinimumAmount(cs.Currency) || cs.AmountTotal > 99999999 {

@@ -19,8 +19,13 @@ func CurrencyNumeric(code string) string { return currencies[strings.ToLower(cod
 func Currencies() []string { return slices.Sorted(maps.Keys(currencies)) }
 
 // CurrencyAllowed reports whether the scope's project may charge in
-// currency (lowercase), as payment intents check it: billing checks prices
-// against the same list.
+// currency (lowercase): one this server supports and on the project's list
+// (payment intents, checkout sessions and billing all check it).
 func (s *Service) CurrencyAllowed(scope pay.Scope, currency string) bool {
-	return s.currencyAllowed(scope, currency)
+	list, ok := s.currencies.Get()[scope.ProjectID]
+	if !ok {
+		// A project newer than the cache has the default currencies.
+		list = []string{"gbp"}
+	}
+	return CurrencyNumeric(currency) != "" && slices.Contains(list, currency)
 }

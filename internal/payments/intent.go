@@ -113,7 +113,7 @@ func (s *Service) applyIntentChange(ctx context.Context, tx *store.Tx, pi *pay.P
 		ch.PaymentMethod = &fresh.ID
 	}
 	ch.Apply(pi)
-	if !s.currencyAllowed(pi.Scope, pi.Currency) {
+	if !s.CurrencyAllowed(pi.Scope, pi.Currency) {
 		return nil, pay.InvalidParam("currency", "Currency %q is not enabled for this project.", pay.Clip(pi.Currency, 10))
 	}
 	if pi.Amount < pay.MinimumAmount(pi.Currency) {

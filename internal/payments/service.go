@@ -4,13 +4,11 @@ import (
 	"cmp"
 	"context"
 	"log/slog"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/calmony/calmonypay/internal/loop"
-	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/secret"
 	"github.com/calmony/calmonypay/internal/store"
 )
@@ -107,16 +105,6 @@ func (s *Service) PublicURL() string { return s.publicURL }
 // RefreshSettings keeps the project settings the operations check (the
 // currencies each project may charge in) fresh until ctx ends.
 func (s *Service) RefreshSettings(ctx context.Context) { s.currencies.Run(ctx) }
-
-// currencyAllowed reports whether the scope's project may charge in currency.
-func (s *Service) currencyAllowed(scope pay.Scope, currency string) bool {
-	list, ok := s.currencies.Get()[scope.ProjectID]
-	if !ok {
-		// A project newer than the cache has the default currencies.
-		list = []string{"gbp"}
-	}
-	return CurrencyNumeric(currency) != "" && slices.Contains(list, currency)
-}
 
 // Drain waits until every operation that calls the gateway has recorded
 // its outcome (some answer before that), or ctx ends: a process that stops
