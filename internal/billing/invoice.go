@@ -7,7 +7,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/http"
 	"slices"
@@ -806,9 +805,6 @@ func (s *Service) charge(ctx context.Context, inv *pay.Invoice, attempt int64, p
 		body.ID = body.Error.PaymentIntent.ID
 	}
 	if body.ID == "" {
-		if e, ok := pay.AsError(errors.New(string(a.Body))); ok {
-			return "", e
-		}
 		return "", &pay.Error{Status: a.Status, Type: pay.ErrorTypeInvalidRequest, Message: "The invoice's payment could not be made: " + string(a.Body)}
 	}
 	return body.ID, nil
