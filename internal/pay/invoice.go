@@ -70,6 +70,12 @@ type Invoice struct {
 	AttemptCount int64
 	Attempted    bool
 	PayAttempt   int64
+	// NextPaymentAttempt is when the billing scheduler next tries to
+	// charge the invoice (0: never), and DunningDone how many failed
+	// attempts it has acted on (set the next retry or the final action
+	// for); an attempt beyond it is the scheduler's work.
+	NextPaymentAttempt int64 `json:",omitempty"`
+	DunningDone        int64 `json:",omitempty"`
 	// Token makes the unguessable hosted page and PDF addresses; set at
 	// finalisation.
 	Token string

@@ -64,6 +64,24 @@ type Subscription struct {
 	// end, the trial's end, cancel_at or the incomplete expiry; 0: never.
 	NextActionAt int64
 
+	// PauseCollection, when set, pauses collection: renewal invoices are
+	// voided, kept as drafts or marked uncollectible as Behavior says,
+	// until ResumesAt (0: until unpaused).
+	PauseCollection *PauseCollection `json:",omitempty"`
+	// TrialMissingPaymentMethod is what the trial's end does when there is
+	// no payment method (trial_settings[end_behavior][missing_payment_method]):
+	// TrialEndCreateInvoice ("" too), TrialEndCancel or TrialEndPause.
+	TrialMissingPaymentMethod string `json:",omitempty"`
+	// CancellationReason is cancellation_details.reason:
+	// "cancellation_requested", "payment_failed" or "" (none).
+	CancellationReason string `json:",omitempty"`
+
+	// The scheduler's bookkeeping: whether trial_will_end was sent for the
+	// current trial, and the period end that invoice.upcoming was last sent
+	// for.
+	TrialWillEndSent bool  `json:",omitempty"`
+	UpcomingSentFor  int64 `json:",omitempty"`
+
 	Items []*SubscriptionItem
 }
 
@@ -77,6 +95,26 @@ type SubscriptionItem struct {
 	TaxRates     []*TaxRate
 	Metadata     map[string]string
 }
+
+// PauseCollection is a subscription's pause_collection.
+type PauseCollection struct {
+	Behavior  string // PauseKeepAsDraft, PauseMarkUncollectible or PauseVoid
+	ResumesAt int64  // 0: none
+}
+
+// Behaviours of pause_collection.
+const (
+	PauseKeepAsDraft       = "keep_as_draft"
+	PauseMarkUncollectible = "mark_uncollectible"
+	PauseVoid              = "void"
+)
+
+// Trial end behaviours when the customer has no payment method.
+const (
+	TrialEndCreateInvoice = "create_invoice"
+	TrialEndCancel        = "cancel"
+	TrialEndPause         = "pause"
+)
 
 // Ended reports whether the subscription is over: canceled or expired.
 func (s *Subscription) Ended() bool {

@@ -1,6 +1,9 @@
 package pay
 
-import "strconv"
+import (
+	"cmp"
+	"strconv"
+)
 
 // This file holds the Stripe object shapes of subscriptions and their
 // items at APIVersion (2025 and later: current_period_start/end are on the
@@ -166,7 +169,11 @@ func SubscriptionView(s *Subscription) any {
 	if s.CollectionMethod == CollectSend {
 		v.DaysUntilDue = &s.DaysUntilDue
 	}
-	v.TrialSettings.EndBehavior.MissingPaymentMethod = "create_invoice"
+	v.TrialSettings.EndBehavior.MissingPaymentMethod = cmp.Or(s.TrialMissingPaymentMethod, TrialEndCreateInvoice)
+	if pc := s.PauseCollection; pc != nil {
+		v.PauseCollection = map[string]any{"behavior": pc.Behavior, "resumes_at": optTime(pc.ResumesAt)}
+	}
+	v.CancellationDetails.Reason = nullString(s.CancellationReason)
 	for _, it := range s.Items {
 		v.Items.Data = append(v.Items.Data, SubscriptionItemView(s, it))
 	}
