@@ -23,6 +23,7 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 	"github.com/calmony/calmonypay/internal/store/storetest"
 	"github.com/calmony/calmonypay/internal/throttle"
+	"github.com/calmony/calmonypay/internal/webhook"
 )
 
 // Server is a running API server with one project and a test-mode key.
@@ -73,6 +74,9 @@ type Options struct {
 	// Share makes the server a second instance of Share's: the same
 	// database, project and key (Postgres and Now are then Share's).
 	Share *Server
+	// Webhooks runs a webhook delivery worker, as serve does (private and
+	// loopback endpoint URLs allowed, so that tests receive them).
+	Webhooks bool
 }
 
 // Start starts a server and stops it when the test ends.
@@ -122,6 +126,13 @@ func Start(tb testing.TB, opts Options) *Server {
 	loops.Go("origins", srv.RefreshSettings)
 	if !opts.NoTestClockLoop {
 		loops.Go("test clocks", func(ctx context.Context) { bill.RunClocks(ctx, time.Second) })
+	}
+	if opts.Webhooks {
+		w, err := webhook.New(webhook.Config{DB: db, Logger: log, Now: opts.Now, AllowPrivateURLs: true, PollInterval: 10 * time.Millisecond})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		loops.Go("webhook worker", func(ctx context.Context) { w.Run(ctx) })
 	}
 	ts.Config.Handler = srv
 	// The sandbox's pages as serve serves them (cmd/calmonypay's
