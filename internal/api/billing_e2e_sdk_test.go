@@ -161,7 +161,7 @@ func TestBillingEndToEndSDK(t *testing.T) {
 				got.Items.Data[0].CurrentPeriodStart, secondEnd)
 		}
 		paid := 0
-		for inv, err := range sc.V1Invoices.List(ctx, &stripe.InvoiceListParams{Customer: stripe.String(ada.ID)}).All(ctx) {
+		for inv, err := range sc.V1Invoices.List(ctx, &stripe.InvoiceListParams{Subscription: stripe.String(gold.ID)}).All(ctx) {
 			must(err)
 			if inv.Status == stripe.InvoiceStatusPaid && inv.AmountPaid == 1200 {
 				paid++
