@@ -253,6 +253,15 @@ func (s *Service) createSubscription(ctx context.Context, tx *store.Tx, scope pa
 	if !s.payments.CurrencyAllowed(scope, sub.Currency) {
 		return nil, pay.InvalidParam("items[0][price]", "Currency %q is not enabled for this project.", sub.Currency)
 	}
+	others, err := tx.LiveSubscriptionCurrencies(ctx, scope, cus.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range others {
+		if c != sub.Currency {
+			return nil, pay.InvalidParam("items[0][price]", "You cannot combine currencies on a single customer. This customer has an active subscription in %s, and the price is in %s.", c, sub.Currency)
+		}
+	}
 	if err := s.applySubscription(ctx, tx, sub, p); err != nil {
 		return nil, err
 	}
