@@ -112,7 +112,7 @@ func TestBillingEndToEndSDK(t *testing.T) {
 		}
 		sub := func(id string) *stripe.Subscription {
 			t.Helper()
-			s, err := sc.V1Subscriptions.Retrieve(ctx, id, &stripe.SubscriptionRetrieveParams{Params: stripe.Params{Expand: []*string{stripe.String("latest_invoice")}}})
+			s, err := sc.V1Subscriptions.Retrieve(ctx, id, &stripe.SubscriptionRetrieveParams{Expand: []*string{stripe.String("latest_invoice")}})
 			must(err)
 			return s
 		}
