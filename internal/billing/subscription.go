@@ -444,10 +444,11 @@ func (s *Service) CancelSubscription(ctx context.Context, call payments.Call, id
 	})
 }
 
-// subscriptionInvoicePaid activates the incomplete subscription whose
-// latest invoice inv, just paid, is (paid through POST
-// /v1/invoices/{id}/pay, for example after default_incomplete), with
-// customer.subscription.updated, in the payment's transaction.
+// subscriptionInvoicePaid activates the incomplete, past_due or unpaid
+// subscription whose latest invoice inv, just paid, is (paid through POST
+// /v1/invoices/{id}/pay, for example after default_incomplete, or on the
+// hosted invoice page), with customer.subscription.updated, in the
+// payment's transaction.
 func (s *Service) subscriptionInvoicePaid(ctx context.Context, tx *store.Tx, inv *pay.Invoice) error {
 	if inv.Subscription == "" {
 		return nil
@@ -456,7 +457,12 @@ func (s *Service) subscriptionInvoicePaid(ctx context.Context, tx *store.Tx, inv
 	if err != nil {
 		return err
 	}
-	if sub.Status != pay.SubscriptionIncomplete || sub.LatestInvoice != inv.ID {
+	switch sub.Status {
+	case pay.SubscriptionIncomplete, pay.SubscriptionPastDue, pay.SubscriptionUnpaid:
+	default:
+		return nil
+	}
+	if sub.LatestInvoice != inv.ID {
 		return nil
 	}
 	before := pay.SubscriptionView(sub)
