@@ -142,12 +142,14 @@ func (s *Sandbox) pay(form cs.Fields, base string) (sess *session, rp reply, ret
 	return sess, rp, false
 }
 
-// withCard adds the shopper's card and address to the signed request.
+// withCard adds the shopper's card and address to the signed request. The
+// spaces a shopper types in a card number are not part of it.
 func withCard(req, form cs.Fields) cs.Fields {
 	out := req.Clone()
 	for _, name := range []string{"cardNumber", "cardExpiryMonth", "cardExpiryYear", "cardCVV"} {
 		out.Set(name, strings.TrimSpace(form.Get(name)))
 	}
+	out.Set("cardNumber", strings.ReplaceAll(out.Get("cardNumber"), " ", ""))
 	for _, name := range []string{"customerAddress", "customerPostcode"} {
 		if v, ok := form.Lookup(name); ok {
 			out.Set(name, v)
