@@ -37,19 +37,25 @@ var (
 // and returns the checkout session to make the hosted form from
 // (payments.Service.HostedForm). An invoice that cannot be paid online
 // (pay.Invoice.PayableOnline) is refused with one of the errors above.
+//
+// The invoice is read, not locked: the callback locks the session, then the
+// invoice, and locking them here in the other order could deadlock. A
+// change after this check (paid elsewhere, voided) is caught when the
+// payment arrives, which is then refunded.
 func (s *Service) StartHostedPayment(ctx context.Context, scope pay.Scope, id string) (*pay.CheckoutSession, error) {
+	inv, err := s.db.FindInvoice(ctx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	switch {
+	case inv.Payable() && inv.AmountRemaining > 0 && inv.PayAttempt != 0:
+		return nil, ErrInvoicePaymentInFlight
+	case !inv.PayableOnline():
+		return nil, fmt.Errorf("%w: it is %s, with %d left to pay", ErrInvoiceNotPayable, inv.Status, inv.AmountRemaining)
+	}
 	var cs *pay.CheckoutSession
-	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		inv, err := tx.FindInvoice(ctx, scope, id)
-		if err != nil {
-			return err
-		}
-		switch {
-		case inv.Payable() && inv.AmountRemaining > 0 && inv.PayAttempt != 0:
-			return ErrInvoicePaymentInFlight
-		case !inv.PayableOnline():
-			return fmt.Errorf("%w: it is %s, with %d left to pay", ErrInvoiceNotPayable, inv.Status, inv.AmountRemaining)
-		}
+	err = s.db.Tx(ctx, func(tx *store.Tx) error {
+		var err error
 		cs, err = s.payments.InvoiceSession(ctx, tx, inv)
 		return err
 	})

@@ -59,11 +59,13 @@ const (
 	invoiceSessionReuse = 30 * time.Minute
 )
 
-// InvoiceSession returns the checkout session through which the customer
-// of inv, an open invoice locked in tx, pays what remains of it on the
+// InvoiceSession returns, in tx, the checkout session through which the
+// customer of inv, an open invoice, pays what remains of it on the
 // gateway's hosted page: the invoice's open session if it asks for that
 // amount and lives long enough, else a new one. The caller checks that inv
-// may be paid. Each page view still makes its own attempt (HostedForm).
+// may be paid; whether it still can when the payment arrives is the
+// hooks' to decide. Each page view still makes its own attempt
+// (HostedForm).
 func (s *Service) InvoiceSession(ctx context.Context, tx *store.Tx, inv *pay.Invoice) (*pay.CheckoutSession, error) {
 	now := tx.Now.Unix()
 	cs, err := tx.FindOpenInvoiceSession(ctx, inv.ID, now+int64(invoiceSessionReuse/time.Second))
