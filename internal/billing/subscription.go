@@ -118,7 +118,10 @@ func (s *Service) CreateSubscription(ctx context.Context, call payments.Call, p 
 			return nil, err
 		}
 		before := pay.SubscriptionView(sub)
-		now := s.now().Unix()
+		now, err := s.clockTime(ctx, tx, scope, sub.TestClock, 0)
+		if err != nil {
+			return nil, err
+		}
 		if sub.Status == pay.SubscriptionIncomplete {
 			switch {
 			case inv.Status == pay.InvoiceStatusPaid:
@@ -182,7 +185,10 @@ func (s *Service) createSubscription(ctx context.Context, tx *store.Tx, scope pa
 	if err != nil || cus.Deleted {
 		return nil, pay.NotFoundAs(cmpErr(err), "customer", p.Customer, "customer")
 	}
-	now := s.now().Unix()
+	now, err := s.clockTime(ctx, tx, scope, cus.TestClock, 0)
+	if err != nil {
+		return nil, err
+	}
 	sub := &pay.Subscription{Scope: scope, Customer: cus.ID, Status: pay.SubscriptionIncomplete, CollectionMethod: pay.CollectCharge,
 		StartDate: now, Created: now, TestClock: cus.TestClock}
 	if p.CollectionMethod != "" {
@@ -297,7 +303,7 @@ func (s *Service) createSubscription(ctx context.Context, tx *store.Tx, scope pa
 
 	// The first invoice, through the invoice operations' own steps.
 	inv := &pay.Invoice{Scope: scope, Status: pay.InvoiceStatusDraft, Currency: sub.Currency, Customer: cus.ID,
-		CollectionMethod: sub.CollectionMethod, AutoAdvance: true, PeriodStart: now, PeriodEnd: now, TestClock: cus.TestClock,
+		CollectionMethod: sub.CollectionMethod, AutoAdvance: true, PeriodStart: now, PeriodEnd: now, TestClock: cus.TestClock, Created: now,
 		DefaultPaymentMethod: sub.DefaultPaymentMethod, DefaultTaxRates: sub.DefaultTaxRates, Description: sub.Description,
 		Subscription: sub.ID, BillingReason: pay.BillingReasonSubscriptionCreate}
 	if sub.CollectionMethod == pay.CollectSend {
@@ -337,7 +343,7 @@ func (s *Service) createSubscription(ctx context.Context, tx *store.Tx, scope pa
 	if err := payments.Emit(ctx, tx, scope, pay.EventInvoiceCreated, inv.ID, s.view(inv), nil); err != nil {
 		return nil, err
 	}
-	events, err := s.finalize(ctx, tx, inv, nil)
+	events, err := s.finalize(ctx, tx, inv, now)
 	if err != nil {
 		return nil, err
 	}
@@ -411,7 +417,11 @@ func (s *Service) UpdateSubscription(ctx context.Context, call payments.Call, id
 			}
 		}
 		if p.CancelAt != nil {
-			if *p.CancelAt != 0 && *p.CancelAt <= s.now().Unix() {
+			now, err := s.clockTime(ctx, tx, sub.Scope, sub.TestClock, 0)
+			if err != nil {
+				return nil, err
+			}
+			if *p.CancelAt != 0 && *p.CancelAt <= now {
 				return nil, pay.InvalidParam("cancel_at", "cancel_at must be in the future.")
 			}
 			if p.CancelAtPeriodEnd != nil && *p.CancelAtPeriodEnd && *p.CancelAt != 0 {
@@ -434,8 +444,12 @@ func (s *Service) CancelSubscription(ctx context.Context, call payments.Call, id
 		if sub.Ended() {
 			return nil, pay.InvalidRequest("resource_missing", "id", "No such subscription: '%s': it is already %s.", id, sub.Status)
 		}
-		now := s.now().Unix()
+		now, err := s.clockTime(ctx, tx, sub.Scope, sub.TestClock, 0)
+		if err != nil {
+			return nil, err
+		}
 		sub.Status, sub.CanceledAt, sub.EndedAt = pay.SubscriptionCanceled, now, now
+		sub.CancellationReason = "cancellation_requested"
 		sub.ComputeNextActionAt()
 		if err := tx.UpdateSubscription(ctx, sub); err != nil {
 			return nil, err
@@ -444,11 +458,11 @@ func (s *Service) CancelSubscription(ctx context.Context, call payments.Call, id
 	})
 }
 
-// subscriptionInvoicePaid activates the incomplete, past_due or unpaid
-// subscription whose latest invoice inv, just paid, is (paid through POST
-// /v1/invoices/{id}/pay, for example after default_incomplete, or on the
-// hosted invoice page), with customer.subscription.updated, in the
-// payment's transaction.
+// subscriptionInvoicePaid makes active the incomplete, past_due or unpaid
+// subscription whose latest invoice inv, just paid, is (by the scheduler's
+// retry, through POST /v1/invoices/{id}/pay, for example after
+// default_incomplete, or on the hosted invoice page), with
+// customer.subscription.updated, in the payment's transaction.
 func (s *Service) subscriptionInvoicePaid(ctx context.Context, tx *store.Tx, inv *pay.Invoice) error {
 	if inv.Subscription == "" {
 		return nil
@@ -457,12 +471,11 @@ func (s *Service) subscriptionInvoicePaid(ctx context.Context, tx *store.Tx, inv
 	if err != nil {
 		return err
 	}
-	switch sub.Status {
-	case pay.SubscriptionIncomplete, pay.SubscriptionPastDue, pay.SubscriptionUnpaid:
-	default:
+	switch {
+	case sub.LatestInvoice != inv.ID:
 		return nil
-	}
-	if sub.LatestInvoice != inv.ID {
+	case sub.Status == pay.SubscriptionIncomplete, sub.Status == pay.SubscriptionPastDue, sub.Status == pay.SubscriptionUnpaid:
+	default:
 		return nil
 	}
 	before := pay.SubscriptionView(sub)

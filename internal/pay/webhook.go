@@ -71,6 +71,8 @@ const (
 	EventCustomerSubscriptionCreated
 	EventCustomerSubscriptionUpdated
 	EventCustomerSubscriptionDeleted
+	EventCustomerSubscriptionTrialWillEnd
+	EventInvoiceUpcoming
 	eventTypeEnd // one past the last
 )
 
@@ -169,6 +171,10 @@ func (t EventType) String() string {
 		return "customer.subscription.updated"
 	case EventCustomerSubscriptionDeleted:
 		return "customer.subscription.deleted"
+	case EventCustomerSubscriptionTrialWillEnd:
+		return "customer.subscription.trial_will_end"
+	case EventInvoiceUpcoming:
+		return "invoice.upcoming"
 	}
 	return ""
 }
