@@ -84,30 +84,31 @@ func (s *Service) HostedInvoicePaid(ctx context.Context, tx *store.Tx, scope pay
 		return fmt.Sprintf("the payment (%s %d %s) is not the %d %s left to pay on invoice %s",
 			pi.Status, pi.AmountReceived, pi.Currency, inv.AmountRemaining, inv.Currency, inv.ID), nil
 	}
+	now, err := s.clockTime(ctx, tx, scope, inv.TestClock, 0)
+	if err != nil {
+		return "", err
+	}
 	before := s.view(inv)
-	now := s.now().Unix()
 	inv.Payments = append(inv.Payments, pay.InvoicePayment{ID: pay.NewID(pay.PrefixInvoicePayment), PaymentIntent: pi.ID,
 		PaymentMethod: pi.PaymentMethod, AmountRequested: inv.AmountRemaining, AmountPaid: pi.AmountReceived, Status: "paid", Created: now, PaidAt: now})
 	inv.AmountPaid += pi.AmountReceived
 	inv.AmountRemaining = inv.AmountDue - inv.AmountPaid
 	inv.AttemptCount, inv.Attempted, inv.NextPaymentAttempt = inv.AttemptCount+1, true, 0
 	inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
-	if err := tx.UpdateInvoice(ctx, inv); err != nil {
+	if err := s.saveInvoice(ctx, tx, inv, before, pay.EventInvoicePaid, pay.EventInvoicePaymentSucceeded); err != nil {
 		return "", err
 	}
-	if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
-		return "", err
-	}
-	return "", s.emitInvoice(ctx, tx, inv, before, pay.EventInvoicePaid, pay.EventInvoicePaymentSucceeded)
+	return "", s.subscriptionInvoicePaid(ctx, tx, inv)
 }
 
 // HostedInvoiceDeclined records a declined hosted payment attempt of an
-// open invoice (payments.InvoiceHooks): attempt_count rises, with
-// invoice.payment_failed and invoice.updated, and the invoice stays open.
-// A shopper's attempt never advances the dunning schedule (as Stripe's
-// manual attempts do not): if the scheduler had acted on every earlier
-// failed attempt, this one counts as acted on too. While a card charge is
-// in flight nothing changes: its outcome sets the count.
+// open invoice (payments.InvoiceHooks), with invoice.payment_failed; the
+// invoice stays open. It counts as Stripe counts a customer's manual
+// attempt: as the invoice's first attempt if it had none (attempt_count 1,
+// so the scheduler then acts on it as on a failed first charge), and
+// otherwise not at all, so a shopper's tries on the page never advance the
+// dunning schedule. While a card charge is in flight nothing changes: its
+// outcome sets the count.
 func (s *Service) HostedInvoiceDeclined(ctx context.Context, tx *store.Tx, scope pay.Scope, id string) error {
 	inv, err := tx.FindInvoice(ctx, scope, id)
 	if err != nil {
@@ -117,24 +118,9 @@ func (s *Service) HostedInvoiceDeclined(ctx context.Context, tx *store.Tx, scope
 		return nil
 	}
 	before := s.view(inv)
-	if inv.DunningDone == inv.AttemptCount {
-		inv.DunningDone++
+	if inv.AttemptCount == 0 {
+		inv.AttemptCount, inv.LastFailure = 1, "card_declined"
 	}
-	inv.AttemptCount, inv.Attempted = inv.AttemptCount+1, true
-	if err := tx.UpdateInvoice(ctx, inv); err != nil {
-		return err
-	}
-	return s.emitInvoice(ctx, tx, inv, before, pay.EventInvoicePaymentFailed)
-}
-
-// emitInvoice emits the events types of inv, then invoice.updated against
-// before.
-func (s *Service) emitInvoice(ctx context.Context, tx *store.Tx, inv *pay.Invoice, before any, types ...pay.EventType) error {
-	after := s.view(inv)
-	for _, t := range types {
-		if err := payments.Emit(ctx, tx, inv.Scope, t, inv.ID, after, nil); err != nil {
-			return err
-		}
-	}
-	return payments.EmitUpdate(ctx, tx, inv.Scope, pay.EventInvoiceUpdated, inv.ID, before, after)
+	inv.Attempted = true
+	return s.saveInvoice(ctx, tx, inv, before, pay.EventInvoicePaymentFailed)
 }

@@ -250,9 +250,9 @@ func TestHostedInvoicePayment(t *testing.T) {
 }
 
 // TestHostedInvoiceDeclined: a declined card leaves the invoice open with
-// invoice.payment_failed and attempt_count raised once per attempt
-// (whichever copies arrive); a cancel on the gateway's page counts nothing;
-// another card then pays it.
+// invoice.payment_failed once per attempt (whichever copies arrive), and
+// attempt_count 1 for the first; a cancel on the gateway's page counts
+// nothing; another card then pays it.
 func TestHostedInvoiceDeclined(t *testing.T) {
 	t.Parallel()
 	invDBs(t, func(t *testing.T, e *invEnv) {
@@ -269,11 +269,22 @@ func TestHostedInvoiceDeclined(t *testing.T) {
 			t.Errorf("third copy: %q %v", where, err)
 		}
 		got := e.invoice(t, inv.ID)
-		if got.Status != pay.InvoiceStatusOpen || got.AttemptCount != 1 || !got.Attempted || got.DunningDone != 1 || len(got.Payments) != 0 {
+		if got.Status != pay.InvoiceStatusOpen || got.AttemptCount != 1 || !got.Attempted || got.LastFailure != "card_declined" || len(got.Payments) != 0 {
 			t.Fatalf("after a decline: %+v", got)
 		}
 		if n := len(e.events(t, "invoice.payment_failed")); n != 1 {
 			t.Errorf("%d invoice.payment_failed, want 1", n)
+		}
+		// A second decline is reported, but counts no second attempt: as
+		// Stripe's manual attempts, it does not advance the retry schedule.
+		if where := e.both(t, e.shopper(t, inv, "4000000000000002", "pay")); where != page+"?payment=declined" {
+			t.Errorf("declined again: shopper sent to %q", where)
+		}
+		if got := e.invoice(t, inv.ID); got.AttemptCount != 1 {
+			t.Errorf("a second decline counted: attempt_count %d", got.AttemptCount)
+		}
+		if n := len(e.events(t, "invoice.payment_failed")); n != 2 {
+			t.Errorf("%d invoice.payment_failed after two declines, want 2", n)
 		}
 		if where := e.both(t, e.shopper(t, inv, "", "cancel")); where != page+"?payment=cancelled" {
 			t.Errorf("cancelled: shopper sent to %q", where)
@@ -287,8 +298,8 @@ func TestHostedInvoiceDeclined(t *testing.T) {
 		if got := e.invoice(t, inv.ID); got.Status != pay.InvoiceStatusPaid || got.AttemptCount != 2 || len(got.Payments) != 1 {
 			t.Errorf("paid after a decline: %+v", got)
 		}
-		if n := len(e.events(t, "invoice.payment_failed")); n != 1 {
-			t.Errorf("%d invoice.payment_failed after paying, want 1", n)
+		if n := len(e.events(t, "invoice.payment_failed")); n != 2 {
+			t.Errorf("%d invoice.payment_failed after paying, want 2", n)
 		}
 	})
 }
