@@ -163,10 +163,11 @@ func (h *Pages) invoicePage(w http.ResponseWriter, r *http.Request) {
 }
 
 // setInvoiceHeaders sets what every invoice page and PDF carries: never
-// cached, never indexed, no referrer (the address is the credential).
+// cached, never indexed (the address is the credential; the middleware's
+// Referrer-Policy, strict-origin-when-cross-origin, keeps it from other
+// sites, the gateway's page among them).
 func setInvoiceHeaders(hd http.Header) {
 	hd.Set("Cache-Control", "no-store")
-	hd.Set("Referrer-Policy", "no-referrer")
 	hd.Set("X-Robots-Tag", "noindex, nofollow")
 }
 
