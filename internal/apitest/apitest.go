@@ -99,7 +99,7 @@ func Start(tb testing.TB, opts Options) *Server {
 	publicURL, sandboxURL := "http://"+ts.Listener.Addr().String(), "http://"+sts.Listener.Addr().String()
 	noEnv := func(string) string { return "" }
 	test, err := sandbox.Setup(noEnv, sandbox.SetupOptions{CallbackURL: publicURL + payments.CheckoutCallbackPath,
-		SandboxURL: sandboxURL, Logger: log})
+		SandboxURL: sandboxURL, Logger: log, StandIn: payments.HostedStandIn})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -114,7 +114,8 @@ func Start(tb testing.TB, opts Options) *Server {
 	svc := payments.New(payments.Config{DB: db, Keys: db.Keys(), Gateways: gws, Logger: log, Now: opts.Now, PublicURL: publicURL,
 		SkipCallbackSignature: opts.SkipCallbackSignature, Render: api.Renderer(publicURL), AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
 	bill := billing.New(billing.Config{DB: db, Payments: svc, Logger: log, Now: opts.Now})
-	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Logger: log, ClientRateLimit: perClient, Now: opts.Now})
+	svc.SetInvoiceHooks(bill)
+	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Billing: bill, Logger: log, ClientRateLimit: perClient, Now: opts.Now})
 	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: pages.Routes(), Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit,
 		AppOrigin: "https://app.calmony.test", Now: opts.Now,
 		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs})

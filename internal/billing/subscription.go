@@ -469,9 +469,9 @@ func (s *Service) CancelSubscription(ctx context.Context, call payments.Call, id
 
 // subscriptionInvoicePaid makes active the incomplete, past_due or unpaid
 // subscription whose latest invoice inv, just paid, is (by the scheduler's
-// retry, or through POST /v1/invoices/{id}/pay, for example after
-// default_incomplete), with customer.subscription.updated, in the
-// payment's transaction.
+// retry, through POST /v1/invoices/{id}/pay, for example after
+// default_incomplete, or on the hosted invoice page), with
+// customer.subscription.updated, in the payment's transaction.
 func (s *Service) subscriptionInvoicePaid(ctx context.Context, tx *store.Tx, inv *pay.Invoice) error {
 	if inv.Subscription == "" {
 		return nil
