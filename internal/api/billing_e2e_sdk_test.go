@@ -13,10 +13,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/stripe/stripe-go/v85"
 	"github.com/stripe/stripe-go/v85/webhook"
 
 	"github.com/calmony/calmonypay/internal/apitest"
+	"github.com/calmony/calmonypay/internal/browsertest"
 )
 
 // sdkReceiver is a merchant's webhook endpoint: it checks every delivery
@@ -60,8 +62,9 @@ func (rc *sdkReceiver) received() (map[string]stripe.Event, []string) {
 // with a default card, a subscription with a trial and VAT, clock advances
 // through the trial's end and several renewals, a card that starts
 // declining and dunning to the final action, a subscription cancelled at
-// its period's end, a manual invoice with its PDF, and every webhook
-// verified with stripe-go's signature check.
+// its period's end, a manual invoice with its PDF paid on its hosted page
+// in a real browser, and every webhook verified with stripe-go's signature
+// check.
 func TestBillingEndToEndSDK(t *testing.T) {
 	t.Parallel()
 	eachStoreWith(t, apitest.Options{Webhooks: true, AllowPrivateWebhookURLs: true}, func(t *testing.T, srv *apitest.Server) {
@@ -215,6 +218,19 @@ func TestBillingEndToEndSDK(t *testing.T) {
 					t.Errorf("the PDF has no %q:\n%s", want, text)
 				}
 			}
+		}
+
+		// The customer pays it on its hosted invoice page, in a browser.
+		tab := browsertest.New(t, 60*time.Second)
+		tab.Do(chromedp.Navigate(manual.HostedInvoiceURL))
+		payOnGatewayPage(t, tab, srv, "4242 4242 4242 4242")
+		if got := tab.Text("#status"); got != "Paid" {
+			t.Errorf("the hosted page after paying says %q", got)
+		}
+		manual, err = sc.V1Invoices.Retrieve(ctx, manual.ID, nil)
+		must(err)
+		if manual.Status != stripe.InvoiceStatusPaid || manual.AmountPaid != 3600 {
+			t.Errorf("manual invoice after the hosted payment: %s, paid %d", manual.Status, manual.AmountPaid)
 		}
 
 		// Every event was delivered, and verified by stripe-go.
