@@ -41,6 +41,22 @@ var expandable = map[string][]expandField{
 	"line_item": {},
 }
 
+// includable are the fields, named by object type and path, that Stripe
+// leaves null unless expand[] names them ("includable" fields): each
+// function returns the field's value for object m.
+var includable = map[string]func(ctx context.Context, f finder, scope pay.Scope, m map[string]any) (any, error){
+	// An invoice's confirmation_secret: the client secret of the payment
+	// intent its customer confirms (default_incomplete subscriptions).
+	"invoice.confirmation_secret": func(ctx context.Context, f finder, scope pay.Scope, m map[string]any) (any, error) {
+		id, _ := m["id"].(string)
+		inv, err := f.FindInvoice(ctx, scope, id)
+		if err != nil || inv.ConfirmationSecret == "" {
+			return nil, err
+		}
+		return map[string]any{"client_secret": inv.ConfirmationSecret, "type": "payment_intent"}, nil
+	},
+}
+
 // loader fetches an expandable object, as a domain object that pay.View
 // renders.
 type loader func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error)
@@ -187,6 +203,14 @@ func (x expansion) in(ctx context.Context, m map[string]any, parts []string, pat
 		parent = sub
 	}
 	leaf := field[n-1]
+	if include := includable[typ+"."+strings.Join(field, ".")]; include != nil && parent[leaf] == nil {
+		v, err := include(ctx, x.f, x.scope, m)
+		if err != nil {
+			return err
+		}
+		parent[leaf] = v
+		return nil
+	}
 	switch v := parent[leaf].(type) {
 	case string:
 		obj, err := x.load(ctx, v, target)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -287,4 +288,71 @@ func emitSubscriptionEvents(t *testing.T, sc *stripe.Client) {
 		t.Fatal(err)
 	}
 	waitReady(t, sc, clock.ID)
+}
+
+// TestSubscriptionConfirmationSecretSDK: a default_incomplete subscription's
+// first invoice carries, when expanded, the client secret of the payment
+// intent the customer confirms; a declined confirmation is a failed
+// attempt, a successful one pays the invoice, activates the subscription
+// and saves the card for its renewals.
+func TestSubscriptionConfirmationSecretSDK(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
+		sc := payClient(t, srv, "")
+		ctx := context.Background()
+		price := monthlyPrice(t, sc, 1500, "month")
+		cus, err := sc.V1Customers.Create(ctx, &stripe.CustomerCreateParams{Email: stripe.String("confirm@example.com")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub, err := sc.V1Subscriptions.Create(ctx, &stripe.SubscriptionCreateParams{Customer: stripe.String(cus.ID),
+			PaymentBehavior: stripe.String("default_incomplete"), Items: []*stripe.SubscriptionCreateItemParams{{Price: stripe.String(price.ID)}},
+			Expand: []*string{stripe.String("latest_invoice.confirmation_secret")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv := sub.LatestInvoice
+		if sub.Status != stripe.SubscriptionStatusIncomplete || inv == nil || inv.ConfirmationSecret == nil ||
+			inv.ConfirmationSecret.Type != "payment_intent" || !strings.Contains(inv.ConfirmationSecret.ClientSecret, "_secret_") {
+			t.Fatalf("default_incomplete subscription: %s, invoice %+v", sub.Status, inv)
+		}
+		// Not shown unless expanded, as Stripe's includable fields.
+		plain, err := sc.V1Invoices.Retrieve(ctx, inv.ID, nil)
+		if err != nil || plain.ConfirmationSecret != nil {
+			t.Errorf("unexpanded confirmation_secret: %+v %v", plain.ConfirmationSecret, err)
+		}
+		piID, _, _ := strings.Cut(inv.ConfirmationSecret.ClientSecret, "_secret_")
+		pi, err := sc.V1PaymentIntents.Retrieve(ctx, piID, nil)
+		if err != nil || pi.Amount != 1500 || pi.Status != stripe.PaymentIntentStatusRequiresPaymentMethod || pi.Metadata["invoice"] != inv.ID {
+			t.Fatalf("the confirmation's payment intent: %+v %v", pi, err)
+		}
+
+		// A declined card: the invoice stays open, one failed attempt.
+		_, err = sc.V1PaymentIntents.Confirm(ctx, piID, &stripe.PaymentIntentConfirmParams{PaymentMethod: stripe.String("pm_card_chargeDeclined")})
+		if se := stripeErr(t, err); se.HTTPStatusCode != 402 {
+			t.Fatalf("declined confirmation: %v", err)
+		}
+		if got, _ := sc.V1Invoices.Retrieve(ctx, inv.ID, nil); got.Status != stripe.InvoiceStatusOpen || got.AttemptCount != 1 {
+			t.Errorf("after a declined confirmation: %s, %d attempts", got.Status, got.AttemptCount)
+		}
+
+		// The customer confirms with a good card.
+		pi, err = sc.V1PaymentIntents.Confirm(ctx, piID, &stripe.PaymentIntentConfirmParams{PaymentMethod: stripe.String("pm_card_visa")})
+		if err != nil || pi.Status != stripe.PaymentIntentStatusSucceeded {
+			t.Fatalf("confirmation: %+v %v", pi, err)
+		}
+		got, err := sc.V1Subscriptions.Retrieve(ctx, sub.ID, &stripe.SubscriptionRetrieveParams{Expand: []*string{stripe.String("latest_invoice")}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != stripe.SubscriptionStatusActive || got.LatestInvoice.Status != stripe.InvoiceStatusPaid ||
+			got.LatestInvoice.AmountPaid != 1500 || got.DefaultPaymentMethod == nil || got.DefaultPaymentMethod.ID != pi.PaymentMethod.ID {
+			t.Fatalf("after the confirmation: %s, invoice %s paid %d, default payment method %+v", got.Status, got.LatestInvoice.Status,
+				got.LatestInvoice.AmountPaid, got.DefaultPaymentMethod)
+		}
+		pm, err := sc.V1PaymentMethods.Retrieve(ctx, pi.PaymentMethod.ID, nil)
+		if err != nil || pm.Customer == nil || pm.Customer.ID != cus.ID {
+			t.Errorf("the card paid with is not saved to the customer: %+v %v", pm, err)
+		}
+	})
 }

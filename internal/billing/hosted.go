@@ -124,3 +124,40 @@ func (s *Service) HostedInvoiceDeclined(ctx context.Context, tx *store.Tx, scope
 	inv.Attempted = true
 	return s.saveInvoice(ctx, tx, inv, before, pay.EventInvoicePaymentFailed)
 }
+
+// InvoiceIntentSettled applies the outcome of pi, if it is the payment
+// intent of an invoice's confirmation_secret, to that invoice
+// (payments.InvoiceHooks), in the transaction that records it: paid as on
+// the hosted page (the subscription whose first invoice it is becomes
+// active and, if neither it nor its customer has a default payment method,
+// takes the card paid with as its own, so that its renewals can be
+// charged), or a failed attempt. The invoice is read without a lock first:
+// the intents of the invoices' own charges, which also name their invoice,
+// are left alone without taking one.
+func (s *Service) InvoiceIntentSettled(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent) (string, error) {
+	id := pi.Metadata["invoice"]
+	if peek, err := tx.ReadInvoice(ctx, pi.Scope, id); err != nil || peek.ConfirmationIntent != pi.ID {
+		return "", ignoreNotFound(err)
+	}
+	if pi.Status != pay.StatusSucceeded {
+		return "", s.HostedInvoiceDeclined(ctx, tx, pi.Scope, id)
+	}
+	refuse, err := s.HostedInvoicePaid(ctx, tx, pi.Scope, id, pi)
+	if err != nil || refuse != "" {
+		return refuse, err
+	}
+	inv, err := tx.FindInvoice(ctx, pi.Scope, id)
+	if err != nil || inv.Subscription == "" {
+		return "", err
+	}
+	sub, err := tx.FindSubscription(ctx, pi.Scope, inv.Subscription)
+	if err != nil {
+		return "", err
+	}
+	if pm, err := s.paymentMethodOf(ctx, tx, sub); err != nil || pm != "" {
+		return "", err
+	}
+	before := pay.SubscriptionView(sub)
+	sub.DefaultPaymentMethod = pi.PaymentMethod
+	return "", s.saveSubscription(ctx, tx, sub, before)
+}

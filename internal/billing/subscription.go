@@ -108,6 +108,16 @@ func (s *Service) CreateSubscription(ctx context.Context, call payments.Call, p 
 			decline = a.Err
 		}
 	}
+	// default_incomplete: the payment intent the customer confirms, whose
+	// client secret is the invoice's confirmation_secret. Its key names the
+	// invoice, so a retry finds the same intent.
+	var confirm *pay.PaymentIntent
+	if p.PaymentBehavior == DefaultIncomplete && sub.CollectionMethod == pay.CollectCharge && inv.Status == pay.InvoiceStatusOpen &&
+		inv.AmountRemaining > 0 && inv.ConfirmationIntent == "" {
+		if confirm, err = s.confirmationIntent(ctx, inv); err != nil {
+			return nil, err
+		}
+	}
 	return s.payments.Write(ctx, call, func(ctx context.Context, tx *store.Tx) (any, error) {
 		sub, err := tx.FindSubscription(ctx, scope, subID)
 		if err != nil {
@@ -116,6 +126,12 @@ func (s *Service) CreateSubscription(ctx context.Context, call payments.Call, p 
 		inv, err := tx.FindInvoice(ctx, scope, sub.LatestInvoice)
 		if err != nil {
 			return nil, err
+		}
+		if confirm != nil && inv.ConfirmationIntent == "" {
+			inv.ConfirmationIntent, inv.ConfirmationSecret = confirm.ID, confirm.ClientSecret
+			if err := tx.UpdateInvoice(ctx, inv); err != nil {
+				return nil, err
+			}
 		}
 		before := pay.SubscriptionView(sub)
 		now, err := s.clockTime(ctx, tx, scope, sub.TestClock, 0)
@@ -152,6 +168,33 @@ func (s *Service) CreateSubscription(ctx context.Context, call payments.Call, p 
 		}
 		return sub, nil
 	})
+}
+
+// confirmationIntent makes (or, retried, finds) the payment intent the
+// customer of inv confirms to pay it: what remains of it, for the
+// invoice's customer, saving the card for the subscription's renewals
+// (setup_future_usage=off_session).
+func (s *Service) confirmationIntent(ctx context.Context, inv *pay.Invoice) (*pay.PaymentIntent, error) {
+	k := "invoice:" + inv.ID + ":confirmation"
+	key := &payments.IdempotencyKey{Key: store.IdemKey{Scope: inv.Scope, Key: k}, Method: "POST", Path: "/billing/invoices/confirmation", Fingerprint: k}
+	amount, desc, offSession := inv.AmountRemaining, "Invoice "+inv.Number, "off_session"
+	a, err := s.payments.CreatePaymentIntent(ctx, payments.Call{Scope: inv.Scope, Key: key}, pay.PaymentIntentUpdate{Amount: &amount,
+		Currency: &inv.Currency, Customer: &inv.Customer, Description: &desc, SetupFutureUsage: &offSession,
+		Metadata: pay.MetadataUpdate{Set: map[string]string{"invoice": inv.ID}}}, false, payments.ConfirmParams{})
+	if err != nil {
+		return nil, err
+	}
+	if a.Err != nil {
+		return nil, a.Err
+	}
+	if pi, ok := a.Object.(*pay.PaymentIntent); ok {
+		return pi, nil
+	}
+	id, err := answerID(a)
+	if err != nil {
+		return nil, err
+	}
+	return s.db.FindPaymentIntent(ctx, inv.Scope, id)
 }
 
 // answerID reads the ID of the object an answer carries.

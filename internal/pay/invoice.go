@@ -85,6 +85,12 @@ type Invoice struct {
 	// doubled each time up to a day.
 	PayResumeAt    int64 `json:",omitempty"`
 	PayResumeDelay int64 `json:",omitempty"`
+	// ConfirmationIntent is the payment intent the customer confirms to pay
+	// the invoice (a default_incomplete subscription's first invoice), and
+	// ConfirmationSecret its client secret (confirmation_secret), sealed at
+	// rest with the customer's details.
+	ConfirmationIntent string `json:",omitempty"`
+	ConfirmationSecret string `json:"-"`
 	// LastFailure is the decline code (else the error code) of the latest
 	// failed payment attempt: the scheduler stops retrying on a hard one.
 	LastFailure string `json:",omitempty"`

@@ -350,7 +350,21 @@ func (s *Service) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayO
 	if err := tx.CreateCharge(ctx, ch); err != nil {
 		return nil, err
 	}
-	return pi, Emit(ctx, tx, op.Scope, event, pi.ID, pay.PaymentIntentView(pi), nil)
+	if err := Emit(ctx, tx, op.Scope, event, pi.ID, pay.PaymentIntentView(pi), nil); err != nil {
+		return nil, err
+	}
+	// setup_future_usage with a customer: the card is the customer's from
+	// now on, as Stripe attaches it once the payment succeeds.
+	if pi.SetupFutureUsage != "" && pi.Customer != "" && pm.Customer == "" {
+		pm.Customer = pi.Customer
+		if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
+			return nil, err
+		}
+		if err := Emit(ctx, tx, op.Scope, pay.EventPaymentMethodAttached, pm.ID, pay.PaymentMethodView(pm), nil); err != nil {
+			return nil, err
+		}
+	}
+	return pi, s.invoiceIntentSettled(ctx, tx, pi)
 }
 
 // failSale records a refused sale: the intent needs a new payment method,
@@ -377,6 +391,9 @@ func (s *Service) failSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp,
 		if err := Emit(ctx, tx, op.Scope, typ, pi.ID, v, nil); err != nil {
 			return nil, err
 		}
+	}
+	if err := s.invoiceIntentSettled(ctx, tx, pi); err != nil {
+		return nil, err
 	}
 	return nil, e
 }

@@ -33,6 +33,31 @@ type InvoiceHooks interface {
 	// HostedInvoiceDeclined records a declined hosted payment attempt of
 	// the invoice (not a shopper's cancel).
 	HostedInvoiceDeclined(ctx context.Context, tx *store.Tx, scope pay.Scope, invoiceID string) error
+	// InvoiceIntentSettled applies the outcome of a confirmation of pi, a
+	// payment intent that may be the one an invoice's confirmation_secret
+	// belongs to (its metadata names the invoice), to that invoice: paid
+	// (succeeded) or a failed attempt. It changes nothing for any other
+	// intent. On success it returns, as HostedInvoicePaid does, why the
+	// invoice could not take the payment, which is then refunded at once.
+	InvoiceIntentSettled(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent) (refuse string, err error)
+}
+
+// invoiceIntentSettled passes a sale's outcome on pi to the invoice hooks,
+// in the transaction that records it, when pi's metadata names an invoice;
+// a success the invoice cannot take is refunded at once (the refund's
+// gateway op is left to the reconciler, its lease lapsed).
+func (s *Service) invoiceIntentSettled(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent) error {
+	id := pi.Metadata["invoice"]
+	if s.invoices == nil || id == "" {
+		return nil
+	}
+	refuse, err := s.invoices.InvoiceIntentSettled(ctx, tx, pi)
+	if err != nil || refuse == "" || pi.Status != pay.StatusSucceeded {
+		return err
+	}
+	s.log.WarnContext(ctx, "payment of an invoice's confirmation_secret refunded at once", "invoice", id, "payment_intent", pi.ID, "why", refuse)
+	_, err = s.recordRefundNow(ctx, tx, pi, map[string]string{"invoice": id, "calmony_refund_reason": refuse})
+	return err
 }
 
 // SetInvoiceHooks sets what settles invoices paid on the hosted invoice

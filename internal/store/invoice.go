@@ -201,9 +201,10 @@ const invoiceColumns = `id, project_id, livemode, created, customer_id, status, 
 
 // invoicePII is the sealed part of an invoice row.
 type invoicePII struct {
-	Name    string       `json:"name,omitempty"`
-	Email   string       `json:"email,omitempty"`
-	Address *pay.Address `json:"address,omitempty"`
+	Name               string       `json:"name,omitempty"`
+	Email              string       `json:"email,omitempty"`
+	Address            *pay.Address `json:"address,omitempty"`
+	ConfirmationSecret string       `json:"confirmation_secret,omitempty"`
 }
 
 func invoiceAAD(id string) []byte { return []byte("invoice/" + id + "/pii") }
@@ -235,7 +236,7 @@ func (db *DB) scanInvoice(row interface{ Scan(...any) error }) (*pay.Invoice, er
 		if err := json.Unmarshal(plain, &p); err != nil {
 			return nil, fmt.Errorf("invoice %s personal data: %w", id, err)
 		}
-		inv.CustomerName, inv.CustomerEmail, inv.CustomerAddress = p.Name, p.Email, p.Address
+		inv.CustomerName, inv.CustomerEmail, inv.CustomerAddress, inv.ConfirmationSecret = p.Name, p.Email, p.Address, p.ConfirmationSecret
 	}
 	return &inv, nil
 }
@@ -255,8 +256,9 @@ func (db *DB) invoiceRow(inv *pay.Invoice) (data string, number, token any, seal
 	if inv.Token != "" {
 		token = inv.Token
 	}
-	if inv.CustomerName != "" || inv.CustomerEmail != "" || inv.CustomerAddress != nil {
-		plain, err := json.Marshal(invoicePII{Name: inv.CustomerName, Email: inv.CustomerEmail, Address: inv.CustomerAddress})
+	if inv.CustomerName != "" || inv.CustomerEmail != "" || inv.CustomerAddress != nil || inv.ConfirmationSecret != "" {
+		plain, err := json.Marshal(invoicePII{Name: inv.CustomerName, Email: inv.CustomerEmail, Address: inv.CustomerAddress,
+			ConfirmationSecret: inv.ConfirmationSecret})
 		if err != nil {
 			return "", nil, nil, nil, err
 		}
@@ -317,6 +319,12 @@ func (db *DB) FindInvoice(ctx context.Context, scope pay.Scope, id string) (*pay
 // PostgreSQL so that its changes serialise.
 func (tx *Tx) FindInvoice(ctx context.Context, scope pay.Scope, id string) (*pay.Invoice, error) {
 	return tx.db.findInvoice(ctx, tx.tx, scope, id, tx.db.forUpdate())
+}
+
+// ReadInvoice returns an invoice within the transaction without locking
+// it, for a look that must not take the lock (or a second connection).
+func (tx *Tx) ReadInvoice(ctx context.Context, scope pay.Scope, id string) (*pay.Invoice, error) {
+	return tx.db.findInvoice(ctx, tx.tx, scope, id, "")
 }
 
 func (db *DB) findInvoice(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.Invoice, error) {
