@@ -96,6 +96,7 @@ type Invoice struct {
 const (
 	BillingReasonSubscriptionCreate = "subscription_create"
 	BillingReasonSubscriptionCycle  = "subscription_cycle"
+	BillingReasonSubscriptionUpdate = "subscription_update"
 )
 
 // Collection methods an invoice may have.
@@ -158,6 +159,12 @@ type InvoiceItem struct {
 	LineID      string // the ID of its line on an invoice
 	TestClock   string
 	Deleted     bool
+	// Subscription and SubscriptionItem are what a subscription's item
+	// (a proration) bills, "" for a one-off item; Proration marks the
+	// credits and debits of a subscription change.
+	Subscription     string
+	SubscriptionItem string
+	Proration        bool
 }
 
 // TaxRateIDs returns the IDs of rates.

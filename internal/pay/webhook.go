@@ -71,6 +71,7 @@ const (
 	EventCustomerSubscriptionCreated
 	EventCustomerSubscriptionUpdated
 	EventCustomerSubscriptionDeleted
+	EventCustomerSubscriptionResumed
 	eventTypeEnd // one past the last
 )
 
@@ -169,6 +170,8 @@ func (t EventType) String() string {
 		return "customer.subscription.updated"
 	case EventCustomerSubscriptionDeleted:
 		return "customer.subscription.deleted"
+	case EventCustomerSubscriptionResumed:
+		return "customer.subscription.resumed"
 	}
 	return ""
 }
