@@ -317,6 +317,26 @@ func TestSubscriptionItemChanges(t *testing.T) {
 			}
 		})
 
+		t.Run("price_data", func(t *testing.T) {
+			e.at(0)
+			sub, _ := e.subscribe(t, billing.SubscriptionParams{Customer: e.customer(t, "pm_card_visa"),
+				Items: []billing.SubscriptionItemParams{{Price: gold}}})
+			e.at(10)
+			up := e.update(t, sub.ID, billing.SubscriptionParams{Changes: billing.Changes{ItemChanges: []billing.ItemChange{{ID: sub.Items[0].ID,
+				PriceData: &billing.RecurringPriceData{Currency: "gbp", Product: sub.Items[0].Price.Product, UnitAmount: 2000,
+					Recurring: pay.Recurring{Interval: "month", IntervalCount: 1}}}}}})
+			if p := up.Items[0].Price; p.ID == gold || p.Active || p.UnitAmount != 2000 || p.Recurring == nil {
+				t.Errorf("inline price %+v", p)
+			}
+			if got := sorted(amounts(e.pendingOf(t, sub.ID))); !slices.Equal(got, []int64{-677, 1355}) {
+				t.Errorf("prorations %v", got)
+			}
+			_, err := e.bill.UpdateSubscription(ctx, e.plain(), sub.ID, billing.SubscriptionParams{Changes: billing.Changes{
+				ItemChanges: []billing.ItemChange{{ID: sub.Items[0].ID, Prefix: "items[0]", PriceData: &billing.RecurringPriceData{Currency: "gbp",
+					Product: "prod_nope", UnitAmount: 2000, Recurring: pay.Recurring{Interval: "month", IntervalCount: 1}}}}}})
+			refused(t, "price_data of no product", err, 404, "items[0][price_data][product]")
+		})
+
 		t.Run("proration_date", func(t *testing.T) {
 			e.at(0)
 			sub, _ := e.subscribe(t, billing.SubscriptionParams{Customer: e.customer(t, "pm_card_visa"),
