@@ -116,6 +116,7 @@ func (tx *Tx) CreateSubscription(ctx context.Context, s *pay.Subscription) error
 	}
 	for _, it := range s.Items {
 		it.ID, it.Subscription, it.Created = pay.NewID(pay.PrefixSubscriptionItem), s.ID, s.Created
+		it.CurrentPeriodStart, it.CurrentPeriodEnd = s.CurrentPeriodStart, s.CurrentPeriodEnd
 		_, err := tx.tx.ExecContext(ctx, `INSERT INTO subscription_items (`+subscriptionItemColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			it.ID, s.Scope.ProjectID, s.Scope.Livemode, it.Created, s.ID, it.Price.ID, it.Quantity,
 			strings.Join(pay.TaxRateIDs(it.TaxRates), ","), metadataJSON(it.Metadata))
@@ -126,11 +127,15 @@ func (tx *Tx) CreateSubscription(ctx context.Context, s *pay.Subscription) error
 	return nil
 }
 
-// UpdateSubscription writes a subscription's own fields (not its items).
+// UpdateSubscription writes a subscription's own fields (not its items,
+// whose copies of its period it refreshes).
 func (tx *Tx) UpdateSubscription(ctx context.Context, s *pay.Subscription) error {
 	data, err := subscriptionData(s)
 	if err != nil {
 		return err
+	}
+	for _, it := range s.Items {
+		it.CurrentPeriodStart, it.CurrentPeriodEnd = s.CurrentPeriodStart, s.CurrentPeriodEnd
 	}
 	err = tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE subscriptions SET status = $4, next_action_at = $5, default_tax_rates = $6, data = $7 `+whereID,
 		s.ID, s.Scope.ProjectID, s.Scope.Livemode, s.Status, s.NextActionAt, strings.Join(pay.TaxRateIDs(s.DefaultTaxRates), ","), data))
@@ -241,9 +246,11 @@ func (db *DB) FindDueSubscriptions(ctx context.Context, clock string, now int64,
 }
 
 // CreateSubscriptionItem inserts a new item of subscription s, filling in
-// its ID and subscription (its Created is kept: the subscription's clock).
+// its ID and subscription (its Created is kept if set: the subscription's
+// clock).
 func (tx *Tx) CreateSubscriptionItem(ctx context.Context, s *pay.Subscription, it *pay.SubscriptionItem) error {
 	it.ID, it.Subscription = pay.NewID(pay.PrefixSubscriptionItem), s.ID
+	it.CurrentPeriodStart, it.CurrentPeriodEnd = s.CurrentPeriodStart, s.CurrentPeriodEnd
 	if it.Created == 0 {
 		it.Created = tx.unix()
 	}
