@@ -6,6 +6,7 @@
 //	calmonypay origins    manage a project's CORS allowlist
 //	calmonypay currencies the currencies a project may charge in
 //	calmonypay gateway    gateway operations that need an operator
+//	calmonypay billing    run the billing scheduler once (for cron)
 //	calmonypay listen     forward webhook events to a local app
 //	calmonypay trigger    create test objects that emit an event
 //	calmonypay sandbox    run the Cardstream sandbox on its own

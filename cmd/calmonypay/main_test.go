@@ -512,3 +512,17 @@ func TestTriggerEveryEvent(t *testing.T) {
 		}
 	}
 }
+
+// TestBillingRun runs one pass of the billing scheduler from the command
+// line (the scheduler's work is tested in internal/billing).
+func TestBillingRun(t *testing.T) {
+	t.Parallel()
+	te := newTestEnv(t)
+	te.migrate()
+	if code, out, errOut := te.cmd("billing", "run"); code != 0 || !strings.Contains(out, "Billing run: 0 due") {
+		t.Errorf("billing run = %d %q %q", code, out, errOut)
+	}
+	if code, _, _ := te.cmd("billing"); code != 2 {
+		t.Errorf("billing with no subcommand = %d, want 2", code)
+	}
+}

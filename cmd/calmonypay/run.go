@@ -35,6 +35,7 @@ commands:
   origins add|remove ORIGIN [--project ID]
   origins list [--project ID]
   currencies list|set CODES [--project ID]   currencies a project may charge in (default gbp)
+  billing run                         one pass of the billing scheduler (renewals, trial ends, retries), for cron
   gateway ops [--state attention|pending|done|all]
   gateway resolve OP_ID [--xref XREF | --not-charged]
   sandbox [--addr ADDR] [--merchant ID:SECRET]...
@@ -71,6 +72,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = sandboxCommand(ctx, args[1:], e)
 	case "gateway":
 		err = gatewayCommand(ctx, args[1:], e)
+	case "billing":
+		err = billingCommand(ctx, args[1:], e)
 	case "currencies":
 		err = currenciesCommand(ctx, args[1:], e)
 	case "listen":

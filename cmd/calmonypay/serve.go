@@ -318,7 +318,8 @@ func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult, sand
 
 // runLoops starts serve's background loops in g: the settings caches'
 // reloads, the reconciler (every interval), the checkout sweeper, the
-// idempotency-key pruner, the webhook worker and the test clocks' advances.
+// idempotency-key pruner, the webhook worker, the test clocks' advances and
+// the billing scheduler.
 func runLoops(g *loop.Group, db *store.DB, svc *payments.Service, bill *billing.Service, srv *api.Server, webhooks *webhook.Worker,
 	interval time.Duration, log *slog.Logger) {
 	g.Go("project currencies", svc.RefreshSettings)
@@ -342,6 +343,9 @@ func runLoops(g *loop.Group, db *store.DB, svc *payments.Service, bill *billing.
 	// Advances of test clocks finish within a second, at once on the
 	// instance that accepted them.
 	g.Go("test clocks", func(ctx context.Context) { bill.RunClocks(ctx, time.Second) })
+	// Renewals, trial ends, retries and expiries on the wall clock: due
+	// work waits at most a minute.
+	g.Go("billing scheduler", func(ctx context.Context) { bill.RunScheduler(ctx, time.Minute) })
 	g.Go("webhook worker", func(ctx context.Context) {
 		if err := webhooks.Run(ctx); err != nil {
 			log.ErrorContext(ctx, "webhook worker stopped", "err", err)

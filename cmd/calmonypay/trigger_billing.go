@@ -150,7 +150,46 @@ func billingFixtures() map[pay.EventType]fixture {
 		pay.EventCustomerSubscriptionUpdated: subscription(updateAt("subscription", "/v1/subscriptions/")),
 		pay.EventCustomerSubscriptionDeleted: subscription(deleteAt("subscription", "/v1/subscriptions/")),
 		pay.EventCustomerSubscriptionResumed: triggerResumed,
+		// The scheduler's notices: a trial on a test clock, nine days in.
+		pay.EventCustomerSubscriptionTrialWillEnd: triggerTrialNotices,
+		pay.EventInvoiceUpcoming:                  triggerTrialNotices,
 	}
+}
+
+// triggerTrialNotices subscribes a customer on a new test clock to a
+// ten-day trial and advances the clock nine days, past the scheduler's
+// invoice.upcoming (seven days before the trial ends) and
+// customer.subscription.trial_will_end (three days before).
+func triggerTrialNotices(ctx context.Context, c *apiClient, say func(string, ...any)) error {
+	_, price, err := triggerProduct(ctx, c, say, true)
+	if err != nil {
+		return err
+	}
+	clock, frozen, err := triggerTestClock(ctx, c, say)
+	if err != nil {
+		return err
+	}
+	var cus struct {
+		ID string `json:"id"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/v1/customers", url.Values{"test_clock": {clock}, "description": {"created by calmonypay trigger"}}, &cus); err != nil {
+		return err
+	}
+	say("created customer %s on test clock %s", cus.ID, clock)
+	var sub struct {
+		ID string `json:"id"`
+	}
+	params := url.Values{"customer": {cus.ID}, "items[0][price]": {price}, "trial_period_days": {"10"}}
+	if err := c.do(ctx, http.MethodPost, "/v1/subscriptions", params, &sub); err != nil {
+		return err
+	}
+	say("created subscription %s with a ten-day trial", sub.ID)
+	target := strconv.FormatInt(frozen+9*86400, 10)
+	if err := c.do(ctx, http.MethodPost, "/v1/test_helpers/test_clocks/"+clock+"/advance", url.Values{"frozen_time": {target}}, nil); err != nil {
+		return err
+	}
+	say("advancing test clock %s by nine days", clock)
+	return triggerClockReady(ctx, c, say, clock)
 }
 
 // triggerTestClock creates a test clock frozen at the present and returns

@@ -272,4 +272,23 @@ func emitSubscriptionEvents(t *testing.T, sc *stripe.Client) {
 	if _, err := sc.V1Subscriptions.Cancel(ctx, sub.ID, nil); err != nil {
 		t.Fatal(err)
 	}
+	// A ten-day trial on a test clock advanced nine days: the scheduler's
+	// invoice.upcoming (seven days before) and trial_will_end (three).
+	now := time.Now().Unix()
+	clock, err := sc.V1TestHelpersTestClocks.Create(ctx, &stripe.TestHelpersTestClockCreateParams{FrozenTime: stripe.Int64(now)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cus, err := sc.V1Customers.Create(ctx, &stripe.CustomerCreateParams{TestClock: stripe.String(clock.ID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.V1Subscriptions.Create(ctx, &stripe.SubscriptionCreateParams{Customer: stripe.String(cus.ID),
+		TrialPeriodDays: stripe.Int64(10), Items: []*stripe.SubscriptionCreateItemParams{{Price: stripe.String(monthlyPrice(t, sc, 500, "month").ID)}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sc.V1TestHelpersTestClocks.Advance(ctx, clock.ID, &stripe.TestHelpersTestClockAdvanceParams{FrozenTime: stripe.Int64(now + 9*86400)}); err != nil {
+		t.Fatal(err)
+	}
+	waitReady(t, sc, clock.ID)
 }

@@ -1,6 +1,7 @@
 package billing
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
@@ -140,7 +141,10 @@ func (s *Service) CreateInvoiceItem(ctx context.Context, call payments.Call, p I
 		if err != nil || cus.Deleted {
 			return nil, pay.NotFoundAs(cmpErr(err), "customer", p.Customer, "customer")
 		}
-		now := s.now().Unix()
+		now, err := s.clockTime(ctx, tx, scope, cus.TestClock, 0)
+		if err != nil {
+			return nil, err
+		}
 		ii := &pay.InvoiceItem{Scope: scope, Customer: cus.ID, Quantity: 1, PeriodStart: now, PeriodEnd: now, TestClock: cus.TestClock}
 		if err := s.applyItem(ctx, tx, ii, p); err != nil {
 			return nil, err
@@ -352,9 +356,12 @@ func (s *Service) CreateInvoice(ctx context.Context, call payments.Call, p Invoi
 		if !s.payments.CurrencyAllowed(scope, currency) {
 			return nil, pay.InvalidParam("currency", "Currency %q is not enabled for this project.", pay.Clip(currency, 10))
 		}
-		now := s.now().Unix()
+		now, err := s.clockTime(ctx, tx, scope, cus.TestClock, 0)
+		if err != nil {
+			return nil, err
+		}
 		inv := &pay.Invoice{Scope: scope, Status: pay.InvoiceStatusDraft, Currency: currency, Customer: cus.ID,
-			CollectionMethod: pay.CollectCharge, PeriodStart: now, PeriodEnd: now, TestClock: cus.TestClock}
+			CollectionMethod: pay.CollectCharge, PeriodStart: now, PeriodEnd: now, TestClock: cus.TestClock, Created: now}
 		if err := s.applyInvoice(ctx, tx, inv, p); err != nil {
 			return nil, err
 		}
@@ -401,6 +408,15 @@ func (s *Service) compute(ctx context.Context, tx *store.Tx, inv *pay.Invoice) e
 		return err
 	}
 	lines := slices.DeleteFunc(inv.Lines, func(l pay.InvoiceLine) bool { return l.SubscriptionItem == "" || l.InvoiceItem != "" })
+	inv.Lines = append(lines, itemLines(inv, items)...)
+	computeTotals(inv)
+	return nil
+}
+
+// itemLines returns the lines of invoice items on inv, each taxed at its
+// own rates or else the invoice's default rates.
+func itemLines(inv *pay.Invoice, items []*pay.InvoiceItem) []pay.InvoiceLine {
+	var lines []pay.InvoiceLine
 	for _, ii := range items {
 		rates := ii.TaxRates
 		if len(rates) == 0 {
@@ -410,7 +426,11 @@ func (s *Service) compute(ctx context.Context, tx *store.Tx, inv *pay.Invoice) e
 			UnitAmount: ii.UnitAmount, Amount: ii.Amount, PeriodStart: ii.PeriodStart, PeriodEnd: ii.PeriodEnd, InvoiceItem: ii.ID,
 			Price: ii.Price, Product: ii.Product, Metadata: ii.Metadata, Proration: ii.Proration, SubscriptionItem: ii.SubscriptionItem}, rates))
 	}
-	inv.Lines = lines
+	return lines
+}
+
+// computeTotals sets inv's totals from its lines.
+func computeTotals(inv *pay.Invoice) {
 	inv.Subtotal, inv.Tax, inv.Total = 0, 0, 0
 	for _, l := range inv.Lines {
 		var incl, excl int64
@@ -427,7 +447,6 @@ func (s *Service) compute(ctx context.Context, tx *store.Tx, inv *pay.Invoice) e
 	}
 	inv.AmountDue = max(inv.Total, 0)
 	inv.AmountRemaining = inv.AmountDue - inv.AmountPaid
-	return nil
 }
 
 // taxedLine returns line with its taxes at rates.
@@ -580,13 +599,26 @@ func (s *Service) FinalizeInvoice(ctx context.Context, call payments.Call, id st
 		}
 		return nil
 	}, func(tx *store.Tx, inv *pay.Invoice) ([]pay.EventType, error) {
-		return s.finalize(ctx, tx, inv, autoAdvance)
+		now, err := s.clockTime(ctx, tx, inv.Scope, inv.TestClock, 0)
+		if err != nil {
+			return nil, err
+		}
+		if autoAdvance != nil {
+			inv.AutoAdvance = *autoAdvance
+		}
+		events, err := s.finalize(ctx, tx, inv, now)
+		if err == nil && inv.Status == pay.InvoiceStatusOpen && inv.CollectionMethod == pay.CollectCharge && inv.AutoAdvance {
+			// The scheduler charges it, as Stripe does an auto-advancing
+			// invoice finalised by hand.
+			inv.NextPaymentAttempt = now
+		}
+		return events, err
 	})
 }
 
-// finalize does FinalizeInvoice's work on a draft locked in tx, without
-// writing it: the caller writes it and emits the events returned.
-func (s *Service) finalize(ctx context.Context, tx *store.Tx, inv *pay.Invoice, autoAdvance *bool) ([]pay.EventType, error) {
+// finalize does FinalizeInvoice's work at now on a draft locked in tx,
+// without writing it: the caller writes it and emits the events returned.
+func (s *Service) finalize(ctx context.Context, tx *store.Tx, inv *pay.Invoice, now int64) ([]pay.EventType, error) {
 	if err := s.compute(ctx, tx, inv); err != nil {
 		return nil, err
 	}
@@ -601,10 +633,6 @@ func (s *Service) finalize(ctx context.Context, tx *store.Tx, inv *pay.Invoice, 
 	n, err := tx.NextInvoiceNumber(ctx, inv.Scope)
 	if err != nil {
 		return nil, err
-	}
-	now := s.now().Unix()
-	if autoAdvance != nil {
-		inv.AutoAdvance = *autoAdvance
 	}
 	inv.Number = fmt.Sprintf("%s-%04d", NumberPrefix(inv.Scope.ProjectID), n)
 	inv.Token = newToken()
@@ -636,8 +664,9 @@ func (s *Service) VoidInvoice(ctx context.Context, call payments.Call, id string
 		}
 		return nil
 	}, func(tx *store.Tx, inv *pay.Invoice) ([]pay.EventType, error) {
-		inv.Status, inv.VoidedAt = pay.InvoiceStatusVoid, s.now().Unix()
-		return []pay.EventType{pay.EventInvoiceVoided}, nil
+		now, err := s.clockTime(ctx, tx, inv.Scope, inv.TestClock, 0)
+		inv.Status, inv.VoidedAt = pay.InvoiceStatusVoid, now
+		return []pay.EventType{pay.EventInvoiceVoided}, err
 	})
 }
 
@@ -650,8 +679,9 @@ func (s *Service) MarkUncollectible(ctx context.Context, call payments.Call, id 
 		}
 		return nil
 	}, func(tx *store.Tx, inv *pay.Invoice) ([]pay.EventType, error) {
-		inv.Status, inv.MarkedUncollectibleAt = pay.InvoiceStatusUncollectible, s.now().Unix()
-		return []pay.EventType{pay.EventInvoiceMarkedUncollectible}, nil
+		now, err := s.clockTime(ctx, tx, inv.Scope, inv.TestClock, 0)
+		inv.Status, inv.MarkedUncollectibleAt = pay.InvoiceStatusUncollectible, now
+		return []pay.EventType{pay.EventInvoiceMarkedUncollectible}, err
 	})
 }
 
@@ -679,6 +709,10 @@ type PayParams struct {
 	PaidOutOfBand bool
 	// OffSession: the customer is not present (the default, as Stripe's).
 	OffSession *bool
+
+	// at is the billing scheduler's time for its charges (0: now, or the
+	// invoice's test clock's time).
+	at int64
 }
 
 // payKey is the idempotency key of an invoice's attempt-th charge.
@@ -768,9 +802,13 @@ func (s *Service) beginPayment(ctx context.Context, scope pay.Scope, id string, 
 				return pay.InvalidParam("payment_method", "The payment method %s is not attached to customer %s.", pm, inv.Customer)
 			}
 		}
+		now, err := s.clockTime(ctx, tx, scope, inv.TestClock, p.at)
+		if err != nil {
+			return err
+		}
 		inv.PayAttempt = inv.AttemptCount + 1
 		inv.Payments = append(inv.Payments, pay.InvoicePayment{ID: pay.NewID(pay.PrefixInvoicePayment), AmountRequested: inv.AmountRemaining,
-			Status: "open", Created: s.now().Unix(), PaymentMethod: pm})
+			Status: "open", Created: now, PaymentMethod: pm})
 		attempt = inv.PayAttempt
 		return tx.UpdateInvoice(ctx, inv)
 	})
@@ -791,7 +829,7 @@ func (s *Service) charge(ctx context.Context, inv *pay.Invoice, attempt int64, p
 		off = *p.OffSession
 	}
 	a, err := s.payments.CreatePaymentIntent(ctx, payments.Call{Scope: inv.Scope, Key: payKey(inv, attempt)}, upd, true,
-		payments.ConfirmParams{OffSession: off})
+		payments.ConfirmParams{OffSession: off, Recurring: inv.Subscription != ""})
 	if err != nil {
 		return "", err
 	}
@@ -837,7 +875,10 @@ func (s *Service) settlePayment(ctx context.Context, call payments.Call, id stri
 			return nil, unexpectedState("You can only pay an invoice that is open or uncollectible: this one is %s.", inv.Status)
 		}
 		before := s.view(inv)
-		now := s.now().Unix()
+		now, err := s.clockTime(ctx, tx, call.Scope, inv.TestClock, p.at)
+		if err != nil {
+			return nil, err
+		}
 		emit := func(types ...pay.EventType) error {
 			after := s.view(inv)
 			for _, t := range types {
@@ -875,7 +916,7 @@ func (s *Service) settlePayment(ctx context.Context, call payments.Call, id stri
 			ip.Status, ip.AmountPaid, ip.PaidAt = "paid", pi.AmountReceived, now
 			inv.AmountPaid += pi.AmountReceived
 			inv.AmountRemaining = inv.AmountDue - inv.AmountPaid
-			inv.AttemptCount, inv.Attempted, inv.PayAttempt = attempt, true, 0
+			inv.AttemptCount, inv.Attempted, inv.PayAttempt, inv.NextPaymentAttempt = attempt, true, 0, 0
 			inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
 			if err := tx.UpdateInvoice(ctx, inv); err != nil {
 				return nil, err
@@ -893,6 +934,10 @@ func (s *Service) settlePayment(ctx context.Context, call payments.Call, id stri
 		}
 		ip.Status, ip.CanceledAt = "canceled", now
 		inv.AttemptCount, inv.Attempted, inv.PayAttempt = attempt, true, 0
+		inv.LastFailure = "card_declined"
+		if le := pi.LastError; le != nil {
+			inv.LastFailure = cmp.Or(le.DeclineCode, le.Code, inv.LastFailure)
+		}
 		if err := tx.UpdateInvoice(ctx, inv); err != nil {
 			return nil, err
 		}

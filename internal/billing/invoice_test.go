@@ -39,6 +39,9 @@ type invEnv struct {
 	gw    *salesGateway
 	scope pay.Scope
 	crash atomic.Value // string: the billing crash point armed, once
+	// skew moves billing's wall clock (its "now" and its claims' leases)
+	// forward, in nanoseconds.
+	skew atomic.Int64
 }
 
 func newInvEnv(t *testing.T, postgres bool) *invEnv {
@@ -59,14 +62,21 @@ func newInvEnv(t *testing.T, postgres bool) *invEnv {
 	e.crash.Store("")
 	e.pay = payments.New(payments.Config{DB: db, Keys: db.Keys(), Gateways: payments.Gateways{Test: e.gw}, Logger: log,
 		PublicURL: "http://calmony.test"})
-	e.bill = billing.New(billing.Config{DB: db, Payments: e.pay, Logger: log,
-		Crash: func(point string) bool { return e.crash.CompareAndSwap(point, "") }})
+	e.bill = e.billing(log)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		e.pay.Drain(ctx)
 	})
 	return e
+}
+
+// billing returns another billing.Service on e's database and payments
+// service, as a second instance would run.
+func (e *invEnv) billing(log *slog.Logger) *billing.Service {
+	return billing.New(billing.Config{DB: e.db, Payments: e.pay, Logger: log,
+		Now:   func() time.Time { return time.Now().Add(time.Duration(e.skew.Load())) },
+		Crash: func(point string) bool { return e.crash.CompareAndSwap(point, "") }})
 }
 
 func (e *invEnv) plain() payments.Call { return payments.Plain(e.scope) }

@@ -124,7 +124,10 @@ func (s *Service) CreateSubscription(ctx context.Context, call payments.Call, p 
 			return nil, err
 		}
 		before := pay.SubscriptionView(sub)
-		now := s.now().Unix()
+		now, err := s.clockTime(ctx, tx, scope, sub.TestClock, 0)
+		if err != nil {
+			return nil, err
+		}
 		if sub.Status == pay.SubscriptionIncomplete {
 			switch {
 			case inv.Status == pay.InvoiceStatusPaid:
@@ -188,7 +191,10 @@ func (s *Service) createSubscription(ctx context.Context, tx *store.Tx, scope pa
 	if err != nil || cus.Deleted {
 		return nil, pay.NotFoundAs(cmpErr(err), "customer", p.Customer, "customer")
 	}
-	now := s.now().Unix()
+	now, err := s.clockTime(ctx, tx, scope, cus.TestClock, 0)
+	if err != nil {
+		return nil, err
+	}
 	sub := &pay.Subscription{Scope: scope, Customer: cus.ID, Status: pay.SubscriptionIncomplete, CollectionMethod: pay.CollectCharge,
 		StartDate: now, Created: now, TestClock: cus.TestClock}
 	if p.CollectionMethod != "" {
@@ -303,7 +309,7 @@ func (s *Service) createSubscription(ctx context.Context, tx *store.Tx, scope pa
 
 	// The first invoice, through the invoice operations' own steps.
 	inv := &pay.Invoice{Scope: scope, Status: pay.InvoiceStatusDraft, Currency: sub.Currency, Customer: cus.ID,
-		CollectionMethod: sub.CollectionMethod, AutoAdvance: true, PeriodStart: now, PeriodEnd: now, TestClock: cus.TestClock,
+		CollectionMethod: sub.CollectionMethod, AutoAdvance: true, PeriodStart: now, PeriodEnd: now, TestClock: cus.TestClock, Created: now,
 		DefaultPaymentMethod: sub.DefaultPaymentMethod, DefaultTaxRates: sub.DefaultTaxRates, Description: sub.Description,
 		Subscription: sub.ID, BillingReason: pay.BillingReasonSubscriptionCreate}
 	if sub.CollectionMethod == pay.CollectSend {
@@ -343,7 +349,7 @@ func (s *Service) createSubscription(ctx context.Context, tx *store.Tx, scope pa
 	if err := payments.Emit(ctx, tx, scope, pay.EventInvoiceCreated, inv.ID, s.view(inv), nil); err != nil {
 		return nil, err
 	}
-	events, err := s.finalize(ctx, tx, inv, nil)
+	events, err := s.finalize(ctx, tx, inv, now)
 	if err != nil {
 		return nil, err
 	}
@@ -395,10 +401,11 @@ func (s *Service) applySubscription(ctx context.Context, tx *store.Tx, sub *pay.
 	return pay.CheckMetadata(sub.Metadata)
 }
 
-// subscriptionInvoicePaid activates the incomplete subscription whose
-// latest invoice inv, just paid, is (paid through POST
-// /v1/invoices/{id}/pay, for example after default_incomplete), with
-// customer.subscription.updated, in the payment's transaction.
+// subscriptionInvoicePaid makes active the incomplete, past_due or unpaid
+// subscription whose latest invoice inv, just paid, is (by the scheduler's
+// retry, or through POST /v1/invoices/{id}/pay, for example after
+// default_incomplete), with customer.subscription.updated, in the
+// payment's transaction.
 func (s *Service) subscriptionInvoicePaid(ctx context.Context, tx *store.Tx, inv *pay.Invoice) error {
 	if inv.Subscription == "" {
 		return nil
@@ -407,7 +414,11 @@ func (s *Service) subscriptionInvoicePaid(ctx context.Context, tx *store.Tx, inv
 	if err != nil {
 		return err
 	}
-	if sub.Status != pay.SubscriptionIncomplete || sub.LatestInvoice != inv.ID {
+	switch {
+	case sub.LatestInvoice != inv.ID:
+		return nil
+	case sub.Status == pay.SubscriptionIncomplete, sub.Status == pay.SubscriptionPastDue, sub.Status == pay.SubscriptionUnpaid:
+	default:
 		return nil
 	}
 	before := pay.SubscriptionView(sub)

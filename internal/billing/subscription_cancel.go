@@ -48,7 +48,7 @@ func (s *Service) cancel(ctx context.Context, tx *store.Tx, sub *pay.Subscriptio
 	var items []*pay.InvoiceItem
 	if p.Prorate && billed(old.status) {
 		var err error
-		if items, _, err = prorationItems(ctx, tx, sub, old, now, credits(old, old.items), now); err != nil {
+		if items, _, err = s.prorationItems(ctx, tx, sub, old, now, credits(old, old.items), now); err != nil {
 			return err
 		}
 	}
@@ -58,14 +58,14 @@ func (s *Service) cancel(ctx context.Context, tx *store.Tx, sub *pay.Subscriptio
 	}
 	switch {
 	case p.InvoiceNow && len(items)+len(own) > 0:
-		inv, err := s.openSubscriptionInvoice(ctx, tx, sub, now, nil)
+		inv, err := s.openSubscriptionInvoice(ctx, tx, sub, now, false)
 		if err != nil {
 			return err
 		}
 		if err := insertItems(ctx, tx, items, inv); err != nil {
 			return err
 		}
-		if err := s.closeSubscriptionInvoice(ctx, tx, sub, inv, own); err != nil {
+		if err := s.closeSubscriptionInvoice(ctx, tx, sub, inv, own, now, st.collect); err != nil {
 			return err
 		}
 		st.Invoice = inv.ID
@@ -134,11 +134,7 @@ func (s *Service) resume(ctx context.Context, tx *store.Tx, sub *pay.Subscriptio
 	if !p.BillingCycleAnchorUnchanged {
 		sub.CurrentPeriodStart, sub.CurrentPeriodEnd = now, pay.AddIntervals(now, rec.Interval, rec.IntervalCount, 1)
 		sub.BillingCycleAnchor = now
-		full, err := s.periodLines(ctx, tx, sub)
-		if err != nil {
-			return err
-		}
-		if err := s.writeProrations(ctx, tx, sub, subSnap{}, now, nil, full, true, now, st); err != nil {
+		if err := s.writeProrations(ctx, tx, sub, subSnap{}, now, nil, true, true, now, st); err != nil {
 			return err
 		}
 	} else {
@@ -158,7 +154,7 @@ func (s *Service) resume(ctx context.Context, tx *store.Tx, sub *pay.Subscriptio
 			for _, it := range sub.Items {
 				lines = append(lines, proration{item: it.ID, price: it.Price, quantity: it.Quantity, rates: ratesOr(it.TaxRates, sub.DefaultTaxRates)})
 			}
-			if err := s.writeProrations(ctx, tx, sub, period, at, lines, nil, p.ProrationBehavior == AlwaysInvoice, now, st); err != nil {
+			if err := s.writeProrations(ctx, tx, sub, period, at, lines, false, p.ProrationBehavior == AlwaysInvoice, now, st); err != nil {
 				return err
 			}
 		}

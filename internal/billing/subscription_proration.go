@@ -2,7 +2,6 @@ package billing
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
@@ -71,46 +70,11 @@ func itemProrations(old subSnap, sub *pay.Subscription) []proration {
 	return out
 }
 
-// productNames reads the names of products, once each.
-type productNames map[string]string
-
-func (n productNames) of(ctx context.Context, tx *store.Tx, scope pay.Scope, id string) (string, error) {
-	if name, ok := n[id]; ok {
-		return name, nil
-	}
-	p, err := tx.FindProduct(ctx, scope, id)
-	if err != nil {
-		return "", fmt.Errorf("product %s: %w", id, err)
-	}
-	n[id] = p.Name
-	return p.Name, nil
-}
-
-// periodLines are the lines of sub's current period for each of its items
-// at full price, taxed: what a change that starts a new period invoices.
-func (s *Service) periodLines(ctx context.Context, tx *store.Tx, sub *pay.Subscription) ([]pay.InvoiceLine, error) {
-	names := productNames{}
-	var lines []pay.InvoiceLine
-	for _, it := range sub.Items {
-		name, err := names.of(ctx, tx, sub.Scope, it.Price.Product)
-		if err != nil {
-			return nil, err
-		}
-		line := pay.InvoiceLine{ID: pay.NewID(pay.PrefixInvoiceLine), Description: fmt.Sprintf("%d × %s", it.Quantity, name),
-			Quantity: it.Quantity, UnitAmount: it.Price.UnitAmount, Amount: it.Quantity * it.Price.UnitAmount,
-			PeriodStart: sub.CurrentPeriodStart, PeriodEnd: sub.CurrentPeriodEnd, Price: it.Price.ID, Product: it.Price.Product,
-			SubscriptionItem: it.ID}
-		lines = append(lines, taxedLine(line, ratesOr(it.TaxRates, sub.DefaultTaxRates)))
-	}
-	return lines, nil
-}
-
 // prorationItems returns a change's prorations as invoice items of sub,
 // not yet written, and their sum: each is the part of its whole-period
 // amount that the time from at to the old period's end is worth
 // (pay.Prorate), negative for a credit; one worth 0 is left out.
-func prorationItems(ctx context.Context, tx *store.Tx, sub *pay.Subscription, old subSnap, at int64, lines []proration, now int64) ([]*pay.InvoiceItem, int64, error) {
-	names := productNames{}
+func (s *Service) prorationItems(ctx context.Context, tx *store.Tx, sub *pay.Subscription, old subSnap, at int64, lines []proration, now int64) ([]*pay.InvoiceItem, int64, error) {
 	var (
 		items []*pay.InvoiceItem
 		net   int64
@@ -123,7 +87,7 @@ func prorationItems(ctx context.Context, tx *store.Tx, sub *pay.Subscription, ol
 		if l.credit {
 			amount = -amount
 		}
-		name, err := names.of(ctx, tx, sub.Scope, l.price.Product)
+		name, err := s.productName(ctx, tx, sub.Scope, l.price.Product)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -155,20 +119,20 @@ func insertItems(ctx context.Context, tx *store.Tx, items []*pay.InvoiceItem, in
 
 // writeProrations writes a change's prorations (prorationItems), with
 // invoiceitem.created. With invoiceNow they go on an invoice made at once
-// (billing_reason subscription_update) with full (the lines of a new
-// period, if the change starts one) and the other pending items sub's
-// invoices take, finalized; else they stay pending for sub's next invoice.
-// An always_invoice change within the period that would collect nothing (a
-// net credit: Calmony Pay keeps no customer credit balance to hold it)
-// makes no invoice and leaves its items pending, so that the credit
-// reduces the next invoice instead of being lost.
+// (billing_reason subscription_update), with the lines of sub's current
+// period if the change starts one (newPeriod), and the other pending items
+// sub's invoices take, finalized; else they stay pending for sub's next
+// invoice. An always_invoice change within the period that would collect
+// nothing (a net credit: Calmony Pay keeps no customer credit balance to
+// hold it) makes no invoice and leaves its items pending, so that the
+// credit reduces the next invoice instead of being lost.
 func (s *Service) writeProrations(ctx context.Context, tx *store.Tx, sub *pay.Subscription, old subSnap, at int64, lines []proration,
-	full []pay.InvoiceLine, invoiceNow bool, now int64, st *changeStep) error {
-	items, net, err := prorationItems(ctx, tx, sub, old, at, lines, now)
+	newPeriod, invoiceNow bool, now int64, st *changeStep) error {
+	items, net, err := s.prorationItems(ctx, tx, sub, old, at, lines, now)
 	if err != nil {
 		return err
 	}
-	if invoiceNow && len(full) == 0 {
+	if invoiceNow && !newPeriod {
 		pending, err := tx.FindPendingInvoiceItems(ctx, sub.Scope, sub.Customer, sub.Currency, sub.ID)
 		if err != nil {
 			return err
@@ -181,7 +145,7 @@ func (s *Service) writeProrations(ctx context.Context, tx *store.Tx, sub *pay.Su
 	if !invoiceNow {
 		return insertItems(ctx, tx, items, nil)
 	}
-	inv, err := s.openSubscriptionInvoice(ctx, tx, sub, now, full)
+	inv, err := s.openSubscriptionInvoice(ctx, tx, sub, now, newPeriod)
 	if err != nil {
 		return err
 	}
@@ -193,26 +157,34 @@ func (s *Service) writeProrations(ctx context.Context, tx *store.Tx, sub *pay.Su
 		return err
 	}
 	st.Invoice = inv.ID
-	return s.closeSubscriptionInvoice(ctx, tx, sub, inv, pending)
+	return s.closeSubscriptionInvoice(ctx, tx, sub, inv, pending, now, st.collect)
 }
 
-// openSubscriptionInvoice writes a draft invoice of sub made by a change
-// (billing_reason subscription_update), with lines.
-func (s *Service) openSubscriptionInvoice(ctx context.Context, tx *store.Tx, sub *pay.Subscription, now int64, lines []pay.InvoiceLine) (*pay.Invoice, error) {
-	inv := &pay.Invoice{Scope: sub.Scope, Status: pay.InvoiceStatusDraft, Currency: sub.Currency, Customer: sub.Customer,
-		CollectionMethod: sub.CollectionMethod, AutoAdvance: true, PeriodStart: now, PeriodEnd: now, TestClock: sub.TestClock,
-		DefaultPaymentMethod: sub.DefaultPaymentMethod, DefaultTaxRates: sub.DefaultTaxRates, Description: sub.Description,
-		Subscription: sub.ID, BillingReason: pay.BillingReasonSubscriptionUpdate, Lines: lines}
+// openSubscriptionInvoice writes a draft invoice of sub made by a change at
+// now (billing_reason subscription_update), with a line per item for its
+// current period if withPeriod (the scheduler's cycle invoice lines).
+func (s *Service) openSubscriptionInvoice(ctx context.Context, tx *store.Tx, sub *pay.Subscription, now int64, withPeriod bool) (*pay.Invoice, error) {
+	inv, err := s.buildCycleInvoice(ctx, tx, sub, pay.BillingReasonSubscriptionUpdate, now, now, now)
+	if err != nil {
+		return nil, err
+	}
+	if !withPeriod {
+		inv.Lines = nil
+	}
 	if sub.CollectionMethod == pay.CollectSend {
-		inv.DueDate = now + sub.DaysUntilDue*day
+		inv.DueDate = now + sub.DaysUntilDue*day // finalized at once, not an hour later
 	}
 	return inv, tx.CreateInvoice(ctx, inv)
 }
 
 // closeSubscriptionInvoice takes the pending items onto inv, totals it,
-// emits invoice.created and finalizes it, with its events; inv becomes
-// sub's latest invoice.
-func (s *Service) closeSubscriptionInvoice(ctx context.Context, tx *store.Tx, sub *pay.Subscription, inv *pay.Invoice, pending []*pay.InvoiceItem) error {
+// emits invoice.created and finalizes it at now, with its events; inv
+// becomes sub's latest invoice. If collect, a charge_automatically invoice
+// left open is due for its payment attempt now: the change charges it at
+// once, and the scheduler would if the change stopped first (a crash), the
+// attempt's key keeping it to one charge either way.
+func (s *Service) closeSubscriptionInvoice(ctx context.Context, tx *store.Tx, sub *pay.Subscription, inv *pay.Invoice, pending []*pay.InvoiceItem,
+	now int64, collect bool) error {
 	scope := sub.Scope
 	for _, ii := range pending {
 		before := pay.InvoiceItemView(ii)
@@ -230,9 +202,12 @@ func (s *Service) closeSubscriptionInvoice(ctx context.Context, tx *store.Tx, su
 	if err := payments.Emit(ctx, tx, scope, pay.EventInvoiceCreated, inv.ID, s.view(inv), nil); err != nil {
 		return err
 	}
-	events, err := s.finalize(ctx, tx, inv, nil)
+	events, err := s.finalize(ctx, tx, inv, now)
 	if err != nil {
 		return err
+	}
+	if collect && inv.Status == pay.InvoiceStatusOpen && inv.CollectionMethod == pay.CollectCharge {
+		inv.NextPaymentAttempt = now
 	}
 	if err := tx.UpdateInvoice(ctx, inv); err != nil {
 		return err

@@ -61,7 +61,7 @@ func TestCreateSubscription(t *testing.T) {
 			if len(inv.Lines) != 2 || inv.Lines[1].SubscriptionItem != sub.Items[1].ID || inv.Lines[1].PeriodEnd != sub.CurrentPeriodEnd {
 				t.Errorf("lines %+v", inv.Lines)
 			}
-			if want := pay.AddIntervals(sub.CurrentPeriodStart, "month", 1, 1); sub.CurrentPeriodEnd != want || sub.NextActionAt != want {
+			if want := pay.AddIntervals(sub.CurrentPeriodStart, "month", 1, 1); sub.CurrentPeriodEnd != want || sub.NextActionAt != want-pay.UpcomingNotice {
 				t.Errorf("period end %d next %d, want %d", sub.CurrentPeriodEnd, sub.NextActionAt, want)
 			}
 			pi, err := e.db.FindPaymentIntent(ctx, e.scope, inv.Payments[0].PaymentIntent)
@@ -82,7 +82,7 @@ func TestCreateSubscription(t *testing.T) {
 			sub, inv := e.subscribe(t, billing.SubscriptionParams{Customer: cus, TrialPeriodDays: ptr[int64](14),
 				Items: []billing.SubscriptionItemParams{{Price: monthly}}})
 			if sub.Status != pay.SubscriptionTrialing || sub.TrialEnd != sub.TrialStart+14*86400 || sub.CurrentPeriodEnd != sub.TrialEnd ||
-				sub.NextActionAt != sub.TrialEnd {
+				sub.NextActionAt != sub.TrialEnd-pay.UpcomingNotice {
 				t.Errorf("trial subscription %+v", sub)
 			}
 			if inv.Total != 0 || inv.Status != pay.InvoiceStatusPaid {
@@ -111,7 +111,7 @@ func TestCreateSubscription(t *testing.T) {
 			if _, err := e.bill.PayInvoice(ctx, e.plain(), inv.ID, billing.PayParams{PaymentMethod: "pm_card_visa"}); err != nil {
 				t.Fatal(err)
 			}
-			if got, _ := e.db.FindSubscription(ctx, e.scope, sub.ID); got.Status != pay.SubscriptionActive || got.NextActionAt != got.CurrentPeriodEnd {
+			if got, _ := e.db.FindSubscription(ctx, e.scope, sub.ID); got.Status != pay.SubscriptionActive || got.NextActionAt != got.CurrentPeriodEnd-pay.UpcomingNotice {
 				t.Errorf("after paying the invoice: %s next %d", got.Status, got.NextActionAt)
 			}
 		})

@@ -133,6 +133,9 @@ type changeStep struct {
 	// Items are the IDs of the items the change named, in order (new
 	// ones included).
 	Items []string `json:"items,omitempty"`
+	// collect: the invoice the change makes is charged at once (not with
+	// payment_behavior=default_incomplete).
+	collect bool
 }
 
 // stepKey derives the key under which a keyed operation's first step is
@@ -169,12 +172,12 @@ func (s *Service) changeSubscription(ctx context.Context, call payments.Call, id
 		if err != nil {
 			return nil, nil, pay.NotFoundAs(err, "subscription", id, "id")
 		}
-		now, err := s.ClockNow(ctx, tx, scope, sub.TestClock)
+		now, err := s.clockTime(ctx, tx, scope, sub.TestClock, 0)
 		if err != nil {
 			return nil, nil, err
 		}
-		st := &changeStep{Object: "subscription_change", Subscription: sub.ID}
-		if err := apply(ctx, tx, sub, now.Unix(), st); err != nil {
+		st := &changeStep{Object: "subscription_change", Subscription: sub.ID, collect: paymentBehavior != DefaultIncomplete}
+		if err := apply(ctx, tx, sub, now, st); err != nil {
 			return nil, nil, err
 		}
 		return sub, st, nil
@@ -447,14 +450,7 @@ func (s *Service) applyBilling(ctx context.Context, tx *store.Tx, sub *pay.Subsc
 		sub.CurrentPeriodStart, sub.CurrentPeriodEnd = now, pay.AddIntervals(now, rec.Interval, rec.IntervalCount, 1)
 		sub.BillingCycleAnchor = now
 	}
-	var full []pay.InvoiceLine
-	if reset {
-		var err error
-		if full, err = s.periodLines(ctx, tx, sub); err != nil {
-			return err
-		}
-	}
-	return s.writeProrations(ctx, tx, sub, old, at, lines, full, reset || c.ProrationBehavior == AlwaysInvoice, now, st)
+	return s.writeProrations(ctx, tx, sub, old, at, lines, reset, reset || c.ProrationBehavior == AlwaysInvoice, now, st)
 }
 
 // applyItems applies item changes to sub and writes its items, recording

@@ -65,10 +65,10 @@ func (s *Service) AdvanceTestClock(ctx context.Context, call payments.Call, id s
 	return a, err
 }
 
-// advanceLimit is the furthest clock c may advance to in one step. Stripe
-// allows two intervals of the shortest subscription among the clock's
-// customers, and two years when there is none. There are no subscriptions
-// yet: the subscription-aware limit goes here.
+// advanceLimit is the furthest clock c may advance to in one step: two
+// years. (Stripe allows two intervals of the shortest subscription among
+// the clock's customers; here every renewal in a longer advance runs, in
+// order, so there is no need to refuse it.)
 func (s *Service) advanceLimit(ctx context.Context, tx *store.Tx, c *pay.TestClock) (int64, error) {
 	return pay.MaxTestClockAdvance(c.FrozenTime), nil
 }
@@ -148,19 +148,6 @@ func (s *Service) finishAdvance(ctx context.Context, c *pay.TestClock) error {
 	})
 }
 
-// runDue is where the billing scheduler's work on clock c's customers will
-// run when the clock advances: everything due on them after its frozen
-// time and up to target (trial ends, renewals, invoice finalisation,
-// payment retries), in time order, each with its due time as "now",
-// before the clock is ready. It runs outside any transaction, so that the
-// work may charge cards through payments, and may run again for the same
-// advance (after a failure, or on two instances at once): each piece of
-// work must be done once whatever calls it. Nothing is due yet: there are
-// no subscriptions.
-func (s *Service) runDue(ctx context.Context, c *pay.TestClock, target int64) error {
-	return nil
-}
-
 // kickClocks wakes this Service's clock loop, if it is waiting.
 func (s *Service) kickClocks() {
 	select {
@@ -205,6 +192,17 @@ func (s *Service) ClockNow(ctx context.Context, r ClockReader, scope pay.Scope, 
 		return time.Time{}, fmt.Errorf("the time of test clock %s: %w", clockID, err)
 	}
 	return c.Now(), nil
+}
+
+// clockTime is "now" in unix seconds for the objects of test clock clockID
+// of scope (ClockNow), unless at, a time the scheduler runs a step at, is
+// set.
+func (s *Service) clockTime(ctx context.Context, r ClockReader, scope pay.Scope, clockID string, at int64) (int64, error) {
+	if at != 0 {
+		return at, nil
+	}
+	t, err := s.ClockNow(ctx, r, scope, clockID)
+	return t.Unix(), err
 }
 
 // CustomerNow is "now" for customer c's billing: its test clock's time if

@@ -76,6 +76,12 @@ type Invoice struct {
 	// for); an attempt beyond it is the scheduler's work.
 	NextPaymentAttempt int64 `json:",omitempty"`
 	DunningDone        int64 `json:",omitempty"`
+	// Overdue: the scheduler has acted on a send_invoice invoice's due date
+	// passing (its subscription is past due).
+	Overdue bool `json:",omitempty"`
+	// LastFailure is the decline code (else the error code) of the latest
+	// failed payment attempt: the scheduler stops retrying on a hard one.
+	LastFailure string `json:",omitempty"`
 	// Token makes the unguessable hosted page and PDF addresses; set at
 	// finalisation.
 	Token string
@@ -92,11 +98,58 @@ type Invoice struct {
 	BillingReason string `json:",omitempty"`
 }
 
+// FinalizeDelay is how long after its creation the billing scheduler
+// finalises a draft with auto_advance (Stripe: about an hour), leaving
+// time to add items to a renewal invoice (invoice.created).
+const FinalizeDelay = 3600
+
+// PaymentResumeDelay is how long after a card payment attempt began the
+// scheduler resumes it when it has no outcome yet (a crash, or a gateway
+// answer still unknown).
+const PaymentResumeDelay = 600
+
+// NextActionAt is when the billing scheduler next has work on the invoice,
+// 0 for never: finalising an auto-advancing draft, resuming a card attempt
+// without an outcome, acting on a failed attempt (the next retry or the
+// final action), the next retry, or a send_invoice subscription invoice's
+// due date.
+func (inv *Invoice) NextActionAt() int64 {
+	switch {
+	case inv.Status == InvoiceStatusDraft:
+		if inv.AutoAdvance {
+			return inv.Created + FinalizeDelay
+		}
+	case !inv.Payable():
+	case inv.CollectionMethod == CollectCharge && inv.AutoAdvance:
+		switch last := inv.LastPaymentAt(); {
+		case inv.PayAttempt != 0:
+			return last + PaymentResumeDelay
+		case inv.AttemptCount > inv.DunningDone:
+			return max(last, inv.FinalizedAt, 1)
+		case inv.NextPaymentAttempt != 0:
+			return inv.NextPaymentAttempt
+		}
+	case inv.CollectionMethod == CollectSend && inv.Status == InvoiceStatusOpen && inv.Subscription != "" && !inv.Overdue && inv.DueDate != 0:
+		return inv.DueDate
+	}
+	return 0
+}
+
+// LastPaymentAt is when the invoice's latest payment attempt began, 0 if
+// it has none.
+func (inv *Invoice) LastPaymentAt() int64 {
+	if len(inv.Payments) == 0 {
+		return 0
+	}
+	return inv.Payments[len(inv.Payments)-1].Created
+}
+
 // Billing reasons of subscription invoices.
 const (
 	BillingReasonSubscriptionCreate = "subscription_create"
 	BillingReasonSubscriptionCycle  = "subscription_cycle"
 	BillingReasonSubscriptionUpdate = "subscription_update"
+	BillingReasonUpcoming           = "upcoming"
 )
 
 // Collection methods an invoice may have.

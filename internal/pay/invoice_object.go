@@ -444,8 +444,14 @@ func InvoiceView(inv *Invoice, publicURL string) any {
 		v.EndingBalance = &zero
 		v.WebhooksDeliveredAt = optTime(inv.FinalizedAt)
 	}
-	if inv.CollectionMethod == CollectCharge && inv.Status == InvoiceStatusDraft && inv.AutoAdvance {
-		v.NextPaymentAttempt = inv.Created + 3600
+	switch {
+	case inv.Status == InvoiceStatusDraft && inv.AutoAdvance:
+		v.AutomaticallyFinalizesAt = inv.Created + FinalizeDelay
+		if inv.CollectionMethod == CollectCharge {
+			v.NextPaymentAttempt = inv.Created + FinalizeDelay
+		}
+	case inv.Payable() && inv.NextPaymentAttempt != 0:
+		v.NextPaymentAttempt = inv.NextPaymentAttempt
 	}
 	for _, t := range inv.TotalTaxes() {
 		v.TotalTaxes = append(v.TotalTaxes, newLineTax(t))

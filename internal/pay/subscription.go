@@ -139,23 +139,79 @@ func SubscriptionLive(status string) bool {
 	return status != SubscriptionCanceled && status != SubscriptionIncompleteExpired
 }
 
+// Notice periods of the scheduler's advance events: trial_will_end three
+// days before a trial ends, invoice.upcoming seven days before a renewal
+// (Stripe's defaults).
+const (
+	TrialWillEndNotice = 3 * 86400
+	UpcomingNotice     = 7 * 86400
+)
+
+// RenewsAt is when the subscription's next invoice is made: the trial's
+// end while trialing, else the period's end; 0 when it makes none (ended,
+// incomplete or paused).
+func (s *Subscription) RenewsAt() int64 {
+	switch s.Status {
+	case SubscriptionTrialing:
+		return s.TrialEnd
+	case SubscriptionActive, SubscriptionPastDue, SubscriptionUnpaid:
+		return s.CurrentPeriodEnd
+	}
+	return 0
+}
+
+// TrialWillEndAt is when customer.subscription.trial_will_end is due: three
+// days before the trial ends (at its start if shorter), 0 if not trialing
+// or already sent.
+func (s *Subscription) TrialWillEndAt() int64 {
+	if s.Status != SubscriptionTrialing || s.TrialWillEndSent || s.TrialEnd == 0 {
+		return 0
+	}
+	return max(s.TrialEnd-TrialWillEndNotice, s.TrialStart)
+}
+
+// UpcomingAt is when invoice.upcoming is due for the next renewal: seven
+// days before it, when the period is longer than that; 0 when not due (no
+// renewal, sent already, or the subscription ends first).
+func (s *Subscription) UpcomingAt() int64 {
+	r := s.RenewsAt()
+	if r == 0 || s.UpcomingSentFor == r || s.CancelAt != 0 && s.CancelAt <= r {
+		return 0
+	}
+	start := s.CurrentPeriodStart
+	if s.Status == SubscriptionTrialing {
+		start = s.TrialStart
+	}
+	if at := r - UpcomingNotice; at > start {
+		return at
+	}
+	return 0
+}
+
 // ComputeNextActionAt sets NextActionAt from the subscription's state: the
-// earliest of its period end (or trial end), cancel_at and, while
-// incomplete, the expiry; 0 once it has ended.
+// earliest of its renewal (period or trial end), cancel_at, the end of a
+// pause of collection, the trial_will_end and invoice.upcoming notices
+// and, while incomplete, the expiry; 0 once it has ended.
 func (s *Subscription) ComputeNextActionAt() {
 	if s.Ended() {
 		s.NextActionAt = 0
 		return
 	}
-	next := s.CurrentPeriodEnd
-	if s.Status == SubscriptionTrialing && s.TrialEnd != 0 {
-		next = min(next, s.TrialEnd)
+	next := int64(0)
+	at := func(t int64) {
+		if t != 0 && (next == 0 || t < next) {
+			next = t
+		}
 	}
-	if s.CancelAt != 0 {
-		next = min(next, s.CancelAt)
+	at(s.RenewsAt())
+	at(s.CancelAt)
+	at(s.TrialWillEndAt())
+	at(s.UpcomingAt())
+	if s.PauseCollection != nil {
+		at(s.PauseCollection.ResumesAt)
 	}
 	if s.Status == SubscriptionIncomplete {
-		next = min(next, s.Created+IncompleteExpiry)
+		at(s.Created + IncompleteExpiry)
 	}
 	s.NextActionAt = next
 }

@@ -71,6 +71,8 @@ const (
 	EventCustomerSubscriptionCreated
 	EventCustomerSubscriptionUpdated
 	EventCustomerSubscriptionDeleted
+	EventCustomerSubscriptionTrialWillEnd
+	EventInvoiceUpcoming
 	EventCustomerSubscriptionResumed
 	eventTypeEnd // one past the last
 )
@@ -170,6 +172,10 @@ func (t EventType) String() string {
 		return "customer.subscription.updated"
 	case EventCustomerSubscriptionDeleted:
 		return "customer.subscription.deleted"
+	case EventCustomerSubscriptionTrialWillEnd:
+		return "customer.subscription.trial_will_end"
+	case EventInvoiceUpcoming:
+		return "invoice.upcoming"
 	case EventCustomerSubscriptionResumed:
 		return "customer.subscription.resumed"
 	}

@@ -17,7 +17,12 @@ type ConfirmParams struct {
 	PaymentMethod *string
 	// OffSession marks a merchant-initiated payment: the customer is not
 	// there to authenticate.
-	OffSession   bool
+	OffSession bool
+	// Recurring marks a payment of a subscription: the card is flagged as
+	// held for recurring payments (rtAgreementType=recurring), and an
+	// off-session one is a continuous-authority MIT (type 9), as the
+	// Cardstream credential-on-file matrix says (§8.4).
+	Recurring    bool
 	ReceiptEmail *string
 }
 
@@ -244,7 +249,7 @@ func (s *Service) confirm(ctx context.Context, st *steps, id string, opts Confir
 		if pm.Customer != "" && pi.Customer != "" && pm.Customer != pi.Customer {
 			return pay.InvalidParam("payment_method", "The PaymentMethod %s belongs to another customer.", pm.ID)
 		}
-		req = newSaleOp(pi, pm, opts.OffSession)
+		req = newSaleOp(pi, pm, opts)
 		pi.LastError = nil
 		pi.Attempt++
 		if err := st.startIntentOp(ctx, tx, pi, create == nil, "sale", fmt.Sprintf("%s-%d", pi.ID, pi.Attempt), req); err != nil {
@@ -267,14 +272,19 @@ func (s *Service) confirm(ctx context.Context, st *steps, id string, opts Confir
 // stored card (cardstream-protocol.md §8.4): a customer-initiated payment
 // is e-commerce on a card on file; an off-session one is merchant-initiated
 // and unscheduled.
-func newSaleOp(pi *pay.PaymentIntent, pm *pay.PaymentMethod, offSession bool) saleOp {
+func newSaleOp(pi *pay.PaymentIntent, pm *pay.PaymentMethod, opts ConfirmParams) saleOp {
 	o := saleOp{PaymentMethod: pm.ID, XRef: pm.XRef, Amount: pi.Amount, Currency: pi.Currency,
 		Type: cardstream.TypeECOM, Agreement: cardstream.AgreementCardOnFile, Initiator: "consumer"}
 	if !pi.Scope.Livemode { // a live card never skips the gateway, whatever it says
 		o.TestDecline = pm.Card.TestDecline
 	}
-	if offSession {
+	switch {
+	case opts.OffSession && opts.Recurring:
+		o.Type, o.Agreement, o.Initiator = cardstream.TypeContinuousAuthority, cardstream.AgreementRecurring, "merchant"
+	case opts.OffSession:
 		o.Type, o.Agreement, o.Initiator = cardstream.TypeMOTO, cardstream.AgreementUnscheduled, "merchant"
+	case opts.Recurring:
+		o.Agreement = cardstream.AgreementRecurring
 	}
 	if pi.CaptureMethod == "manual" {
 		o.CaptureDelay = -1

@@ -277,7 +277,8 @@ func (s *Service) attach(ctx context.Context, tx *store.Tx, pm *pay.PaymentMetho
 	return pm, Emit(ctx, tx, pm.Scope, pay.EventPaymentMethodAttached, pm.ID, pay.PaymentMethodView(pm), nil)
 }
 
-// DetachPaymentMethod detaches a payment method from its customer.
+// DetachPaymentMethod detaches a payment method from its customer, and
+// unsets it as the customer's default payment method if it was.
 func (s *Service) DetachPaymentMethod(ctx context.Context, call Call, id string) (*Answer, error) {
 	return s.Write(ctx, call, func(ctx context.Context, tx *store.Tx) (any, error) {
 		pm, err := tx.FindPaymentMethod(ctx, call.Scope, id)
@@ -286,6 +287,21 @@ func (s *Service) DetachPaymentMethod(ctx context.Context, call Call, id string)
 		}
 		if pm.Customer == "" {
 			return nil, pay.InvalidRequest("payment_method_unexpected_state", "", "The payment method %s is not attached to a customer.", id)
+		}
+		// The customer's default, if it was, is unset, as Stripe does.
+		c, err := tx.FindCustomer(ctx, call.Scope, pm.Customer)
+		if err != nil {
+			return nil, err
+		}
+		if c.DefaultPaymentMethod == pm.ID {
+			before := pay.CustomerView(c)
+			c.DefaultPaymentMethod = ""
+			if err := tx.UpdateCustomer(ctx, c); err != nil {
+				return nil, err
+			}
+			if err := EmitUpdate(ctx, tx, call.Scope, pay.EventCustomerUpdated, c.ID, before, pay.CustomerView(c)); err != nil {
+				return nil, err
+			}
 		}
 		pm.Customer = ""
 		if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {

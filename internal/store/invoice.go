@@ -282,23 +282,29 @@ func (db *DB) invoiceRow(inv *pay.Invoice) (data string, number, token any, seal
 	return string(b), number, token, sealed, nil
 }
 
-// CreateInvoice inserts an invoice, filling in its ID and creation time.
+// CreateInvoice inserts an invoice, filling in its ID and creation time
+// (kept if set: a test clock's time).
 func (tx *Tx) CreateInvoice(ctx context.Context, inv *pay.Invoice) error {
 	inv.ID = pay.NewID(pay.PrefixInvoice)
-	inv.Created = tx.unix()
+	if inv.Created == 0 {
+		inv.Created = tx.unix()
+	}
 	data, number, token, sealed, err := tx.db.invoiceRow(inv)
 	if err != nil {
 		return err
 	}
-	_, err = tx.tx.ExecContext(ctx, `INSERT INTO invoices (`+invoiceColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		inv.ID, inv.Scope.ProjectID, inv.Scope.Livemode, inv.Created, inv.Customer, inv.Status, inv.CollectionMethod, number, token, data, sealed)
+	_, err = tx.tx.ExecContext(ctx, `INSERT INTO invoices (`+invoiceColumns+`, test_clock, subscription_id, next_action_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		inv.ID, inv.Scope.ProjectID, inv.Scope.Livemode, inv.Created, inv.Customer, inv.Status, inv.CollectionMethod, number, token, data, sealed,
+		inv.TestClock, inv.Subscription, inv.NextActionAt())
 	if err != nil {
 		return fmt.Errorf("create invoice: %w", err)
 	}
 	return nil
 }
 
-// UpdateInvoice writes an invoice whole. A number another invoice of the
+// UpdateInvoice writes an invoice whole, with the time of the scheduler's
+// next work on it (pay.Invoice.NextActionAt). A number another invoice of the
 // scope has is pay.ErrConflict.
 func (tx *Tx) UpdateInvoice(ctx context.Context, inv *pay.Invoice) error {
 	data, number, token, sealed, err := tx.db.invoiceRow(inv)
@@ -306,7 +312,8 @@ func (tx *Tx) UpdateInvoice(ctx context.Context, inv *pay.Invoice) error {
 		return err
 	}
 	err = tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE invoices SET status = $4, collection_method = $5, number = $6, token = $7, data = $8,
-		pii = $9 `+whereID, inv.ID, inv.Scope.ProjectID, inv.Scope.Livemode, inv.Status, inv.CollectionMethod, number, token, data, sealed))
+		pii = $9, next_action_at = $10 `+whereID, inv.ID, inv.Scope.ProjectID, inv.Scope.Livemode, inv.Status, inv.CollectionMethod, number,
+		token, data, sealed, inv.NextActionAt()))
 	if err != nil {
 		return conflict(err, "update invoice "+inv.ID)
 	}

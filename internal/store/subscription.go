@@ -211,40 +211,6 @@ func (db *DB) FindSubscriptions(ctx context.Context, scope pay.Scope, f Subscrip
 	}
 	return l, nil
 }
-
-// FindDueSubscriptions returns up to limit live subscriptions on the test
-// clock clock ("" : the wall clock) whose next action is due at now, of
-// every project, earliest first: the scheduler's work.
-func (db *DB) FindDueSubscriptions(ctx context.Context, clock string, now int64, limit int) ([]*pay.Subscription, error) {
-	rows, err := db.read.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM subscriptions
-		WHERE test_clock = $1 AND next_action_at > 0 AND next_action_at <= $2 ORDER BY next_action_at, id LIMIT $3`, clock, now, limit)
-	if err != nil {
-		return nil, fmt.Errorf("find due subscriptions: %w", err)
-	}
-	var (
-		out   []*pay.Subscription
-		rates []string
-	)
-	for rows.Next() {
-		s, r, err := scanSubscription(rows)
-		if err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("find due subscriptions: %w", err)
-		}
-		out, rates = append(out, s), append(rates, r)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	for i, s := range out {
-		if err := db.loadSubscription(ctx, db.read, s, rates[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
-}
-
 // CreateSubscriptionItem inserts a new item of subscription s, filling in
 // its ID and subscription (its Created is kept if set: the subscription's
 // clock).
