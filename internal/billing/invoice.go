@@ -807,6 +807,7 @@ func (s *Service) beginPayment(ctx context.Context, scope pay.Scope, id string, 
 			return err
 		}
 		inv.PayAttempt = inv.AttemptCount + 1
+		inv.PayResumeAt, inv.PayResumeDelay = 0, 0
 		inv.Payments = append(inv.Payments, pay.InvoicePayment{ID: pay.NewID(pay.PrefixInvoicePayment), AmountRequested: inv.AmountRemaining,
 			Status: "open", Created: now, PaymentMethod: pm})
 		attempt = inv.PayAttempt

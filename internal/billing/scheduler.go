@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -37,9 +38,10 @@ const (
 	// dueBatch is how many rows of each kind one claim takes: the work in
 	// memory at once is bounded by it, whatever is due.
 	dueBatch = 256
-	// dueLease is how long a claim keeps other instances off a row; a
-	// claim of an instance that died ends with it.
-	dueLease = 2 * time.Minute
+	// dueLease is how long a claim keeps other instances off a row: longer
+	// than a batch takes. The claims of an instance that dies hold until
+	// then.
+	dueLease = 30 * time.Second
 	// dueWorkers is how many subscriptions a pass works on at once.
 	dueWorkers = 16
 	// maxSteps bounds the steps one job runs at one time: a row is never
@@ -79,10 +81,14 @@ func (s *Service) runDue(ctx context.Context, c *pay.TestClock, target int64) er
 		return err
 	}
 	if more {
-		return errors.New("billing work of the clock is still being done elsewhere")
+		return errWorkElsewhere
 	}
 	return nil
 }
+
+// errWorkElsewhere: a test clock's due work is claimed by another
+// instance (or one that died, until its claims end), so its advance waits.
+var errWorkElsewhere = errors.New("billing work of the clock is claimed by another instance")
 
 // runJobs claims and runs the due rows of clock ("" the wall clock) until
 // none is due at until(); jobNow says at what time a job runs.
@@ -614,12 +620,12 @@ func (s *Service) chargeDue(ctx context.Context, scope pay.Scope, id string, now
 	_, err := s.PayInvoice(ctx, payments.Plain(scope), id, PayParams{OffSession: &off, at: now})
 	var pe *pay.Error
 	switch {
-	case err == nil:
-		return nil
-	case !errors.As(err, &pe) || pe.Status >= 500:
+	case err == nil, errors.As(err, &pe) && (pe.Status == http.StatusConflict || pe.Code == "invoice_unexpected_state"):
+		// An outcome, or settled meanwhile by another route, or the
+		// attempt still in another's hands or without an outcome.
+		return s.resumeLater(ctx, scope, id, now)
+	case pe == nil || pe.Status >= 500:
 		return err // the job is tried again by a later pass
-	case pe.Code == "invoice_unexpected_state":
-		return nil // settled meanwhile by another route
 	}
 	// No payment method, or one that cannot be charged (detached, gone):
 	// a failed attempt with no charge, which retrying will not mend.
@@ -636,6 +642,22 @@ func (s *Service) chargeDue(ctx context.Context, scope pay.Scope, id string, now
 		inv.AttemptCount++
 		inv.Attempted, inv.LastFailure, inv.NextPaymentAttempt = true, noPaymentMethod, 0
 		return s.saveInvoice(ctx, tx, inv, before, pay.EventInvoicePaymentFailed)
+	})
+}
+
+// resumeLater sets when the scheduler resumes the invoice's card attempt
+// if it still has no outcome (its gateway operation unknown, or parked for
+// an operator): later each time, up to a day, so that it neither spins nor
+// holds up a test clock's advance.
+func (s *Service) resumeLater(ctx context.Context, scope pay.Scope, id string, now int64) error {
+	return s.db.Tx(ctx, func(tx *store.Tx) error {
+		inv, err := tx.FindInvoice(ctx, scope, id)
+		if err != nil || inv.PayAttempt == 0 {
+			return err
+		}
+		inv.PayResumeDelay = min(max(2*inv.PayResumeDelay, pay.PaymentResumeDelay), pay.MaxPaymentResumeDelay)
+		inv.PayResumeAt = now + inv.PayResumeDelay
+		return tx.UpdateInvoice(ctx, inv)
 	})
 }
 

@@ -163,7 +163,11 @@ func (s *Service) RunClocks(ctx context.Context, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		if err := s.AdvanceClocks(ctx); err != nil && ctx.Err() == nil {
+		switch err := s.AdvanceClocks(ctx); {
+		case err == nil, ctx.Err() != nil:
+		case errors.Is(err, errWorkElsewhere):
+			s.log.DebugContext(ctx, "test clock advance waits for work claimed elsewhere", "err", err)
+		default:
 			s.log.ErrorContext(ctx, "advancing test clocks failed", "err", err)
 		}
 		select {

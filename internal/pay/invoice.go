@@ -79,6 +79,12 @@ type Invoice struct {
 	// Overdue: the scheduler has acted on a send_invoice invoice's due date
 	// passing (its subscription is past due).
 	Overdue bool `json:",omitempty"`
+	// PayResumeAt and PayResumeDelay: when the scheduler next resumes a
+	// card attempt whose outcome it found still unknown (a gateway
+	// operation parked for an operator, say), and the delay before that,
+	// doubled each time up to a day.
+	PayResumeAt    int64 `json:",omitempty"`
+	PayResumeDelay int64 `json:",omitempty"`
 	// LastFailure is the decline code (else the error code) of the latest
 	// failed payment attempt: the scheduler stops retrying on a hard one.
 	LastFailure string `json:",omitempty"`
@@ -105,8 +111,12 @@ const FinalizeDelay = 3600
 
 // PaymentResumeDelay is how long after a card payment attempt began the
 // scheduler resumes it when it has no outcome yet (a crash, or a gateway
-// answer still unknown).
-const PaymentResumeDelay = 600
+// answer still unknown), and MaxPaymentResumeDelay the longest it waits
+// between resumptions of one that stays unknown.
+const (
+	PaymentResumeDelay    = 600
+	MaxPaymentResumeDelay = 86400
+)
 
 // NextActionAt is when the billing scheduler next has work on the invoice,
 // 0 for never: finalising an auto-advancing draft, resuming a card attempt
@@ -123,7 +133,7 @@ func (inv *Invoice) NextActionAt() int64 {
 	case inv.CollectionMethod == CollectCharge && inv.AutoAdvance:
 		switch last := inv.LastPaymentAt(); {
 		case inv.PayAttempt != 0:
-			return last + PaymentResumeDelay
+			return max(last+PaymentResumeDelay, inv.PayResumeAt)
 		case inv.AttemptCount > inv.DunningDone:
 			return max(last, inv.FinalizedAt, 1)
 		case inv.NextPaymentAttempt != 0:

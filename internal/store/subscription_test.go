@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -100,18 +101,39 @@ func TestSubscriptions(t *testing.T) {
 		if err := tx(func(tx *store.Tx) error { return tx.UpdateSubscription(ctx, b) }); err != nil {
 			t.Fatal(err)
 		}
-		due, err := db.FindDueSubscriptions(ctx, "", 2000, 10)
-		if err != nil {
+		// The scheduler's claims: due live rows, each claimed once until
+		// its lease ends or it is released.
+		claim := func() []string {
+			t.Helper()
+			jobs, err := db.ClaimDue(ctx, "", 2000, time.Now(), time.Minute, 10)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []string
+			for _, j := range jobs {
+				if j.Scope == scope {
+					ids = append(ids, j.ID)
+					if j.Kind != store.DueSubscription || j.Subscription != j.ID || j.Due != a.NextActionAt {
+						t.Errorf("job %+v", j)
+					}
+				}
+			}
+			return ids
+		}
+		if got := claim(); !cmp.Equal(got, []string{a.ID}) {
+			t.Errorf("due: %v, want [%s]", got, a.ID)
+		}
+		if got := claim(); len(got) != 0 {
+			t.Errorf("claimed twice: %v", got)
+		}
+		if more, err := db.HasDue(ctx, "", 2000); err != nil || !more {
+			t.Errorf("HasDue with the row claimed = %v, %v; want true", more, err)
+		}
+		if err := db.ReleaseDue(ctx, []store.DueJob{{Kind: store.DueSubscription, ID: a.ID}}); err != nil {
 			t.Fatal(err)
 		}
-		var dueIDs []string
-		for _, s := range due {
-			if s.Scope == scope {
-				dueIDs = append(dueIDs, s.ID)
-			}
-		}
-		if !cmp.Equal(dueIDs, []string{a.ID}) {
-			t.Errorf("due: %v, want [%s]", dueIDs, a.ID)
+		if got := claim(); !cmp.Equal(got, []string{a.ID}) {
+			t.Errorf("after release: %v, want [%s]", got, a.ID)
 		}
 		if got, _ := db.FindSubscription(ctx, scope, b.ID); got.Status != pay.SubscriptionIncompleteExpired || got.CanceledAt != 1600 {
 			t.Errorf("after update: %+v", got)
