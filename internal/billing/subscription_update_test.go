@@ -396,7 +396,8 @@ func TestSubscriptionItemChanges(t *testing.T) {
 			}
 			// Extending it.
 			up = e.update(t, sub.ID, billing.SubscriptionParams{TrialEnd: ptr(jan1 + 20*86400)})
-			if up.TrialEnd != jan1+20*86400 || up.CurrentPeriodEnd != up.TrialEnd || up.NextActionAt != up.TrialEnd {
+			// (the scheduler's next work: invoice.upcoming, seven days before)
+			if up.TrialEnd != jan1+20*86400 || up.CurrentPeriodEnd != up.TrialEnd || up.NextActionAt != up.TrialEnd-pay.UpcomingNotice {
 				t.Errorf("extended: trial end %d period end %d next %d", up.TrialEnd, up.CurrentPeriodEnd, up.NextActionAt)
 			}
 			// Ending it now: a new period, invoiced and charged.
@@ -706,5 +707,101 @@ func TestCancelAndResume(t *testing.T) {
 				t.Errorf("resumed with a decline: %s", r.Status)
 			}
 		})
+	})
+}
+
+// TestChangesWithTheScheduler runs changes on a test clock with the
+// billing scheduler: a renewal takes its own subscription's prorations
+// and not another's, and a subscription the scheduler paused at its
+// trial's end resumes.
+func TestChangesWithTheScheduler(t *testing.T) {
+	t.Parallel()
+	invDBs(t, func(t *testing.T, e *invEnv) {
+		ctx := context.Background()
+		clock := e.newClock(t)
+		cus := e.clockCustomer(t, clock, "pm_card_visa")
+		gold := e.recurring(t, "gbp", 600, "month", 1)
+		platinum := e.recurring(t, "gbp", 1000, "month", 1)
+		a, _ := e.subscribe(t, billing.SubscriptionParams{Customer: cus, Items: []billing.SubscriptionItemParams{{Price: gold}}})
+		b, _ := e.subscribe(t, billing.SubscriptionParams{Customer: cus, Items: []billing.SubscriptionItemParams{{Price: platinum}}})
+
+		// Ten days in (21 of 31 left), a's upgrade: −406 and +677 pending,
+		// dated by the clock.
+		e.advance(t, clock, t0+10*86400)
+		up := ok[*pay.Subscription](t, "upgrade")(e.bill.UpdateSubscription(ctx, e.plain(), a.ID, billing.SubscriptionParams{Changes: billing.Changes{
+			ItemChanges: []billing.ItemChange{{ID: a.Items[0].ID, Price: platinum}}}}))
+		if up.Items[0].Price.ID != platinum {
+			t.Fatalf("upgraded %+v", up.Items[0])
+		}
+		l, err := e.db.FindInvoiceItems(ctx, e.scope, store.InvoiceItemFilter{Customer: cus, Pending: ptr(true)}, pay.Page{Limit: 10})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := sorted(amounts(l.Data)); !slices.Equal(got, []int64{-406, 677}) || l.Data[0].Created != t0+10*86400 {
+			t.Fatalf("pending %v, dated %d", got, l.Data[0].Created)
+		}
+
+		// Past the period's end and the hour before the charge: a's
+		// renewal takes them; b's does not.
+		e.advance(t, clock, a.CurrentPeriodEnd+2*3600)
+		renewal := func(sub *pay.Subscription) *pay.Invoice {
+			invs := e.invoicesOf(t, e.sub(t, sub.ID))
+			inv := invs[len(invs)-1]
+			if inv.BillingReason != pay.BillingReasonSubscriptionCycle || inv.Status != pay.InvoiceStatusPaid {
+				t.Fatalf("%s's renewal: %s %s", sub.ID, inv.BillingReason, inv.Status)
+			}
+			return inv
+		}
+		if inv := renewal(a); !slices.Equal(sorted(lineAmounts(inv)), []int64{-406, 677, 1000}) || inv.AmountPaid != 1271 {
+			t.Errorf("a's renewal lines %v paid %d", lineAmounts(inv), inv.AmountPaid)
+		}
+		if inv := renewal(b); !slices.Equal(lineAmounts(inv), []int64{1000}) {
+			t.Errorf("b's renewal lines %v", lineAmounts(inv))
+		}
+
+		// A declined always_invoice change is past_due, and the scheduler
+		// retries its invoice on the dunning schedule.
+		declined := e.clockCustomer(t, clock, "pm_card_visa")
+		c, _ := e.subscribe(t, billing.SubscriptionParams{Customer: declined, Items: []billing.SubscriptionItemParams{{Price: gold}}})
+		e.setCard(t, declined, "pm_card_chargeCustomerFail")
+		c = ok[*pay.Subscription](t, "declined upgrade")(e.bill.UpdateSubscription(ctx, e.plain(), c.ID, billing.SubscriptionParams{
+			Changes: billing.Changes{ProrationBehavior: billing.AlwaysInvoice, ItemChanges: []billing.ItemChange{{ID: c.Items[0].ID, Price: platinum}}}}))
+		if c.Status != pay.SubscriptionPastDue {
+			t.Errorf("declined upgrade: %s", c.Status)
+		}
+		e.advance(t, clock, a.CurrentPeriodEnd+5*3600)
+		if inv, _ := e.db.FindInvoice(ctx, e.scope, c.LatestInvoice); inv.AttemptCount < 2 || inv.Status != pay.InvoiceStatusOpen {
+			t.Errorf("the scheduler did not retry the change's invoice: %d attempts, %s", inv.AttemptCount, inv.Status)
+		}
+
+		// A trial ending without a payment method pauses its subscription
+		// (trial_settings pause); with a card, resuming bills a new period
+		// from the clock's time.
+		bare := e.clockCustomer(t, clock, "")
+		now := a.CurrentPeriodEnd + 5*3600
+		trial, _ := e.subscribe(t, billing.SubscriptionParams{Customer: bare, TrialPeriodDays: ptr[int64](1), TrialMissingPaymentMethod: pay.TrialEndPause,
+			Items: []billing.SubscriptionItemParams{{Price: gold}}})
+		e.advance(t, clock, now+2*86400)
+		if got := e.sub(t, trial.ID); got.Status != pay.SubscriptionPaused {
+			t.Fatalf("after the trial: %s", got.Status)
+		}
+		e.setCard(t, bare, "pm_card_visa")
+		r := ok[*pay.Subscription](t, "resume")(e.bill.ResumeSubscription(ctx, e.plain(), trial.ID, billing.ResumeParams{}))
+		inv, err := e.db.FindInvoice(ctx, e.scope, r.LatestInvoice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != pay.SubscriptionActive || r.CurrentPeriodStart != now+2*86400 || inv.Status != pay.InvoiceStatusPaid || inv.AmountPaid != 600 ||
+			inv.Created != now+2*86400 {
+			t.Errorf("resumed %s from %d; invoice %s paid %d created %d", r.Status, r.CurrentPeriodStart, inv.Status, inv.AmountPaid, inv.Created)
+		}
+		if e.count(t, "customer.subscription.resumed", trial.ID) != 1 {
+			t.Error("no customer.subscription.resumed")
+		}
+		// The scheduler has nothing left to do with the paid invoice.
+		e.advance(t, clock, now+3*86400)
+		if got, _ := e.db.FindInvoice(ctx, e.scope, inv.ID); got.AttemptCount != 1 || len(got.Payments) != 1 {
+			t.Errorf("resumption invoice after the scheduler ran: %d attempts", got.AttemptCount)
+		}
 	})
 }
