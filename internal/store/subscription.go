@@ -211,6 +211,7 @@ func (db *DB) FindSubscriptions(ctx context.Context, scope pay.Scope, f Subscrip
 	}
 	return l, nil
 }
+
 // CreateSubscriptionItem inserts a new item of subscription s, filling in
 // its ID and subscription (its Created is kept if set: the subscription's
 // clock).
