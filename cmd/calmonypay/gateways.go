@@ -32,7 +32,7 @@ type gatewayOptions struct {
 func configureGateways(getenv func(string) string, o gatewayOptions) (payments.Gateways, *sandbox.Sandbox, error) {
 	test, err := sandbox.Setup(getenv, sandbox.SetupOptions{
 		CallbackURL: strings.TrimRight(o.publicURL, "/") + payments.CheckoutCallbackPath,
-		SandboxURL:  o.sandboxURL, Logger: o.log, Client: o.client})
+		SandboxURL:  o.sandboxURL, Logger: o.log, Client: o.client, StandIn: payments.HostedStandIn})
 	if err != nil {
 		return payments.Gateways{}, nil, err
 	}

@@ -128,7 +128,8 @@ func serve(ctx context.Context, args []string, e *env) error {
 	svc := payments.New(payments.Config{DB: db, Keys: keys, Gateways: gateways, Logger: log, PublicURL: cfg.PublicURL,
 		SkipCallbackSignature: cfg.SkipCallbackSignature, Render: api.Renderer(cfg.PublicURL)})
 	bill := billing.New(billing.Config{DB: db, Payments: svc, Logger: log})
-	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Logger: log, ClientRateLimit: cfg.ClientRateLimit, TrustedProxies: trusted})
+	svc.SetInvoiceHooks(bill)
+	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Billing: bill, Logger: log, ClientRateLimit: cfg.ClientRateLimit, TrustedProxies: trusted})
 	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: pages.Routes(), Keys: keys, Logger: log, RateLimit: cfg.RateLimit,
 		AppOrigin: cfg.AppOrigin, AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs, AllowLocalhostURLs: cfg.AllowLocalhostURLs})
 	if err != nil {

@@ -671,3 +671,56 @@ func TestCheckoutThrottledPerClient(t *testing.T) {
 		}
 	})
 }
+
+// TestCheckoutPaidTwice: two tabs of one session both pay. The second
+// payment is recorded once, on a payment intent of its own flagged for the
+// merchant, though both its copies (the gateway's and the browser's)
+// arrive, and again later.
+func TestCheckoutPaidTwice(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	sc := payClient(t, srv, "")
+	cs := newSession(t, sc, 1250, nil)
+	b := newBrowser(t)
+	var tabs [2]struct {
+		action string
+		fields url.Values
+	}
+	for i := range tabs { // both tabs open before either pays
+		_, _, body := b.page("GET", cs.URL, nil)
+		tabs[i].action, tabs[i].fields = b.form(cs.URL, body)
+	}
+	var results []url.Values
+	for _, tab := range tabs {
+		_, _, body := b.page("POST", tab.action, tab.fields)
+		cardAction, card := b.form(tab.action, body)
+		card.Set("cardNumber", "4929421234600821")
+		card.Set("cardExpiryMonth", "12")
+		card.Set("cardExpiryYear", fmt.Sprint(time.Now().Year()%100+2))
+		card.Set("cardCVV", "356")
+		card.Set("op", "pay")
+		_, _, body = b.page("POST", cardAction, card)
+		back, result := b.form(cardAction, body)
+		if status, hdr, _ := b.page("POST", back, result); status != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), "https://shop.example.com/thanks") {
+			t.Fatalf("callback: %d %s", status, hdr.Get("Location"))
+		}
+		results = append(results, result)
+	}
+	// Later replays of the second result change nothing.
+	b.page("POST", srv.URL+"/v1/checkout/sessions/callback?session_id="+cs.ID, results[1])
+	if n := countIntents(t, sc); n != 2 {
+		t.Errorf("%d payment intents, want 2 (the session's and the duplicate)", n)
+	}
+	dups := 0
+	for pi, err := range sc.V1PaymentIntents.List(context.Background(), &stripe.PaymentIntentListParams{}).All(context.Background()) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pi.Metadata["calmony_duplicate_payment_of"] == cs.ID {
+			dups++
+		}
+	}
+	if dups != 1 {
+		t.Errorf("%d payment intents flagged as duplicates, want 1", dups)
+	}
+}

@@ -180,6 +180,7 @@ func (s *Server) listInvoices(r *http.Request, p *params) (readFunc, error) {
 	page := readPage(p)
 	var f store.InvoiceFilter
 	f.Customer, _ = p.String("customer")
+	f.Subscription, _ = p.String("subscription")
 	if f.Status, _ = p.String("status"); f.Status != "" && !oneOf(f.Status, []string{pay.InvoiceStatusDraft, pay.InvoiceStatusOpen,
 		pay.InvoiceStatusPaid, pay.InvoiceStatusUncollectible, pay.InvoiceStatusVoid}) {
 		p.Fail("status", "parameter_invalid", "status must be one of draft, open, paid, uncollectible, void.")

@@ -23,6 +23,7 @@ import (
 	"github.com/calmony/calmonypay/internal/store"
 	"github.com/calmony/calmonypay/internal/store/storetest"
 	"github.com/calmony/calmonypay/internal/throttle"
+	"github.com/calmony/calmonypay/internal/webhook"
 )
 
 // Server is a running API server with one project and a test-mode key.
@@ -73,6 +74,9 @@ type Options struct {
 	// Share makes the server a second instance of Share's: the same
 	// database, project and key (Postgres and Now are then Share's).
 	Share *Server
+	// Webhooks runs a webhook delivery worker, as serve does (private and
+	// loopback endpoint URLs allowed, so that tests receive them).
+	Webhooks bool
 }
 
 // Start starts a server and stops it when the test ends.
@@ -95,7 +99,7 @@ func Start(tb testing.TB, opts Options) *Server {
 	publicURL, sandboxURL := "http://"+ts.Listener.Addr().String(), "http://"+sts.Listener.Addr().String()
 	noEnv := func(string) string { return "" }
 	test, err := sandbox.Setup(noEnv, sandbox.SetupOptions{CallbackURL: publicURL + payments.CheckoutCallbackPath,
-		SandboxURL: sandboxURL, Logger: log})
+		SandboxURL: sandboxURL, Logger: log, StandIn: payments.HostedStandIn})
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -110,7 +114,8 @@ func Start(tb testing.TB, opts Options) *Server {
 	svc := payments.New(payments.Config{DB: db, Keys: db.Keys(), Gateways: gws, Logger: log, Now: opts.Now, PublicURL: publicURL,
 		SkipCallbackSignature: opts.SkipCallbackSignature, Render: api.Renderer(publicURL), AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
 	bill := billing.New(billing.Config{DB: db, Payments: svc, Logger: log, Now: opts.Now})
-	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Logger: log, ClientRateLimit: perClient, Now: opts.Now})
+	svc.SetInvoiceHooks(bill)
+	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Billing: bill, Logger: log, ClientRateLimit: perClient, Now: opts.Now})
 	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: pages.Routes(), Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit,
 		AppOrigin: "https://app.calmony.test", Now: opts.Now,
 		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs})
@@ -122,6 +127,13 @@ func Start(tb testing.TB, opts Options) *Server {
 	loops.Go("origins", srv.RefreshSettings)
 	if !opts.NoTestClockLoop {
 		loops.Go("test clocks", func(ctx context.Context) { bill.RunClocks(ctx, time.Second) })
+	}
+	if opts.Webhooks {
+		w, err := webhook.New(webhook.Config{DB: db, Logger: log, Now: opts.Now, AllowPrivateURLs: true, PollInterval: 10 * time.Millisecond})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		loops.Go("webhook worker", func(ctx context.Context) { w.Run(ctx) })
 	}
 	ts.Config.Handler = srv
 	// The sandbox's pages as serve serves them (cmd/calmonypay's

@@ -51,6 +51,8 @@ var rules = []rule{
 	{"the HTTP packages never import each other", is("internal/dashboard"), is("internal/api", "internal/hosted")},
 	{"the operations never depend on the test gateway", under("internal/payments"), is("internal/cardstream/sandbox")},
 	{"the operations know nothing of HTTP routes or pages", under("internal/payments"), is("internal/api", "internal/hosted", "internal/dashboard")},
+	{"payments never imports billing: billing reads its payments, or sets hooks on it (payments.InvoiceHooks)", under("internal/payments"),
+		under("internal/billing")},
 	{"loop is a leaf: it imports only the standard library", is("internal/loop"), notStd},
 	{"only commands and tests import the test gateway", func(p string) bool { return !commandOrTest(p) }, is("internal/cardstream/sandbox")},
 	{"the store persists: it knows no layer above it", under("internal/store"),
@@ -78,6 +80,7 @@ func TestRulesCatchForbiddenImports(t *testing.T) {
 		{"internal/hosted", "internal/api"},
 		{"internal/payments", "internal/cardstream/sandbox"},
 		{"internal/payments", "internal/api"},
+		{"internal/payments", "internal/billing"},
 		{"internal/webhook", "internal/cardstream/sandbox"},
 		{"internal/pay", "internal/store"},
 		{"internal/pay", "github.com/jackc/pgx/v5"},
@@ -93,7 +96,8 @@ func TestRulesCatchForbiddenImports(t *testing.T) {
 		}
 	}
 	allowed := map[string][]string{
-		"internal/api":      {"internal/payments", "internal/store", "internal/pay", "net/http"},
+		"internal/api":      {"internal/payments", "internal/billing", "internal/store", "internal/pay", "net/http"},
+		"internal/hosted":   {"internal/payments", "internal/billing", "internal/store", "internal/pay"},
 		"internal/payments": {"internal/cardstream", "internal/store", "internal/pay"},
 		"cmd/calmonypay":    {"internal/cardstream/sandbox", "internal/api", "internal/hosted"},
 		"internal/pay":      {"encoding/json"},

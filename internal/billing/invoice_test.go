@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -20,10 +22,13 @@ import (
 	"github.com/calmony/calmonypay/internal/store/storetest"
 )
 
-// salesGateway passes every call to the sandbox and counts the sales.
+// salesGateway passes every call to the sandbox and counts the sales and
+// refunds; while failRefunds is set, refunds fail as an unreachable gateway
+// would.
 type salesGateway struct {
 	payments.Gateway
-	sales atomic.Int64
+	sales, refunds atomic.Int64
+	failRefunds    atomic.Bool
 }
 
 func (g *salesGateway) Sale(ctx context.Context, req cardstream.SaleRequest) (*cardstream.Result, error) {
@@ -31,17 +36,42 @@ func (g *salesGateway) Sale(ctx context.Context, req cardstream.SaleRequest) (*c
 	return g.Gateway.Sale(ctx, req)
 }
 
-// invEnv is a billing.Service charging the sandbox, with no HTTP.
+func (g *salesGateway) Refund(ctx context.Context, req cardstream.RefundRequest) (*cardstream.RefundResult, error) {
+	if g.failRefunds.Load() {
+		return nil, &url.Error{Op: "Post", URL: "https://gateway.example/direct/", Err: errors.New("connection refused")}
+	}
+	g.refunds.Add(1)
+	return g.Gateway.Refund(ctx, req)
+}
+
+// invEnv is a billing.Service charging the sandbox, with no HTTP: the
+// sandbox's hosted page is driven in memory (shopper), and the callbacks it
+// posts server-to-server are caught (s2s, by transactionUnique).
 type invEnv struct {
 	db    *store.DB
 	pay   *payments.Service
 	bill  *billing.Service
 	gw    *salesGateway
+	sbx   *sandbox.Sandbox
+	s2s   sync.Map // transactionUnique → the callback's body, url.Values
 	scope pay.Scope
 	crash atomic.Value // string: the billing crash point armed, once
+	// payCrash is the payments crash point armed, once.
+	payCrash atomic.Value
 	// skew moves billing's wall clock (its "now" and its claims' leases)
 	// forward, in nanoseconds.
 	skew atomic.Int64
+}
+
+// catchCallbacks is a transport that keeps the sandbox's server-to-server
+// callbacks instead of sending them.
+type catchCallbacks struct{ e *invEnv }
+
+func (c catchCallbacks) RoundTrip(r *http.Request) (*http.Response, error) {
+	body, _ := io.ReadAll(r.Body)
+	v, _ := url.ParseQuery(string(body))
+	c.e.s2s.Store(v.Get("transactionUnique"), v)
+	return &http.Response{StatusCode: 200, Body: io.NopCloser(strings.NewReader("OK")), Header: http.Header{}, Request: r}, nil
 }
 
 func newInvEnv(t *testing.T, postgres bool) *invEnv {
@@ -49,8 +79,10 @@ func newInvEnv(t *testing.T, postgres bool) *invEnv {
 	db := storetest.OpenWithClock(t, postgres, nil)
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	noEnv := func(string) string { return "" }
+	e := &invEnv{db: db, scope: storetest.Project(t, db)}
 	test, err := sandbox.Setup(noEnv, sandbox.SetupOptions{CallbackURL: "http://calmony.test" + payments.CheckoutCallbackPath,
-		SandboxURL: "http://sandbox.calmony.test", Logger: log})
+		SandboxURL: "http://sandbox.calmony.test", Logger: log, StandIn: payments.HostedStandIn,
+		CallbackClient: &http.Client{Transport: catchCallbacks{e}}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -58,11 +90,13 @@ func newInvEnv(t *testing.T, postgres bool) *invEnv {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e := &invEnv{db: db, gw: &salesGateway{Gateway: gws.Test}, scope: storetest.Project(t, db)}
+	e.gw, e.sbx = &salesGateway{Gateway: gws.Test}, test.Sandbox
 	e.crash.Store("")
+	e.payCrash.Store("")
 	e.pay = payments.New(payments.Config{DB: db, Keys: db.Keys(), Gateways: payments.Gateways{Test: e.gw}, Logger: log,
-		PublicURL: "http://calmony.test"})
+		PublicURL: "http://calmony.test", Crash: func(point string) bool { return e.payCrash.CompareAndSwap(point, "") }})
 	e.bill = e.billing(log)
+	e.pay.SetInvoiceHooks(e.bill)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()

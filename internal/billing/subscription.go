@@ -259,6 +259,15 @@ func (s *Service) createSubscription(ctx context.Context, tx *store.Tx, scope pa
 	if !s.payments.CurrencyAllowed(scope, sub.Currency) {
 		return nil, pay.InvalidParam("items[0][price]", "Currency %q is not enabled for this project.", sub.Currency)
 	}
+	others, err := tx.LiveSubscriptionCurrencies(ctx, scope, cus.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range others {
+		if c != sub.Currency {
+			return nil, pay.InvalidParam("items[0][price]", "You cannot combine currencies on a single customer. This customer has an active subscription in %s, and the price is in %s.", c, sub.Currency)
+		}
+	}
 	if err := s.applySubscription(ctx, tx, sub, p); err != nil {
 		return nil, err
 	}
@@ -403,9 +412,9 @@ func (s *Service) applySubscription(ctx context.Context, tx *store.Tx, sub *pay.
 
 // subscriptionInvoicePaid makes active the incomplete, past_due or unpaid
 // subscription whose latest invoice inv, just paid, is (by the scheduler's
-// retry, or through POST /v1/invoices/{id}/pay, for example after
-// default_incomplete), with customer.subscription.updated, in the
-// payment's transaction.
+// retry, through POST /v1/invoices/{id}/pay, for example after
+// default_incomplete, or on the hosted invoice page), with
+// customer.subscription.updated, in the payment's transaction.
 func (s *Service) subscriptionInvoicePaid(ctx context.Context, tx *store.Tx, inv *pay.Invoice) error {
 	if inv.Subscription == "" {
 		return nil

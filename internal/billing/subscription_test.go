@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/calmony/calmonypay/internal/billing"
 	"github.com/calmony/calmonypay/internal/pay"
@@ -191,6 +192,27 @@ func TestCreateSubscription(t *testing.T) {
 			if after := len(e.events(t, "")); after != before+1 { // the second customer's customer.created
 				t.Errorf("refused creates wrote %d events", after-before)
 			}
+		})
+
+		t.Run("one currency per customer", func(t *testing.T) {
+			if err := e.db.Tx(ctx, func(tx *store.Tx) error {
+				return tx.SetProjectCurrencies(ctx, e.scope.ProjectID, []string{"gbp", "usd"})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			refresh, stop := context.WithCancel(ctx)
+			defer stop()
+			go e.pay.RefreshSettings(refresh)
+			for deadline := time.Now().Add(5 * time.Second); !e.pay.CurrencyAllowed(e.scope, "usd"); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatal("usd never allowed")
+				}
+			}
+			cus := e.customer(t, "pm_card_visa")
+			e.subscribe(t, billing.SubscriptionParams{Customer: cus, Items: []billing.SubscriptionItemParams{{Price: monthly}}})
+			_, err := e.bill.CreateSubscription(ctx, e.plain(), billing.SubscriptionParams{Customer: cus,
+				Items: []billing.SubscriptionItemParams{{Price: e.recurring(t, "usd", 900, "month", 1)}}})
+			refused(t, "a second currency for one customer", err, 400, "items[0][price]")
 		})
 
 		t.Run("update and cancel", func(t *testing.T) {

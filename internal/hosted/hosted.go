@@ -1,8 +1,10 @@
 // Package hosted serves the shopper-facing pages: a checkout session's
 // page, which sends the shopper's browser to the gateway's hosted payment
-// form, and the gateway's callback with the result. They know no API key:
-// each client is rate-limited instead, and the callback is authenticated by
-// its signature alone (payments.Service.CompleteHostedPayment).
+// form, the hosted invoice page (which can start such a payment of the
+// invoice) and its PDF, and the gateway's callback with the result. They
+// know no API key: each client is rate-limited instead, an invoice's
+// address is its credential, and the callback is authenticated by its
+// signature alone (payments.Service.CompleteHostedPayment).
 package hosted
 
 import (
@@ -20,6 +22,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/calmony/calmonypay/internal/billing"
 	"github.com/calmony/calmonypay/internal/form"
 	"github.com/calmony/calmonypay/internal/middleware"
 	"github.com/calmony/calmonypay/internal/pay"
@@ -32,7 +35,9 @@ import (
 type Config struct {
 	DB       *store.DB
 	Payments *payments.Service
-	Logger   *slog.Logger
+	// Billing starts the payment of an invoice from its hosted page.
+	Billing *billing.Service
+	Logger  *slog.Logger
 	// ClientRateLimit is the number of requests per second allowed per
 	// client address on each page, with bursts of five seconds' worth; 0
 	// turns it off.
@@ -48,6 +53,7 @@ type Config struct {
 type Pages struct {
 	db       *store.DB
 	payments *payments.Service
+	billing  *billing.Service
 	log      *slog.Logger
 	now      func() time.Time
 	handler  http.Handler
@@ -55,7 +61,7 @@ type Pages struct {
 
 // New returns the pages for cfg. It does no I/O.
 func New(cfg Config) *Pages {
-	h := &Pages{db: cfg.DB, payments: cfg.Payments, log: cmp.Or(cfg.Logger, slog.Default()), now: cfg.Now}
+	h := &Pages{db: cfg.DB, payments: cfg.Payments, billing: cfg.Billing, log: cmp.Or(cfg.Logger, slog.Default()), now: cfg.Now}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -65,6 +71,7 @@ func New(cfg Config) *Pages {
 	mux.Handle("GET "+CheckoutPath+"{id}", pageLimit.Limit(tooManyPages)(http.HandlerFunc(h.checkoutPage)))
 	mux.Handle("GET "+pay.InvoicePagePath+"{token}", pageLimit.Limit(tooManyPages)(http.HandlerFunc(h.invoicePage)))
 	mux.Handle("GET "+pay.InvoicePagePath+"{token}/pdf", pageLimit.Limit(tooManyPages)(http.HandlerFunc(h.invoicePDF)))
+	mux.Handle("POST "+pay.InvoicePagePath+"{token}/pay", pageLimit.Limit(tooManyPages)(invoiceCSRF(http.HandlerFunc(h.payInvoice))))
 	mux.Handle("POST "+payments.CheckoutCallbackPath, callbackLimit.Limit(throttle.TooManyText)(http.HandlerFunc(h.checkoutCallback)))
 	h.handler = mux
 	return h
@@ -73,7 +80,8 @@ func New(cfg Config) *Pages {
 // Routes are the pages' routes, by pattern, for the root mux.
 func (h *Pages) Routes() map[string]http.Handler {
 	return map[string]http.Handler{"GET " + CheckoutPath + "{id}": h, "POST " + payments.CheckoutCallbackPath: h,
-		"GET " + pay.InvoicePagePath + "{token}": h, "GET " + pay.InvoicePagePath + "{token}/pdf": h}
+		"GET " + pay.InvoicePagePath + "{token}": h, "GET " + pay.InvoicePagePath + "{token}/pdf": h,
+		"POST " + pay.InvoicePagePath + "{token}/pay": h}
 }
 
 // CheckoutPath is where a checkout session's page is: CheckoutPath + its ID.
@@ -114,7 +122,8 @@ func (h *Pages) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	cs, err := h.db.FindCheckoutSessionByID(ctx, r.PathValue("id"))
 	switch {
-	case errors.Is(err, pay.ErrNotFound):
+	case errors.Is(err, pay.ErrNotFound) || err == nil && cs.Invoice != "":
+		// An invoice's session is started from its invoice's page only.
 		writePage(w, http.StatusNotFound, "Checkout not found", "This checkout page does not exist.", "")
 		return
 	case err != nil:
@@ -128,21 +137,29 @@ func (h *Pages) checkoutPage(w http.ResponseWriter, r *http.Request) {
 		writePage(w, http.StatusGone, "Checkout closed", "This checkout page has expired. Return to the shop to start again.", cs.CancelURL)
 		return
 	}
+	h.toGateway(w, r, cs, cs.CancelURL, "Return to the shop")
+}
+
+// toGateway answers with the signed hosted form of a new attempt at paying
+// cs, which the browser posts to the gateway's hosted page at once. back
+// (with its link text) is where a page saying it cannot be done links to.
+func (h *Pages) toGateway(w http.ResponseWriter, r *http.Request, cs *pay.CheckoutSession, back, backText string) {
+	ctx := r.Context()
 	form, err := h.payments.HostedForm(cs)
 	if errors.Is(err, payments.ErrNoHostedSandbox) {
-		writePage(w, http.StatusForbidden, "Test payments unavailable",
-			"This is a test-mode checkout, and this server shows no test payment pages. Use a development or staging server for test checkouts.", cs.CancelURL)
+		writePageLink(w, http.StatusForbidden, "Test payments unavailable",
+			"This is a test-mode payment, and this server shows no test payment pages. Use a development or staging server for test payments.", back, backText)
 		return
 	}
 	if err != nil {
-		h.log.ErrorContext(ctx, "checkout page: build hosted form", "session", cs.ID, "err", err)
-		writePage(w, http.StatusServiceUnavailable, "Payments unavailable", "Card payments cannot be taken right now. Please try again later.", cs.CancelURL)
+		h.log.ErrorContext(ctx, "hosted payment: build hosted form", "session", cs.ID, "err", err)
+		writePageLink(w, http.StatusServiceUnavailable, "Payments unavailable", "Card payments cannot be taken right now. Please try again later.", back, backText)
 		return
 	}
 	nonce := newNonce()
 	var body bytes.Buffer
 	if err := form.Render(&body, nonce); err != nil {
-		h.log.ErrorContext(ctx, "checkout page: render", "err", err)
+		h.log.ErrorContext(ctx, "hosted payment: render", "err", err)
 		writePage(w, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.", "")
 		return
 	}

@@ -1,5 +1,7 @@
 package pay
 
+import "slices"
+
 // More ID prefixes. Checkout session IDs carry the mode, as Stripe's do.
 const (
 	PrefixCheckoutTest = "cs_test_"
@@ -68,4 +70,38 @@ type CheckoutSession struct {
 	// PaidAfterExpiry flags a payment that arrived after the session expired:
 	// the money moved, so it is recorded, and the merchant should look at it.
 	PaidAfterExpiry bool
+	// Invoice is the invoice the session pays, "" for a merchant's checkout
+	// session. An invoice's session is internal: made when its customer
+	// presses Pay on the hosted invoice page, never shown by the API, with
+	// no checkout.session events.
+	Invoice string
+	// OtherXRefs are the gateway transactions of the session's payments
+	// other than the one that paid it: a second payment, or one refunded at
+	// once because its invoice could not take it. Declined are the
+	// transactionUniques of its latest declined attempts (at most
+	// MaxDeclinedKept). Both make a result that arrives twice (the browser's
+	// copy and the gateway's) count once.
+	OtherXRefs []string
+	Declined   []string
+}
+
+// MaxDeclinedKept bounds CheckoutSession.Declined.
+const MaxDeclinedKept = 20
+
+// Seen reports whether the gateway result of xref (approved) or of
+// transactionUnique unique (declined) was recorded on the session already.
+func (cs *CheckoutSession) Seen(xref, unique string, approved bool) bool {
+	if approved {
+		return xref != "" && (xref == cs.PaidXRef || slices.Contains(cs.OtherXRefs, xref))
+	}
+	return unique != "" && slices.Contains(cs.Declined, unique)
+}
+
+// NoteDeclined records the declined attempt unique, keeping the latest
+// MaxDeclinedKept.
+func (cs *CheckoutSession) NoteDeclined(unique string) {
+	cs.Declined = append(cs.Declined, unique)
+	if n := len(cs.Declined); n > MaxDeclinedKept {
+		cs.Declined = slices.Clone(cs.Declined[n-MaxDeclinedKept:])
+	}
 }

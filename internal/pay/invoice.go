@@ -199,6 +199,13 @@ func (inv *Invoice) Payable() bool {
 	return inv.Status == InvoiceStatusOpen || inv.Status == InvoiceStatusUncollectible
 }
 
+// PayableOnline reports whether the invoice's customer may start paying
+// it on its hosted page: it is payable, something is left to pay, and no
+// card charge of it is in flight (PayAttempt).
+func (inv *Invoice) PayableOnline() bool {
+	return inv.Payable() && inv.AmountRemaining > 0 && inv.PayAttempt == 0
+}
+
 // InvoiceItem is a charge waiting to be invoiced (Invoice "") or on an
 // invoice. Amount is Quantity × UnitAmount.
 type InvoiceItem struct {

@@ -136,8 +136,8 @@ func checkoutExpiry(now time.Time, at, in *int64) (int64, error) {
 func (s *Service) ExpireCheckoutSession(ctx context.Context, call Call, id string) (*Answer, error) {
 	return s.Write(ctx, call, func(ctx context.Context, tx *store.Tx) (any, error) {
 		cs, err := tx.FindCheckoutSessionByID(ctx, id)
-		if err == nil && cs.Scope != call.Scope {
-			err = pay.ErrNotFound
+		if err == nil && (cs.Scope != call.Scope || cs.Invoice != "") {
+			err = pay.ErrNotFound // an invoice's session is internal
 		}
 		if err != nil {
 			return nil, pay.NotFoundAs(err, "checkout.session", id, "id")
@@ -153,6 +153,9 @@ func (s *Service) expire(ctx context.Context, tx *store.Tx, cs *pay.CheckoutSess
 	cs.Status = pay.CheckoutExpired
 	if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
 		return nil, err
+	}
+	if cs.Invoice != "" {
+		return cs, nil // internal: no checkout.session events
 	}
 	return cs, Emit(ctx, tx, cs.Scope, pay.EventCheckoutSessionExpired, cs.ID, pay.CheckoutSessionView(cs, s.publicURL), nil)
 }
@@ -263,12 +266,21 @@ func (s *Service) CompleteHostedPayment(ctx context.Context, r *http.Request, cs
 	if err != nil {
 		return "", err
 	}
-	var target string
+	var (
+		target string
+		refund *pay.GatewayOp
+	)
 	err = s.db.Tx(ctx, func(tx *store.Tx) error {
 		var err error
-		target, err = s.applyCallback(ctx, tx, cs.ID, res)
+		target, refund, err = s.applyCallback(ctx, tx, cs.ID, res)
 		return err
 	})
+	if err == nil && refund != nil {
+		if err := s.crashAt("refund-recorded"); err != nil {
+			return "", err
+		}
+		s.sendRefundNow(ctx, refund)
+	}
 	return target, err
 }
 
@@ -306,38 +318,35 @@ func (s *Service) verifyCallback(r *http.Request, gw Gateway, cs *pay.CheckoutSe
 }
 
 // applyCallback records a verified result and returns where to send the
-// shopper. It is idempotent: the same result again changes nothing.
-func (s *Service) applyCallback(ctx context.Context, tx *store.Tx, id string, res *cardstream.Result) (string, error) {
+// shopper, and the gateway op of a refund to send once tx has committed
+// (an invoice's payment it could not take). It is idempotent: the same
+// result again changes nothing and sends the shopper to the same place.
+func (s *Service) applyCallback(ctx context.Context, tx *store.Tx, id string, res *cardstream.Result) (string, *pay.GatewayOp, error) {
 	cs, err := tx.FindCheckoutSessionByID(ctx, id)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
 	if !res.Approved() {
-		if cs.PaymentStatus != "paid" {
-			if cs.LastAttempt == nil || cs.LastAttempt.TransactionUnique != res.TransactionUnique {
-				cs.Attempt++ // not its browser and server-to-server copies twice
-			}
-			cs.LastAttempt = &pay.CheckoutAttempt{TransactionUnique: res.TransactionUnique, ResponseCode: res.ResponseCode,
-				ResponseMessage: pay.Clip(res.ResponseMessage, 200), At: tx.Now.Unix()}
-			if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
-				return "", err
-			}
-		}
-		return cs.CancelURL, nil
+		target, err := s.applyDecline(ctx, tx, cs, res)
+		return target, nil, err
 	}
-	success := strings.ReplaceAll(cs.SuccessURL, "{CHECKOUT_SESSION_ID}", cs.ID)
-	if res.XRef != "" && res.XRef == cs.PaidXRef {
-		return success, nil // already recorded
+	if cs.Seen(res.XRef, "", true) {
+		return s.paidTarget(cs, res.XRef), nil, nil // already recorded
 	}
 	pi, err := s.recordHostedPayment(ctx, tx, cs, res)
 	if err != nil {
-		return "", err
+		return "", nil, err
 	}
+	if cs.Invoice != "" {
+		return s.invoicePaid(ctx, tx, cs, pi, res)
+	}
+	success := strings.ReplaceAll(cs.SuccessURL, "{CHECKOUT_SESSION_ID}", cs.ID)
 	if cs.PaymentStatus == "paid" {
 		// A second payment for a paid session: the money moved, so it is
 		// recorded on its own payment intent, flagged for the merchant.
 		s.log.ErrorContext(ctx, "checkout session paid twice", "session", cs.ID, "payment_intent", pi.ID)
-		return success, nil
+		cs.OtherXRefs = append(cs.OtherXRefs, res.XRef)
+		return success, nil, tx.UpdateCheckoutSession(ctx, cs)
 	}
 	cs.PaidAfterExpiry = cs.Status == pay.CheckoutExpired || tx.Now.Unix() >= cs.ExpiresAt
 	if cs.PaidAfterExpiry {
@@ -346,9 +355,41 @@ func (s *Service) applyCallback(ctx context.Context, tx *store.Tx, id string, re
 	cs.Attempt++
 	cs.Status, cs.PaymentStatus, cs.PaymentIntent, cs.PaidXRef = pay.CheckoutComplete, "paid", pi.ID, res.XRef
 	if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
-		return "", err
+		return "", nil, err
 	}
-	return success, Emit(ctx, tx, cs.Scope, pay.EventCheckoutSessionCompleted, cs.ID, pay.CheckoutSessionView(cs, s.publicURL), nil)
+	return success, nil, Emit(ctx, tx, cs.Scope, pay.EventCheckoutSessionCompleted, cs.ID, pay.CheckoutSessionView(cs, s.publicURL), nil)
+}
+
+// paidTarget is where a payment of the session, recorded before, sends
+// the shopper.
+func (s *Service) paidTarget(cs *pay.CheckoutSession, xref string) string {
+	if cs.Invoice == "" {
+		return strings.ReplaceAll(cs.SuccessURL, "{CHECKOUT_SESSION_ID}", cs.ID)
+	}
+	if xref == cs.PaidXRef {
+		return cs.SuccessURL
+	}
+	return invoicePageWith(invoicePage(cs), InvoicePageRefunded)
+}
+
+// applyDecline records a failed attempt (declined, or cancelled by the
+// shopper) once, unless the session is paid, and returns where to send the
+// shopper.
+func (s *Service) applyDecline(ctx context.Context, tx *store.Tx, cs *pay.CheckoutSession, res *cardstream.Result) (string, error) {
+	fresh := cs.PaymentStatus != "paid" && !cs.Seen("", res.TransactionUnique, false)
+	if fresh {
+		cs.Attempt++
+		cs.NoteDeclined(res.TransactionUnique)
+		cs.LastAttempt = &pay.CheckoutAttempt{TransactionUnique: res.TransactionUnique, ResponseCode: res.ResponseCode,
+			ResponseMessage: pay.Clip(res.ResponseMessage, 200), At: tx.Now.Unix()}
+		if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
+			return "", err
+		}
+	}
+	if cs.Invoice != "" {
+		return s.invoiceDeclined(ctx, tx, cs, res, fresh)
+	}
+	return cs.CancelURL, nil
 }
 
 // recordHostedPayment creates the payment method, payment intent and charge
@@ -356,6 +397,9 @@ func (s *Service) applyCallback(ctx context.Context, tx *store.Tx, id string, re
 func (s *Service) recordHostedPayment(ctx context.Context, tx *store.Tx, cs *pay.CheckoutSession, res *cardstream.Result) (*pay.PaymentIntent, error) {
 	pm := &pay.PaymentMethod{Scope: cs.Scope, Type: "card", Customer: cs.Customer, Card: hostedCard(res), XRef: res.XRef,
 		Billing: pay.BillingDetails{Email: cs.CustomerEmail}}
+	if cs.Invoice != "" {
+		pm.Customer = "" // as Stripe's hosted invoice page, the card is not saved to the customer
+	}
 	if err := tx.CreatePaymentMethod(ctx, pm); err != nil {
 		return nil, err
 	}
@@ -370,7 +414,7 @@ func (s *Service) recordHostedPayment(ctx context.Context, tx *store.Tx, cs *pay
 	if cs.PICaptureMethod != "" {
 		pi.CaptureMethod = cs.PICaptureMethod
 	}
-	if cs.PaymentStatus == "paid" {
+	if cs.PaymentStatus == "paid" && cs.Invoice == "" {
 		pi.Metadata = map[string]string{"calmony_duplicate_payment_of": cs.ID}
 	}
 	event := pay.EventPaymentIntentSucceeded

@@ -41,7 +41,9 @@ type Config struct {
 	// left to lapse; the operation returns ErrCrashed) at each point for
 	// which it returns true: "prepared" (the op is recorded, the gateway
 	// not yet called), "called" (the gateway answered, nothing recorded)
-	// and "settled" (the outcome recorded, nothing answered).
+	// and "settled" (the outcome recorded, nothing answered); and for a
+	// hosted invoice payment refunded at once, "refund-recorded" (the
+	// payment and its refund recorded, the refund not sent).
 	Crash func(point string) bool
 }
 
@@ -60,6 +62,9 @@ type Service struct {
 	answerWithin          time.Duration
 	crash                 func(point string) bool
 	currencies            *loop.Cached[map[string][]string]
+	// invoices settle invoices paid on the hosted invoice page
+	// (SetInvoiceHooks).
+	invoices InvoiceHooks
 	// inflight counts operations still running, including those that
 	// answered before their gateway call ended (see Drain).
 	inflight sync.WaitGroup

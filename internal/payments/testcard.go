@@ -155,3 +155,17 @@ func DeclineTestSale(decline string, req *cardstream.SaleRequest) *cardstream.Re
 	return &cardstream.Result{Action: "SALE", Outcome: cardstream.OutcomeDeclined, DeclineCode: decline, State: cardstream.StateDeclined,
 		ResponseMessage: msg, Fields: cardstream.Fields{{Name: "action", Value: "SALE"}, {Name: "responseMessage", Value: msg}}}
 }
+
+// HostedStandIn is how a test gateway's hosted page takes one of Stripe's
+// test card numbers typed into it (sandbox.Options.StandIn): charged as its
+// Cardstream stand-in, and declined if Stripe's card declines charges. The
+// server decides a Direct charge's decline itself (DeclineTestSale); on the
+// hosted page the card never reaches the server, so the gateway must.
+func HostedStandIn(number string) (standIn string, decline, ok bool) {
+	for _, c := range testCards {
+		if c.number == number {
+			return c.standIn, c.decline != "", true
+		}
+	}
+	return "", false, false
+}

@@ -356,7 +356,7 @@ func (db *DB) FindInvoiceByToken(ctx context.Context, token string) (*pay.Invoic
 
 // InvoiceFilter narrows FindInvoices; zero fields do not filter.
 type InvoiceFilter struct {
-	Customer, Status, CollectionMethod string
+	Customer, Subscription, Status, CollectionMethod string
 }
 
 // FindInvoices lists the scope's invoices, newest first.
@@ -366,6 +366,9 @@ func (db *DB) FindInvoices(ctx context.Context, scope pay.Scope, f InvoiceFilter
 		where: func(q *query) {
 			if f.Customer != "" {
 				fmt.Fprintf(q, ` AND customer_id = %s`, q.arg(f.Customer))
+			}
+			if f.Subscription != "" {
+				fmt.Fprintf(q, ` AND subscription_id = %s`, q.arg(f.Subscription))
 			}
 			if f.Status != "" {
 				fmt.Fprintf(q, ` AND status = %s`, q.arg(f.Status))

@@ -279,3 +279,27 @@ func (db *DB) FindSubscriptionItem(ctx context.Context, scope pay.Scope, id stri
 	}
 	return nil, fmt.Errorf("find subscription item %s: %w", id, errNotFound) // deleted in between
 }
+
+// LiveSubscriptionCurrencies returns the currencies of a customer's
+// subscriptions that have not ended (a customer is billed in one).
+func (tx *Tx) LiveSubscriptionCurrencies(ctx context.Context, scope pay.Scope, customer string) ([]string, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT data FROM subscriptions WHERE project_id = $1 AND livemode = $2 AND customer_id = $3
+		AND status NOT IN ($4, $5)`, scope.ProjectID, scope.Livemode, customer, pay.SubscriptionCanceled, pay.SubscriptionIncompleteExpired)
+	if err != nil {
+		return nil, fmt.Errorf("find subscription currencies: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var data string
+		if err := rows.Scan(&data); err != nil {
+			return nil, fmt.Errorf("find subscription currencies: %w", err)
+		}
+		var s struct{ Currency string }
+		if err := json.Unmarshal([]byte(data), &s); err != nil {
+			return nil, fmt.Errorf("find subscription currencies: %w", err)
+		}
+		out = append(out, s.Currency)
+	}
+	return out, rows.Err()
+}

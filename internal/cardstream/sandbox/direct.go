@@ -50,6 +50,9 @@ type call struct {
 	hosted bool
 	// client identifies who sent the request (Options.Client).
 	client string
+	// decline declines the card whatever else (a hosted stand-in of a
+	// declining card, Options.StandIn).
+	decline bool
 }
 
 // authenticate checks merchantID and signature (§3.1): 66049/66305 for a

@@ -106,6 +106,9 @@ func authorise(c call, p params, letter string) (int, string) {
 	if p.card.expired(c.now) {
 		return cs.CodeExpiredCard, "EXPIRED CARD"
 	}
+	if c.decline {
+		return cs.CodeDoNotHonour, "CARD DECLINED"
+	}
 	if p.action == "VERIFY" {
 		return cs.CodeSuccess, "CARD OK"
 	}

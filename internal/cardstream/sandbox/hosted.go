@@ -129,27 +129,56 @@ func (s *Sandbox) pay(form cs.Fields, base string) (sess *session, rp reply, ret
 	}
 	c := call{auth: sess.auth, now: now, base: base, hosted: true}
 	c.req = withCard(sess.auth.req, form)
+	typed, standIn := s.standIn(&c)
 	rp = s.newTransaction(c)
 	if cardFieldError(rp.code) {
 		return sess, rp, true
+	}
+	if standIn {
+		rp.fields.Set("cardNumberMask", mask(typed))
 	}
 	s.st.sessions.remove(sess.id)
 	sess.auth.req = c.req
 	return sess, rp, false
 }
 
-// withCard adds the shopper's card and address to the signed request.
+// withCard adds the shopper's card and address to the signed request. The
+// spaces a shopper types in a card number are not part of it.
 func withCard(req, form cs.Fields) cs.Fields {
 	out := req.Clone()
 	for _, name := range []string{"cardNumber", "cardExpiryMonth", "cardExpiryYear", "cardCVV"} {
 		out.Set(name, strings.TrimSpace(form.Get(name)))
 	}
+	out.Set("cardNumber", strings.ReplaceAll(out.Get("cardNumber"), " ", ""))
 	for _, name := range []string{"customerAddress", "customerPostcode"} {
 		if v, ok := form.Lookup(name); ok {
 			out.Set(name, v)
 		}
 	}
 	return out
+}
+
+// standIn replaces a card number Options.StandIn knows with its stand-in,
+// and returns the number typed.
+func (s *Sandbox) standIn(c *call) (typed string, ok bool) {
+	if s.opts.StandIn == nil {
+		return "", false
+	}
+	typed = c.req.Get("cardNumber")
+	number, decline, ok := s.opts.StandIn(typed)
+	tc, published := findCard(number)
+	if !ok || !published {
+		return "", false
+	}
+	c.req.Set("cardNumber", tc.number)
+	c.req.Set("cardCVV", tc.cvv)
+	// January: the simulator's frictionless 3-D Secure result (§11.4).
+	c.req.Set("cardExpiryMonth", "01")
+	c.req.Set("cardExpiryYear", twoDigits((c.now.Year()+2)%100))
+	c.req.Del("customerAddress")
+	c.req.Del("customerPostcode")
+	c.decline = decline
+	return typed, true
 }
 
 // cardFieldError reports codes the shopper can fix on the form.

@@ -377,3 +377,54 @@ func TestPagesWithoutDirectAPI(t *testing.T) {
 		t.Errorf("POST /direct/ on the pages = %d, want 404", resp.StatusCode)
 	}
 }
+
+// TestHostedStandIns: with Options.StandIn, the hosted page takes numbers
+// other than the published cards (Stripe's, in Calmony Pay, typed with
+// spaces as shoppers do): charged as their stand-in, with its own CVV and
+// no address, the typed number masked in the result; a declining one is
+// declined. Without it they are not test cards.
+func TestHostedStandIns(t *testing.T) {
+	t.Parallel()
+	standIn := func(number string) (string, bool, bool) {
+		switch number {
+		case "4242424242424242":
+			return visa, false, true
+		case "4000000000000002":
+			return visa, true, true
+		}
+		return "", false, false
+	}
+	for _, tt := range []struct {
+		name, number string
+		standIn      func(string) (string, bool, bool)
+		code         string
+		mask         string
+	}{
+		{"approved", "4242 4242 4242 4242", standIn, "0", "424242******4242"},
+		{"declined", "4000 0000 0000 0002", standIn, "5", "400000******0002"},
+		{"without stand-ins", "4242 4242 4242 4242", nil, "5", "424242******4242"},
+		{"a published card", visa, standIn, "0", visa[:6] + "******" + visa[12:]},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			b := setup(t, sandbox.Options{StandIn: tt.standIn})
+			sh := newShop(t)
+			srv, c := mounted(t, b)
+			req := hostedRequest(sh.srv.URL)
+			req.Customer = cardstream.Customer{}
+			_, page := startHosted(t, c, req)
+			cvv := "123"
+			if tt.number == visa {
+				cvv = visaCVV
+			}
+			_, page = postForm(t, srv.URL+"/sandbox/cardstream/hosted/submit", fieldsOf("session", session(t, page), "op", "pay",
+				"cardNumber", tt.number, "cardExpiryMonth", "12", "cardExpiryYear", "28", "cardCVV", cvv))
+			res := hiddenFields(page)
+			parseCallback(t, c, res) // signed
+			if res.Get("responseCode") != tt.code || res.Get("cardNumberMask") != tt.mask {
+				t.Errorf("responseCode %s, mask %s; want %s, %s (%s)", res.Get("responseCode"), res.Get("cardNumberMask"), tt.code, tt.mask,
+					res.Get("responseMessage"))
+			}
+		})
+	}
+}

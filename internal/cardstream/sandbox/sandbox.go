@@ -108,6 +108,15 @@ type Options struct {
 	// BaseURL is the absolute URL browsers reach the sandbox at, used for
 	// threeDSURL. Defaults to one derived from each request.
 	BaseURL string
+	// StandIn, when set, lets the hosted page take card numbers other than
+	// the published test cards: for a number it knows it returns the
+	// published card charged in its place (which must be one) and whether
+	// the card declines. The payment is then made with the stand-in, its
+	// published CVV, an expiry of January two years on and no address,
+	// declined (05, CARD DECLINED) if decline, and the response masks the
+	// number typed. Calmony Pay sets it to payments.HostedStandIn, so a
+	// shopper can type Stripe's test cards on the sandbox's page.
+	StandIn func(number string) (standIn string, decline, ok bool)
 }
 
 // merchant is one known account.

@@ -41,6 +41,11 @@ type SetupOptions struct {
 	// Client identifies a request's client for the sandbox's per-client
 	// bounds (Options.Client).
 	Client func(*http.Request) string
+	// StandIn: see Options.StandIn.
+	StandIn func(number string) (standIn string, decline, ok bool)
+	// CallbackClient posts the hosted page's server-to-server callbacks
+	// (Options.CallbackClient); tests catch them with it.
+	CallbackClient *http.Client
 }
 
 // Setup builds the test-mode gateway from CARDSTREAM_TEST_* (default:
@@ -62,7 +67,8 @@ func Setup(getenv func(string) string, opts SetupOptions) (*TestGateway, error) 
 		if err != nil {
 			callback = &url.URL{} // allows no callback
 		}
-		tg.Sandbox, err = New(Options{Logger: opts.Logger, BaseURL: baseURL, Client: opts.Client,
+		tg.Sandbox, err = New(Options{Logger: opts.Logger, BaseURL: baseURL, Client: opts.Client, StandIn: opts.StandIn,
+			CallbackClient: opts.CallbackClient,
 			// Anyone may sign for the published test account: let the sandbox
 			// call back only to this server's callback.
 			CallbackAllowFunc: func(u *url.URL) bool {
