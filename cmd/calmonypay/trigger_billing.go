@@ -149,6 +149,7 @@ func billingFixtures() map[pay.EventType]fixture {
 		pay.EventCustomerSubscriptionCreated: subscription(nil),
 		pay.EventCustomerSubscriptionUpdated: subscription(updateAt("subscription", "/v1/subscriptions/")),
 		pay.EventCustomerSubscriptionDeleted: subscription(deleteAt("subscription", "/v1/subscriptions/")),
+		pay.EventCustomerSubscriptionResumed: triggerResumed,
 		// The scheduler's notices: a trial on a test clock, nine days in.
 		pay.EventCustomerSubscriptionTrialWillEnd: triggerTrialNotices,
 		pay.EventInvoiceUpcoming:                  triggerTrialNotices,
@@ -308,4 +309,69 @@ func triggerSubscription(ctx context.Context, c *apiClient, say func(string, ...
 	}
 	say("created subscription %s (%s)", sub.ID, sub.Status)
 	return sub.ID, nil
+}
+
+// triggerResumed makes a subscription that the billing scheduler pauses
+// and resumes it: a customer on a new test clock, with no payment method,
+// on a one-day trial whose end pauses it (trial_settings pause); the clock
+// is advanced past the trial's end, the customer given Stripe's test card,
+// and the paused subscription resumed.
+func triggerResumed(ctx context.Context, c *apiClient, say func(string, ...any)) error {
+	clock, frozen, err := triggerTestClock(ctx, c, say)
+	if err != nil {
+		return err
+	}
+	var cus struct {
+		ID string `json:"id"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/v1/customers", url.Values{"name": {"Triggered Customer"}, "test_clock": {clock},
+		"description": {"created by calmonypay trigger"}}, &cus); err != nil {
+		return err
+	}
+	say("created customer %s on test clock %s", cus.ID, clock)
+	_, price, err := triggerProduct(ctx, c, say, true)
+	if err != nil {
+		return err
+	}
+	var sub struct {
+		ID     string `json:"id"`
+		Status string `json:"status"`
+	}
+	params := url.Values{"customer": {cus.ID}, "items[0][price]": {price}, "trial_period_days": {"1"},
+		"trial_settings[end_behavior][missing_payment_method]": {"pause"}, "description": {"created by calmonypay trigger"}}
+	if err := c.do(ctx, http.MethodPost, "/v1/subscriptions", params, &sub); err != nil {
+		return err
+	}
+	say("created subscription %s (%s), paused when its trial ends without a payment method", sub.ID, sub.Status)
+	target := strconv.FormatInt(frozen+2*86400, 10)
+	if err := c.do(ctx, http.MethodPost, "/v1/test_helpers/test_clocks/"+clock+"/advance", url.Values{"frozen_time": {target}}, nil); err != nil {
+		return err
+	}
+	say("advancing test clock %s by two days, past the trial's end", clock)
+	if err := triggerClockReady(ctx, c, say, clock); err != nil {
+		return err
+	}
+	if err := c.do(ctx, http.MethodGet, "/v1/subscriptions/"+sub.ID, nil, &sub); err != nil {
+		return err
+	}
+	if sub.Status != "paused" {
+		return fmt.Errorf("subscription %s is %s once its trial has ended, not paused: the billing scheduler pauses it", sub.ID, sub.Status)
+	}
+	say("subscription %s is paused", sub.ID)
+	var pm struct {
+		ID string `json:"id"`
+	}
+	if err := c.do(ctx, http.MethodPost, "/v1/payment_methods/pm_card_visa/attach", url.Values{"customer": {cus.ID}}, &pm); err != nil {
+		return err
+	}
+	if err := c.do(ctx, http.MethodPost, "/v1/customers/"+cus.ID,
+		url.Values{"invoice_settings[default_payment_method]": {pm.ID}}, nil); err != nil {
+		return err
+	}
+	say("made %s the default payment method of customer %s", pm.ID, cus.ID)
+	if err := c.do(ctx, http.MethodPost, "/v1/subscriptions/"+sub.ID+"/resume", nil, &sub); err != nil {
+		return err
+	}
+	say("resumed subscription %s (%s)", sub.ID, sub.Status)
+	return nil
 }

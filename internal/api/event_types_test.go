@@ -73,6 +73,7 @@ func emitEveryEventType(t *testing.T, srv *apitest.Server) {
 	must(sc.V1PaymentMethods.Update(ctx, pm.ID, &stripe.PaymentMethodUpdateParams{Metadata: map[string]string{"k": "v"}}))
 	emitInvoiceEvents(t, sc)
 	emitSubscriptionEvents(t, sc)
+	emitResumedEvent(t, srv, sc)
 
 	pi, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"),
 		Customer: stripe.String(cus.ID), PaymentMethod: stripe.String(pm.ID)})

@@ -38,7 +38,8 @@ var expandable = map[string][]expandField{
 		{"confirmation_secret", ""}},
 	"subscription": {{"customer", "customer"}, {"default_payment_method", "payment_method"}, {"latest_invoice", "invoice"},
 		{"test_clock", pay.TestClockObject}},
-	"line_item": {},
+	"line_item":         {},
+	"subscription_item": {},
 }
 
 // includable are the fields, named by object type and path, that Stripe

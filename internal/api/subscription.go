@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/calmony/calmonypay/internal/billing"
 	"github.com/calmony/calmonypay/internal/pay"
@@ -39,6 +40,18 @@ func readSubscriptionTerms(p *params, sp *billing.SubscriptionParams) {
 	}
 	sp.Description = readText(p, "description", 500)
 	sp.Metadata = readMetadata(p)
+	if ts, ok := p.Sub("trial_settings"); ok {
+		eb, ok := ts.Sub("end_behavior")
+		if !ok {
+			ts.Missing("end_behavior")
+		}
+		v := eb.RequireString("missing_payment_method")
+		if v != "" && !oneOf(v, []string{pay.TrialEndCreateInvoice, pay.TrialEndCancel, pay.TrialEndPause}) {
+			eb.Fail("missing_payment_method", "parameter_invalid",
+				"trial_settings[end_behavior][missing_payment_method] must be create_invoice, cancel or pause.")
+		}
+		sp.TrialMissingPaymentMethod = v
+	}
 }
 
 func (s *Server) createSubscription(r *http.Request, p *params) (opFunc, error) {
@@ -76,11 +89,7 @@ func (s *Server) createSubscription(r *http.Request, p *params) (opFunc, error) 
 		p.Fail("trial_period_days", "parameter_invalid_integer", "trial_period_days must be between 0 and 730.")
 	}
 	if p.Has("trial_end") {
-		if p.Param("trial_end") == "now" {
-			sp.TrialEnd, sp.TrialEndNow = new(int64), true
-		} else {
-			sp.TrialEnd = p.OptInt64("trial_end")
-		}
+		sp.TrialEnd, sp.TrialEndNow = readTrialEnd(p)
 		if sp.TrialPeriodDays != nil {
 			p.Fail("trial_end", "parameter_invalid", "Pass only one of trial_end and trial_period_days.")
 		}
@@ -106,7 +115,7 @@ func (s *Server) createSubscription(r *http.Request, p *params) (opFunc, error) 
 	notYet(p, "add_invoice_items", "application_fee_percent", "automatic_tax", "backdate_start_date", "billing_cycle_anchor_config",
 		"billing_mode", "billing_thresholds", "cancel_at", "cancel_at_period_end", "coupon", "discounts", "invoice_settings",
 		"off_session", "on_behalf_of", "payment_settings", "pending_invoice_item_interval", "promotion_code", "proration_behavior",
-		"transfer_data", "trial_from_plan", "trial_settings", "default_source", "currency")
+		"transfer_data", "trial_from_plan", "default_source", "currency")
 	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
 		return s.billing.CreateSubscription(ctx, call, sp)
 	}, nil
@@ -124,25 +133,179 @@ func (s *Server) updateSubscription(r *http.Request, p *params) (opFunc, error) 
 			sp.CancelAt = p.OptInt64("cancel_at")
 		}
 	}
-	notYet(p, "items", "proration_behavior", "proration_date", "billing_cycle_anchor", "trial_end", "trial_from_plan",
-		"pause_collection", "payment_behavior", "collection_method", "days_until_due", "add_invoice_items", "automatic_tax",
+	sp.CancellationComment, sp.CancellationFeedback = readCancellationDetails(p)
+	if items, ok := p.Slice("items"); ok {
+		if len(items) > 2*pay.MaxSubscriptionItems {
+			p.Fail("items", "parameter_invalid", fmt.Sprintf("items may have at most %d entries.", 2*pay.MaxSubscriptionItems))
+		}
+		for _, it := range items {
+			sp.ItemChanges = append(sp.ItemChanges, readItemChange(reader(it), it.Path(), true))
+		}
+	}
+	sp.ProrationBehavior = readProrationBehavior(p)
+	sp.ProrationDate = p.OptInt64("proration_date")
+	if v, ok := p.String("billing_cycle_anchor"); ok {
+		switch v {
+		case "now":
+			sp.BillingCycleAnchorNow = true
+		case "unchanged":
+		default:
+			p.Fail("billing_cycle_anchor", "parameter_invalid", "billing_cycle_anchor must be now or unchanged on an update.")
+		}
+	}
+	if p.Has("trial_end") {
+		sp.TrialEnd, sp.TrialEndNow = readTrialEnd(p)
+	}
+	sp.PaymentBehavior = readUpdatePaymentBehavior(p)
+	if p.Has("pause_collection") {
+		pc := new(*pay.PauseCollection)
+		if !p.Unset("pause_collection") {
+			sub, _ := p.Sub("pause_collection")
+			*pc = &pay.PauseCollection{Behavior: sub.RequireString("behavior")}
+			if b := (*pc).Behavior; b != "" && !oneOf(b, []string{pay.PauseKeepAsDraft, pay.PauseMarkUncollectible, pay.PauseVoid}) {
+				sub.Fail("behavior", "parameter_invalid", "pause_collection[behavior] must be keep_as_draft, mark_uncollectible or void.")
+			}
+			if at := sub.OptInt64("resumes_at"); at != nil {
+				(*pc).ResumesAt = *at
+			}
+		}
+		sp.PauseCollection = pc
+	}
+	notYet(p, "trial_from_plan", "collection_method", "days_until_due", "add_invoice_items", "automatic_tax",
 		"discounts", "invoice_settings", "off_session", "on_behalf_of", "payment_settings", "pending_invoice_item_interval",
-		"transfer_data", "trial_settings", "cancellation_details", "default_source", "application_fee_percent", "billing_thresholds")
+		"transfer_data", "default_source", "application_fee_percent", "billing_thresholds")
 	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
 		return s.billing.UpdateSubscription(ctx, call, id, sp)
 	}, nil
 }
 
-func (s *Server) cancelSubscription(r *http.Request, p *params) (opFunc, error) {
-	id := r.PathValue("id")
-	for _, n := range []string{"invoice_now", "prorate"} {
-		if b := p.OptBool(n); b != nil && *b {
-			p.Fail(n, "parameter_unsupported", n+"=true is not supported yet: a canceled subscription's final invoice and proration come later.")
+// readTrialEnd reads trial_end: a unix time, or "now" (now true).
+func readTrialEnd(p *params) (end *int64, now bool) {
+	if v, _ := p.values["trial_end"].(string); v == "now" {
+		p.Ignore("trial_end")
+		return new(int64), true
+	}
+	return p.OptInt64("trial_end"), false
+}
+
+// readItemChange reads one change to a subscription's items: an entry of
+// items[] on an update (inUpdate, its parameters' names beginning with
+// prefix) or a subscription item's own parameters.
+func readItemChange(p *params, prefix string, inUpdate bool) billing.ItemChange {
+	ch := billing.ItemChange{Prefix: prefix}
+	if inUpdate {
+		ch.ID, _ = p.String("id")
+		if d := p.OptBool("deleted"); d != nil {
+			ch.Deleted = *d
+		}
+		p.OptBool("clear_usage") // licensed prices only: there is no usage to clear
+	}
+	ch.Price, _ = p.String("price")
+	if pd, ok := p.Sub("price_data"); ok {
+		d := reader(pd)
+		ch.PriceData = &billing.RecurringPriceData{Currency: readCurrency(d), Product: d.RequireString("product"), UnitAmount: readUnitAmount(d)}
+		if v := readTaxBehavior(d); v != nil {
+			ch.PriceData.TaxBehavior = *v
+		}
+		if rec, ok := d.Sub("recurring"); ok {
+			ch.PriceData.Recurring = *readRecurring(reader(rec), false)
+		} else {
+			d.Missing("recurring")
 		}
 	}
-	notYet(p, "cancellation_details")
+	if ch.Quantity = p.OptInt64("quantity"); ch.Quantity != nil && (*ch.Quantity < 1 || *ch.Quantity > 1000000) {
+		p.Fail("quantity", "parameter_invalid_integer", "quantity must be a whole number from 1 to 1000000.")
+	}
+	if p.Has("tax_rates") {
+		if p.Unset("tax_rates") {
+			ch.TaxRates = &[]string{}
+		} else if ids, ok := p.StringSlice("tax_rates"); ok {
+			ch.TaxRates = &ids
+		}
+	}
+	ch.Metadata = readMetadata(p)
+	for _, n := range []string{"discounts", "billing_thresholds", "plan"} {
+		if p.Has(n) {
+			p.Fail(n, "parameter_unsupported", n+" is not supported yet on subscription items: pass price.")
+		}
+	}
+	return ch
+}
+
+// readProrationBehavior reads proration_behavior ("" if not sent).
+func readProrationBehavior(p *params) string {
+	v, _ := p.String("proration_behavior")
+	if v != "" && !oneOf(v, []string{billing.CreateProrations, billing.NoProrations, billing.AlwaysInvoice}) {
+		p.Fail("proration_behavior", "parameter_invalid", "proration_behavior must be create_prorations, none or always_invoice.")
+	}
+	return v
+}
+
+// readUpdatePaymentBehavior reads an update's payment_behavior: what
+// happens when the invoice a change makes is not paid at once.
+func readUpdatePaymentBehavior(p *params) string {
+	v, ok := p.String("payment_behavior")
+	switch {
+	case !ok || v == billing.AllowIncomplete || v == billing.DefaultIncomplete:
+	case v == billing.ErrorIfIncomplete || v == "pending_if_incomplete":
+		p.Fail("payment_behavior", "parameter_unsupported", "payment_behavior="+v+" is not supported yet on updates: "+
+			"a change is applied and its invoice charged; use allow_incomplete (a decline leaves the subscription past_due) or default_incomplete.")
+	default:
+		p.Fail("payment_behavior", "parameter_invalid",
+			"payment_behavior must be allow_incomplete, default_incomplete, error_if_incomplete or pending_if_incomplete.")
+	}
+	return v
+}
+
+// readCancellationDetails reads cancellation_details[comment|feedback]; a
+// pointer to "" unsets one.
+func readCancellationDetails(p *params) (comment, feedback *string) {
+	if !p.Has("cancellation_details") {
+		return nil, nil
+	}
+	if p.Unset("cancellation_details") {
+		return new(string), new(string)
+	}
+	sub, _ := p.Sub("cancellation_details")
+	d := reader(sub)
+	comment = readText(d, "comment", 5000)
+	if feedback = d.OptString("feedback"); feedback != nil && *feedback != "" && !oneOf(*feedback, pay.CancellationFeedbacks) {
+		d.Fail("feedback", "parameter_invalid", "cancellation_details[feedback] must be one of "+strings.Join(pay.CancellationFeedbacks, ", ")+".")
+	}
+	return comment, feedback
+}
+
+func (s *Server) cancelSubscription(r *http.Request, p *params) (opFunc, error) {
+	id := r.PathValue("id")
+	var cp billing.CancelParams
+	if b := p.OptBool("invoice_now"); b != nil {
+		cp.InvoiceNow = *b
+	}
+	if b := p.OptBool("prorate"); b != nil {
+		cp.Prorate = *b
+	}
+	cp.Comment, cp.Feedback = readCancellationDetails(p)
 	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
-		return s.billing.CancelSubscription(ctx, call, id)
+		return s.billing.CancelSubscription(ctx, call, id, cp)
+	}, nil
+}
+
+func (s *Server) resumeSubscription(r *http.Request, p *params) (opFunc, error) {
+	id := r.PathValue("id")
+	var rp billing.ResumeParams
+	if v, ok := p.String("billing_cycle_anchor"); ok {
+		switch v {
+		case "unchanged":
+			rp.BillingCycleAnchorUnchanged = true
+		case "now":
+		default:
+			p.Fail("billing_cycle_anchor", "parameter_invalid", "billing_cycle_anchor must be now or unchanged.")
+		}
+	}
+	rp.ProrationBehavior = readProrationBehavior(p)
+	rp.ProrationDate = p.OptInt64("proration_date")
+	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
+		return s.billing.ResumeSubscription(ctx, call, id, rp)
 	}, nil
 }
 

@@ -128,24 +128,28 @@ func TestSubscriptionsSDK(t *testing.T) {
 		if err != nil || !up.CancelAtPeriodEnd || up.CancelAt != up.Items.Data[0].CurrentPeriodEnd || up.Description != "Gold plan" {
 			t.Fatalf("update %+v %v", up, err)
 		}
+		// Its items already bill seats: a second item of the same price is
+		// refused (the changes themselves: subscription_update_sdk_test.go).
 		if _, err := sc.V1Subscriptions.Update(ctx, sub.ID, &stripe.SubscriptionUpdateParams{
-			Items: []*stripe.SubscriptionUpdateItemParams{{Price: stripe.String(seats.ID)}}}); stripeErr(t, err).Param != "items" {
+			Items: []*stripe.SubscriptionUpdateItemParams{{Price: stripe.String(seats.ID)}}}); stripeErr(t, err).Param != "items[0][price]" {
 			t.Errorf("items update: %v", err)
 		}
 		canceled, err := sc.V1Subscriptions.Cancel(ctx, sub.ID, nil)
 		if err != nil || canceled.Status != stripe.SubscriptionStatusCanceled || canceled.CanceledAt == 0 || canceled.EndedAt == 0 {
 			t.Fatalf("cancel %+v %v", canceled, err)
 		}
-		if _, err := sc.V1Subscriptions.Cancel(ctx, trial.ID, &stripe.SubscriptionCancelParams{InvoiceNow: stripe.Bool(true)}); stripeErr(t, err).Param != "invoice_now" {
-			t.Errorf("invoice_now: %v", err)
+		// A trial has nothing to invoice: invoice_now makes no invoice.
+		if c, err := sc.V1Subscriptions.Cancel(ctx, trial.ID, &stripe.SubscriptionCancelParams{InvoiceNow: stripe.Bool(true),
+			Prorate: stripe.Bool(true)}); err != nil || c.LatestInvoice.ID != trial.LatestInvoice.ID {
+			t.Errorf("invoice_now on a trial: %+v %v", c, err)
 		}
 		if _, err := sc.V1Subscriptions.Update(ctx, sub.ID, &stripe.SubscriptionUpdateParams{Description: stripe.String("x")}); stripeErr(t, err).HTTPStatusCode != 400 {
 			t.Errorf("update a canceled subscription: %v", err)
 		}
-		if ids := list(&stripe.SubscriptionListParams{Customer: stripe.String(f.cus.ID)}); len(ids) != 2 {
+		if ids := list(&stripe.SubscriptionListParams{Customer: stripe.String(f.cus.ID)}); len(ids) != 1 || ids[0] != sent.ID {
 			t.Errorf("default list hides canceled: %v", ids)
 		}
-		if ids := list(&stripe.SubscriptionListParams{Status: stripe.String("ended")}); len(ids) != 2 || ids[0] != k1.ID || ids[1] != sub.ID {
+		if ids := list(&stripe.SubscriptionListParams{Status: stripe.String("ended")}); len(ids) != 3 || ids[0] != trial.ID || ids[1] != k1.ID || ids[2] != sub.ID {
 			t.Errorf("ended: %v", ids)
 		}
 

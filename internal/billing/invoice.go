@@ -122,6 +122,9 @@ func (s *Service) applyItem(ctx context.Context, tx *store.Tx, ii *pay.InvoiceIt
 	if err := pay.CheckMetadata(ii.Metadata); err != nil {
 		return err
 	}
+	if ii.Proration && p.Price == nil && p.PriceData == nil && p.Amount == nil && p.Quantity == nil {
+		return nil // a proration keeps its prorated amount
+	}
 	ii.Amount = ii.Quantity * ii.UnitAmount
 	if ii.Quantity > 0 && ii.Amount/ii.Quantity != ii.UnitAmount || ii.Amount > 99999999999 || ii.Amount < -99999999999 {
 		return pay.InvalidParam("quantity", "The item's amount (quantity × unit amount) is too large.")
@@ -366,7 +369,7 @@ func (s *Service) CreateInvoice(ctx context.Context, call payments.Call, p Invoi
 			return nil, err
 		}
 		if p.IncludePending {
-			items, err := tx.FindPendingInvoiceItems(ctx, scope, cus.ID, currency)
+			items, err := tx.FindPendingInvoiceItems(ctx, scope, cus.ID, currency, "")
 			if err != nil {
 				return nil, err
 			}
@@ -396,13 +399,15 @@ func (s *Service) view(inv *pay.Invoice) any { return pay.InvoiceView(inv, s.pay
 // compute sets inv's lines and totals from its items: each line's amount
 // is quantity × unit amount, taxed at its own rates or else the invoice's
 // default rates (pay.ComputeLineTax). Subscription lines, fixed when the
-// invoice was made, are kept first.
+// invoice was made, are kept first. Amount due is never negative: a net
+// credit leaves 0 due (there is no customer credit balance to carry the
+// rest, as Stripe's ending_balance would).
 func (s *Service) compute(ctx context.Context, tx *store.Tx, inv *pay.Invoice) error {
 	items, err := tx.FindInvoiceItemsOf(ctx, inv.Scope, inv.ID)
 	if err != nil {
 		return err
 	}
-	lines := slices.DeleteFunc(inv.Lines, func(l pay.InvoiceLine) bool { return l.SubscriptionItem == "" })
+	lines := slices.DeleteFunc(inv.Lines, func(l pay.InvoiceLine) bool { return l.SubscriptionItem == "" || l.InvoiceItem != "" })
 	inv.Lines = append(lines, itemLines(inv, items)...)
 	computeTotals(inv)
 	return nil
@@ -419,7 +424,7 @@ func itemLines(inv *pay.Invoice, items []*pay.InvoiceItem) []pay.InvoiceLine {
 		}
 		lines = append(lines, taxedLine(pay.InvoiceLine{ID: ii.LineID, Description: ii.Description, Quantity: ii.Quantity,
 			UnitAmount: ii.UnitAmount, Amount: ii.Amount, PeriodStart: ii.PeriodStart, PeriodEnd: ii.PeriodEnd, InvoiceItem: ii.ID,
-			Price: ii.Price, Product: ii.Product, Metadata: ii.Metadata}, rates))
+			Price: ii.Price, Product: ii.Product, Metadata: ii.Metadata, Proration: ii.Proration, SubscriptionItem: ii.SubscriptionItem}, rates))
 	}
 	return lines
 }
@@ -440,7 +445,7 @@ func computeTotals(inv *pay.Invoice) {
 		inv.Tax += incl + excl
 		inv.Total += l.Amount + excl
 	}
-	inv.AmountDue = inv.Total
+	inv.AmountDue = max(inv.Total, 0)
 	inv.AmountRemaining = inv.AmountDue - inv.AmountPaid
 }
 

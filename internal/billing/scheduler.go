@@ -462,7 +462,7 @@ func (s *Service) cycleInvoice(ctx context.Context, tx *store.Tx, sub *pay.Subsc
 	if err := tx.CreateInvoice(ctx, inv); err != nil {
 		return nil, err
 	}
-	items, err := tx.FindPendingInvoiceItems(ctx, sub.Scope, sub.Customer, sub.Currency)
+	items, err := tx.FindPendingInvoiceItems(ctx, sub.Scope, sub.Customer, sub.Currency, sub.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -541,7 +541,7 @@ func (s *Service) upcomingInvoice(ctx context.Context, tx *store.Tx, sub *pay.Su
 	if err != nil {
 		return nil, err
 	}
-	items, err := tx.FindPendingInvoiceItems(ctx, sub.Scope, sub.Customer, sub.Currency)
+	items, err := tx.FindPendingInvoiceItems(ctx, sub.Scope, sub.Customer, sub.Currency, sub.ID)
 	if err != nil {
 		return nil, err
 	}

@@ -33,19 +33,25 @@ type SubscriptionParams struct {
 	Customer           string                   // create only
 	Items              []SubscriptionItemParams // create only
 	TrialPeriodDays    *int64                   // create only
-	TrialEnd           *int64                   // create only; with TrialEndNow, "now"
-	TrialEndNow        bool                     // create only
+	TrialEnd           *int64                   // with TrialEndNow, "now"
+	TrialEndNow        bool                     //
 	BillingCycleAnchor *int64                   // create only
 	CollectionMethod   string                   // create only; "" is charge_automatically
 	DaysUntilDue       *int64                   // create only
-	PaymentBehavior    string                   // create only; "" is allow_incomplete
+	PaymentBehavior    string                   // "" is allow_incomplete
 
 	DefaultPaymentMethod *string // "" unsets
 	DefaultTaxRates      *[]string
 	Description          *string
 	Metadata             pay.MetadataUpdate
-	CancelAtPeriodEnd    *bool  // update only
-	CancelAt             *int64 // update only; 0 unsets
+	// TrialMissingPaymentMethod is
+	// trial_settings[end_behavior][missing_payment_method] ("": unchanged).
+	TrialMissingPaymentMethod string
+	CancelAtPeriodEnd         *bool  // update only
+	CancelAt                  *int64 // update only; 0 unsets
+
+	// The update-only changes of subscription_update.go.
+	Changes
 }
 
 // subscriptionKey derives the key under which a keyed create's first step
@@ -440,74 +446,11 @@ func (s *Service) applySubscription(ctx context.Context, tx *store.Tx, sub *pay.
 	if p.Description != nil {
 		sub.Description = *p.Description
 	}
+	if p.TrialMissingPaymentMethod != "" {
+		sub.TrialMissingPaymentMethod = p.TrialMissingPaymentMethod
+	}
 	sub.Metadata = p.Metadata.Apply(sub.Metadata)
 	return pay.CheckMetadata(sub.Metadata)
-}
-
-// UpdateSubscription changes a subscription's terms that need no new
-// invoice: metadata, description, default payment method and tax rates,
-// cancel_at_period_end and cancel_at. Emits customer.subscription.updated.
-func (s *Service) UpdateSubscription(ctx context.Context, call payments.Call, id string, p SubscriptionParams) (*payments.Answer, error) {
-	return s.payments.Write(ctx, call, func(ctx context.Context, tx *store.Tx) (any, error) {
-		sub, err := tx.FindSubscription(ctx, call.Scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "subscription", id, "id")
-		}
-		if sub.Ended() && (p.DefaultPaymentMethod != nil || p.DefaultTaxRates != nil || p.Description != nil ||
-			p.CancelAtPeriodEnd != nil || p.CancelAt != nil) {
-			return nil, pay.InvalidRequest("", "", "A canceled subscription can only update its cancellation_details and metadata.")
-		}
-		before := pay.SubscriptionView(sub)
-		if err := s.applySubscription(ctx, tx, sub, p); err != nil {
-			return nil, err
-		}
-		if p.CancelAtPeriodEnd != nil {
-			sub.CancelAtPeriodEnd = *p.CancelAtPeriodEnd
-			sub.CancelAt = 0
-			if sub.CancelAtPeriodEnd {
-				sub.CancelAt = sub.CurrentPeriodEnd
-			}
-		}
-		if p.CancelAt != nil {
-			now, err := s.clockTime(ctx, tx, sub.Scope, sub.TestClock, 0)
-			if err != nil {
-				return nil, err
-			}
-			if *p.CancelAt != 0 && *p.CancelAt <= now {
-				return nil, pay.InvalidParam("cancel_at", "cancel_at must be in the future.")
-			}
-			if p.CancelAtPeriodEnd != nil && *p.CancelAtPeriodEnd && *p.CancelAt != 0 {
-				return nil, pay.InvalidParam("cancel_at", "Pass only one of cancel_at and cancel_at_period_end.")
-			}
-			sub.CancelAt, sub.CancelAtPeriodEnd = *p.CancelAt, false
-		}
-		return sub, s.saveSubscription(ctx, tx, sub, before)
-	})
-}
-
-// CancelSubscription cancels a subscription at once: status canceled,
-// with customer.subscription.deleted. Its open invoices stay as they are.
-func (s *Service) CancelSubscription(ctx context.Context, call payments.Call, id string) (*payments.Answer, error) {
-	return s.payments.Write(ctx, call, func(ctx context.Context, tx *store.Tx) (any, error) {
-		sub, err := tx.FindSubscription(ctx, call.Scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "subscription", id, "id")
-		}
-		if sub.Ended() {
-			return nil, pay.InvalidRequest("resource_missing", "id", "No such subscription: '%s': it is already %s.", id, sub.Status)
-		}
-		now, err := s.clockTime(ctx, tx, sub.Scope, sub.TestClock, 0)
-		if err != nil {
-			return nil, err
-		}
-		sub.Status, sub.CanceledAt, sub.EndedAt = pay.SubscriptionCanceled, now, now
-		sub.CancellationReason = "cancellation_requested"
-		sub.ComputeNextActionAt()
-		if err := tx.UpdateSubscription(ctx, sub); err != nil {
-			return nil, err
-		}
-		return sub, payments.Emit(ctx, tx, call.Scope, pay.EventCustomerSubscriptionDeleted, sub.ID, pay.SubscriptionView(sub), nil)
-	})
 }
 
 // subscriptionInvoicePaid makes active the incomplete, past_due or unpaid

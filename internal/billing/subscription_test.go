@@ -225,7 +225,7 @@ func TestCreateSubscription(t *testing.T) {
 			}
 			_, err := e.bill.UpdateSubscription(ctx, e.plain(), sub.ID, billing.SubscriptionParams{CancelAt: ptr[int64](1000)})
 			refused(t, "cancel_at in the past", err, 400, "cancel_at")
-			c := ok[*pay.Subscription](t, "cancel")(e.bill.CancelSubscription(ctx, e.plain(), sub.ID))
+			c := ok[*pay.Subscription](t, "cancel")(e.bill.CancelSubscription(ctx, e.plain(), sub.ID, billing.CancelParams{}))
 			if c.Status != pay.SubscriptionCanceled || c.CanceledAt == 0 || c.EndedAt == 0 || c.NextActionAt != 0 {
 				t.Errorf("canceled %+v", c)
 			}

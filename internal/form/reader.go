@@ -44,6 +44,10 @@ func (r *Reader) Param(name string) string {
 	return childParam(r.path, name)
 }
 
+// Path returns the Stripe-style name of the object r reads, such as
+// "items[0]"; "" at the top.
+func (r *Reader) Path() string { return r.path }
+
 // Has reports whether name was sent, without consuming it.
 func (r *Reader) Has(name string) bool {
 	_, ok := r.vals[name]

@@ -235,6 +235,12 @@ type InvoiceItem struct {
 	LineID      string // the ID of its line on an invoice
 	TestClock   string
 	Deleted     bool
+	// Subscription and SubscriptionItem are what a subscription's item
+	// (a proration) bills, "" for a one-off item; Proration marks the
+	// credits and debits of a subscription change.
+	Subscription     string
+	SubscriptionItem string
+	Proration        bool
 }
 
 // TaxRateIDs returns the IDs of rates.

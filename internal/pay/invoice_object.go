@@ -87,9 +87,23 @@ func InvoiceItemView(ii *InvoiceItem) any {
 		Date: ii.Created, Description: nullString(ii.Description), Discountable: true, Discounts: []string{},
 		Invoice: nullString(ii.Invoice), Livemode: ii.Scope.Livemode, Metadata: nonNil(ii.Metadata), NetAmount: ii.Amount,
 		Period: periodJSON{End: ii.PeriodEnd, Start: ii.PeriodStart}, Pricing: newPricing(ii.Price, ii.Product, ii.UnitAmount),
-		Quantity: ii.Quantity, QuantityDecimal: strconv.FormatInt(ii.Quantity, 10), TaxRates: taxRateViews(ii.TaxRates),
+		Proration: ii.Proration, Quantity: ii.Quantity, QuantityDecimal: strconv.FormatInt(ii.Quantity, 10), TaxRates: taxRateViews(ii.TaxRates),
 		TestClock: nullString(ii.TestClock)}
+	if ii.Subscription != "" {
+		v.Parent = invoiceItemParentJSON{Type: "subscription_details",
+			SubscriptionDetails: &invoiceItemSubscriptionJSON{Subscription: ii.Subscription, SubscriptionItem: ii.SubscriptionItem}}
+	}
 	return v
+}
+
+type invoiceItemSubscriptionJSON struct {
+	Subscription     string `json:"subscription"`
+	SubscriptionItem string `json:"subscription_item,omitempty"`
+}
+
+type invoiceItemParentJSON struct {
+	SubscriptionDetails *invoiceItemSubscriptionJSON `json:"subscription_details"`
+	Type                string                       `json:"type"`
 }
 
 func taxRateViews(rates []*TaxRate) []any {
@@ -182,9 +196,11 @@ func InvoiceLineView(inv *Invoice, l InvoiceLine) any {
 		Pricing: newPricing(l.Price, l.Product, l.UnitAmount), Quantity: l.Quantity, QuantityDecimal: strconv.FormatInt(l.Quantity, 10),
 		Subtotal: l.Amount, Taxes: make([]lineTaxJSON, 0, len(l.Taxes))}
 	if l.SubscriptionItem != "" {
+		// A subscription's own line, or a proration of one of its items
+		// (an invoice item, named).
 		v.Parent = lineParentJSON{Type: "subscription_item_details", SubscriptionItemDetails: subscriptionItemDetailsJSON{
-			Proration: l.Proration, ProrationDetails: prorationDetailsJSON{CreditedItems: nil}, Subscription: inv.Subscription,
-			SubscriptionItem: l.SubscriptionItem}}
+			InvoiceItem: nullString(l.InvoiceItem), Proration: l.Proration, ProrationDetails: prorationDetailsJSON{CreditedItems: nil},
+			Subscription: inv.Subscription, SubscriptionItem: l.SubscriptionItem}}
 	} else {
 		v.Parent = lineParentJSON{Type: "invoice_item_details",
 			InvoiceItemDetails: &invoiceItemDetailsJSON{InvoiceItem: l.InvoiceItem, Proration: l.Proration, Subscription: nullString(inv.Subscription)}}

@@ -564,6 +564,8 @@ func View(obj any, publicURL string) any {
 		return InvoiceItemView(o)
 	case *Subscription:
 		return SubscriptionView(o)
+	case *SubscriptionItem:
+		return ItemView(o)
 	}
 	return obj
 }

@@ -75,6 +75,11 @@ type Subscription struct {
 	// CancellationReason is cancellation_details.reason:
 	// "cancellation_requested", "payment_failed" or "" (none).
 	CancellationReason string `json:",omitempty"`
+	// CancellationComment and CancellationFeedback are
+	// cancellation_details.comment and .feedback, as the merchant set them
+	// ("" : none); Feedback is one of CancellationFeedbacks.
+	CancellationComment  string `json:",omitempty"`
+	CancellationFeedback string `json:",omitempty"`
 
 	// The scheduler's bookkeeping: whether trial_will_end was sent for the
 	// current trial, and the period end that invoice.upcoming was last sent
@@ -94,6 +99,13 @@ type SubscriptionItem struct {
 	Quantity     int64
 	TaxRates     []*TaxRate
 	Metadata     map[string]string
+
+	// CurrentPeriodStart and CurrentPeriodEnd are its subscription's
+	// period, copied when the item is read, for the item's own object.
+	CurrentPeriodStart int64
+	CurrentPeriodEnd   int64
+	// Deleted: the item was just removed (its answer is a deleted object).
+	Deleted bool
 }
 
 // PauseCollection is a subscription's pause_collection.

@@ -70,6 +70,16 @@ func SubscriptionItemView(s *Subscription, it *SubscriptionItem) any {
 		Quantity: it.Quantity, Subscription: s.ID, TaxRates: taxRateViews(it.TaxRates)}
 }
 
+// ItemView renders a subscription item on its own, with the period copied
+// onto it; a deleted one is a DeletedObject.
+func ItemView(it *SubscriptionItem) any {
+	if it.Deleted {
+		return DeletedObject{ID: it.ID, Object: "subscription_item", Deleted: true}
+	}
+	return SubscriptionItemView(&Subscription{ID: it.Subscription, CurrentPeriodStart: it.CurrentPeriodStart,
+		CurrentPeriodEnd: it.CurrentPeriodEnd}, it)
+}
+
 type billingModeJSON struct {
 	Flexible any    `json:"flexible"`
 	Type     string `json:"type"`
@@ -174,6 +184,8 @@ func SubscriptionView(s *Subscription) any {
 		v.PauseCollection = map[string]any{"behavior": pc.Behavior, "resumes_at": optTime(pc.ResumesAt)}
 	}
 	v.CancellationDetails.Reason = nullString(s.CancellationReason)
+	v.CancellationDetails.Comment = nullString(s.CancellationComment)
+	v.CancellationDetails.Feedback = nullString(s.CancellationFeedback)
 	for _, it := range s.Items {
 		v.Items.Data = append(v.Items.Data, SubscriptionItemView(s, it))
 	}

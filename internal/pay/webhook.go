@@ -73,6 +73,7 @@ const (
 	EventCustomerSubscriptionDeleted
 	EventCustomerSubscriptionTrialWillEnd
 	EventInvoiceUpcoming
+	EventCustomerSubscriptionResumed
 	eventTypeEnd // one past the last
 )
 
@@ -175,6 +176,8 @@ func (t EventType) String() string {
 		return "customer.subscription.trial_will_end"
 	case EventInvoiceUpcoming:
 		return "invoice.upcoming"
+	case EventCustomerSubscriptionResumed:
+		return "customer.subscription.resumed"
 	}
 	return ""
 }

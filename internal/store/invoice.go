@@ -13,7 +13,8 @@ import (
 // ---- invoice items ----
 
 const invoiceItemColumns = `id, project_id, livemode, created, customer_id, invoice_id, price_id, product_id, currency, unit_amount,
-	quantity, amount, description, period_start, period_end, tax_rates, metadata, line_id, test_clock`
+	quantity, amount, description, period_start, period_end, tax_rates, metadata, line_id, test_clock, subscription_id,
+	subscription_item_id, proration`
 
 // scanInvoiceItem scans a row; the tax rates' IDs are left in ids for
 // loadItemRates.
@@ -24,7 +25,7 @@ func scanInvoiceItem(row interface{ Scan(...any) error }) (*pay.InvoiceItem, str
 	)
 	err := row.Scan(&ii.ID, &ii.Scope.ProjectID, &ii.Scope.Livemode, &ii.Created, &ii.Customer, &ii.Invoice, &ii.Price, &ii.Product,
 		&ii.Currency, &ii.UnitAmount, &ii.Quantity, &ii.Amount, &ii.Description, &ii.PeriodStart, &ii.PeriodEnd, &rates, &meta,
-		&ii.LineID, &ii.TestClock)
+		&ii.LineID, &ii.TestClock, &ii.Subscription, &ii.SubscriptionItem, &ii.Proration)
 	if err != nil {
 		return nil, "", err
 	}
@@ -82,16 +83,18 @@ func (db *DB) findItems(ctx context.Context, q querier, query string, args ...an
 }
 
 // CreateInvoiceItem inserts an invoice item, filling in its ID, line ID
-// and creation time.
+// and creation time (kept if set: a test clock's time).
 func (tx *Tx) CreateInvoiceItem(ctx context.Context, ii *pay.InvoiceItem) error {
 	ii.ID = pay.NewID(pay.PrefixInvoiceItem)
 	ii.LineID = pay.NewID(pay.PrefixInvoiceLine)
-	ii.Created = tx.unix()
+	if ii.Created == 0 {
+		ii.Created = tx.unix()
+	}
 	_, err := tx.tx.ExecContext(ctx, `INSERT INTO invoice_items (`+invoiceItemColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10,
-		$11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		$11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)`,
 		ii.ID, ii.Scope.ProjectID, ii.Scope.Livemode, ii.Created, ii.Customer, ii.Invoice, ii.Price, ii.Product, ii.Currency, ii.UnitAmount,
 		ii.Quantity, ii.Amount, ii.Description, ii.PeriodStart, ii.PeriodEnd, strings.Join(pay.TaxRateIDs(ii.TaxRates), ","),
-		metadataJSON(ii.Metadata), ii.LineID, ii.TestClock)
+		metadataJSON(ii.Metadata), ii.LineID, ii.TestClock, ii.Subscription, ii.SubscriptionItem, ii.Proration)
 	if err != nil {
 		return fmt.Errorf("create invoice item: %w", err)
 	}
@@ -147,12 +150,26 @@ func (tx *Tx) FindInvoiceItemsOf(ctx context.Context, scope pay.Scope, invoiceID
 		scope.ProjectID, scope.Livemode, invoiceID)
 }
 
-// FindPendingInvoiceItems returns a customer's pending items in currency,
-// oldest first, locked on PostgreSQL.
-func (tx *Tx) FindPendingInvoiceItems(ctx context.Context, scope pay.Scope, customer, currency string) ([]*pay.InvoiceItem, error) {
+// FindPendingInvoiceItems returns a customer's pending items in currency
+// that an invoice of subscription may take, oldest first, locked on
+// PostgreSQL: the items of no subscription, subscription's own (its
+// prorations) and those an ended subscription left (a cancellation's
+// credit); never another live subscription's. A manual invoice passes
+// subscription "".
+func (tx *Tx) FindPendingInvoiceItems(ctx context.Context, scope pay.Scope, customer, currency, subscription string) ([]*pay.InvoiceItem, error) {
 	return tx.db.findItems(ctx, tx.tx, `SELECT `+invoiceItemColumns+` FROM invoice_items
-		WHERE project_id = $1 AND livemode = $2 AND customer_id = $3 AND invoice_id = '' AND currency = $4 ORDER BY created, id`+tx.db.forUpdate(),
-		scope.ProjectID, scope.Livemode, customer, currency)
+		WHERE project_id = $1 AND livemode = $2 AND customer_id = $3 AND invoice_id = '' AND currency = $4
+		AND (subscription_id IN ('', $5) OR EXISTS (SELECT 1 FROM subscriptions s WHERE s.id = invoice_items.subscription_id
+			AND s.status IN ($6, $7))) ORDER BY created, id`+tx.db.forUpdate(),
+		scope.ProjectID, scope.Livemode, customer, currency, subscription, pay.SubscriptionCanceled, pay.SubscriptionIncompleteExpired)
+}
+
+// FindPendingSubscriptionItems returns subscription's own pending invoice
+// items (its prorations), oldest first, locked on PostgreSQL.
+func (tx *Tx) FindPendingSubscriptionItems(ctx context.Context, scope pay.Scope, subscription string) ([]*pay.InvoiceItem, error) {
+	return tx.db.findItems(ctx, tx.tx, `SELECT `+invoiceItemColumns+` FROM invoice_items
+		WHERE project_id = $1 AND livemode = $2 AND subscription_id = $3 AND invoice_id = '' ORDER BY created, id`+tx.db.forUpdate(),
+		scope.ProjectID, scope.Livemode, subscription)
 }
 
 // InvoiceItemFilter narrows FindInvoiceItems; zero fields do not filter.

@@ -92,6 +92,7 @@ func (db *DB) loadSubscription(ctx context.Context, q querier, s *pay.Subscripti
 		if it.TaxRates, err = db.loadTaxRates(ctx, q, s.Scope, rateIDs[i]); err != nil {
 			return err
 		}
+		it.CurrentPeriodStart, it.CurrentPeriodEnd = s.CurrentPeriodStart, s.CurrentPeriodEnd
 	}
 	return nil
 }
@@ -115,6 +116,7 @@ func (tx *Tx) CreateSubscription(ctx context.Context, s *pay.Subscription) error
 	}
 	for _, it := range s.Items {
 		it.ID, it.Subscription, it.Created = pay.NewID(pay.PrefixSubscriptionItem), s.ID, s.Created
+		it.CurrentPeriodStart, it.CurrentPeriodEnd = s.CurrentPeriodStart, s.CurrentPeriodEnd
 		_, err := tx.tx.ExecContext(ctx, `INSERT INTO subscription_items (`+subscriptionItemColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
 			it.ID, s.Scope.ProjectID, s.Scope.Livemode, it.Created, s.ID, it.Price.ID, it.Quantity,
 			strings.Join(pay.TaxRateIDs(it.TaxRates), ","), metadataJSON(it.Metadata))
@@ -125,11 +127,15 @@ func (tx *Tx) CreateSubscription(ctx context.Context, s *pay.Subscription) error
 	return nil
 }
 
-// UpdateSubscription writes a subscription's own fields (not its items).
+// UpdateSubscription writes a subscription's own fields (not its items,
+// whose copies of its period it refreshes).
 func (tx *Tx) UpdateSubscription(ctx context.Context, s *pay.Subscription) error {
 	data, err := subscriptionData(s)
 	if err != nil {
 		return err
+	}
+	for _, it := range s.Items {
+		it.CurrentPeriodStart, it.CurrentPeriodEnd = s.CurrentPeriodStart, s.CurrentPeriodEnd
 	}
 	err = tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE subscriptions SET status = $4, next_action_at = $5, default_tax_rates = $6, data = $7 `+whereID,
 		s.ID, s.Scope.ProjectID, s.Scope.Livemode, s.Status, s.NextActionAt, strings.Join(pay.TaxRateIDs(s.DefaultTaxRates), ","), data))
@@ -204,6 +210,74 @@ func (db *DB) FindSubscriptions(ctx context.Context, scope pay.Scope, f Subscrip
 		}
 	}
 	return l, nil
+}
+
+// CreateSubscriptionItem inserts a new item of subscription s, filling in
+// its ID and subscription (its Created is kept if set: the subscription's
+// clock).
+func (tx *Tx) CreateSubscriptionItem(ctx context.Context, s *pay.Subscription, it *pay.SubscriptionItem) error {
+	it.ID, it.Subscription = pay.NewID(pay.PrefixSubscriptionItem), s.ID
+	it.CurrentPeriodStart, it.CurrentPeriodEnd = s.CurrentPeriodStart, s.CurrentPeriodEnd
+	if it.Created == 0 {
+		it.Created = tx.unix()
+	}
+	_, err := tx.tx.ExecContext(ctx, `INSERT INTO subscription_items (`+subscriptionItemColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		it.ID, s.Scope.ProjectID, s.Scope.Livemode, it.Created, s.ID, it.Price.ID, it.Quantity,
+		strings.Join(pay.TaxRateIDs(it.TaxRates), ","), metadataJSON(it.Metadata))
+	if err != nil {
+		return fmt.Errorf("create subscription item: %w", err)
+	}
+	return nil
+}
+
+// UpdateSubscriptionItem writes an item's price, quantity, tax rates and
+// metadata.
+func (tx *Tx) UpdateSubscriptionItem(ctx context.Context, scope pay.Scope, it *pay.SubscriptionItem) error {
+	err := tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE subscription_items SET price_id = $4, quantity = $5, tax_rates = $6, metadata = $7 `+whereID,
+		it.ID, scope.ProjectID, scope.Livemode, it.Price.ID, it.Quantity, strings.Join(pay.TaxRateIDs(it.TaxRates), ","), metadataJSON(it.Metadata)))
+	if err != nil {
+		return fmt.Errorf("update subscription item %s: %w", it.ID, err)
+	}
+	return nil
+}
+
+// DeleteSubscriptionItem removes an item.
+func (tx *Tx) DeleteSubscriptionItem(ctx context.Context, scope pay.Scope, id string) error {
+	err := tx.expectOne(tx.tx.ExecContext(ctx, `DELETE FROM subscription_items `+whereID, id, scope.ProjectID, scope.Livemode))
+	if err != nil {
+		return fmt.Errorf("delete subscription item %s: %w", id, err)
+	}
+	return nil
+}
+
+// FindItemSubscription returns the ID of the subscription that item id of
+// the scope belongs to.
+func (db *DB) FindItemSubscription(ctx context.Context, scope pay.Scope, id string) (string, error) {
+	var sub string
+	err := db.read.QueryRowContext(ctx, `SELECT subscription_id FROM subscription_items `+whereID, id, scope.ProjectID, scope.Livemode).Scan(&sub)
+	if err != nil {
+		return "", notFound(err, "find subscription item "+id)
+	}
+	return sub, nil
+}
+
+// FindSubscriptionItem returns an item of the scope, with its
+// subscription's current period.
+func (db *DB) FindSubscriptionItem(ctx context.Context, scope pay.Scope, id string) (*pay.SubscriptionItem, error) {
+	subID, err := db.FindItemSubscription(ctx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	s, err := db.FindSubscription(ctx, scope, subID)
+	if err != nil {
+		return nil, err
+	}
+	for _, it := range s.Items {
+		if it.ID == id {
+			return it, nil
+		}
+	}
+	return nil, fmt.Errorf("find subscription item %s: %w", id, errNotFound) // deleted in between
 }
 
 // LiveSubscriptionCurrencies returns the currencies of a customer's
