@@ -177,7 +177,7 @@ test('billing end to end: trial with VAT, renewals, dunning to cancel, cancel at
       { status: 'active', latest: 'paid', period_start: secondEnd },
     );
     let paid = 0;
-    for await (const i of stripe.invoices.list({ customer: ada.id })) {
+    for await (const i of stripe.invoices.list({ subscription: gold.id })) {
       if (i.status === 'paid' && i.amount_paid === 1200) paid++;
     }
     assert.equal(paid, 3, 'renewal invoices paid');
