@@ -19,6 +19,7 @@ import (
 
 	"github.com/calmony/calmonypay/internal/apitest"
 	"github.com/calmony/calmonypay/internal/browsertest"
+	"github.com/calmony/calmonypay/internal/pay"
 )
 
 // sdkReceiver is a merchant's webhook endpoint: it checks every delivery
@@ -153,9 +154,9 @@ func TestBillingEndToEndSDK(t *testing.T) {
 		}
 
 		// Two more renewals; meanwhile the other subscription ended at its
-		// period's end.
-		periodEnd := got.Items.Data[0].CurrentPeriodEnd
-		secondEnd := time.Unix(periodEnd, 0).UTC().AddDate(0, 1, 0).Unix()
+		// period's end. They fall on the anchor's day of the month, clamped
+		// to the month's end (from 30 January: 28 February, 30 March).
+		secondEnd := pay.AddIntervals(trialEnd, pay.IntervalMonth, 1, 2)
 		advance(secondEnd + 2*3600)
 		got = sub(gold.ID)
 		if got.Status != stripe.SubscriptionStatusActive || got.LatestInvoice.Status != stripe.InvoiceStatusPaid ||
