@@ -150,6 +150,7 @@ func billingFixtures() map[pay.EventType]fixture {
 		pay.EventCustomerSubscriptionUpdated: subscription(updateAt("subscription", "/v1/subscriptions/")),
 		pay.EventCustomerSubscriptionDeleted: subscription(deleteAt("subscription", "/v1/subscriptions/")),
 		pay.EventCustomerSubscriptionResumed: triggerResumed,
+		pay.EventCustomerSubscriptionPaused:  triggerResumed,
 		// The scheduler's notices: a trial on a test clock, nine days in.
 		pay.EventCustomerSubscriptionTrialWillEnd: triggerTrialNotices,
 		pay.EventInvoiceUpcoming:                  triggerTrialNotices,
@@ -312,7 +313,7 @@ func triggerSubscription(ctx context.Context, c *apiClient, say func(string, ...
 }
 
 // triggerResumed makes a subscription that the billing scheduler pauses
-// and resumes it: a customer on a new test clock, with no payment method,
+// (customer.subscription.paused) and resumes it: a customer on a new test clock, with no payment method,
 // on a one-day trial whose end pauses it (trial_settings pause); the clock
 // is advanced past the trial's end, the customer given Stripe's test card,
 // and the paused subscription resumed.

@@ -408,30 +408,36 @@ func TestSubscriptionUpdateBadInput(t *testing.T) {
 	})
 }
 
-// emitResumedEvent resumes a paused subscription: only the scheduler
-// pauses one (a trial ending without a payment method, with
-// trial_settings pause), so the status is written as it would write it.
+// emitResumedEvent pauses a subscription as the scheduler does (a trial on
+// a test clock ending without a payment method, with trial_settings pause:
+// customer.subscription.paused) and resumes it once the customer has a card.
 func emitResumedEvent(t *testing.T, srv *apitest.Server, sc *stripe.Client) {
 	t.Helper()
 	ctx := context.Background()
-	f := newInvoiceFixture(t, sc, "pm_card_visa")
-	sub, err := sc.V1Subscriptions.Create(ctx, &stripe.SubscriptionCreateParams{Customer: stripe.String(f.cus.ID),
+	now := time.Now().Unix()
+	clock, err := sc.V1TestHelpersTestClocks.Create(ctx, &stripe.TestHelpersTestClockCreateParams{FrozenTime: stripe.Int64(now)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cus, err := sc.V1Customers.Create(ctx, &stripe.CustomerCreateParams{TestClock: stripe.String(clock.ID)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sub, err := sc.V1Subscriptions.Create(ctx, &stripe.SubscriptionCreateParams{Customer: stripe.String(cus.ID), TrialPeriodDays: stripe.Int64(1),
+		TrialSettings: &stripe.SubscriptionCreateTrialSettingsParams{EndBehavior: &stripe.SubscriptionCreateTrialSettingsEndBehaviorParams{
+			MissingPaymentMethod: stripe.String("pause")}},
 		Items: []*stripe.SubscriptionCreateItemParams{{Price: stripe.String(monthlyPrice(t, sc, 700, "month").ID)}}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	scope := pay.Scope{ProjectID: srv.Project}
-	err = srv.DB.Tx(ctx, func(tx *store.Tx) error {
-		s, err := tx.FindSubscription(ctx, scope, sub.ID)
-		if err != nil {
-			return err
-		}
-		s.Status = pay.SubscriptionPaused
-		return tx.UpdateSubscription(ctx, s)
-	})
-	if err != nil {
+	if _, err := sc.V1TestHelpersTestClocks.Advance(ctx, clock.ID, &stripe.TestHelpersTestClockAdvanceParams{FrozenTime: stripe.Int64(now + 2*86400)}); err != nil {
 		t.Fatal(err)
 	}
+	waitReady(t, sc, clock.ID)
+	if got, err := sc.V1Subscriptions.Retrieve(ctx, sub.ID, nil); err != nil || got.Status != stripe.SubscriptionStatusPaused {
+		t.Fatalf("after the trial without a payment method: %+v %v", got, err)
+	}
+	setDefaultCard(t, sc, cus.ID, "pm_card_visa")
 	r, err := sc.V1Subscriptions.Resume(ctx, sub.ID, &stripe.SubscriptionResumeParams{BillingCycleAnchor: stripe.String("now")})
 	if err != nil || r.Status != stripe.SubscriptionStatusActive {
 		t.Fatalf("resume: %+v %v", r, err)

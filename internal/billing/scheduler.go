@@ -388,7 +388,7 @@ func (s *Service) endTrial(ctx context.Context, tx *store.Tx, sub *pay.Subscript
 				return nil, nil
 			}
 			sub.Status = pay.SubscriptionPaused
-			return nil, nil
+			return []pay.EventType{pay.EventCustomerSubscriptionPaused}, nil
 		}
 	}
 	sub.Status, sub.BillingCycleAnchor = pay.SubscriptionActive, end

@@ -74,6 +74,7 @@ const (
 	EventCustomerSubscriptionTrialWillEnd
 	EventInvoiceUpcoming
 	EventCustomerSubscriptionResumed
+	EventCustomerSubscriptionPaused
 	eventTypeEnd // one past the last
 )
 
@@ -176,6 +177,8 @@ func (t EventType) String() string {
 		return "customer.subscription.trial_will_end"
 	case EventInvoiceUpcoming:
 		return "invoice.upcoming"
+	case EventCustomerSubscriptionPaused:
+		return "customer.subscription.paused"
 	case EventCustomerSubscriptionResumed:
 		return "customer.subscription.resumed"
 	}
