@@ -178,6 +178,27 @@ func TestBillingEndToEndSDK(t *testing.T) {
 			t.Errorf("cancel at period end: %s ended %d", s.Status, s.EndedAt)
 		}
 
+		// Mid-period, an upgrade to a £20 price, invoiced and charged at
+		// once: the unused time of the old price credited, the rest of the
+		// period at the new one, with VAT.
+		premium, err := sc.V1Prices.Create(ctx, &stripe.PriceCreateParams{Product: stripe.String(prod.ID), Currency: stripe.String("gbp"),
+			UnitAmount: stripe.Int64(2000), Recurring: &stripe.PriceCreateRecurringParams{Interval: stripe.String("month")}})
+		must(err)
+		periodStart, periodEnd := got.Items.Data[0].CurrentPeriodStart, got.Items.Data[0].CurrentPeriodEnd
+		mid := periodStart + (periodEnd-periodStart)/2
+		advance(mid)
+		up, err := sc.V1Subscriptions.Update(ctx, gold.ID, &stripe.SubscriptionUpdateParams{
+			Items:             []*stripe.SubscriptionUpdateItemParams{{ID: stripe.String(got.Items.Data[0].ID), Price: stripe.String(premium.ID)}},
+			ProrationBehavior: stripe.String("always_invoice"), Expand: []*string{stripe.String("latest_invoice")}})
+		must(err)
+		credit, debit := -pay.Prorate(1000, periodEnd-mid, periodEnd-periodStart), pay.Prorate(2000, periodEnd-mid, periodEnd-periodStart)
+		if inv := up.LatestInvoice; inv.BillingReason != stripe.InvoiceBillingReasonSubscriptionUpdate || inv.Status != stripe.InvoiceStatusPaid ||
+			inv.Subtotal != debit+credit || inv.Total != inv.Subtotal+pay.ComputeLineTax(debit, []*pay.TaxRate{{Percentage: 200000}}).Exclusive+
+			pay.ComputeLineTax(credit, []*pay.TaxRate{{Percentage: 200000}}).Exclusive {
+			t.Errorf("upgrade invoice: %s %s subtotal %d total %d (credit %d, debit %d)", inv.BillingReason, inv.Status, inv.Subtotal, inv.Total,
+				credit, debit)
+		}
+
 		// The card starts declining: past due at the next renewal, then
 		// the default schedule (an hour, a day, three days), then cancelled.
 		setDefaultCard(t, sc, ada.ID, "pm_card_chargeCustomerFail")
