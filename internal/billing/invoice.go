@@ -132,6 +132,22 @@ func (s *Service) applyItem(ctx context.Context, tx *store.Tx, ii *pay.InvoiceIt
 	return nil
 }
 
+// takeItems puts pending invoice items on inv, a draft, each with
+// invoiceitem.updated; the caller recomputes inv.
+func takeItems(ctx context.Context, tx *store.Tx, inv *pay.Invoice, items []*pay.InvoiceItem) error {
+	for _, ii := range items {
+		before := pay.InvoiceItemView(ii)
+		ii.Invoice = inv.ID
+		if err := tx.UpdateInvoiceItem(ctx, ii); err != nil {
+			return err
+		}
+		if err := payments.EmitUpdate(ctx, tx, inv.Scope, pay.EventInvoiceItemUpdated, ii.ID, before, pay.InvoiceItemView(ii)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CreateInvoiceItem creates an invoice item, pending or on a draft invoice
 // of its customer (whose totals it updates), with invoiceitem.created.
 func (s *Service) CreateInvoiceItem(ctx context.Context, call payments.Call, p ItemParams) (*payments.Answer, error) {
@@ -373,15 +389,8 @@ func (s *Service) CreateInvoice(ctx context.Context, call payments.Call, p Invoi
 			if err != nil {
 				return nil, err
 			}
-			for _, ii := range items {
-				before := pay.InvoiceItemView(ii)
-				ii.Invoice = inv.ID
-				if err := tx.UpdateInvoiceItem(ctx, ii); err != nil {
-					return nil, err
-				}
-				if err := payments.EmitUpdate(ctx, tx, scope, pay.EventInvoiceItemUpdated, ii.ID, before, pay.InvoiceItemView(ii)); err != nil {
-					return nil, err
-				}
+			if err := takeItems(ctx, tx, inv, items); err != nil {
+				return nil, err
 			}
 			if err := s.compute(ctx, tx, inv); err != nil {
 				return nil, err

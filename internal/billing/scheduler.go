@@ -466,15 +466,8 @@ func (s *Service) cycleInvoice(ctx context.Context, tx *store.Tx, sub *pay.Subsc
 	if err != nil {
 		return nil, err
 	}
-	for _, ii := range items {
-		before := pay.InvoiceItemView(ii)
-		ii.Invoice = inv.ID
-		if err := tx.UpdateInvoiceItem(ctx, ii); err != nil {
-			return nil, err
-		}
-		if err := payments.EmitUpdate(ctx, tx, sub.Scope, pay.EventInvoiceItemUpdated, ii.ID, before, pay.InvoiceItemView(ii)); err != nil {
-			return nil, err
-		}
+	if err := takeItems(ctx, tx, inv, items); err != nil {
+		return nil, err
 	}
 	if err := s.compute(ctx, tx, inv); err != nil {
 		return nil, err

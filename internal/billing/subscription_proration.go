@@ -186,15 +186,8 @@ func (s *Service) openSubscriptionInvoice(ctx context.Context, tx *store.Tx, sub
 func (s *Service) closeSubscriptionInvoice(ctx context.Context, tx *store.Tx, sub *pay.Subscription, inv *pay.Invoice, pending []*pay.InvoiceItem,
 	now int64, collect bool) error {
 	scope := sub.Scope
-	for _, ii := range pending {
-		before := pay.InvoiceItemView(ii)
-		ii.Invoice = inv.ID
-		if err := tx.UpdateInvoiceItem(ctx, ii); err != nil {
-			return err
-		}
-		if err := payments.EmitUpdate(ctx, tx, scope, pay.EventInvoiceItemUpdated, ii.ID, before, pay.InvoiceItemView(ii)); err != nil {
-			return err
-		}
+	if err := takeItems(ctx, tx, inv, pending); err != nil {
+		return err
 	}
 	if err := s.compute(ctx, tx, inv); err != nil {
 		return err
