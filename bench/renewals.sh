@@ -95,7 +95,7 @@ stop() {
 
 # one DB ROUND: a fresh database and server, set-up and one advance.
 one() {
-	local db=$1 round=$2 data dsn="" key dbproc=() profile=""
+	local db=$1 round=$2 data dsn="" key dbproc=() profile="" profiler=""
 	data=$(mktemp -d "$WORK/$db-r$round.XXXX")
 	if [ "$db" = postgres ]; then
 		PG_DB="calmony_renewals_$$_$round"
@@ -129,10 +129,11 @@ one() {
 				sleep 0.05
 			done
 		) &
+		profiler=$!
 	fi
 	local status=0
 	"$BENCH" "${args[@]}" -pid "$SERVER_PID" >"$OUT/run.json" || status=$?
-	wait # the profile, if any
+	if [ -n "$profiler" ]; then wait "$profiler"; fi
 	if [ "$RESTART" = 1 ]; then
 		jq -c --slurpfile s "$OUT/setup.json" --argjson round "$round" '. + {round: $round, setup_seconds: $s[0].setup_seconds}' \
 			"$OUT/run.json" >>"$OUT/results.jsonl"

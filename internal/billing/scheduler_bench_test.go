@@ -5,6 +5,7 @@ import (
 	"flag"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -76,7 +77,7 @@ func benchRenewals(b *testing.B, e *invEnv, n int) {
 	if setupErr != nil {
 		b.Fatal(setupErr)
 	}
-	sales := e.gw.sales.Load()
+	sales, stats, cpu := e.gw.sales.Load(), e.db.Stats(), cpuTime(b)
 	frozen, months := clock.FrozenTime, 0
 	for b.Loop() {
 		frozen = time.Unix(frozen, 0).UTC().AddDate(0, 1, 0).Unix() + pay.FinalizeDelay + 60
@@ -89,13 +90,22 @@ func benchRenewals(b *testing.B, e *invEnv, n int) {
 		months++
 	}
 	b.StopTimer()
+	cpu = cpuTime(b) - cpu
 	if c, err := e.db.FindTestClock(ctx, e.scope, clock.ID); err != nil || c.Status != pay.TestClockReady || c.FrozenTime != frozen {
 		b.Fatalf("clock after the advances: %+v, %v", c, err)
 	}
 	if got, want := e.gw.sales.Load()-sales, int64(n*months); got != want {
 		b.Fatalf("%d renewal charges, want %d", got, want)
 	}
-	b.ReportMetric(float64(n*months)/b.Elapsed().Seconds(), "renewals/s")
+	renewals := float64(n * months)
+	after := e.db.Stats()
+	b.ReportMetric(renewals/b.Elapsed().Seconds(), "renewals/s")
+	b.ReportMetric(float64(cpu.Microseconds())/renewals, "cpu-µs/renewal")
+	b.ReportMetric(cpu.Seconds()/b.Elapsed().Seconds(), "cores")
+	b.ReportMetric(float64(after.Transactions-stats.Transactions)/renewals, "tx/renewal")
+	if after.RoundTrips > stats.RoundTrips {
+		b.ReportMetric(float64(after.RoundTrips-stats.RoundTrips)/renewals, "trips/renewal")
+	}
 	b.ReportMetric(0, "ns/op")
 }
 
@@ -110,4 +120,14 @@ func (e *invEnv) benchSubscriber(ctx context.Context, clock, price string) error
 	_, err = e.bill.CreateSubscription(ctx, e.plain(), billing.SubscriptionParams{Customer: a.Object.(*pay.Customer).ID,
 		Items: []billing.SubscriptionItemParams{{Price: price}}})
 	return err
+}
+
+// cpuTime is the CPU time the process has used so far (the server's share
+// of it, in this benchmark: PostgreSQL's processes are not counted).
+func cpuTime(tb testing.TB) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		tb.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -63,6 +63,7 @@ type DB struct {
 	log     *slog.Logger
 	writer  *groupWriter // SQLite only
 	trips   atomic.Int64 // PostgreSQL: round trips of transactions so far (pgtx.go)
+	txs     atomic.Int64 // transactions (Tx calls) so far
 }
 
 // querier is what the read pool (readDB) and a transaction (txConn) offer.
@@ -251,6 +252,15 @@ func (tx *Tx) lock(row string) {
 	tx.locked[row] = true
 }
 
+// Stats counts a store's work so far, for benchmarks.
+type Stats struct {
+	Transactions int64 // Tx calls, whatever their outcome
+	RoundTrips   int64 // PostgreSQL: the round trips of those transactions
+}
+
+// Stats returns the counts of the store's work so far.
+func (db *DB) Stats() Stats { return Stats{Transactions: db.txs.Load(), RoundTrips: db.trips.Load()} }
+
 // Tx runs fn in a transaction: its writes commit, durably, if and only if it
 // returns nil; an error or a panic rolls them back. Every write in the project
 // goes through here.
@@ -270,6 +280,7 @@ func (tx *Tx) lock(row string) {
 // pool, which sends BEGIN and COMMIT with other statements where it can
 // (pgtx.go).
 func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
+	db.txs.Add(1)
 	if db.writer != nil {
 		return db.writer.do(ctx, fn)
 	}
