@@ -628,20 +628,27 @@ func (s *Service) FinalizeInvoice(ctx context.Context, call payments.Call, id st
 // finalize does FinalizeInvoice's work at now on a draft locked in tx,
 // without writing it: the caller writes it and emits the events returned.
 func (s *Service) finalize(ctx context.Context, tx *store.Tx, inv *pay.Invoice, now int64) ([]pay.EventType, error) {
+	events, _, err := s.finalizeFor(ctx, tx, inv, now)
+	return events, err
+}
+
+// finalizeFor is finalize, which also returns the invoice's customer, read
+// in tx.
+func (s *Service) finalizeFor(ctx context.Context, tx *store.Tx, inv *pay.Invoice, now int64) ([]pay.EventType, *pay.Customer, error) {
 	if err := s.compute(ctx, tx, inv); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	cus, err := tx.FindCustomer(ctx, inv.Scope, inv.Customer)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	proj, err := tx.FindProject(ctx, inv.Scope.ProjectID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	n, err := tx.NextInvoiceNumber(ctx, inv.Scope)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	inv.Number = fmt.Sprintf("%s-%04d", NumberPrefix(inv.Scope.ProjectID), n)
 	inv.Token = newToken()
@@ -653,7 +660,7 @@ func (s *Service) finalize(ctx context.Context, tx *store.Tx, inv *pay.Invoice, 
 		inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
 		events = append(events, pay.EventInvoicePaid)
 	}
-	return events, nil
+	return events, cus, nil
 }
 
 func newToken() string {
@@ -783,46 +790,61 @@ func (s *Service) beginPayment(ctx context.Context, scope pay.Scope, id string, 
 			attempt = 0
 			return nil
 		}
-		if inv.PayAttempt != 0 {
-			attempt = inv.PayAttempt // an attempt in flight: the same charge
-			return nil
-		}
-		pm := p.PaymentMethod
-		if pm == "" {
-			pm = inv.DefaultPaymentMethod
-		}
-		if pm == "" {
-			cus, err := tx.FindCustomer(ctx, scope, inv.Customer)
-			if err != nil {
-				return err
-			}
-			pm = cus.DefaultPaymentMethod
-		}
-		if pm == "" {
-			return pay.InvalidRequest("invoice_no_payment_method", "payment_method",
-				"This invoice has no payment method to charge: pass payment_method, set the invoice's default_payment_method or the customer's invoice_settings.default_payment_method, or pay with paid_out_of_band=true.")
-		}
-		if !payments.IsTestPaymentMethodID(pm) {
-			m, err := tx.FindPaymentMethod(ctx, scope, pm)
-			if err != nil {
-				return pay.NotFoundAs(err, "payment method", pm, "payment_method")
-			}
-			if m.Customer != inv.Customer {
-				return pay.InvalidParam("payment_method", "The payment method %s is not attached to customer %s.", pm, inv.Customer)
-			}
-		}
-		now, err := s.clockTime(ctx, tx, scope, inv.TestClock, p.at)
-		if err != nil {
+		inFlight := inv.PayAttempt != 0 // the same charge: nothing to write
+		if attempt, err = s.beginAttempt(ctx, tx, inv, p, nil); err != nil || inFlight {
 			return err
 		}
-		inv.PayAttempt = inv.AttemptCount + 1
-		inv.PayResumeAt, inv.PayResumeDelay = 0, 0
-		inv.Payments = append(inv.Payments, pay.InvoicePayment{ID: pay.NewID(pay.PrefixInvoicePayment), AmountRequested: inv.AmountRemaining,
-			Status: "open", Created: now, PaymentMethod: pm})
-		attempt = inv.PayAttempt
 		return tx.UpdateInvoice(ctx, inv)
 	})
 	return attempt, out, err
+}
+
+// beginAttempt returns the number of the card attempt to charge on a
+// payable invoice locked in tx: the attempt in flight if there is one (the
+// same charge), else a new one, recorded on inv with its payment, for the
+// caller to write. It refuses an invoice with no card it can charge. cus
+// is the invoice's customer if the caller has read it in tx (nil: read it
+// if needed).
+func (s *Service) beginAttempt(ctx context.Context, tx *store.Tx, inv *pay.Invoice, p PayParams, cus *pay.Customer) (int64, error) {
+	if inv.PayAttempt != 0 {
+		return inv.PayAttempt, nil
+	}
+	scope := inv.Scope
+	pm := p.PaymentMethod
+	if pm == "" {
+		pm = inv.DefaultPaymentMethod
+	}
+	if pm == "" {
+		if cus == nil || cus.ID != inv.Customer {
+			var err error
+			if cus, err = tx.FindCustomer(ctx, scope, inv.Customer); err != nil {
+				return 0, err
+			}
+		}
+		pm = cus.DefaultPaymentMethod
+	}
+	if pm == "" {
+		return 0, pay.InvalidRequest("invoice_no_payment_method", "payment_method",
+			"This invoice has no payment method to charge: pass payment_method, set the invoice's default_payment_method or the customer's invoice_settings.default_payment_method, or pay with paid_out_of_band=true.")
+	}
+	if !payments.IsTestPaymentMethodID(pm) {
+		m, err := tx.FindPaymentMethod(ctx, scope, pm)
+		if err != nil {
+			return 0, pay.NotFoundAs(err, "payment method", pm, "payment_method")
+		}
+		if m.Customer != inv.Customer {
+			return 0, pay.InvalidParam("payment_method", "The payment method %s is not attached to customer %s.", pm, inv.Customer)
+		}
+	}
+	now, err := s.clockTime(ctx, tx, scope, inv.TestClock, p.at)
+	if err != nil {
+		return 0, err
+	}
+	inv.PayAttempt = inv.AttemptCount + 1
+	inv.PayResumeAt, inv.PayResumeDelay = 0, 0
+	inv.Payments = append(inv.Payments, pay.InvoicePayment{ID: pay.NewID(pay.PrefixInvoicePayment), AmountRequested: inv.AmountRemaining,
+		Status: "open", Created: now, PaymentMethod: pm})
+	return inv.PayAttempt, nil
 }
 
 // charge makes the attempt's charge (or replays it) and returns its
@@ -870,95 +892,101 @@ func (s *Service) settlePayment(ctx context.Context, call payments.Call, id stri
 			// Only looking for an earlier answer under the key.
 			return nil, unexpectedState("You can only pay an invoice that is open or uncollectible.")
 		}
-		inv, err := tx.FindInvoice(ctx, call.Scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "invoice", id, "id")
-		}
-		if attempt != 0 && inv.PayAttempt != attempt {
-			// A concurrent pay recorded this attempt's outcome already.
-			if slices.ContainsFunc(inv.Payments, func(ip pay.InvoicePayment) bool { return ip.PaymentIntent == piID && ip.Status == "paid" }) {
-				return inv, nil
-			}
-			return nil, unexpectedState("This invoice's payment attempt was settled by another request: it is %s.", inv.Status)
-		}
-		if !inv.Payable() {
-			return nil, unexpectedState("You can only pay an invoice that is open or uncollectible: this one is %s.", inv.Status)
-		}
-		before := s.view(inv)
-		now, err := s.clockTime(ctx, tx, call.Scope, inv.TestClock, p.at)
-		if err != nil {
+		inv, decline, err := s.settleAttempt(ctx, tx, call.Scope, id, attempt, piID, p)
+		switch {
+		case err != nil:
 			return nil, err
+		case decline != nil:
+			return nil, payments.KeepError(decline)
 		}
-		emit := func(types ...pay.EventType) error {
-			after := s.view(inv)
-			for _, t := range types {
-				if err := payments.Emit(ctx, tx, call.Scope, t, inv.ID, after, nil); err != nil {
-					return err
-				}
-			}
-			return payments.EmitUpdate(ctx, tx, call.Scope, pay.EventInvoiceUpdated, inv.ID, before, after)
-		}
-		if attempt == 0 && inv.PayAttempt != 0 {
-			return nil, unexpectedState("A card payment of this invoice is in progress: retry once it has an outcome.")
-		}
-		if attempt == 0 { // paid out of band
-			inv.Payments = append(inv.Payments, pay.InvoicePayment{ID: pay.NewID(pay.PrefixInvoicePayment), AmountRequested: inv.AmountRemaining,
-				AmountPaid: inv.AmountRemaining, Status: "paid", Created: now, PaidAt: now})
-			inv.AmountPaid += inv.AmountRemaining
-			inv.AmountRemaining = 0
-			inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
-			if err := tx.UpdateInvoice(ctx, inv); err != nil {
-				return nil, err
-			}
-			if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
-				return nil, err
-			}
-			return inv, emit(pay.EventInvoicePaid)
-		}
-		pi, err := tx.FindPaymentIntent(ctx, call.Scope, piID)
-		if err != nil {
-			return nil, err
-		}
-		ip := &inv.Payments[len(inv.Payments)-1]
-		ip.PaymentIntent = pi.ID
-		switch pi.Status {
-		case pay.StatusSucceeded:
-			ip.Status, ip.AmountPaid, ip.PaidAt = "paid", pi.AmountReceived, now
-			inv.AmountPaid += pi.AmountReceived
-			inv.AmountRemaining = inv.AmountDue - inv.AmountPaid
-			inv.AttemptCount, inv.Attempted, inv.PayAttempt, inv.NextPaymentAttempt = attempt, true, 0, 0
-			inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
-			if err := tx.UpdateInvoice(ctx, inv); err != nil {
-				return nil, err
-			}
-			if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
-				return nil, err
-			}
-			return inv, emit(pay.EventInvoicePaid, pay.EventInvoicePaymentSucceeded)
-		case pay.StatusProcessing:
-			// The outcome is not known yet: the attempt stays in flight.
-			if err := tx.UpdateInvoice(ctx, inv); err != nil {
-				return nil, err
-			}
-			return inv, nil
-		}
-		ip.Status, ip.CanceledAt = "canceled", now
-		inv.AttemptCount, inv.Attempted, inv.PayAttempt = attempt, true, 0
-		inv.LastFailure = "card_declined"
-		if le := pi.LastError; le != nil {
-			inv.LastFailure = cmp.Or(le.DeclineCode, le.Code, inv.LastFailure)
-		}
-		if err := tx.UpdateInvoice(ctx, inv); err != nil {
-			return nil, err
-		}
-		if err := emit(pay.EventInvoicePaymentFailed); err != nil {
-			return nil, err
-		}
-		e := &pay.Error{Status: http.StatusPaymentRequired, Type: pay.ErrorTypeCard, Code: "card_declined",
-			Message: "Your card was declined.", PaymentIntent: pay.PaymentIntentView(pi)}
-		if le := pi.LastError; le != nil {
-			e.Code, e.DeclineCode, e.Message = le.Code, le.DeclineCode, le.Message
-		}
-		return nil, payments.KeepError(e)
+		return inv, nil
 	})
+}
+
+// settleAttempt records, in tx, the outcome of the invoice's attempt (0:
+// paid out of band) whose payment intent is piID, and returns the invoice
+// and, if the card was declined, the card error to answer.
+func (s *Service) settleAttempt(ctx context.Context, tx *store.Tx, scope pay.Scope, id string, attempt int64, piID string, p PayParams) (*pay.Invoice, *pay.Error, error) {
+	inv, err := tx.FindInvoice(ctx, scope, id)
+	if err != nil {
+		return nil, nil, pay.NotFoundAs(err, "invoice", id, "id")
+	}
+	if attempt != 0 && inv.PayAttempt != attempt {
+		// A concurrent pay recorded this attempt's outcome already.
+		if slices.ContainsFunc(inv.Payments, func(ip pay.InvoicePayment) bool { return ip.PaymentIntent == piID && ip.Status == "paid" }) {
+			return inv, nil, nil
+		}
+		return nil, nil, unexpectedState("This invoice's payment attempt was settled by another request: it is %s.", inv.Status)
+	}
+	if !inv.Payable() {
+		return nil, nil, unexpectedState("You can only pay an invoice that is open or uncollectible: this one is %s.", inv.Status)
+	}
+	before := s.view(inv)
+	now, err := s.clockTime(ctx, tx, scope, inv.TestClock, p.at)
+	if err != nil {
+		return nil, nil, err
+	}
+	emit := func(types ...pay.EventType) error { return s.emitInvoice(ctx, tx, inv, before, s.view(inv), types...) }
+	if attempt == 0 && inv.PayAttempt != 0 {
+		return nil, nil, unexpectedState("A card payment of this invoice is in progress: retry once it has an outcome.")
+	}
+	if attempt == 0 { // paid out of band
+		inv.Payments = append(inv.Payments, pay.InvoicePayment{ID: pay.NewID(pay.PrefixInvoicePayment), AmountRequested: inv.AmountRemaining,
+			AmountPaid: inv.AmountRemaining, Status: "paid", Created: now, PaidAt: now})
+		inv.AmountPaid += inv.AmountRemaining
+		inv.AmountRemaining = 0
+		inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
+		if err := tx.UpdateInvoice(ctx, inv); err != nil {
+			return nil, nil, err
+		}
+		if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
+			return nil, nil, err
+		}
+		return inv, nil, emit(pay.EventInvoicePaid)
+	}
+	pi, err := tx.FindPaymentIntent(ctx, scope, piID)
+	if err != nil {
+		return nil, nil, err
+	}
+	ip := &inv.Payments[len(inv.Payments)-1]
+	ip.PaymentIntent = pi.ID
+	switch pi.Status {
+	case pay.StatusSucceeded:
+		ip.Status, ip.AmountPaid, ip.PaidAt = "paid", pi.AmountReceived, now
+		inv.AmountPaid += pi.AmountReceived
+		inv.AmountRemaining = inv.AmountDue - inv.AmountPaid
+		inv.AttemptCount, inv.Attempted, inv.PayAttempt, inv.NextPaymentAttempt = attempt, true, 0, 0
+		inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
+		if err := tx.UpdateInvoice(ctx, inv); err != nil {
+			return nil, nil, err
+		}
+		if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
+			return nil, nil, err
+		}
+		return inv, nil, emit(pay.EventInvoicePaid, pay.EventInvoicePaymentSucceeded)
+	case pay.StatusProcessing:
+		// The outcome is not known yet: the attempt stays in flight.
+		if err := tx.UpdateInvoice(ctx, inv); err != nil {
+			return nil, nil, err
+		}
+		return inv, nil, nil
+	}
+	ip.Status, ip.CanceledAt = "canceled", now
+	inv.AttemptCount, inv.Attempted, inv.PayAttempt = attempt, true, 0
+	inv.LastFailure = "card_declined"
+	if le := pi.LastError; le != nil {
+		inv.LastFailure = cmp.Or(le.DeclineCode, le.Code, inv.LastFailure)
+	}
+	if err := tx.UpdateInvoice(ctx, inv); err != nil {
+		return nil, nil, err
+	}
+	if err := emit(pay.EventInvoicePaymentFailed); err != nil {
+		return nil, nil, err
+	}
+	e := &pay.Error{Status: http.StatusPaymentRequired, Type: pay.ErrorTypeCard, Code: "card_declined",
+		Message: "Your card was declined.", PaymentIntent: pay.PaymentIntentView(pi)}
+	if le := pi.LastError; le != nil {
+		e.Code, e.DeclineCode, e.Message = le.Code, le.DeclineCode, le.Message
+	}
+	return inv, e, nil
 }
