@@ -416,10 +416,16 @@ func (s *Service) compute(ctx context.Context, tx *store.Tx, inv *pay.Invoice) e
 	if err != nil {
 		return err
 	}
+	computeWith(inv, items)
+	return nil
+}
+
+// computeWith is compute, with items, the invoice items on inv (oldest
+// first), already read.
+func computeWith(inv *pay.Invoice, items []*pay.InvoiceItem) {
 	lines := slices.DeleteFunc(inv.Lines, func(l pay.InvoiceLine) bool { return l.SubscriptionItem == "" || l.InvoiceItem != "" })
 	inv.Lines = append(lines, itemLines(inv, items)...)
 	computeTotals(inv)
-	return nil
 }
 
 // itemLines returns the lines of invoice items on inv, each taxed at its

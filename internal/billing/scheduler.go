@@ -480,9 +480,9 @@ func (s *Service) cycleInvoice(ctx context.Context, tx *store.Tx, sub *pay.Subsc
 	if err != nil {
 		return nil, err
 	}
-	if err := tx.CreateInvoice(ctx, inv); err != nil {
-		return nil, err
-	}
+	// The items taken name the invoice, which is written once, with them
+	// (they are all the items a new invoice has).
+	inv.ID = pay.NewID(pay.PrefixInvoice)
 	items, err := tx.FindPendingInvoiceItems(ctx, sub.Scope, sub.Customer, sub.Currency, sub.ID)
 	if err != nil {
 		return nil, err
@@ -490,10 +490,8 @@ func (s *Service) cycleInvoice(ctx context.Context, tx *store.Tx, sub *pay.Subsc
 	if err := takeItems(ctx, tx, inv, items); err != nil {
 		return nil, err
 	}
-	if err := s.compute(ctx, tx, inv); err != nil {
-		return nil, err
-	}
-	if err := tx.UpdateInvoice(ctx, inv); err != nil {
+	computeWith(inv, items)
+	if err := tx.CreateInvoice(ctx, inv); err != nil {
 		return nil, err
 	}
 	return inv, payments.Emit(ctx, tx, sub.Scope, pay.EventInvoiceCreated, inv.ID, s.view(inv), nil)

@@ -284,10 +284,13 @@ func (db *DB) invoiceRow(inv *pay.Invoice) (data string, number, token any, seal
 	return string(b), number, token, sealed, nil
 }
 
-// CreateInvoice inserts an invoice, filling in its ID and creation time
-// (kept if set: a test clock's time).
+// CreateInvoice inserts an invoice, filling in its ID (kept if set: one
+// the caller needed beforehand, from pay.NewID) and creation time (kept if
+// set: a test clock's time).
 func (tx *Tx) CreateInvoice(ctx context.Context, inv *pay.Invoice) error {
-	inv.ID = pay.NewID(pay.PrefixInvoice)
+	if inv.ID == "" {
+		inv.ID = pay.NewID(pay.PrefixInvoice)
+	}
 	if inv.Created == 0 {
 		inv.Created = tx.unix()
 	}
