@@ -7,16 +7,28 @@
 # exactly once. Prints the runs, the medians and PostgreSQL ÷ SQLite.
 # DIR is the source tree to build (default: this one).
 #
+# Every subscription's card is a token (an xref) in the Cardstream sandbox,
+# charged when the subscription starts and again at its renewal; the
+# sandbox forgets the least recently used of its transactions beyond its
+# limit (10,000 by default), and a renewal whose token was forgotten is
+# declined. So the sandbox is given room for every transaction of the run:
+# SANDBOX_MAX, by default 3×N + 10,000 (about 650 bytes each, in the
+# server's memory with the in-process sandbox).
+#
 # With RESTART=1 the server is restarted between the set-up and the advance
 # (calmony-bench -setup-only, then -reuse), so that its peak RSS (VmHWM) is
-# the advance's own and not the set-up's: the way to measure the 100,000
-# subscriptions target (N=100000 RESTART=1 ROUNDS=1).
+# the advance's own and not the set-up's. A restarted server's in-process
+# sandbox would have forgotten every card, so RESTART=1 runs a standalone
+# sandbox (calmonypay sandbox), which also keeps the sandbox's memory out of
+# the server's: the way to measure the 100,000 subscriptions target
+# (N=100000 RESTART=1 ROUNDS=1). SANDBOX=standalone does so without RESTART.
 #
 # Knobs (environment):
 #   N=10000 ROUNDS=3 CONCURRENCY=64    subscriptions, rounds, set-up clients
 #   DBS="sqlite postgres"              which databases, in this order in odd rounds
 #   PG_URL=postgres://postgres@127.0.0.1:5432/   PostgreSQL server ("" skips it)
 #   RESTART=0  WAIT_IDLE=30s  RETRIES=0   see above; calmony-bench -wait-idle, -retries
+#   SANDBOX=in-process (standalone with RESTART=1)  SANDBOX_MAX=3×N+10000
 #   PPROF=0    1: a CPU profile of the server during each advance, in $OUT
 #   OUT=${TMPDIR:-/tmp}/calmony-renewals/<time>   results, logs and profiles (never the repository)
 set -euo pipefail
@@ -31,17 +43,20 @@ RESTART=${RESTART:-0}
 WAIT_IDLE=${WAIT_IDLE:-30s}
 RETRIES=${RETRIES:-0}
 PPROF=${PPROF:-0}
+SANDBOX=${SANDBOX:-in-process}
+[ "$RESTART" = 1 ] && SANDBOX=standalone
+SANDBOX_MAX=${SANDBOX_MAX:-$((3 * N + 10000))}
 OUT=${OUT:-${TMPDIR:-/tmp}/calmony-renewals/$(date -u +%Y%m%dT%H%M%SZ)}
-PORT=18380 PPROF_PORT=16380
+PORT=18380 PPROF_PORT=16380 SANDBOX_PORT=18390
 
 mkdir -p "$OUT"
 WORK=$(mktemp -d)
-SERVER_PID="" PG_DB=""
+SERVER_PID="" SANDBOX_PID="" PG_DB=""
 cleanup() {
-	if [ -n "$SERVER_PID" ]; then
-		kill "$SERVER_PID" 2>/dev/null || true
-		wait "$SERVER_PID" 2>/dev/null || true
-	fi
+	for pid in $SERVER_PID $SANDBOX_PID; do
+		kill "$pid" 2>/dev/null || true
+		wait "$pid" 2>/dev/null || true
+	done
 	drop_pg
 	rm -rf "$WORK"
 }
@@ -75,15 +90,21 @@ BIN=$WORK/calmonypay BENCH=$WORK/calmony-bench
 	echo "go:       $(go version)"
 	echo "source:   $SRC @ $(git -C "$SRC" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "run:      N=$N, $ROUNDS rounds of: $DBS (order reversed in even rounds), set-up with c=$CONCURRENCY, restart before the advance: $RESTART"
+	echo "sandbox:  $SANDBOX, keeping $SANDBOX_MAX transactions"
 	echo "loadavg:  $(cat /proc/loadavg)"
 } | tee "$OUT/machine.txt" >&2
 
 # serve DATA [DSN]: start a server on DATA (and DSN), its PID in SERVER_PID.
 serve() {
-	local extra=()
+	local extra=() env=()
 	[ -n "${2:-}" ] && extra=(--database "$2")
 	[ "$PPROF" = 1 ] && extra+=(--pprof-addr "127.0.0.1:$PPROF_PORT")
-	"$BIN" serve --data-dir "$1" "${extra[@]}" --addr "127.0.0.1:$PORT" --rate-limit 0 >>"$OUT/server.log" 2>&1 &
+	if [ "$SANDBOX" = standalone ]; then
+		env=("CARDSTREAM_TEST_GATEWAY_URL=http://127.0.0.1:$SANDBOX_PORT/")
+	else
+		extra+=(--sandbox-max-transactions "$SANDBOX_MAX")
+	fi
+	env "${env[@]}" "$BIN" serve --data-dir "$1" "${extra[@]}" --addr "127.0.0.1:$PORT" --rate-limit 0 >>"$OUT/server.log" 2>&1 &
 	SERVER_PID=$!
 	wait_http "http://127.0.0.1:$PORT/"
 }
@@ -102,6 +123,11 @@ one() {
 		psql "${PG_URL}postgres" -qc "CREATE DATABASE $PG_DB"
 		dsn="${PG_URL}${PG_DB}?sslmode=disable"
 		dbproc=(-db-proc postgres)
+	fi
+	if [ "$SANDBOX" = standalone ]; then
+		"$BIN" sandbox --addr "127.0.0.1:$SANDBOX_PORT" --max-transactions "$SANDBOX_MAX" >>"$OUT/sandbox.log" 2>&1 &
+		SANDBOX_PID=$!
+		wait_http "http://127.0.0.1:$SANDBOX_PORT/"
 	fi
 	"$BIN" migrate --data-dir "$data" ${dsn:+--database "$dsn"} >/dev/null 2>&1
 	key=$("$BIN" keys create --mode test --data-dir "$data" ${dsn:+--database "$dsn"} 2>/dev/null | tail -1)
@@ -142,6 +168,11 @@ one() {
 	fi
 	tail -1 "$OUT/results.jsonl" | jq -r '"   \(.label) r\(.round): \(.ops_per_sec|floor) renewals/s in \(.seconds*100|floor/100) s (set-up \(.setup_seconds // 0|floor) s), paid once \(.renewals.paid) of \(.renewals.subscriptions), server \(.server.cpu_per_op_us|floor) µs/renewal, peak RSS \(.server.peak_rss_bytes/1048576|floor) MB, db cores \(.database.cores // 0 | .*100|floor/100), other CPU \(.other_cores*100|floor/100), tainted \(.tainted)"' >&2
 	stop
+	if [ -n "$SANDBOX_PID" ]; then
+		kill "$SANDBOX_PID" 2>/dev/null || true
+		wait "$SANDBOX_PID" 2>/dev/null || true
+		SANDBOX_PID=""
+	fi
 	drop_pg
 	rm -rf "$data"
 	if [ "$status" -ne 0 ]; then
