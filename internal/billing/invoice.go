@@ -634,39 +634,57 @@ func (s *Service) FinalizeInvoice(ctx context.Context, call payments.Call, id st
 // finalize does FinalizeInvoice's work at now on a draft locked in tx,
 // without writing it: the caller writes it and emits the events returned.
 func (s *Service) finalize(ctx context.Context, tx *store.Tx, inv *pay.Invoice, now int64) ([]pay.EventType, error) {
-	events, _, err := s.finalizeFor(ctx, tx, inv, now)
-	return events, err
+	f, err := s.startFinalize(ctx, tx, inv)
+	if err != nil {
+		return nil, err
+	}
+	return f.finish(ctx, tx, inv, now)
 }
 
-// finalizeFor is finalize, which also returns the invoice's customer, read
-// in tx.
-func (s *Service) finalizeFor(ctx context.Context, tx *store.Tx, inv *pay.Invoice, now int64) ([]pay.EventType, *pay.Customer, error) {
+// finalizing is a finalisation read and computed but not yet numbered.
+type finalizing struct {
+	cus  *pay.Customer
+	proj *pay.Project
+}
+
+// startFinalize computes a draft's lines and totals and reads what its
+// finalisation copies. Taking the number (finish) comes last: on
+// PostgreSQL it holds the project's sequence, and every other
+// finalisation with it, until the transaction ends.
+func (s *Service) startFinalize(ctx context.Context, tx *store.Tx, inv *pay.Invoice) (*finalizing, error) {
 	if err := s.compute(ctx, tx, inv); err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	cus, err := tx.FindCustomer(ctx, inv.Scope, inv.Customer)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	proj, err := tx.FindProject(ctx, inv.Scope.ProjectID)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
+	return &finalizing{cus: cus, proj: proj}, nil
+}
+
+// finish finalises inv at now: its number, hosted page token, the
+// customer's and merchant's details; an invoice of 0 is paid at once. It
+// returns the events to emit.
+func (f *finalizing) finish(ctx context.Context, tx *store.Tx, inv *pay.Invoice, now int64) ([]pay.EventType, error) {
 	n, err := tx.NextInvoiceNumber(ctx, inv.Scope)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	inv.Number = fmt.Sprintf("%s-%04d", NumberPrefix(inv.Scope.ProjectID), n)
 	inv.Token = newToken()
 	inv.Status, inv.FinalizedAt = pay.InvoiceStatusOpen, now
-	inv.CustomerName, inv.CustomerEmail, inv.CustomerAddress = cus.Name, cus.Email, cus.Address
-	inv.AccountName, inv.AccountCountry = proj.Business.Name, proj.Business.Address.Country
+	inv.CustomerName, inv.CustomerEmail, inv.CustomerAddress = f.cus.Name, f.cus.Email, f.cus.Address
+	inv.AccountName, inv.AccountCountry = f.proj.Business.Name, f.proj.Business.Address.Country
 	events := []pay.EventType{pay.EventInvoiceFinalized}
 	if inv.AmountDue == 0 {
 		inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
 		events = append(events, pay.EventInvoicePaid)
 	}
-	return events, cus, nil
+	return events, nil
 }
 
 func newToken() string {
@@ -797,7 +815,7 @@ func (s *Service) beginPayment(ctx context.Context, scope pay.Scope, id string, 
 			return nil
 		}
 		inFlight := inv.PayAttempt != 0 // the same charge: nothing to write
-		if attempt, err = s.beginAttempt(ctx, tx, inv, p, nil); err != nil || inFlight {
+		if attempt, err = s.beginAttempt(ctx, tx, inv, p); err != nil || inFlight {
 			return err
 		}
 		return tx.UpdateInvoice(ctx, inv)
@@ -808,49 +826,60 @@ func (s *Service) beginPayment(ctx context.Context, scope pay.Scope, id string, 
 // beginAttempt returns the number of the card attempt to charge on a
 // payable invoice locked in tx: the attempt in flight if there is one (the
 // same charge), else a new one, recorded on inv with its payment, for the
-// caller to write. It refuses an invoice with no card it can charge. cus
-// is the invoice's customer if the caller has read it in tx (nil: read it
-// if needed).
-func (s *Service) beginAttempt(ctx context.Context, tx *store.Tx, inv *pay.Invoice, p PayParams, cus *pay.Customer) (int64, error) {
+// caller to write. It refuses an invoice with no card it can charge.
+func (s *Service) beginAttempt(ctx context.Context, tx *store.Tx, inv *pay.Invoice, p PayParams) (int64, error) {
 	if inv.PayAttempt != 0 {
 		return inv.PayAttempt, nil
 	}
-	scope := inv.Scope
-	pm := p.PaymentMethod
-	if pm == "" {
-		pm = inv.DefaultPaymentMethod
+	pm, err := s.attemptCard(ctx, tx, inv, p, nil)
+	if err != nil {
+		return 0, err
 	}
+	now, err := s.clockTime(ctx, tx, inv.Scope, inv.TestClock, p.at)
+	if err != nil {
+		return 0, err
+	}
+	return recordAttempt(inv, pm, now), nil
+}
+
+// attemptCard returns the card a new attempt on inv charges: p's, else the
+// invoice's default, else its customer's (cus, if the caller has read it
+// in tx), checked; a *pay.Error if there is none it can charge.
+func (s *Service) attemptCard(ctx context.Context, tx *store.Tx, inv *pay.Invoice, p PayParams, cus *pay.Customer) (string, error) {
+	pm := cmp.Or(p.PaymentMethod, inv.DefaultPaymentMethod)
 	if pm == "" {
 		if cus == nil || cus.ID != inv.Customer {
 			var err error
-			if cus, err = tx.FindCustomer(ctx, scope, inv.Customer); err != nil {
-				return 0, err
+			if cus, err = tx.FindCustomer(ctx, inv.Scope, inv.Customer); err != nil {
+				return "", err
 			}
 		}
 		pm = cus.DefaultPaymentMethod
 	}
 	if pm == "" {
-		return 0, pay.InvalidRequest("invoice_no_payment_method", "payment_method",
+		return "", pay.InvalidRequest("invoice_no_payment_method", "payment_method",
 			"This invoice has no payment method to charge: pass payment_method, set the invoice's default_payment_method or the customer's invoice_settings.default_payment_method, or pay with paid_out_of_band=true.")
 	}
 	if !payments.IsTestPaymentMethodID(pm) {
-		m, err := tx.FindPaymentMethod(ctx, scope, pm)
+		m, err := tx.FindPaymentMethod(ctx, inv.Scope, pm)
 		if err != nil {
-			return 0, pay.NotFoundAs(err, "payment method", pm, "payment_method")
+			return "", pay.NotFoundAs(err, "payment method", pm, "payment_method")
 		}
 		if m.Customer != inv.Customer {
-			return 0, pay.InvalidParam("payment_method", "The payment method %s is not attached to customer %s.", pm, inv.Customer)
+			return "", pay.InvalidParam("payment_method", "The payment method %s is not attached to customer %s.", pm, inv.Customer)
 		}
 	}
-	now, err := s.clockTime(ctx, tx, scope, inv.TestClock, p.at)
-	if err != nil {
-		return 0, err
-	}
+	return pm, nil
+}
+
+// recordAttempt records on inv its next card attempt, charging pm at now,
+// and returns its number.
+func recordAttempt(inv *pay.Invoice, pm string, now int64) int64 {
 	inv.PayAttempt = inv.AttemptCount + 1
 	inv.PayResumeAt, inv.PayResumeDelay = 0, 0
 	inv.Payments = append(inv.Payments, pay.InvoicePayment{ID: pay.NewID(pay.PrefixInvoicePayment), AmountRequested: inv.AmountRemaining,
 		Status: "open", Created: now, PaymentMethod: pm})
-	return inv.PayAttempt, nil
+	return inv.PayAttempt
 }
 
 // charge makes the attempt's charge (or replays it) and returns its

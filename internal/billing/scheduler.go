@@ -533,7 +533,7 @@ func (s *Service) buildCycleInvoice(ctx context.Context, tx *store.Tx, sub *pay.
 // productName is a product's name for an invoice line, its ID if it has
 // gone.
 func (s *Service) productName(ctx context.Context, tx *store.Tx, scope pay.Scope, id string) (string, error) {
-	p, err := tx.FindProduct(ctx, scope, id)
+	p, err := tx.ReadProduct(ctx, scope, id)
 	switch {
 	case errors.Is(err, pay.ErrNotFound):
 		return id, nil
@@ -602,7 +602,21 @@ func (s *Service) invoiceStep(ctx context.Context, scope pay.Scope, id string, n
 		before := s.view(inv)
 		switch {
 		case inv.Status == pay.InvoiceStatusDraft:
-			events, cus, err := s.finalizeFor(ctx, tx, inv, now)
+			f, err := s.startFinalize(ctx, tx, inv)
+			if err != nil {
+				return err
+			}
+			// The card of the charge that follows is looked up before the
+			// invoice takes its number, which holds every other
+			// finalisation of the project until this commits.
+			var card cardChoice
+			if inv.CollectionMethod == pay.CollectCharge && inv.AmountDue > 0 {
+				if card.pm, card.err = s.attemptCard(ctx, tx, inv, PayParams{}, f.cus); !refusal(card.err) {
+					return card.err
+				}
+				card.chosen = true
+			}
+			events, err := f.finish(ctx, tx, inv, now)
 			if err != nil {
 				return err
 			}
@@ -619,7 +633,7 @@ func (s *Service) invoiceStep(ctx context.Context, scope pay.Scope, id string, n
 			if err := s.emitInvoice(ctx, tx, inv, before, finalized, events...); err != nil {
 				return err
 			}
-			attempt, more, err = s.chargeStep(ctx, tx, inv, finalized, cus, now)
+			attempt, more, err = s.chargeStep(ctx, tx, inv, finalized, card, now)
 			return err
 		case inv.CollectionMethod == pay.CollectSend:
 			inv.Overdue = true
@@ -635,7 +649,7 @@ func (s *Service) invoiceStep(ctx context.Context, scope pay.Scope, id string, n
 			more = dueAt(inv.NextActionAt(), now)
 			return nil
 		}
-		attempt, more, err = s.chargeStep(ctx, tx, inv, before, nil, now)
+		attempt, more, err = s.chargeStep(ctx, tx, inv, before, cardChoice{}, now)
 		return err
 	})
 	if err != nil || attempt == 0 {
@@ -657,27 +671,45 @@ func chargeNow(inv *pay.Invoice, now int64) bool {
 		dueAt(inv.NextActionAt(), now)
 }
 
+// cardChoice is the card a new attempt charges, if chosen already
+// (attemptCard): pm, or err if there is none it can charge.
+type cardChoice struct {
+	chosen bool
+	pm     string
+	err    error
+}
+
+// refusal reports whether err is nil or a refusal of the card (a 4xx
+// *pay.Error: none, detached, gone), as opposed to a failure to look.
+func refusal(err error) bool {
+	var pe *pay.Error
+	return err == nil || errors.As(err, &pe) && pe.Status < 500
+}
+
 // chargeStep records, on inv locked in tx and shown as before, the card
 // attempt the scheduler charges at now (off-session): the attempt in
-// flight, or the next one (beginAttempt, with cus, the customer, if read
-// already); it writes inv and returns the attempt to charge once
-// committed. With no card to charge, or one that cannot be, the attempt
-// fails at once, with no charge (more: the failure is acted on next).
-func (s *Service) chargeStep(ctx context.Context, tx *store.Tx, inv *pay.Invoice, before any, cus *pay.Customer, now int64) (attempt int64, more bool, err error) {
-	off := true
-	inFlight := inv.PayAttempt != 0 // and inv unchanged: nothing to write
-	attempt, err = s.beginAttempt(ctx, tx, inv, PayParams{OffSession: &off, at: now}, cus)
-	var pe *pay.Error
+// flight, or the next one, on card if chosen already, else on the card
+// attemptCard chooses; it writes inv and returns the attempt to charge
+// once committed. With no card to charge, or one that cannot be, the
+// attempt fails at once, with no charge (more: the failure is acted on
+// next).
+func (s *Service) chargeStep(ctx context.Context, tx *store.Tx, inv *pay.Invoice, before any, card cardChoice, now int64) (attempt int64, more bool, err error) {
+	if inv.PayAttempt != 0 {
+		return inv.PayAttempt, false, nil // the same charge, resumed: nothing to write
+	}
+	if !card.chosen {
+		card.pm, card.err = s.attemptCard(ctx, tx, inv, PayParams{}, nil)
+	}
 	switch {
-	case err == nil && inFlight:
-		return attempt, false, nil
-	case err == nil:
-		return attempt, false, tx.UpdateInvoice(ctx, inv)
-	case !errors.As(err, &pe) || pe.Status >= 500:
-		return 0, false, err // the job is tried again by a later pass
+	case card.err == nil:
+		return recordAttempt(inv, card.pm, now), false, tx.UpdateInvoice(ctx, inv)
+	case !refusal(card.err):
+		return 0, false, card.err // the job is tried again by a later pass
 	}
 	// No payment method, or one that cannot be charged (detached, gone):
 	// a failed attempt with no charge, which retrying will not mend.
+	var pe *pay.Error
+	errors.As(card.err, &pe)
 	s.log.WarnContext(ctx, "invoice has no card to charge", "invoice", inv.ID, "reason", pe.Message)
 	inv.AttemptCount++
 	inv.Attempted, inv.LastFailure, inv.NextPaymentAttempt = true, noPaymentMethod, 0
