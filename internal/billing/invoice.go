@@ -971,10 +971,12 @@ func (s *Service) settleAttempt(ctx context.Context, tx *store.Tx, scope pay.Sco
 		inv.AmountPaid += inv.AmountRemaining
 		inv.AmountRemaining = 0
 		inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
-		if err := tx.UpdateInvoice(ctx, inv); err != nil {
+		// The subscription first: on PostgreSQL the invoice's update then
+		// travels with the first event (deferred.go).
+		if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
 			return nil, nil, err
 		}
-		if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
+		if err := tx.UpdateInvoice(ctx, inv); err != nil {
 			return nil, nil, err
 		}
 		return inv, nil, emit(pay.EventInvoicePaid)
@@ -992,10 +994,12 @@ func (s *Service) settleAttempt(ctx context.Context, tx *store.Tx, scope pay.Sco
 		inv.AmountRemaining = inv.AmountDue - inv.AmountPaid
 		inv.AttemptCount, inv.Attempted, inv.PayAttempt, inv.NextPaymentAttempt = attempt, true, 0, 0
 		inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
-		if err := tx.UpdateInvoice(ctx, inv); err != nil {
+		// The subscription first: on PostgreSQL the invoice's update then
+		// travels with the first event (deferred.go).
+		if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
 			return nil, nil, err
 		}
-		if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
+		if err := tx.UpdateInvoice(ctx, inv); err != nil {
 			return nil, nil, err
 		}
 		return inv, nil, emit(pay.EventInvoicePaid, pay.EventInvoicePaymentSucceeded)

@@ -22,6 +22,7 @@ import (
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
 	"github.com/calmony/calmonypay/internal/fileperm"
+	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/secret"
 )
 
@@ -242,6 +243,9 @@ type Tx struct {
 	db     *DB
 	Now    time.Time
 	locked map[string]bool // "table/id" of the rows this transaction has locked (PostgreSQL)
+	// endpoints are the scopes' webhook endpoints (endpointsJSON) as the
+	// transaction's first event of each read them (CreateEvent).
+	endpoints map[pay.Scope]string
 }
 
 // lock notes that the transaction holds a row's lock (SELECT … FOR UPDATE).

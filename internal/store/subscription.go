@@ -143,7 +143,8 @@ func (tx *Tx) CreateSubscription(ctx context.Context, s *pay.Subscription) error
 }
 
 // UpdateSubscription writes a subscription's own fields (not its items,
-// whose copies of its period it refreshes).
+// whose copies of its period it refreshes). One the transaction has locked
+// is written with its next statement on PostgreSQL (deferred.go).
 func (tx *Tx) UpdateSubscription(ctx context.Context, s *pay.Subscription) error {
 	data, err := subscriptionData(s)
 	if err != nil {
@@ -152,8 +153,13 @@ func (tx *Tx) UpdateSubscription(ctx context.Context, s *pay.Subscription) error
 	for _, it := range s.Items {
 		it.CurrentPeriodStart, it.CurrentPeriodEnd = s.CurrentPeriodStart, s.CurrentPeriodEnd
 	}
-	err = tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE subscriptions SET status = $4, next_action_at = $5, default_tax_rates = $6, data = $7 `+whereID,
-		s.ID, s.Scope.ProjectID, s.Scope.Livemode, s.Status, s.NextActionAt, strings.Join(pay.TaxRateIDs(s.DefaultTaxRates), ","), data))
+	query := `UPDATE subscriptions SET status = $4, next_action_at = $5, default_tax_rates = $6, data = $7 ` + whereID
+	args := []any{s.ID, s.Scope.ProjectID, s.Scope.Livemode, s.Status, s.NextActionAt, strings.Join(pay.TaxRateIDs(s.DefaultTaxRates), ","), data}
+	if row := "subscriptions/" + s.ID; tx.locked[row] {
+		err = tx.tx.updateLater(ctx, row, query, args...)
+	} else {
+		err = tx.expectOne(tx.tx.ExecContext(ctx, query, args...))
+	}
 	if err != nil {
 		return fmt.Errorf("update subscription %s: %w", s.ID, err)
 	}
@@ -168,7 +174,11 @@ func (db *DB) FindSubscription(ctx context.Context, scope pay.Scope, id string) 
 // FindSubscription returns a subscription within the transaction, locked
 // on PostgreSQL so that its changes serialise.
 func (tx *Tx) FindSubscription(ctx context.Context, scope pay.Scope, id string) (*pay.Subscription, error) {
-	return tx.db.findSubscription(ctx, tx.tx, scope, id, tx.db.forUpdate())
+	s, err := tx.db.findSubscription(ctx, tx.tx, scope, id, tx.db.forUpdate())
+	if err == nil && tx.db.dialect == Postgres {
+		tx.lock("subscriptions/" + s.ID)
+	}
+	return s, err
 }
 
 func (db *DB) findSubscription(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.Subscription, error) {
@@ -187,6 +197,9 @@ func (tx *Tx) SubscriptionStatus(ctx context.Context, scope pay.Scope, id string
 	err := tx.tx.QueryRowContext(ctx, `SELECT status FROM subscriptions `+whereID+tx.db.forUpdate(), id, scope.ProjectID, scope.Livemode).Scan(&status)
 	if err != nil {
 		return "", notFound(err, "find subscription "+id)
+	}
+	if tx.db.dialect == Postgres {
+		tx.lock("subscriptions/" + id)
 	}
 	return status, nil
 }
