@@ -882,6 +882,13 @@ func recordAttempt(inv *pay.Invoice, pm string, now int64) int64 {
 	return inv.PayAttempt
 }
 
+// ownChargeKey marks the context of an invoice's own card charge (charge)
+// with the invoice's ID: the payment's settlement then tells the invoice
+// hooks (InvoiceIntentSettled) that it is not the payment of the invoice's
+// confirmation_secret without their reading the invoice, whose payer
+// (PayInvoice, the scheduler) settles it itself.
+type ownChargeKey struct{}
+
 // charge makes the attempt's charge (or replays it) and returns its
 // payment intent's ID.
 func (s *Service) charge(ctx context.Context, inv *pay.Invoice, attempt int64, p PayParams) (string, error) {
@@ -895,6 +902,7 @@ func (s *Service) charge(ctx context.Context, inv *pay.Invoice, attempt int64, p
 	if p.OffSession != nil {
 		off = *p.OffSession
 	}
+	ctx = context.WithValue(ctx, ownChargeKey{}, inv.ID)
 	a, err := s.payments.CreatePaymentIntent(ctx, payments.Call{Scope: inv.Scope, Key: payKey(inv, attempt)}, upd, true,
 		payments.ConfirmParams{OffSession: off, Recurring: inv.Subscription != ""})
 	if err != nil {
