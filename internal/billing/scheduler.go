@@ -315,9 +315,11 @@ func (s *Service) subscriptionStep(ctx context.Context, scope pay.Scope, id stri
 		if err := tx.UpdateSubscription(ctx, sub); err != nil {
 			return err
 		}
-		after, err := payments.EncodeView(pay.SubscriptionView(sub)) // once for every event
-		if err != nil {
-			return err
+		var after any = pay.SubscriptionView(sub)
+		if len(events) > 0 || sub.Status == pay.SubscriptionCanceled {
+			if after, err = payments.EncodeView(after); err != nil { // once for every event
+				return err
+			}
 		}
 		if sub.Status == pay.SubscriptionCanceled {
 			// customer.subscription.deleted is the ending's only event.

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"reflect"
 
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/store"
@@ -58,6 +59,9 @@ func emit(ctx context.Context, tx *store.Tx, scope pay.Scope, typ pay.EventType,
 // old values of the top-level fields that changed. No change, no event.
 // before and after are views, or views encoded (see Emit).
 func EmitUpdate(ctx context.Context, tx *store.Tx, scope pay.Scope, typ pay.EventType, objectID string, before, after any) error {
+	if _, raw := after.(json.RawMessage); !raw && reflect.DeepEqual(before, after) {
+		return nil // equal views encode alike: no change, without encoding them
+	}
 	old, err := EncodeView(before)
 	if err != nil {
 		return err
