@@ -14,6 +14,8 @@
 # Knobs (environment):
 #   ROUNDS=5 DURATION=10s WARMUP=2s CONCURRENCY=64
 #   SCENARIOS="customers.create customers.retrieve payment.flow"
+#   BENCH_ARGS=""    more calmony-bench flags for every run, e.g. "-n 3000" for
+#                    SCENARIOS=billing.renewals (set-up, then one timed advance)
 #   BENCH_FROM=a     which load tool drives BOTH servers: a (default), b, or own
 #                    (each side its own calmony-bench); one tool for both keeps
 #                    the load generator, which shares the 2 CPUs, out of the diff
@@ -40,6 +42,7 @@ WARMUP=${WARMUP:-2s}
 CONCURRENCY=${CONCURRENCY:-64}
 SCENARIOS=${SCENARIOS:-customers.create customers.retrieve payment.flow}
 BENCH_FROM=${BENCH_FROM:-a}
+BENCH_ARGS=${BENCH_ARGS:-}
 WAIT_IDLE=${WAIT_IDLE:-10s}
 RETRIES=${RETRIES:-0}
 PAIR_RETRIES=${PAIR_RETRIES:-2}
@@ -93,7 +96,7 @@ bench_for() { # SIDE -> load tool path
 	echo "go:       $(go version)"
 	echo "A:        $DIR_A @ $(git -C "$DIR_A" describe --always --dirty 2>/dev/null || echo unknown)"
 	echo "B:        $DIR_B @ $(git -C "$DIR_B" describe --always --dirty 2>/dev/null || echo unknown)"
-	echo "load:     c=$CONCURRENCY, $DURATION after $WARMUP warm-up, $ROUNDS rounds, ABBA order, load tool from: $BENCH_FROM, pair redos <= $PAIR_RETRIES within ${BUDGET}s"
+	echo "load:     c=$CONCURRENCY, $DURATION after $WARMUP warm-up, $ROUNDS rounds, ABBA order, load tool from: $BENCH_FROM, pair redos <= $PAIR_RETRIES within ${BUDGET}s${BENCH_ARGS:+, flags: $BENCH_ARGS}"
 	echo "loadavg:  $(cat /proc/loadavg)"
 } | tee "$OUT/machine.txt" >&2
 
@@ -111,7 +114,7 @@ one() {
 	wait_http "http://127.0.0.1:$port/"
 	"$(bench_for "$side")" -label "$side" -url "http://127.0.0.1:$port" -key "$key" -pid "$SERVER_PID" \
 		-scenario "$sc" -c "$CONCURRENCY" -d "$DURATION" -warmup "$WARMUP" \
-		-wait-idle "$WAIT_IDLE" -retries "$RETRIES" -json |
+		-wait-idle "$WAIT_IDLE" -retries "$RETRIES" $BENCH_ARGS -json |
 		jq -c --argjson round "$round" '. + {round: $round}' >>"$file"
 	tail -1 "$file" | jq -r '"   \(.label) r\(.round) \(.scenario): \(.ops_per_sec|floor) ops/s, failed \(.failed), other CPU \(.other_cores*100|floor/100), tainted \(.tainted), server cpu/op \(.server.cpu_per_op_us // 0 | floor) µs"' >&2
 	kill "$SERVER_PID" 2>/dev/null || true

@@ -83,3 +83,20 @@ func TestSummarizeMedians(t *testing.T) {
 		t.Errorf("summary = %+v", s[0])
 	}
 }
+
+func TestAdvanceTarget(t *testing.T) {
+	t.Parallel()
+	// From the first of a month, and from the time the last advance left
+	// the clock at: always past the next month's renewal and its hour.
+	for _, from := range []time.Time{
+		time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 1, 31, 0, 0, 0, 0, time.UTC),
+		time.Date(2026, 2, 1, 1, 1, 0, 0, time.UTC),
+	} {
+		renewal := from.AddDate(0, 1, 0).Unix()
+		if got := advanceTarget(from.Unix()); got < renewal+3600 || got > renewal+3600+120 {
+			t.Errorf("advanceTarget(%s) = %s, want just over an hour after %s", from, time.Unix(got, 0).UTC(),
+				time.Unix(renewal, 0).UTC())
+		}
+	}
+}

@@ -33,6 +33,12 @@ type loadConfig struct {
 	retries                   int
 	dbProc                    string
 	cpuProfile                string
+
+	// billing.renewals (renewals.go)
+	n                  int
+	reuse, setupOnly   bool
+	verify             bool
+	poll, advanceLimit time.Duration
 }
 
 func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -58,6 +64,12 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&cfg.dbProc, "db-proc", "", "command name of the server's database processes (postgres): their CPU is reported apart and not counted as other work")
 	fs.StringVar(&cfg.cpuProfile, "cpuprofile", "", "write this tool's own CPU profile to the file (to keep its overhead low)")
 	fs.IntVar(&cfg.retries, "retries", 0, "run again, up to this many times, while the run is tainted; the least tainted run is reported")
+	fs.IntVar(&cfg.n, "n", 10000, "billing.renewals: subscriptions renewed by the one advance")
+	fs.BoolVar(&cfg.reuse, "reuse", false, "billing.renewals: advance the clock an earlier set-up of -n subscriptions made, if there is one, instead of setting up anew")
+	fs.BoolVar(&cfg.setupOnly, "setup-only", false, "billing.renewals: set up, do not advance (then restart the server and run with -reuse, so that its peak RSS is the advance's)")
+	fs.BoolVar(&cfg.verify, "verify", true, "billing.renewals: check through the API that every renewal was paid exactly once")
+	fs.DurationVar(&cfg.poll, "poll", 20*time.Millisecond, "billing.renewals: how often to read the advancing clock")
+	fs.DurationVar(&cfg.advanceLimit, "advance-timeout", time.Hour, "billing.renewals: give up if the clock is not ready by then")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -84,6 +96,21 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	sc, err := findScenario(cfg.scenario)
 	if err != nil {
 		return fmt.Errorf("%w: %v", errUsage, err)
+	}
+	if sc.batch != nil {
+		res, err := sc.batch(ctx, cfg, stderr)
+		if err != nil {
+			return err
+		}
+		if cfg.jsonOut {
+			err = json.NewEncoder(stdout).Encode(res)
+		} else {
+			res.print(stdout)
+		}
+		if res.FirstError != "" {
+			return fmt.Errorf("%s: %s", sc.name, res.FirstError)
+		}
+		return err
 	}
 	var res *Result
 	for attempt := 0; attempt <= cfg.retries; attempt++ {
@@ -126,6 +153,8 @@ func (cfg *loadConfig) check() error {
 		return fmt.Errorf("%w: -d must be between 0 and 1h", errUsage)
 	case cfg.warmup < 0 || cfg.rate < 0:
 		return fmt.Errorf("%w: -warmup and -rate cannot be negative", errUsage)
+	case cfg.n < 1 || cfg.poll <= 0:
+		return fmt.Errorf("%w: -n and -poll must be positive", errUsage)
 	}
 	if cfg.label == "" {
 		cfg.label = cfg.url
@@ -164,6 +193,10 @@ type Result struct {
 	Client      Usage   `json:"client"`
 	CPUs        int     `json:"cpus"`
 	ClientShare float64 `json:"client_share"` // the load generator's share of the machine's CPUs
+
+	// SetupSeconds is how long billing.renewals took to set up (0: -reuse).
+	SetupSeconds float64       `json:"setup_seconds,omitempty"`
+	Renewals     *RenewalStats `json:"renewals,omitempty"`
 }
 
 // Latency holds percentiles of operation latency in milliseconds.
@@ -360,6 +393,10 @@ func sleepUntil(ctx context.Context, t time.Time) bool {
 
 func (r *Result) print(w io.Writer) {
 	fmt.Fprintf(w, "target    %s (%s)\n", r.Label, r.URL)
+	if r.Renewals != nil {
+		r.printRenewals(w)
+		return
+	}
 	mode := "closed loop"
 	if r.Rate > 0 {
 		mode = fmt.Sprintf("paced at %.0f ops/s", r.Rate)

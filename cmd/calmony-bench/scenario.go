@@ -27,6 +27,9 @@ type scenario struct {
 	// op runs one operation and returns the first failing status (0 for a
 	// transport error), or 200.
 	op func(w *worker, state any) (status int, err error)
+	// batch, if set, runs the whole scenario instead of the closed loop
+	// (setup and op are then unused).
+	batch func(ctx context.Context, cfg loadConfig, logw io.Writer) (*Result, error)
 }
 
 var scenarios = []scenario{
@@ -70,6 +73,12 @@ var scenarios = []scenario{
 		op: func(w *worker, _ any) (int, error) {
 			return w.do("POST", "/v1/checkout/sessions", []byte(checkoutBody), nil)
 		},
+	},
+	{
+		name: "billing.renewals",
+		doc: "-n subscriptions (pm_card_visa) on one test clock, set up with -c clients and not timed; then one advance " +
+			"of a month, timed until the clock is ready; renewals/s, and a check that each renewal was paid exactly once",
+		batch: runRenewals,
 	},
 }
 

@@ -20,7 +20,9 @@ type gatewayOptions struct {
 	// origin of its own; empty in production (see sandbox.SetupOptions).
 	sandboxURL  string
 	requireLive bool
-	log         *slog.Logger
+	// sandboxMaxTransactions: see sandbox.SetupOptions.
+	sandboxMaxTransactions int
+	log                    *slog.Logger
 	// client identifies a request's client for the sandbox's bounds.
 	client func(*http.Request) string
 }
@@ -32,7 +34,7 @@ type gatewayOptions struct {
 func configureGateways(getenv func(string) string, o gatewayOptions) (payments.Gateways, *sandbox.Sandbox, error) {
 	test, err := sandbox.Setup(getenv, sandbox.SetupOptions{
 		CallbackURL: strings.TrimRight(o.publicURL, "/") + payments.CheckoutCallbackPath,
-		SandboxURL:  o.sandboxURL, Logger: o.log, Client: o.client, StandIn: payments.HostedStandIn})
+		SandboxURL:  o.sandboxURL, Logger: o.log, Client: o.client, StandIn: payments.HostedStandIn, MaxTransactions: o.sandboxMaxTransactions})
 	if err != nil {
 		return payments.Gateways{}, nil, err
 	}

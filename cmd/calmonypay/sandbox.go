@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strconv"
 	"time"
 
 	"github.com/calmony/calmonypay/internal/cardstream/sandbox"
@@ -19,6 +20,9 @@ func sandboxCommand(ctx context.Context, args []string, e *env) error {
 	fs := newFlagSet("sandbox", e)
 	addr := fs.String("addr", config.EnvOr(e.getenv, "CALMONY_SANDBOX_ADDR", "127.0.0.1:8090"), "listen address (CALMONY_SANDBOX_ADDR)")
 	settleAfter := fs.Duration("settle-after", 0, "settle captured transactions after this long (0: only via POST /sandbox/settle)")
+	maxTx, _ := strconv.Atoi(e.getenv("CALMONY_SANDBOX_MAX_TRANSACTIONS"))
+	maxTransactions := fs.Int("max-transactions", maxTx,
+		"transactions kept, about 650 bytes each; beyond it the least recently used are forgotten, saved cards included; 0: 10000 (CALMONY_SANDBOX_MAX_TRANSACTIONS)")
 	merchants := sandbox.MerchantFlags{}
 	fs.Var(merchants, "merchant", "extra merchant account as ID:SECRET (repeatable); 100001 and 100856 are always known")
 	if _, err := parseFlags(fs, args); err != nil {
@@ -30,7 +34,11 @@ func sandboxCommand(ctx context.Context, args []string, e *env) error {
 		return err
 	}
 	base := "http://" + ln.Addr().String()
-	sb, err := sandbox.New(sandbox.Options{Merchants: merchants, Logger: log, SettleAfter: *settleAfter, BaseURL: base})
+	if *maxTransactions < 0 {
+		return errors.New("--max-transactions must be 0 or more")
+	}
+	sb, err := sandbox.New(sandbox.Options{Merchants: merchants, Logger: log, SettleAfter: *settleAfter, BaseURL: base,
+		MaxTransactions: *maxTransactions})
 	if err != nil {
 		return err
 	}

@@ -121,7 +121,7 @@ func serve(ctx context.Context, args []string, e *env) error {
 		defer sandboxLn.Close()
 	}
 	gateways, sb, err := configureGateways(e.getenv, gatewayOptions{publicURL: cfg.PublicURL, sandboxURL: cfg.SandboxURL,
-		requireLive: cfg.Env == config.Production, log: log, client: throttle.Client(trusted)})
+		requireLive: cfg.Env == config.Production, log: log, client: throttle.Client(trusted), sandboxMaxTransactions: cfg.SandboxMaxTransactions})
 	if err != nil {
 		return err
 	}

@@ -136,6 +136,9 @@ func (s *Service) HostedInvoiceDeclined(ctx context.Context, tx *store.Tx, scope
 // are left alone without taking one.
 func (s *Service) InvoiceIntentSettled(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent) (string, error) {
 	id := pi.Metadata["invoice"]
+	if ownCharge, _ := ctx.Value(ownChargeKey{}).(string); ownCharge == id {
+		return "", nil // the invoice's own charge (charge), settled by its payer
+	}
 	if peek, err := tx.ReadInvoice(ctx, pi.Scope, id); err != nil || peek.ConfirmationIntent != pi.ID {
 		return "", ignoreNotFound(err)
 	}

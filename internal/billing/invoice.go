@@ -416,10 +416,16 @@ func (s *Service) compute(ctx context.Context, tx *store.Tx, inv *pay.Invoice) e
 	if err != nil {
 		return err
 	}
+	computeWith(inv, items)
+	return nil
+}
+
+// computeWith is compute, with items, the invoice items on inv (oldest
+// first), already read.
+func computeWith(inv *pay.Invoice, items []*pay.InvoiceItem) {
 	lines := slices.DeleteFunc(inv.Lines, func(l pay.InvoiceLine) bool { return l.SubscriptionItem == "" || l.InvoiceItem != "" })
 	inv.Lines = append(lines, itemLines(inv, items)...)
 	computeTotals(inv)
-	return nil
 }
 
 // itemLines returns the lines of invoice items on inv, each taxed at its
@@ -628,6 +634,24 @@ func (s *Service) FinalizeInvoice(ctx context.Context, call payments.Call, id st
 // finalize does FinalizeInvoice's work at now on a draft locked in tx,
 // without writing it: the caller writes it and emits the events returned.
 func (s *Service) finalize(ctx context.Context, tx *store.Tx, inv *pay.Invoice, now int64) ([]pay.EventType, error) {
+	f, err := s.startFinalize(ctx, tx, inv)
+	if err != nil {
+		return nil, err
+	}
+	return f.finish(ctx, tx, inv, now)
+}
+
+// finalizing is a finalisation read and computed but not yet numbered.
+type finalizing struct {
+	cus  *pay.Customer
+	proj *pay.Project
+}
+
+// startFinalize computes a draft's lines and totals and reads what its
+// finalisation copies. Taking the number (finish) comes last: on
+// PostgreSQL it holds the project's sequence, and every other
+// finalisation with it, until the transaction ends.
+func (s *Service) startFinalize(ctx context.Context, tx *store.Tx, inv *pay.Invoice) (*finalizing, error) {
 	if err := s.compute(ctx, tx, inv); err != nil {
 		return nil, err
 	}
@@ -639,6 +663,13 @@ func (s *Service) finalize(ctx context.Context, tx *store.Tx, inv *pay.Invoice, 
 	if err != nil {
 		return nil, err
 	}
+	return &finalizing{cus: cus, proj: proj}, nil
+}
+
+// finish finalises inv at now: its number, hosted page token, the
+// customer's and merchant's details; an invoice of 0 is paid at once. It
+// returns the events to emit.
+func (f *finalizing) finish(ctx context.Context, tx *store.Tx, inv *pay.Invoice, now int64) ([]pay.EventType, error) {
 	n, err := tx.NextInvoiceNumber(ctx, inv.Scope)
 	if err != nil {
 		return nil, err
@@ -646,8 +677,8 @@ func (s *Service) finalize(ctx context.Context, tx *store.Tx, inv *pay.Invoice, 
 	inv.Number = fmt.Sprintf("%s-%04d", NumberPrefix(inv.Scope.ProjectID), n)
 	inv.Token = newToken()
 	inv.Status, inv.FinalizedAt = pay.InvoiceStatusOpen, now
-	inv.CustomerName, inv.CustomerEmail, inv.CustomerAddress = cus.Name, cus.Email, cus.Address
-	inv.AccountName, inv.AccountCountry = proj.Business.Name, proj.Business.Address.Country
+	inv.CustomerName, inv.CustomerEmail, inv.CustomerAddress = f.cus.Name, f.cus.Email, f.cus.Address
+	inv.AccountName, inv.AccountCountry = f.proj.Business.Name, f.proj.Business.Address.Country
 	events := []pay.EventType{pay.EventInvoiceFinalized}
 	if inv.AmountDue == 0 {
 		inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
@@ -783,47 +814,80 @@ func (s *Service) beginPayment(ctx context.Context, scope pay.Scope, id string, 
 			attempt = 0
 			return nil
 		}
-		if inv.PayAttempt != 0 {
-			attempt = inv.PayAttempt // an attempt in flight: the same charge
-			return nil
-		}
-		pm := p.PaymentMethod
-		if pm == "" {
-			pm = inv.DefaultPaymentMethod
-		}
-		if pm == "" {
-			cus, err := tx.FindCustomer(ctx, scope, inv.Customer)
-			if err != nil {
-				return err
-			}
-			pm = cus.DefaultPaymentMethod
-		}
-		if pm == "" {
-			return pay.InvalidRequest("invoice_no_payment_method", "payment_method",
-				"This invoice has no payment method to charge: pass payment_method, set the invoice's default_payment_method or the customer's invoice_settings.default_payment_method, or pay with paid_out_of_band=true.")
-		}
-		if !payments.IsTestPaymentMethodID(pm) {
-			m, err := tx.FindPaymentMethod(ctx, scope, pm)
-			if err != nil {
-				return pay.NotFoundAs(err, "payment method", pm, "payment_method")
-			}
-			if m.Customer != inv.Customer {
-				return pay.InvalidParam("payment_method", "The payment method %s is not attached to customer %s.", pm, inv.Customer)
-			}
-		}
-		now, err := s.clockTime(ctx, tx, scope, inv.TestClock, p.at)
-		if err != nil {
+		inFlight := inv.PayAttempt != 0 // the same charge: nothing to write
+		if attempt, err = s.beginAttempt(ctx, tx, inv, p); err != nil || inFlight {
 			return err
 		}
-		inv.PayAttempt = inv.AttemptCount + 1
-		inv.PayResumeAt, inv.PayResumeDelay = 0, 0
-		inv.Payments = append(inv.Payments, pay.InvoicePayment{ID: pay.NewID(pay.PrefixInvoicePayment), AmountRequested: inv.AmountRemaining,
-			Status: "open", Created: now, PaymentMethod: pm})
-		attempt = inv.PayAttempt
 		return tx.UpdateInvoice(ctx, inv)
 	})
 	return attempt, out, err
 }
+
+// beginAttempt returns the number of the card attempt to charge on a
+// payable invoice locked in tx: the attempt in flight if there is one (the
+// same charge), else a new one, recorded on inv with its payment, for the
+// caller to write. It refuses an invoice with no card it can charge.
+func (s *Service) beginAttempt(ctx context.Context, tx *store.Tx, inv *pay.Invoice, p PayParams) (int64, error) {
+	if inv.PayAttempt != 0 {
+		return inv.PayAttempt, nil
+	}
+	pm, err := s.attemptCard(ctx, tx, inv, p, nil)
+	if err != nil {
+		return 0, err
+	}
+	now, err := s.clockTime(ctx, tx, inv.Scope, inv.TestClock, p.at)
+	if err != nil {
+		return 0, err
+	}
+	return recordAttempt(inv, pm, now), nil
+}
+
+// attemptCard returns the card a new attempt on inv charges: p's, else the
+// invoice's default, else its customer's (cus, if the caller has read it
+// in tx), checked; a *pay.Error if there is none it can charge.
+func (s *Service) attemptCard(ctx context.Context, tx *store.Tx, inv *pay.Invoice, p PayParams, cus *pay.Customer) (string, error) {
+	pm := cmp.Or(p.PaymentMethod, inv.DefaultPaymentMethod)
+	if pm == "" {
+		if cus == nil || cus.ID != inv.Customer {
+			var err error
+			if cus, err = tx.FindCustomer(ctx, inv.Scope, inv.Customer); err != nil {
+				return "", err
+			}
+		}
+		pm = cus.DefaultPaymentMethod
+	}
+	if pm == "" {
+		return "", pay.InvalidRequest("invoice_no_payment_method", "payment_method",
+			"This invoice has no payment method to charge: pass payment_method, set the invoice's default_payment_method or the customer's invoice_settings.default_payment_method, or pay with paid_out_of_band=true.")
+	}
+	if !payments.IsTestPaymentMethodID(pm) {
+		m, err := tx.FindPaymentMethod(ctx, inv.Scope, pm)
+		if err != nil {
+			return "", pay.NotFoundAs(err, "payment method", pm, "payment_method")
+		}
+		if m.Customer != inv.Customer {
+			return "", pay.InvalidParam("payment_method", "The payment method %s is not attached to customer %s.", pm, inv.Customer)
+		}
+	}
+	return pm, nil
+}
+
+// recordAttempt records on inv its next card attempt, charging pm at now,
+// and returns its number.
+func recordAttempt(inv *pay.Invoice, pm string, now int64) int64 {
+	inv.PayAttempt = inv.AttemptCount + 1
+	inv.PayResumeAt, inv.PayResumeDelay = 0, 0
+	inv.Payments = append(inv.Payments, pay.InvoicePayment{ID: pay.NewID(pay.PrefixInvoicePayment), AmountRequested: inv.AmountRemaining,
+		Status: "open", Created: now, PaymentMethod: pm})
+	return inv.PayAttempt
+}
+
+// ownChargeKey marks the context of an invoice's own card charge (charge)
+// with the invoice's ID: the payment's settlement then tells the invoice
+// hooks (InvoiceIntentSettled) that it is not the payment of the invoice's
+// confirmation_secret without their reading the invoice, whose payer
+// (PayInvoice, the scheduler) settles it itself.
+type ownChargeKey struct{}
 
 // charge makes the attempt's charge (or replays it) and returns its
 // payment intent's ID.
@@ -838,6 +902,7 @@ func (s *Service) charge(ctx context.Context, inv *pay.Invoice, attempt int64, p
 	if p.OffSession != nil {
 		off = *p.OffSession
 	}
+	ctx = context.WithValue(ctx, ownChargeKey{}, inv.ID)
 	a, err := s.payments.CreatePaymentIntent(ctx, payments.Call{Scope: inv.Scope, Key: payKey(inv, attempt)}, upd, true,
 		payments.ConfirmParams{OffSession: off, Recurring: inv.Subscription != ""})
 	if err != nil {
@@ -870,95 +935,105 @@ func (s *Service) settlePayment(ctx context.Context, call payments.Call, id stri
 			// Only looking for an earlier answer under the key.
 			return nil, unexpectedState("You can only pay an invoice that is open or uncollectible.")
 		}
-		inv, err := tx.FindInvoice(ctx, call.Scope, id)
-		if err != nil {
-			return nil, pay.NotFoundAs(err, "invoice", id, "id")
-		}
-		if attempt != 0 && inv.PayAttempt != attempt {
-			// A concurrent pay recorded this attempt's outcome already.
-			if slices.ContainsFunc(inv.Payments, func(ip pay.InvoicePayment) bool { return ip.PaymentIntent == piID && ip.Status == "paid" }) {
-				return inv, nil
-			}
-			return nil, unexpectedState("This invoice's payment attempt was settled by another request: it is %s.", inv.Status)
-		}
-		if !inv.Payable() {
-			return nil, unexpectedState("You can only pay an invoice that is open or uncollectible: this one is %s.", inv.Status)
-		}
-		before := s.view(inv)
-		now, err := s.clockTime(ctx, tx, call.Scope, inv.TestClock, p.at)
-		if err != nil {
+		inv, decline, err := s.settleAttempt(ctx, tx, call.Scope, id, attempt, piID, p)
+		switch {
+		case err != nil:
 			return nil, err
+		case decline != nil:
+			return nil, payments.KeepError(decline)
 		}
-		emit := func(types ...pay.EventType) error {
-			after := s.view(inv)
-			for _, t := range types {
-				if err := payments.Emit(ctx, tx, call.Scope, t, inv.ID, after, nil); err != nil {
-					return err
-				}
-			}
-			return payments.EmitUpdate(ctx, tx, call.Scope, pay.EventInvoiceUpdated, inv.ID, before, after)
+		return inv, nil
+	})
+}
+
+// settleAttempt records, in tx, the outcome of the invoice's attempt (0:
+// paid out of band) whose payment intent is piID, and returns the invoice
+// and, if the card was declined, the card error to answer.
+func (s *Service) settleAttempt(ctx context.Context, tx *store.Tx, scope pay.Scope, id string, attempt int64, piID string, p PayParams) (*pay.Invoice, *pay.Error, error) {
+	inv, err := tx.FindInvoice(ctx, scope, id)
+	if err != nil {
+		return nil, nil, pay.NotFoundAs(err, "invoice", id, "id")
+	}
+	if attempt != 0 && inv.PayAttempt != attempt {
+		// A concurrent pay recorded this attempt's outcome already.
+		if slices.ContainsFunc(inv.Payments, func(ip pay.InvoicePayment) bool { return ip.PaymentIntent == piID && ip.Status == "paid" }) {
+			return inv, nil, nil
 		}
-		if attempt == 0 && inv.PayAttempt != 0 {
-			return nil, unexpectedState("A card payment of this invoice is in progress: retry once it has an outcome.")
-		}
-		if attempt == 0 { // paid out of band
-			inv.Payments = append(inv.Payments, pay.InvoicePayment{ID: pay.NewID(pay.PrefixInvoicePayment), AmountRequested: inv.AmountRemaining,
-				AmountPaid: inv.AmountRemaining, Status: "paid", Created: now, PaidAt: now})
-			inv.AmountPaid += inv.AmountRemaining
-			inv.AmountRemaining = 0
-			inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
-			if err := tx.UpdateInvoice(ctx, inv); err != nil {
-				return nil, err
-			}
-			if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
-				return nil, err
-			}
-			return inv, emit(pay.EventInvoicePaid)
-		}
-		pi, err := tx.FindPaymentIntent(ctx, call.Scope, piID)
-		if err != nil {
-			return nil, err
-		}
-		ip := &inv.Payments[len(inv.Payments)-1]
-		ip.PaymentIntent = pi.ID
-		switch pi.Status {
-		case pay.StatusSucceeded:
-			ip.Status, ip.AmountPaid, ip.PaidAt = "paid", pi.AmountReceived, now
-			inv.AmountPaid += pi.AmountReceived
-			inv.AmountRemaining = inv.AmountDue - inv.AmountPaid
-			inv.AttemptCount, inv.Attempted, inv.PayAttempt, inv.NextPaymentAttempt = attempt, true, 0, 0
-			inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
-			if err := tx.UpdateInvoice(ctx, inv); err != nil {
-				return nil, err
-			}
-			if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
-				return nil, err
-			}
-			return inv, emit(pay.EventInvoicePaid, pay.EventInvoicePaymentSucceeded)
-		case pay.StatusProcessing:
-			// The outcome is not known yet: the attempt stays in flight.
-			if err := tx.UpdateInvoice(ctx, inv); err != nil {
-				return nil, err
-			}
-			return inv, nil
-		}
-		ip.Status, ip.CanceledAt = "canceled", now
-		inv.AttemptCount, inv.Attempted, inv.PayAttempt = attempt, true, 0
-		inv.LastFailure = "card_declined"
-		if le := pi.LastError; le != nil {
-			inv.LastFailure = cmp.Or(le.DeclineCode, le.Code, inv.LastFailure)
+		return nil, nil, unexpectedState("This invoice's payment attempt was settled by another request: it is %s.", inv.Status)
+	}
+	if !inv.Payable() {
+		return nil, nil, unexpectedState("You can only pay an invoice that is open or uncollectible: this one is %s.", inv.Status)
+	}
+	before := s.view(inv)
+	now, err := s.clockTime(ctx, tx, scope, inv.TestClock, p.at)
+	if err != nil {
+		return nil, nil, err
+	}
+	emit := func(types ...pay.EventType) error { return s.emitInvoice(ctx, tx, inv, before, s.view(inv), types...) }
+	if attempt == 0 && inv.PayAttempt != 0 {
+		return nil, nil, unexpectedState("A card payment of this invoice is in progress: retry once it has an outcome.")
+	}
+	if attempt == 0 { // paid out of band
+		inv.Payments = append(inv.Payments, pay.InvoicePayment{ID: pay.NewID(pay.PrefixInvoicePayment), AmountRequested: inv.AmountRemaining,
+			AmountPaid: inv.AmountRemaining, Status: "paid", Created: now, PaidAt: now})
+		inv.AmountPaid += inv.AmountRemaining
+		inv.AmountRemaining = 0
+		inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
+		// The subscription first: on PostgreSQL the invoice's update then
+		// travels with the first event (deferred.go).
+		if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
+			return nil, nil, err
 		}
 		if err := tx.UpdateInvoice(ctx, inv); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		if err := emit(pay.EventInvoicePaymentFailed); err != nil {
-			return nil, err
+		return inv, nil, emit(pay.EventInvoicePaid)
+	}
+	pi, err := tx.FindPaymentIntent(ctx, scope, piID)
+	if err != nil {
+		return nil, nil, err
+	}
+	ip := &inv.Payments[len(inv.Payments)-1]
+	ip.PaymentIntent = pi.ID
+	switch pi.Status {
+	case pay.StatusSucceeded:
+		ip.Status, ip.AmountPaid, ip.PaidAt = "paid", pi.AmountReceived, now
+		inv.AmountPaid += pi.AmountReceived
+		inv.AmountRemaining = inv.AmountDue - inv.AmountPaid
+		inv.AttemptCount, inv.Attempted, inv.PayAttempt, inv.NextPaymentAttempt = attempt, true, 0, 0
+		inv.Status, inv.PaidAt = pay.InvoiceStatusPaid, now
+		// The subscription first: on PostgreSQL the invoice's update then
+		// travels with the first event (deferred.go).
+		if err := s.subscriptionInvoicePaid(ctx, tx, inv); err != nil {
+			return nil, nil, err
 		}
-		e := &pay.Error{Status: http.StatusPaymentRequired, Type: pay.ErrorTypeCard, Code: "card_declined",
-			Message: "Your card was declined.", PaymentIntent: pay.PaymentIntentView(pi)}
-		if le := pi.LastError; le != nil {
-			e.Code, e.DeclineCode, e.Message = le.Code, le.DeclineCode, le.Message
+		if err := tx.UpdateInvoice(ctx, inv); err != nil {
+			return nil, nil, err
 		}
-		return nil, payments.KeepError(e)
-	})
+		return inv, nil, emit(pay.EventInvoicePaid, pay.EventInvoicePaymentSucceeded)
+	case pay.StatusProcessing:
+		// The outcome is not known yet: the attempt stays in flight.
+		if err := tx.UpdateInvoice(ctx, inv); err != nil {
+			return nil, nil, err
+		}
+		return inv, nil, nil
+	}
+	ip.Status, ip.CanceledAt = "canceled", now
+	inv.AttemptCount, inv.Attempted, inv.PayAttempt = attempt, true, 0
+	inv.LastFailure = "card_declined"
+	if le := pi.LastError; le != nil {
+		inv.LastFailure = cmp.Or(le.DeclineCode, le.Code, inv.LastFailure)
+	}
+	if err := tx.UpdateInvoice(ctx, inv); err != nil {
+		return nil, nil, err
+	}
+	if err := emit(pay.EventInvoicePaymentFailed); err != nil {
+		return nil, nil, err
+	}
+	e := &pay.Error{Status: http.StatusPaymentRequired, Type: pay.ErrorTypeCard, Code: "card_declined",
+		Message: "Your card was declined.", PaymentIntent: pay.PaymentIntentView(pi)}
+	if le := pi.LastError; le != nil {
+		e.Code, e.DeclineCode, e.Message = le.Code, le.DeclineCode, le.Message
+	}
+	return inv, e, nil
 }

@@ -76,7 +76,12 @@ func (c catchCallbacks) RoundTrip(r *http.Request) (*http.Response, error) {
 
 func newInvEnv(t *testing.T, postgres bool) *invEnv {
 	t.Helper()
-	db := storetest.OpenWithClock(t, postgres, nil)
+	return newInvEnvOn(t, storetest.OpenWithClock(t, postgres, nil))
+}
+
+// newInvEnvOn is newInvEnv on the store db.
+func newInvEnvOn(t testing.TB, db *store.DB) *invEnv {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	noEnv := func(string) string { return "" }
 	e := &invEnv{db: db, scope: storetest.Project(t, db)}

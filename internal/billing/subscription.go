@@ -462,6 +462,14 @@ func (s *Service) subscriptionInvoicePaid(ctx context.Context, tx *store.Tx, inv
 	if inv.Subscription == "" {
 		return nil
 	}
+	// Most paid invoices are an active subscription's: its status alone
+	// says so.
+	switch status, err := tx.SubscriptionStatus(ctx, inv.Scope, inv.Subscription); {
+	case err != nil:
+		return err
+	case status != pay.SubscriptionIncomplete && status != pay.SubscriptionPastDue && status != pay.SubscriptionUnpaid:
+		return nil
+	}
 	sub, err := tx.FindSubscription(ctx, inv.Scope, inv.Subscription)
 	if err != nil {
 		return err

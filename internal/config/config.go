@@ -51,6 +51,9 @@ type Config struct {
 	// and SandboxURL where browsers reach it; both default from Addr.
 	SandboxAddr string
 	SandboxURL  string
+	// SandboxMaxTransactions caps the transactions serve's in-process
+	// sandbox keeps (sandbox.Options.MaxTransactions); 0 is its default.
+	SandboxMaxTransactions int
 	// AllowLocalhostURLs lets checkout success/cancel URLs be http://localhost
 	// (development only; refused in production).
 	AllowLocalhostURLs bool
@@ -130,6 +133,8 @@ func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
 	fs.StringVar(&c.SandboxAddr, "sandbox-addr", getenv("CALMONY_SANDBOX_ADDR"),
 		"listen address of the Cardstream sandbox's pages, an origin of their own; default: --addr's host on a free port; not served with --env production (CALMONY_SANDBOX_ADDR)")
 	fs.StringVar(&c.SandboxURL, "sandbox-url", getenv("CALMONY_SANDBOX_URL"), "URL browsers reach the sandbox at; default from --sandbox-addr (CALMONY_SANDBOX_URL)")
+	fs.IntVar(&c.SandboxMaxTransactions, "sandbox-max-transactions", envInt(getenv, "CALMONY_SANDBOX_MAX_TRANSACTIONS", 0),
+		"transactions the in-process sandbox keeps, about 650 bytes each; beyond it the least recently used are forgotten, saved cards included; 0: 10000 (CALMONY_SANDBOX_MAX_TRANSACTIONS)")
 	fs.BoolVar(&c.AllowLocalhostURLs, "allow-localhost-urls", getenv("CALMONY_ALLOW_LOCALHOST_URLS") == "true",
 		"development only: accept http://localhost checkout success and cancel URLs (CALMONY_ALLOW_LOCALHOST_URLS)")
 	fs.BoolVar(&c.AllowPrivateWebhookURLs, "allow-private-webhook-urls", getenv("CALMONY_ALLOW_PRIVATE_WEBHOOK_URLS") == "true",
@@ -175,6 +180,9 @@ func (c *Config) Finish() error {
 	}
 	if c.RateLimit < 0 {
 		return errors.New("--rate-limit must be 0 (off) or more")
+	}
+	if c.SandboxMaxTransactions < 0 {
+		return errors.New("--sandbox-max-transactions must be 0 or more")
 	}
 	if c.ClientRateLimit < 0 {
 		return errors.New("--client-rate-limit must be 0 (off) or more")

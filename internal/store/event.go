@@ -17,17 +17,34 @@ func eventAAD(id string) []byte { return []byte("event/" + id + "/data") }
 // version. Its data is encrypted, since objects carry personal data. In the
 // same transaction it queues the event's deliveries to the scope's webhook
 // endpoints that subscribe to it, and sets PendingWebhooks to their number.
+// The endpoints are read once per transaction, with its first event of the
+// scope: a later event of the transaction goes to the same ones, as if an
+// endpoint made meanwhile had been made just after it.
 func (tx *Tx) CreateEvent(ctx context.Context, e *pay.Event) error {
 	e.ID = pay.NewID(pay.PrefixEvent)
 	e.Created = tx.unix()
 	e.APIVersion = pay.APIVersion
 	insert := `INSERT INTO events (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
 	args := []any{e.ID, e.Scope.ProjectID, e.Scope.Livemode, e.Type, e.Created, e.ObjectID, tx.db.keys.Seal(e.Data, eventAAD(e.ID)), e.RequestID, e.IdempotencyKey, e.APIVersion}
-	// One statement: the insert returns the scope's webhook endpoints. On
-	// PostgreSQL, inserts waiting in the transaction (deferred.go) come along.
-	q, a := tx.tx.fused(insert+` RETURNING `+tx.db.endpointsJSON("$2", "$3"), args)
-	var list string
-	err := tx.tx.QueryRowContext(ctx, q, a...).Scan(&list)
+	list, known := tx.endpoints[e.Scope]
+	var err error
+	if known {
+		// The transaction's first event of the scope read its endpoints:
+		// this insert waits (execLater) and, on PostgreSQL, travels with
+		// the next statement.
+		err = tx.tx.execLater(ctx, insert, args...)
+	} else {
+		// One statement: the insert returns the scope's webhook
+		// endpoints. On PostgreSQL, inserts waiting in the transaction
+		// (deferred.go) come along.
+		q, a := tx.tx.fused(insert+` RETURNING `+tx.db.endpointsJSON("$2", "$3"), args)
+		if err = tx.tx.QueryRowContext(ctx, q, a...).Scan(&list); err == nil {
+			if tx.endpoints == nil {
+				tx.endpoints = map[pay.Scope]string{}
+			}
+			tx.endpoints[e.Scope] = list
+		}
+	}
 	var endpoints []string
 	if err == nil {
 		endpoints, err = subscribed(list, e.Type)

@@ -284,10 +284,13 @@ func (db *DB) invoiceRow(inv *pay.Invoice) (data string, number, token any, seal
 	return string(b), number, token, sealed, nil
 }
 
-// CreateInvoice inserts an invoice, filling in its ID and creation time
-// (kept if set: a test clock's time).
+// CreateInvoice inserts an invoice, filling in its ID (kept if set: one
+// the caller needed beforehand, from pay.NewID) and creation time (kept if
+// set: a test clock's time).
 func (tx *Tx) CreateInvoice(ctx context.Context, inv *pay.Invoice) error {
-	inv.ID = pay.NewID(pay.PrefixInvoice)
+	if inv.ID == "" {
+		inv.ID = pay.NewID(pay.PrefixInvoice)
+	}
 	if inv.Created == 0 {
 		inv.Created = tx.unix()
 	}
@@ -295,7 +298,9 @@ func (tx *Tx) CreateInvoice(ctx context.Context, inv *pay.Invoice) error {
 	if err != nil {
 		return err
 	}
-	_, err = tx.tx.ExecContext(ctx, `INSERT INTO invoices (`+invoiceColumns+`, test_clock, subscription_id, next_action_at)
+	// A new row with a new ID, no number and a random token: nothing
+	// to wait for (execLater).
+	err = tx.tx.execLater(ctx, `INSERT INTO invoices (`+invoiceColumns+`, test_clock, subscription_id, next_action_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		inv.ID, inv.Scope.ProjectID, inv.Scope.Livemode, inv.Created, inv.Customer, inv.Status, inv.CollectionMethod, number, token, data, sealed,
 		inv.TestClock, inv.Subscription, inv.NextActionAt())
@@ -307,15 +312,22 @@ func (tx *Tx) CreateInvoice(ctx context.Context, inv *pay.Invoice) error {
 
 // UpdateInvoice writes an invoice whole, with the time of the scheduler's
 // next work on it (pay.Invoice.NextActionAt). A number another invoice of the
-// scope has is pay.ErrConflict.
+// scope has is pay.ErrConflict. An invoice the transaction has locked keeps
+// its number (numbers come from NextInvoiceNumber) and is written with the
+// next statement on PostgreSQL (deferred.go).
 func (tx *Tx) UpdateInvoice(ctx context.Context, inv *pay.Invoice) error {
 	data, number, token, sealed, err := tx.db.invoiceRow(inv)
 	if err != nil {
 		return err
 	}
-	err = tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE invoices SET status = $4, collection_method = $5, number = $6, token = $7, data = $8,
-		pii = $9, next_action_at = $10 `+whereID, inv.ID, inv.Scope.ProjectID, inv.Scope.Livemode, inv.Status, inv.CollectionMethod, number,
-		token, data, sealed, inv.NextActionAt()))
+	query := `UPDATE invoices SET status = $4, collection_method = $5, number = $6, token = $7, data = $8,
+		pii = $9, next_action_at = $10 ` + whereID
+	args := []any{inv.ID, inv.Scope.ProjectID, inv.Scope.Livemode, inv.Status, inv.CollectionMethod, number, token, data, sealed, inv.NextActionAt()}
+	if row := "invoices/" + inv.ID; tx.locked[row] {
+		err = tx.tx.updateLater(ctx, row, query, args...)
+	} else {
+		err = tx.expectOne(tx.tx.ExecContext(ctx, query, args...))
+	}
 	if err != nil {
 		return conflict(err, "update invoice "+inv.ID)
 	}
@@ -335,7 +347,11 @@ func (db *DB) FindInvoice(ctx context.Context, scope pay.Scope, id string) (*pay
 // FindInvoice returns an invoice within the transaction, locked on
 // PostgreSQL so that its changes serialise.
 func (tx *Tx) FindInvoice(ctx context.Context, scope pay.Scope, id string) (*pay.Invoice, error) {
-	return tx.db.findInvoice(ctx, tx.tx, scope, id, tx.db.forUpdate())
+	inv, err := tx.db.findInvoice(ctx, tx.tx, scope, id, tx.db.forUpdate())
+	if err == nil && tx.db.dialect == Postgres {
+		tx.lock("invoices/" + inv.ID)
+	}
+	return inv, err
 }
 
 // ReadInvoice returns an invoice within the transaction without locking

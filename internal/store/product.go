@@ -130,6 +130,14 @@ func (tx *Tx) FindProduct(ctx context.Context, scope pay.Scope, id string) (*pay
 	return findProduct(ctx, tx.tx, scope, id, tx.db.forUpdate())
 }
 
+// ReadProduct returns a product within the transaction without locking
+// it, for a look that changes nothing of it (its name on an invoice line):
+// every subscription to a product would otherwise queue behind the one
+// lock.
+func (tx *Tx) ReadProduct(ctx context.Context, scope pay.Scope, id string) (*pay.Product, error) {
+	return findProduct(ctx, tx.tx, scope, id, "")
+}
+
 func findProduct(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.Product, error) {
 	p, err := scanProduct(q.QueryRowContext(ctx, `SELECT `+productColumns+` FROM products `+whereID+suffix, id, scope.ProjectID, scope.Livemode))
 	if err != nil {

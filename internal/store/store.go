@@ -22,6 +22,7 @@ import (
 	_ "modernc.org/sqlite"             // registers the "sqlite" driver
 
 	"github.com/calmony/calmonypay/internal/fileperm"
+	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/secret"
 )
 
@@ -63,6 +64,7 @@ type DB struct {
 	log     *slog.Logger
 	writer  *groupWriter // SQLite only
 	trips   atomic.Int64 // PostgreSQL: round trips of transactions so far (pgtx.go)
+	txs     atomic.Int64 // transactions (Tx calls) so far
 }
 
 // querier is what the read pool (readDB) and a transaction (txConn) offer.
@@ -241,6 +243,9 @@ type Tx struct {
 	db     *DB
 	Now    time.Time
 	locked map[string]bool // "table/id" of the rows this transaction has locked (PostgreSQL)
+	// endpoints are the scopes' webhook endpoints (endpointsJSON) as the
+	// transaction's first event of each read them (CreateEvent).
+	endpoints map[pay.Scope]string
 }
 
 // lock notes that the transaction holds a row's lock (SELECT … FOR UPDATE).
@@ -250,6 +255,15 @@ func (tx *Tx) lock(row string) {
 	}
 	tx.locked[row] = true
 }
+
+// Stats counts a store's work so far, for benchmarks.
+type Stats struct {
+	Transactions int64 // Tx calls, whatever their outcome
+	RoundTrips   int64 // PostgreSQL: the round trips of those transactions
+}
+
+// Stats returns the counts of the store's work so far.
+func (db *DB) Stats() Stats { return Stats{Transactions: db.txs.Load(), RoundTrips: db.trips.Load()} }
 
 // Tx runs fn in a transaction: its writes commit, durably, if and only if it
 // returns nil; an error or a panic rolls them back. Every write in the project
@@ -270,6 +284,7 @@ func (tx *Tx) lock(row string) {
 // pool, which sends BEGIN and COMMIT with other statements where it can
 // (pgtx.go).
 func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
+	db.txs.Add(1)
 	if db.writer != nil {
 		return db.writer.do(ctx, fn)
 	}

@@ -46,6 +46,14 @@ func scanSubscription(row interface{ Scan(...any) error }) (*pay.Subscription, s
 	return &s, tr, nil
 }
 
+// subscriptionItemsQuery reads a subscription's items, oldest first, each
+// with its price (of the subscription's scope, $2 and $3), in one query; an
+// item whose price is missing fails to scan, as it failed to be found.
+var subscriptionItemsQuery = `SELECT i.` + strings.ReplaceAll(subscriptionItemColumns, ", ", ", i.") + `, p.` +
+	strings.ReplaceAll(strings.Join(strings.Fields(priceColumns), " "), ", ", ", p.") + `
+	FROM subscription_items i LEFT JOIN prices p ON p.id = i.price_id AND (p.project_id = $2 AND p.livemode = $3) IS TRUE
+	WHERE i.subscription_id = $1 ORDER BY i.created, i.id`
+
 // loadSubscription reads a scanned subscription's tax rates and items
 // (with their prices).
 func (db *DB) loadSubscription(ctx context.Context, q querier, s *pay.Subscription, rates string) error {
@@ -53,13 +61,11 @@ func (db *DB) loadSubscription(ctx context.Context, q querier, s *pay.Subscripti
 	if s.DefaultTaxRates, err = db.loadTaxRates(ctx, q, s.Scope, rates); err != nil {
 		return err
 	}
-	rows, err := q.QueryContext(ctx, `SELECT `+subscriptionItemColumns+` FROM subscription_items WHERE subscription_id = $1 ORDER BY created, id`, s.ID)
+	rows, err := q.QueryContext(ctx, subscriptionItemsQuery, s.ID, s.Scope.ProjectID, s.Scope.Livemode)
 	if err != nil {
 		return fmt.Errorf("find subscription items: %w", err)
 	}
-	var (
-		priceIDs, rateIDs []string
-	)
+	var rateIDs []string
 	s.Items = nil
 	for rows.Next() {
 		var (
@@ -68,7 +74,9 @@ func (db *DB) loadSubscription(ctx context.Context, q querier, s *pay.Subscripti
 			price     string
 			trs, meta string
 		)
-		if err := rows.Scan(&it.ID, &scope.ProjectID, &scope.Livemode, &it.Created, &it.Subscription, &price, &it.Quantity, &trs, &meta); err != nil {
+		p, err := scanPrice(rowPrefix{rows, []any{&it.ID, &scope.ProjectID, &scope.Livemode, &it.Created, &it.Subscription, &price,
+			&it.Quantity, &trs, &meta}})
+		if err != nil {
 			rows.Close()
 			return fmt.Errorf("find subscription items: %w", err)
 		}
@@ -78,17 +86,15 @@ func (db *DB) loadSubscription(ctx context.Context, q querier, s *pay.Subscripti
 				return fmt.Errorf("subscription item %s metadata: %w", it.ID, err)
 			}
 		}
+		it.Price = p
 		s.Items = append(s.Items, &it)
-		priceIDs, rateIDs = append(priceIDs, price), append(rateIDs, trs)
+		rateIDs = append(rateIDs, trs)
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return fmt.Errorf("find subscription items: %w", err)
 	}
 	for i, it := range s.Items {
-		if it.Price, err = findPrice(ctx, q, s.Scope, priceIDs[i], ""); err != nil {
-			return fmt.Errorf("subscription item %s price: %w", it.ID, err)
-		}
 		if it.TaxRates, err = db.loadTaxRates(ctx, q, s.Scope, rateIDs[i]); err != nil {
 			return err
 		}
@@ -96,6 +102,15 @@ func (db *DB) loadSubscription(ctx context.Context, q querier, s *pay.Subscripti
 	}
 	return nil
 }
+
+// rowPrefix scans a row whose first columns go to prefix and the rest to
+// what Scan is given, so that one row can be scanned by two scan functions.
+type rowPrefix struct {
+	row    interface{ Scan(...any) error }
+	prefix []any
+}
+
+func (r rowPrefix) Scan(dest ...any) error { return r.row.Scan(append(r.prefix, dest...)...) }
 
 // CreateSubscription inserts a subscription and its items, filling in
 // their IDs and creation times (the subscription's Created is kept if set).
@@ -128,7 +143,8 @@ func (tx *Tx) CreateSubscription(ctx context.Context, s *pay.Subscription) error
 }
 
 // UpdateSubscription writes a subscription's own fields (not its items,
-// whose copies of its period it refreshes).
+// whose copies of its period it refreshes). One the transaction has locked
+// is written with its next statement on PostgreSQL (deferred.go).
 func (tx *Tx) UpdateSubscription(ctx context.Context, s *pay.Subscription) error {
 	data, err := subscriptionData(s)
 	if err != nil {
@@ -137,8 +153,13 @@ func (tx *Tx) UpdateSubscription(ctx context.Context, s *pay.Subscription) error
 	for _, it := range s.Items {
 		it.CurrentPeriodStart, it.CurrentPeriodEnd = s.CurrentPeriodStart, s.CurrentPeriodEnd
 	}
-	err = tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE subscriptions SET status = $4, next_action_at = $5, default_tax_rates = $6, data = $7 `+whereID,
-		s.ID, s.Scope.ProjectID, s.Scope.Livemode, s.Status, s.NextActionAt, strings.Join(pay.TaxRateIDs(s.DefaultTaxRates), ","), data))
+	query := `UPDATE subscriptions SET status = $4, next_action_at = $5, default_tax_rates = $6, data = $7 ` + whereID
+	args := []any{s.ID, s.Scope.ProjectID, s.Scope.Livemode, s.Status, s.NextActionAt, strings.Join(pay.TaxRateIDs(s.DefaultTaxRates), ","), data}
+	if row := "subscriptions/" + s.ID; tx.locked[row] {
+		err = tx.tx.updateLater(ctx, row, query, args...)
+	} else {
+		err = tx.expectOne(tx.tx.ExecContext(ctx, query, args...))
+	}
 	if err != nil {
 		return fmt.Errorf("update subscription %s: %w", s.ID, err)
 	}
@@ -153,7 +174,11 @@ func (db *DB) FindSubscription(ctx context.Context, scope pay.Scope, id string) 
 // FindSubscription returns a subscription within the transaction, locked
 // on PostgreSQL so that its changes serialise.
 func (tx *Tx) FindSubscription(ctx context.Context, scope pay.Scope, id string) (*pay.Subscription, error) {
-	return tx.db.findSubscription(ctx, tx.tx, scope, id, tx.db.forUpdate())
+	s, err := tx.db.findSubscription(ctx, tx.tx, scope, id, tx.db.forUpdate())
+	if err == nil && tx.db.dialect == Postgres {
+		tx.lock("subscriptions/" + s.ID)
+	}
+	return s, err
 }
 
 func (db *DB) findSubscription(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.Subscription, error) {
@@ -163,6 +188,20 @@ func (db *DB) findSubscription(ctx context.Context, q querier, scope pay.Scope, 
 		return nil, notFound(err, "find subscription "+id)
 	}
 	return s, db.loadSubscription(ctx, q, s, rates)
+}
+
+// SubscriptionStatus returns a subscription's status alone, within the
+// transaction, locked on PostgreSQL as FindSubscription locks it.
+func (tx *Tx) SubscriptionStatus(ctx context.Context, scope pay.Scope, id string) (string, error) {
+	var status string
+	err := tx.tx.QueryRowContext(ctx, `SELECT status FROM subscriptions `+whereID+tx.db.forUpdate(), id, scope.ProjectID, scope.Livemode).Scan(&status)
+	if err != nil {
+		return "", notFound(err, "find subscription "+id)
+	}
+	if tx.db.dialect == Postgres {
+		tx.lock("subscriptions/" + id)
+	}
+	return status, nil
 }
 
 // SubscriptionFilter narrows FindSubscriptions; zero fields do not filter.

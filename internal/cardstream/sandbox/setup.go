@@ -46,6 +46,8 @@ type SetupOptions struct {
 	// CallbackClient posts the hosted page's server-to-server callbacks
 	// (Options.CallbackClient); tests catch them with it.
 	CallbackClient *http.Client
+	// MaxTransactions: see Options.MaxTransactions.
+	MaxTransactions int
 }
 
 // Setup builds the test-mode gateway from CARDSTREAM_TEST_* (default:
@@ -68,7 +70,7 @@ func Setup(getenv func(string) string, opts SetupOptions) (*TestGateway, error) 
 			callback = &url.URL{} // allows no callback
 		}
 		tg.Sandbox, err = New(Options{Logger: opts.Logger, BaseURL: baseURL, Client: opts.Client, StandIn: opts.StandIn,
-			CallbackClient: opts.CallbackClient,
+			CallbackClient: opts.CallbackClient, MaxTransactions: opts.MaxTransactions,
 			// Anyone may sign for the published test account: let the sandbox
 			// call back only to this server's callback.
 			CallbackAllowFunc: func(u *url.URL) bool {
