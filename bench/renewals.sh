@@ -28,8 +28,9 @@
 #   DBS="sqlite postgres"              which databases, in this order in odd rounds
 #   PG_URL=postgres://postgres@127.0.0.1:5432/   PostgreSQL server ("" skips it)
 #   RESTART=0  WAIT_IDLE=30s  RETRIES=0   see above; calmony-bench -wait-idle, -retries
-#   SANDBOX=in-process (standalone with RESTART=1)  SANDBOX_MAX=3×N+10000
+#   SANDBOX=in-process (standalone with RESTART=1)  SANDBOX_MAX=3×N+10000 (0: the sandbox's default)
 #   PPROF=0    1: a CPU profile of the server during each advance, in $OUT
+#   BIN_DIR=   run the calmonypay and calmony-bench built there instead of building DIR
 #   OUT=${TMPDIR:-/tmp}/calmony-renewals/<time>   results, logs and profiles (never the repository)
 set -euo pipefail
 SRC=$(cd "${1:-$(dirname "$0")/..}" && pwd)
@@ -80,9 +81,13 @@ wait_http() { # URL
 	return 1
 }
 
-log "building $SRC"
-(cd "$SRC" && go build -o "$WORK/calmonypay" ./cmd/calmonypay && go build -o "$WORK/calmony-bench" ./cmd/calmony-bench)
-BIN=$WORK/calmonypay BENCH=$WORK/calmony-bench
+if [ -n "${BIN_DIR:-}" ]; then
+	BIN=$BIN_DIR/calmonypay BENCH=$BIN_DIR/calmony-bench
+else
+	log "building $SRC"
+	(cd "$SRC" && go build -o "$WORK/calmonypay" ./cmd/calmonypay && go build -o "$WORK/calmony-bench" ./cmd/calmony-bench)
+	BIN=$WORK/calmonypay BENCH=$WORK/calmony-bench
+fi
 
 {
 	echo "date:     $(date -u +%FT%TZ)"
@@ -101,7 +106,7 @@ serve() {
 	[ "$PPROF" = 1 ] && extra+=(--pprof-addr "127.0.0.1:$PPROF_PORT")
 	if [ "$SANDBOX" = standalone ]; then
 		env=("CARDSTREAM_TEST_GATEWAY_URL=http://127.0.0.1:$SANDBOX_PORT/")
-	else
+	elif [ "$SANDBOX_MAX" != 0 ]; then
 		extra+=(--sandbox-max-transactions "$SANDBOX_MAX")
 	fi
 	env "${env[@]}" "$BIN" serve --data-dir "$1" "${extra[@]}" --addr "127.0.0.1:$PORT" --rate-limit 0 >>"$OUT/server.log" 2>&1 &
