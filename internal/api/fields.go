@@ -144,3 +144,30 @@ func readMetadata(p *params) pay.MetadataUpdate {
 	}
 	return pay.MetadataUpdate{Clear: cleared, Set: m}
 }
+
+// readIDList reads an optional list of IDs (tax_rates[], …): nil when not
+// sent, empty when unset ("name=").
+func readIDList(p *params, name string) *[]string {
+	if !p.Has(name) {
+		return nil
+	}
+	if p.Unset(name) {
+		return &[]string{}
+	}
+	if ids, ok := p.StringSlice(name); ok {
+		return &ids
+	}
+	return nil
+}
+
+// readClearableString reads an optional string that "name=" unsets: nil
+// when not sent, "" when unset.
+func readClearableString(p *params, name string) *string {
+	if !p.Has(name) {
+		return nil
+	}
+	if p.Unset(name) {
+		return new(string)
+	}
+	return p.OptString(name)
+}

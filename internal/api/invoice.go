@@ -57,13 +57,7 @@ func readItemParams(p *params, create bool) billing.ItemParams {
 		}
 		ip.Period = &[2]int64{start, end}
 	}
-	if p.Has("tax_rates") {
-		if p.Unset("tax_rates") {
-			ip.TaxRates = &[]string{}
-		} else if ids, ok := p.StringSlice("tax_rates"); ok {
-			ip.TaxRates = &ids
-		}
-	}
+	ip.TaxRates = readIDList(p, "tax_rates")
 	ip.Metadata = readMetadata(p)
 	return ip
 }
@@ -124,20 +118,8 @@ func readInvoiceParams(p *params) billing.InvoiceParams {
 	if ip.DaysUntilDue != nil && ip.DueDate != nil {
 		p.Fail("due_date", "parameter_invalid", "Pass only one of days_until_due and due_date.")
 	}
-	if p.Has("default_payment_method") {
-		if p.Unset("default_payment_method") {
-			ip.DefaultPaymentMethod = new(string)
-		} else {
-			ip.DefaultPaymentMethod = p.OptString("default_payment_method")
-		}
-	}
-	if p.Has("default_tax_rates") {
-		if p.Unset("default_tax_rates") {
-			ip.DefaultTaxRates = &[]string{}
-		} else if ids, ok := p.StringSlice("default_tax_rates"); ok {
-			ip.DefaultTaxRates = &ids
-		}
-	}
+	ip.DefaultPaymentMethod = readClearableString(p, "default_payment_method")
+	ip.DefaultTaxRates = readIDList(p, "default_tax_rates")
 	ip.Description = readText(p, "description", 1500)
 	ip.Footer = readText(p, "footer", 5000)
 	ip.Metadata = readMetadata(p)

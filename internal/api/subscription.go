@@ -24,20 +24,8 @@ func notYet(p *params, names ...string) {
 
 // readSubscriptionTerms reads what create and update share.
 func readSubscriptionTerms(p *params, sp *billing.SubscriptionParams) {
-	if p.Has("default_payment_method") {
-		if p.Unset("default_payment_method") {
-			sp.DefaultPaymentMethod = new(string)
-		} else {
-			sp.DefaultPaymentMethod = p.OptString("default_payment_method")
-		}
-	}
-	if p.Has("default_tax_rates") {
-		if p.Unset("default_tax_rates") {
-			sp.DefaultTaxRates = &[]string{}
-		} else if ids, ok := p.StringSlice("default_tax_rates"); ok {
-			sp.DefaultTaxRates = &ids
-		}
-	}
+	sp.DefaultPaymentMethod = readClearableString(p, "default_payment_method")
+	sp.DefaultTaxRates = readIDList(p, "default_tax_rates")
 	sp.Description = readText(p, "description", 500)
 	sp.Metadata = readMetadata(p)
 	if ts, ok := p.Sub("trial_settings"); ok {
@@ -216,13 +204,7 @@ func readItemChange(p *params, prefix string, inUpdate bool) billing.ItemChange 
 	if ch.Quantity = p.OptInt64("quantity"); ch.Quantity != nil && (*ch.Quantity < 1 || *ch.Quantity > 1000000) {
 		p.Fail("quantity", "parameter_invalid_integer", "quantity must be a whole number from 1 to 1000000.")
 	}
-	if p.Has("tax_rates") {
-		if p.Unset("tax_rates") {
-			ch.TaxRates = &[]string{}
-		} else if ids, ok := p.StringSlice("tax_rates"); ok {
-			ch.TaxRates = &ids
-		}
-	}
+	ch.TaxRates = readIDList(p, "tax_rates")
 	ch.Metadata = readMetadata(p)
 	for _, n := range []string{"discounts", "billing_thresholds", "plan"} {
 		if p.Has(n) {
