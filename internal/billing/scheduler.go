@@ -125,7 +125,7 @@ func (s *Service) runJobs(ctx context.Context, clock string, until func() int64,
 			s.log.ErrorContext(ctx, "billing job still due after its work; left claimed for a later pass", "kind", j.Kind, "id", j.ID, "due", j.Due)
 		}
 		st.Failed += len(stuck)
-		done := s.runBatch(ctx, run, jobNow)
+		done := s.runBatch(ctx, run, jobNow, until())
 		st.Jobs += len(run)
 		st.Failed += len(run) - len(done)
 		// Failed and stuck rows stay claimed until their lease ends, so
@@ -166,7 +166,8 @@ func timeOrdered(jobs []store.DueJob) (run, rest []store.DueJob) {
 
 // runBatch runs jobs, those of one subscription one after another in due
 // order and the rest in parallel, and returns the ones that succeeded.
-func (s *Service) runBatch(ctx context.Context, jobs []store.DueJob, jobNow func(store.DueJob) int64) []store.DueJob {
+// until is the time the pass runs to.
+func (s *Service) runBatch(ctx context.Context, jobs []store.DueJob, jobNow func(store.DueJob) int64, until int64) []store.DueJob {
 	var (
 		groups = map[string][]store.DueJob{}
 		order  []string
@@ -188,7 +189,7 @@ func (s *Service) runBatch(ctx context.Context, jobs []store.DueJob, jobNow func
 		wg.Go(func() {
 			for group := range work {
 				for _, j := range group {
-					if err := s.runJob(ctx, j, jobNow(j)); err != nil {
+					if err := s.runJob(ctx, j, jobNow(j), until); err != nil {
 						if ctx.Err() == nil {
 							s.log.ErrorContext(ctx, "billing job failed; a later pass retries it", "kind", j.Kind, "id", j.ID, "err", err)
 						}
@@ -214,7 +215,7 @@ func (s *Service) runBatch(ctx context.Context, jobs []store.DueJob, jobNow func
 // from the state it wrote), so the step that would find nothing to do is
 // not run: a row changed meanwhile by anything else is found by the next
 // claim.
-func (s *Service) runJob(ctx context.Context, j store.DueJob, now int64) error {
+func (s *Service) runJob(ctx context.Context, j store.DueJob, now, until int64) error {
 	for range maxSteps {
 		var (
 			more bool
@@ -222,7 +223,7 @@ func (s *Service) runJob(ctx context.Context, j store.DueJob, now int64) error {
 		)
 		switch j.Kind {
 		case store.DueSubscription:
-			more, err = s.subscriptionStep(ctx, j.Scope, j.ID, now)
+			more, err = s.subscriptionStep(ctx, j.Scope, j.ID, now, until)
 		default:
 			more, err = s.invoiceStep(ctx, j.Scope, j.ID, now)
 		}
@@ -255,20 +256,36 @@ func (s *Service) RunScheduler(ctx context.Context, interval time.Duration) {
 // ---- subscriptions ----
 
 // subscriptionStep runs, in one transaction, the subscription's steps due
-// at now, one after another (a test clock's advance may pass several:
-// invoice.upcoming, then the renewal), and reports whether another is due
-// at now after them (only if maxSteps ran out).
-func (s *Service) subscriptionStep(ctx context.Context, scope pay.Scope, id string, now int64) (bool, error) {
+// at now, one after another, and reports whether another is due at now
+// after them (only if maxSteps ran out). A test clock's advance (until, the
+// time it runs to, after now) may pass several steps, each due at its own
+// time: after a notice (one that writes no other row, such as
+// invoice.upcoming) the next step runs in the same transaction at its own
+// time if it is due by until and none of the subscription's invoices has a
+// step due before it, which it would otherwise overtake.
+func (s *Service) subscriptionStep(ctx context.Context, scope pay.Scope, id string, now, until int64) (bool, error) {
 	more := false
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		sub, err := tx.FindSubscription(ctx, scope, id)
 		if err != nil {
 			return err
 		}
-		more = dueAt(sub.NextActionAt, now) // else done by another instance, or not due yet
+		at := now
+		more = dueAt(sub.NextActionAt, at) // else done by another instance, or not due yet
 		for i := 0; more && i < maxSteps; i++ {
-			if more, err = s.subscriptionStepIn(ctx, tx, sub, now); err != nil {
+			var notice bool
+			if more, notice, err = s.subscriptionStepIn(ctx, tx, sub, at); err != nil {
 				return err
+			}
+			if !more && notice && until > at && dueAt(sub.NextActionAt, until) {
+				next := sub.NextActionAt
+				invoicesDue, err := tx.SubscriptionInvoicesDue(ctx, scope, sub.ID, next)
+				if err != nil {
+					return err
+				}
+				if !invoicesDue {
+					at, more = next, true
+				}
 			}
 		}
 		return nil
@@ -281,20 +298,21 @@ func (s *Service) subscriptionStep(ctx context.Context, scope pay.Scope, id stri
 
 // subscriptionStepIn runs, in tx, the first of sub's steps due at now,
 // writes sub and emits the step's events, and reports whether another is
-// due at now after it. In order: the end of a pause of collection, the
+// due at now after it, and whether the step was a notice, which writes no
+// other row. In order: the end of a pause of collection, the
 // expiry of an incomplete subscription, cancellation (cancel_at,
 // cancel_at_period_end), the trial_will_end notice, the trial's end, the
 // renewal at the period's end, and the invoice.upcoming notice.
-func (s *Service) subscriptionStepIn(ctx context.Context, tx *store.Tx, sub *pay.Subscription, now int64) (bool, error) {
+func (s *Service) subscriptionStepIn(ctx context.Context, tx *store.Tx, sub *pay.Subscription, now int64) (more, notice bool, err error) {
 	scope := sub.Scope
 	before := pay.SubscriptionView(sub)
 	var events []pay.EventType
 	switch {
 	case sub.PauseCollection != nil && sub.PauseCollection.ResumesAt != 0 && sub.PauseCollection.ResumesAt <= now:
-		sub.PauseCollection = nil
+		sub.PauseCollection, notice = nil, true
 	case sub.Status == pay.SubscriptionIncomplete && now >= sub.Created+pay.IncompleteExpiry:
 		if err := s.expireIncomplete(ctx, tx, sub, now); err != nil {
-			return false, err
+			return false, false, err
 		}
 	case sub.CancelAt != 0 && sub.CancelAt <= now:
 		sub.Status, sub.EndedAt = pay.SubscriptionCanceled, sub.CancelAt
@@ -302,52 +320,51 @@ func (s *Service) subscriptionStepIn(ctx context.Context, tx *store.Tx, sub *pay
 		sub.CancellationReason = cmp.Or(sub.CancellationReason, "cancellation_requested")
 		events = append(events, pay.EventCustomerSubscriptionDeleted)
 	case sub.TrialWillEndAt() != 0 && sub.TrialWillEndAt() <= now:
-		sub.TrialWillEndSent = true
+		sub.TrialWillEndSent, notice = true, true
 		events = append(events, pay.EventCustomerSubscriptionTrialWillEnd)
 	case sub.Status == pay.SubscriptionTrialing && sub.TrialEnd <= now:
 		evs, err := s.endTrial(ctx, tx, sub, now)
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
 		events = append(events, evs...)
 	case sub.RenewsAt() != 0 && sub.RenewsAt() <= now:
 		if err := s.renew(ctx, tx, sub, sub.CurrentPeriodEnd, now); err != nil {
-			return false, err
+			return false, false, err
 		}
 	case sub.UpcomingAt() != 0 && sub.UpcomingAt() <= now:
-		sub.UpcomingSentFor = sub.RenewsAt()
+		sub.UpcomingSentFor, notice = sub.RenewsAt(), true
 		preview, err := s.upcomingInvoice(ctx, tx, sub, now)
 		if err != nil {
-			return false, err
+			return false, false, err
 		}
 		if err := payments.Emit(ctx, tx, scope, pay.EventInvoiceUpcoming, sub.ID, preview, nil); err != nil {
-			return false, err
+			return false, false, err
 		}
 	default:
 		// next_action_at was stale: set it right below.
 	}
 	sub.ComputeNextActionAt()
-	more := dueAt(sub.NextActionAt, now)
+	more = dueAt(sub.NextActionAt, now)
 	if err := tx.UpdateSubscription(ctx, sub); err != nil {
-		return false, err
+		return false, false, err
 	}
 	var after any = pay.SubscriptionView(sub)
 	if len(events) > 0 || sub.Status == pay.SubscriptionCanceled {
-		var err error
 		if after, err = payments.EncodeView(after); err != nil { // once for every event
-			return false, err
+			return false, false, err
 		}
 	}
 	if sub.Status == pay.SubscriptionCanceled {
 		// customer.subscription.deleted is the ending's only event.
-		return more, payments.Emit(ctx, tx, scope, pay.EventCustomerSubscriptionDeleted, sub.ID, after, nil)
+		return more, false, payments.Emit(ctx, tx, scope, pay.EventCustomerSubscriptionDeleted, sub.ID, after, nil)
 	}
 	for _, e := range events {
 		if err := payments.Emit(ctx, tx, scope, e, sub.ID, after, nil); err != nil {
-			return false, err
+			return false, false, err
 		}
 	}
-	return more, payments.EmitUpdate(ctx, tx, scope, pay.EventCustomerSubscriptionUpdated, sub.ID, before, after)
+	return more, notice, payments.EmitUpdate(ctx, tx, scope, pay.EventCustomerSubscriptionUpdated, sub.ID, before, after)
 }
 
 // dueAt reports whether a row whose next action is at next is due at now.

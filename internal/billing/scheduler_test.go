@@ -274,6 +274,48 @@ func TestSchedulerDunningFinalActionsAndRecovery(t *testing.T) {
 	})
 }
 
+// TestSchedulerNoticeDoesNotOvertakeRetries: an advance that passes a
+// subscription's invoice.upcoming notice, a dunning retry of its invoice and
+// its renewal runs them in time order: the renewal, which follows the notice
+// in the notice's transaction when nothing else of the subscription is due
+// before it, waits here for the retry, whose final action ends the
+// subscription, so that no renewal is made.
+func TestSchedulerNoticeDoesNotOvertakeRetries(t *testing.T) {
+	t.Parallel()
+	invDBs(t, func(t *testing.T, e *invEnv) {
+		ctx := context.Background()
+		// One retry, 25 days after the first failure (after the next
+		// notice, before the next renewal); then cancel.
+		if err := e.db.Tx(ctx, func(tx *store.Tx) error {
+			return tx.SetProjectDunning(ctx, e.scope.ProjectID, pay.Dunning{Retries: []time.Duration{25 * 24 * time.Hour},
+				FinalAction: pay.DunningCancel, InvoiceAction: pay.DunningLeaveOpen})
+		}); err != nil {
+			t.Fatal(err)
+		}
+		clock := e.newClock(t)
+		cus := e.clockCustomer(t, clock, "pm_card_visa")
+		sub, _ := e.subscribe(t, billing.SubscriptionParams{Customer: cus, Items: []billing.SubscriptionItemParams{{Price: e.recurring(t, "gbp", 800, "month", 1)}}})
+		e.setCard(t, cus, "pm_card_chargeCustomerFail")
+		e.advance(t, clock, sub.CurrentPeriodEnd+pay.FinalizeDelay+60)
+		got := e.sub(t, sub.ID)
+		inv := e.invoicesOf(t, got)[1]
+		if got.Status != pay.SubscriptionPastDue || inv.NextPaymentAttempt <= got.UpcomingAt() || inv.NextPaymentAttempt >= got.RenewsAt() {
+			t.Fatalf("after the first failure: %s, retry at %d, notice at %d, renewal at %d", got.Status, inv.NextPaymentAttempt,
+				got.UpcomingAt(), got.RenewsAt())
+		}
+		// One advance past the notice, the retry and the renewal.
+		e.advance(t, clock, got.RenewsAt()+pay.FinalizeDelay+60)
+		got = e.sub(t, sub.ID)
+		if n := len(e.invoicesOf(t, got)); got.Status != pay.SubscriptionCanceled || got.CancellationReason != "payment_failed" || n != 2 {
+			t.Errorf("after the advance: %s (%s), %d invoices; want canceled by the retry's final action before any renewal",
+				got.Status, got.CancellationReason, n)
+		}
+		if n := e.count(t, "invoice.upcoming", sub.ID); n != 2 {
+			t.Errorf("%d invoice.upcoming events, want 2", n)
+		}
+	})
+}
+
 func TestSchedulerHardDeclineStopsRetries(t *testing.T) {
 	t.Parallel()
 	invDBs(t, func(t *testing.T, e *invEnv) {

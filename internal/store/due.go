@@ -126,3 +126,15 @@ func (db *DB) HasDue(ctx context.Context, clock string, due int64) (bool, error)
 	}
 	return false, nil
 }
+
+// SubscriptionInvoicesDue reports whether an invoice of the subscription
+// has a scheduler step due by the time by.
+func (tx *Tx) SubscriptionInvoicesDue(ctx context.Context, scope pay.Scope, subscription string, by int64) (bool, error) {
+	var due bool
+	err := tx.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM invoices WHERE project_id = $1 AND livemode = $2 AND subscription_id = $3
+		AND next_action_at > 0 AND next_action_at <= $4)`, scope.ProjectID, scope.Livemode, subscription, by).Scan(&due)
+	if err != nil {
+		return false, fmt.Errorf("invoices due of %s: %w", subscription, err)
+	}
+	return due, nil
+}
