@@ -75,6 +75,9 @@ const (
 	EventInvoiceUpcoming
 	EventCustomerSubscriptionResumed
 	EventCustomerSubscriptionPaused
+	// EventPaymentIntentRequiresAction: the customer must authenticate
+	// (3-D Secure) before the payment can go on.
+	EventPaymentIntentRequiresAction
 	eventTypeEnd // one past the last
 )
 
@@ -177,6 +180,8 @@ func (t EventType) String() string {
 		return "customer.subscription.trial_will_end"
 	case EventInvoiceUpcoming:
 		return "invoice.upcoming"
+	case EventPaymentIntentRequiresAction:
+		return "payment_intent.requires_action"
 	case EventCustomerSubscriptionPaused:
 		return "customer.subscription.paused"
 	case EventCustomerSubscriptionResumed:
