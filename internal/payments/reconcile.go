@@ -92,7 +92,15 @@ func (s *Service) reconcileOp(ctx context.Context, op *pay.GatewayOp) error {
 			return s.needsOperator(ctx, op, "sale outcome unknown and the gateway's duplicate window has passed")
 		}
 		res, callErr := req.send(ctx, gw, op.TransactionUnique, op.ObjectID)
-		return s.settleOrRetry(ctx, op, callErr, func(tx *store.Tx) (any, error) { return s.settleSale(ctx, tx, op, nil, res, callErr) })
+		return s.settleOrRetry(ctx, op, callErr, func(tx *store.Tx) (any, error) {
+			return s.settleSale(ctx, tx, op, nil, res, callErr, &req.threeDSContext)
+		})
+	case "3ds":
+		var req threeDSOp
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return err
+		}
+		return s.reconcileThreeDS(ctx, gw, op, req)
 	case "capture", "cancel":
 		var req mgmtOp
 		if err := json.Unmarshal(raw, &req); err != nil {
@@ -324,7 +332,7 @@ func (s *Service) ResolveGatewayOp(ctx context.Context, id, xref string, notChar
 				return s.failSale(ctx, tx, op, pi, nil, &pay.Error{Status: 402, Type: pay.ErrorTypeCard, Code: "processing_error",
 					Message: "The payment could not be completed. Try again."})
 			}
-			return s.settleSale(ctx, tx, op, nil, res, nil)
+			return s.settleSale(ctx, tx, op, nil, res, nil, nil)
 		})
 	})
 }

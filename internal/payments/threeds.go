@@ -1,0 +1,227 @@
+package payments
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+
+	"github.com/calmony/calmonypay/internal/cardstream"
+	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/store"
+)
+
+// 3-D Secure (cardstream-protocol.md §5.4). A customer-initiated sale is
+// sent with threeDSRedirectURL; when the gateway answers 65802 with a
+// challenge, the intent waits in requires_action with the challenge
+// (pay.ThreeDSAction) and its next_action points the customer's browser at
+// the hosted 3-D Secure page, which posts the challenge to the issuer's
+// ACS. The ACS posts its answer back to that redirect URL, and
+// ContinueThreeDS sends it to the gateway as the continuation: a gateway op
+// of its own (kind "3ds"), recorded with the intent moved to processing
+// before the call, so that a second answer, a replay or a crash never sends
+// it twice, and the reconciler can finish it (reconcileThreeDS).
+
+// ErrThreeDSRefused is ContinueThreeDS's answer to a continuation that is
+// not the intent's (unknown intent, wrong token) or comes when the intent
+// awaits no authentication (completed, replayed, cancelled): nothing was
+// changed or sent.
+var ErrThreeDSRefused = errors.New("payments: no 3-D Secure authentication of this payment is awaited at this address")
+
+// requireAction records a challenge: the intent waits for the customer.
+func (s *Service) requireAction(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, pi *pay.PaymentIntent, res *cardstream.Result, tds *threeDSContext) (any, error) {
+	a := &pay.ThreeDSAction{Token: tds.Token, ReturnURL: tds.ReturnURL, Ref: res.ThreeDS.Ref, URL: res.ThreeDS.URL, XRef: res.XRef,
+		Page: s.publicURL + pay.ThreeDSPagePath + pi.ID + "?token=" + tds.Token}
+	for _, f := range res.ThreeDS.Request {
+		a.Request = append(a.Request, [2]string{f.Name, f.Value})
+	}
+	if a.XRef == "" && pi.Action != nil {
+		a.XRef = pi.Action.XRef
+	}
+	if !cardstream.AbsoluteURL(a.URL) {
+		s.log.ErrorContext(ctx, "3-D Secure challenge without a usable ACS address", "payment_intent", pi.ID, "op", op.ID)
+		pi.Action = nil
+		pm, err := tx.FindPaymentMethod(ctx, op.Scope, pi.PaymentMethod)
+		if err != nil {
+			return nil, err
+		}
+		return s.failSale(ctx, tx, op, pi, newCharge(pi, pm, res), AuthenticationFailure())
+	}
+	pi.Status, pi.Action = pay.StatusRequiresAction, a
+	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
+		return nil, err
+	}
+	return pi, Emit(ctx, tx, op.Scope, pay.EventPaymentIntentRequiresAction, pi.ID, pay.PaymentIntentView(pi), nil)
+}
+
+// AuthenticationFailure is the error of a payment whose 3-D Secure
+// authentication failed, as Stripe's last_payment_error shows it.
+func AuthenticationFailure() *pay.Error {
+	return &pay.Error{Status: http.StatusPaymentRequired, Type: pay.ErrorTypeInvalidRequest, Code: "payment_intent_authentication_failure",
+		Message: "The provided PaymentMethod has failed authentication. You can provide payment_method_data or a new PaymentMethod to attempt to fulfill this PaymentIntent again."}
+}
+
+// threeDSResult is the 3-D Secure result a gateway answer carries, as
+// Stripe's charge shows it; nil when no 3-D Secure ran. challenged says the
+// customer went through a challenge.
+func threeDSResult(res *cardstream.Result, challenged bool) *pay.ThreeDSecureResult {
+	letter := res.ThreeDSAuthenticated
+	if letter == "" {
+		return nil
+	}
+	r := &pay.ThreeDSecureResult{Letter: letter, ECI: res.Fields.Get("threeDSECI"), TransactionID: res.Fields.Get("threeDSXID"),
+		Version: res.Fields.Get("threeDSVersion"), AuthenticationFlow: "frictionless"}
+	if r.Version == "" {
+		r.Version = res.Fields.Get("threeDSDetails[version]")
+	}
+	if challenged {
+		r.AuthenticationFlow = "challenge"
+	}
+	switch letter {
+	case "Y":
+		r.Result = "authenticated"
+	case "A":
+		r.Result = "attempt_acknowledged"
+	case "N":
+		r.Result, r.ResultReason = "failed", "abandoned"
+	case "R":
+		r.Result, r.ResultReason = "failed", "rejected"
+	case "U":
+		r.Result, r.ResultReason, r.AuthenticationFlow = "not_supported", "card_not_enrolled", ""
+	case "I":
+		r.Result, r.AuthenticationFlow = "exempted", ""
+	default:
+		r.Result, r.ResultReason = "processing_error", "protocol_error"
+	}
+	return r
+}
+
+// threeDSOp is what a continuation's gateway op keeps (sealed): enough to
+// send it again, or to find its outcome with a QUERY of XRef.
+type threeDSOp struct {
+	Ref      string      `json:"ref"`
+	Response [][2]string `json:"response"`
+	XRef     string      `json:"xref"`
+	Amount   int64       `json:"amount"`
+	Currency string      `json:"currency"`
+	threeDSContext
+}
+
+func (o threeDSOp) send(ctx context.Context, gw Gateway) (*cardstream.Result, error) {
+	resp := make(cardstream.Fields, 0, len(o.Response))
+	for _, f := range o.Response {
+		resp = append(resp, cardstream.Field{Name: f[0], Value: f[1]})
+	}
+	return gw.ContinueThreeDS(ctx, cardstream.ThreeDSContinueRequest{Ref: o.Ref, Response: resp,
+		Expect: cardstream.Expectation{Amount: o.Amount, CurrencyCode: CurrencyNumeric(o.Currency)}})
+}
+
+// ContinueThreeDS sends what the ACS posted back to the 3-D Secure page
+// (response) to the gateway as the continuation of payment intent id's
+// sale, and records the outcome: succeeded or requires_capture, or
+// requires_payment_method with payment_intent_authentication_failure, or
+// requires_action again if the gateway asks for another step. token is the
+// page's. A continuation that is not awaited is refused with
+// ErrThreeDSRefused, changing nothing.
+//
+// It also returns the confirmation's return_url ("" if none).
+func (s *Service) ContinueThreeDS(ctx context.Context, id, token string, response [][2]string) (*pay.PaymentIntent, string, error) {
+	if id == "" || token == "" || len(response) == 0 {
+		return nil, "", ErrThreeDSRefused
+	}
+	found, err := s.db.FindPaymentIntentByID(ctx, id)
+	if errors.Is(err, pay.ErrNotFound) {
+		return nil, "", ErrThreeDSRefused
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	scope := found.Scope
+	gw, err := s.gateways.For(scope.Livemode)
+	if err != nil {
+		return nil, "", err
+	}
+	var req threeDSOp
+	a, err := s.run(ctx, Plain(scope), func(ctx context.Context, st *steps) error {
+		err := st.prepare(ctx, func(tx *store.Tx) error {
+			pi, err := tx.FindPaymentIntent(ctx, scope, id)
+			if err != nil {
+				return ErrThreeDSRefused
+			}
+			a := pi.Action
+			if pi.Status != pay.StatusRequiresAction || a == nil || subtle.ConstantTimeCompare([]byte(a.Token), []byte(token)) != 1 {
+				return ErrThreeDSRefused
+			}
+			req = threeDSOp{Ref: a.Ref, XRef: a.XRef, Amount: pi.Amount, Currency: pi.Currency,
+				threeDSContext: threeDSContext{ThreeDS: true, Token: a.Token, ReturnURL: a.ReturnURL}, Response: response}
+			pi.Attempt++
+			return st.startIntentOp(ctx, tx, pi, true, "3ds", fmt.Sprintf("%s-%d", pi.ID, pi.Attempt), req)
+		})
+		if err != nil {
+			return err
+		}
+		op := st.op
+		res, callErr := req.send(ctx, gw)
+		return st.settle(ctx, func(tx *store.Tx) (any, error) {
+			return s.settleSale(ctx, tx, op, nil, res, callErr, &req.threeDSContext)
+		})
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	pi, ok := a.Object.(*pay.PaymentIntent)
+	if !ok || a.Err != nil { // a failed authentication or decline: the intent as it now is
+		pi, err = s.db.FindPaymentIntent(ctx, scope, id)
+	}
+	return pi, req.ReturnURL, err
+}
+
+// reconcileThreeDS finishes a continuation whose outcome was lost: a QUERY
+// of the sale shows whether it landed (a final state: its outcome is
+// recorded) or not (the challenge still open: the continuation is sent
+// again, which the gateway takes once).
+func (s *Service) reconcileThreeDS(ctx context.Context, gw Gateway, op *pay.GatewayOp, req threeDSOp) error {
+	q, err := gw.Query(ctx, cardstream.QueryRequest{XRef: req.XRef})
+	if err != nil {
+		return s.retryLater(ctx, op, "query failed: "+err.Error())
+	}
+	if q.State == cardstream.StateReceived {
+		res, callErr := req.send(ctx, gw)
+		return s.settleOrRetry(ctx, op, callErr, func(tx *store.Tx) (any, error) {
+			return s.settleSale(ctx, tx, op, nil, res, callErr, &req.threeDSContext)
+		})
+	}
+	return s.settleOrRetry(ctx, op, nil, func(tx *store.Tx) (any, error) {
+		return s.settleSale(ctx, tx, op, nil, q, nil, &req.threeDSContext)
+	})
+}
+
+// ThreeDSReturn is where the customer's browser goes once the 3-D Secure
+// step of pi is over: its return_url with payment_intent,
+// payment_intent_client_secret and redirect_status added, as Stripe's; ""
+// when the confirmation gave no return_url. status is the redirect_status.
+func ThreeDSReturn(pi *pay.PaymentIntent, returnURL string) (target, status string) {
+	switch pi.Status {
+	case pay.StatusSucceeded, pay.StatusRequiresCapture:
+		status = "succeeded"
+	case pay.StatusProcessing:
+		status = "processing"
+	default:
+		status = "failed"
+	}
+	if returnURL == "" {
+		return "", status
+	}
+	u, err := url.Parse(returnURL)
+	if err != nil {
+		return "", status
+	}
+	q := u.Query()
+	q.Set("payment_intent", pi.ID)
+	q.Set("payment_intent_client_secret", pi.ClientSecret)
+	q.Set("redirect_status", status)
+	u.RawQuery = q.Encode()
+	return u.String(), status
+}
