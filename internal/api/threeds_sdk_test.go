@@ -1,0 +1,296 @@
+package api_test
+
+import (
+	"context"
+	"html"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/stripe/stripe-go/v85"
+
+	"github.com/calmony/calmonypay/internal/apitest"
+)
+
+// noFollow is a client that shows redirects instead of following them.
+var noFollow = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+var (
+	hiddenInput = regexp.MustCompile(`<input type="hidden" name="([^"]*)" value="([^"]*)">`)
+	formAction  = regexp.MustCompile(`<form[^>]*method="post" action="([^"]*)"`)
+)
+
+// postForm posts fields to target without following a redirect and returns
+// the status, the Location and the body.
+func postForm(t *testing.T, target string, fields url.Values) (int, string, string) {
+	t.Helper()
+	res, err := noFollow.PostForm(target, fields)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	return res.StatusCode, res.Header.Get("Location"), string(b)
+}
+
+// acsAnswer does, without a browser, what the 3-D Secure page makes the
+// customer's browser do: open next_action's url, post its form to the ACS
+// (the sandbox's test ACS), and pick letter there. It returns the address
+// the ACS's form posts to (ours) and the fields it posts, unsent.
+func acsAnswer(t *testing.T, pageURL, letter string) (string, url.Values) {
+	t.Helper()
+	res, err := http.Get(pageURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	page := string(b)
+	csp := res.Header.Get("Content-Security-Policy")
+	m := formAction.FindStringSubmatch(page)
+	if res.StatusCode != 200 || m == nil || !strings.Contains(csp, "form-action ") || !strings.Contains(csp, "frame-ancestors 'none'") {
+		t.Fatalf("3-D Secure page %d (CSP %q): %s", res.StatusCode, csp, page)
+	}
+	acs := html.UnescapeString(m[1])
+	fields := url.Values{}
+	for _, f := range hiddenInput.FindAllStringSubmatch(page, -1) {
+		fields.Set(html.UnescapeString(f[1]), html.UnescapeString(f[2]))
+	}
+	status, _, acsPage := postForm(t, acs, fields)
+	back := formAction.FindStringSubmatch(acsPage)
+	cres := regexp.MustCompile(`name="cres" value="([^"]*:` + letter + `)"`).FindStringSubmatch(acsPage)
+	if status != 200 || back == nil || cres == nil {
+		t.Fatalf("ACS page %d: %s", status, acsPage)
+	}
+	return html.UnescapeString(back[1]), url.Values{"cres": {html.UnescapeString(cres[1])}}
+}
+
+// challenge answers pi's challenge with letter and returns where our return
+// address sends the browser.
+func challenge(t *testing.T, pi *stripe.PaymentIntent, letter string) string {
+	t.Helper()
+	if pi.Status != stripe.PaymentIntentStatusRequiresAction || pi.NextAction == nil || pi.NextAction.RedirectToURL == nil {
+		t.Fatalf("intent %s is %s with next_action %+v", pi.ID, pi.Status, pi.NextAction)
+	}
+	back, fields := acsAnswer(t, pi.NextAction.RedirectToURL.URL, letter)
+	status, loc, body := postForm(t, back, fields)
+	if status != http.StatusSeeOther {
+		t.Fatalf("return from the ACS: %d %s", status, body)
+	}
+	return loc
+}
+
+// shopReturnURL starts the shop's return_url page.
+func shopReturnURL(t *testing.T) string {
+	t.Helper()
+	shop := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		io.WriteString(w, `<!doctype html><title>Shop</title><p id="back">back at the shop: `+html.EscapeString(r.URL.Query().Get("redirect_status"))+`</p>`)
+	}))
+	t.Cleanup(shop.Close)
+	return shop.URL + "/order/7?lang=en"
+}
+
+func TestSDKThreeDSecure(t *testing.T) {
+	t.Parallel()
+	returnURL := shopReturnURL(t)
+	eachStoreWith(t, apitest.Options{AllowLocalhostURLs: true}, func(t *testing.T, srv *apitest.Server) {
+		sc := payClient(t, srv, "")
+		ctx := context.Background()
+		create := func(pm string, extra func(*stripe.PaymentIntentCreateParams)) (*stripe.PaymentIntent, error) {
+			p := &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1500), Currency: stripe.String("gbp"), PaymentMethod: stripe.String(pm),
+				Confirm: stripe.Bool(true), ReturnURL: stripe.String(returnURL)}
+			if extra != nil {
+				extra(p)
+			}
+			return sc.V1PaymentIntents.Create(ctx, p)
+		}
+		charge := func(pi *stripe.PaymentIntent) *stripe.Charge {
+			t.Helper()
+			pi, err := sc.V1PaymentIntents.Retrieve(ctx, pi.ID, nil)
+			if err != nil || pi.LatestCharge == nil {
+				t.Fatalf("intent %+v, %v", pi, err)
+			}
+			ch, err := sc.V1Charges.Retrieve(ctx, pi.LatestCharge.ID, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return ch
+		}
+
+		for _, pm := range []string{"pm_card_threeDSecure2Required", "pm_card_authenticationRequired", "pm_card_threeDSecureRequired",
+			"pm_card_authenticationRequiredOnSetup", "pm_card_authenticationRequiredSetupForOffSession"} {
+			// Challenge passed.
+			pi, err := create(pm, nil)
+			if err != nil || pi.Status != stripe.PaymentIntentStatusRequiresAction || pi.NextAction.Type != "redirect_to_url" ||
+				pi.NextAction.RedirectToURL.ReturnURL != returnURL || !strings.HasPrefix(pi.NextAction.RedirectToURL.URL, srv.URL+"/3ds/"+pi.ID+"?token=") {
+				t.Fatalf("%s: %+v, %v", pm, pi, err)
+			}
+			loc := challenge(t, pi, "Y")
+			u, _ := url.Parse(loc)
+			if q := u.Query(); !strings.HasPrefix(loc, strings.Split(returnURL, "?")[0]+"?") || q.Get("lang") != "en" || q.Get("payment_intent") != pi.ID ||
+				q.Get("payment_intent_client_secret") != pi.ClientSecret || q.Get("redirect_status") != "succeeded" {
+				t.Errorf("%s: sent back to %s", pm, loc)
+			}
+			got, err := sc.V1PaymentIntents.Retrieve(ctx, pi.ID, &stripe.PaymentIntentRetrieveParams{ClientSecret: stripe.String(pi.ClientSecret)})
+			if err != nil || got.Status != stripe.PaymentIntentStatusSucceeded || got.AmountReceived != 1500 || got.NextAction != nil {
+				t.Fatalf("%s after the challenge: %+v, %v", pm, got, err)
+			}
+			tds := charge(got).PaymentMethodDetails.Card.ThreeDSecure
+			if tds == nil || tds.Result != "authenticated" || tds.AuthenticationFlow != "challenge" || tds.ElectronicCommerceIndicator != "05" || tds.Version != "2.2.0" {
+				t.Errorf("%s: three_d_secure %+v", pm, tds)
+			}
+		}
+
+		// Challenge failed.
+		pi, err := create("pm_card_threeDSecure2Required", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		back, fields := acsAnswer(t, pi.NextAction.RedirectToURL.URL, "N")
+		status, loc, _ := postForm(t, back, fields)
+		if u, _ := url.Parse(loc); status != http.StatusSeeOther || u.Query().Get("redirect_status") != "failed" {
+			t.Errorf("failed challenge: %d %s", status, loc)
+		}
+		got, err := sc.V1PaymentIntents.Retrieve(ctx, pi.ID, nil)
+		if err != nil || got.Status != stripe.PaymentIntentStatusRequiresPaymentMethod || got.LastPaymentError == nil ||
+			got.LastPaymentError.Code != "payment_intent_authentication_failure" {
+			t.Fatalf("after a failed challenge: %+v, %v", got, err)
+		}
+		if tds := charge(got).PaymentMethodDetails.Card.ThreeDSecure; tds == nil || tds.Result != "failed" {
+			t.Errorf("failed challenge's three_d_secure: %+v", tds)
+		}
+		// The same answer again (a replay), and a forged one: refused, nothing changes.
+		for _, f := range []url.Values{fields, {"cres": {"forged:Y"}}} {
+			if status, _, _ := postForm(t, back, f); status != http.StatusBadRequest {
+				t.Errorf("replayed continuation: %d", status)
+			}
+		}
+		if again, _ := sc.V1PaymentIntents.Retrieve(ctx, pi.ID, nil); again.Status != got.Status || again.LatestCharge.ID != got.LatestCharge.ID {
+			t.Errorf("a replay changed the intent: %+v", again)
+		}
+		// It can be confirmed again, and passes this time.
+		pi, err = sc.V1PaymentIntents.Confirm(ctx, pi.ID, &stripe.PaymentIntentConfirmParams{ReturnURL: stripe.String(returnURL)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if loc := challenge(t, pi, "Y"); !strings.Contains(loc, "redirect_status=succeeded") {
+			t.Errorf("second attempt: %s", loc)
+		}
+
+		// Frictionless: authenticated inside the confirm call.
+		pi, err = create("pm_card_threeDSecureOptional", nil)
+		if err != nil || pi.Status != stripe.PaymentIntentStatusSucceeded || pi.NextAction != nil {
+			t.Fatalf("frictionless: %+v, %v", pi, err)
+		}
+		if tds := charge(pi).PaymentMethodDetails.Card.ThreeDSecure; tds == nil || tds.Result != "authenticated" || tds.AuthenticationFlow != "frictionless" {
+			t.Errorf("frictionless three_d_secure: %+v", tds)
+		}
+		// Not enrolled (4242 with request_three_d_secure=any): no challenge.
+		pi, err = create("pm_card_visa", func(p *stripe.PaymentIntentCreateParams) {
+			p.PaymentMethodOptions = &stripe.PaymentIntentCreatePaymentMethodOptionsParams{
+				Card: &stripe.PaymentIntentCreatePaymentMethodOptionsCardParams{RequestThreeDSecure: stripe.String("any")}}
+		})
+		if err != nil || pi.Status != stripe.PaymentIntentStatusSucceeded || pi.PaymentMethodOptions.Card.RequestThreeDSecure != "any" {
+			t.Fatalf("not enrolled: %+v, %v", pi, err)
+		}
+		if tds := charge(pi).PaymentMethodDetails.Card.ThreeDSecure; tds == nil || tds.Result != "not_supported" || tds.ResultReason != "card_not_enrolled" {
+			t.Errorf("not enrolled three_d_secure: %+v", tds)
+		}
+		// An ordinary card is not challenged, and shows no 3-D Secure.
+		pi, err = create("pm_card_visa", nil)
+		if err != nil || pi.Status != stripe.PaymentIntentStatusSucceeded || charge(pi).PaymentMethodDetails.Card.ThreeDSecure != nil {
+			t.Fatalf("pm_card_visa: %+v, %v", pi, err)
+		}
+		// request_three_d_secure=challenge challenges even the frictionless card.
+		pi, err = create("pm_card_threeDSecureOptional", func(p *stripe.PaymentIntentCreateParams) {
+			p.PaymentMethodOptions = &stripe.PaymentIntentCreatePaymentMethodOptionsParams{
+				Card: &stripe.PaymentIntentCreatePaymentMethodOptionsCardParams{RequestThreeDSecure: stripe.String("challenge")}}
+		})
+		if err != nil || pi.Status != stripe.PaymentIntentStatusRequiresAction {
+			t.Fatalf("challenge requested: %+v, %v", pi, err)
+		}
+
+		// Without return_url: use_stripe_sdk, and the page ends on ours.
+		pi, err = sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1500), Currency: stripe.String("gbp"),
+			PaymentMethod: stripe.String("pm_card_authenticationRequired"), Confirm: stripe.Bool(true)})
+		if err != nil || pi.Status != stripe.PaymentIntentStatusRequiresAction || pi.NextAction.Type != "use_stripe_sdk" || pi.NextAction.UseStripeSDK == nil {
+			t.Fatalf("without return_url: %+v, %v", pi, err)
+		}
+
+		// Tampering: a wrong token, a wrong client secret.
+		pi, err = create("pm_card_authenticationRequired", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		page := pi.NextAction.RedirectToURL.URL
+		if res, err := http.Get(page[:len(page)-4] + "AAAA"); err != nil || res.StatusCode != http.StatusNotFound {
+			t.Errorf("page with a wrong token: %v %v", res.StatusCode, err)
+		}
+		back, fields = acsAnswer(t, page, "Y")
+		if status, _, _ := postForm(t, strings.Replace(back, "token=", "token=x", 1), fields); status != http.StatusBadRequest {
+			t.Errorf("return with a wrong token: %d", status)
+		}
+		if _, err := sc.V1PaymentIntents.Retrieve(ctx, pi.ID, &stripe.PaymentIntentRetrieveParams{ClientSecret: stripe.String(pi.ClientSecret + "x")}); stripeErr(t, err).Param != "client_secret" {
+			t.Errorf("tampered client secret: %v", err)
+		}
+		if got, _ := sc.V1PaymentIntents.Retrieve(ctx, pi.ID, nil); got.Status != stripe.PaymentIntentStatusRequiresAction {
+			t.Errorf("tampering changed the intent: %s", got.Status)
+		}
+
+		// Off-session: authentication_required, then on-session later.
+		pi, err = create("pm_card_authenticationRequired", func(p *stripe.PaymentIntentCreateParams) { p.OffSession, p.ReturnURL = stripe.Bool(true), nil })
+		se := stripeErr(t, err)
+		if se.Code != "authentication_required" || se.DeclineCode != "authentication_required" || se.PaymentIntent == nil ||
+			se.PaymentIntent.Status != stripe.PaymentIntentStatusRequiresPaymentMethod {
+			t.Fatalf("off-session: %+v", se)
+		}
+		pi, err = sc.V1PaymentIntents.Confirm(ctx, se.PaymentIntent.ID, &stripe.PaymentIntentConfirmParams{ReturnURL: stripe.String(returnURL)})
+		if err != nil || pi.Status != stripe.PaymentIntentStatusRequiresAction {
+			t.Fatalf("on-session after off-session: %+v, %v", pi, err)
+		}
+
+		// Set up once (setup_future_usage=off_session), then exempt.
+		cus, err := sc.V1Customers.Create(ctx, &stripe.CustomerCreateParams{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pi, err = create("pm_card_authenticationRequiredOnSetup", func(p *stripe.PaymentIntentCreateParams) {
+			p.Customer, p.SetupFutureUsage = stripe.String(cus.ID), stripe.String("off_session")
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		saved := pi.PaymentMethod.ID
+		offSession := func(pm string) (*stripe.PaymentIntent, error) {
+			return sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(900), Currency: stripe.String("gbp"),
+				Customer: stripe.String(cus.ID), PaymentMethod: stripe.String(pm), Confirm: stripe.Bool(true), OffSession: stripe.Bool(true)})
+		}
+		if _, err := offSession(saved); stripeErr(t, err).Code != "authentication_required" {
+			t.Errorf("off-session before the set-up: %v", err)
+		}
+		if loc := challenge(t, pi, "Y"); !strings.Contains(loc, "redirect_status=succeeded") {
+			t.Fatalf("set-up payment: %s", loc)
+		}
+		if pi, err := offSession(saved); err != nil || pi.Status != stripe.PaymentIntentStatusSucceeded {
+			t.Errorf("off-session after the set-up: %+v, %v", pi, err)
+		}
+		if pi, err := offSession("pm_card_authenticationRequiredSetupForOffSession"); err != nil || pi.Status != stripe.PaymentIntentStatusSucceeded {
+			t.Errorf("off-session, already set up: %+v, %v", pi, err)
+		}
+
+		counts := map[string]int{}
+		for ev, err := range sc.V1Events.List(ctx, &stripe.EventListParams{}).All(ctx) {
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts[string(ev.Type)]++
+		}
+		if counts["payment_intent.requires_action"] < 10 {
+			t.Errorf("events: %v", counts)
+		}
+	})
+}
