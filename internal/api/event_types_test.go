@@ -94,6 +94,9 @@ func emitEveryEventType(t *testing.T, srv *apitest.Server) {
 		PaymentMethod: stripe.String(pm.ID), CaptureMethod: stripe.String("manual"), Confirm: stripe.Bool(true)})
 	must(auth, err)
 	must(sc.V1PaymentIntents.Cancel(ctx, auth.ID, nil))
+	// A card that needs 3-D Secure: payment_intent.requires_action.
+	must(sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"),
+		PaymentMethod: stripe.String("pm_card_threeDSecure2Required"), Confirm: stripe.Bool(true)}))
 	must(sc.V1PaymentMethods.Detach(ctx, pm.ID, nil))
 	must(sc.V1Customers.Delete(ctx, cus.ID, nil))
 

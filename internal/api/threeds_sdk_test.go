@@ -77,11 +77,21 @@ func challenge(t *testing.T, pi *stripe.PaymentIntent, letter string) string {
 		t.Fatalf("intent %s is %s with next_action %+v", pi.ID, pi.Status, pi.NextAction)
 	}
 	back, fields := acsAnswer(t, pi.NextAction.RedirectToURL.URL, letter)
-	status, loc, body := postForm(t, back, fields)
-	if status != http.StatusSeeOther {
+	return onward(t, back, fields)
+}
+
+var continueLink = regexp.MustCompile(`<a id="continue" href="([^"]*)">`)
+
+// onward posts the ACS's answer to our return address and returns where
+// the page it answers sends the browser on to.
+func onward(t *testing.T, back string, fields url.Values) string {
+	t.Helper()
+	status, _, body := postForm(t, back, fields)
+	m := continueLink.FindStringSubmatch(body)
+	if status != http.StatusOK || m == nil || !strings.Contains(body, `http-equiv="refresh"`) {
 		t.Fatalf("return from the ACS: %d %s", status, body)
 	}
-	return loc
+	return html.UnescapeString(m[1])
 }
 
 // shopReturnURL starts the shop's return_url page.
@@ -151,9 +161,8 @@ func TestSDKThreeDSecure(t *testing.T) {
 			t.Fatal(err)
 		}
 		back, fields := acsAnswer(t, pi.NextAction.RedirectToURL.URL, "N")
-		status, loc, _ := postForm(t, back, fields)
-		if u, _ := url.Parse(loc); status != http.StatusSeeOther || u.Query().Get("redirect_status") != "failed" {
-			t.Errorf("failed challenge: %d %s", status, loc)
+		if u, _ := url.Parse(onward(t, back, fields)); u.Query().Get("redirect_status") != "failed" {
+			t.Errorf("failed challenge: sent to %s", u)
 		}
 		got, err := sc.V1PaymentIntents.Retrieve(ctx, pi.ID, nil)
 		if err != nil || got.Status != stripe.PaymentIntentStatusRequiresPaymentMethod || got.LastPaymentError == nil ||

@@ -79,6 +79,25 @@ func (h *Pages) threeDSPageHandler(w http.ResponseWriter, r *http.Request) {
 	w.Write(body.Bytes())
 }
 
+var onwardPage = template.Must(template.New("onward").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<meta http-equiv="refresh" content="0; url={{.}}"><title>Returning to the shop</title></head>
+<body><main><h1>Returning to the shop</h1><p><a id="continue" href="{{.}}">Continue</a></p></main></body></html>
+`))
+
+// writeOnwardPage sends the browser on to target (the shop's return_url)
+// with a page rather than a redirect: the browser came here posting the
+// ACS's form, and a redirect answering a form is held to the ACS page's
+// form-action policy, which need not allow the shop.
+func writeOnwardPage(w http.ResponseWriter, target string) {
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Referrer-Policy", "no-referrer")
+	hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'")
+	onwardPage.Execute(w, target)
+}
+
 // maxThreeDSFields bounds the fields an ACS posts back (a CRes is one or
 // two).
 const maxThreeDSFields = 20
@@ -129,7 +148,7 @@ func (h *Pages) threeDSReturn(w http.ResponseWriter, r *http.Request) {
 	}
 	target, status := payments.ThreeDSReturn(pi, returnURL)
 	if target != "" {
-		http.Redirect(w, r, target, http.StatusSeeOther)
+		writeOnwardPage(w, target)
 		return
 	}
 	switch status {
