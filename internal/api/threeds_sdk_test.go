@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"encoding/json"
 	"html"
 	"io"
 	"net/http"
@@ -300,6 +301,66 @@ func TestSDKThreeDSecure(t *testing.T) {
 		}
 		if counts["payment_intent.requires_action"] < 10 {
 			t.Errorf("events: %v", counts)
+		}
+	})
+}
+
+// TestSubscriptionThreeDSecure: a subscription whose first payment needs
+// authentication is incomplete, its invoice open with its payment intent in
+// requires_action (the invoice's confirmation_secret); authenticating it
+// pays the invoice and activates the subscription. Its renewals are
+// off-session and the card, set up by that payment, is exempt.
+func TestSubscriptionThreeDSecure(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
+		sc := payClient(t, srv, "")
+		ctx := context.Background()
+		f := newInvoiceFixture(t, sc, "pm_card_authenticationRequiredOnSetup")
+		price := monthlyPrice(t, sc, 1000, "month")
+		params := &stripe.SubscriptionCreateParams{Customer: stripe.String(f.cus.ID), Items: []*stripe.SubscriptionCreateItemParams{{Price: stripe.String(price.ID)}}}
+		params.AddExpand("latest_invoice.confirmation_secret")
+		sub, err := sc.V1Subscriptions.Create(ctx, params)
+		if err != nil {
+			t.Fatal(err)
+		}
+		inv := sub.LatestInvoice
+		if sub.Status != stripe.SubscriptionStatusIncomplete || inv == nil || inv.Status != stripe.InvoiceStatusOpen || inv.ConfirmationSecret == nil {
+			t.Fatalf("subscription %s, invoice %+v", sub.Status, inv)
+		}
+		piID, _, _ := strings.Cut(inv.ConfirmationSecret.ClientSecret, "_secret_")
+		pi, err := sc.V1PaymentIntents.Retrieve(ctx, piID, nil)
+		if err != nil || pi.Status != stripe.PaymentIntentStatusRequiresAction || pi.NextAction == nil || pi.NextAction.Type != "use_stripe_sdk" {
+			t.Fatalf("first payment %+v, %v", pi, err)
+		}
+		var raw struct {
+			NextAction struct {
+				UseStripeSDK struct {
+					StripeJS string `json:"stripe_js"`
+				} `json:"use_stripe_sdk"`
+			} `json:"next_action"`
+		}
+		if err := json.Unmarshal(pi.LastResponse.RawJSON, &raw); err != nil || raw.NextAction.UseStripeSDK.StripeJS == "" {
+			t.Fatalf("use_stripe_sdk: %s", pi.LastResponse.RawJSON)
+		}
+		back, fields := acsAnswer(t, raw.NextAction.UseStripeSDK.StripeJS, "Y")
+		if status, _, body := postForm(t, back, fields); status != http.StatusOK || !strings.Contains(body, "Payment authenticated") {
+			t.Fatalf("return without return_url: %d %s", status, body)
+		}
+		got, err := sc.V1Subscriptions.Retrieve(ctx, sub.ID, nil)
+		if err != nil || got.Status != stripe.SubscriptionStatusActive {
+			t.Fatalf("after authenticating: %+v, %v", got, err)
+		}
+		paid, err := sc.V1Invoices.Retrieve(ctx, inv.ID, nil)
+		if err != nil || paid.Status != stripe.InvoiceStatusPaid || paid.AmountPaid != inv.AmountDue {
+			t.Fatalf("invoice after authenticating: %+v, %v", paid, err)
+		}
+		// The card was authenticated for off-session use: an off-session
+		// payment with it (as a renewal's) goes through.
+		pm := pi.PaymentMethod.ID
+		off, err := sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"),
+			Customer: stripe.String(f.cus.ID), PaymentMethod: stripe.String(pm), Confirm: stripe.Bool(true), OffSession: stripe.Bool(true)})
+		if err != nil || off.Status != stripe.PaymentIntentStatusSucceeded {
+			t.Errorf("off-session after the subscription's first payment: %+v, %v", off, err)
 		}
 	})
 }
