@@ -47,7 +47,7 @@ func TestThreeDSecureInBrowser(t *testing.T) {
 			if loc := tab.Location(); !strings.HasPrefix(loc, srv.SandboxURL+"/acs/") {
 				t.Errorf("%s: the ACS is at %s", tt.pm, loc)
 			}
-			tab.Do(chromedp.Click(chromedp.CSS(`button[value$=":`+tt.letter+`"]`)))
+			tab.Do(chromedp.Click(chromedp.CSS(`button[value$=":` + tt.letter + `"]`)))
 			if got := tab.Text("#back"); got != "back at the shop: "+tt.redirect {
 				t.Errorf("%s: the shop shows %q", tt.pm, got)
 			}

@@ -364,3 +364,53 @@ func TestSubscriptionThreeDSecure(t *testing.T) {
 		}
 	})
 }
+
+// TestThreeDSContinuationCrash kills the 3-D Secure continuation after it
+// was recorded and before it reached the gateway, then after the gateway
+// answered and before the answer was recorded: the intent stays
+// processing, the ACS's answer posted again is refused (nothing sent), and
+// the reconciler finishes the continuation (sending it, or finding with a
+// QUERY that it landed) with exactly one authorisation at the gateway.
+func TestThreeDSContinuationCrash(t *testing.T) {
+	t.Parallel()
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			if db == "postgres" && testing.Short() {
+				t.Skip()
+			}
+			rig := newFaultRig(t, db == "postgres", apitest.Options{AllowLocalhostURLs: true})
+			ctx := context.Background()
+			for i, point := range []string{"prepared", "called"} {
+				pi, err := rig.sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1500), Currency: stripe.String("gbp"),
+					PaymentMethod: stripe.String("pm_card_threeDSecure2Required"), Confirm: stripe.Bool(true), ReturnURL: stripe.String("https://shop.example/done")})
+				if err != nil || pi.Status != stripe.PaymentIntentStatusRequiresAction {
+					t.Fatalf("%s: %+v, %v", point, pi, err)
+				}
+				back, fields := acsAnswer(t, pi.NextAction.RedirectToURL.URL, "Y")
+				rig.armed.Store(point)
+				if status, _, _ := postForm(t, back, fields); status != http.StatusInternalServerError {
+					t.Errorf("%s: crashed continuation answered %d", point, status)
+				}
+				if got, _ := rig.sc.V1PaymentIntents.Retrieve(ctx, pi.ID, nil); got.Status != stripe.PaymentIntentStatusProcessing {
+					t.Errorf("%s: after the crash the intent is %s", point, got.Status)
+				}
+				if status, _, _ := postForm(t, back, fields); status != http.StatusBadRequest {
+					t.Errorf("%s: the answer posted again: %d", point, status)
+				}
+				rig.later(t)
+				got, err := rig.sc.V1PaymentIntents.Retrieve(ctx, pi.ID, nil)
+				if err != nil || got.Status != stripe.PaymentIntentStatusSucceeded || got.AmountReceived != 1500 {
+					t.Fatalf("%s: reconciled intent %+v, %v", point, got, err)
+				}
+				ch, err := rig.sc.V1Charges.Retrieve(ctx, got.LatestCharge.ID, nil)
+				if err != nil || ch.PaymentMethodDetails.Card.ThreeDSecure == nil || ch.PaymentMethodDetails.Card.ThreeDSecure.Result != "authenticated" {
+					t.Errorf("%s: charge %+v, %v", point, ch, err)
+				}
+				if _, approved := rig.gw.counts("3DS"); approved != i+1 {
+					t.Errorf("%s: %d continuations approved at the gateway, want %d", point, approved, i+1)
+				}
+			}
+		})
+	}
+}
