@@ -414,3 +414,66 @@ func TestThreeDSContinuationCrash(t *testing.T) {
 		})
 	}
 }
+
+// TestCheckoutThreeDSecure: Stripe's 3-D Secure test cards typed on the
+// sandbox's hosted payment page are challenged there (the test ACS), and
+// the callback records the result: the charge shows three_d_secure; a
+// failed challenge is a decline that leaves the session open.
+func TestCheckoutThreeDSecure(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
+		sc := payClient(t, srv, "")
+		ctx := context.Background()
+		b := newBrowser(t)
+		for _, tt := range []struct {
+			letter string
+			paid   bool
+		}{{"N", false}, {"Y", true}} {
+			sess := newSession(t, sc, 1800, nil)
+			status, _, body := b.page("GET", sess.URL, nil)
+			if status != 200 {
+				t.Fatalf("checkout page %d", status)
+			}
+			action, fields := b.form(sess.URL, body)
+			_, _, body = b.page("POST", action, fields)
+			cardAction, card := b.form(action, body)
+			card.Set("cardNumber", "4000 0027 6000 3184")
+			card.Set("cardExpiryMonth", "12")
+			card.Set("cardExpiryYear", "34")
+			card.Set("cardCVV", "123")
+			card.Set("op", "pay")
+			_, hdr, acs := b.page("POST", cardAction, card)
+			cres := regexp.MustCompile(`name="cres" value="([^"]*:` + tt.letter + `)"`).FindStringSubmatch(acs)
+			if cres == nil || !strings.Contains(acs, "3-D Secure test ACS") || !strings.Contains(hdr.Get("Content-Security-Policy"), srv.SandboxURL) {
+				t.Fatalf("%s: the hosted page shows no challenge (CSP %q):\n%s", tt.letter, hdr.Get("Content-Security-Policy"), acs)
+			}
+			acsAction, _ := b.form(cardAction, acs)
+			_, _, body = b.page("POST", acsAction, url.Values{"cres": {html.UnescapeString(cres[1])}})
+			back, result := b.form(acsAction, body)
+			status, hdr, _ = b.page("POST", back, result)
+			got, err := sc.V1CheckoutSessions.Retrieve(ctx, sess.ID, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !tt.paid {
+				if result.Get("responseCode") != "65803" || got.Status != stripe.CheckoutSessionStatusOpen || got.PaymentIntent != nil {
+					t.Errorf("failed challenge: response %s, session %s, %d %s", result.Get("responseCode"), got.Status, status, hdr.Get("Location"))
+				}
+				continue
+			}
+			if status != http.StatusSeeOther || !strings.HasPrefix(hdr.Get("Location"), "https://shop.example.com/thanks") ||
+				got.Status != stripe.CheckoutSessionStatusComplete || got.PaymentIntent == nil {
+				t.Fatalf("passed challenge: %d %s, session %+v", status, hdr.Get("Location"), got)
+			}
+			pi, err := sc.V1PaymentIntents.Retrieve(ctx, got.PaymentIntent.ID, nil)
+			if err != nil || pi.Status != stripe.PaymentIntentStatusSucceeded {
+				t.Fatalf("payment %+v, %v", pi, err)
+			}
+			ch, err := sc.V1Charges.Retrieve(ctx, pi.LatestCharge.ID, nil)
+			if tds := ch.PaymentMethodDetails.Card.ThreeDSecure; err != nil || tds == nil || tds.Result != "authenticated" || tds.ElectronicCommerceIndicator != "05" ||
+				ch.PaymentMethodDetails.Card.Last4 != "3184" {
+				t.Errorf("charge %+v, %v", ch.PaymentMethodDetails.Card, err)
+			}
+		}
+	})
+}

@@ -401,7 +401,11 @@ func (s *Service) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayO
 		}
 	}
 	ch := newCharge(pi, pm, res)
-	ch.Card.ThreeDSecure = threeDSResult(res, op.Kind == "3ds")
+	flow := "frictionless"
+	if op.Kind == "3ds" {
+		flow = "challenge"
+	}
+	ch.Card.ThreeDSecure = threeDSResult(res, flow)
 	if !res.Approved() {
 		e := DeclineError(res)
 		if res.ResponseCode == cardstream.Code3DSResultNotAccepted || op.Kind == "3ds" && res.Outcome == cardstream.OutcomeThreeDSRequired ||

@@ -245,3 +245,21 @@ func HostedStandIn(number string) (standIn string, decline, ok bool) {
 	}
 	return "", false, false
 }
+
+// HostedStandInChallenge reports whether a test gateway's hosted page
+// challenges one of Stripe's test card numbers typed into it
+// (sandbox.Options.StandInChallenge): Stripe's cards that require 3-D
+// Secure show the simulator's test ACS there, where the shopper passes or
+// fails the challenge.
+func HostedStandInChallenge(number string) bool {
+	for _, c := range testCards {
+		if c.number == number {
+			switch c.threeDS {
+			case pay.TestThreeDSRequired, pay.TestThreeDSOnSetup, pay.TestThreeDSSetUp:
+				return true
+			}
+			return false
+		}
+	}
+	return false
+}

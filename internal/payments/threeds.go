@@ -64,20 +64,17 @@ func AuthenticationFailure() *pay.Error {
 }
 
 // threeDSResult is the 3-D Secure result a gateway answer carries, as
-// Stripe's charge shows it; nil when no 3-D Secure ran. challenged says the
-// customer went through a challenge.
-func threeDSResult(res *cardstream.Result, challenged bool) *pay.ThreeDSecureResult {
+// Stripe's charge shows it; nil when no 3-D Secure ran. flow is challenge,
+// frictionless, or "" when not known (the hosted page's).
+func threeDSResult(res *cardstream.Result, flow string) *pay.ThreeDSecureResult {
 	letter := res.ThreeDSAuthenticated
 	if letter == "" {
 		return nil
 	}
 	r := &pay.ThreeDSecureResult{Letter: letter, ECI: res.Fields.Get("threeDSECI"), TransactionID: res.Fields.Get("threeDSXID"),
-		Version: res.Fields.Get("threeDSVersion"), AuthenticationFlow: "frictionless"}
+		Version: res.Fields.Get("threeDSVersion"), AuthenticationFlow: flow}
 	if r.Version == "" {
 		r.Version = res.Fields.Get("threeDSDetails[version]")
-	}
-	if challenged {
-		r.AuthenticationFlow = "challenge"
 	}
 	switch letter {
 	case "Y":
