@@ -103,7 +103,8 @@ func (s *Server) readConfirmOptions(p *params) payments.ConfirmParams {
 		}
 	}
 	o.ReturnURL = s.checkURL(p, "return_url", false)
-	p.Ignore("mandate_data", "use_stripe_sdk", "error_on_requires_action")
+	o.ErrorOnRequiresAction, _ = p.Bool("error_on_requires_action")
+	p.Ignore("mandate_data", "use_stripe_sdk")
 	return o
 }
 

@@ -231,6 +231,42 @@ func TestSDKThreeDSecure(t *testing.T) {
 			t.Fatalf("without return_url: %+v, %v", pi, err)
 		}
 
+		// A continuation for another intent (A's answer at B's address):
+		// refused by the gateway, nothing changes; each then completes.
+		a, errA := create("pm_card_threeDSecure2Required", nil)
+		b, errB := create("pm_card_threeDSecure2Required", func(p *stripe.PaymentIntentCreateParams) { p.CaptureMethod = stripe.String("manual") })
+		if errA != nil || errB != nil {
+			t.Fatal(errA, errB)
+		}
+		_, answerA := acsAnswer(t, a.NextAction.RedirectToURL.URL, "Y")
+		backB, _ := acsAnswer(t, b.NextAction.RedirectToURL.URL, "Y")
+		if status, loc, _ := postForm(t, backB, answerA); status != http.StatusSeeOther || loc != b.NextAction.RedirectToURL.URL {
+			t.Errorf("A's answer at B's address: %d %s", status, loc)
+		}
+		for _, pi := range []*stripe.PaymentIntent{a, b} {
+			if got, _ := sc.V1PaymentIntents.Retrieve(ctx, pi.ID, nil); got.Status != stripe.PaymentIntentStatusRequiresAction || got.LatestCharge != nil {
+				t.Errorf("after a crossed answer %s is %s", pi.ID, got.Status)
+			}
+		}
+		if loc := challenge(t, a, "Y"); !strings.Contains(loc, "redirect_status=succeeded") {
+			t.Errorf("A: %s", loc)
+		}
+		if loc := challenge(t, b, "A"); !strings.Contains(loc, "redirect_status=succeeded") {
+			t.Errorf("B: %s", loc)
+		}
+		if got, _ := sc.V1PaymentIntents.Retrieve(ctx, b.ID, nil); got.Status != stripe.PaymentIntentStatusRequiresCapture || got.AmountCapturable != 1500 {
+			t.Errorf("manual capture after 3-D Secure: %s %d", got.Status, got.AmountCapturable)
+		} else if tds := charge(got).PaymentMethodDetails.Card.ThreeDSecure; tds.Result != "attempt_acknowledged" || tds.ElectronicCommerceIndicator != "06" {
+			t.Errorf("attempted: %+v", tds)
+		}
+
+		// error_on_requires_action: authentication_required instead.
+		_, err = create("pm_card_authenticationRequired", func(p *stripe.PaymentIntentCreateParams) { p.ErrorOnRequiresAction = stripe.Bool(true) })
+		if se := stripeErr(t, err); se.Code != "authentication_required" || se.PaymentIntent == nil ||
+			se.PaymentIntent.Status != stripe.PaymentIntentStatusRequiresPaymentMethod {
+			t.Errorf("error_on_requires_action: %+v", se)
+		}
+
 		// Tampering: a wrong token, a wrong client secret.
 		pi, err = create("pm_card_authenticationRequired", nil)
 		if err != nil {

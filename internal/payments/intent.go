@@ -32,6 +32,9 @@ type ConfirmParams struct {
 	// RequestThreeDS is payment_method_options[card][request_three_d_secure],
 	// if sent: automatic, any or challenge.
 	RequestThreeDS *string
+	// ErrorOnRequiresAction (error_on_requires_action) fails the payment
+	// with authentication_required instead of waiting in requires_action.
+	ErrorOnRequiresAction bool
 }
 
 // CreatePaymentIntent creates a payment intent from upd (Amount and
@@ -187,6 +190,7 @@ type saleOp struct {
 // return_url.
 type threeDSContext struct {
 	ThreeDS     bool   `json:"three_ds,omitempty"`
+	NoAction    bool   `json:"no_action,omitempty"` // error_on_requires_action
 	Token       string `json:"three_ds_token,omitempty"`
 	RedirectURL string `json:"three_ds_redirect_url,omitempty"`
 	ReturnURL   string `json:"return_url,omitempty"`
@@ -286,7 +290,7 @@ func (s *Service) confirm(ctx context.Context, st *steps, id string, opts Confir
 		}
 		req = newSaleOp(pi, pm, opts)
 		if req.ThreeDS && s.publicURL != "" {
-			req.Token, req.ReturnURL = pay.RandomString(32), opts.ReturnURL
+			req.Token, req.ReturnURL, req.NoAction = pay.RandomString(32), opts.ReturnURL, opts.ErrorOnRequiresAction
 			req.RedirectURL = s.publicURL + pay.ThreeDSPagePath + pi.ID + "/return?token=" + req.Token
 		} else {
 			req.ThreeDS = false
@@ -383,7 +387,7 @@ func (s *Service) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayO
 	if err := finishOp(ctx, tx, op, pay.OpDone, res.Outcome.String()); err != nil {
 		return nil, err
 	}
-	if res.ResponseCode == cardstream.Code3DSAuthRequired && res.ThreeDS != nil && res.ThreeDS.Ref != "" && tds != nil && tds.Token != "" {
+	if res.ResponseCode == cardstream.Code3DSAuthRequired && res.ThreeDS != nil && res.ThreeDS.Ref != "" && tds != nil && tds.Token != "" && !tds.NoAction {
 		return s.requireAction(ctx, tx, op, pi, res, tds)
 	}
 	if op.Kind == "3ds" && (res.ResponseCode == cardstream.Code3DSError || res.Outcome == cardstream.OutcomeGatewayError) && pi.Action != nil {

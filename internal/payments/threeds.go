@@ -111,8 +111,18 @@ func (o threeDSOp) send(ctx context.Context, gw Gateway) (*cardstream.Result, er
 	for _, f := range o.Response {
 		resp = append(resp, cardstream.Field{Name: f[0], Value: f[1]})
 	}
-	return gw.ContinueThreeDS(ctx, cardstream.ThreeDSContinueRequest{Ref: o.Ref, Response: resp,
-		Expect: cardstream.Expectation{Amount: o.Amount, CurrencyCode: CurrencyNumeric(o.Currency)}})
+	res, err := gw.ContinueThreeDS(ctx, cardstream.ThreeDSContinueRequest{Ref: o.Ref, Response: resp})
+	if err != nil || !res.Approved() {
+		// A refusal (a garbled or crossed answer, an expired challenge)
+		// echoes only what was sent: there is no amount to check.
+		return res, err
+	}
+	// An authorisation must be of this payment: else its outcome is
+	// unknown to us (the reconciler's QUERY, then an operator).
+	if err := res.Match(cardstream.Expectation{Amount: o.Amount, CurrencyCode: CurrencyNumeric(o.Currency), XRef: o.XRef}); err != nil {
+		return nil, fmt.Errorf("3-D Secure continuation: %w", err)
+	}
+	return res, nil
 }
 
 // ContinueThreeDS sends what the ACS posted back to the 3-D Secure page
