@@ -2,6 +2,7 @@ package api_test
 
 import (
 	"context"
+	"fmt"
 	"net/url"
 	"strings"
 	"testing"
@@ -65,6 +66,51 @@ func TestThreeDSecureInBrowser(t *testing.T) {
 			if got := tab.Text("h1"); got != "Authentication not found" {
 				t.Errorf("%s: the page again shows %q", tt.pm, got)
 			}
+		}
+	})
+}
+
+// TestHostedInvoiceThreeDSecureInBrowser pays an invoice from its hosted
+// page with Stripe's 4000002760003184 in a real headless Chromium: the
+// gateway's hosted page shows its test ACS, the customer first fails the
+// challenge (back on the invoice page, still open), then passes it (paid),
+// and the charge keeps the 3-D Secure result.
+func TestHostedInvoiceThreeDSecureInBrowser(t *testing.T) {
+	t.Parallel()
+	eachStore(t, func(t *testing.T, srv *apitest.Server) {
+		sc := payClient(t, srv, "")
+		ctx := context.Background()
+		inv := manualInvoice(t, sc)
+		tab := browsertest.New(t, 60*time.Second)
+		tab.Do(chromedp.Navigate(inv.HostedInvoiceURL))
+		for _, tt := range []struct{ letter, landing string }{{"R", "?payment=declined"}, {"Y", "?payment=paid"}} {
+			tab.Do(chromedp.Click(chromedp.CSS("#pay")), chromedp.WaitVisible(chromedp.CSS("#cardNumber")))
+			tab.Do(
+				chromedp.SendKeys(chromedp.CSS("#cardNumber"), "4000 0027 6000 3184"),
+				chromedp.SetValue(chromedp.CSS("#cardExpiryMonth"), "12"),
+				chromedp.SendKeys(chromedp.CSS("#cardExpiryYear"), fmt.Sprint(time.Now().Year()%100+2)),
+				chromedp.SendKeys(chromedp.CSS("#cardCVV"), "123"),
+				chromedp.Click(chromedp.CSS(`button[value="pay"]`)),
+			)
+			if got := tab.Text("h1"); got != "3-D Secure test ACS" {
+				t.Fatalf("%s: after Pay the browser shows %q", tt.letter, got)
+			}
+			tab.Do(chromedp.Click(chromedp.CSS(`button[value$=":`+tt.letter+`"]`)), chromedp.WaitVisible(chromedp.CSS("#notice")))
+			if loc := tab.Location(); loc != inv.HostedInvoiceURL+tt.landing {
+				t.Errorf("%s: landed on %s", tt.letter, loc)
+			}
+		}
+		got, err := sc.V1Invoices.Retrieve(ctx, inv.ID, nil)
+		if err != nil || got.Status != stripe.InvoiceStatusPaid || got.Payments == nil || len(got.Payments.Data) != 1 {
+			t.Fatalf("invoice %+v, %v", got, err)
+		}
+		pi, err := sc.V1PaymentIntents.Retrieve(ctx, got.Payments.Data[0].Payment.PaymentIntent.ID, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, err := sc.V1Charges.Retrieve(ctx, pi.LatestCharge.ID, nil)
+		if err != nil || ch.PaymentMethodDetails.Card.ThreeDSecure == nil || ch.PaymentMethodDetails.Card.ThreeDSecure.Result != "authenticated" {
+			t.Errorf("charge %+v, %v", ch.PaymentMethodDetails.Card, err)
 		}
 	})
 }
