@@ -288,7 +288,7 @@ func TestSDKThreeDSecure(t *testing.T) {
 		}
 
 		// Off-session: authentication_required, then on-session later.
-		pi, err = create("pm_card_authenticationRequired", func(p *stripe.PaymentIntentCreateParams) { p.OffSession, p.ReturnURL = stripe.Bool(true), nil })
+		_, err = create("pm_card_authenticationRequired", func(p *stripe.PaymentIntentCreateParams) { p.OffSession, p.ReturnURL = stripe.Bool(true), nil })
 		se := stripeErr(t, err)
 		if se.Code != "authentication_required" || se.DeclineCode != "authentication_required" || se.PaymentIntent == nil ||
 			se.PaymentIntent.Status != stripe.PaymentIntentStatusRequiresPaymentMethod {
