@@ -52,6 +52,8 @@ func paymentFixtures() map[pay.EventType]fixture {
 		pay.EventPaymentIntentFailed:                  intent("10000", nil),
 		pay.EventPaymentIntentPaymentFailed:           intent("10000", nil),
 		pay.EventPaymentIntentAmountCapturableUpdated: intent("1000", url.Values{"capture_method": {"manual"}}),
+		// Stripe's 3-D Secure test card: the payment waits for the customer.
+		pay.EventPaymentIntentRequiresAction: intent("1000", url.Values{"payment_method": {"pm_card_threeDSecure2Required"}}),
 		pay.EventPaymentIntentCanceled: func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
 			pi, err := triggerIntent(ctx, c, say, "1000", url.Values{"capture_method": {"manual"}})
 			if err != nil {
