@@ -486,6 +486,10 @@ func TestCheckoutThreeDSecure(t *testing.T) {
 			acsAction, _ := b.form(cardAction, acs)
 			_, _, body = b.page("POST", acsAction, url.Values{"cres": {html.UnescapeString(cres[1])}})
 			back, result := b.form(acsAction, body)
+			// The ACS's answer again: the challenge is over.
+			if status, _, _ := b.page("POST", acsAction, url.Values{"cres": {html.UnescapeString(cres[1])}}); status != http.StatusGone {
+				t.Errorf("%s: the ACS's answer posted again: %d", tt.letter, status)
+			}
 			status, hdr, _ = b.page("POST", back, result)
 			got, err := sc.V1CheckoutSessions.Retrieve(ctx, sess.ID, nil)
 			if err != nil {

@@ -238,6 +238,7 @@ type threeDSecureJSON struct {
 	AuthenticationFlow          nullString `json:"authentication_flow"`
 	ElectronicCommerceIndicator nullString `json:"electronic_commerce_indicator"`
 	ExemptionIndicator          any        `json:"exemption_indicator"`
+	ExemptionIndicatorApplied   bool       `json:"exemption_indicator_applied"`
 	Result                      string     `json:"result"`
 	ResultReason                nullString `json:"result_reason"`
 	TransactionID               nullString `json:"transaction_id"`
