@@ -3,6 +3,7 @@ package api_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"html"
 	"io"
 	"net/http"
@@ -15,6 +16,7 @@ import (
 	"github.com/stripe/stripe-go/v85"
 
 	"github.com/calmony/calmonypay/internal/apitest"
+	"github.com/calmony/calmonypay/internal/cardstream"
 )
 
 // noFollow is a client that shows redirects instead of following them.
@@ -516,4 +518,39 @@ func TestCheckoutThreeDSecure(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestThreeDSContinuationAnswerLost: the continuation reaches the gateway
+// and is approved, but its answer is lost: the browser is sent back with
+// redirect_status=processing, and the reconciler finds with a QUERY that it
+// was approved, once.
+func TestThreeDSContinuationAnswerLost(t *testing.T) {
+	t.Parallel()
+	rig := newFaultRig(t, false, apitest.Options{AllowLocalhostURLs: true})
+	ctx := context.Background()
+	rig.gw.hook = func(action string, req any) (bool, any, error) {
+		if action != "3DS" {
+			return false, nil, nil
+		}
+		if _, err := rig.gw.Gateway.ContinueThreeDS(ctx, req.(cardstream.ThreeDSContinueRequest)); err != nil {
+			t.Error(err)
+		}
+		return true, nil, errors.New("read tcp: connection reset by peer")
+	}
+	pi, err := rig.sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1500), Currency: stripe.String("gbp"),
+		PaymentMethod: stripe.String("pm_card_authenticationRequired"), Confirm: stripe.Bool(true), ReturnURL: stripe.String("https://shop.example/done")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if loc := challenge(t, pi, "Y"); !strings.Contains(loc, "redirect_status=processing") {
+		t.Errorf("with the answer lost the browser goes to %s", loc)
+	}
+	rig.later(t)
+	got, err := rig.sc.V1PaymentIntents.Retrieve(ctx, pi.ID, nil)
+	if err != nil || got.Status != stripe.PaymentIntentStatusSucceeded || got.AmountReceived != 1500 {
+		t.Fatalf("reconciled: %+v, %v", got, err)
+	}
+	if sent, _ := rig.gw.counts("3DS"); sent != 0 {
+		t.Errorf("the reconciler sent the continuation again (%d)", sent)
+	}
 }

@@ -196,6 +196,14 @@ func (s *Service) reconcileThreeDS(ctx context.Context, gw Gateway, op *pay.Gate
 	}
 	if q.State == cardstream.StateReceived {
 		res, callErr := req.send(ctx, gw)
+		if callErr == nil && res.Outcome == cardstream.OutcomeInvalidRequest {
+			// The challenge is gone: the first continuation may have landed
+			// meanwhile (its answer lost). Only a QUERY says how it ended.
+			if q, err = gw.Query(ctx, cardstream.QueryRequest{XRef: req.XRef}); err != nil || q.State == cardstream.StateReceived {
+				return s.retryLater(ctx, op, "3-D Secure continuation refused and the sale not finished yet")
+			}
+			res = q
+		}
 		return s.settleOrRetry(ctx, op, callErr, func(tx *store.Tx) (any, error) {
 			return s.settleSale(ctx, tx, op, nil, res, callErr, &req.threeDSContext)
 		})
