@@ -554,3 +554,41 @@ func TestThreeDSContinuationAnswerLost(t *testing.T) {
 		t.Errorf("the reconciler sent the continuation again (%d)", sent)
 	}
 }
+
+// TestThreeDSecureBadInput: 3-D Secure's parameters are checked before
+// anything is written: a 400 naming the parameter, and no intent.
+func TestThreeDSecureBadInput(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	base := "amount=1000&currency=gbp&payment_method=pm_card_threeDSecure2Required&confirm=true&"
+	for _, tt := range []struct{ body, param string }{
+		{base + "return_url=javascript:alert(1)", "return_url"},
+		{base + "return_url=http://127.0.0.1/back", "return_url"},
+		{"amount=1000&currency=gbp&return_url=https://shop.example/back", "return_url"},
+		{base + "payment_method_options[card][request_three_d_secure]=always", "payment_method_options[card][request_three_d_secure]"},
+		{base + "payment_method_options[card][nope]=1", "payment_method_options[card][nope]"},
+		{base + "payment_method_options=x", "payment_method_options"},
+		{base + "error_on_requires_action=maybe", "error_on_requires_action"},
+	} {
+		a := do(t, srv, call{method: "POST", path: "/v1/payment_intents", body: tt.body})
+		e, _ := a.body["error"].(map[string]any)
+		if a.status != 400 || e == nil || e["param"] != tt.param {
+			t.Errorf("%s: %d %s", tt.body, a.status, a.raw)
+		}
+	}
+	if a := do(t, srv, call{method: "GET", path: "/v1/payment_intents"}); a.status != 200 || len(a.body["data"].([]any)) != 0 {
+		t.Errorf("refused requests wrote intents: %s", a.raw)
+	}
+	for _, path := range []string{"/3ds/pi_nope?token=x", "/3ds/pi_nope"} {
+		res, err := http.Get(srv.URL + path)
+		if err != nil || res.StatusCode != http.StatusNotFound {
+			t.Errorf("GET %s: %v %v", path, res.StatusCode, err)
+		}
+	}
+	if status, _, _ := postForm(t, srv.URL+"/3ds/pi_nope/return?token=x", url.Values{"cres": {"a:Y"}}); status != http.StatusBadRequest {
+		t.Errorf("return for an unknown intent: %d", status)
+	}
+	if status, _, _ := postForm(t, srv.URL+"/3ds/pi_nope/return?token=x", url.Values{}); status != http.StatusBadRequest {
+		t.Errorf("empty return: %d", status)
+	}
+}
