@@ -136,8 +136,24 @@ func (s *Service) HostedInvoiceDeclined(ctx context.Context, tx *store.Tx, scope
 // are left alone without taking one.
 func (s *Service) InvoiceIntentSettled(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent) (string, error) {
 	id := pi.Metadata["invoice"]
-	if ownCharge, _ := ctx.Value(ownChargeKey{}).(string); ownCharge == id {
-		return "", nil // the invoice's own charge (charge), settled by its payer
+	if own, _ := ctx.Value(ownChargeKey{}).(*ownCharge); own != nil && own.invoice == id {
+		// The invoice's own charge (charge), settled by its payer: the
+		// scheduler's here, with the payment.
+		if own.attempt == 0 {
+			return "", nil
+		}
+		inv, decline, err := s.settleOwnAttempt(ctx, tx, pi.Scope, id, own.attempt, pi.ID, pi, own.p)
+		if err != nil {
+			if refusal(err) {
+				// The attempt settled meanwhile by another route: nothing
+				// changed, and it is not the payment's business; the
+				// scheduler meets it again in a transaction of its own.
+				err = nil
+			}
+			return "", err
+		}
+		own.settled, own.inv, own.decline = true, inv, decline
+		return "", nil
 	}
 	if peek, err := tx.ReadInvoice(ctx, pi.Scope, id); err != nil || peek.ConfirmationIntent != pi.ID {
 		return "", ignoreNotFound(err)

@@ -784,7 +784,7 @@ func (s *Service) PayInvoice(ctx context.Context, call payments.Call, id string,
 	}
 	piID := ""
 	if attempt != 0 {
-		if piID, err = s.charge(ctx, inv, attempt, p); err != nil {
+		if piID, err = s.charge(ctx, inv, attempt, p, nil); err != nil {
 			return nil, err
 		}
 	}
@@ -883,15 +883,32 @@ func recordAttempt(inv *pay.Invoice, pm string, now int64) int64 {
 }
 
 // ownChargeKey marks the context of an invoice's own card charge (charge)
-// with the invoice's ID: the payment's settlement then tells the invoice
-// hooks (InvoiceIntentSettled) that it is not the payment of the invoice's
+// with an *ownCharge: the payment's settlement then tells the invoice hooks
+// (InvoiceIntentSettled) that it is not the payment of the invoice's
 // confirmation_secret without their reading the invoice, whose payer
 // (PayInvoice, the scheduler) settles it itself.
 type ownChargeKey struct{}
 
+// ownCharge is an invoice's own card charge in flight. When the scheduler
+// makes it (attempt set), the invoice hooks record the attempt's outcome
+// in the transaction that records the payment's (settleAttempt), and say
+// so here, so that the scheduler needs no transaction of its own for it:
+// the invoice and its payment then change together.
+type ownCharge struct {
+	invoice string
+	attempt int64 // the scheduler's attempt to settle in the payment's transaction; 0: none
+	p       PayParams
+
+	// Set by the hooks: the attempt's outcome, recorded.
+	settled bool
+	inv     *pay.Invoice
+	decline *pay.Error
+}
+
 // charge makes the attempt's charge (or replays it) and returns its
-// payment intent's ID.
-func (s *Service) charge(ctx context.Context, inv *pay.Invoice, attempt int64, p PayParams) (string, error) {
+// payment intent's ID. own, if not nil, is the scheduler's charge, whose
+// outcome the invoice hooks record (ownCharge).
+func (s *Service) charge(ctx context.Context, inv *pay.Invoice, attempt int64, p PayParams, own *ownCharge) (string, error) {
 	last := inv.Payments[len(inv.Payments)-1]
 	pm := last.PaymentMethod
 	amount, currency, customer := last.AmountRequested, inv.Currency, inv.Customer
@@ -909,7 +926,11 @@ func (s *Service) charge(ctx context.Context, inv *pay.Invoice, attempt int64, p
 		sfu := "off_session"
 		upd.SetupFutureUsage = &sfu
 	}
-	ctx = context.WithValue(ctx, ownChargeKey{}, inv.ID)
+	if own == nil {
+		own = &ownCharge{}
+	}
+	own.invoice = inv.ID
+	ctx = context.WithValue(ctx, ownChargeKey{}, own)
 	a, err := s.payments.CreatePaymentIntent(ctx, payments.Call{Scope: inv.Scope, Key: payKey(inv, attempt)}, upd, true,
 		payments.ConfirmParams{OffSession: off, Recurring: inv.Subscription != ""})
 	if err != nil {
@@ -942,7 +963,7 @@ func (s *Service) settlePayment(ctx context.Context, call payments.Call, id stri
 			// Only looking for an earlier answer under the key.
 			return nil, unexpectedState("You can only pay an invoice that is open or uncollectible.")
 		}
-		inv, decline, err := s.settleAttempt(ctx, tx, call.Scope, id, attempt, piID, p)
+		inv, decline, err := s.settleAttempt(ctx, tx, call.Scope, id, attempt, piID, nil, p)
 		switch {
 		case err != nil:
 			return nil, err
@@ -955,8 +976,9 @@ func (s *Service) settlePayment(ctx context.Context, call payments.Call, id stri
 
 // settleAttempt records, in tx, the outcome of the invoice's attempt (0:
 // paid out of band) whose payment intent is piID, and returns the invoice
-// and, if the card was declined, the card error to answer.
-func (s *Service) settleAttempt(ctx context.Context, tx *store.Tx, scope pay.Scope, id string, attempt int64, piID string, p PayParams) (*pay.Invoice, *pay.Error, error) {
+// and, if the card was declined, the card error to answer. pi, if not nil,
+// is that payment intent as tx has it.
+func (s *Service) settleAttempt(ctx context.Context, tx *store.Tx, scope pay.Scope, id string, attempt int64, piID string, pi *pay.PaymentIntent, p PayParams) (*pay.Invoice, *pay.Error, error) {
 	inv, err := tx.FindInvoice(ctx, scope, id)
 	if err != nil {
 		return nil, nil, pay.NotFoundAs(err, "invoice", id, "id")
@@ -996,9 +1018,10 @@ func (s *Service) settleAttempt(ctx context.Context, tx *store.Tx, scope pay.Sco
 		}
 		return inv, nil, emit(pay.EventInvoicePaid)
 	}
-	pi, err := tx.FindPaymentIntent(ctx, scope, piID)
-	if err != nil {
-		return nil, nil, err
+	if pi == nil {
+		if pi, err = tx.FindPaymentIntent(ctx, scope, piID); err != nil {
+			return nil, nil, err
+		}
 	}
 	ip := &inv.Payments[len(inv.Payments)-1]
 	ip.PaymentIntent = pi.ID

@@ -254,88 +254,100 @@ func (s *Service) RunScheduler(ctx context.Context, interval time.Duration) {
 
 // ---- subscriptions ----
 
-// subscriptionStep runs, in one transaction, the first of a subscription's
-// steps due at now, and reports whether another is due at now after it.
-// In order: the end of a pause of collection, the expiry of an incomplete
-// subscription, cancellation (cancel_at, cancel_at_period_end), the
-// trial_will_end notice, the trial's end, the renewal at the period's end,
-// and the invoice.upcoming notice.
+// subscriptionStep runs, in one transaction, the subscription's steps due
+// at now, one after another (a test clock's advance may pass several:
+// invoice.upcoming, then the renewal), and reports whether another is due
+// at now after them (only if maxSteps ran out).
 func (s *Service) subscriptionStep(ctx context.Context, scope pay.Scope, id string, now int64) (bool, error) {
 	more := false
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
-		more = false
 		sub, err := tx.FindSubscription(ctx, scope, id)
 		if err != nil {
 			return err
 		}
-		if sub.NextActionAt == 0 || sub.NextActionAt > now {
-			return nil // done by another instance, or not due yet
-		}
-		before := pay.SubscriptionView(sub)
-		var events []pay.EventType
-		switch {
-		case sub.PauseCollection != nil && sub.PauseCollection.ResumesAt != 0 && sub.PauseCollection.ResumesAt <= now:
-			sub.PauseCollection = nil
-		case sub.Status == pay.SubscriptionIncomplete && now >= sub.Created+pay.IncompleteExpiry:
-			if err := s.expireIncomplete(ctx, tx, sub, now); err != nil {
-				return err
-			}
-		case sub.CancelAt != 0 && sub.CancelAt <= now:
-			sub.Status, sub.EndedAt = pay.SubscriptionCanceled, sub.CancelAt
-			sub.CanceledAt = cmp.Or(sub.CanceledAt, sub.CancelAt)
-			sub.CancellationReason = cmp.Or(sub.CancellationReason, "cancellation_requested")
-			events = append(events, pay.EventCustomerSubscriptionDeleted)
-		case sub.TrialWillEndAt() != 0 && sub.TrialWillEndAt() <= now:
-			sub.TrialWillEndSent = true
-			events = append(events, pay.EventCustomerSubscriptionTrialWillEnd)
-		case sub.Status == pay.SubscriptionTrialing && sub.TrialEnd <= now:
-			evs, err := s.endTrial(ctx, tx, sub, now)
-			if err != nil {
-				return err
-			}
-			events = append(events, evs...)
-		case sub.RenewsAt() != 0 && sub.RenewsAt() <= now:
-			if err := s.renew(ctx, tx, sub, sub.CurrentPeriodEnd, now); err != nil {
-				return err
-			}
-		case sub.UpcomingAt() != 0 && sub.UpcomingAt() <= now:
-			sub.UpcomingSentFor = sub.RenewsAt()
-			preview, err := s.upcomingInvoice(ctx, tx, sub, now)
-			if err != nil {
-				return err
-			}
-			if err := payments.Emit(ctx, tx, scope, pay.EventInvoiceUpcoming, sub.ID, preview, nil); err != nil {
-				return err
-			}
-		default:
-			// next_action_at was stale: set it right below.
-		}
-		sub.ComputeNextActionAt()
-		more = dueAt(sub.NextActionAt, now)
-		if err := tx.UpdateSubscription(ctx, sub); err != nil {
-			return err
-		}
-		var after any = pay.SubscriptionView(sub)
-		if len(events) > 0 || sub.Status == pay.SubscriptionCanceled {
-			if after, err = payments.EncodeView(after); err != nil { // once for every event
+		more = dueAt(sub.NextActionAt, now) // else done by another instance, or not due yet
+		for i := 0; more && i < maxSteps; i++ {
+			if more, err = s.subscriptionStepIn(ctx, tx, sub, now); err != nil {
 				return err
 			}
 		}
-		if sub.Status == pay.SubscriptionCanceled {
-			// customer.subscription.deleted is the ending's only event.
-			return payments.Emit(ctx, tx, scope, pay.EventCustomerSubscriptionDeleted, sub.ID, after, nil)
-		}
-		for _, e := range events {
-			if err := payments.Emit(ctx, tx, scope, e, sub.ID, after, nil); err != nil {
-				return err
-			}
-		}
-		return payments.EmitUpdate(ctx, tx, scope, pay.EventCustomerSubscriptionUpdated, sub.ID, before, after)
+		return nil
 	})
 	if errors.Is(err, pay.ErrNotFound) {
 		return false, nil
 	}
 	return more && err == nil, err
+}
+
+// subscriptionStepIn runs, in tx, the first of sub's steps due at now,
+// writes sub and emits the step's events, and reports whether another is
+// due at now after it. In order: the end of a pause of collection, the
+// expiry of an incomplete subscription, cancellation (cancel_at,
+// cancel_at_period_end), the trial_will_end notice, the trial's end, the
+// renewal at the period's end, and the invoice.upcoming notice.
+func (s *Service) subscriptionStepIn(ctx context.Context, tx *store.Tx, sub *pay.Subscription, now int64) (bool, error) {
+	scope := sub.Scope
+	before := pay.SubscriptionView(sub)
+	var events []pay.EventType
+	switch {
+	case sub.PauseCollection != nil && sub.PauseCollection.ResumesAt != 0 && sub.PauseCollection.ResumesAt <= now:
+		sub.PauseCollection = nil
+	case sub.Status == pay.SubscriptionIncomplete && now >= sub.Created+pay.IncompleteExpiry:
+		if err := s.expireIncomplete(ctx, tx, sub, now); err != nil {
+			return false, err
+		}
+	case sub.CancelAt != 0 && sub.CancelAt <= now:
+		sub.Status, sub.EndedAt = pay.SubscriptionCanceled, sub.CancelAt
+		sub.CanceledAt = cmp.Or(sub.CanceledAt, sub.CancelAt)
+		sub.CancellationReason = cmp.Or(sub.CancellationReason, "cancellation_requested")
+		events = append(events, pay.EventCustomerSubscriptionDeleted)
+	case sub.TrialWillEndAt() != 0 && sub.TrialWillEndAt() <= now:
+		sub.TrialWillEndSent = true
+		events = append(events, pay.EventCustomerSubscriptionTrialWillEnd)
+	case sub.Status == pay.SubscriptionTrialing && sub.TrialEnd <= now:
+		evs, err := s.endTrial(ctx, tx, sub, now)
+		if err != nil {
+			return false, err
+		}
+		events = append(events, evs...)
+	case sub.RenewsAt() != 0 && sub.RenewsAt() <= now:
+		if err := s.renew(ctx, tx, sub, sub.CurrentPeriodEnd, now); err != nil {
+			return false, err
+		}
+	case sub.UpcomingAt() != 0 && sub.UpcomingAt() <= now:
+		sub.UpcomingSentFor = sub.RenewsAt()
+		preview, err := s.upcomingInvoice(ctx, tx, sub, now)
+		if err != nil {
+			return false, err
+		}
+		if err := payments.Emit(ctx, tx, scope, pay.EventInvoiceUpcoming, sub.ID, preview, nil); err != nil {
+			return false, err
+		}
+	default:
+		// next_action_at was stale: set it right below.
+	}
+	sub.ComputeNextActionAt()
+	more := dueAt(sub.NextActionAt, now)
+	if err := tx.UpdateSubscription(ctx, sub); err != nil {
+		return false, err
+	}
+	var after any = pay.SubscriptionView(sub)
+	if len(events) > 0 || sub.Status == pay.SubscriptionCanceled {
+		var err error
+		if after, err = payments.EncodeView(after); err != nil { // once for every event
+			return false, err
+		}
+	}
+	if sub.Status == pay.SubscriptionCanceled {
+		// customer.subscription.deleted is the ending's only event.
+		return more, payments.Emit(ctx, tx, scope, pay.EventCustomerSubscriptionDeleted, sub.ID, after, nil)
+	}
+	for _, e := range events {
+		if err := payments.Emit(ctx, tx, scope, e, sub.ID, after, nil); err != nil {
+			return false, err
+		}
+	}
+	return more, payments.EmitUpdate(ctx, tx, scope, pay.EventCustomerSubscriptionUpdated, sub.ID, before, after)
 }
 
 // dueAt reports whether a row whose next action is at next is due at now.
@@ -732,19 +744,20 @@ func (s *Service) chargeAttempt(ctx context.Context, inv *pay.Invoice, attempt, 
 	}
 	off := true
 	p := PayParams{OffSession: &off, at: now}
-	piID, err := s.charge(ctx, inv, attempt, p)
-	var (
-		settled *pay.Invoice
-		decline *pay.Error
-	)
+	own := &ownCharge{attempt: attempt, p: p}
+	piID, err := s.charge(ctx, inv, attempt, p, own)
 	if err == nil {
+		err = s.crashAt("charged")
+	}
+	settled, decline := own.inv, own.decline
+	if err == nil && !own.settled {
+		// Not settled with the payment (a replay of a charge made
+		// before, or one the reconciler settled): in a transaction of
+		// its own.
 		err = s.db.Tx(ctx, func(tx *store.Tx) error {
 			var err error
-			if settled, decline, err = s.settleAttempt(ctx, tx, inv.Scope, inv.ID, attempt, piID, p); err != nil || settled.PayAttempt == 0 {
-				return err
-			}
-			bumpResume(settled, now)
-			return tx.UpdateInvoice(ctx, settled)
+			settled, decline, err = s.settleOwnAttempt(ctx, tx, inv.Scope, inv.ID, attempt, piID, nil, p)
+			return err
 		})
 	}
 	var pe *pay.Error
@@ -757,6 +770,18 @@ func (s *Service) chargeAttempt(ctx context.Context, inv *pay.Invoice, attempt, 
 		return false, s.resumeLater(ctx, inv.Scope, inv.ID, now)
 	}
 	return false, ignoreNotFound(err) // the job is tried again by a later pass
+}
+
+// settleOwnAttempt records, in tx, the outcome of the scheduler's attempt
+// of invoice id (settleAttempt), and when the attempt has none yet, when
+// to resume it.
+func (s *Service) settleOwnAttempt(ctx context.Context, tx *store.Tx, scope pay.Scope, id string, attempt int64, piID string, pi *pay.PaymentIntent, p PayParams) (*pay.Invoice, *pay.Error, error) {
+	inv, decline, err := s.settleAttempt(ctx, tx, scope, id, attempt, piID, pi, p)
+	if err != nil || inv.PayAttempt == 0 {
+		return inv, decline, err
+	}
+	bumpResume(inv, p.at)
+	return inv, decline, tx.UpdateInvoice(ctx, inv)
 }
 
 // resumeLater sets when the scheduler resumes the invoice's card attempt

@@ -386,6 +386,43 @@ func TestSchedulerCrashBetweenAttemptAndCharge(t *testing.T) {
 	})
 }
 
+// TestSchedulerChargeSettlesItsInvoice: the scheduler's charge of an
+// invoice records the invoice's outcome in the payment's own transaction,
+// so a crash once the charge has returned loses nothing: the invoice is
+// paid, and the next pass charges nothing again.
+func TestSchedulerChargeSettlesItsInvoice(t *testing.T) {
+	t.Parallel()
+	invDBs(t, func(t *testing.T, e *invEnv) {
+		ctx := context.Background()
+		clock := e.newClock(t)
+		cus := e.clockCustomer(t, clock, "pm_card_visa")
+		sub, _ := e.subscribe(t, billing.SubscriptionParams{Customer: cus, Items: []billing.SubscriptionItemParams{{Price: e.recurring(t, "gbp", 700, "month", 1)}}})
+		to := sub.CurrentPeriodEnd + pay.FinalizeDelay + 60
+		if _, err := e.bill.AdvanceTestClock(ctx, e.plain(), clock, to); err != nil {
+			t.Fatal(err)
+		}
+		e.crash.Store("charged")
+		if err := e.bill.AdvanceClocks(ctx); err == nil {
+			t.Fatal("the advance finished despite the crash")
+		}
+		inv := e.invoicesOf(t, sub)[1]
+		if inv.Status != pay.InvoiceStatusPaid || inv.PayAttempt != 0 || len(inv.Payments) != 1 || inv.Payments[0].Status != "paid" ||
+			e.gw.sales.Load() != 2 {
+			t.Fatalf("after the crash: invoice %s, attempt %d, payments %+v, %d sales (want the renewal paid, 2 sales)",
+				inv.Status, inv.PayAttempt, inv.Payments, e.gw.sales.Load())
+		}
+		e.skew.Store(int64(time.Minute)) // the dead instance's claim has ended
+		if err := e.bill.AdvanceClocks(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c, _ := e.db.FindTestClock(ctx, e.scope, clock)
+		s, _ := e.db.FindSubscription(ctx, e.scope, sub.ID)
+		if c.Status != pay.TestClockReady || s.Status != pay.SubscriptionActive || e.gw.sales.Load() != 2 {
+			t.Errorf("after the next pass: clock %s, subscription %s, %d sales (want 2)", c.Status, s.Status, e.gw.sales.Load())
+		}
+	})
+}
+
 // TestSchedulerInstancesRace runs several instances' passes at once over
 // the same due renewals on the wall clock: each renewal is invoiced once and
 // charged once.
