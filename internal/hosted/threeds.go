@@ -2,7 +2,6 @@ package hosted
 
 import (
 	"bytes"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"html/template"
@@ -15,7 +14,8 @@ import (
 	"github.com/calmony/calmonypay/internal/payments"
 )
 
-// The 3-D Secure page (issue 19). A payment intent in requires_action shows
+// The 3-D Secure page (issue 19). A payment intent (or setup intent) in
+// requires_action shows
 // next_action's url: pay.ThreeDSPagePath + its ID + ?token=. The page posts
 // the gateway's challenge (threeDSRequest, cardstream-protocol.md §5.4) from
 // the customer's browser to the issuer's ACS, which posts its answer back to
@@ -47,19 +47,17 @@ func (h *Pages) threeDSPageHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ctx := r.Context()
-	pi, err := h.db.FindPaymentIntentByID(ctx, r.PathValue("id"))
-	if err != nil && !errors.Is(err, pay.ErrNotFound) {
-		h.log.ErrorContext(ctx, "3-D Secure page", "request_id", middleware.RequestIDFrom(ctx), "err", err)
-		writePage(w, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.", "")
-		return
-	}
-	if err != nil || pi.Status != pay.StatusRequiresAction || pi.Action == nil || token == "" ||
-		subtle.ConstantTimeCompare([]byte(pi.Action.Token), []byte(token)) != 1 {
+	a, err := h.payments.ThreeDSPending(ctx, r.PathValue("id"), token)
+	if errors.Is(err, payments.ErrThreeDSRefused) {
 		writePage(w, http.StatusNotFound, "Authentication not found",
 			"This payment is not waiting for authentication: it was completed, cancelled or replaced. Return to the shop.", "")
 		return
 	}
-	a := pi.Action
+	if err != nil {
+		h.log.ErrorContext(ctx, "3-D Secure page", "request_id", middleware.RequestIDFrom(ctx), "err", err)
+		writePage(w, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.", "")
+		return
+	}
 	nonce := newNonce()
 	var body bytes.Buffer
 	if err := threeDSPage.Execute(&body, struct {
@@ -128,7 +126,7 @@ func (h *Pages) threeDSReturn(w http.ResponseWriter, r *http.Request) {
 		response = append(response, [2]string{name, r.PostForm.Get(name)})
 	}
 	id := r.PathValue("id")
-	pi, returnURL, err := h.payments.ContinueThreeDS(ctx, id, r.URL.Query().Get("token"), response)
+	o, err := h.payments.ContinueThreeDS(ctx, id, r.URL.Query().Get("token"), response)
 	switch {
 	case errors.Is(err, payments.ErrThreeDSRefused):
 		h.log.WarnContext(ctx, "security: refused 3-D Secure continuation", "payment_intent", pay.Clip(id, 40), "remote", r.RemoteAddr,
@@ -141,12 +139,12 @@ func (h *Pages) threeDSReturn(w http.ResponseWriter, r *http.Request) {
 		writePage(w, http.StatusInternalServerError, "Something went wrong", "The result of this authentication could not be recorded yet. Return to the shop.", "")
 		return
 	}
-	if pi.Status == pay.StatusRequiresAction && pi.Action != nil {
+	if o.Status == pay.StatusRequiresAction && o.Action != nil {
 		// Another step (or the ACS's answer was not accepted): the page again.
-		http.Redirect(w, r, pi.Action.Page, http.StatusSeeOther)
+		http.Redirect(w, r, o.Action.Page, http.StatusSeeOther)
 		return
 	}
-	target, status := payments.ThreeDSReturn(pi, returnURL)
+	target, status := payments.ThreeDSReturn(o)
 	if target != "" {
 		writeOnwardPage(w, target)
 		return

@@ -607,6 +607,8 @@ func View(obj any, publicURL string) any {
 		return PaymentMethodView(o)
 	case *PaymentIntent:
 		return PaymentIntentView(o)
+	case *SetupIntent:
+		return SetupIntentView(o)
 	case *Charge:
 		return ChargeView(o)
 	case *Refund:

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/calmony/calmonypay/internal/cardstream"
 	"github.com/calmony/calmonypay/internal/pay"
@@ -125,44 +126,115 @@ func (o threeDSOp) send(ctx context.Context, gw Gateway) (*cardstream.Result, er
 	return res, nil
 }
 
+// ThreeDSOutcome is where a payment intent or setup intent stands after a
+// continuation: what the 3-D Secure page needs to send the browser on.
+type ThreeDSOutcome struct {
+	// Object is payment_intent or setup_intent.
+	Object, ID, ClientSecret, Status string
+	// Action is the next step while Status is requires_action.
+	Action *pay.ThreeDSAction
+	// ReturnURL is the confirmation's return_url ("" if none).
+	ReturnURL string
+}
+
+// awaiting returns the pending 3-D Secure step of the intent (pi_ or
+// seti_) id, if token is its token, read through the read pool.
+func (s *Service) awaiting(ctx context.Context, id, token string) (pay.Scope, *pay.ThreeDSAction, error) {
+	var (
+		scope  pay.Scope
+		status string
+		a      *pay.ThreeDSAction
+	)
+	switch {
+	case strings.HasPrefix(id, pay.PrefixSetupIntent):
+		si, err := s.db.FindSetupIntentByID(ctx, id)
+		if err != nil {
+			return scope, nil, err
+		}
+		scope, status, a = si.Scope, si.Status, si.Action
+	default:
+		pi, err := s.db.FindPaymentIntentByID(ctx, id)
+		if err != nil {
+			return scope, nil, err
+		}
+		scope, status, a = pi.Scope, pi.Status, pi.Action
+	}
+	if status != pay.StatusRequiresAction || a == nil || token == "" || subtle.ConstantTimeCompare([]byte(a.Token), []byte(token)) != 1 {
+		return scope, nil, ErrThreeDSRefused
+	}
+	return scope, a, nil
+}
+
+// ThreeDSPending returns the pending 3-D Secure step of the payment intent
+// or setup intent id for the page, or ErrThreeDSRefused when it awaits none
+// at this address (unknown, wrong token, not requires_action).
+func (s *Service) ThreeDSPending(ctx context.Context, id, token string) (*pay.ThreeDSAction, error) {
+	_, a, err := s.awaiting(ctx, id, token)
+	if errors.Is(err, pay.ErrNotFound) {
+		err = ErrThreeDSRefused
+	}
+	return a, err
+}
+
 // ContinueThreeDS sends what the ACS posted back to the 3-D Secure page
-// (response) to the gateway as the continuation of payment intent id's
-// sale, and records the outcome: succeeded or requires_capture, or
-// requires_payment_method with payment_intent_authentication_failure, or
+// (response) to the gateway as the continuation of the payment intent's
+// sale, or the setup intent's verification, id, and records the outcome:
+// succeeded (or requires_capture), or requires_payment_method with
+// payment_intent_authentication_failure (setup_intent_…), or
 // requires_action again if the gateway asks for another step. token is the
 // page's. A continuation that is not awaited is refused with
 // ErrThreeDSRefused, changing nothing.
-//
-// It also returns the confirmation's return_url ("" if none).
-func (s *Service) ContinueThreeDS(ctx context.Context, id, token string, response [][2]string) (*pay.PaymentIntent, string, error) {
+func (s *Service) ContinueThreeDS(ctx context.Context, id, token string, response [][2]string) (*ThreeDSOutcome, error) {
 	if id == "" || token == "" || len(response) == 0 {
-		return nil, "", ErrThreeDSRefused
+		return nil, ErrThreeDSRefused
 	}
-	found, err := s.db.FindPaymentIntentByID(ctx, id)
-	if errors.Is(err, pay.ErrNotFound) {
-		return nil, "", ErrThreeDSRefused
+	scope, _, err := s.awaiting(ctx, id, token)
+	switch {
+	case errors.Is(err, pay.ErrNotFound):
+		return nil, ErrThreeDSRefused
+	case err != nil:
+		return nil, err
 	}
-	if err != nil {
-		return nil, "", err
-	}
-	scope := found.Scope
 	gw, err := s.gateways.For(scope.Livemode)
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
+	setup := strings.HasPrefix(id, pay.PrefixSetupIntent)
 	var req threeDSOp
-	a, err := s.run(ctx, Plain(scope), func(ctx context.Context, st *steps) error {
+	// check re-checks, in prepare's transaction, that the step is awaited.
+	check := func(status string, a *pay.ThreeDSAction) error {
+		if status != pay.StatusRequiresAction || a == nil || subtle.ConstantTimeCompare([]byte(a.Token), []byte(token)) != 1 {
+			return ErrThreeDSRefused
+		}
+		req = threeDSOp{Ref: a.Ref, XRef: a.XRef, Response: response,
+			threeDSContext: threeDSContext{ThreeDS: true, Token: a.Token, ReturnURL: a.ReturnURL}}
+		return nil
+	}
+	_, err = s.run(ctx, Plain(scope), func(ctx context.Context, st *steps) error {
 		err := st.prepare(ctx, func(tx *store.Tx) error {
+			if setup {
+				si, err := tx.FindSetupIntent(ctx, scope, id)
+				if err != nil {
+					return ErrThreeDSRefused
+				}
+				if err := check(si.Status, si.Action); err != nil {
+					return err
+				}
+				si.Attempt++
+				si.Status = pay.StatusProcessing
+				if err := st.recordOp(ctx, tx, st.newOp(scope, "3ds", si.ID, fmt.Sprintf("%s-%d", si.ID, si.Attempt)), req, si); err != nil {
+					return err
+				}
+				return tx.UpdateSetupIntent(ctx, si)
+			}
 			pi, err := tx.FindPaymentIntent(ctx, scope, id)
 			if err != nil {
 				return ErrThreeDSRefused
 			}
-			a := pi.Action
-			if pi.Status != pay.StatusRequiresAction || a == nil || subtle.ConstantTimeCompare([]byte(a.Token), []byte(token)) != 1 {
-				return ErrThreeDSRefused
+			if err := check(pi.Status, pi.Action); err != nil {
+				return err
 			}
-			req = threeDSOp{Ref: a.Ref, XRef: a.XRef, Amount: pi.Amount, Currency: pi.Currency,
-				threeDSContext: threeDSContext{ThreeDS: true, Token: a.Token, ReturnURL: a.ReturnURL}, Response: response}
+			req.Amount, req.Currency = pi.Amount, pi.Currency
 			pi.Attempt++
 			return st.startIntentOp(ctx, tx, pi, true, "3ds", fmt.Sprintf("%s-%d", pi.ID, pi.Attempt), req)
 		})
@@ -172,17 +244,36 @@ func (s *Service) ContinueThreeDS(ctx context.Context, id, token string, respons
 		op := st.op
 		res, callErr := req.send(ctx, gw)
 		return st.settle(ctx, func(tx *store.Tx) (any, error) {
-			return s.settleSale(ctx, tx, op, nil, res, callErr, &req.threeDSContext)
+			return s.settleThreeDS(ctx, tx, op, res, callErr, &req.threeDSContext)
 		})
 	})
 	if err != nil {
-		return nil, "", err
+		return nil, err
 	}
-	pi, ok := a.Object.(*pay.PaymentIntent)
-	if !ok || a.Err != nil { // a failed authentication or decline: the intent as it now is
-		pi, err = s.db.FindPaymentIntent(ctx, scope, id)
+	// The intent as it now is (an answer may be a decline's error).
+	if setup {
+		si, err := s.db.FindSetupIntent(ctx, scope, id)
+		if err != nil {
+			return nil, err
+		}
+		return &ThreeDSOutcome{Object: "setup_intent", ID: si.ID, ClientSecret: si.ClientSecret, Status: si.Status, Action: si.Action,
+			ReturnURL: req.ReturnURL}, nil
 	}
-	return pi, req.ReturnURL, err
+	pi, err := s.db.FindPaymentIntent(ctx, scope, id)
+	if err != nil {
+		return nil, err
+	}
+	return &ThreeDSOutcome{Object: "payment_intent", ID: pi.ID, ClientSecret: pi.ClientSecret, Status: pi.Status, Action: pi.Action,
+		ReturnURL: req.ReturnURL}, nil
+}
+
+// settleThreeDS records a continuation's outcome on its payment intent or
+// setup intent.
+func (s *Service) settleThreeDS(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, res *cardstream.Result, callErr error, tds *threeDSContext) (any, error) {
+	if strings.HasPrefix(op.ObjectID, pay.PrefixSetupIntent) {
+		return s.settleSetup(ctx, tx, op, res, callErr, tds)
+	}
+	return s.settleSale(ctx, tx, op, nil, res, callErr, tds)
 }
 
 // reconcileThreeDS finishes a continuation whose outcome was lost: a QUERY
@@ -205,20 +296,20 @@ func (s *Service) reconcileThreeDS(ctx context.Context, gw Gateway, op *pay.Gate
 			res = q
 		}
 		return s.settleOrRetry(ctx, op, callErr, func(tx *store.Tx) (any, error) {
-			return s.settleSale(ctx, tx, op, nil, res, callErr, &req.threeDSContext)
+			return s.settleThreeDS(ctx, tx, op, res, callErr, &req.threeDSContext)
 		})
 	}
 	return s.settleOrRetry(ctx, op, nil, func(tx *store.Tx) (any, error) {
-		return s.settleSale(ctx, tx, op, nil, q, nil, &req.threeDSContext)
+		return s.settleThreeDS(ctx, tx, op, q, nil, &req.threeDSContext)
 	})
 }
 
 // ThreeDSReturn is where the customer's browser goes once the 3-D Secure
-// step of pi is over: its return_url with payment_intent,
-// payment_intent_client_secret and redirect_status added, as Stripe's; ""
-// when the confirmation gave no return_url. status is the redirect_status.
-func ThreeDSReturn(pi *pay.PaymentIntent, returnURL string) (target, status string) {
-	switch pi.Status {
+// step of o is over: its return_url with payment_intent (setup_intent),
+// its client secret and redirect_status added, as Stripe's; "" when the
+// confirmation gave no return_url. status is the redirect_status.
+func ThreeDSReturn(o *ThreeDSOutcome) (target, status string) {
+	switch o.Status {
 	case pay.StatusSucceeded, pay.StatusRequiresCapture:
 		status = "succeeded"
 	case pay.StatusProcessing:
@@ -226,16 +317,16 @@ func ThreeDSReturn(pi *pay.PaymentIntent, returnURL string) (target, status stri
 	default:
 		status = "failed"
 	}
-	if returnURL == "" {
+	if o.ReturnURL == "" {
 		return "", status
 	}
-	u, err := url.Parse(returnURL)
+	u, err := url.Parse(o.ReturnURL)
 	if err != nil {
 		return "", status
 	}
 	q := u.Query()
-	q.Set("payment_intent", pi.ID)
-	q.Set("payment_intent_client_secret", pi.ClientSecret)
+	q.Set(o.Object, o.ID)
+	q.Set(o.Object+"_client_secret", o.ClientSecret)
 	q.Set("redirect_status", status)
 	u.RawQuery = q.Encode()
 	return u.String(), status

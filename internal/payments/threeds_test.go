@@ -39,21 +39,22 @@ func TestThreeDSecureOperations(t *testing.T) {
 		answer := [][2]string{{"cres", a.Request[0][1] + ":Y"}}
 		before := e.written(t)
 		for _, token := range []string{"", "wrong", strings.ToUpper(a.Token)} {
-			if _, _, err := e.svc.ContinueThreeDS(ctx, pi.ID, token, answer); !errors.Is(err, payments.ErrThreeDSRefused) {
+			if _, err := e.svc.ContinueThreeDS(ctx, pi.ID, token, answer); !errors.Is(err, payments.ErrThreeDSRefused) {
 				t.Errorf("token %q: %v", token, err)
 			}
 		}
-		if _, _, err := e.svc.ContinueThreeDS(ctx, "pi_unknown", a.Token, answer); !errors.Is(err, payments.ErrThreeDSRefused) {
+		if _, err := e.svc.ContinueThreeDS(ctx, "pi_unknown", a.Token, answer); !errors.Is(err, payments.ErrThreeDSRefused) {
 			t.Errorf("unknown intent: %v", err)
 		}
 		if after := e.written(t); after != before {
 			t.Errorf("refused continuations wrote or sent: %s → %s", before, after)
 		}
-		got, returnURL, err := e.svc.ContinueThreeDS(ctx, pi.ID, a.Token, answer)
-		if err != nil || got.Status != pay.StatusSucceeded || got.Action != nil || returnURL != "https://shop.example/back?o=1" {
-			t.Fatalf("continuation: %+v %q, %v", got, returnURL, err)
+		o, err := e.svc.ContinueThreeDS(ctx, pi.ID, a.Token, answer)
+		if err != nil || o.Status != pay.StatusSucceeded || o.Action != nil || o.ReturnURL != "https://shop.example/back?o=1" || o.Object != "payment_intent" {
+			t.Fatalf("continuation: %+v, %v", o, err)
 		}
-		if target, status := payments.ThreeDSReturn(got, returnURL); status != "succeeded" ||
+		got := e.intent(t, pi.ID)
+		if target, status := payments.ThreeDSReturn(o); status != "succeeded" ||
 			target != "https://shop.example/back?o=1&payment_intent="+pi.ID+"&payment_intent_client_secret="+pi.ClientSecret+"&redirect_status=succeeded" {
 			t.Errorf("return to %s (%s)", target, status)
 		}
@@ -61,7 +62,7 @@ func TestThreeDSecureOperations(t *testing.T) {
 			t.Errorf("charge's 3-D Secure %+v", r)
 		}
 		before = e.written(t)
-		if _, _, err := e.svc.ContinueThreeDS(ctx, pi.ID, a.Token, answer); !errors.Is(err, payments.ErrThreeDSRefused) {
+		if _, err := e.svc.ContinueThreeDS(ctx, pi.ID, a.Token, answer); !errors.Is(err, payments.ErrThreeDSRefused) {
 			t.Errorf("replayed continuation: %v", err)
 		}
 		if after := e.written(t); after != before {

@@ -130,3 +130,22 @@ test('a tampered client secret is refused', async () => {
   });
   assert.equal((await stripe.paymentIntents.retrieve(pi.id)).status, 'requires_action');
 });
+
+test('setup intents: authenticated once on set-up, then off-session payments go through', async () => {
+  const customer = await stripe.customers.create();
+  const si = await stripe.setupIntents.create({
+    customer: customer.id, payment_method: 'pm_card_authenticationRequiredOnSetup', confirm: true, return_url: RETURN_URL, usage: 'off_session',
+  });
+  assert.equal(si.status, 'requires_action');
+  assert.match(si.id, /^seti_/);
+  const back = await authenticate(si.next_action.redirect_to_url.url, 'Y');
+  assert.equal(back.searchParams.get('setup_intent'), si.id);
+  assert.equal(back.searchParams.get('setup_intent_client_secret'), si.client_secret);
+  assert.equal(back.searchParams.get('redirect_status'), 'succeeded');
+  const got = await stripe.setupIntents.retrieve(si.id);
+  assert.equal(got.status, 'succeeded');
+  const pi = await stripe.paymentIntents.create({
+    amount: 900, currency: 'gbp', customer: customer.id, payment_method: got.payment_method, confirm: true, off_session: true,
+  });
+  assert.equal(pi.status, 'succeeded');
+});
