@@ -4,15 +4,12 @@ import (
 	"cmp"
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
@@ -566,11 +563,31 @@ func (s *Service) DeleteInvoice(ctx context.Context, call payments.Call, id stri
 	})
 }
 
-// NumberPrefix is the project's stable invoice number prefix: 8
-// characters derived from its ID.
-func NumberPrefix(projectID string) string {
-	h := sha256.Sum256([]byte(projectID))
-	return strings.ToUpper(hex.EncodeToString(h[:4]))
+// takeNumber numbers inv, of customer cus, with the next number of the
+// customer's sequence (NextInvoiceNumber). Prefixes are drawn from the
+// customers' IDs, so two customers may share one: if another's invoice
+// has the number already, the customer is given a prefix of its own, drawn
+// at random, and its sequence goes on under it.
+func takeNumber(ctx context.Context, tx *store.Tx, inv *pay.Invoice, cus *pay.Customer) error {
+	prefix, n, err := tx.NextInvoiceNumber(ctx, inv.Scope, inv.Customer)
+	if err != nil {
+		return err
+	}
+	c := pay.Customer{ID: cus.ID, InvoicePrefix: prefix}
+	prefix = c.NumberPrefix()
+	for range 8 {
+		number := fmt.Sprintf("%s-%04d", prefix, n)
+		taken, err := tx.InvoiceNumberTaken(ctx, inv.Scope, number)
+		if err != nil || !taken {
+			inv.Number = number
+			return err
+		}
+		prefix = pay.NewInvoicePrefix()
+		if err := tx.SetInvoicePrefix(ctx, inv.Scope, inv.Customer, prefix); err != nil {
+			return err
+		}
+	}
+	return fmt.Errorf("no free invoice number for customer %s", inv.Customer)
 }
 
 // transition locks an invoice, runs fn on it if allowed(inv), writes it
@@ -670,11 +687,9 @@ func (s *Service) startFinalize(ctx context.Context, tx *store.Tx, inv *pay.Invo
 // customer's and merchant's details; an invoice of 0 is paid at once. It
 // returns the events to emit.
 func (f *finalizing) finish(ctx context.Context, tx *store.Tx, inv *pay.Invoice, now int64) ([]pay.EventType, error) {
-	n, err := tx.NextInvoiceNumber(ctx, inv.Scope)
-	if err != nil {
+	if err := takeNumber(ctx, tx, inv, f.cus); err != nil {
 		return nil, err
 	}
-	inv.Number = fmt.Sprintf("%s-%04d", NumberPrefix(inv.Scope.ProjectID), n)
 	inv.Token = newToken()
 	inv.Status, inv.FinalizedAt = pay.InvoiceStatusOpen, now
 	inv.CustomerName, inv.CustomerEmail, inv.CustomerAddress = f.cus.Name, f.cus.Email, f.cus.Address

@@ -2,6 +2,7 @@ package billing_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -247,9 +248,15 @@ func TestInvoiceTotals(t *testing.T) {
 	})
 }
 
+// TestInvoiceNumbersUnderConcurrency: invoices are numbered per customer
+// (PREFIX-0001, …, as Stripe's by default), concurrent finalisations of one
+// customer's invoices never share a number, another customer's sequence is
+// its own, and a customer whose prefix another's invoice has taken is
+// given a new one.
 func TestInvoiceNumbersUnderConcurrency(t *testing.T) {
 	t.Parallel()
 	invDBs(t, func(t *testing.T, e *invEnv) {
+		ctx := context.Background()
 		cus := e.customer(t, "")
 		const n = 8
 		ids := make([]string, n)
@@ -270,8 +277,12 @@ func TestInvoiceNumbersUnderConcurrency(t *testing.T) {
 			}()
 		}
 		wg.Wait()
+		c, err := e.db.FindCustomer(ctx, e.scope, cus)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prefix := c.NumberPrefix()
 		seen := map[string]bool{}
-		prefix := billing.NumberPrefix(e.scope.ProjectID)
 		for i, num := range numbers {
 			if errs[i] != nil {
 				t.Fatalf("finalize %d: %v", i, errs[i])
@@ -285,6 +296,29 @@ func TestInvoiceNumbersUnderConcurrency(t *testing.T) {
 			if want := prefix + "-000" + string(rune('0'+i)); !seen[want] {
 				t.Errorf("no invoice numbered %s: %v", want, numbers)
 			}
+		}
+		var view struct {
+			Prefix string `json:"invoice_prefix"`
+			Next   int64  `json:"next_invoice_sequence"`
+		}
+		if b, err := json.Marshal(pay.CustomerView(c)); err != nil || json.Unmarshal(b, &view) != nil || view.Prefix != prefix || view.Next != n+1 {
+			t.Errorf("customer shows invoice_prefix %s, next_invoice_sequence %d; want %s, %d", view.Prefix, view.Next, prefix, n+1)
+		}
+
+		// Another customer: a sequence of its own. Then one given the
+		// first's prefix, whose number 1 is taken: a new prefix.
+		other := e.customer(t, "")
+		if got := e.finalize(t, e.draft(t, other, billing.InvoiceParams{}, item(100, 1)).ID).Number; strings.HasPrefix(got, prefix) || !strings.HasSuffix(got, "-0001") {
+			t.Errorf("the other customer's first number %s", got)
+		}
+		third := e.customer(t, "")
+		if err := e.db.Tx(ctx, func(tx *store.Tx) error { return tx.SetInvoicePrefix(ctx, e.scope, third, prefix) }); err != nil {
+			t.Fatal(err)
+		}
+		got := e.finalize(t, e.draft(t, third, billing.InvoiceParams{}, item(100, 1)).ID).Number
+		c3, _ := e.db.FindCustomer(ctx, e.scope, third)
+		if got == prefix+"-0001" || got != c3.InvoicePrefix+"-0001" || c3.InvoicePrefix == prefix || len(c3.InvoicePrefix) != 8 {
+			t.Errorf("a customer whose prefix was taken: number %s, prefix now %q", got, c3.InvoicePrefix)
 		}
 	})
 }

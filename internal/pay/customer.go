@@ -1,5 +1,11 @@
 package pay
 
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/binary"
+)
+
 // Scope is the project and mode every object belongs to. A key sees only
 // objects of its own scope: another project's or mode's objects do not exist
 // for it.
@@ -47,6 +53,46 @@ type Customer struct {
 	// billing runs at, "" for none (test mode only; set at creation).
 	TestClock string
 	Deleted   bool
+
+	// InvoicePrefix is the prefix of the customer's invoice numbers if it
+	// was given one of its own ("": NumberPrefix derives it from the ID);
+	// InvoiceSequence is the number of its last finalised invoice (0:
+	// none yet). See NumberPrefix.
+	InvoicePrefix   string
+	InvoiceSequence int64
+}
+
+// NumberPrefix is the prefix of the customer's invoice numbers, Stripe's
+// invoice_prefix: its own if it was given one, else 8 capital letters and
+// digits drawn from its ID. Invoices are numbered per customer, as
+// Stripe's are by default (PREFIX-0001, PREFIX-0002, …), so that
+// finalisations of different customers' invoices never wait on each
+// other.
+func (c *Customer) NumberPrefix() string {
+	if c.InvoicePrefix != "" {
+		return c.InvoicePrefix
+	}
+	h := sha256.Sum256([]byte(c.ID))
+	return invoicePrefix(binary.BigEndian.Uint64(h[:8]))
+}
+
+// NewInvoicePrefix draws an invoice prefix at random, for a customer whose
+// prefix turned out to be another's too.
+func NewInvoicePrefix() string {
+	var b [8]byte
+	rand.Read(b[:])
+	return invoicePrefix(binary.BigEndian.Uint64(b[:]))
+}
+
+// invoicePrefix writes 8 base-36 digits of n, capitals.
+func invoicePrefix(n uint64) string {
+	const digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	var b [8]byte
+	for i := range b {
+		b[i] = digits[n%36]
+		n /= 36
+	}
+	return string(b[:])
 }
 
 // Tax-exempt values a customer may have.

@@ -103,9 +103,9 @@ func CustomerView(c *Customer) any {
 	v := customerJSON{
 		ID: c.ID, Object: "customer", Address: newAddressView(c.Address), Created: c.Created,
 		Description: nullString(c.Description), Email: nullString(c.Email), Livemode: c.Scope.Livemode,
-		InvoicePrefix:   strings.ToUpper(c.ID[len(PrefixCustomer):][:8]),
+		InvoicePrefix:   c.NumberPrefix(),
 		InvoiceSettings: invoiceSettingsView{DefaultPaymentMethod: nullString(c.DefaultPaymentMethod)},
-		Metadata:        c.Metadata, Name: nullString(c.Name), NextInvoiceSequence: 1, Phone: nullString(c.Phone),
+		Metadata:        c.Metadata, Name: nullString(c.Name), NextInvoiceSequence: c.InvoiceSequence + 1, Phone: nullString(c.Phone),
 		PreferredLocales: []string{}, TaxExempt: c.TaxExempt,
 	}
 	if c.TestClock != "" {

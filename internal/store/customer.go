@@ -18,7 +18,7 @@ type customerPII struct {
 	Shipping *pay.Shipping `json:"shipping,omitempty"`
 }
 
-const customerColumns = `id, project_id, livemode, created, pii, description, metadata, tax_exempt, default_payment_method, deleted, test_clock`
+const customerColumns = `id, project_id, livemode, created, pii, description, metadata, tax_exempt, default_payment_method, deleted, test_clock, invoice_prefix, invoice_sequence`
 
 func piiAAD(id string) []byte { return []byte("customer/" + id + "/pii") }
 
@@ -28,7 +28,7 @@ func (db *DB) scanCustomer(row interface{ Scan(...any) error }) (*pay.Customer, 
 		sealed   []byte
 		metadata string
 	)
-	err := row.Scan(&c.ID, &c.Scope.ProjectID, &c.Scope.Livemode, &c.Created, &sealed, &c.Description, &metadata, &c.TaxExempt, &c.DefaultPaymentMethod, &c.Deleted, &c.TestClock)
+	err := row.Scan(&c.ID, &c.Scope.ProjectID, &c.Scope.Livemode, &c.Created, &sealed, &c.Description, &metadata, &c.TaxExempt, &c.DefaultPaymentMethod, &c.Deleted, &c.TestClock, &c.InvoicePrefix, &c.InvoiceSequence)
 	if err != nil {
 		return nil, err
 	}
@@ -83,9 +83,9 @@ func (tx *Tx) CreateCustomer(ctx context.Context, c *pay.Customer) error {
 	if err != nil {
 		return fmt.Errorf("create customer: %w", err)
 	}
-	err = tx.tx.execLater(ctx, `INSERT INTO customers (`+customerColumns+`, email_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	err = tx.tx.execLater(ctx, `INSERT INTO customers (`+customerColumns+`, email_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
 		c.ID, c.Scope.ProjectID, c.Scope.Livemode, c.Created, sealed, c.Description, metadataJSON(c.Metadata), c.TaxExempt, c.DefaultPaymentMethod, false,
-		c.TestClock, emailIndex)
+		c.TestClock, c.InvoicePrefix, c.InvoiceSequence, emailIndex)
 	if err != nil {
 		return fmt.Errorf("create customer: %w", err)
 	}

@@ -404,17 +404,37 @@ func (db *DB) FindInvoices(ctx context.Context, scope pay.Scope, f InvoiceFilter
 	}, func(rows *sql.Rows) (*pay.Invoice, error) { return db.scanInvoice(rows) })
 }
 
-// NextInvoiceNumber takes the scope's next invoice sequence number (1, 2,
-// …) in the transaction: the sequence row stays locked until it ends, so
-// concurrent finalisations never share a number, and a rolled-back one
-// gives its number back.
-func (tx *Tx) NextInvoiceNumber(ctx context.Context, scope pay.Scope) (int64, error) {
-	var n int64
-	err := tx.tx.QueryRowContext(ctx, `INSERT INTO invoice_sequences (project_id, livemode, last) VALUES ($1, $2, 1)
-		ON CONFLICT (project_id, livemode) DO UPDATE SET last = invoice_sequences.last + 1 RETURNING last`,
-		scope.ProjectID, scope.Livemode).Scan(&n)
+// NextInvoiceNumber takes the next number of the customer's invoice
+// sequence (1, 2, …) in the transaction and returns it with the prefix the
+// customer was given ("" if none: pay.Customer.NumberPrefix). The
+// customer's row stays locked until the transaction ends, so concurrent
+// finalisations of its invoices never share a number, a rolled-back one
+// gives its number back, and other customers' finalisations do not wait.
+func (tx *Tx) NextInvoiceNumber(ctx context.Context, scope pay.Scope, customer string) (prefix string, n int64, err error) {
+	err = tx.tx.QueryRowContext(ctx, `UPDATE customers SET invoice_sequence = invoice_sequence + 1 `+whereID+`
+		RETURNING invoice_prefix, invoice_sequence`, customer, scope.ProjectID, scope.Livemode).Scan(&prefix, &n)
 	if err != nil {
-		return 0, fmt.Errorf("next invoice number: %w", err)
+		return "", 0, fmt.Errorf("next invoice number of %s: %w", customer, notFound(err, "customer "+customer))
 	}
-	return n, nil
+	return prefix, n, nil
+}
+
+// SetInvoicePrefix gives the customer an invoice prefix of its own.
+func (tx *Tx) SetInvoicePrefix(ctx context.Context, scope pay.Scope, customer, prefix string) error {
+	err := tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE customers SET invoice_prefix = $4 `+whereID, customer, scope.ProjectID, scope.Livemode, prefix))
+	if err != nil {
+		return fmt.Errorf("set invoice prefix of %s: %w", customer, err)
+	}
+	return nil
+}
+
+// InvoiceNumberTaken reports whether an invoice of the scope has number.
+func (tx *Tx) InvoiceNumberTaken(ctx context.Context, scope pay.Scope, number string) (bool, error) {
+	var taken bool
+	err := tx.tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM invoices WHERE project_id = $1 AND livemode = $2 AND number = $3)`,
+		scope.ProjectID, scope.Livemode, number).Scan(&taken)
+	if err != nil {
+		return false, fmt.Errorf("invoice number %s: %w", number, err)
+	}
+	return taken, nil
 }

@@ -57,7 +57,7 @@ test('invoice a customer, finalize and pay', async () => {
 
   const open = await stripe.invoices.finalizeInvoice(draft.id);
   assert.equal(open.status, 'open');
-  assert.match(open.number, /^[0-9A-F]{8}-\d{4}$/);
+  assert.match(open.number, /^[0-9A-Z]{8}-\d{4}$/);
   assert.ok(open.hosted_invoice_url);
 
   const lines = await stripe.invoices.listLineItems(open.id);
