@@ -34,7 +34,8 @@ type gatewayOptions struct {
 func configureGateways(getenv func(string) string, o gatewayOptions) (payments.Gateways, *sandbox.Sandbox, error) {
 	test, err := sandbox.Setup(getenv, sandbox.SetupOptions{
 		CallbackURL: strings.TrimRight(o.publicURL, "/") + payments.CheckoutCallbackPath,
-		SandboxURL:  o.sandboxURL, Logger: o.log, Client: o.client, StandIn: payments.HostedStandIn, MaxTransactions: o.sandboxMaxTransactions})
+		SandboxURL:  o.sandboxURL, Logger: o.log, Client: o.client, StandIn: payments.HostedStandIn,
+		StandInChallenge: payments.HostedStandInChallenge, MaxTransactions: o.sandboxMaxTransactions})
 	if err != nil {
 		return payments.Gateways{}, nil, err
 	}

@@ -52,6 +52,13 @@ func paymentFixtures() map[pay.EventType]fixture {
 		pay.EventPaymentIntentFailed:                  intent("10000", nil),
 		pay.EventPaymentIntentPaymentFailed:           intent("10000", nil),
 		pay.EventPaymentIntentAmountCapturableUpdated: intent("1000", url.Values{"capture_method": {"manual"}}),
+		// Stripe's 3-D Secure test card: the payment waits for the customer.
+		pay.EventPaymentIntentRequiresAction: intent("1000", url.Values{"payment_method": {"pm_card_threeDSecure2Required"}}),
+		pay.EventSetupIntentCreated:          setup(url.Values{"confirm": {"false"}}, false),
+		pay.EventSetupIntentSucceeded:        setup(url.Values{"payment_method": {"pm_card_visa"}}, false),
+		pay.EventSetupIntentRequiresAction:   setup(url.Values{"payment_method": {"pm_card_authenticationRequired"}}, false),
+		pay.EventSetupIntentSetupFailed:      setup(url.Values{"payment_method": {"pm_card_chargeDeclined"}}, false),
+		pay.EventSetupIntentCanceled:         setup(url.Values{"confirm": {"false"}}, true),
 		pay.EventPaymentIntentCanceled: func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
 			pi, err := triggerIntent(ctx, c, say, "1000", url.Values{"capture_method": {"manual"}})
 			if err != nil {
@@ -129,6 +136,38 @@ func triggerUpdate(ctx context.Context, c *apiClient, say func(string, ...any), 
 // triggerIntent creates (and unless told otherwise confirms) a payment
 // intent on Stripe's test card ID; a decline is the expected outcome for
 // the declining amounts, not a failure of the fixture.
+// setup makes a setup intent (confirmed, unless extra says otherwise)
+// and, with cancel, cancels it.
+func setup(extra url.Values, cancel bool) fixture {
+	return func(ctx context.Context, c *apiClient, say func(string, ...any)) error {
+		params := url.Values{"confirm": {"true"}, "description": {"created by calmonypay trigger"}}
+		for k, v := range extra {
+			params[k] = v
+		}
+		var si struct {
+			ID     string `json:"id"`
+			Status string `json:"status"`
+		}
+		err := c.do(ctx, http.MethodPost, "/v1/setup_intents", params, &si)
+		if isAPIError(err, http.StatusPaymentRequired) {
+			say("setup of %s declined, as the test card asks", extra.Get("payment_method"))
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		say("created setup intent %s (%s)", si.ID, si.Status)
+		if !cancel {
+			return nil
+		}
+		if err := c.do(ctx, http.MethodPost, "/v1/setup_intents/"+si.ID+"/cancel", nil, nil); err != nil {
+			return err
+		}
+		say("canceled setup intent %s", si.ID)
+		return nil
+	}
+}
+
 func triggerIntent(ctx context.Context, c *apiClient, say func(string, ...any), amount string, extra url.Values) (string, error) {
 	params := url.Values{"amount": {amount}, "currency": {"gbp"}, "payment_method": {"pm_card_visa"}, "confirm": {"true"},
 		"description": {"created by calmonypay trigger"}}

@@ -94,6 +94,19 @@ func emitEveryEventType(t *testing.T, srv *apitest.Server) {
 		PaymentMethod: stripe.String(pm.ID), CaptureMethod: stripe.String("manual"), Confirm: stripe.Bool(true)})
 	must(auth, err)
 	must(sc.V1PaymentIntents.Cancel(ctx, auth.ID, nil))
+	// Setup intents: created, succeeded, requires_action, setup_failed, canceled.
+	must(sc.V1SetupIntents.Create(ctx, &stripe.SetupIntentCreateParams{PaymentMethod: stripe.String("pm_card_visa"), Confirm: stripe.Bool(true)}))
+	must(sc.V1SetupIntents.Create(ctx, &stripe.SetupIntentCreateParams{PaymentMethod: stripe.String("pm_card_authenticationRequired"), Confirm: stripe.Bool(true)}))
+	if _, err := sc.V1SetupIntents.Create(ctx, &stripe.SetupIntentCreateParams{PaymentMethod: stripe.String("pm_card_chargeDeclined"),
+		Confirm: stripe.Bool(true)}); stripeErr(t, err).HTTPStatusCode != 402 {
+		t.Fatalf("declined setup: %v", err)
+	}
+	seti, err := sc.V1SetupIntents.Create(ctx, &stripe.SetupIntentCreateParams{})
+	must(seti, err)
+	must(sc.V1SetupIntents.Cancel(ctx, seti.ID, nil))
+	// A card that needs 3-D Secure: payment_intent.requires_action.
+	must(sc.V1PaymentIntents.Create(ctx, &stripe.PaymentIntentCreateParams{Amount: stripe.Int64(1000), Currency: stripe.String("gbp"),
+		PaymentMethod: stripe.String("pm_card_threeDSecure2Required"), Confirm: stripe.Bool(true)}))
 	must(sc.V1PaymentMethods.Detach(ctx, pm.ID, nil))
 	must(sc.V1Customers.Delete(ctx, cus.ID, nil))
 

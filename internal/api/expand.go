@@ -28,6 +28,7 @@ var expandable = map[string][]expandField{
 	"customer":         {{"default_source", ""}, {"invoice_settings.default_payment_method", "payment_method"}, {"test_clock", pay.TestClockObject}},
 	"payment_method":   {{"customer", "customer"}},
 	"payment_intent":   {{"customer", "customer"}, {"payment_method", "payment_method"}, {"latest_charge", "charge"}},
+	"setup_intent":     {{"customer", "customer"}, {"payment_method", "payment_method"}, {"latest_attempt", ""}, {"mandate", ""}},
 	"charge":           {{"customer", "customer"}, {"payment_intent", "payment_intent"}, {"balance_transaction", ""}},
 	"refund":           {{"charge", "charge"}, {"payment_intent", "payment_intent"}, {"balance_transaction", ""}},
 	"checkout.session": {{"customer", "customer"}, {"payment_intent", "payment_intent"}},

@@ -96,6 +96,10 @@ func (g *recordingGateway) Sale(ctx context.Context, req cardstream.SaleRequest)
 	return res, err
 }
 
+func (g *recordingGateway) ContinueThreeDS(ctx context.Context, req cardstream.ThreeDSContinueRequest) (*cardstream.Result, error) {
+	return pass(ctx, g, "3DS", req, g.Gateway.ContinueThreeDS)
+}
+
 func (g *recordingGateway) Capture(ctx context.Context, req cardstream.CaptureRequest) (*cardstream.Result, error) {
 	return pass(ctx, g, "CAPTURE", req, g.Gateway.Capture)
 }

@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"crypto/subtle"
 	"net/http"
 	"slices"
 
@@ -31,6 +32,7 @@ func readIntentChange(p *params) pay.PaymentIntentUpdate {
 		p.Fail("setup_future_usage", "parameter_invalid", "setup_future_usage must be on_session or off_session.")
 	}
 	readPaymentMethodTypes(p)
+	ch.RequestThreeDS = readPaymentMethodOptions(p)
 	if sub, ok := p.Sub("automatic_payment_methods"); ok {
 		sub.Bool("enabled")
 		sub.Ignore("allow_redirects")
@@ -38,6 +40,31 @@ func readIntentChange(p *params) pay.PaymentIntentUpdate {
 	p.Ignore("confirmation_method")
 	ch.Metadata = readMetadata(p)
 	return ch
+}
+
+// readPaymentMethodOptions reads payment_method_options: of its card
+// options, request_three_d_secure (automatic, any or challenge) is kept;
+// the others are accepted and have no effect.
+func readPaymentMethodOptions(p *params) *string {
+	if p.Unset("payment_method_options") {
+		return nil
+	}
+	opts, ok := p.Sub("payment_method_options")
+	if !ok {
+		return nil
+	}
+	card, ok := opts.Sub("card")
+	if !ok {
+		return nil
+	}
+	card.Ignore("capture_method", "installments", "mandate_options", "network", "setup_future_usage", "require_cvc_recollection",
+		"statement_descriptor_suffix_kana", "statement_descriptor_suffix_kanji", "moto", "cvc_token", "request_extended_authorization",
+		"request_incremental_authorization", "request_multicapture", "request_overcapture")
+	v := card.OptString("request_three_d_secure")
+	if v != nil && !oneOf(*v, []string{"automatic", "any", "challenge"}) {
+		card.Fail("request_three_d_secure", "parameter_invalid", "request_three_d_secure must be one of automatic, any or challenge.")
+	}
+	return v
 }
 
 // readPaymentMethodTypes checks payment_method_types: card is the only type
@@ -57,14 +84,17 @@ func (s *Server) createPaymentIntent(r *http.Request, p *params) (opFunc, error)
 		p.Missing("currency")
 	}
 	confirm, _ := p.Bool("confirm")
-	opts := readConfirmOptions(p)
+	opts := s.readConfirmOptions(p)
+	if !confirm && opts.ReturnURL != "" {
+		p.Fail("return_url", "parameter_invalid", "return_url can only be passed when confirm=true.")
+	}
 	return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {
 		return s.payments.CreatePaymentIntent(ctx, call, ch, confirm, opts)
 	}, nil
 }
 
 // readConfirmOptions reads confirm's own parameters.
-func readConfirmOptions(p *params) payments.ConfirmParams {
+func (s *Server) readConfirmOptions(p *params) payments.ConfirmParams {
 	var o payments.ConfirmParams
 	if v, ok := p.String("off_session"); ok {
 		o.OffSession = v == "true" || v == "one_off" || v == "recurring"
@@ -72,13 +102,16 @@ func readConfirmOptions(p *params) payments.ConfirmParams {
 			p.Fail("off_session", "parameter_invalid_boolean", "off_session must be true or false.")
 		}
 	}
-	p.Ignore("return_url", "mandate_data", "use_stripe_sdk", "payment_method_options", "error_on_requires_action")
+	o.ReturnURL = s.checkURL(p, "return_url", false)
+	o.ErrorOnRequiresAction, _ = p.Bool("error_on_requires_action")
+	p.Ignore("mandate_data", "use_stripe_sdk")
 	return o
 }
 
 func (s *Server) confirmPaymentIntent(r *http.Request, p *params) (opFunc, error) {
 	id := r.PathValue("id")
-	opts := readConfirmOptions(p)
+	opts := s.readConfirmOptions(p)
+	opts.RequestThreeDS = readPaymentMethodOptions(p)
 	opts.PaymentMethod = p.OptString("payment_method")
 	if opts.ReceiptEmail = p.OptString("receipt_email"); opts.ReceiptEmail != nil && *opts.ReceiptEmail != "" && !plausibleEmail(*opts.ReceiptEmail) {
 		p.Fail("receipt_email", "email_invalid", "Invalid email address.")
@@ -121,11 +154,16 @@ func (s *Server) cancelPaymentIntent(r *http.Request, p *params) (opFunc, error)
 
 func (s *Server) retrievePaymentIntent(r *http.Request, p *params) (readFunc, error) {
 	id := r.PathValue("id")
-	p.Ignore("client_secret")
+	secret, sent := p.String("client_secret")
 	return func(ctx context.Context, scope pay.Scope) (any, error) {
 		pi, err := s.db.FindPaymentIntent(ctx, scope, id)
 		if err != nil {
 			return nil, pay.NotFoundAs(err, "payment_intent", id, "id")
+		}
+		// A client secret sent with it (the payment_intent_client_secret a
+		// return_url received) must be the intent's.
+		if sent && subtle.ConstantTimeCompare([]byte(secret), []byte(pi.ClientSecret)) != 1 {
+			return nil, pay.InvalidParam("client_secret", "The client_secret provided does not match the client_secret associated with the PaymentIntent.")
 		}
 		return pi, nil
 	}, nil

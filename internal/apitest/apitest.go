@@ -99,7 +99,8 @@ func Start(tb testing.TB, opts Options) *Server {
 	publicURL, sandboxURL := "http://"+ts.Listener.Addr().String(), "http://"+sts.Listener.Addr().String()
 	noEnv := func(string) string { return "" }
 	test, err := sandbox.Setup(noEnv, sandbox.SetupOptions{CallbackURL: publicURL + payments.CheckoutCallbackPath,
-		SandboxURL: sandboxURL, Logger: log, StandIn: payments.HostedStandIn})
+		SandboxURL: sandboxURL, Logger: log, StandIn: payments.HostedStandIn,
+		StandInChallenge: payments.HostedStandInChallenge})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -934,6 +934,13 @@ func (s *Service) charge(ctx context.Context, inv *pay.Invoice, attempt int64, p
 	if p.OffSession != nil {
 		off = *p.OffSession
 	}
+	if !off && inv.Subscription != "" {
+		// The customer is present for a subscription's payment (its
+		// first): authenticated now (3-D Secure), the card is set up for
+		// the renewals, which are off-session, as Stripe's.
+		sfu := "off_session"
+		upd.SetupFutureUsage = &sfu
+	}
 	if own == nil {
 		own = &ownCharge{}
 	}
@@ -1051,6 +1058,20 @@ func (s *Service) settleAttempt(ctx context.Context, tx *store.Tx, scope pay.Sco
 		return inv, nil, emit(pay.EventInvoicePaid, pay.EventInvoicePaymentSucceeded)
 	case pay.StatusProcessing:
 		// The outcome is not known yet: the attempt stays in flight.
+		if err := tx.UpdateInvoice(ctx, inv); err != nil {
+			return nil, nil, err
+		}
+		return inv, nil, nil
+	case pay.StatusRequiresAction:
+		// The customer must authenticate (3-D Secure), as Stripe's: the
+		// invoice stays open and its payment intent becomes the one the
+		// customer confirms (confirmation_secret). Once authenticated, its
+		// settlement pays the invoice through the hooks
+		// (InvoiceIntentSettled), which also activate the subscription.
+		inv.Payments = inv.Payments[:len(inv.Payments)-1]
+		inv.AttemptCount, inv.Attempted, inv.PayAttempt = attempt, true, 0
+		inv.ConfirmationIntent, inv.ConfirmationSecret = pi.ID, pi.ClientSecret
+		inv.LastFailure = "authentication_required"
 		if err := tx.UpdateInvoice(ctx, inv); err != nil {
 			return nil, nil, err
 		}

@@ -49,6 +49,9 @@ func (p CheckPrefs) addTo(f *Fields) {
 // Keep Result.XRef on approval (§8.3).
 type VerifyRequest struct {
 	Card Card
+	// XRef verifies a stored card instead of Card (a card set up again,
+	// with 3-D Secure, for later payments).
+	XRef string
 	// Type defaults to TypeMOTO.
 	Type TransactionType
 	// Agreement defaults to AgreementCardOnFile.
@@ -64,15 +67,21 @@ type VerifyRequest struct {
 
 // Verify sends a VERIFY request.
 func (c *Client) Verify(ctx context.Context, req VerifyRequest) (*Result, error) {
-	if err := req.Card.validate(); err != nil {
-		return nil, fmt.Errorf("cardstream VERIFY: %w", err)
+	if req.XRef == "" {
+		if err := req.Card.validate(); err != nil {
+			return nil, fmt.Errorf("cardstream VERIFY: %w", err)
+		}
 	}
 	f, err := c.newTransaction("VERIFY", cmp.Or(req.Type, TypeMOTO), 0, req.CurrencyCode, req.TransactionUnique)
 	if err != nil {
 		return nil, err
 	}
 	f.SetNonEmpty("orderRef", req.OrderRef)
-	req.Card.addTo(&f)
+	if req.XRef != "" {
+		f.Set("xref", req.XRef)
+	} else {
+		req.Card.addTo(&f)
+	}
 	f.Set("rtAgreementType", string(cmp.Or(req.Agreement, AgreementCardOnFile)))
 	req.Customer.addTo(&f)
 	req.Checks.addTo(&f)

@@ -73,6 +73,8 @@ func New(cfg Config) *Pages {
 	mux.Handle("GET "+pay.InvoicePagePath+"{token}/pdf", pageLimit.Limit(tooManyPages)(http.HandlerFunc(h.invoicePDF)))
 	mux.Handle("POST "+pay.InvoicePagePath+"{token}/pay", pageLimit.Limit(tooManyPages)(invoiceCSRF(http.HandlerFunc(h.payInvoice))))
 	mux.Handle("POST "+payments.CheckoutCallbackPath, callbackLimit.Limit(throttle.TooManyText)(http.HandlerFunc(h.checkoutCallback)))
+	mux.Handle("GET "+pay.ThreeDSPagePath+"{id}", pageLimit.Limit(tooManyPages)(http.HandlerFunc(h.threeDSPageHandler)))
+	mux.Handle("POST "+pay.ThreeDSPagePath+"{id}/return", callbackLimit.Limit(tooManyPages)(http.HandlerFunc(h.threeDSReturn)))
 	h.handler = mux
 	return h
 }
@@ -81,7 +83,8 @@ func New(cfg Config) *Pages {
 func (h *Pages) Routes() map[string]http.Handler {
 	return map[string]http.Handler{"GET " + CheckoutPath + "{id}": h, "POST " + payments.CheckoutCallbackPath: h,
 		"GET " + pay.InvoicePagePath + "{token}": h, "GET " + pay.InvoicePagePath + "{token}/pdf": h,
-		"POST " + pay.InvoicePagePath + "{token}/pay": h}
+		"POST " + pay.InvoicePagePath + "{token}/pay": h,
+		"GET " + pay.ThreeDSPagePath + "{id}":         h, "POST " + pay.ThreeDSPagePath + "{id}/return": h}
 }
 
 // CheckoutPath is where a checkout session's page is: CheckoutPath + its ID.

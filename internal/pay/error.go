@@ -31,6 +31,8 @@ type Error struct {
 	// PaymentIntent is the payment intent a card error is about, shown in
 	// the error as Stripe does.
 	PaymentIntent any
+	// SetupIntent is the setup intent a card error is about.
+	SetupIntent any
 	// ShouldRetry is sent as Stripe-Should-Retry: true, which makes
 	// Stripe's SDKs retry the request (a lock timeout, say).
 	ShouldRetry bool
@@ -109,7 +111,7 @@ func AsError(err error) (*Error, bool) {
 // ErrorEnvelope is Stripe's error envelope for e: {"error": {…}}.
 func ErrorEnvelope(e *Error) any {
 	return errorEnvelope{Error: errorDetail{Type: e.Type, Code: e.Code, DeclineCode: e.DeclineCode, Param: e.Param,
-		Message: e.Message, PaymentIntent: e.PaymentIntent}}
+		Message: e.Message, PaymentIntent: e.PaymentIntent, SetupIntent: e.SetupIntent}}
 }
 
 type errorEnvelope struct {
@@ -123,4 +125,5 @@ type errorDetail struct {
 	Param         string `json:"param,omitempty"`
 	Message       string `json:"message"`
 	PaymentIntent any    `json:"payment_intent,omitempty"`
+	SetupIntent   any    `json:"setup_intent,omitempty"`
 }

@@ -153,6 +153,7 @@ type paymentIntentJSON struct {
 	NextAction                any               `json:"next_action"`
 	OnBehalfOf                any               `json:"on_behalf_of"`
 	PaymentMethod             nullString        `json:"payment_method"`
+	PaymentMethodOptions      any               `json:"payment_method_options"`
 	PaymentMethodTypes        []string          `json:"payment_method_types"`
 	Processing                any               `json:"processing"`
 	ReceiptEmail              nullString        `json:"receipt_email"`
@@ -184,7 +185,72 @@ func PaymentIntentView(pi *PaymentIntent) any {
 	if e := pi.LastError; e != nil {
 		v.LastPaymentError = &lastErrorJSON{Code: e.Code, DeclineCode: e.DeclineCode, Message: e.Message, Type: e.Type}
 	}
+	v.PaymentMethodOptions = map[string]any{"card": cardOptionsJSON{RequestThreeDSecure: cmpOr(pi.RequestThreeDS, "automatic")}}
+	if a := pi.Action; a != nil && pi.Status == StatusRequiresAction {
+		v.NextAction = nextActionView(pi.ID, a)
+	}
 	return v
+}
+
+type cardOptionsJSON struct {
+	Installments        any    `json:"installments"`
+	MandateOptions      any    `json:"mandate_options"`
+	Network             any    `json:"network"`
+	RequestThreeDSecure string `json:"request_three_d_secure"`
+}
+
+type redirectToURLJSON struct {
+	ReturnURL nullString `json:"return_url"`
+	URL       string     `json:"url"`
+}
+
+type useStripeSDKJSON struct {
+	Type     string `json:"type"`
+	StripeJS string `json:"stripe_js"`
+	Source   string `json:"source"`
+}
+
+type nextActionJSON struct {
+	Type          string             `json:"type"`
+	RedirectToURL *redirectToURLJSON `json:"redirect_to_url,omitempty"`
+	UseStripeSDK  *useStripeSDKJSON  `json:"use_stripe_sdk,omitempty"`
+}
+
+// nextActionView is a pending 3-D Secure step as Stripe shows it: a
+// redirect to the page when the confirmation gave a return_url, else
+// use_stripe_sdk's three_d_secure_redirect to the same page (which then ends
+// on a page of ours).
+func nextActionView(id string, a *ThreeDSAction) nextActionJSON {
+	if a.ReturnURL != "" {
+		return nextActionJSON{Type: "redirect_to_url", RedirectToURL: &redirectToURLJSON{ReturnURL: nullString(a.ReturnURL), URL: a.Page}}
+	}
+	return nextActionJSON{Type: "use_stripe_sdk", UseStripeSDK: &useStripeSDKJSON{Type: "three_d_secure_redirect", StripeJS: a.Page, Source: id}}
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+type threeDSecureJSON struct {
+	AuthenticationFlow          nullString `json:"authentication_flow"`
+	ElectronicCommerceIndicator nullString `json:"electronic_commerce_indicator"`
+	ExemptionIndicator          any        `json:"exemption_indicator"`
+	ExemptionIndicatorApplied   bool       `json:"exemption_indicator_applied"`
+	Result                      string     `json:"result"`
+	ResultReason                nullString `json:"result_reason"`
+	TransactionID               nullString `json:"transaction_id"`
+	Version                     nullString `json:"version"`
+}
+
+func threeDSecureView(r *ThreeDSecureResult) any {
+	if r == nil {
+		return nil
+	}
+	return threeDSecureJSON{AuthenticationFlow: nullString(r.AuthenticationFlow), ElectronicCommerceIndicator: nullString(r.ECI),
+		Result: r.Result, ResultReason: nullString(r.ResultReason), TransactionID: nullString(r.TransactionID), Version: nullString(r.Version)}
 }
 
 type outcomeJSON struct {
@@ -254,6 +320,7 @@ func ChargeView(c *Charge) any {
 			ExpYear: c.Card.ExpYear, Fingerprint: c.Card.Fingerprint, Funding: c.Card.Funding, Last4: c.Card.Last4, Network: c.Card.Brand,
 			Checks: cardChecksJSON{AddressLine1Check: nullString(c.Card.AddressLine1Check), AddressPostalCodeCheck: nullString(c.Card.PostalCheck),
 				CVCCheck: nullString(c.Card.CVCCheck)},
+			ThreeDSecure: threeDSecureView(c.Card.ThreeDSecure),
 		}},
 	}
 	if c.Status == "failed" {
@@ -540,6 +607,8 @@ func View(obj any, publicURL string) any {
 		return PaymentMethodView(o)
 	case *PaymentIntent:
 		return PaymentIntentView(o)
+	case *SetupIntent:
+		return SetupIntentView(o)
 	case *Charge:
 		return ChargeView(o)
 	case *Refund:

@@ -35,7 +35,81 @@ type CardDetails struct {
 	// it to a customer is declined too, as Stripe's are. Never shown.
 	TestDecline  string `json:"test_decline,omitempty"`
 	TestAttaches bool   `json:"test_attaches,omitempty"`
+	// TestThreeDS is set on a test-mode card made from one of Stripe's test
+	// cards: how it behaves under 3-D Secure (TestThreeDS* below). Never
+	// shown.
+	TestThreeDS string `json:"test_three_ds,omitempty"`
+	// SetUpOffSession records that the card was authenticated by its
+	// customer (3-D Secure) on a payment made with
+	// setup_future_usage=off_session: later merchant-initiated payments
+	// are exempt. Never shown.
+	SetUpOffSession bool `json:"set_up_off_session,omitempty"`
+	// ThreeDSecure is a charge's 3-D Secure result (nil when none ran).
+	ThreeDSecure *ThreeDSecureResult `json:"three_d_secure,omitempty"`
 }
+
+// How one of Stripe's test cards behaves under 3-D Secure
+// (CardDetails.TestThreeDS).
+const (
+	// TestThreeDSNone: supported, not enrolled (4242424242424242): no
+	// challenge, ever.
+	TestThreeDSNone = "none"
+	// TestThreeDSRequired: every customer-initiated payment is challenged;
+	// merchant-initiated ones fail with authentication_required.
+	TestThreeDSRequired = "required"
+	// TestThreeDSOnSetup: as required, except that merchant-initiated
+	// payments succeed once the card was authenticated for off-session use.
+	TestThreeDSOnSetup = "on_setup"
+	// TestThreeDSSetUp: challenged on-session, already set up for
+	// merchant-initiated payments, which succeed.
+	TestThreeDSSetUp = "set_up"
+	// TestThreeDSOptional: authenticated without a challenge (frictionless)
+	// unless a challenge is requested.
+	TestThreeDSOptional = "optional"
+)
+
+// ThreeDSecureResult is Stripe's
+// payment_method_details.card.three_d_secure of a charge.
+type ThreeDSecureResult struct {
+	// AuthenticationFlow is challenge or frictionless.
+	AuthenticationFlow string `json:"authentication_flow,omitempty"`
+	// ECI is the electronic commerce indicator (05 authenticated, 06
+	// attempted, 07 none).
+	ECI string `json:"electronic_commerce_indicator,omitempty"`
+	// Result: authenticated, attempt_acknowledged, failed, not_supported,
+	// processing_error.
+	Result       string `json:"result"`
+	ResultReason string `json:"result_reason,omitempty"`
+	// TransactionID is the 3-D Secure transaction (threeDSXID), if given.
+	TransactionID string `json:"transaction_id,omitempty"`
+	Version       string `json:"version,omitempty"`
+	// Letter is the gateway's result (Y/A/N/R/U/E/I).
+	Letter string `json:"letter,omitempty"`
+}
+
+// ThreeDSAction is a payment intent's pending 3-D Secure step: what the
+// customer's browser must post to the issuer's ACS, and how to come back.
+type ThreeDSAction struct {
+	// Token is the credential in the page's address (and the ACS's return
+	// address): whoever has it may run the authentication.
+	Token string `json:"token"`
+	// ReturnURL is confirm's return_url ("" when none was given: the
+	// next_action is use_stripe_sdk and the page ends on a page of ours).
+	ReturnURL string `json:"return_url,omitempty"`
+	// Ref is the gateway's threeDSRef; URL the ACS (or method) URL; Request
+	// the fields to post there, in order.
+	Ref     string      `json:"ref"`
+	URL     string      `json:"url"`
+	Request [][2]string `json:"request"`
+	// XRef is the gateway transaction being authenticated.
+	XRef string `json:"xref"`
+	// Page is the address of the 3-D Secure page (next_action's url).
+	Page string `json:"page"`
+}
+
+// ThreeDSPagePath is where a payment intent's 3-D Secure page is:
+// ThreeDSPagePath + its ID, with ?token=.
+const ThreeDSPagePath = "/3ds/"
 
 // PaymentMethod is a stored card. XRef is the Cardstream token that charges it.
 type PaymentMethod struct {
@@ -153,6 +227,12 @@ type PaymentIntent struct {
 	ClientSecret        string
 	// Attempt counts gateway attempts; each has its own transactionUnique.
 	Attempt int
+	// RequestThreeDS is payment_method_options[card][request_three_d_secure]
+	// (automatic, any or challenge; "" is automatic).
+	RequestThreeDS string
+	// Action is the pending 3-D Secure step while the status is
+	// requires_action.
+	Action *ThreeDSAction
 }
 
 // Charge is one gateway transaction of a payment intent.

@@ -79,7 +79,9 @@ type PaymentIntentUpdate struct {
 	Amount                                                              *int64
 	Currency, Customer, PaymentMethod, Description, StatementDescriptor *string
 	ReceiptEmail, CaptureMethod, SetupFutureUsage                       *string
-	Metadata                                                            MetadataUpdate
+	// RequestThreeDS is payment_method_options[card][request_three_d_secure].
+	RequestThreeDS *string
+	Metadata       MetadataUpdate
 }
 
 // Apply sets the sent fields on pi. It checks nothing: whether the values
@@ -97,6 +99,7 @@ func (u PaymentIntentUpdate) Apply(pi *PaymentIntent) {
 	set(&pi.ReceiptEmail, u.ReceiptEmail)
 	set(&pi.CaptureMethod, u.CaptureMethod)
 	set(&pi.SetupFutureUsage, u.SetupFutureUsage)
+	set(&pi.RequestThreeDS, u.RequestThreeDS)
 	pi.Metadata = u.Metadata.Apply(pi.Metadata)
 }
 

@@ -75,6 +75,14 @@ const (
 	EventInvoiceUpcoming
 	EventCustomerSubscriptionResumed
 	EventCustomerSubscriptionPaused
+	// EventPaymentIntentRequiresAction: the customer must authenticate
+	// (3-D Secure) before the payment can go on.
+	EventPaymentIntentRequiresAction
+	EventSetupIntentCreated
+	EventSetupIntentRequiresAction
+	EventSetupIntentSucceeded
+	EventSetupIntentSetupFailed
+	EventSetupIntentCanceled
 	eventTypeEnd // one past the last
 )
 
@@ -177,6 +185,18 @@ func (t EventType) String() string {
 		return "customer.subscription.trial_will_end"
 	case EventInvoiceUpcoming:
 		return "invoice.upcoming"
+	case EventPaymentIntentRequiresAction:
+		return "payment_intent.requires_action"
+	case EventSetupIntentCreated:
+		return "setup_intent.created"
+	case EventSetupIntentRequiresAction:
+		return "setup_intent.requires_action"
+	case EventSetupIntentSucceeded:
+		return "setup_intent.succeeded"
+	case EventSetupIntentSetupFailed:
+		return "setup_intent.setup_failed"
+	case EventSetupIntentCanceled:
+		return "setup_intent.canceled"
 	case EventCustomerSubscriptionPaused:
 		return "customer.subscription.paused"
 	case EventCustomerSubscriptionResumed:

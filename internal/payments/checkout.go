@@ -427,6 +427,7 @@ func (s *Service) recordHostedPayment(ctx context.Context, tx *store.Tx, cs *pay
 		return nil, err
 	}
 	ch := newCharge(pi, pm, res)
+	ch.Card.ThreeDSecure = threeDSResult(res, "") // the hosted page's 3-D Secure
 	if err := tx.CreateCharge(ctx, ch); err != nil {
 		return nil, err
 	}

@@ -37,7 +37,7 @@ func DeclineError(res *cardstream.Result) *pay.Error {
 func Decline(dc string) *pay.Error {
 	code := "card_declined"
 	switch dc {
-	case "expired_card", "incorrect_cvc", "incorrect_number", "processing_error":
+	case "expired_card", "incorrect_cvc", "incorrect_number", "processing_error", "authentication_required":
 		code = dc
 	}
 	msg, ok := declineMessages[dc]

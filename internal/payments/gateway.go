@@ -24,6 +24,9 @@ type Gateway interface {
 	Capture(ctx context.Context, req cardstream.CaptureRequest) (*cardstream.Result, error)
 	Cancel(ctx context.Context, req cardstream.CancelRequest) (*cardstream.Result, error)
 	Query(ctx context.Context, req cardstream.QueryRequest) (*cardstream.Result, error)
+	// ContinueThreeDS sends a 3-D Secure continuation (threeDSRef and what
+	// the ACS posted back).
+	ContinueThreeDS(ctx context.Context, req cardstream.ThreeDSContinueRequest) (*cardstream.Result, error)
 	Refund(ctx context.Context, req cardstream.RefundRequest) (*cardstream.RefundResult, error)
 	// Hosted builds the signed form for the hosted payment page.
 	Hosted(req cardstream.HostedRequest) (*cardstream.HostedForm, error)

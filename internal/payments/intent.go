@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/calmony/calmonypay/internal/cardstream"
 	"github.com/calmony/calmonypay/internal/pay"
@@ -24,6 +25,16 @@ type ConfirmParams struct {
 	// Cardstream credential-on-file matrix says (§8.4).
 	Recurring    bool
 	ReceiptEmail *string
+	// ReturnURL is where the customer's browser goes after 3-D Secure
+	// (return_url); "" answers a challenge with use_stripe_sdk instead of
+	// redirect_to_url.
+	ReturnURL string
+	// RequestThreeDS is payment_method_options[card][request_three_d_secure],
+	// if sent: automatic, any or challenge.
+	RequestThreeDS *string
+	// ErrorOnRequiresAction (error_on_requires_action) fails the payment
+	// with authentication_required instead of waiting in requires_action.
+	ErrorOnRequiresAction bool
 }
 
 // CreatePaymentIntent creates a payment intent from upd (Amount and
@@ -166,6 +177,23 @@ type saleOp struct {
 	// TestDecline is the card's pay.CardDetails.TestDecline (test mode
 	// only): the sale declines as Stripe's decline test card would.
 	TestDecline string `json:"test_decline,omitempty"`
+	// ThreeDS asks the gateway for 3-D Secure (a customer-initiated sale).
+	threeDSContext
+	// ThreeDSMonth (test mode only) is the expiry month the sale is sent
+	// with, which picks the simulator's 3-D Secure outcome (threeDSMonth).
+	ThreeDSMonth int `json:"three_ds_month,omitempty"`
+}
+
+// threeDSContext is what a sale that may need 3-D Secure, and each
+// continuation of it, carries: the page's token, the address the ACS posts
+// back to (threeDSRedirectURL, with the token) and the caller's
+// return_url.
+type threeDSContext struct {
+	ThreeDS     bool   `json:"three_ds,omitempty"`
+	NoAction    bool   `json:"no_action,omitempty"` // error_on_requires_action
+	Token       string `json:"three_ds_token,omitempty"`
+	RedirectURL string `json:"three_ds_redirect_url,omitempty"`
+	ReturnURL   string `json:"return_url,omitempty"`
 }
 
 // send makes the sale: at the gateway, unless it is of a Stripe decline
@@ -176,6 +204,14 @@ func (o saleOp) send(ctx context.Context, gw Gateway, transactionUnique, orderRe
 		Agreement: o.Agreement, Initiator: o.Initiator, TransactionUnique: transactionUnique, OrderRef: orderRef, CaptureDelay: o.CaptureDelay}
 	if res := DeclineTestSale(o.TestDecline, &req); res != nil {
 		return res, nil
+	}
+	if o.ThreeDS {
+		req.ThreeDS = &cardstream.ThreeDSOptions{RedirectURL: o.RedirectURL}
+	}
+	if o.ThreeDSMonth != 0 && o.TestDecline != "expired_card" {
+		// The xref's card with the expiry replaced, as a renewed card's.
+		req.Extra = append(req.Extra, cardstream.Field{Name: "cardExpiryMonth", Value: fmt.Sprintf("%02d", o.ThreeDSMonth)},
+			cardstream.Field{Name: "cardExpiryYear", Value: fmt.Sprintf("%02d", (time.Now().Year()+2)%100)})
 	}
 	return gw.Sale(ctx, req)
 }
@@ -237,6 +273,9 @@ func (s *Service) confirm(ctx context.Context, st *steps, id string, opts Confir
 		if opts.ReceiptEmail != nil {
 			pi.ReceiptEmail = *opts.ReceiptEmail
 		}
+		if opts.RequestThreeDS != nil {
+			pi.RequestThreeDS = *opts.RequestThreeDS
+		}
 		if pi.PaymentMethod == "" {
 			return pay.InvalidRequest("payment_intent_unexpected_state", "payment_method",
 				"You cannot confirm this PaymentIntent because it's missing a payment method. Pass payment_method.")
@@ -250,7 +289,13 @@ func (s *Service) confirm(ctx context.Context, st *steps, id string, opts Confir
 			return pay.InvalidParam("payment_method", "The PaymentMethod %s belongs to another customer.", pm.ID)
 		}
 		req = newSaleOp(pi, pm, opts)
-		pi.LastError = nil
+		if req.ThreeDS && s.publicURL != "" {
+			req.Token, req.ReturnURL, req.NoAction = pay.RandomString(32), opts.ReturnURL, opts.ErrorOnRequiresAction
+			req.RedirectURL = s.publicURL + pay.ThreeDSPagePath + pi.ID + "/return?token=" + req.Token
+		} else {
+			req.ThreeDS = false
+		}
+		pi.LastError, pi.Action = nil, nil
 		pi.Attempt++
 		if err := st.startIntentOp(ctx, tx, pi, create == nil, "sale", fmt.Sprintf("%s-%d", pi.ID, pi.Attempt), req); err != nil {
 			return err
@@ -265,7 +310,9 @@ func (s *Service) confirm(ctx context.Context, st *steps, id string, opts Confir
 	}
 	op := st.op
 	res, callErr := req.send(ctx, gw, op.TransactionUnique, pi.ID)
-	return st.settle(ctx, func(tx *store.Tx) (any, error) { return s.settleSale(ctx, tx, op, pm, res, callErr) })
+	return st.settle(ctx, func(tx *store.Tx) (any, error) {
+		return s.settleSale(ctx, tx, op, pm, res, callErr, &req.threeDSContext)
+	})
 }
 
 // newSaleOp chooses the Cardstream type and agreement for a charge of a
@@ -289,6 +336,18 @@ func newSaleOp(pi *pay.PaymentIntent, pm *pay.PaymentMethod, opts ConfirmParams)
 	if pi.CaptureMethod == "manual" {
 		o.CaptureDelay = -1
 	}
+	// 3-D Secure: a customer-initiated sale asks for it (live: always, the
+	// issuer decides; test mode: as the test card behaves). A
+	// merchant-initiated one cannot be challenged: a test card whose issuer
+	// would demand it is declined with authentication_required.
+	switch live := pi.Scope.Livemode; {
+	case !opts.OffSession && live:
+		o.ThreeDS = true
+	case !opts.OffSession && testThreeDSApplies(pm.Card, pi.RequestThreeDS):
+		o.ThreeDS, o.ThreeDSMonth = true, threeDSMonth(pm.Card, pi.RequestThreeDS)
+	case opts.OffSession && !live && o.TestDecline == "":
+		o.TestDecline = OffSessionAuthentication(pm.Card)
+	}
 	return o
 }
 
@@ -306,7 +365,11 @@ func uncertain(err error) bool {
 // operator. An op settled already by someone else changes nothing
 // (errSettledElsewhere). pm is the card charged, if the caller has it
 // (payment methods do not change), or nil to look it up.
-func (s *Service) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, pm *pay.PaymentMethod, res *cardstream.Result, callErr error) (any, error) {
+//
+// tds is the sale's 3-D Secure context (nil when unknown, an operator's
+// resolution): a challenge (65802) moves the intent to requires_action with
+// it. op.Kind "3ds" is a continuation (ContinueThreeDS).
+func (s *Service) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, pm *pay.PaymentMethod, res *cardstream.Result, callErr error, tds *threeDSContext) (any, error) {
 	pi, err := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
 	if err != nil {
 		return nil, err
@@ -324,14 +387,44 @@ func (s *Service) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayO
 	if err := finishOp(ctx, tx, op, pay.OpDone, res.Outcome.String()); err != nil {
 		return nil, err
 	}
+	if res.ResponseCode == cardstream.Code3DSAuthRequired && res.ThreeDS != nil && res.ThreeDS.Ref != "" && tds != nil && tds.Token != "" && !tds.NoAction {
+		return s.requireAction(ctx, tx, op, pi, res, tds)
+	}
+	if op.Kind == "3ds" && (res.ResponseCode == cardstream.Code3DSError || res.Outcome == cardstream.OutcomeGatewayError) && pi.Action != nil {
+		// The ACS's answer was not accepted (garbled, or not this
+		// challenge's) and the challenge is still open: nothing changes.
+		s.log.WarnContext(ctx, "3-D Secure continuation refused by the gateway; the intent still awaits authentication",
+			"payment_intent", pi.ID, "response_code", res.ResponseCode)
+		pi.Status = pay.StatusRequiresAction
+		return pi, tx.UpdatePaymentIntent(ctx, pi)
+	}
+	pi.Action = nil
 	if pm == nil || pm.ID != pi.PaymentMethod {
 		if pm, err = tx.FindPaymentMethod(ctx, op.Scope, pi.PaymentMethod); err != nil {
 			return nil, err
 		}
 	}
 	ch := newCharge(pi, pm, res)
+	flow := "frictionless"
+	if op.Kind == "3ds" {
+		flow = "challenge"
+	}
+	ch.Card.ThreeDSecure = threeDSResult(res, flow)
 	if !res.Approved() {
-		return s.failSale(ctx, tx, op, pi, ch, DeclineError(res))
+		e := DeclineError(res)
+		if res.ResponseCode == cardstream.Code3DSResultNotAccepted || op.Kind == "3ds" && res.Outcome == cardstream.OutcomeThreeDSRequired ||
+			op.Kind == "3ds" && res.Outcome == cardstream.OutcomeInvalidRequest {
+			e = AuthenticationFailure()
+		}
+		return s.failSale(ctx, tx, op, pi, ch, e)
+	}
+	if r := ch.Card.ThreeDSecure; r != nil && pi.SetupFutureUsage == "off_session" && (r.Result == "authenticated" || r.Result == "attempt_acknowledged") &&
+		!pm.Card.SetUpOffSession {
+		// Authenticated once for later merchant-initiated payments.
+		pm.Card.SetUpOffSession = true
+		if err := tx.UpdatePaymentMethod(ctx, pm); err != nil {
+			return nil, err
+		}
 	}
 	ch.ID = pay.NewID(pay.PrefixCharge)
 	pi.LatestCharge = ch.ID

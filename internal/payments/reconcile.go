@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"strings"
 	"time"
 
 	"github.com/calmony/calmonypay/internal/cardstream"
@@ -92,7 +94,29 @@ func (s *Service) reconcileOp(ctx context.Context, op *pay.GatewayOp) error {
 			return s.needsOperator(ctx, op, "sale outcome unknown and the gateway's duplicate window has passed")
 		}
 		res, callErr := req.send(ctx, gw, op.TransactionUnique, op.ObjectID)
-		return s.settleOrRetry(ctx, op, callErr, func(tx *store.Tx) (any, error) { return s.settleSale(ctx, tx, op, nil, res, callErr) })
+		return s.settleOrRetry(ctx, op, callErr, func(tx *store.Tx) (any, error) {
+			return s.settleSale(ctx, tx, op, nil, res, callErr, &req.threeDSContext)
+		})
+	case "setup":
+		// A verification moves no money: one whose outcome was lost is
+		// given up, and the customer confirms again.
+		return s.settleOrRetry(ctx, op, nil, func(tx *store.Tx) (any, error) {
+			si, err := tx.FindSetupIntent(ctx, op.Scope, op.ObjectID)
+			if err != nil {
+				return nil, err
+			}
+			if err := finishOp(ctx, tx, op, pay.OpDone, "verification outcome unknown: given up"); err != nil {
+				return nil, err
+			}
+			return s.failSetup(ctx, tx, op, si, &pay.Error{Status: http.StatusPaymentRequired, Type: pay.ErrorTypeCard, Code: "processing_error",
+				Message: "An error occurred while processing your card. Try again in a little bit."})
+		})
+	case "3ds":
+		var req threeDSOp
+		if err := json.Unmarshal(raw, &req); err != nil {
+			return err
+		}
+		return s.reconcileThreeDS(ctx, gw, op, req)
 	case "capture", "cancel":
 		var req mgmtOp
 		if err := json.Unmarshal(raw, &req); err != nil {
@@ -249,6 +273,13 @@ func (s *Service) park(ctx context.Context, tx *store.Tx, op *pay.GatewayOp, why
 		return nil, err
 	}
 	s.log.ErrorContext(ctx, "gateway operation needs an operator: see calmonypay gateway ops", "op", op.ID, "kind", op.Kind, "object", op.ObjectID, "why", why)
+	if strings.HasPrefix(op.ObjectID, pay.PrefixSetupIntent) {
+		si, err := tx.FindSetupIntent(ctx, op.Scope, op.ObjectID)
+		if err != nil {
+			return nil, err
+		}
+		return si, errNoOutcome
+	}
 	if op.Kind != "refund" {
 		pi, err := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
 		if err != nil {
@@ -316,6 +347,13 @@ func (s *Service) ResolveGatewayOp(ctx context.Context, id, xref string, notChar
 			switch {
 			case op.Kind == "refund":
 				return s.failRefund(ctx, tx, op, nil, errors.New("an operator found that the gateway made no refund"))
+			case strings.HasPrefix(op.ObjectID, pay.PrefixSetupIntent):
+				si, err := tx.FindSetupIntent(ctx, op.Scope, op.ObjectID)
+				if err != nil {
+					return nil, err
+				}
+				return s.failSetup(ctx, tx, op, si, &pay.Error{Status: 402, Type: pay.ErrorTypeCard, Code: "processing_error",
+					Message: "The card could not be set up. Try again."})
 			case notCharged:
 				pi, err := tx.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
 				if err != nil {
@@ -324,7 +362,7 @@ func (s *Service) ResolveGatewayOp(ctx context.Context, id, xref string, notChar
 				return s.failSale(ctx, tx, op, pi, nil, &pay.Error{Status: 402, Type: pay.ErrorTypeCard, Code: "processing_error",
 					Message: "The payment could not be completed. Try again."})
 			}
-			return s.settleSale(ctx, tx, op, nil, res, nil)
+			return s.settleSale(ctx, tx, op, nil, res, nil, nil)
 		})
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/calmony/calmonypay/internal/pay"
@@ -320,6 +321,9 @@ func (st *steps) answerSettled(ctx context.Context) error {
 func (s *Service) opObject(ctx context.Context, op *pay.GatewayOp) (any, error) {
 	if op.Kind == "refund" {
 		return s.db.FindRefund(ctx, op.Scope, op.ObjectID)
+	}
+	if strings.HasPrefix(op.ObjectID, pay.PrefixSetupIntent) {
+		return s.db.FindSetupIntent(ctx, op.Scope, op.ObjectID)
 	}
 	return s.db.FindPaymentIntent(ctx, op.Scope, op.ObjectID)
 }

@@ -28,6 +28,9 @@ type testCard struct {
 	// the one made to fail only when charged.
 	decline  string
 	attaches bool
+	// threeDS is its 3-D Secure behaviour (pay.TestThreeDS*); "" is
+	// pay.TestThreeDSNone.
+	threeDS string
 }
 
 // Cardstream's published test cards that stand in for Stripe's.
@@ -64,6 +67,21 @@ var testCards = [...]testCard{
 	declining("4000000000000127", "pm_card_chargeDeclinedIncorrectCvc", "incorrect_cvc", false),
 	declining("4000000000000119", "pm_card_chargeDeclinedProcessingError", "processing_error", false),
 	declining("4000000000000341", "pm_card_chargeCustomerFail", "generic_decline", true),
+	// 3-D Secure (Stripe's "Authentication and setup" and "3D Secure" test
+	// cards), all charged as Cardstream's Visa credit card through the
+	// simulator's 3-D Secure (threeDSMonth).
+	threeDS("4000002500003155", "pm_card_authenticationRequiredOnSetup", "FR", pay.TestThreeDSOnSetup),
+	threeDS("4000002760003184", "pm_card_authenticationRequired", "DE", pay.TestThreeDSRequired),
+	threeDS("4000003800000446", "pm_card_authenticationRequiredSetupForOffSession", "IT", pay.TestThreeDSSetUp),
+	threeDS("4000000000003220", "pm_card_threeDSecure2Required", "US", pay.TestThreeDSRequired),
+	threeDS("4000000000003063", "pm_card_threeDSecureRequired", "US", pay.TestThreeDSRequired),
+	threeDS("4000000000003055", "pm_card_threeDSecureOptional", "US", pay.TestThreeDSOptional),
+}
+
+// threeDS is one of Stripe's 3-D Secure test cards, all Visa credit.
+func threeDS(number, paymentMethod, country, behaviour string) testCard {
+	return testCard{number: number, paymentMethod: paymentMethod, funding: "credit", country: country, standIn: visaCredit, standInCVC: "356",
+		threeDS: behaviour}
 }
 
 // declining is one of Stripe's decline test cards, all US Visa credit.
@@ -119,6 +137,64 @@ func (t TestCard) StandIn(now time.Time) CardInput {
 func (t TestCard) Describe(d *pay.CardDetails) {
 	d.Funding, d.Country = t.c.funding, t.c.country
 	d.TestDecline, d.TestAttaches = t.c.decline, t.c.attaches
+	d.TestThreeDS = t.c.threeDS
+	if d.TestThreeDS == "" {
+		d.TestThreeDS = pay.TestThreeDSNone
+	}
+}
+
+// threeDSMonth is the expiry month a test-mode customer-initiated sale of a
+// card is sent with, which picks the Cardstream simulator's 3-D Secure
+// outcome (cardstream-protocol.md §11.4): 12 a challenge at its test ACS,
+// 01 authenticated without one (frictionless), 11 not enrolled. 0 keeps
+// the card's own expiry: a card that is not one of Stripe's (Cardstream's
+// published cards) gets the simulator's outcome for the month it was
+// saved with, as the simulator documents. request is
+// request_three_d_secure.
+func threeDSMonth(d pay.CardDetails, request string) int {
+	switch d.TestThreeDS {
+	case "":
+		if request == "challenge" {
+			return 12
+		}
+		return 0
+	case pay.TestThreeDSRequired, pay.TestThreeDSOnSetup, pay.TestThreeDSSetUp:
+		return 12
+	case pay.TestThreeDSOptional:
+		if request == "any" || request == "challenge" {
+			return 12
+		}
+		return 1
+	}
+	return 11 // supported, not enrolled
+}
+
+// threeDSApplies reports whether a test-mode customer-initiated sale of a
+// card asks for 3-D Secure: always for Stripe's 3-D Secure test cards,
+// otherwise when request_three_d_secure asks for it (any or challenge), so
+// that Stripe's other test cards, and Cardstream's own, are charged as
+// before unless the caller asks.
+func testThreeDSApplies(d pay.CardDetails, request string) bool {
+	switch d.TestThreeDS {
+	case pay.TestThreeDSRequired, pay.TestThreeDSOnSetup, pay.TestThreeDSSetUp, pay.TestThreeDSOptional:
+		return true
+	}
+	return request == "any" || request == "challenge"
+}
+
+// OffSessionAuthentication is the Stripe decline code a test-mode
+// merchant-initiated payment of a card gets because its issuer demands
+// authentication the customer is not there to give
+// ("authentication_required"), or "": Stripe's cards that require
+// authentication on every payment, and those that require it until set up
+// for off-session use, before they were (pay.CardDetails.SetUpOffSession).
+func OffSessionAuthentication(d pay.CardDetails) string {
+	switch {
+	case d.TestThreeDS == pay.TestThreeDSRequired,
+		d.TestThreeDS == pay.TestThreeDSOnSetup && !d.SetUpOffSession:
+		return "authentication_required"
+	}
+	return ""
 }
 
 // AttachDecline is the card error attaching a card to a customer gets: one
@@ -168,4 +244,22 @@ func HostedStandIn(number string) (standIn string, decline, ok bool) {
 		}
 	}
 	return "", false, false
+}
+
+// HostedStandInChallenge reports whether a test gateway's hosted page
+// challenges one of Stripe's test card numbers typed into it
+// (sandbox.Options.StandInChallenge): Stripe's cards that require 3-D
+// Secure show the simulator's test ACS there, where the shopper passes or
+// fails the challenge.
+func HostedStandInChallenge(number string) bool {
+	for _, c := range testCards {
+		if c.number == number {
+			switch c.threeDS {
+			case pay.TestThreeDSRequired, pay.TestThreeDSOnSetup, pay.TestThreeDSSetUp:
+				return true
+			}
+			return false
+		}
+	}
+	return false
 }

@@ -186,6 +186,8 @@ func sealedColumns() []sealedColumn {
 		col("cs", "checkout_sessions", "customer_email", "email"),
 		col("op", "gateway_ops", "request", "request"),
 		col("pi", "payment_intents", "receipt_email", "receipt_email"), col("pi", "payment_intents", "client_secret", "client_secret"),
+		col("pi", "payment_intents", "three_d_secure", "three_d_secure"),
+		col("seti", "setup_intents", "client_secret", "client_secret"), col("seti", "setup_intents", "three_d_secure", "three_d_secure"),
 		col("pm", "payment_methods", "billing", "billing"), col("pm", "payment_methods", "xref", "xref"),
 		{table: "idempotency_keys", column: "response", key: []string{"project_id", "livemode", "key"}, aad: func(k []any) []byte {
 			return idemAAD(IdemKey{Scope: pay.Scope{ProjectID: *k[0].(*string), Livemode: *k[1].(*bool)}, Key: *k[2].(*string)})

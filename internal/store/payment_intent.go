@@ -11,17 +11,18 @@ import (
 
 const piColumns = `id, project_id, livemode, created, amount, currency, status, capture_method, customer_id, payment_method_id,
 	description, statement_descriptor, receipt_email, setup_future_usage, metadata, amount_capturable, amount_received,
-	canceled_at, cancellation_reason, last_error, latest_charge, client_secret, attempt`
+	canceled_at, cancellation_reason, last_error, latest_charge, client_secret, attempt, three_d_secure`
 
 func (db *DB) scanPaymentIntent(row interface{ Scan(...any) error }) (*pay.PaymentIntent, error) {
 	var (
 		pi                         pay.PaymentIntent
 		metadata, lastErr          string
 		receiptEmail, clientSecret []byte
+		threeDS                    []byte
 	)
 	err := row.Scan(&pi.ID, &pi.Scope.ProjectID, &pi.Scope.Livemode, &pi.Created, &pi.Amount, &pi.Currency, &pi.Status, &pi.CaptureMethod,
 		&pi.Customer, &pi.PaymentMethod, &pi.Description, &pi.StatementDescriptor, &receiptEmail, &pi.SetupFutureUsage, &metadata,
-		&pi.AmountCapturable, &pi.AmountReceived, &pi.CanceledAt, &pi.CancellationReason, &lastErr, &pi.LatestCharge, &clientSecret, &pi.Attempt)
+		&pi.AmountCapturable, &pi.AmountReceived, &pi.CanceledAt, &pi.CancellationReason, &lastErr, &pi.LatestCharge, &clientSecret, &pi.Attempt, &threeDS)
 	if err != nil {
 		return nil, err
 	}
@@ -40,7 +41,33 @@ func (db *DB) scanPaymentIntent(row interface{ Scan(...any) error }) (*pay.Payme
 	if pi.ClientSecret, err = db.openString(clientSecret, sealAAD("pi", pi.ID, "client_secret")); err != nil {
 		return nil, fmt.Errorf("payment intent %s: %w", pi.ID, err)
 	}
+	tds, err := db.openString(threeDS, sealAAD("pi", pi.ID, "three_d_secure"))
+	if err != nil {
+		return nil, fmt.Errorf("payment intent %s: %w", pi.ID, err)
+	}
+	if tds != "" {
+		var st threeDSState
+		if err := json.Unmarshal([]byte(tds), &st); err != nil {
+			return nil, fmt.Errorf("payment intent %s three_d_secure: %w", pi.ID, err)
+		}
+		pi.RequestThreeDS, pi.Action = st.Request, st.Action
+	}
 	return &pi, nil
+}
+
+// threeDSState is the three_d_secure column.
+type threeDSState struct {
+	Request string             `json:"request,omitempty"`
+	Action  *pay.ThreeDSAction `json:"action,omitempty"`
+}
+
+// sealThreeDS returns the three_d_secure column of pi (nil when empty).
+func (db *DB) sealThreeDS(pi *pay.PaymentIntent) []byte {
+	if pi.RequestThreeDS == "" && pi.Action == nil {
+		return nil
+	}
+	b, _ := json.Marshal(threeDSState{Request: pi.RequestThreeDS, Action: pi.Action})
+	return db.keys.Seal(b, sealAAD("pi", pi.ID, "three_d_secure"))
 }
 
 func lastErrorJSON(e *pay.LastPaymentError) string {
@@ -73,11 +100,11 @@ func (tx *Tx) CreatePaymentIntent(ctx context.Context, pi *pay.PaymentIntent) er
 		tx.NewPaymentIntent(pi)
 	}
 	err := tx.tx.execLater(ctx, `INSERT INTO payment_intents (`+piColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
 		pi.ID, pi.Scope.ProjectID, pi.Scope.Livemode, pi.Created, pi.Amount, pi.Currency, pi.Status, pi.CaptureMethod, pi.Customer, pi.PaymentMethod,
 		pi.Description, pi.StatementDescriptor, tx.db.sealOptional(pi.ReceiptEmail, sealAAD("pi", pi.ID, "receipt_email")), pi.SetupFutureUsage,
 		metadataJSON(pi.Metadata), pi.AmountCapturable, pi.AmountReceived, pi.CanceledAt, pi.CancellationReason, lastErrorJSON(pi.LastError),
-		pi.LatestCharge, tx.db.keys.Seal([]byte(pi.ClientSecret), sealAAD("pi", pi.ID, "client_secret")), pi.Attempt)
+		pi.LatestCharge, tx.db.keys.Seal([]byte(pi.ClientSecret), sealAAD("pi", pi.ID, "client_secret")), pi.Attempt, tx.db.sealThreeDS(pi))
 	if err != nil {
 		return fmt.Errorf("create payment intent: %w", err)
 	}
@@ -92,12 +119,12 @@ func (tx *Tx) UpdatePaymentIntent(ctx context.Context, pi *pay.PaymentIntent) er
 	query := `UPDATE payment_intents SET amount = $4, currency = $5, status = $6, capture_method = $7,
 		customer_id = $8, payment_method_id = $9, description = $10, statement_descriptor = $11, receipt_email = $12, setup_future_usage = $13,
 		metadata = $14, amount_capturable = $15, amount_received = $16, canceled_at = $17, cancellation_reason = $18, last_error = $19,
-		latest_charge = $20, attempt = $21
+		latest_charge = $20, attempt = $21, three_d_secure = $22
 		` + whereID
 	args := []any{pi.ID, pi.Scope.ProjectID, pi.Scope.Livemode, pi.Amount, pi.Currency, pi.Status, pi.CaptureMethod, pi.Customer, pi.PaymentMethod,
 		pi.Description, pi.StatementDescriptor, tx.db.sealOptional(pi.ReceiptEmail, sealAAD("pi", pi.ID, "receipt_email")), pi.SetupFutureUsage,
 		metadataJSON(pi.Metadata), pi.AmountCapturable, pi.AmountReceived, pi.CanceledAt, pi.CancellationReason, lastErrorJSON(pi.LastError),
-		pi.LatestCharge, pi.Attempt}
+		pi.LatestCharge, pi.Attempt, tx.db.sealThreeDS(pi)}
 	var err error
 	if row := "payment_intents/" + pi.ID; tx.locked[row] {
 		err = tx.tx.updateLater(ctx, row, query, args...)
@@ -127,6 +154,17 @@ func (tx *Tx) FindPaymentIntent(ctx context.Context, scope pay.Scope, id string)
 func (db *DB) findPaymentIntent(ctx context.Context, q querier, scope pay.Scope, id, suffix string) (*pay.PaymentIntent, error) {
 	pi, err := db.scanPaymentIntent(q.QueryRowContext(ctx, `SELECT `+piColumns+` FROM payment_intents `+whereID+suffix,
 		id, scope.ProjectID, scope.Livemode))
+	if err != nil {
+		return nil, notFound(err, "find payment intent "+id)
+	}
+	return pi, nil
+}
+
+// FindPaymentIntentByID returns a payment intent by its ID alone, for the
+// 3-D Secure page, which knows no scope (its token is checked by the
+// caller).
+func (db *DB) FindPaymentIntentByID(ctx context.Context, id string) (*pay.PaymentIntent, error) {
+	pi, err := db.scanPaymentIntent(db.read.QueryRowContext(ctx, `SELECT `+piColumns+` FROM payment_intents WHERE id = $1`, id))
 	if err != nil {
 		return nil, notFound(err, "find payment intent "+id)
 	}

@@ -53,6 +53,9 @@ type call struct {
 	// decline declines the card whatever else (a hosted stand-in of a
 	// declining card, Options.StandIn).
 	decline bool
+	// challenge: a hosted stand-in's challenge month shows the test ACS
+	// (Options.StandInChallenge) rather than counting as authenticated.
+	challenge bool
 }
 
 // authenticate checks merchantID and signature (§3.1): 66049/66305 for a

@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"net/http"
 	"net/url"
@@ -100,12 +101,20 @@ func (s *Sandbox) handleSubmit(w http.ResponseWriter, r *http.Request) {
 		s.errorPage(w, http.StatusBadRequest, cs.CodeInvalidRequest, "The card form could not be read.")
 		return
 	}
-	sess, rp, retry := s.pay(form, baseURL(r, s.opts.BaseURL))
+	sess, rp, retry, ch := s.pay(form, baseURL(r, s.opts.BaseURL))
 	switch {
 	case sess == nil:
 		s.errorPage(w, http.StatusGone, cs.CodeInvalidRequest, "This payment page has expired or was already used.")
 	case retry:
 		s.cardForm(w, sess, rp.message)
+	case ch != nil:
+		// A challenge: the test ACS, which posts back to the hosted page.
+		nonce := s.token(16)
+		setPageHeaders(w, nonce, origin(ch.redirectURL))
+		s.render(w, "acs.html", map[string]any{
+			"Nonce": nonce, "Action": ch.redirectURL, "CReq": ch.creq,
+			"Amount": formatAmount(ch.params.amount, ch.params.currency), "Card": mask(ch.hosted.typed),
+		})
 	default:
 		s.finish(w, r, sess.auth, rp)
 	}
@@ -114,32 +123,41 @@ func (s *Sandbox) handleSubmit(w http.ResponseWriter, r *http.Request) {
 // pay runs the submitted form through the Direct SALE engine, under the
 // lock so a session is used once. retry asks for the form again (a card
 // field was missing or invalid).
-func (s *Sandbox) pay(form cs.Fields, base string) (sess *session, rp reply, retry bool) {
+// ch is the challenge to show, if the payment is challenged (then rp is
+// its 65802).
+func (s *Sandbox) pay(form cs.Fields, base string) (sess *session, rp reply, retry bool, ch *challenge) {
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
 	now := s.now()
 	s.st.advance(now)
 	sess, ok := s.st.sessions.get(form.Get("session"), now)
 	if !ok {
-		return nil, reply{}, false
+		return nil, reply{}, false, nil
 	}
 	if form.Get("op") != "pay" {
 		s.st.sessions.remove(sess.id)
-		return sess, *fail(cs.CodeCancelled, "REQUEST CANCELLED"), false
+		return sess, *fail(cs.CodeCancelled, "REQUEST CANCELLED"), false, nil
 	}
 	c := call{auth: sess.auth, now: now, base: base, hosted: true}
 	c.req = withCard(sess.auth.req, form)
 	typed, standIn := s.standIn(&c)
 	rp = s.newTransaction(c)
 	if cardFieldError(rp.code) {
-		return sess, rp, true
+		return sess, rp, true, nil
 	}
 	if standIn {
 		rp.fields.Set("cardNumberMask", mask(typed))
 	}
 	s.st.sessions.remove(sess.id)
 	sess.auth.req = c.req
-	return sess, rp, false
+	if rp.code == cs.Code3DSAuthRequired {
+		if ch, ok = s.st.challenges.get(rp.fields.Get("threeDSRef"), now); ok && ch.hosted != nil {
+			ch.hosted.auth.req = c.req
+			ch.hosted.typed = cmp.Or(typed, c.req.Get("cardNumber"))
+			return sess, rp, false, ch
+		}
+	}
+	return sess, rp, false, nil
 }
 
 // withCard adds the shopper's card and address to the signed request. The
@@ -172,8 +190,13 @@ func (s *Sandbox) standIn(c *call) (typed string, ok bool) {
 	}
 	c.req.Set("cardNumber", tc.number)
 	c.req.Set("cardCVV", tc.cvv)
-	// January: the simulator's frictionless 3-D Secure result (§11.4).
+	// January: the simulator's frictionless 3-D Secure result (§11.4);
+	// December, a challenge, for the cards Options.StandInChallenge names.
 	c.req.Set("cardExpiryMonth", "01")
+	if s.opts.StandInChallenge != nil && s.opts.StandInChallenge(typed) {
+		c.req.Set("cardExpiryMonth", "12")
+		c.challenge = true
+	}
 	c.req.Set("cardExpiryYear", twoDigits((c.now.Year()+2)%100))
 	c.req.Del("customerAddress")
 	c.req.Del("customerPostcode")

@@ -117,6 +117,13 @@ type Options struct {
 	// number typed. Calmony Pay sets it to payments.HostedStandIn, so a
 	// shopper can type Stripe's test cards on the sandbox's page.
 	StandIn func(number string) (standIn string, decline, ok bool)
+	// StandInChallenge, when set, names the numbers StandIn knows whose
+	// payment on the hosted page is challenged: the stand-in is charged with
+	// an expiry of December (§11.4: a challenge) instead of January, and the
+	// page shows the test ACS before it returns to the merchant. Calmony Pay
+	// sets it to payments.HostedStandInChallenge (Stripe's 3-D Secure test
+	// cards).
+	StandInChallenge func(number string) bool
 }
 
 // merchant is one known account.
@@ -254,6 +261,7 @@ func (s *Sandbox) routes(direct bool) *http.ServeMux {
 	for _, p := range []string{"/hosted/", "/hosted/modal/"} {
 		mux.HandleFunc("POST "+p+"{$}", s.handleHosted)
 		mux.HandleFunc("POST "+p+"submit", s.handleSubmit)
+		mux.HandleFunc("POST "+p+"3ds", s.handleHostedThreeDS)
 	}
 	mux.HandleFunc("POST /acs/{$}", s.handleACS)
 	mux.HandleFunc("POST /sandbox/settle", s.handleSettle)

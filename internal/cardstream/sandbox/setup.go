@@ -43,6 +43,8 @@ type SetupOptions struct {
 	Client func(*http.Request) string
 	// StandIn: see Options.StandIn.
 	StandIn func(number string) (standIn string, decline, ok bool)
+	// StandInChallenge: see Options.StandInChallenge.
+	StandInChallenge func(number string) bool
 	// CallbackClient posts the hosted page's server-to-server callbacks
 	// (Options.CallbackClient); tests catch them with it.
 	CallbackClient *http.Client
@@ -70,7 +72,8 @@ func Setup(getenv func(string) string, opts SetupOptions) (*TestGateway, error) 
 			callback = &url.URL{} // allows no callback
 		}
 		tg.Sandbox, err = New(Options{Logger: opts.Logger, BaseURL: baseURL, Client: opts.Client, StandIn: opts.StandIn,
-			CallbackClient: opts.CallbackClient, MaxTransactions: opts.MaxTransactions,
+			StandInChallenge: opts.StandInChallenge,
+			CallbackClient:   opts.CallbackClient, MaxTransactions: opts.MaxTransactions,
 			// Anyone may sign for the published test account: let the sandbox
 			// call back only to this server's callback.
 			CallbackAllowFunc: func(u *url.URL) bool {

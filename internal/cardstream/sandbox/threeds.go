@@ -20,6 +20,16 @@ type challenge struct {
 	xref        string
 	redirectURL string
 	params      params
+	// hosted is set for a challenge on the hosted page: what finishing the
+	// payment there needs.
+	hosted *hostedChallenge
+}
+
+// hostedChallenge is a hosted page payment waiting for its challenge.
+type hostedChallenge struct {
+	auth    auth
+	decline bool
+	typed   string // the number typed, if a stand-in was charged
 }
 
 // monthOutcome is the simulated 3-D Secure result for an expiry month
@@ -106,6 +116,9 @@ func (s *Sandbox) threeDSStage(c call, p params, t *txn) (string, *reply) {
 	if letter == "" {
 		letter = monthOutcome(int(p.card.month))
 	}
+	if c.hosted && letter == "C" && c.challenge {
+		return "", s.startChallenge(c, p, t)
+	}
 	if c.hosted && (letter == "C" || letter == "D") {
 		letter = "Y"
 	}
@@ -133,6 +146,10 @@ func refuseResult(p params, t *txn, letter string) *reply {
 func (s *Sandbox) startChallenge(c call, p params, t *txn) *reply {
 	ch := &challenge{ref: "3DS" + s.token(24), creq: s.token(16), merchantID: c.m.id, xref: t.xref,
 		redirectURL: c.req.Get("threeDSRedirectURL"), params: p}
+	if c.hosted { // the ACS posts back to the hosted page
+		ch.redirectURL = c.base + "hosted/3ds"
+		ch.hosted = &hostedChallenge{auth: c.auth, decline: c.decline}
+	}
 	s.st.challenges.add(ch.ref, c.client, c.now, ch)
 	t.threeDS, t.code, t.message = ch, cs.Code3DSAuthRequired, "3DS AUTHENTICATION REQUIRED"
 	t.answer = answer{kind: answerChallenge}
@@ -245,6 +262,57 @@ func (s *Sandbox) handleACS(w http.ResponseWriter, r *http.Request) {
 		"Nonce": nonce, "Action": ch.redirectURL, "CReq": ch.creq,
 		"Amount": formatAmount(ch.params.amount, ch.params.currency), "Card": mask(ch.params.card.number),
 	})
+}
+
+// handleHostedThreeDS takes the test ACS's answer to a hosted page's
+// challenge, completes the payment as the continuation would, and returns
+// to the merchant as the hosted page does (callback and redirect).
+func (s *Sandbox) handleHostedThreeDS(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, cs.MaxBodyBytes)
+	f, err := cs.ReadBody(r)
+	if err != nil {
+		s.errorPage(w, http.StatusBadRequest, cs.CodeInvalidRequest, "The authentication answer could not be read.")
+		return
+	}
+	ch, rp := s.completeHosted(f.Get("cres"))
+	if ch == nil {
+		s.errorPage(w, http.StatusGone, codeMissingThreeDSRef+256, "Unknown, expired or completed 3-D Secure challenge.")
+		return
+	}
+	s.finish(w, r, ch.hosted.auth, rp)
+}
+
+// completeHosted finishes the hosted payment whose challenge cres answers
+// (creq:LETTER), once; nil when there is none.
+func (s *Sandbox) completeHosted(cres string) (*challenge, reply) {
+	creq, letter, _ := strings.Cut(cres, ":")
+	if creq == "" || len(letter) != 1 || !strings.Contains("YANRU", letter) {
+		return nil, reply{}
+	}
+	s.st.mu.Lock()
+	defer s.st.mu.Unlock()
+	now := s.now()
+	s.st.advance(now)
+	ch, ok := s.st.challenges.find(now, func(ch *challenge) bool { return ch.creq == creq && ch.hosted != nil })
+	if !ok {
+		return nil, reply{}
+	}
+	s.st.challenges.remove(ch.ref)
+	t := s.st.txns[ch.xref]
+	if t == nil || t.state != cs.StateReceived {
+		return nil, reply{}
+	}
+	h := ch.hosted
+	c := call{auth: h.auth, now: now, hosted: true, decline: h.decline}
+	rp := refuseResult(ch.params, t, letter)
+	if rp == nil {
+		done := s.complete(c, ch.params, t, letter)
+		rp = &done
+	}
+	if h.typed != "" {
+		rp.fields.Set("cardNumberMask", mask(h.typed))
+	}
+	return ch, *rp
 }
 
 func (s *Sandbox) challengeByCReq(creq string) *challenge {
