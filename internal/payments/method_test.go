@@ -185,3 +185,51 @@ func TestThreeDSecureMethodAnswerLost(t *testing.T) {
 		}
 	})
 }
+
+// TestSetupIntentThreeDSMethodStep: a setup intent's verification goes
+// through the method step and then the challenge the same way, with one
+// setup_intent.requires_action, and the method's answer replayed during
+// the challenge is refused.
+func TestSetupIntentThreeDSMethodStep(t *testing.T) {
+	t.Parallel()
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
+		e := newEnv(t, postgres, options{})
+		ctx := context.Background()
+		a, err := e.svc.CreatePaymentMethod(ctx, e.plain(),
+			payments.CardInput{Number: methodCard, ExpMonth: 12, ExpYear: int64(e.clock.Now().Year() + 2), CVC: "083"}, pay.BillingDetails{}, pay.MetadataUpdate{})
+		if err != nil || a.Err != nil {
+			t.Fatalf("tokenise: %+v, %v", a, err)
+		}
+		pm := a.Object.(*pay.PaymentMethod).ID
+		ans, err := e.svc.CreateSetupIntent(ctx, e.plain(), pay.SetupIntentUpdate{PaymentMethod: &pm}, true,
+			payments.SetupConfirmParams{ReturnURL: "https://shop.example/saved", RequestThreeDS: ptr("any")})
+		if err != nil || ans.Err != nil {
+			t.Fatalf("setup intent: %+v, %v", ans, err)
+		}
+		si, ok := ans.Object.(*pay.SetupIntent)
+		if !ok || si.Status != pay.StatusRequiresAction || si.Action == nil || !si.Action.Method() {
+			t.Fatalf("setup intent %+v", ans.Object)
+		}
+		method := e.methodAnswer(t, si.Action)
+		o, err := e.svc.ContinueThreeDS(ctx, si.ID, si.Action.Token, method)
+		if err != nil || o.Object != "setup_intent" || o.Status != pay.StatusRequiresAction || o.Action == nil || o.Action.Method() {
+			t.Fatalf("method continuation: %+v, %v", o, err)
+		}
+		if _, err := e.svc.ContinueThreeDS(ctx, si.ID, si.Action.Token, method); !errors.Is(err, payments.ErrThreeDSRefused) {
+			t.Errorf("method answer replayed: %v", err)
+		}
+		o, err = e.svc.ContinueThreeDS(ctx, si.ID, si.Action.Token, [][2]string{{"cres", o.Action.Request[0][1] + ":Y"}})
+		if err != nil || o.Status != pay.StatusSucceeded {
+			t.Fatalf("challenge continuation: %+v, %v", o, err)
+		}
+		n := 0
+		for _, ev := range e.events(t, si.ID) {
+			if ev == "setup_intent.requires_action" {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d setup_intent.requires_action events", n)
+		}
+	})
+}
