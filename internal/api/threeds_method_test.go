@@ -106,4 +106,17 @@ func TestThreeDSMethodStepPages(t *testing.T) {
 	if loc := challenge(t, pi, "Y"); !strings.Contains(loc, "redirect_status=succeeded") {
 		t.Errorf("after the challenge the browser goes to %s", loc)
 	}
+
+	// An ACS method answer the gateway does not take (65793) counts as a
+	// timeout: the frame sends the window to the challenge, not to the
+	// method step again.
+	pi = methodCardPayment(t, sc, 12, "https://shop.example/done")
+	u, _ = url.Parse(pi.NextAction.RedirectToURL.URL)
+	status, _, body = postForm(t, srv.URL+u.Path+"/return?"+u.RawQuery+"&threeDSAcsResponse=method", url.Values{"threeDSMethodData": {"garbled"}})
+	if link := topLink.FindStringSubmatch(body); status != http.StatusOK || link == nil || html.UnescapeString(link[1]) != pi.NextAction.RedirectToURL.URL {
+		t.Fatalf("a garbled method answer: %d %s", status, body)
+	}
+	if loc := challenge(t, pi, "Y"); !strings.Contains(loc, "redirect_status=succeeded") {
+		t.Errorf("after the challenge the browser goes to %s", loc)
+	}
 }

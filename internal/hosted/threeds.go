@@ -206,6 +206,12 @@ func (h *Pages) threeDSReturn(w http.ResponseWriter, r *http.Request) {
 	method := len(response) == 1 && response[0][0] == "threeDSMethodData"
 	framed := method && response[0][1] != pay.ThreeDSMethodTimeout
 	o, err := h.payments.ContinueThreeDS(ctx, id, token, response)
+	if framed && err == nil && o.Status == pay.StatusRequiresAction && o.Action != nil && o.Action.Method() {
+		// The gateway did not take the ACS's method answer and the method
+		// step is still awaited: it counts as timed out (§5.4), rather
+		// than running the method page again, and again.
+		o, err = h.payments.ContinueThreeDS(ctx, id, token, [][2]string{{"threeDSMethodData", pay.ThreeDSMethodTimeout}})
+	}
 	switch {
 	case errors.Is(err, payments.ErrThreeDSRefused) && method && !framed:
 		// The timeout came after the ACS's answer (which went on, or is
