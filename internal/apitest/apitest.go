@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"testing"
 	"time"
@@ -61,6 +62,11 @@ type Options struct {
 	Gateways *payments.Gateways
 	// Now is the server's and the store's clock.
 	Now func() time.Time
+	// ThreeDSMethodTimeout: see hosted.Config (0: its default, 10 s).
+	ThreeDSMethodTimeout time.Duration
+	// SandboxPages, if set, wraps the sandbox's pages (inside the
+	// middleware), for a test that makes one misbehave.
+	SandboxPages func(http.Handler) http.Handler
 	// AllowLocalhostURLs and AllowPrivateWebhookURLs: see api.Config;
 	// SkipCallbackSignature, AnswerWithin and Crash: see payments.Config.
 	AllowLocalhostURLs      bool
@@ -116,7 +122,8 @@ func Start(tb testing.TB, opts Options) *Server {
 		SkipCallbackSignature: opts.SkipCallbackSignature, Render: api.Renderer(publicURL), AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
 	bill := billing.New(billing.Config{DB: db, Payments: svc, Logger: log, Now: opts.Now})
 	svc.SetInvoiceHooks(bill)
-	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Billing: bill, Logger: log, ClientRateLimit: perClient, Now: opts.Now})
+	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Billing: bill, Logger: log, ClientRateLimit: perClient, Now: opts.Now,
+		ThreeDSMethodTimeout: opts.ThreeDSMethodTimeout})
 	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: pages.Routes(), Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit,
 		AppOrigin: "https://app.calmony.test", Now: opts.Now,
 		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs})
@@ -139,7 +146,11 @@ func Start(tb testing.TB, opts Options) *Server {
 	ts.Config.Handler = srv
 	// The sandbox's pages as serve serves them (cmd/calmonypay's
 	// sandboxHandler): the API's middleware and a per-client limit.
-	sts.Config.Handler = middleware.Chain(test.Sandbox.Pages(),
+	var sandboxPages http.Handler = test.Sandbox.Pages()
+	if opts.SandboxPages != nil {
+		sandboxPages = opts.SandboxPages(sandboxPages)
+	}
+	sts.Config.Handler = middleware.Chain(sandboxPages,
 		middleware.RequestID(nil),
 		middleware.AccessLog(log),
 		middleware.SecurityHeaders,

@@ -47,7 +47,15 @@ type Config struct {
 	TrustedProxies []netip.Prefix
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
+	// ThreeDSMethodTimeout is how long the 3-D Secure page waits for the
+	// issuer's method (device fingerprint) step before continuing with
+	// threeDSMethodData=timeout. Defaults to DefaultThreeDSMethodTimeout
+	// (the 10 s of cardstream-protocol.md §5.4); tests shorten it.
+	ThreeDSMethodTimeout time.Duration
 }
+
+// DefaultThreeDSMethodTimeout is Config.ThreeDSMethodTimeout's default.
+const DefaultThreeDSMethodTimeout = 10 * time.Second
 
 // Pages serves the shopper-facing pages. Create it with New.
 type Pages struct {
@@ -57,11 +65,14 @@ type Pages struct {
 	log      *slog.Logger
 	now      func() time.Time
 	handler  http.Handler
+	// methodTimeout is Config.ThreeDSMethodTimeout.
+	methodTimeout time.Duration
 }
 
 // New returns the pages for cfg. It does no I/O.
 func New(cfg Config) *Pages {
-	h := &Pages{db: cfg.DB, payments: cfg.Payments, billing: cfg.Billing, log: cmp.Or(cfg.Logger, slog.Default()), now: cfg.Now}
+	h := &Pages{db: cfg.DB, payments: cfg.Payments, billing: cfg.Billing, log: cmp.Or(cfg.Logger, slog.Default()), now: cfg.Now,
+		methodTimeout: cmp.Or(cfg.ThreeDSMethodTimeout, DefaultThreeDSMethodTimeout)}
 	if h.now == nil {
 		h.now = time.Now
 	}

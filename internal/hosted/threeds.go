@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"slices"
 
 	"github.com/calmony/calmonypay/internal/form"
@@ -24,6 +25,16 @@ import (
 // and the browser is sent on to the confirmation's return_url with
 // payment_intent, payment_intent_client_secret and redirect_status, as
 // Stripe's.
+//
+// The method step (the gateway's threeDSRequest carries
+// threeDSMethodData: a silent device fingerprint) is posted instead into a
+// hidden iframe. The ACS's method page posts back to the return address
+// inside that frame; the continuation is sent as for a challenge, and the
+// frame's answer (which only our own page may frame) sends the whole
+// window on: to the page again for the challenge that follows, or to the
+// return_url. If nothing comes back within the method timeout (10 s), the
+// page itself posts threeDSMethodData=timeout to the return address, at
+// the top level.
 
 var threeDSPage = template.Must(template.New("3ds").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -35,6 +46,36 @@ var threeDSPage = template.Must(template.New("3ds").Parse(`<!doctype html>
 <button type="submit">Continue to your bank</button></form>
 <script nonce="{{.Nonce}}">document.getElementById("acs").submit();</script>
 </main></body></html>
+`))
+
+// methodPage runs the method step: the threeDSRequest goes to the ACS's
+// method URL in a hidden frame; the timeout form goes to our return
+// address at the top level when the frame has not sent the window on in
+// time (or at once, from its button, without JavaScript).
+var methodPage = template.Must(template.New("method").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Authenticating your payment</title></head>
+<body><main><h1>Authenticating your payment</h1>
+<p>Your card issuer is checking this device. This takes a few seconds.</p>
+<iframe name="threeds-method" id="threeds-method" title="3-D Secure device check" hidden></iframe>
+<form id="acs" method="post" action="{{.URL}}" target="threeds-method">{{range .Fields}}<input type="hidden" name="{{index . 0}}" value="{{index . 1}}">{{end}}</form>
+<form id="timeout" method="post" action="{{.Return}}" data-timeout-ms="{{.TimeoutMS}}"><input type="hidden" name="threeDSMethodData" value="timeout">
+<noscript><p>JavaScript is off: press the button to continue.</p></noscript>
+<button type="submit">Continue</button></form>
+<script nonce="{{.Nonce}}">(function () {
+  var timeout = document.getElementById("timeout");
+  document.getElementById("acs").submit();
+  setTimeout(function () { timeout.submit(); }, Number(timeout.dataset.timeoutMs));
+})();</script>
+</main></body></html>
+`))
+
+// methodDonePage answers the ACS's method post-back inside the hidden
+// frame: it sends the top window to the next address.
+var methodDonePage = template.Must(template.New("methodDone").Parse(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Device check done</title></head>
+<body><p><a id="continue" href="{{.Next}}" target="_top">Continue</a></p>
+<script nonce="{{.Nonce}}">window.top.location.replace(document.getElementById("continue").href);</script></body></html>
 `))
 
 // threeDSPageHandler renders the page that posts pi's challenge to the ACS.
@@ -60,20 +101,53 @@ func (h *Pages) threeDSPageHandler(w http.ResponseWriter, r *http.Request) {
 	}
 	nonce := newNonce()
 	var body bytes.Buffer
-	if err := threeDSPage.Execute(&body, struct {
-		URL    string
-		Fields [][2]string
-		Nonce  string
-	}{a.URL, a.Request, nonce}); err != nil {
-		h.log.ErrorContext(ctx, "3-D Secure page: render", "err", err)
+	// The challenge leaves for the ACS: only its origin may be posted to.
+	csp := fmt.Sprintf("default-src 'none'; script-src 'nonce-%s'; form-action %s; frame-ancestors 'none'; base-uri 'none'", nonce, originOf(a.URL))
+	var renderErr error
+	if a.Method() {
+		// The method step: the ACS in a frame, and its post-back to us in
+		// the same frame; the timeout form to us.
+		csp = fmt.Sprintf("default-src 'none'; script-src 'nonce-%[1]s'; frame-src %[2]s 'self'; form-action %[2]s 'self'; frame-ancestors 'none'; base-uri 'none'",
+			nonce, originOf(a.URL))
+		renderErr = methodPage.Execute(&body, struct {
+			URL, Return string
+			Fields      [][2]string
+			TimeoutMS   int64
+			Nonce       string
+		}{a.URL, pay.ThreeDSPagePath + r.PathValue("id") + "/return?token=" + url.QueryEscape(token), a.Request, h.methodTimeout.Milliseconds(), nonce})
+	} else {
+		renderErr = threeDSPage.Execute(&body, struct {
+			URL    string
+			Fields [][2]string
+			Nonce  string
+		}{a.URL, a.Request, nonce})
+	}
+	if renderErr != nil {
+		h.log.ErrorContext(ctx, "3-D Secure page: render", "err", renderErr)
 		writePage(w, http.StatusInternalServerError, "Something went wrong", "Please try again in a moment.", "")
 		return
 	}
 	hd := w.Header()
 	hd.Set("Content-Type", "text/html; charset=utf-8")
 	hd.Set("Cache-Control", "no-store")
-	hd.Set("Content-Security-Policy", fmt.Sprintf("default-src 'none'; script-src 'nonce-%s'; form-action %s; frame-ancestors 'none'; base-uri 'none'",
-		nonce, originOf(a.URL)))
+	hd.Set("Content-Security-Policy", csp)
+	w.Write(body.Bytes())
+}
+
+// writeMethodDone answers the ACS's method post-back in the 3-D Secure
+// page's hidden frame with a page that sends the top window to next. Only
+// our own pages may frame it.
+func writeMethodDone(w http.ResponseWriter, next string) {
+	nonce := newNonce()
+	var body bytes.Buffer
+	methodDonePage.Execute(&body, struct{ Next, Nonce string }{next, nonce})
+	hd := w.Header()
+	hd.Set("Content-Type", "text/html; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	hd.Set("Referrer-Policy", "no-referrer")
+	// frame-ancestors replaces X-Frame-Options (DENY, set on every
+	// answer) in browsers that know it: only our own page frames this.
+	hd.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; frame-ancestors 'self'; base-uri 'none'; form-action 'none'")
 	w.Write(body.Bytes())
 }
 
@@ -126,8 +200,24 @@ func (h *Pages) threeDSReturn(w http.ResponseWriter, r *http.Request) {
 		response = append(response, [2]string{name, r.PostForm.Get(name)})
 	}
 	id := r.PathValue("id")
-	o, err := h.payments.ContinueThreeDS(ctx, id, r.URL.Query().Get("token"), response)
+	token := r.URL.Query().Get("token")
+	// The method step's answer: from the ACS in the hidden frame, or the
+	// page's own timeout at the top level.
+	method := len(response) == 1 && response[0][0] == "threeDSMethodData"
+	framed := method && response[0][1] != pay.ThreeDSMethodTimeout
+	o, err := h.payments.ContinueThreeDS(ctx, id, token, response)
+	if framed && err == nil && o.Status == pay.StatusRequiresAction && o.Action != nil && o.Action.Method() {
+		// The gateway did not take the ACS's method answer and the method
+		// step is still awaited: it counts as timed out (§5.4), rather
+		// than running the method page again, and again.
+		o, err = h.payments.ContinueThreeDS(ctx, id, token, [][2]string{{"threeDSMethodData", pay.ThreeDSMethodTimeout}})
+	}
 	switch {
+	case errors.Is(err, payments.ErrThreeDSRefused) && method && !framed:
+		// The timeout came after the ACS's answer (which went on, or is
+		// going on, in the frame): the page shows what is now awaited.
+		http.Redirect(w, r, pay.ThreeDSPagePath+id+"?token="+url.QueryEscape(token), http.StatusSeeOther)
+		return
 	case errors.Is(err, payments.ErrThreeDSRefused):
 		h.log.WarnContext(ctx, "security: refused 3-D Secure continuation", "payment_intent", pay.Clip(id, 40), "remote", r.RemoteAddr,
 			"request_id", middleware.RequestIDFrom(ctx))
@@ -139,12 +229,25 @@ func (h *Pages) threeDSReturn(w http.ResponseWriter, r *http.Request) {
 		writePage(w, http.StatusInternalServerError, "Something went wrong", "The result of this authentication could not be recorded yet. Return to the shop.", "")
 		return
 	}
+	target, status := payments.ThreeDSReturn(o)
+	if framed {
+		// Inside the hidden frame: the whole window goes on, to the page
+		// again for the next step, or to the return_url, or (with no
+		// return_url) to the page, which says the payment awaits nothing.
+		next := pay.ThreeDSPagePath + id + "?token=" + url.QueryEscape(token)
+		if o.Status == pay.StatusRequiresAction && o.Action != nil {
+			next = o.Action.Page
+		} else if target != "" {
+			next = target
+		}
+		writeMethodDone(w, next)
+		return
+	}
 	if o.Status == pay.StatusRequiresAction && o.Action != nil {
 		// Another step (or the ACS's answer was not accepted): the page again.
 		http.Redirect(w, r, o.Action.Page, http.StatusSeeOther)
 		return
 	}
-	target, status := payments.ThreeDSReturn(o)
 	if target != "" {
 		writeOnwardPage(w, target)
 		return

@@ -107,6 +107,22 @@ type ThreeDSAction struct {
 	Page string `json:"page"`
 }
 
+// Method reports whether a is the method (device fingerprint) step: the
+// gateway's request carries threeDSMethodData, to be posted from a hidden
+// frame (cardstream-protocol.md §5.4), rather than a challenge.
+func (a *ThreeDSAction) Method() bool {
+	for _, f := range a.Request {
+		if f[0] == "threeDSMethodData" {
+			return true
+		}
+	}
+	return false
+}
+
+// ThreeDSMethodTimeout is the threeDSMethodData a method step's
+// continuation carries when the ACS did not answer in time.
+const ThreeDSMethodTimeout = "timeout"
+
 // ThreeDSPagePath is where a payment intent's 3-D Secure page is:
 // ThreeDSPagePath + its ID, with ?token=.
 const ThreeDSPagePath = "/3ds/"

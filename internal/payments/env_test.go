@@ -190,8 +190,8 @@ func (e *env) written(t *testing.T) string {
 		events   = count(lenOf(e.db.FindEvents(ctx, e.scope, store.EventFilter{}, page)))
 	)
 	return fmt.Sprintf("%d payment methods, %d intents, %d charges, %d refunds, %d sessions, %d events; "+
-		"gateway: %d verify, %d sale, %d capture, %d cancel, %d refund", pms, intents, charges, refunds, sessions, events,
-		e.gw.called("verify"), e.gw.called("sale"), e.gw.called("capture"), e.gw.called("cancel"), e.gw.called("refund"))
+		"gateway: %d verify, %d sale, %d capture, %d cancel, %d refund, %d 3ds", pms, intents, charges, refunds, sessions, events,
+		e.gw.called("verify"), e.gw.called("sale"), e.gw.called("capture"), e.gw.called("cancel"), e.gw.called("refund"), e.gw.called("3ds"))
 }
 
 func lenOf[T any](l pay.List[T], err error) (int, error) { return len(l.Data), err }
@@ -290,6 +290,20 @@ func (g *gateway) Sale(ctx context.Context, req cardstream.SaleRequest) (*cardst
 		g.approved = append(g.approved, res.XRef)
 		g.mu.Unlock()
 	}
+	if g.loseAnswer.CompareAndSwap(true, false) {
+		return nil, errLost
+	}
+	return res, err
+}
+
+// ContinueThreeDS counts 3-D Secure continuations ("3ds") and loses them
+// like sales.
+func (g *gateway) ContinueThreeDS(ctx context.Context, req cardstream.ThreeDSContinueRequest) (*cardstream.Result, error) {
+	if g.loseRequest.CompareAndSwap(true, false) {
+		return nil, errLost
+	}
+	g.count("3ds")
+	res, err := g.Gateway.ContinueThreeDS(ctx, req)
 	if g.loseAnswer.CompareAndSwap(true, false) {
 		return nil, errLost
 	}

@@ -194,6 +194,9 @@ type threeDSContext struct {
 	Token       string `json:"three_ds_token,omitempty"`
 	RedirectURL string `json:"three_ds_redirect_url,omitempty"`
 	ReturnURL   string `json:"return_url,omitempty"`
+	// Method: the continuation is of the method (device fingerprint)
+	// step, so a final answer to it is frictionless.
+	Method bool `json:"three_ds_method,omitempty"`
 }
 
 // send makes the sale: at the gateway, unless it is of a Stripe decline
@@ -406,7 +409,7 @@ func (s *Service) settleSale(ctx context.Context, tx *store.Tx, op *pay.GatewayO
 	}
 	ch := newCharge(pi, pm, res)
 	flow := "frictionless"
-	if op.Kind == "3ds" {
+	if op.Kind == "3ds" && (tds == nil || !tds.Method) {
 		flow = "challenge"
 	}
 	ch.Card.ThreeDSecure = threeDSResult(res, flow)

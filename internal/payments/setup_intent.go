@@ -314,6 +314,9 @@ func (s *Service) settleSetup(ctx context.Context, tx *store.Tx, op *pay.Gateway
 		if err := tx.UpdateSetupIntent(ctx, si); err != nil {
 			return nil, err
 		}
+		if op.Kind == "3ds" {
+			return si, nil // a further step: no second event
+		}
 		return si, Emit(ctx, tx, op.Scope, pay.EventSetupIntentRequiresAction, si.ID, pay.SetupIntentView(si), nil)
 	}
 	if op.Kind == "3ds" && (res.ResponseCode == cardstream.Code3DSError || res.Outcome == cardstream.OutcomeGatewayError) && si.Action != nil {

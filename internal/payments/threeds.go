@@ -54,6 +54,11 @@ func (s *Service) requireAction(ctx context.Context, tx *store.Tx, op *pay.Gatew
 	if err := tx.UpdatePaymentIntent(ctx, pi); err != nil {
 		return nil, err
 	}
+	if op.Kind == "3ds" {
+		// A further step (the challenge after the method step): the
+		// intent was already requires_action; no second event.
+		return pi, nil
+	}
 	return pi, Emit(ctx, tx, op.Scope, pay.EventPaymentIntentRequiresAction, pi.ID, pay.PaymentIntentView(pi), nil)
 }
 
@@ -165,6 +170,29 @@ func (s *Service) awaiting(ctx context.Context, id, token string) (pay.Scope, *p
 	return scope, a, nil
 }
 
+// methodAnswer reports whether response is the answer to a method step:
+// threeDSMethodData alone (what the ACS's method page posts back, or
+// pay.ThreeDSMethodTimeout).
+func methodAnswer(response [][2]string) bool {
+	return len(response) == 1 && response[0][0] == "threeDSMethodData" && response[0][1] != ""
+}
+
+// answers reports whether response answers the step a: a method step's
+// answer for a method step, any other for a challenge. So an answer
+// replayed from an earlier step (the method step's, once the challenge is
+// awaited) is refused.
+func answers(a *pay.ThreeDSAction, response [][2]string) bool {
+	if a.Method() {
+		return methodAnswer(response)
+	}
+	for _, f := range response {
+		if f[0] == "threeDSMethodData" {
+			return false
+		}
+	}
+	return true
+}
+
 // ThreeDSPending returns the pending 3-D Secure step of the payment intent
 // or setup intent id for the page, or ErrThreeDSRefused when it awaits none
 // at this address (unknown, wrong token, not requires_action).
@@ -181,19 +209,24 @@ func (s *Service) ThreeDSPending(ctx context.Context, id, token string) (*pay.Th
 // sale, or the setup intent's verification, id, and records the outcome:
 // succeeded (or requires_capture), or requires_payment_method with
 // payment_intent_authentication_failure (setup_intent_…), or
-// requires_action again if the gateway asks for another step. token is the
-// page's. A continuation that is not awaited is refused with
+// requires_action again if the gateway asks for another step (the
+// challenge after the method step: a gateway op of its own per step, each
+// the next attempt's). token is the page's. A continuation that is not
+// awaited, or does not answer the awaited step (a method step's answer
+// when a challenge is awaited, or the reverse), is refused with
 // ErrThreeDSRefused, changing nothing.
 func (s *Service) ContinueThreeDS(ctx context.Context, id, token string, response [][2]string) (*ThreeDSOutcome, error) {
 	if id == "" || token == "" || len(response) == 0 {
 		return nil, ErrThreeDSRefused
 	}
-	scope, _, err := s.awaiting(ctx, id, token)
+	scope, a, err := s.awaiting(ctx, id, token)
 	switch {
 	case errors.Is(err, pay.ErrNotFound):
 		return nil, ErrThreeDSRefused
 	case err != nil:
 		return nil, err
+	case !answers(a, response):
+		return nil, ErrThreeDSRefused
 	}
 	gw, err := s.gateways.For(scope.Livemode)
 	if err != nil {
@@ -203,11 +236,11 @@ func (s *Service) ContinueThreeDS(ctx context.Context, id, token string, respons
 	var req threeDSOp
 	// check re-checks, in prepare's transaction, that the step is awaited.
 	check := func(status string, a *pay.ThreeDSAction) error {
-		if status != pay.StatusRequiresAction || a == nil || subtle.ConstantTimeCompare([]byte(a.Token), []byte(token)) != 1 {
+		if status != pay.StatusRequiresAction || a == nil || subtle.ConstantTimeCompare([]byte(a.Token), []byte(token)) != 1 || !answers(a, response) {
 			return ErrThreeDSRefused
 		}
 		req = threeDSOp{Ref: a.Ref, XRef: a.XRef, Response: response,
-			threeDSContext: threeDSContext{ThreeDS: true, Token: a.Token, ReturnURL: a.ReturnURL}}
+			threeDSContext: threeDSContext{ThreeDS: true, Token: a.Token, ReturnURL: a.ReturnURL, Method: a.Method()}}
 		return nil
 	}
 	_, err = s.run(ctx, Plain(scope), func(ctx context.Context, st *steps) error {

@@ -14,11 +14,12 @@
 //	POST hosted/           Hosted Payment Page (also hosted/modal/)
 //	POST hosted/submit     the card form's Pay and Cancel buttons
 //	POST acs/              the 3-D Secure test ACS (challenge page)
+//	POST acs/method        the test ACS's method page (device fingerprint)
 //	POST sandbox/settle    test hook: settle xref=… (or everything)
 //
 // Anyone can sign requests for the published test accounts, so nothing a
 // link can reach starts a payment or sends a browser on, its pages refuse
-// to be framed, its open sessions and challenges are bounded per client,
+// to be framed, its open sessions and challenges are bounded per client (the test ACS's method page, which shows nothing, may be framed, as method pages are),
 // and its callbacks follow no redirects. It is safe for concurrent use.
 // State lives in memory only.
 package sandbox
@@ -264,6 +265,7 @@ func (s *Sandbox) routes(direct bool) *http.ServeMux {
 		mux.HandleFunc("POST "+p+"3ds", s.handleHostedThreeDS)
 	}
 	mux.HandleFunc("POST /acs/{$}", s.handleACS)
+	mux.HandleFunc("POST /acs/method", s.handleACSMethod)
 	mux.HandleFunc("POST /sandbox/settle", s.handleSettle)
 	return mux
 }

@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"net/url"
 	"strings"
@@ -23,6 +25,26 @@ type challenge struct {
 	// hosted is set for a challenge on the hosted page: what finishing the
 	// payment there needs.
 	hosted *hostedChallenge
+	// The method (device fingerprint) step, for the method card: method is
+	// the threeDSMethodData sent to the ACS's method URL, methodAnswer what
+	// the method page posts back, methodPending set until its continuation,
+	// and outcome the month's result that follows it ("C" or "D": the
+	// challenge).
+	method, methodAnswer, outcome string
+	methodPending                 bool
+}
+
+// methodCard is the SDK 3-D Secure test card (§11.3), the card of
+// Cardstream's published 65802 answer carrying threeDSMethodData (§4.1
+// P6): a Direct request with it runs the 3-D Secure method step (a silent
+// device fingerprint) before the expiry month's outcome, as there.
+const methodCard = "4012001037141112"
+
+// hasMethodStep reports whether a new transaction starts with the method
+// step: the method card on the Direct API, with a result from the expiry
+// month (not an external one) other than not enrolled (11: no ACS).
+func hasMethodStep(c call, p params, external bool) bool {
+	return !c.hosted && !external && p.card.number == methodCard && p.card.month != 11
 }
 
 // hostedChallenge is a hosted page payment waiting for its challenge.
@@ -113,8 +135,12 @@ func (s *Sandbox) threeDSStage(c call, p params, t *txn) (string, *reply) {
 		return "", nil
 	}
 	letter := c.req.Get("threeDSAuthenticated") // an external result (§5.4 step 5)
-	if letter == "" {
+	external := letter != ""
+	if !external {
 		letter = monthOutcome(int(p.card.month))
+	}
+	if hasMethodStep(c, p, external) {
+		return "", s.startMethod(c, p, t, letter)
 	}
 	if c.hosted && letter == "C" && c.challenge {
 		return "", s.startChallenge(c, p, t)
@@ -153,6 +179,11 @@ func (s *Sandbox) startChallenge(c call, p params, t *txn) *reply {
 	s.st.challenges.add(ch.ref, c.client, c.now, ch)
 	t.threeDS, t.code, t.message = ch, cs.Code3DSAuthRequired, "3DS AUTHENTICATION REQUIRED"
 	t.answer = answer{kind: answerChallenge}
+	return challengeReply(c, t, ch)
+}
+
+// challengeReply is the 65802 answer that shows ch's challenge.
+func challengeReply(c call, t *txn, ch *challenge) *reply {
 	f := t.fields()
 	f = append(f, cs.Fields{
 		{Name: "threeDSRef", Value: ch.ref}, {Name: "threeDSURL", Value: c.base + "acs/"},
@@ -160,6 +191,85 @@ func (s *Sandbox) startChallenge(c call, p params, t *txn) *reply {
 		{Name: "threeDSVersion", Value: "2.2.0"},
 	}...)
 	return &reply{code: t.code, message: t.message, fields: f}
+}
+
+// startMethod stores a 3-D Secure step that starts with the method (device
+// fingerprint) and answers 65802 with threeDSURL at the test ACS's method
+// page and threeDSRequest[threeDSMethodData]: as in Cardstream's published
+// answer (§4.1 P6), base64url JSON naming the notification URL (the
+// threeDSRedirectURL with threeDSAcsResponse=method added) and the 3-D
+// Secure server's transaction ID. outcome is what follows the method step.
+func (s *Sandbox) startMethod(c call, p params, t *txn, outcome string) *reply {
+	redirect := c.req.Get("threeDSRedirectURL")
+	sep := "?"
+	if strings.Contains(redirect, "?") {
+		sep = "&"
+	}
+	tid := s.token(16)
+	tid = tid[:8] + "-" + tid[8:12] + "-" + tid[12:16] + "-" + tid[16:20] + "-" + tid[20:]
+	method, _ := json.Marshal(struct {
+		URL string `json:"threeDSMethodNotificationURL"`
+		ID  string `json:"threeDSServerTransID"`
+	}{redirect + sep + "threeDSAcsResponse=method", tid})
+	back, _ := json.Marshal(struct {
+		ID string `json:"threeDSServerTransID"`
+	}{tid})
+	ch := &challenge{ref: "3DS" + s.token(24), creq: s.token(16), merchantID: c.m.id, xref: t.xref, redirectURL: redirect, params: p,
+		method: base64.RawURLEncoding.EncodeToString(method), methodAnswer: base64.RawURLEncoding.EncodeToString(back),
+		methodPending: true, outcome: outcome}
+	s.st.challenges.add(ch.ref, c.client, c.now, ch)
+	t.threeDS, t.code, t.message = ch, cs.Code3DSAuthRequired, "3DS AUTHENTICATION REQUIRED"
+	t.answer = answer{kind: answerChallenge}
+	f := t.fields()
+	f = append(f, cs.Fields{
+		{Name: "threeDSRef", Value: ch.ref}, {Name: "threeDSURL", Value: c.base + "acs/method"},
+		{Name: "threeDSRequest[threeDSMethodData]", Value: ch.method}, {Name: "threeDSEnrolled", Value: "Y"},
+		{Name: "threeDSVersion", Value: "2.2.0"},
+	}...)
+	return &reply{code: t.code, message: t.message, fields: f}
+}
+
+// notificationURL is where the method page posts back: the
+// threeDSMethodNotificationURL inside ch.method.
+func (ch *challenge) notificationURL() string {
+	b, err := base64.RawURLEncoding.DecodeString(ch.method)
+	if err != nil {
+		return ""
+	}
+	var m struct {
+		URL string `json:"threeDSMethodNotificationURL"`
+	}
+	if json.Unmarshal(b, &m) != nil {
+		return ""
+	}
+	return m.URL
+}
+
+// continueMethod answers the continuation of a method step:
+// threeDSResponse[threeDSMethodData] is what the method page posted back,
+// or "timeout" when it did not within 10 s (§5.4 step 3). The answer is
+// the challenge (65802, the same threeDSRef) or the month's frictionless
+// result. A repeated method continuation while the challenge it started
+// is open answers that challenge again, so that a merchant that lost the
+// first answer can send it again.
+func (s *Sandbox) continueMethod(c call, ch *challenge, data string) reply {
+	if data != ch.methodAnswer && data != "timeout" {
+		return *fail(cs.Code3DSError, "3DS ERROR: unrecognised 3DS method response")
+	}
+	t := s.st.txns[ch.xref]
+	if t == nil || t.state != cs.StateReceived {
+		s.st.challenges.remove(ch.ref)
+		return *invalid(codeMissingThreeDSRef, "threeDSRef")
+	}
+	ch.methodPending = false
+	if ch.outcome == "C" || ch.outcome == "D" {
+		return *challengeReply(c, t, ch)
+	}
+	s.st.challenges.remove(ch.ref)
+	if rp := refuseResult(ch.params, t, ch.outcome); rp != nil {
+		return *rp
+	}
+	return s.complete(c, ch.params, t, ch.outcome)
 }
 
 // keptLetter returns a 3-D Secure result letter that can be stored (see
@@ -197,6 +307,12 @@ func (s *Sandbox) continueThreeDS(c call) reply {
 	}
 	if changed(c.req, ch.params) {
 		return *fail(cs.CodeRequestMismatch, "REQUEST MISMATCH")
+	}
+	if data := resp.Get("threeDSMethodData"); ch.method != "" && data != "" && len(resp) == 1 {
+		return s.continueMethod(c, ch, data)
+	}
+	if ch.methodPending {
+		return *fail(cs.Code3DSError, "3DS ERROR: 3DS method step not completed")
 	}
 	creq, letter, _ := strings.Cut(resp.Get("cres"), ":")
 	if creq != ch.creq || !strings.Contains("YANRU", letter) || len(letter) != 1 {
@@ -321,10 +437,46 @@ func (s *Sandbox) challengeByCReq(creq string) *challenge {
 	}
 	s.st.mu.Lock()
 	defer s.st.mu.Unlock()
-	ch, ok := s.st.challenges.find(s.now(), func(ch *challenge) bool { return ch.creq == creq })
+	ch, ok := s.st.challenges.find(s.now(), func(ch *challenge) bool { return ch.creq == creq && !ch.methodPending })
 	if !ok {
 		return nil
 	}
 	c := *ch
 	return &c
+}
+
+// handleACSMethod serves the test ACS's method page (the device
+// fingerprint), for the threeDSMethodData POSTed to it from a hidden
+// iframe: like a real ACS method page it shows nothing and posts
+// threeDSMethodData (base64url JSON of the 3-D Secure server's
+// transaction ID) to the notification URL at once. It may be framed by any
+// page, as method pages are; it has nothing to click.
+func (s *Sandbox) handleACSMethod(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, cs.MaxBodyBytes)
+	var data string
+	if f, err := cs.ReadBody(r); err == nil {
+		data = f.Get("threeDSMethodData")
+	}
+	var ch *challenge
+	if data != "" {
+		s.st.mu.Lock()
+		if found, ok := s.st.challenges.find(s.now(), func(ch *challenge) bool { return ch.method == data && ch.methodPending }); ok {
+			c := *found
+			ch = &c
+		}
+		s.st.mu.Unlock()
+	}
+	if ch == nil || ch.notificationURL() == "" {
+		s.errorPage(w, http.StatusNotFound, codeMissingThreeDSRef+256, "Unknown or completed 3-D Secure method step.")
+		return
+	}
+	nonce := s.token(16)
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Content-Security-Policy", "default-src 'none'; script-src 'nonce-"+nonce+"'; form-action "+origin(ch.notificationURL())+
+		"; base-uri 'none'; object-src 'none'; frame-ancestors *")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "no-referrer")
+	h.Set("Cache-Control", "no-store")
+	s.render(w, "method.html", map[string]any{"Nonce": nonce, "Action": ch.notificationURL(), "Data": ch.methodAnswer})
 }

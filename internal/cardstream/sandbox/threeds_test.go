@@ -12,10 +12,11 @@ import (
 	"github.com/calmony/calmonypay/internal/cardstream/sandbox"
 )
 
-// ecomSale is a 3-D Secure SALE on the 3-D Secure test account.
+// ecomSale is a 3-D Secure SALE on the 3-D Secure test account, with a
+// card that has no method step.
 func ecomSale(month int, amount int64) cardstream.SaleRequest {
 	return cardstream.SaleRequest{
-		Amount: amount, Type: cardstream.TypeECOM, Card: card(threeDS, threeCVV, month),
+		Amount: amount, Type: cardstream.TypeECOM, Card: card(visa, visaCVV, month),
 		Agreement: cardstream.AgreementCardOnFile,
 		ThreeDS:   &cardstream.ThreeDSOptions{RedirectURL: "https://shop.example/3ds?order=1", RemoteAddress: "10.10.10.10"},
 	}
