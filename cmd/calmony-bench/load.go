@@ -250,26 +250,13 @@ func runLoad(ctx context.Context, cfg loadConfig, sc *scenario, logw io.Writer) 
 
 	// CPU readings at the window's edges, taken by a timer so the drain of
 	// in-flight requests after t1 is not counted.
-	type reading struct{ server, client, machine, db time.Duration }
-	read := func() reading {
-		var r reading
-		if cfg.pid > 0 {
-			r.server, _ = procCPU(cfg.pid)
-		}
-		if cfg.dbProc != "" {
-			r.db, _ = namedCPU(cfg.dbProc)
-		}
-		r.client, _ = procCPU(os.Getpid())
-		r.machine, _ = machineCPU()
-		return r
-	}
-	var r0, r1 reading
+	var r0, r1 cpuReading
 	var edges sync.WaitGroup
 	edges.Go(func() {
 		sleepUntil(ctx, t0)
-		r0 = read()
+		r0 = cfg.readCPU()
 		sleepUntil(ctx, t1)
-		r1 = read()
+		r1 = cfg.readCPU()
 	})
 
 	var wg sync.WaitGroup
@@ -471,4 +458,22 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// cpuReading is the CPU time used so far by the server (-pid), the database's
+// processes (-db-proc), this tool and the whole machine; a run's figures are
+// the differences of two readings.
+type cpuReading struct{ server, client, machine, db time.Duration }
+
+func (cfg loadConfig) readCPU() cpuReading {
+	var r cpuReading
+	if cfg.pid > 0 {
+		r.server, _ = procCPU(cfg.pid)
+	}
+	if cfg.dbProc != "" {
+		r.db, _ = namedCPU(cfg.dbProc)
+	}
+	r.client, _ = procCPU(os.Getpid())
+	r.machine, _ = machineCPU()
+	return r
 }

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"os"
 	"runtime"
 	"strconv"
 	"sync"
@@ -272,21 +271,8 @@ func advanceOnce(ctx context.Context, cfg loadConfig, w *worker, st renewalsStat
 		}
 		sampler = sampleRSS(cfg.pid, 50*time.Millisecond)
 	}
-	type reading struct{ server, client, machine, db time.Duration }
-	read := func() reading {
-		var r reading
-		if cfg.pid > 0 {
-			r.server, _ = procCPU(cfg.pid)
-		}
-		if cfg.dbProc != "" {
-			r.db, _ = namedCPU(cfg.dbProc)
-		}
-		r.client, _ = procCPU(os.Getpid())
-		r.machine, _ = machineCPU()
-		return r
-	}
 	wall := time.Now().Unix()
-	r0 := read()
+	r0 := cfg.readCPU()
 	start := time.Now()
 	body := fmt.Appendf(nil, "frozen_time=%d", target)
 	if status, err := w.do("POST", "/v1/test_helpers/test_clocks/"+st.clock+"/advance", body, nil); status != 200 {
@@ -309,7 +295,7 @@ func advanceOnce(ctx context.Context, cfg loadConfig, w *worker, st renewalsStat
 		}
 	}
 	elapsed := time.Since(start)
-	r1 := read()
+	r1 := cfg.readCPU()
 	res := &Result{Label: cfg.label, URL: cfg.url, Scenario: "billing.renewals", Concurrency: cfg.concurrency,
 		Seconds: elapsed.Seconds(), Started: start.UTC().Format(time.RFC3339), Ops: int64(cfg.n),
 		OpsPerSec: float64(cfg.n) / elapsed.Seconds(), CPUs: runtime.NumCPU(), BusyBefore: busyBefore,
