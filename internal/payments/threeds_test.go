@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/calmony/calmonypay/internal/cardstream"
@@ -81,6 +82,42 @@ func TestThreeDSecureOperations(t *testing.T) {
 		}
 		if n := e.gw.called("sale"); n != sales {
 			t.Errorf("an off-session payment needing authentication reached the gateway")
+		}
+	})
+}
+
+// TestThreeDSecureContinuationRace: the ACS's answer arriving several times
+// at once (the browser's post repeated, two instances behind a load
+// balancer) sends one continuation to the gateway: one call completes the
+// payment, the others are refused, and one charge is made.
+func TestThreeDSecureContinuationRace(t *testing.T) {
+	t.Parallel()
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
+		e := newEnv(t, postgres, options{})
+		ctx := context.Background()
+		pm := e.card(t, "4000000000003220")
+		pi := e.charged(t, e.plain(), intentParams(chargeAmount, pm.ID, ""), payments.ConfirmParams{ReturnURL: "https://shop.example/back"},
+			pay.StatusRequiresAction)
+		answer := [][2]string{{"cres", pi.Action.Request[0][1] + ":Y"}}
+		const n = 4
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { _, errs[i] = e.svc.ContinueThreeDS(ctx, pi.ID, pi.Action.Token, answer) })
+		}
+		wg.Wait()
+		ok := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				ok++
+			case !errors.Is(err, payments.ErrThreeDSRefused):
+				t.Errorf("continuation %d: %v", i, err)
+			}
+		}
+		got := e.intent(t, pi.ID)
+		if ok != 1 || e.gw.called("3ds") != 1 || got.Status != pay.StatusSucceeded || got.LatestCharge == "" {
+			t.Errorf("%d continuations answered, %d sent to the gateway, intent %s (want 1, 1, succeeded)", ok, e.gw.called("3ds"), got.Status)
 		}
 	})
 }
