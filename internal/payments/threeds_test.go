@@ -121,3 +121,35 @@ func TestThreeDSecureContinuationRace(t *testing.T) {
 		}
 	})
 }
+
+// TestThreeDSecureKeyRetriedAfterCrash: a keyed confirmation that the
+// gateway answered with a challenge, whose process died before answering,
+// is answered on a retry with the same key from what was kept (the intent
+// in requires_action, the same challenge page), with no second sale, and the
+// challenge then completes the payment once.
+func TestThreeDSecureKeyRetriedAfterCrash(t *testing.T) {
+	t.Parallel()
+	storetest.Dialects(t, func(t *testing.T, postgres bool) {
+		e := newEnv(t, postgres, options{crash: crashOnce("settled")})
+		ctx := context.Background()
+		pm := e.card(t, "4000000000003220")
+		call := e.keyed("confirm-3ds", "fp")
+		confirm := payments.ConfirmParams{ReturnURL: "https://shop.example/back"}
+		if _, err := e.svc.CreatePaymentIntent(ctx, call, intentParams(chargeAmount, pm.ID, ""), true, confirm); !errors.Is(err, payments.ErrCrashed) {
+			t.Fatalf("first call: %v", err)
+		}
+		pi := e.onlyIntent(t)
+		again, err := e.svc.CreatePaymentIntent(ctx, call, intentParams(chargeAmount, pm.ID, ""), true, confirm)
+		if err != nil || !again.Replayed || !strings.Contains(string(again.Body), `"status":"requires_action"`) ||
+			!strings.Contains(string(again.Body), pi.Action.Token) || e.gw.called("sale") != 1 {
+			t.Fatalf("retry with the key: %v, replayed %v, %d sales, %.200s", err, again != nil && again.Replayed, e.gw.called("sale"), again.Body)
+		}
+		answer := [][2]string{{"cres", pi.Action.Request[0][1] + ":Y"}}
+		if o, err := e.svc.ContinueThreeDS(ctx, pi.ID, pi.Action.Token, answer); err != nil || o.Status != pay.StatusSucceeded {
+			t.Fatalf("continuation: %+v, %v", o, err)
+		}
+		if e.gw.called("sale") != 1 || e.gw.called("3ds") != 1 {
+			t.Errorf("%d sales, %d continuations sent, want 1 and 1", e.gw.called("sale"), e.gw.called("3ds"))
+		}
+	})
+}
