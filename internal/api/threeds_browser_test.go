@@ -91,6 +91,7 @@ func TestHostedInvoiceThreeDSecureInBrowser(t *testing.T) {
 				chromedp.SendKeys(chromedp.CSS("#cardExpiryYear"), fmt.Sprint(time.Now().Year()%100+2)),
 				chromedp.SendKeys(chromedp.CSS("#cardCVV"), "123"),
 				chromedp.Click(chromedp.CSS(`button[value="pay"]`)),
+				chromedp.WaitVisible(chromedp.CSS(`button[value$=":`+tt.letter+`"]`)),
 			)
 			if got := tab.Text("h1"); got != "3-D Secure test ACS" {
 				t.Fatalf("%s: after Pay the browser shows %q", tt.letter, got)

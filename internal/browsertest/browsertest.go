@@ -113,15 +113,22 @@ func (t *Tab) Do(steps ...chromedp.Action[chromedp.Void]) {
 }
 
 // Text returns the text of the first element matching the CSS selector
-// sel, once it is visible.
+// sel, once it is visible. A page that navigates between the wait and the
+// read (a form just submitted) takes the element's context with it: then
+// it waits for the new page's element and reads again.
 func (t *Tab) Text(sel string) string {
 	t.tb.Helper()
-	t.Do(chromedp.WaitVisible(chromedp.CSS(sel)))
-	s, err := chromedp.Run(t.ctx, chromedp.Text(chromedp.CSS(sel)))
-	if err != nil {
-		t.tb.Fatalf("browser: text of %s: %v\n%s", sel, err, t.describe())
+	for {
+		t.Do(chromedp.WaitVisible(chromedp.CSS(sel)))
+		s, err := chromedp.Run(t.ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil && strings.Contains(err.Error(), "Cannot find context with specified id") && t.ctx.Err() == nil {
+			continue
+		}
+		if err != nil {
+			t.tb.Fatalf("browser: text of %s: %v\n%s", sel, err, t.describe())
+		}
+		return strings.TrimSpace(s)
 	}
-	return strings.TrimSpace(s)
 }
 
 // Has reports whether an element matches the CSS selector sel now,
