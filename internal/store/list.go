@@ -33,6 +33,9 @@ type listSpec struct {
 	scope   pay.Scope
 	where   func(q *query) // adds " AND …" filters
 	page    pay.Page
+	// anyMode lists both modes' rows of the project (the table's rows
+	// belong to a project, not a mode).
+	anyMode bool
 	// after, instead of page's cursors, starts the page below a known
 	// (created, id): search results page by position, not by an object.
 	after *pay.SearchCursor
@@ -40,7 +43,10 @@ type listSpec struct {
 
 // from writes the FROM and WHERE clauses of s's rows, before any cursor.
 func (s listSpec) from(q *query) {
-	fmt.Fprintf(q, ` FROM %s WHERE project_id = %s AND livemode = %s`, s.table, q.arg(s.scope.ProjectID), q.arg(s.scope.Livemode))
+	fmt.Fprintf(q, ` FROM %s WHERE project_id = %s`, s.table, q.arg(s.scope.ProjectID))
+	if !s.anyMode {
+		fmt.Fprintf(q, ` AND livemode = %s`, q.arg(s.scope.Livemode))
+	}
 	if s.where != nil {
 		s.where(q)
 	}
@@ -63,8 +69,11 @@ func list[T any](ctx context.Context, db querier, s listSpec, scan func(*sql.Row
 	}
 	if cursor != "" {
 		var created int64
-		err := db.QueryRowContext(ctx, `SELECT created FROM `+s.table+` `+whereID,
-			cursor, s.scope.ProjectID, s.scope.Livemode).Scan(&created)
+		where, args := whereID, []any{cursor, s.scope.ProjectID, s.scope.Livemode}
+		if s.anyMode {
+			where, args = `WHERE id = $1 AND project_id = $2`, args[:2]
+		}
+		err := db.QueryRowContext(ctx, `SELECT created FROM `+s.table+` `+where, args...).Scan(&created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return out, pay.NoSuch(s.kind, cursor, param)
 		} else if err != nil {
