@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/url"
@@ -17,6 +18,7 @@ import (
 	"github.com/calmony/calmonypay/internal/api"
 	"github.com/calmony/calmonypay/internal/billing"
 	"github.com/calmony/calmonypay/internal/config"
+	"github.com/calmony/calmonypay/internal/dashboard"
 	"github.com/calmony/calmonypay/internal/hosted"
 	"github.com/calmony/calmonypay/internal/loop"
 	"github.com/calmony/calmonypay/internal/middleware"
@@ -130,7 +132,13 @@ func serve(ctx context.Context, args []string, e *env) error {
 	bill := billing.New(billing.Config{DB: db, Payments: svc, Logger: log})
 	svc.SetInvoiceHooks(bill)
 	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Billing: bill, Logger: log, ClientRateLimit: cfg.ClientRateLimit, TrustedProxies: trusted})
-	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: pages.Routes(), Keys: keys, Logger: log, RateLimit: cfg.RateLimit,
+	dash, err := dashboard.New(dashboard.Config{DB: db, Payments: svc, Billing: bill, Logger: log, PublicURL: cfg.PublicURL, TrustedProxies: trusted})
+	if err != nil {
+		return err
+	}
+	mount := pages.Routes()
+	maps.Copy(mount, dash.Routes())
+	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: mount, TRPC: dash.TRPC(), Keys: keys, Logger: log, RateLimit: cfg.RateLimit,
 		AppOrigin: cfg.AppOrigin, AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs, AllowLocalhostURLs: cfg.AllowLocalhostURLs})
 	if err != nil {
 		return err

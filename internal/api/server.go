@@ -36,6 +36,10 @@ type Config struct {
 	RateLimit int
 	// MaxBodyBytes caps request bodies. Defaults to 1 MiB.
 	MaxBodyBytes int64
+	// TRPC serves /api/trpc (the dashboard's procedures), behind the CORS
+	// and cross-origin protection of middleware.TRPC. Nil: every procedure
+	// is NOT_FOUND.
+	TRPC http.Handler
 	// AppOrigin is the dashboard's own origin, the only one allowed to call
 	// /api/trpc cross-origin. Optional: empty, no cross-origin calls at all.
 	AppOrigin string
@@ -95,7 +99,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.origins = newOriginCache(cfg.DB, s.log)
-	s.handler = s.routes(trpc, cfg.Mount)
+	s.handler = s.routes(trpc, cfg.TRPC, cfg.Mount)
 	return s, nil
 }
 
@@ -107,7 +111,7 @@ func (s *Server) RefreshSettings(ctx context.Context) { s.origins.Run(ctx) }
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // routes builds the whole route table and its middleware.
-func (s *Server) routes(trpc func(http.Handler) http.Handler, mount map[string]http.Handler) http.Handler {
+func (s *Server) routes(trpc func(http.Handler) http.Handler, procedures http.Handler, mount map[string]http.Handler) http.Handler {
 	v1 := http.NewServeMux()
 	v1.Handle("POST /v1/customers", s.op(s.createCustomer))
 	v1.Handle("GET /v1/customers", s.read(s.listCustomers))
@@ -230,7 +234,10 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, mount map[string]h
 	for pattern, h := range mount {
 		mux.Handle(pattern, h)
 	}
-	mux.Handle("/api/trpc/", trpc(http.HandlerFunc(trpcNotFound)))
+	if procedures == nil {
+		procedures = http.HandlerFunc(trpcNotFound)
+	}
+	mux.Handle("/api/trpc/", trpc(middleware.MaxBody(s.maxBody)(procedures)))
 	mux.HandleFunc("GET /{$}", s.root)
 	mux.HandleFunc("/", s.notFound)
 	return middleware.Chain(mux,
@@ -269,7 +276,7 @@ func (s *Server) unknownRoute(r *http.Request, p *params) (readFunc, error) {
 	return nil, routeNotFound(r)
 }
 
-// trpcNotFound answers /api/trpc until the dashboard's procedures exist.
+// trpcNotFound answers /api/trpc when there is no dashboard.
 func trpcNotFound(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusNotFound, map[string]any{"error": map[string]any{
 		"message": "No procedure found on path", "code": -32004,

@@ -7,6 +7,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -16,6 +17,7 @@ import (
 	"github.com/calmony/calmonypay/internal/billing"
 	"github.com/calmony/calmonypay/internal/cardstream/sandbox"
 	"github.com/calmony/calmonypay/internal/config"
+	"github.com/calmony/calmonypay/internal/dashboard"
 	"github.com/calmony/calmonypay/internal/hosted"
 	"github.com/calmony/calmonypay/internal/loop"
 	"github.com/calmony/calmonypay/internal/middleware"
@@ -38,6 +40,8 @@ type Server struct {
 	Payments *payments.Service
 	// Billing is the server's billing operations layer.
 	Billing *billing.Service
+	// Dashboard serves /dashboard and /api/trpc.
+	Dashboard *dashboard.Server
 	// Sandbox is the in-process Cardstream sandbox test-mode keys charge,
 	// served to browsers at SandboxURL, an origin of its own as in serve.
 	Sandbox    *sandbox.Sandbox
@@ -124,8 +128,12 @@ func Start(tb testing.TB, opts Options) *Server {
 	svc.SetInvoiceHooks(bill)
 	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Billing: bill, Logger: log, ClientRateLimit: perClient, Now: opts.Now,
 		ThreeDSMethodTimeout: opts.ThreeDSMethodTimeout})
-	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: pages.Routes(), Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit,
-		AppOrigin: "https://app.calmony.test", Now: opts.Now,
+	dash, err := dashboard.New(dashboard.Config{DB: db, Payments: svc, Billing: bill, Logger: log, PublicURL: publicURL, Now: opts.Now})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: mounts(pages.Routes(), dash.Routes()), TRPC: dash.TRPC(),
+		Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit, AppOrigin: "https://app.calmony.test", Now: opts.Now,
 		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs})
 	if err != nil {
 		tb.Fatal(err)
@@ -165,12 +173,21 @@ func Start(tb testing.TB, opts Options) *Server {
 		svc.Drain(context.Background())
 		loops.Stop()
 	})
-	out := &Server{URL: ts.URL, DB: db, API: srv, Payments: svc, Billing: bill, Sandbox: test.Sandbox, SandboxURL: sts.URL}
+	out := &Server{URL: ts.URL, DB: db, API: srv, Payments: svc, Billing: bill, Dashboard: dash, Sandbox: test.Sandbox, SandboxURL: sts.URL}
 	if opts.Share != nil {
 		out.Project, out.Key = opts.Share.Project, opts.Share.Key
 	} else {
 		out.Project = storetest.Project(tb, db).ProjectID
 		out.Key = NewKey(tb, db, out.Project, false)
+	}
+	return out
+}
+
+// mounts joins route tables.
+func mounts(tables ...map[string]http.Handler) map[string]http.Handler {
+	out := map[string]http.Handler{}
+	for _, t := range tables {
+		maps.Copy(out, t)
 	}
 	return out
 }
@@ -191,4 +208,29 @@ func NewProject(tb testing.TB, db *store.DB) (projectID, key string) {
 	tb.Helper()
 	scope := storetest.Project(tb, db)
 	return scope.ProjectID, NewKey(tb, db, scope.ProjectID, false)
+}
+
+// DashboardSession signs a person in to the dashboard of s's project (in
+// test mode) with a role, as the sign-in flows would, and returns the
+// session cookie's value. The person is made a member first.
+func (s *Server) DashboardSession(tb testing.TB, email string, role pay.Role) string {
+	tb.Helper()
+	ctx := context.Background()
+	token := pay.RandomString(32)
+	now := s.DB.Now()
+	err := s.DB.Tx(ctx, func(tx *store.Tx) error {
+		u, err := tx.EnsureUser(ctx, email, "")
+		if err != nil {
+			return err
+		}
+		if err := tx.SetMember(ctx, s.Project, u.ID, role); err != nil {
+			return err
+		}
+		return tx.CreateStaffSession(ctx, &pay.StaffSession{TokenHash: pay.HashKey(token), UserID: u.ID, ProjectID: s.Project,
+			ExpiresAt: now.Add(dashboard.DefaultSessionLifetime).Unix(), IdleUntil: now.Add(dashboard.DefaultIdleTimeout).Unix()})
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return token
 }

@@ -1,0 +1,103 @@
+package dashboard
+
+import (
+	"context"
+	"errors"
+
+	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/store"
+)
+
+// procedures lists every tRPC procedure by path. The README lists them with
+// their inputs.
+func (s *Server) procedures() map[string]procedure {
+	m := map[string]procedure{
+		"session.get":    query(pay.RoleViewer, s.sessionGet),
+		"session.switch": mutation(pay.RoleViewer, s.sessionSwitch),
+	}
+	return m
+}
+
+// sessionView is who is signed in, where.
+type sessionView struct {
+	User     userView      `json:"user"`
+	Project  string        `json:"project"`
+	Livemode bool          `json:"livemode"`
+	Role     pay.Role      `json:"role"`
+	Expires  int64         `json:"expires_at"`
+	Projects []projectView `json:"projects"`
+}
+
+type userView struct {
+	ID    string `json:"id"`
+	Email string `json:"email"`
+	Name  string `json:"name"`
+}
+
+type projectView struct {
+	ID   string   `json:"id"`
+	Name string   `json:"name"`
+	Role pay.Role `json:"role"`
+}
+
+func (s *Server) sessionGet(ctx context.Context, c *call, _ struct{}) (*sessionView, error) {
+	ms, err := s.db.FindMemberships(ctx, c.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	v := &sessionView{
+		User:    userView{ID: c.user.ID, Email: c.user.Email, Name: c.user.Name},
+		Project: c.session.ProjectID, Livemode: c.session.Livemode, Role: c.role, Expires: c.session.ExpiresAt,
+		Projects: []projectView{},
+	}
+	for _, m := range ms {
+		p, err := s.db.FindProject(ctx, m.ProjectID)
+		if err != nil {
+			return nil, err
+		}
+		v.Projects = append(v.Projects, projectView{ID: p.ID, Name: p.Name, Role: m.Role})
+	}
+	return v, nil
+}
+
+// switchInput moves the session to another of the user's projects, or to
+// the other mode.
+type switchInput struct {
+	Project  string `json:"project"`
+	Livemode *bool  `json:"livemode"`
+}
+
+func (s *Server) sessionSwitch(ctx context.Context, c *call, in switchInput) (*sessionView, error) {
+	project, livemode := c.session.ProjectID, c.session.Livemode
+	if in.Project != "" {
+		if _, err := s.db.FindMember(ctx, in.Project, c.user.ID); errors.Is(err, pay.ErrNotFound) {
+			return nil, notFound("project", in.Project)
+		} else if err != nil {
+			return nil, err
+		}
+		project = in.Project
+	}
+	if in.Livemode != nil {
+		livemode = *in.Livemode
+	}
+	if err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		return tx.SetStaffSessionScope(ctx, c.session.ID, project, livemode)
+	}); err != nil {
+		return nil, err
+	}
+	m, err := s.db.FindMember(ctx, project, c.user.ID)
+	if err != nil {
+		return nil, err
+	}
+	c.session.ProjectID, c.session.Livemode, c.role = project, livemode, m.Role
+	return s.sessionGet(ctx, c, struct{}{})
+}
+
+// audit appends a line to the caller's project's audit log, in tx.
+func (c *call) audit(ctx context.Context, tx *store.Tx, action, target string, detail map[string]string) error {
+	return tx.AppendAudit(ctx, &pay.AuditEntry{
+		ProjectID: c.session.ProjectID, Livemode: c.session.Livemode,
+		ActorID: c.user.ID, ActorEmail: c.user.Email,
+		Action: action, Target: target, Detail: detail, IP: c.ip,
+	})
+}
