@@ -234,19 +234,9 @@ func (s *Server) retryEvent(r *http.Request, p *params) (writeFunc, error) {
 	id := r.PathValue("id")
 	endpoint, _ := p.String("webhook_endpoint")
 	return func(ctx context.Context, tx *store.Tx, scope pay.Scope) (any, error) {
-		if endpoint != "" {
-			if _, err := tx.FindWebhookEndpoint(ctx, scope, endpoint); err != nil {
-				return nil, pay.NotFoundAs(err, "webhook_endpoint", endpoint, "webhook_endpoint")
-			}
-		}
-		e, n, err := tx.RetryEvent(ctx, scope, id, endpoint)
-		switch {
-		case errors.Is(err, store.ErrEndpointDisabled):
-			return nil, pay.InvalidParam("webhook_endpoint", "Webhook endpoint %s is disabled: enable it first.", endpoint)
-		case err != nil:
-			return nil, pay.NotFoundAs(err, "event", id, "id")
-		case n == 0:
-			return nil, pay.InvalidRequest("", "", "No enabled webhook endpoint subscribes to %s events.", e.Type)
+		e, err := s.payments.RetryEvent(ctx, tx, scope, id, endpoint)
+		if err != nil {
+			return nil, err
 		}
 		return e.View(), nil
 	}, nil
