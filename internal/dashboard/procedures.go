@@ -14,6 +14,25 @@ func (s *Server) procedures() map[string]procedure {
 	m := map[string]procedure{
 		"session.get":    query(pay.RoleViewer, s.sessionGet),
 		"session.switch": mutation(pay.RoleViewer, s.sessionSwitch),
+
+		// Developers and admins (part C): keys, webhooks, events, settings,
+		// team, audit log.
+		"keys.list":           query(pay.RoleViewer, s.keysList),
+		"keys.create":         mutation(pay.RoleDeveloper, s.keysCreate),
+		"keys.roll":           mutation(pay.RoleDeveloper, s.keysRoll),
+		"keys.revoke":         mutation(pay.RoleDeveloper, s.keysRevoke),
+		"webhooks.list":       query(pay.RoleViewer, s.webhooksList),
+		"webhooks.deliveries": query(pay.RoleViewer, s.webhooksDeliveries),
+		"webhooks.retry":      mutation(pay.RoleDeveloper, s.webhooksRetry),
+		"events.list":         query(pay.RoleViewer, s.eventsList),
+		"events.get":          query(pay.RoleViewer, s.eventsGet),
+		"settings.get":        query(pay.RoleViewer, s.settingsGet),
+		"settings.update":     mutation(pay.RoleAdmin, s.settingsUpdate),
+		"members.list":        query(pay.RoleViewer, s.membersList),
+		"members.invite":      mutation(pay.RoleAdmin, s.membersInvite),
+		"members.setRole":     mutation(pay.RoleAdmin, s.membersSetRole),
+		"members.remove":      mutation(pay.RoleAdmin, s.membersRemove),
+		"audit.list":          query(pay.RoleDeveloper, s.auditList),
 	}
 	return m
 }
