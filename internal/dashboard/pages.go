@@ -71,6 +71,8 @@ func (s *Server) pageRoutes() http.Handler {
 	mux.Handle("GET /dashboard/signin", http.HandlerFunc(s.signInPage))
 	mux.Handle("POST /dashboard/switch", s.action(pay.RoleViewer, s.switchAction))
 	mux.Handle("GET /dashboard/{$}", s.page(pay.RoleViewer, s.overviewPage))
+	// Developers, settings, team, audit log (part C).
+	s.devPageRoutes(mux)
 	mux.Handle("/dashboard/", s.page(pay.RoleViewer, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return &trpcError{code: "NOT_FOUND", message: "There is no such page."}
 	}))
