@@ -37,7 +37,7 @@ func screenshot(t *testing.T, tab *browsertest.Tab, name string) {
 	}
 	for _, w := range []int64{360, 1280} {
 		tab.Do(chromedp.EmulateViewport(w, 900))
-		png, err := chromedp.Run(tab.Context(), chromedp.FullScreenshot(90))
+		png, err := chromedp.Run(tab.Context(), chromedp.FullScreenshot(100))
 		if err != nil {
 			t.Fatalf("screenshot %s: %v", name, err)
 		}
@@ -136,7 +136,7 @@ func TestDevelopersAndAdminPagesInBrowser(t *testing.T) {
 		t.Errorf("the delivery's response code shows %q", got)
 	}
 	tab.Do(chromedp.Click(chromedp.CSS("button.retry")))
-	if got := tab.Text(".notice"); !strings.Contains(got, "Sending customer.created") {
+	if got := waitText(t, tab, ".notice", "Sending customer.created"); !strings.Contains(got, "Sending customer.created") {
 		t.Errorf("after retrying: %q", got)
 	}
 	for deadline := time.Now().Add(10 * time.Second); deliveries.Load() < 2; time.Sleep(20 * time.Millisecond) {
@@ -196,6 +196,21 @@ func TestDevelopersAndAdminPagesInBrowser(t *testing.T) {
 		t.Errorf("the audit log shows:\n%s", got)
 	}
 	screenshot(t, tab, "audit")
+}
+
+// waitText waits (10 s at most) for the element matching sel to contain
+// want, as a page just submitted replaces the one before, and returns its
+// text then.
+func waitText(t *testing.T, tab *browsertest.Tab, sel, want string) string {
+	t.Helper()
+	var got string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		got, _ = chromedp.Run(tab.Context(), chromedp.Evaluate[string](fmt.Sprintf("(document.querySelector(%q) || {}).textContent || ''", sel)))
+		if strings.Contains(got, want) {
+			break
+		}
+	}
+	return strings.TrimSpace(got)
 }
 
 // keyIDByHint finds a key's ID by its hint, through keys.list.

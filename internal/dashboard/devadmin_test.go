@@ -762,3 +762,115 @@ func TestDevAdminBadInput(t *testing.T) {
 	}
 	_ = ptr(0)
 }
+
+// post sends a form to a page and returns the status, the Cache-Control
+// header and the body.
+func (c *client) post(path string, form url.Values) (int, string, string) {
+	c.t.Helper()
+	req, err := http.NewRequest(http.MethodPost, c.srv.URL+path, strings.NewReader(form.Encode()))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.AddCookie(&http.Cookie{Name: "calmony_session", Value: c.cookie})
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header.Get("Cache-Control"), string(b)
+}
+
+func TestDevAdminPagesByRole(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	admin := signIn(t, srv, "admin@example.com", pay.RoleAdmin)
+	dev := signIn(t, srv, "dev@example.com", pay.RoleDeveloper)
+	viewer := signIn(t, srv, "viewer@example.com", pay.RoleViewer)
+	_, cus := v1(t, srv, srv.Key, "POST", "/v1/customers", url.Values{"email": {"c@example.com"}})
+	var events struct{ Data []struct{ ID string } }
+	admin.ok(false, "events.list", nil, &events)
+	keysBefore := func() string { _, e := admin.query("keys.list", nil); return string(e.Result.Data) }
+	before := keysBefore()
+
+	// Pages: what each role sees.
+	for _, tt := range []struct {
+		c          *client
+		path       string
+		status     int
+		has, hasnt string
+	}{
+		{viewer, "/dashboard/developers", 200, "sk_test_", `id="create-key"`},
+		{viewer, "/dashboard/developers", 200, events.Data[0].ID, "Roll"},
+		{viewer, "/dashboard/events/" + events.Data[0].ID, 200, cus["id"].(string), ""},
+		{viewer, "/dashboard/settings", 200, "Only admins can change these settings.", "Save currencies"},
+		{viewer, "/dashboard/team", 200, "admin@example.com", "Create invitation link"},
+		{viewer, "/dashboard/audit", 403, "developer role", ""},
+		{dev, "/dashboard/audit", 200, "Audit log", ""},
+		{dev, "/dashboard/developers", 200, `id="create-key"`, ""},
+		{admin, "/dashboard/team", 200, "Create invitation link", ""},
+		{admin, "/dashboard/events/evt_nope", 404, "No such event", ""},
+		{admin, "/dashboard/developers?type=nonsense", 400, "type must be", ""},
+	} {
+		status, body := tt.c.do(http.MethodGet, tt.path, "", nil)
+		if status != tt.status || !strings.Contains(string(body), tt.has) || (tt.hasnt != "" && strings.Contains(string(body), tt.hasnt)) {
+			t.Errorf("GET %s = %d; want %d with %q and without %q", tt.path, status, tt.status, tt.has, tt.hasnt)
+		}
+	}
+
+	// Forms: refused below their role, changing nothing.
+	for _, tt := range []struct {
+		c    *client
+		path string
+		form url.Values
+	}{
+		{viewer, "/dashboard/developers/keys", url.Values{"mode": {"test"}}},
+		{viewer, "/dashboard/developers/retry", url.Values{"event": {events.Data[0].ID}}},
+		{viewer, "/dashboard/settings/currencies", url.Values{"currency": {"eur"}}},
+		{viewer, "/dashboard/team/invite", url.Values{"email": {"x@example.com"}, "role": {"admin"}}},
+		{dev, "/dashboard/settings/currencies", url.Values{"currency": {"eur"}}},
+		{dev, "/dashboard/team/invite", url.Values{"email": {"x@example.com"}, "role": {"admin"}}},
+	} {
+		if status, _, _ := tt.c.post(tt.path, tt.form); status != http.StatusForbidden {
+			t.Errorf("POST %s = %d; want 403", tt.path, status)
+		}
+	}
+	if after := keysBefore(); after != before {
+		t.Errorf("refused forms made a key")
+	}
+	var team struct{ Invites []any }
+	admin.ok(false, "members.list", nil, &team)
+	if len(team.Invites) != 0 {
+		t.Errorf("refused forms made an invite")
+	}
+
+	// A secret is the POST's own answer, never cached.
+	status, cache, body := dev.post("/dashboard/developers/keys", url.Values{"mode": {"test"}})
+	if status != 200 || cache != "no-store" || !strings.Contains(body, `id="secret">sk_test_`) {
+		t.Errorf("create key page = %d %q", status, cache)
+	}
+	status, cache, body = admin.post("/dashboard/team/invite", url.Values{"email": {"viv@example.com"}, "role": {"viewer"}})
+	if status != 200 || cache != "no-store" || !strings.Contains(body, srv.URL+"/api/auth/invite?token=") {
+		t.Errorf("invite page = %d %q", status, cache)
+	}
+	// A bad setting is named on the page; a good one redirects.
+	status, _, body = admin.post("/dashboard/settings/currencies", url.Values{"currency": {"xxx"}})
+	if status != 400 || !strings.Contains(body, "Currencies: Currency &#34;xxx&#34; is not supported") {
+		t.Errorf("bad currency page = %d", status)
+	}
+	if status, _, _ := admin.post("/dashboard/settings/currencies", url.Values{"currency": {"gbp", "eur"}}); status != http.StatusSeeOther {
+		t.Errorf("good currencies = %d; want 303", status)
+	}
+	// Another project's key is not found.
+	otherProject, _ := apitest.NewProject(t, srv.DB)
+	other := signInTo(t, srv, otherProject, "other@example.com", pay.RoleAdmin)
+	var k secretOut
+	other.ok(true, "keys.create", map[string]any{}, &k)
+	if status, _, _ := admin.post("/dashboard/developers/keys/"+k.Key.ID+"/revoke", nil); status != http.StatusNotFound {
+		t.Errorf("revoking another project's key = %d; want 404", status)
+	}
+	if status, _ := admin.do(http.MethodGet, "/dashboard/developers/keys/"+k.Key.ID+"/revoke", "", nil); status != http.StatusNotFound {
+		t.Errorf("confirming another project's key = %d; want 404", status)
+	}
+}
