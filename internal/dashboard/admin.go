@@ -105,10 +105,10 @@ func (in *settingsInput) validate() error {
 	if len(in.AddOrigins)+len(in.RemoveOrigins) > 50 {
 		return badRequest("addOrigins", "Change at most 50 origins at once.")
 	}
-	if in.Currencies != nil && len(in.Currencies) > 50 {
+	if len(in.Currencies) > 50 {
 		return badRequest("currencies", "currencies lists at most 50 codes.")
 	}
-	if in.SignInDomains != nil && len(in.SignInDomains) > 50 {
+	if len(in.SignInDomains) > 50 {
 		return badRequest("signInDomains", "signInDomains lists at most 50 domains.")
 	}
 	return nil
