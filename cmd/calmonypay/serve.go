@@ -132,7 +132,8 @@ func serve(ctx context.Context, args []string, e *env) error {
 	bill := billing.New(billing.Config{DB: db, Payments: svc, Logger: log})
 	svc.SetInvoiceHooks(bill)
 	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Billing: bill, Logger: log, ClientRateLimit: cfg.ClientRateLimit, TrustedProxies: trusted})
-	dash, err := dashboard.New(dashboard.Config{DB: db, Payments: svc, Billing: bill, Logger: log, PublicURL: cfg.PublicURL, TrustedProxies: trusted})
+	dash, err := dashboard.New(dashboard.Config{DB: db, Payments: svc, Billing: bill, Logger: log, PublicURL: cfg.PublicURL, TrustedProxies: trusted,
+		AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs})
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,9 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client (for the audit log and the sign-in rate limit).
 	TrustedProxies []netip.Prefix
+	// AllowPrivateWebhookURLs lets test-mode webhook endpoints made here
+	// use private and loopback hosts, as api.Config's does for /v1.
+	AllowPrivateWebhookURLs bool
 }
 
 // Session lifetimes by default.
@@ -61,8 +64,10 @@ type Server struct {
 	lifetime  time.Duration
 	idle      time.Duration
 	trusted   []netip.Prefix
-	procs     map[string]procedure
-	pages     http.Handler
+	// allowPrivateWebhookURLs: see Config.
+	allowPrivateWebhookURLs bool
+	procs                   map[string]procedure
+	pages                   http.Handler
 }
 
 // New returns the dashboard. It does no I/O.
@@ -84,6 +89,8 @@ func New(cfg Config) (*Server, error) {
 		lifetime:  cmp.Or(cfg.SessionLifetime, DefaultSessionLifetime),
 		idle:      cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout),
 		trusted:   cfg.TrustedProxies,
+
+		allowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs,
 	}
 	if s.now == nil {
 		s.now = time.Now

@@ -238,8 +238,11 @@ func TestLiveKeyRefusedWithSignatureBypass(t *testing.T) {
 
 // mutations are every mutation of the developers' and admins' procedures,
 // with inputs that would succeed for an admin.
-func mutations(srv *apitest.Server, keyID, eventID, memberID string) map[string]any {
+func mutations(srv *apitest.Server, keyID, eventID, memberID, endpointID string) map[string]any {
 	return map[string]any{
+		"webhooks.create": map[string]any{"url": "https://hooks.example.com/y", "events": []string{"*"}},
+		"webhooks.update": map[string]any{"id": endpointID, "disabled": true},
+		"webhooks.delete": map[string]any{"id": endpointID},
 		"keys.create":     map[string]any{},
 		"keys.roll":       map[string]any{"id": keyID},
 		"keys.revoke":     map[string]any{"id": keyID},
@@ -255,7 +258,7 @@ func mutations(srv *apitest.Server, keyID, eventID, memberID string) map[string]
 func snapshot(t *testing.T, srv *apitest.Server, admin *client) string {
 	t.Helper()
 	var out []string
-	for _, p := range []string{"keys.list", "settings.get", "members.list", "audit.list"} {
+	for _, p := range []string{"keys.list", "webhooks.list", "settings.get", "members.list", "audit.list"} {
 		_, e := admin.query(p, nil)
 		if e.Result == nil {
 			t.Fatalf("%s: %+v", p, e.Error)
@@ -300,7 +303,7 @@ func TestDevAdminRoles(t *testing.T) {
 				devID = m.UserID
 			}
 		}
-		muts := mutations(srv, k.Key.ID, events.Data[0].ID, devID)
+		muts := mutations(srv, k.Key.ID, events.Data[0].ID, devID, ep["id"].(string))
 
 		// A viewer may read everything of these pages but the audit log,
 		// and change nothing.
@@ -324,6 +327,9 @@ func TestDevAdminRoles(t *testing.T) {
 		dev.ok(true, "webhooks.retry", muts["webhooks.retry"], nil)
 		dev.ok(true, "keys.roll", muts["keys.roll"], nil)
 		dev.ok(true, "keys.revoke", muts["keys.revoke"], nil)
+		dev.ok(true, "webhooks.create", muts["webhooks.create"], nil)
+		dev.ok(true, "webhooks.update", muts["webhooks.update"], nil)
+		dev.ok(true, "webhooks.delete", muts["webhooks.delete"], nil)
 		// And an admin everything.
 		for _, p := range []string{"settings.update", "members.invite", "members.setRole", "members.remove"} {
 			admin.ok(true, p, muts[p], nil)
@@ -873,4 +879,96 @@ func TestDevAdminPagesByRole(t *testing.T) {
 	if status, _ := admin.do(http.MethodGet, "/dashboard/developers/keys/"+k.Key.ID+"/revoke", "", nil); status != http.StatusNotFound {
 		t.Errorf("confirming another project's key = %d; want 404", status)
 	}
+}
+
+func TestWebhookEndpointsThroughTheDashboard(t *testing.T) {
+	t.Parallel()
+	eachDB(t, apitest.Options{Webhooks: true, AllowPrivateWebhookURLs: true}, func(t *testing.T, srv *apitest.Server) {
+		var got atomic.Int32
+		recv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.Header.Get("Stripe-Signature") != "" {
+				got.Add(1)
+			}
+		}))
+		t.Cleanup(recv.Close)
+		dev := signIn(t, srv, "dev@example.com", pay.RoleDeveloper)
+		var made struct {
+			Endpoint struct {
+				ID, URL, Status string
+				Events          []string
+			}
+			Secret string
+		}
+		dev.ok(true, "webhooks.create", map[string]any{"url": recv.URL + "/hook", "events": []string{"customer.created", "customer.created"},
+			"description": "Shop"}, &made)
+		if !strings.HasPrefix(made.Secret, pay.WebhookSecretPrefix) || made.Endpoint.Status != "enabled" ||
+			strings.Join(made.Endpoint.Events, ",") != "customer.created" {
+			t.Fatalf("webhooks.create = %+v", made)
+		}
+		id := made.Endpoint.ID
+		// /v1 sees it, and events reach it.
+		if status, ep := v1(t, srv, srv.Key, "GET", "/v1/webhook_endpoints/"+id, nil); status != 200 || ep["url"] != recv.URL+"/hook" || ep["description"] != "Shop" {
+			t.Errorf("GET /v1/webhook_endpoints/%s = %d %v", id, status, ep)
+		}
+		v1(t, srv, srv.Key, "POST", "/v1/customers", url.Values{"email": {"c@example.com"}})
+		for deadline := time.Now().Add(10 * time.Second); got.Load() < 1; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("no delivery to the endpoint made in the dashboard")
+			}
+		}
+		// Changed, disabled, enabled, deleted; each audited.
+		var ep struct {
+			Status, DisabledReason string
+			Events                 []string
+		}
+		dev.ok(true, "webhooks.update", map[string]any{"id": id, "events": []string{"*"}, "disabled": true}, &ep)
+		if ep.Status != "disabled" || strings.Join(ep.Events, ",") != "*" {
+			t.Errorf("webhooks.update = %+v", ep)
+		}
+		dev.ok(true, "webhooks.update", map[string]any{"id": id, "disabled": false}, &ep)
+		if ep.Status != "enabled" {
+			t.Errorf("enabled again = %+v", ep)
+		}
+		for _, tt := range []struct {
+			path        string
+			in          map[string]any
+			code, field string
+		}{
+			{"webhooks.create", map[string]any{"url": "ftp://hooks.example.com", "events": []string{"*"}}, "BAD_REQUEST", "url"},
+			{"webhooks.create", map[string]any{"events": []string{"*"}}, "BAD_REQUEST", "url"},
+			{"webhooks.create", map[string]any{"url": "https://hooks.example.com"}, "BAD_REQUEST", "events"},
+			{"webhooks.create", map[string]any{"url": "https://hooks.example.com", "events": []string{}}, "BAD_REQUEST", "events"},
+			{"webhooks.create", map[string]any{"url": "https://hooks.example.com", "events": []string{"*", "nope.nope"}}, "BAD_REQUEST", "events[1]"},
+			{"webhooks.create", map[string]any{"url": "https://hooks.example.com", "events": []string{"*"}, "disabled": true}, "BAD_REQUEST", "disabled"},
+			{"webhooks.update", map[string]any{"id": id}, "BAD_REQUEST", ""},
+			{"webhooks.update", map[string]any{"id": "we_nope", "disabled": true}, "NOT_FOUND", ""},
+			{"webhooks.update", map[string]any{"disabled": true}, "BAD_REQUEST", "id"},
+			{"webhooks.delete", map[string]any{"id": "we_nope"}, "NOT_FOUND", ""},
+		} {
+			dev.refused(true, tt.path, tt.in, tt.code, tt.field)
+		}
+		// Another project's endpoint is not found.
+		otherProject, _ := apitest.NewProject(t, srv.DB)
+		other := signInTo(t, srv, otherProject, "other@example.com", pay.RoleAdmin)
+		other.refused(true, "webhooks.update", map[string]any{"id": id, "disabled": true}, "NOT_FOUND", "")
+		other.refused(true, "webhooks.delete", map[string]any{"id": id}, "NOT_FOUND", "")
+		dev.ok(true, "webhooks.delete", map[string]any{"id": id}, nil)
+		if status, _ := v1(t, srv, srv.Key, "GET", "/v1/webhook_endpoints/"+id, nil); status != 404 {
+			t.Errorf("after webhooks.delete, /v1 answers %d", status)
+		}
+		admin := signIn(t, srv, "admin@example.com", pay.RoleAdmin)
+		var log auditOut
+		admin.ok(false, "audit.list", map[string]any{"action": "webhook_endpoint."}, &log)
+		var actions []string
+		for _, l := range log.Data {
+			actions = append(actions, l.Action+" "+l.Detail["fields"])
+		}
+		if want := "webhook_endpoint.deleted ,webhook_endpoint.updated disabled,webhook_endpoint.updated disabled,events,webhook_endpoint.created "; strings.Join(actions, ",") != want {
+			t.Errorf("audit = %q; want %q", strings.Join(actions, ","), want)
+		}
+		_, e := admin.query("audit.list", nil)
+		if strings.Contains(string(e.Result.Data), made.Secret) {
+			t.Error("the audit log shows a signing secret")
+		}
+	})
 }

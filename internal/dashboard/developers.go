@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"errors"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -222,8 +223,7 @@ func (s *Server) webhooksList(ctx context.Context, c *call, _ struct{}) (*listOf
 	}
 	out := &listOf[endpointView]{Data: []endpointView{}, HasMore: l.HasMore}
 	for _, ep := range l.Data {
-		out.Data = append(out.Data, endpointView{ID: ep.ID, URL: ep.URL, Description: ep.Description, Events: ep.EnabledEvents,
-			Status: ep.Status, DisabledReason: ep.DisabledReason, FailingSince: ep.FailingSince, Created: ep.Created})
+		out.Data = append(out.Data, newEndpointView(ep))
 	}
 	return out, nil
 }
@@ -401,4 +401,148 @@ func (s *Server) eventsGet(ctx context.Context, c *call, in eventIDInput) (*even
 		return nil, err
 	}
 	return &eventDetail{eventSummary: newEventSummary(e), Event: e.View()}, nil
+}
+
+// endpointSecretView is an endpoint just made, with its signing secret:
+// the only time it is shown.
+type endpointSecretView struct {
+	Endpoint endpointView `json:"endpoint"`
+	Secret   string       `json:"secret"`
+}
+
+func newEndpointView(ep *pay.WebhookEndpoint) endpointView {
+	return endpointView{ID: ep.ID, URL: ep.URL, Description: ep.Description, Events: ep.EnabledEvents,
+		Status: ep.Status, DisabledReason: ep.DisabledReason, FailingSince: ep.FailingSince, Created: ep.Created}
+}
+
+// endpointInput creates or changes a webhook endpoint: absent fields of an
+// update stay as they are.
+type endpointInput struct {
+	ID          string   `json:"id"` // update only
+	URL         *string  `json:"url"`
+	Events      []string `json:"events"`
+	Description *string  `json:"description"`
+	Disabled    *bool    `json:"disabled"` // update only
+}
+
+// change checks the input as /v1 does and returns the operation's change.
+func (s *Server) endpointChange(c *call, in *endpointInput) (payments.WebhookEndpointChange, error) {
+	ch := payments.WebhookEndpointChange{URL: in.URL, Description: in.Description, Disabled: in.Disabled}
+	if in.URL != nil {
+		if e := payments.CheckWebhookURL(*in.URL, s.allowPrivateWebhookURLs && !c.session.Livemode); e != nil {
+			return ch, badRequest("url", e.Message)
+		}
+	}
+	if in.Events != nil {
+		events, e := payments.CheckEnabledEvents(in.Events)
+		if e != nil {
+			return ch, badRequest(strings.Replace(e.Param, "enabled_events", "events", 1), e.Message)
+		}
+		ch.EnabledEvents = events
+	}
+	if in.Description != nil && len([]rune(*in.Description)) > 5000 {
+		return ch, badRequest("description", "description must be at most 5000 characters.")
+	}
+	return ch, nil
+}
+
+func (s *Server) webhooksCreate(ctx context.Context, c *call, in endpointInput) (*endpointSecretView, error) {
+	switch {
+	case in.ID != "":
+		return nil, badRequest("id", "A new endpoint takes url, events and description, not an id.")
+	case in.Disabled != nil:
+		return nil, badRequest("disabled", "A new endpoint is enabled: disable it afterwards.")
+	case in.URL == nil:
+		return nil, badRequest("url", "url is required.")
+	case in.Events == nil:
+		return nil, badRequest("events", "events is required: event types, or [\"*\"] for all.")
+	}
+	ch, err := s.endpointChange(c, &in)
+	if err != nil {
+		return nil, err
+	}
+	var (
+		ep     *pay.WebhookEndpoint
+		secret string
+	)
+	err = s.db.Tx(ctx, func(tx *store.Tx) (err error) {
+		if ep, secret, err = s.payments.CreateWebhookEndpoint(ctx, tx, c.scope(), ch); err != nil {
+			return err
+		}
+		return c.audit(ctx, tx, "webhook_endpoint.created", ep.ID, map[string]string{"url": ep.URL, "events": strings.Join(ep.EnabledEvents, ",")})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &endpointSecretView{Endpoint: newEndpointView(ep), Secret: secret}, nil
+}
+
+func (s *Server) webhooksUpdate(ctx context.Context, c *call, in endpointInput) (*endpointView, error) {
+	if in.ID == "" {
+		return nil, badRequest("id", "id is required.")
+	}
+	ch, err := s.endpointChange(c, &in)
+	if err != nil {
+		return nil, err
+	}
+	var fields []string
+	for name, set := range map[string]bool{"url": in.URL != nil, "events": in.Events != nil, "description": in.Description != nil, "disabled": in.Disabled != nil} {
+		if set {
+			fields = append(fields, name)
+		}
+	}
+	if len(fields) == 0 {
+		return nil, badRequest("", "Nothing to change: give url, events, description or disabled.")
+	}
+	slices.Sort(fields)
+	var ep *pay.WebhookEndpoint
+	err = s.db.Tx(ctx, func(tx *store.Tx) (err error) {
+		if ep, err = s.payments.UpdateWebhookEndpoint(ctx, tx, c.scope(), in.ID, ch); err != nil {
+			return err
+		}
+		return c.audit(ctx, tx, "webhook_endpoint.updated", ep.ID, map[string]string{"fields": strings.Join(fields, ","), "status": ep.Status})
+	})
+	if pe, ok := pay.AsError(err); ok && pe.Status == 404 {
+		return nil, notFound("webhook endpoint", in.ID)
+	} else if err != nil {
+		return nil, err
+	}
+	v := newEndpointView(ep)
+	return &v, nil
+}
+
+type endpointIDInput struct {
+	ID string `json:"id"`
+}
+
+func (in *endpointIDInput) validate() error {
+	if in.ID == "" {
+		return badRequest("id", "id is required.")
+	}
+	return nil
+}
+
+// deletedView answers a deletion.
+type deletedView struct {
+	ID      string `json:"id"`
+	Deleted bool   `json:"deleted"`
+}
+
+func (s *Server) webhooksDelete(ctx context.Context, c *call, in endpointIDInput) (*deletedView, error) {
+	err := s.db.Tx(ctx, func(tx *store.Tx) error {
+		ep, err := tx.FindWebhookEndpoint(ctx, c.scope(), in.ID)
+		if err != nil {
+			return err
+		}
+		if err := s.payments.DeleteWebhookEndpoint(ctx, tx, c.scope(), in.ID); err != nil {
+			return err
+		}
+		return c.audit(ctx, tx, "webhook_endpoint.deleted", in.ID, map[string]string{"url": ep.URL})
+	})
+	if pe, ok := pay.AsError(err); errors.Is(err, pay.ErrNotFound) || ok && pe.Status == 404 {
+		return nil, notFound("webhook endpoint", in.ID)
+	} else if err != nil {
+		return nil, err
+	}
+	return &deletedView{ID: in.ID, Deleted: true}, nil
 }
