@@ -144,6 +144,27 @@ func TestDevelopersAndAdminPagesInBrowser(t *testing.T) {
 			t.Fatal("the retried delivery never came")
 		}
 	}
+	// Add a second endpoint: its signing secret once; then delete it.
+	tab.Do(chromedp.Navigate(srv.URL+"/dashboard/developers"),
+		chromedp.SendKeys(chromedp.CSS("#ep-url"), recv.URL+"/second"),
+		chromedp.SetValue(chromedp.CSS("#ep-events"), "invoice.paid, customer.created"),
+		chromedp.Click(chromedp.CSS("#create-endpoint button")))
+	if got := tab.Text("#secret"); !strings.HasPrefix(got, pay.WebhookSecretPrefix) {
+		t.Fatalf("the new endpoint's page shows %q", got)
+	}
+	tab.Do(chromedp.Click(chromedp.CSS("a.button")))
+	if got := tab.Text("#webhooks"); !strings.Contains(got, recv.URL+"/second") || !strings.Contains(got, "invoice.paid, customer.created") {
+		t.Fatalf("the endpoints show:\n%s", got)
+	}
+	tab.Do(chromedp.Evaluate[chromedp.Void](`[...document.querySelectorAll(".endpoint")].find(e => e.textContent.includes("/second")).querySelector("a.danger").click()`))
+	if got := tab.Text("h1"); got != "Delete the endpoint "+recv.URL+"/second?" {
+		t.Fatalf("confirmation page heading %q", got)
+	}
+	tab.Do(chromedp.Click(chromedp.CSS("#confirm")))
+	if got := waitText(t, tab, ".notice", "Deleted"); got != "Deleted the endpoint." || strings.Contains(tab.Text("#webhooks"), "/second") {
+		t.Errorf("after deleting: %q", got)
+	}
+
 	// The event's page shows its payload.
 	tab.Do(chromedp.Navigate(srv.URL + "/dashboard/developers"))
 	tab.Do(chromedp.Click(chromedp.CSS("#event-list a")))

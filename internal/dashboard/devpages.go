@@ -28,6 +28,10 @@ func (s *Server) devPageRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /dashboard/developers/keys/{id}/revoke", s.page(pay.RoleDeveloper, s.revokeKeyConfirm))
 	mux.Handle("POST /dashboard/developers/keys/{id}/revoke", s.action(pay.RoleDeveloper, s.revokeKeyAction))
 	mux.Handle("POST /dashboard/developers/retry", s.action(pay.RoleDeveloper, s.retryAction))
+	mux.Handle("POST /dashboard/developers/endpoints", s.page(pay.RoleDeveloper, s.createEndpointPage))
+	mux.Handle("POST /dashboard/developers/endpoints/{id}/status", s.action(pay.RoleDeveloper, s.endpointStatusAction))
+	mux.Handle("GET /dashboard/developers/endpoints/{id}/delete", s.page(pay.RoleDeveloper, s.deleteEndpointConfirm))
+	mux.Handle("POST /dashboard/developers/endpoints/{id}/delete", s.action(pay.RoleDeveloper, s.deleteEndpointAction))
 	mux.Handle("GET /dashboard/events/{id}", s.page(pay.RoleViewer, s.eventPage))
 	mux.Handle("GET /dashboard/settings", s.page(pay.RoleViewer, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return s.settingsPage(w, r, c, http.StatusOK, nil)
@@ -189,6 +193,52 @@ func (s *Server) retryAction(r *http.Request, c *call) (string, string, error) {
 		return "", "", err
 	}
 	return "/dashboard/developers#webhooks", "Sending " + e.Type + " " + e.ID + " again.", nil
+}
+
+func (s *Server) createEndpointPage(w http.ResponseWriter, r *http.Request, c *call) error {
+	if err := parseForm(w, r); err != nil {
+		return err
+	}
+	u, desc := strings.TrimSpace(r.PostForm.Get("url")), r.PostForm.Get("description")
+	events := strings.FieldsFunc(r.PostForm.Get("events"), func(r rune) bool { return r == ',' || r == ' ' || r == '\n' || r == '\r' })
+	v, err := s.webhooksCreate(r.Context(), c, endpointInput{URL: &u, Events: events, Description: &desc})
+	if err != nil {
+		return err
+	}
+	return s.renderSecret(w, r, c, "New webhook endpoint", secretData{Heading: "Signing secret of " + v.Endpoint.URL,
+		Intro:  "Your receiver checks each delivery's Stripe-Signature header with this secret.",
+		Secret: v.Secret, Back: "/dashboard/developers#webhooks"})
+}
+
+func (s *Server) endpointStatusAction(r *http.Request, c *call) (string, string, error) {
+	disabled := r.PostForm.Get("disabled") == "true"
+	ep, err := s.webhooksUpdate(r.Context(), c, endpointInput{ID: r.PathValue("id"), Disabled: &disabled})
+	if err != nil {
+		return "", "", err
+	}
+	return "/dashboard/developers#webhooks", ep.URL + " is now " + ep.Status + ".", nil
+}
+
+func (s *Server) deleteEndpointConfirm(w http.ResponseWriter, r *http.Request, c *call) error {
+	ep, err := s.db.FindWebhookEndpoint(r.Context(), c.scope(), r.PathValue("id"))
+	if errors.Is(err, pay.ErrNotFound) {
+		return notFound("webhook endpoint", r.PathValue("id"))
+	} else if err != nil {
+		return err
+	}
+	return s.render(w, r, c, http.StatusOK, "confirm", "Delete webhook endpoint", confirmData{
+		Heading: "Delete the endpoint " + ep.URL + "?",
+		Text:    "No more events will be sent to it, and its deliveries still pending are dropped. This cannot be undone.",
+		Action:  "/dashboard/developers/endpoints/" + url.PathEscape(ep.ID) + "/delete", Button: "Delete the endpoint",
+		Back:    "/dashboard/developers#webhooks",
+	})
+}
+
+func (s *Server) deleteEndpointAction(r *http.Request, c *call) (string, string, error) {
+	if _, err := s.webhooksDelete(r.Context(), c, endpointIDInput{ID: r.PathValue("id")}); err != nil {
+		return "", "", err
+	}
+	return "/dashboard/developers#webhooks", "Deleted the endpoint.", nil
 }
 
 // eventData is an event's page.
