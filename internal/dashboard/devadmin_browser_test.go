@@ -68,6 +68,19 @@ func TestDevelopersAndAdminPagesInBrowser(t *testing.T) {
 		}
 	}
 	admin := signIn(t, srv, "ada@example.com", pay.RoleAdmin)
+	// The attempt is recorded once the receiver has answered.
+	var eps struct{ Data []struct{ ID string } }
+	admin.ok(false, "webhooks.list", nil, &eps)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		var l struct{ Data []any }
+		admin.ok(false, "webhooks.deliveries", map[string]any{"endpoint": eps.Data[0].ID}, &l)
+		if len(l.Data) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the first attempt was never recorded")
+		}
+	}
 
 	tab := browsertest.New(t, 90*time.Second)
 	openAs(tab, srv, admin.cookie, "/dashboard/developers")

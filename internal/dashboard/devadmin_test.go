@@ -479,15 +479,23 @@ func TestWebhookRetryReachesTheReceiver(t *testing.T) {
 
 		dev.ok(true, "webhooks.retry", map[string]any{"event": event, "endpoint": endpoint}, nil)
 		waitFor("the retried delivery", func() bool { return countOf(event) == 2 })
-		var after attempts
-		waitFor("the retried attempt's record", func() bool {
-			dev.ok(false, "webhooks.deliveries", map[string]any{"endpoint": endpoint, "limit": 1}, &after)
-			return len(after.Data) == 1 && len(before.Data) == 1
-		})
 		var all attempts
-		dev.ok(false, "webhooks.deliveries", map[string]any{"endpoint": endpoint}, &all)
-		if len(all.Data) != 2 {
-			t.Errorf("after the retry, %d attempts; want 2", len(all.Data))
+		waitFor("the retried attempt's record", func() bool {
+			dev.ok(false, "webhooks.deliveries", map[string]any{"endpoint": endpoint}, &all)
+			return len(all.Data) == 2
+		})
+		// Paged: the newest first, then the one before.
+		var page1, page2 struct {
+			Data    []struct{ ID string }
+			HasMore bool
+		}
+		dev.ok(false, "webhooks.deliveries", map[string]any{"endpoint": endpoint, "limit": 1}, &page1)
+		if len(page1.Data) != 1 || !page1.HasMore {
+			t.Fatalf("page 1 = %+v", page1)
+		}
+		dev.ok(false, "webhooks.deliveries", map[string]any{"endpoint": endpoint, "limit": 1, "startingAfter": page1.Data[0].ID}, &page2)
+		if len(page2.Data) != 1 || page2.HasMore || page2.Data[0].ID == page1.Data[0].ID {
+			t.Errorf("page 2 = %+v", page2)
 		}
 
 		// The retry is in the audit log; bad retries are refused clearly.

@@ -230,7 +230,7 @@ func (s *Server) deleteEndpointConfirm(w http.ResponseWriter, r *http.Request, c
 		Heading: "Delete the endpoint " + ep.URL + "?",
 		Text:    "No more events will be sent to it, and its deliveries still pending are dropped. This cannot be undone.",
 		Action:  "/dashboard/developers/endpoints/" + url.PathEscape(ep.ID) + "/delete", Button: "Delete the endpoint",
-		Back:    "/dashboard/developers#webhooks",
+		Back: "/dashboard/developers#webhooks",
 	})
 }
 
