@@ -774,7 +774,14 @@ func TestDevAdminBadInput(t *testing.T) {
 	if a, b := keyAuthenticates(t, srv, k.Secret), keyAuthenticates(t, srv, rolled.Secret); a != 401 || b != 200 {
 		t.Errorf("rolled with no grace: old %d, new %d", a, b)
 	}
-	_ = ptr(0)
+	// Rolling a key already rolled never makes it live longer.
+	var k2, again secretOut
+	admin.ok(true, "keys.create", map[string]any{}, &k2)
+	admin.ok(true, "keys.roll", map[string]any{"id": k2.Key.ID, "expiresInHours": 1}, &rolled)
+	admin.ok(true, "keys.roll", map[string]any{"id": k2.Key.ID, "expiresInHours": 168}, &again)
+	if rolled.Old.ExpiresAt == 0 || again.Old.ExpiresAt != rolled.Old.ExpiresAt {
+		t.Errorf("rolled twice: expires at %d, then %d; want the first kept", rolled.Old.ExpiresAt, again.Old.ExpiresAt)
+	}
 }
 
 // post sends a form to a page and returns the status, the Cache-Control
