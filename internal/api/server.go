@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/calmony/calmonypay/internal/apidocs"
 	"github.com/calmony/calmonypay/internal/billing"
 	"github.com/calmony/calmonypay/internal/loop"
 	"github.com/calmony/calmonypay/internal/middleware"
@@ -71,7 +72,9 @@ type Server struct {
 	// allowLocalhostURLs and allowPrivateWebhookURLs: see Config.
 	allowLocalhostURLs      bool
 	allowPrivateWebhookURLs bool
-	handler                 http.Handler
+	// docs is the API reference page, rendered for publicURL.
+	docs    []byte
+	handler http.Handler
 }
 
 // New returns a Server for cfg. It does no I/O and starts nothing: run
@@ -99,6 +102,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.origins = newOriginCache(cfg.DB, s.log)
+	if s.docs, err = docsPage(s.publicURL); err != nil {
+		return nil, err
+	}
 	s.handler = s.routes(trpc, cfg.TRPC, cfg.Mount)
 	return s, nil
 }
@@ -255,6 +261,9 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, procedures http.Ha
 	}
 	mux.Handle("/api/trpc/", trpc(middleware.MaxBody(s.maxBody)(procedures)))
 	mux.HandleFunc("GET /{$}", s.root)
+	mux.HandleFunc("GET "+docsPath, s.serveDocs)
+	mux.Handle("GET "+docsPath+"/{$}", http.RedirectHandler(docsPath, http.StatusMovedPermanently))
+	mux.Handle("GET "+docsStylesPath, serveDocsStyles(apidocs.Stylesheet()))
 	mux.HandleFunc("/", s.notFound)
 	return middleware.Chain(mux,
 		middleware.RequestID(nil),
