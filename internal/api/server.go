@@ -290,6 +290,7 @@ func (s *Server) root(w http.ResponseWriter, r *http.Request) {
 		"description": "Calmony Pay: a Stripe-compatible payments API. Authenticate with a secret key: Authorization: Bearer sk_test_…",
 		"api_version": "2026-03-25.dahlia",
 		"api":         "/v1",
+		"docs":        "/docs",
 	})
 }
 

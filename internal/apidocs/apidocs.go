@@ -131,14 +131,13 @@ func PathIDs(path string) string {
 func (e Endpoint) Curl(baseURL string) string {
 	var b strings.Builder
 	b.WriteString("curl ")
-	switch e.Method {
-	case "GET":
-		if e.Example != "" {
-			b.WriteString("-G ")
-		}
-	case "POST":
-	default:
+	// -G sends the data as the query string, which GET and DELETE read;
+	// without data, curl would send a POST as a GET.
+	if e.Method != "GET" && (e.Method != "POST" || e.Example == "") {
 		b.WriteString("-X " + e.Method + " ")
+	}
+	if (e.Method == "GET" || e.Method == "DELETE") && e.Example != "" {
+		b.WriteString("-G ")
 	}
 	b.WriteString(baseURL + PathIDs(e.Path) + " \\\n  -u $KEY:")
 	for _, kv := range Pairs(e.Example) {

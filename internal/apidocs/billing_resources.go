@@ -33,7 +33,7 @@ func products() Resource {
 					opt("url", "string", "Only the product with this url.", "https://shop.example.com/coffee")),
 				Example: "active=true"},
 			{Method: "GET", Path: "/v1/products/search", Summary: "Search products.",
-				Params: search("active, created, name, metadata, …", "active:'true'"), Example: "query=active:'true'"},
+				Params: search("active, created, description, metadata, name, url", `active:"true"`), Example: `query=active:"true"`},
 			{Method: "GET", Path: "/v1/products/{id}", Summary: "Retrieve a product."},
 			{Method: "POST", Path: "/v1/products/{id}", Summary: "Update a product.",
 				Params: join([]Param{
@@ -75,7 +75,7 @@ func prices() Resource {
 					opt("lookup_keys[]", "array of strings", "Only the prices with these lookup keys.", "coffee_monthly")),
 				Example: "product=prod_NWjs8kKbJWmuuc"},
 			{Method: "GET", Path: "/v1/prices/search", Summary: "Search prices.",
-				Params: search("active, currency, lookup_key, product, type, created, metadata, …", "currency:'gbp'"), Example: "query=currency:'gbp'"},
+				Params: search("active, created, currency, lookup_key, metadata, product, type (one_time or recurring)", `currency:"gbp"`), Example: `query=currency:"gbp"`},
 			{Method: "GET", Path: "/v1/prices/{id}", Summary: "Retrieve a price."},
 			{Method: "POST", Path: "/v1/prices/{id}", Summary: "Update a price's active flag, lookup key, nickname, tax behaviour or metadata.",
 				Params: []Param{
