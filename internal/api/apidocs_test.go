@@ -79,6 +79,9 @@ func TestDocsParamsAccepted(t *testing.T) {
 					base = p.AloneWith
 				}
 				probe("parameter "+p.Name, withParam(base, p.Name, p.Example))
+				for _, v := range p.Values {
+					probe("parameter "+p.Name+" = "+v, withParam(base, p.Name, v))
+				}
 			}
 		}
 	}

@@ -54,6 +54,9 @@ type Param struct {
 	About    string
 	// Example is a value the endpoint accepts; the test sends it.
 	Example string
+	// Values are an enum's values, all accepted: the page lists them and
+	// the test sends each.
+	Values []string
 	// Alone, when set, makes the test send the parameter with AloneWith
 	// instead of the endpoint's Example, for a parameter that excludes one
 	// the example sends (charge instead of payment_intent on a refund).

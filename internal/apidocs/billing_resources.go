@@ -20,10 +20,10 @@ func products() Resource {
 			{Method: "POST", Path: "/v1/products", Summary: "Create a product.",
 				Params: join([]Param{
 					req("name", "string", "The product's name, shown to customers.", "Coffee subscription"),
-					opt("id", "string", "Your own ID for the product. Default: a generated prod_… ID.", "coffee_monthly"),
+					opt("id", "string", "Your own ID for the product (letters, digits, _ and -). Default: a generated prod_… ID.", "coffee_monthly"),
 					opt("default_price_data[currency]", "string", "Create a default price too: its currency.", "gbp"),
 					opt("default_price_data[unit_amount]", "integer", "The default price's unit amount in the smallest unit.", "1000"),
-					opt("default_price_data[recurring][interval]", "enum", "The default price's billing interval: day, week, month or year.", "month"),
+					oneOf(opt("default_price_data[recurring][interval]", "enum", "The default price's billing interval.", "month"), "day", "week", "month", "year"),
 				}, productChange()),
 				Example: "name=Coffee subscription&default_price_data[currency]=gbp&default_price_data[unit_amount]=1000&default_price_data[recurring][interval]=month"},
 			{Method: "GET", Path: "/v1/products", Summary: "List products.",
@@ -40,7 +40,7 @@ func products() Resource {
 					opt("name", "string", "The product's name.", "Coffee subscription"),
 					opt("default_price", "string", "A price of the product to make its default.", "price_1MoBy5LkdIwHu7ix"),
 				}, productChange()), Example: "active=false"},
-			{Method: "DELETE", Path: "/v1/products/{id}", Summary: "Delete a product that has no prices."},
+			{Method: "DELETE", Path: "/v1/products/{id}", Summary: "Delete a product that has no prices (one with prices can only be archived with active=false)."},
 		}}
 }
 
@@ -56,13 +56,13 @@ func prices() Resource {
 					opt("product", "string", "The product (this or product_data is required).", "prod_NWjs8kKbJWmuuc"),
 					alone(opt("product_data[name]", "string", "Create a product for the price, with this name, instead of product.", "Coffee"),
 						"currency=gbp&unit_amount=1000"),
-					opt("recurring[interval]", "enum", "For a recurring price: day, week, month or year.", "month"),
+					oneOf(opt("recurring[interval]", "enum", "For a recurring price: its billing interval.", "month"), "day", "week", "month", "year"),
 					opt("recurring[interval_count]", "integer", "Intervals between billings. Default 1.", "3"),
 					opt("active", "boolean", "Whether the price can be used. Default true.", "true"),
 					opt("lookup_key", "string", "Your own key to find the price by.", "coffee_monthly"),
 					opt("transfer_lookup_key", "boolean", "Move lookup_key from the price that has it.", "true"),
 					opt("nickname", "string", "A name not shown to customers.", "Monthly"),
-					opt("tax_behavior", "enum", "inclusive, exclusive or unspecified.", "exclusive"),
+					oneOf(opt("tax_behavior", "enum", "Whether the amount includes tax; once inclusive or exclusive it cannot change.", "exclusive"), "exclusive", "inclusive", "unspecified"),
 					metadata(),
 				},
 				Example: "currency=gbp&unit_amount=1000&product=prod_NWjs8kKbJWmuuc&recurring[interval]=month"},
@@ -71,7 +71,7 @@ func prices() Resource {
 					opt("active", "boolean", "Only active (or inactive) prices.", "true"),
 					opt("currency", "string", "Only prices in this currency.", "gbp"),
 					opt("product", "string", "Only this product's prices.", "prod_NWjs8kKbJWmuuc"),
-					opt("type", "enum", "one_time or recurring.", "recurring"),
+					oneOf(opt("type", "enum", "Only one-time or only recurring prices.", "recurring"), "one_time", "recurring"),
 					opt("lookup_keys[]", "array of strings", "Only the prices with these lookup keys.", "coffee_monthly")),
 				Example: "product=prod_NWjs8kKbJWmuuc"},
 			{Method: "GET", Path: "/v1/prices/search", Summary: "Search prices.",
@@ -83,7 +83,7 @@ func prices() Resource {
 					opt("lookup_key", "string", "Your own key to find the price by.", "coffee_monthly"),
 					opt("transfer_lookup_key", "boolean", "Move lookup_key from the price that has it.", "true"),
 					opt("nickname", "string", "A name not shown to customers.", "Monthly"),
-					opt("tax_behavior", "enum", "inclusive, exclusive or unspecified.", "exclusive"),
+					oneOf(opt("tax_behavior", "enum", "Whether the amount includes tax; once inclusive or exclusive it cannot change.", "exclusive"), "exclusive", "inclusive", "unspecified"),
 					metadata(),
 				}, Example: "active=false"},
 		}}
@@ -119,8 +119,8 @@ func taxRateChange() []Param {
 		opt("jurisdiction", "string", "The jurisdiction's name, shown on invoices.", "UK"),
 		opt("country", "string", "Two-letter country code.", "GB"),
 		opt("state", "string", "State or region code.", "ENG"),
-		opt("tax_type", "enum", "The kind of tax: vat, gst, sales_tax, … .", "vat"),
-		opt("jurisdiction_level", "enum", "country, state, county, city, district or multiple.", "country"),
+		oneOf(opt("tax_type", "enum", "The kind of tax.", "vat"), "amusement_tax", "communications_tax", "gst", "hst", "igst", "jct", "lease_tax", "pst", "qst", "retail_delivery_fee", "rst", "sales_tax", "service_tax", "vat"),
+		oneOf(opt("jurisdiction_level", "enum", "The level of the jurisdiction.", "country"), "city", "country", "county", "district", "multiple", "state"),
 		metadata(),
 	}
 }
@@ -165,9 +165,9 @@ func invoiceItems() Resource {
 					opt("pending", "boolean", "Only items not yet on an invoice (or only those on one).", "true")),
 				Example: "customer=cus_NffrFeUfNV2Hib&pending=true"},
 			{Method: "GET", Path: "/v1/invoiceitems/{id}", Summary: "Retrieve an invoice item."},
-			{Method: "POST", Path: "/v1/invoiceitems/{id}", Summary: "Update an invoice item not yet on a finalized invoice.",
+			{Method: "POST", Path: "/v1/invoiceitems/{id}", Summary: "Update an invoice item that is pending or on a draft invoice.",
 				Params: invoiceItemChange(""), Example: "quantity=3"},
-			{Method: "DELETE", Path: "/v1/invoiceitems/{id}", Summary: "Delete an invoice item not yet on a finalized invoice."},
+			{Method: "DELETE", Path: "/v1/invoiceitems/{id}", Summary: "Delete an invoice item that is pending or on a draft invoice."},
 		}}
 }
 
@@ -176,7 +176,7 @@ func invoiceItems() Resource {
 func invoiceChange(base string) []Param {
 	return []Param{
 		opt("auto_advance", "boolean", "Whether the invoice finalizes and is charged by itself.", "false"),
-		opt("collection_method", "enum", "charge_automatically (the default) or send_invoice.", "send_invoice"),
+		oneOf(opt("collection_method", "enum", "charge_automatically (the default) charges the payment method; send_invoice sends the invoice to be paid.", "send_invoice"), "charge_automatically", "send_invoice"),
 		opt("days_until_due", "integer", "For send_invoice: days until it is due.", "30"),
 		alone(opt("due_date", "timestamp", "For send_invoice: when it is due, instead of days_until_due.", "1893456000"), base+"collection_method=send_invoice"),
 		opt("default_payment_method", "string", "The payment method to charge.", "pm_1Q0PsIJvEtkwdCNY"),
@@ -196,15 +196,15 @@ func invoices() Resource {
 				Params: join([]Param{
 					req("customer", "string", "The customer billed.", "cus_NffrFeUfNV2Hib"),
 					opt("currency", "string", "The invoice's currency. Default: the project's.", "gbp"),
-					opt("pending_invoice_items_behavior", "enum", "include (the customer's pending items) or exclude.", "include"),
+					oneOf(opt("pending_invoice_items_behavior", "enum", "Whether the customer's pending invoice items go on the invoice.", "include"), "include", "exclude"),
 				}, invoiceChange("customer=cus_NffrFeUfNV2Hib&")),
 				Example: "customer=cus_NffrFeUfNV2Hib&collection_method=send_invoice&days_until_due=30"},
 			{Method: "GET", Path: "/v1/invoices", Summary: "List invoices.",
 				Params: page(true,
 					opt("customer", "string", "Only this customer's invoices.", "cus_NffrFeUfNV2Hib"),
 					opt("subscription", "string", "Only this subscription's invoices.", "sub_1MowQVLkdIwHu7ix"),
-					opt("status", "enum", "draft, open, paid, uncollectible or void.", "open"),
-					opt("collection_method", "enum", "charge_automatically or send_invoice.", "send_invoice")),
+					oneOf(opt("status", "enum", "Only invoices in this status.", "open"), "draft", "open", "paid", "uncollectible", "void"),
+					oneOf(opt("collection_method", "enum", "Only invoices collected this way.", "send_invoice"), "charge_automatically", "send_invoice")),
 				Example: "customer=cus_NffrFeUfNV2Hib&status=open"},
 			{Method: "GET", Path: "/v1/invoices/{id}", Summary: "Retrieve an invoice."},
 			{Method: "POST", Path: "/v1/invoices/{id}", Summary: "Update an invoice.", Params: invoiceChange(""), Example: "description=Thanks for your business"},

@@ -2,7 +2,7 @@ package apidocs
 
 func prorationParams() []Param {
 	return []Param{
-		opt("proration_behavior", "enum", "create_prorations (the default), none or always_invoice.", "none"),
+		oneOf(opt("proration_behavior", "enum", "How a change mid-period is prorated: create_prorations (the default) as pending items, always_invoice on an invoice now, or none.", "none"), "create_prorations", "none", "always_invoice"),
 		opt("proration_date", "timestamp", "The time prorations are computed at. Default now.", "1700000000"),
 	}
 }
@@ -21,8 +21,8 @@ func subscriptions() Resource {
 					opt("trial_period_days", "integer", "Days of free trial.", "14"),
 					opt("trial_end", "timestamp or now", "When the trial ends, instead of trial_period_days.", "1893456000"),
 					opt("billing_cycle_anchor", "timestamp", "When the first full period starts.", "1893456000"),
-					opt("payment_behavior", "enum", "allow_incomplete (the default), default_incomplete or error_if_incomplete.", "default_incomplete"),
-					opt("collection_method", "enum", "charge_automatically (the default) or send_invoice. At creation only.", "send_invoice"),
+					oneOf(opt("payment_behavior", "enum", "What happens when the first invoice is not paid at once. Default allow_incomplete.", "default_incomplete"), "allow_incomplete", "default_incomplete", "error_if_incomplete"),
+					oneOf(opt("collection_method", "enum", "charge_automatically (the default) or send_invoice. At creation only.", "send_invoice"), "charge_automatically", "send_invoice"),
 					opt("days_until_due", "integer", "For send_invoice: days until each invoice is due. At creation only.", "30"),
 				}, subscriptionChange()),
 				Example: "customer=cus_NffrFeUfNV2Hib&items[0][price]=price_1MoBy5LkdIwHu7ix"},
@@ -30,7 +30,7 @@ func subscriptions() Resource {
 				Params: page(true,
 					opt("customer", "string", "Only this customer's subscriptions.", "cus_NffrFeUfNV2Hib"),
 					opt("price", "string", "Only subscriptions with this price.", "price_1MoBy5LkdIwHu7ix"),
-					opt("status", "enum", "A status, ended or all.", "all")),
+					oneOf(opt("status", "enum", "Only subscriptions in this status; ended for canceled and incomplete_expired ones, all for every one.", "all"), "incomplete", "incomplete_expired", "trialing", "active", "past_due", "unpaid", "canceled", "paused", "ended", "all")),
 				Example: "customer=cus_NffrFeUfNV2Hib&status=all"},
 			{Method: "GET", Path: "/v1/subscriptions/{id}", Summary: "Retrieve a subscription."},
 			{Method: "POST", Path: "/v1/subscriptions/{id}", Summary: "Update a subscription: its items, trial, cancellation, pause or settings.",
@@ -41,9 +41,9 @@ func subscriptions() Resource {
 					opt("cancel_at_period_end", "boolean", "Cancel at the end of the current period.", "true"),
 					opt("cancel_at", "timestamp", "Cancel at this time.", "1893456000"),
 					opt("trial_end", "timestamp or now", "End the trial at this time, or now.", "now"),
-					opt("billing_cycle_anchor", "enum", "now to start a new period now, or unchanged.", "unchanged"),
-					opt("payment_behavior", "enum", "allow_incomplete, default_incomplete, error_if_incomplete or pending_if_incomplete.", "allow_incomplete"),
-					opt("pause_collection[behavior]", "enum", "Pause collection: keep_as_draft, mark_uncollectible or void (pause_collection= resumes).", "void"),
+					oneOf(opt("billing_cycle_anchor", "enum", "now starts a new billing period now.", "unchanged"), "now", "unchanged"),
+					oneOf(opt("payment_behavior", "enum", "When the invoice a change makes is not paid at once: allow_incomplete (the default) leaves the subscription past_due.", "allow_incomplete"), "allow_incomplete", "default_incomplete"),
+					oneOf(opt("pause_collection[behavior]", "enum", "Pause collection: what happens to the invoices made while paused (pause_collection= resumes).", "void"), "keep_as_draft", "mark_uncollectible", "void"),
 					opt("cancellation_details[comment]", "string", "Why the customer cancels.", "Too expensive"),
 				}, prorationParams(), subscriptionChange()),
 				Example: "cancel_at_period_end=true"},
@@ -52,10 +52,10 @@ func subscriptions() Resource {
 					opt("invoice_now", "boolean", "Invoice pending items and prorations now.", "true"),
 					opt("prorate", "boolean", "Credit the unused time.", "true"),
 					opt("cancellation_details[comment]", "string", "Why the customer cancels.", "Too expensive"),
-					opt("cancellation_details[feedback]", "enum", "customer_service, low_quality, missing_features, other, switched_service, too_complex, too_expensive or unused.", "too_expensive"),
+					oneOf(opt("cancellation_details[feedback]", "enum", "The customer's reason.", "too_expensive"), "customer_service", "low_quality", "missing_features", "other", "switched_service", "too_complex", "too_expensive", "unused"),
 				}, Example: "invoice_now=true"},
 			{Method: "POST", Path: "/v1/subscriptions/{id}/resume", Summary: "Resume a paused subscription.",
-				Params:  join([]Param{opt("billing_cycle_anchor", "enum", "now (the default) or unchanged.", "now")}, prorationParams()),
+				Params:  join([]Param{oneOf(opt("billing_cycle_anchor", "enum", "now (the default) starts a new billing period now.", "now"), "now", "unchanged")}, prorationParams()),
 				Example: "billing_cycle_anchor=now"},
 		}}
 }
@@ -65,7 +65,7 @@ func subscriptionChange() []Param {
 		opt("default_payment_method", "string", "The payment method to charge. Default: the customer's.", "pm_1Q0PsIJvEtkwdCNY"),
 		opt("default_tax_rates[]", "array of strings", "Tax rates applied to its invoices' lines.", "txr_1MzS4RLkdIwHu7ix"),
 		opt("description", "string", "Description for your own use, shown on invoices.", "Coffee plan"),
-		opt("trial_settings[end_behavior][missing_payment_method]", "enum", "At the trial's end without a payment method: create_invoice, cancel or pause.", "cancel"),
+		oneOf(opt("trial_settings[end_behavior][missing_payment_method]", "enum", "What happens at the trial's end without a payment method.", "cancel"), "create_invoice", "cancel", "pause"),
 		metadata(),
 	}
 }
@@ -74,7 +74,7 @@ func subscriptionItems() Resource {
 	itemChange := join([]Param{
 		opt("quantity", "integer", "The item's quantity.", "2"),
 		opt("tax_rates[]", "array of strings", "Tax rates applied to the item.", "txr_1MzS4RLkdIwHu7ix"),
-		opt("payment_behavior", "enum", "allow_incomplete, default_incomplete, error_if_incomplete or pending_if_incomplete.", "allow_incomplete"),
+		oneOf(opt("payment_behavior", "enum", "When the invoice a change makes is not paid at once: allow_incomplete (the default) leaves the subscription past_due.", "allow_incomplete"), "allow_incomplete", "default_incomplete"),
 		metadata(),
 	}, prorationParams())
 	return Resource{ID: "subscription-items", Name: "Subscription items",
@@ -162,7 +162,7 @@ func testClocks() Resource {
 				}, Example: "frozen_time=1700000000&name=Annual renewal"},
 			{Method: "GET", Path: "/v1/test_helpers/test_clocks", Summary: "List test clocks.", Params: page(false)},
 			{Method: "GET", Path: "/v1/test_helpers/test_clocks/{id}", Summary: "Retrieve a test clock."},
-			{Method: "DELETE", Path: "/v1/test_helpers/test_clocks/{id}", Summary: "Delete a test clock and the objects on it."},
+			{Method: "DELETE", Path: "/v1/test_helpers/test_clocks/{id}", Summary: "Delete a test clock and its customers."},
 			{Method: "POST", Path: "/v1/test_helpers/test_clocks/{id}/advance", Summary: "Advance a test clock; it is advancing until the work is done, then ready.",
 				Params:  []Param{req("frozen_time", "timestamp", "The new time, later than the current one.", "1702592000")},
 				Example: "frozen_time=1702592000"},

@@ -14,6 +14,12 @@ func req(name, typ, about, example string) Param {
 // the endpoint's example.
 func alone(p Param, body string) Param { p.Alone, p.AloneWith = true, body; return p }
 
+// oneOf is p, an enum, with the values it takes; the test sends each.
+func oneOf(p Param, values ...string) Param {
+	p.Values = values
+	return p
+}
+
 func metadata() Param {
 	return opt("metadata[key]", "string", "Set of key-value pairs (up to 50 keys; keys up to 40 characters, values up to 500). "+
 		"An empty value deletes the key; metadata= deletes them all.", "order_6735")

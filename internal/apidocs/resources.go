@@ -17,7 +17,7 @@ func customerChange() []Param {
 		opt("name", "string", "Full name or business name (up to 256 characters).", "Jenny Rosen"),
 		opt("phone", "string", "Phone number (up to 40 characters).", "+447700900123"),
 		opt("description", "string", "Free text for your own use (up to 5000 characters).", "Wholesale account"),
-		opt("tax_exempt", "enum", "none, exempt or reverse.", "none"),
+		oneOf(opt("tax_exempt", "enum", "The customer's tax status.", "none"), "none", "exempt", "reverse"),
 	}, address("address"), []Param{}, shipping(), []Param{
 		opt("invoice_settings[default_payment_method]", "string", "A payment method attached to the customer, charged for its invoices and subscriptions.", "pm_1Q0PsIJvEtkwdCNY"),
 		metadata(),
@@ -62,7 +62,7 @@ func customers() Resource {
 				Params: customerChange(), Example: "name=Jenny Rosen"},
 			{Method: "DELETE", Path: "/v1/customers/{id}", Summary: "Delete a customer: its personal data is erased and its payment methods detached."},
 			{Method: "GET", Path: "/v1/customers/{customer}/payment_methods", Summary: "List a customer's payment methods.",
-				Params: page(true, opt("type", "enum", "card, the only type there is.", "card")), Example: "type=card"},
+				Params: page(true, oneOf(opt("type", "enum", "The only type there is.", "card"), "card")), Example: "type=card"},
 		}}
 }
 
@@ -81,7 +81,7 @@ func paymentMethods() Resource {
 		Endpoints: []Endpoint{
 			{Method: "POST", Path: "/v1/payment_methods", Summary: "Create a card payment method.",
 				Params: join([]Param{
-					req("type", "enum", "card, the only type supported.", "card"),
+					oneOf(req("type", "enum", "The only type supported.", "card"), "card"),
 					req("card[number]", "string", "The card number.", "4242424242424242"),
 					req("card[exp_month]", "integer", "Expiry month, 1 to 12.", "12"),
 					req("card[exp_year]", "integer", "Expiry year, four digits.", "2034"),
@@ -91,7 +91,7 @@ func paymentMethods() Resource {
 			{Method: "GET", Path: "/v1/payment_methods", Summary: "List payment methods.",
 				Params: page(true,
 					opt("customer", "string", "Only the payment methods attached to this customer.", "cus_NffrFeUfNV2Hib"),
-					opt("type", "enum", "card.", "card")),
+					oneOf(opt("type", "enum", "The only type there is.", "card"), "card")),
 				Example: "customer=cus_NffrFeUfNV2Hib"},
 			{Method: "GET", Path: "/v1/payment_methods/{id}", Summary: "Retrieve a payment method (a test ID such as pm_card_visa answers its test card)."},
 			{Method: "POST", Path: "/v1/payment_methods/{id}", Summary: "Update a payment method's billing details, card expiry or metadata.",
@@ -108,8 +108,9 @@ func paymentMethods() Resource {
 }
 
 func threeDSOption() Param {
-	return opt("payment_method_options[card][request_three_d_secure]", "enum",
-		"automatic (the default: 3-D Secure when the issuer asks), any (always attempt it) or challenge (ask for a challenge).", "any")
+	return oneOf(opt("payment_method_options[card][request_three_d_secure]", "enum",
+		"automatic (the default) runs 3-D Secure when the issuer asks, any always attempts it, challenge asks for a challenge.", "any"),
+		"automatic", "any", "challenge")
 }
 
 func intentChange() []Param {
@@ -121,8 +122,8 @@ func intentChange() []Param {
 		opt("description", "string", "Free text for your own use.", "Order 6735"),
 		opt("statement_descriptor", "string", "Text on the card statement: up to 22 Latin characters, at least one letter, none of < > \\ ' \" *.", "CALMONY SHOP"),
 		opt("receipt_email", "string", "Email address the receipt is meant for.", "jenny@example.com"),
-		opt("capture_method", "enum", "automatic (the default), automatic_async, or manual: authorise now, capture later.", "manual"),
-		opt("setup_future_usage", "enum", "on_session or off_session: save the card for later payments.", "off_session"),
+		oneOf(opt("capture_method", "enum", "automatic (the default) captures at once; manual authorises now for a capture later.", "manual"), "automatic", "automatic_async", "manual"),
+		oneOf(opt("setup_future_usage", "enum", "Save the card for later payments, with or without the customer present.", "off_session"), "on_session", "off_session"),
 		opt("payment_method_types[]", "array of strings", "card, the only type supported.", "card"),
 		threeDSOption(),
 		opt("automatic_payment_methods[enabled]", "boolean", "Accepted for compatibility; cards are the only payment method.", "true"),
@@ -156,7 +157,7 @@ func paymentIntents() Resource {
 				Example: `query=status:"succeeded" AND amount>1000`},
 			{Method: "GET", Path: "/v1/payment_intents/{id}", Summary: "Retrieve a payment intent.",
 				Params: []Param{opt("client_secret", "string", "The payment intent's client secret; when given, it must match.", "pi_3MtwBwLkdIwHu7ix_secret_YrKJUKribcBjcG8HVhfZluoGH")}},
-			{Method: "POST", Path: "/v1/payment_intents/{id}", Summary: "Update a payment intent that is not yet processing.",
+			{Method: "POST", Path: "/v1/payment_intents/{id}", Summary: "Update a payment intent that awaits a payment method or confirmation.",
 				Params: intentChange(), Example: "description=Order 6735&metadata[order_id]=6735"},
 			{Method: "POST", Path: "/v1/payment_intents/{id}/confirm", Summary: "Confirm a payment intent: charge (or authorise) its payment method.",
 				Params: join([]Param{
@@ -173,7 +174,7 @@ func paymentIntents() Resource {
 					metadata(),
 				}, Example: "amount_to_capture=1500"},
 			{Method: "POST", Path: "/v1/payment_intents/{id}/cancel", Summary: "Cancel a payment intent; an authorisation is released.",
-				Params:  []Param{opt("cancellation_reason", "enum", "duplicate, fraudulent, requested_by_customer or abandoned.", "requested_by_customer")},
+				Params:  []Param{oneOf(opt("cancellation_reason", "enum", "Why it is canceled.", "requested_by_customer"), "duplicate", "fraudulent", "requested_by_customer", "abandoned")},
 				Example: "cancellation_reason=requested_by_customer"},
 		}}
 }
@@ -197,7 +198,7 @@ func setupIntents() Resource {
 		Endpoints: []Endpoint{
 			{Method: "POST", Path: "/v1/setup_intents", Summary: "Create a setup intent; with confirm=true, also confirm it.",
 				Params: join(setupChange(), []Param{
-					opt("usage", "enum", "off_session (the default) or on_session. At creation only.", "off_session"),
+					oneOf(opt("usage", "enum", "How the card will be used: off_session (the default) or on_session. At creation only.", "off_session"), "off_session", "on_session"),
 					opt("confirm", "boolean", "Confirm at once.", "true"),
 					opt("return_url", "string", "Where the customer's browser returns after 3-D Secure.", "https://shop.example.com/return"),
 				}),
@@ -216,7 +217,7 @@ func setupIntents() Resource {
 					threeDSOption(),
 				}, Example: "payment_method=pm_card_visa"},
 			{Method: "POST", Path: "/v1/setup_intents/{id}/cancel", Summary: "Cancel a setup intent.",
-				Params:  []Param{opt("cancellation_reason", "enum", "abandoned, requested_by_customer or duplicate.", "abandoned")},
+				Params:  []Param{oneOf(opt("cancellation_reason", "enum", "Why it is canceled.", "abandoned"), "abandoned", "requested_by_customer", "duplicate")},
 				Example: "cancellation_reason=abandoned"},
 		}}
 }
@@ -251,7 +252,7 @@ func refunds() Resource {
 					opt("payment_intent", "string", "The payment intent to refund (this or charge is required).", "pi_3MtwBwLkdIwHu7ix"),
 					alone(opt("charge", "string", "The charge to refund, instead of payment_intent.", "ch_3MmlLrLkdIwHu7ix"), ""),
 					opt("amount", "integer", "Amount to refund, positive. Default: all that is left.", "500"),
-					opt("reason", "enum", "duplicate, fraudulent or requested_by_customer.", "requested_by_customer"),
+					oneOf(opt("reason", "enum", "Why it is refunded.", "requested_by_customer"), "duplicate", "fraudulent", "requested_by_customer"),
 					metadata(),
 				}, Example: "payment_intent=pi_3MtwBwLkdIwHu7ix&amount=500"},
 			{Method: "GET", Path: "/v1/refunds", Summary: "List refunds.",
@@ -268,11 +269,11 @@ func refunds() Resource {
 func checkoutSessions() Resource {
 	return Resource{ID: "checkout-sessions", Name: "Checkout sessions",
 		About: "A checkout session (cs_…) is a hosted payment page: send the customer to its url; when they pay, it completes and " +
-			"checkout.session.completed is emitted. Sessions expire after 24 hours by default.",
+			"checkout.session.completed is emitted. A session expires after 30 minutes unless expires_at or expires_in says otherwise.",
 		Endpoints: []Endpoint{
 			{Method: "POST", Path: "/v1/checkout/sessions", Summary: "Create a checkout session.",
 				Params: []Param{
-					req("mode", "enum", "payment, the only mode supported.", "payment"),
+					oneOf(req("mode", "enum", "The only mode supported.", "payment"), "payment"),
 					req("line_items[0][price_data][currency]", "string", "Each line item's currency; all must be the same.", "gbp"),
 					req("line_items[0][price_data][unit_amount]", "integer", "Each line item's unit price in the smallest unit, 0 to 99999999.", "1500"),
 					req("line_items[0][price_data][product_data][name]", "string", "Each line item's name (up to 250 characters).", "T-shirt"),
@@ -283,16 +284,16 @@ func checkoutSessions() Resource {
 					opt("customer", "string", "An existing customer.", "cus_NffrFeUfNV2Hib"),
 					opt("customer_email", "string", "The customer's email address, instead of customer.", "jenny@example.com"),
 					opt("client_reference_id", "string", "Your own reference for the session.", "order_6735"),
-					opt("expires_at", "timestamp", "When the session expires (unix seconds).", "1893456000"),
-					opt("expires_in", "integer", "Seconds until the session expires, instead of expires_at.", "3600"),
+					opt("expires_at", "timestamp", "When the session expires (unix seconds): between 5 minutes and 24 hours from now. Default: in 30 minutes.", "1893456000"),
+					opt("expires_in", "integer", "Seconds until the session expires (300 to 86400), instead of expires_at.", "3600"),
 					opt("payment_intent_data[description]", "string", "Description of the payment intent the session makes.", "Order 6735"),
-					opt("payment_intent_data[capture_method]", "enum", "automatic, automatic_async or manual.", "manual"),
+					oneOf(opt("payment_intent_data[capture_method]", "enum", "How the payment intent is captured.", "manual"), "automatic", "automatic_async", "manual"),
 					opt("payment_intent_data[statement_descriptor]", "string", "Text on the card statement.", "CALMONY SHOP"),
 					opt("payment_intent_data[metadata][key]", "string", "Metadata of the payment intent.", "6735"),
-					opt("ui_mode", "enum", "hosted, the only mode supported.", "hosted"),
+					oneOf(opt("ui_mode", "enum", "The only mode supported: a hosted page.", "hosted"), "hosted"),
 					opt("payment_method_types[]", "array of strings", "card, the only type supported.", "card"),
-					opt("submit_type", "enum", "auto, book, donate, pay or subscribe.", "pay"),
-					opt("billing_address_collection", "enum", "auto, the only value supported.", "auto"),
+					oneOf(opt("submit_type", "enum", "The pay button's label; accepted and left to the gateway's page.", "pay"), "auto", "book", "donate", "pay", "subscribe"),
+					oneOf(opt("billing_address_collection", "enum", "The only value supported: the page collects no billing address.", "auto"), "auto"),
 					opt("locale", "string", "Accepted; the page's language is the gateway's.", "en"),
 					metadata(),
 				},
