@@ -11,6 +11,7 @@ import (
 	"github.com/calmony/calmonypay/internal/apidocs"
 	"github.com/calmony/calmonypay/internal/apitest"
 	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/payments"
 )
 
 // TestDocsMatchRoutes checks the API reference against the route table:
@@ -144,6 +145,9 @@ func TestDocsPage(t *testing.T) {
 			want = append(want, `id="`+e.Anchor()+`"`)
 		}
 	}
+	for _, c := range payments.TestCards() {
+		want = append(want, "<code>"+c.Number+"</code>")
+	}
 	for _, typ := range pay.EventTypes() {
 		want = append(want, "<code>"+typ.String()+"</code>")
 	}
@@ -159,6 +163,16 @@ func TestDocsPage(t *testing.T) {
 			t.Errorf("anchor %q is used twice", id)
 		}
 		ids[id] = true
+	}
+
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	slash, err := noFollow.Get(srv.URL + "/docs/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	slash.Body.Close()
+	if slash.StatusCode != http.StatusMovedPermanently || slash.Header.Get("Location") != "/docs" {
+		t.Errorf("GET /docs/ = %d to %q, want 301 to /docs", slash.StatusCode, slash.Header.Get("Location"))
 	}
 
 	css, err := http.Get(srv.URL + "/docs/docs.css")

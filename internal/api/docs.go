@@ -41,21 +41,23 @@ func docsTestCards() []apidocs.TestCard {
 
 // testCardOutcome says what charging (and attaching) the card does.
 func testCardOutcome(c payments.TestCardInfo) string {
-	switch {
-	case c.Decline != "" && c.Attaches:
-		return "Attaches to a customer; its charges are declined: card_declined, decline_code " + c.Decline + "."
-	case c.Decline != "":
-		return "Declined, and attaching it to a customer too: card_declined, decline_code " + c.Decline + "."
+	if c.Decline != "" {
+		e := payments.Decline(c.Decline)
+		declined := "code " + e.Code + ", decline_code " + e.DeclineCode
+		if c.Attaches {
+			return "Attaches to a customer; its charges are declined: " + declined + "."
+		}
+		return "Declined, and so is attaching it to a customer: " + declined + "."
 	}
 	switch c.ThreeDS {
 	case pay.TestThreeDSRequired:
-		return "3-D Secure challenge on every customer-initiated payment; off-session payments fail with authentication_required."
+		return "3-D Secure challenge on-session; off-session payments always fail with authentication_required."
 	case pay.TestThreeDSOnSetup:
-		return "3-D Secure challenge on-session; off-session payments succeed once the card was set up for them."
+		return "3-D Secure challenge on-session; off-session payments fail with authentication_required until the card is set up, then succeed."
 	case pay.TestThreeDSSetUp:
-		return "3-D Secure challenge on-session; already set up, so off-session payments succeed."
+		return "3-D Secure challenge on-session; off-session payments succeed."
 	case pay.TestThreeDSOptional:
-		return "3-D Secure without a challenge (frictionless), unless one is requested."
+		return "3-D Secure without a challenge (frictionless); challenged with request_three_d_secure=any or challenge."
 	}
 	return "Succeeds."
 }
