@@ -39,7 +39,7 @@ func dashboardCommand(ctx context.Context, args []string, e *env) error {
 	if role != "" && !pay.Role(role).Valid() {
 		return fmt.Errorf("%w: --role must be admin, developer or viewer", errUsage)
 	}
-	projectID, err := resolveProject(ctx, db, project, false)
+	projectID, err := resolveProject(ctx, db, project, true)
 	if err != nil {
 		return err
 	}
