@@ -2,8 +2,8 @@ package dashboard_test
 
 import (
 	"context"
-	"net/http"
 	"io"
+	"net/http"
 	"net/url"
 	"strings"
 	"sync"
