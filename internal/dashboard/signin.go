@@ -193,14 +193,16 @@ func purposeOf(method string) string {
 }
 
 // tokenParam returns the request's token parameter when it is shaped like
-// one of ours; anything else is unknown without a lookup.
+// a token (16 to 128 URL-safe characters: ours are tokenLen base62
+// characters; invites made elsewhere may differ); anything else is unknown
+// without a lookup.
 func tokenParam(r *http.Request) (string, bool) {
 	t := r.URL.Query().Get("token")
-	if len(t) != tokenLen {
+	if len(t) < 16 || len(t) > 128 {
 		return t, false
 	}
 	for _, c := range t {
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z') {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || c == '-' || c == '_') {
 			return t, false
 		}
 	}
