@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/calmony/calmonypay/internal/config"
 	"github.com/calmony/calmonypay/internal/dashboard"
@@ -48,8 +49,8 @@ func dashboardCommand(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Sign-in link for %s to project %s, valid %s, once. Open it in a browser:\n%s\n",
-		who, projectID, dashboard.LinkLifetime, link)
+	fmt.Fprintf(e.stdout, "Sign-in link for %s to project %s, valid %d minutes, once. Open it in a browser:\n%s\n",
+		who, projectID, int(dashboard.LinkLifetime/time.Minute), link)
 	return nil
 }
 
