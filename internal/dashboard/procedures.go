@@ -14,6 +14,10 @@ func (s *Server) procedures() map[string]procedure {
 	m := map[string]procedure{
 		"session.get":    query(pay.RoleViewer, s.sessionGet),
 		"session.switch": mutation(pay.RoleViewer, s.sessionSwitch),
+		// Part A: sign-out.
+		"session.signOut":           mutation(pay.RoleViewer, s.sessionSignOut),
+		"session.signOutEverywhere": mutation(pay.RoleViewer, s.sessionSignOutEverywhere),
+		"members.signOutEverywhere": mutation(pay.RoleAdmin, s.membersSignOutEverywhere),
 	}
 	return m
 }
