@@ -5,6 +5,7 @@
 //	calmonypay keys       create, list, revoke and roll secret API keys
 //	calmonypay origins    manage a project's CORS allowlist
 //	calmonypay currencies the currencies a project may charge in
+//	calmonypay dashboard  print a one-time dashboard sign-in link
 //	calmonypay gateway    gateway operations that need an operator
 //	calmonypay billing    run the billing scheduler once (for cron)
 //	calmonypay listen     forward webhook events to a local app

@@ -34,6 +34,8 @@ commands:
   keys roll KEY_ID [--expires-in 24h]
   origins add|remove ORIGIN [--project ID]
   origins list [--project ID]
+  dashboard link [--email EMAIL] [--project ID] [--role admin|developer|viewer]
+                                      a one-time dashboard sign-in link, valid 15 minutes, alone on the last line
   currencies list|set CODES [--project ID]   currencies a project may charge in (default gbp)
   billing run                         one pass of the billing scheduler (renewals, trial ends, retries), for cron
   gateway ops [--state attention|pending|done|all]
@@ -80,6 +82,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = listenCommand(ctx, args[1:], e)
 	case "trigger":
 		err = triggerCommand(ctx, args[1:], e)
+	case "dashboard":
+		err = dashboardCommand(ctx, args[1:], e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

@@ -110,9 +110,32 @@ func retrieve[T any](find func(ctx context.Context, scope pay.Scope, id string) 
 	}
 }
 
-// read adapts a readHandler to http.Handler.
-func (s *Server) read(h readHandler) http.Handler {
-	return s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveRead(w, r, h) })
+// endpoint is a /v1 route's handler. Its parsing step is kept beside it so
+// that the API reference's test can ask which parameters the route reads
+// (see apidocs_test.go).
+type endpoint struct {
+	http.Handler
+	// parse decodes a request and runs the route's parsing step only: no
+	// key is claimed and nothing is read or written. It answers the
+	// parameters (nil when the body could not be decoded) and the first
+	// error the step recorded.
+	parse func(r *http.Request) (*params, error)
+}
+
+// parseOnly is an endpoint's parse for handler h.
+func parseOnly[F any](s *Server, h func(*http.Request, *params) (F, error)) func(r *http.Request) (*params, error) {
+	return func(r *http.Request) (*params, error) {
+		p, _, err := parse(s, r, h)
+		return p, err
+	}
+}
+
+// read adapts a readHandler to an endpoint.
+func (s *Server) read(h readHandler) endpoint {
+	return endpoint{
+		Handler: s.handle(func(w http.ResponseWriter, r *http.Request) error { return s.serveRead(w, r, h) }),
+		parse:   parseOnly(s, h),
+	}
 }
 
 func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, h readHandler) error {
@@ -137,20 +160,23 @@ func (s *Server) serveRead(w http.ResponseWriter, r *http.Request, h readHandler
 	return nil
 }
 
-// op adapts an opHandler to http.Handler.
-func (s *Server) op(h opHandler) http.Handler {
-	return s.handle(func(w http.ResponseWriter, r *http.Request) error {
-		p, fn, err := parse(s, r, h)
-		if err != nil {
-			return err
-		}
-		return s.runOp(w, r, p, fn)
-	})
+// op adapts an opHandler to an endpoint.
+func (s *Server) op(h opHandler) endpoint {
+	return endpoint{
+		Handler: s.handle(func(w http.ResponseWriter, r *http.Request) error {
+			p, fn, err := parse(s, r, h)
+			if err != nil {
+				return err
+			}
+			return s.runOp(w, r, p, fn)
+		}),
+		parse: parseOnly(s, h),
+	}
 }
 
 // staged adapts an opHandler of a write that calls the gateway and answers
-// an object of type typ to http.Handler.
-func (s *Server) staged(typ string, h opHandler) http.Handler {
+// an object of type typ to an endpoint.
+func (s *Server) staged(typ string, h opHandler) endpoint {
 	return s.op(func(r *http.Request, p *params) (opFunc, error) {
 		p.stagedAs = typ
 		return h(r, p)
@@ -159,7 +185,7 @@ func (s *Server) staged(typ string, h opHandler) http.Handler {
 
 // write adapts a handler of a write of the API's own to http.Handler: it
 // runs as a payments.Service.Write, with the Idempotency-Key honoured.
-func (s *Server) write(h func(r *http.Request, p *params) (writeFunc, error)) http.Handler {
+func (s *Server) write(h func(r *http.Request, p *params) (writeFunc, error)) endpoint {
 	return s.op(func(r *http.Request, p *params) (opFunc, error) {
 		fn, err := h(r, p)
 		return func(ctx context.Context, call payments.Call) (*payments.Answer, error) {

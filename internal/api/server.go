@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/calmony/calmonypay/internal/apidocs"
 	"github.com/calmony/calmonypay/internal/billing"
 	"github.com/calmony/calmonypay/internal/loop"
 	"github.com/calmony/calmonypay/internal/middleware"
@@ -71,7 +72,9 @@ type Server struct {
 	// allowLocalhostURLs and allowPrivateWebhookURLs: see Config.
 	allowLocalhostURLs      bool
 	allowPrivateWebhookURLs bool
-	handler                 http.Handler
+	// docs is the API reference page, rendered for publicURL.
+	docs    []byte
+	handler http.Handler
 }
 
 // New returns a Server for cfg. It does no I/O and starts nothing: run
@@ -99,6 +102,9 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s.origins = newOriginCache(cfg.DB, s.log)
+	if s.docs, err = docsPage(s.publicURL); err != nil {
+		return nil, err
+	}
 	s.handler = s.routes(trpc, cfg.TRPC, cfg.Mount)
 	return s, nil
 }
@@ -110,114 +116,130 @@ func (s *Server) RefreshSettings(ctx context.Context) { s.origins.Run(ctx) }
 // ServeHTTP serves every route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
+// v1Routes is the /v1 route table: every pattern the API serves and its
+// handler. The API reference (package apidocs) is checked against it.
+func (s *Server) v1Routes() []route {
+	return []route{
+		{"POST /v1/customers", s.op(s.createCustomer)},
+		{"GET /v1/customers", s.read(s.listCustomers)},
+		{"GET /v1/customers/search", s.read(search("customers", "customer", s.db.SearchCustomers, pay.CustomerView))},
+		{"GET /v1/customers/{id}", s.read(retrieve(s.db.FindCustomer, "customer"))},
+		{"POST /v1/customers/{id}", s.op(s.updateCustomer)},
+		{"PATCH /v1/customers/{id}", s.op(s.updateCustomer)},
+		{"DELETE /v1/customers/{id}", s.op(s.deleteCustomer)},
+		{"GET /v1/customers/{customer}/payment_methods", s.read(s.listPaymentMethods)},
+		{"POST /v1/payment_methods", s.staged("payment_method", s.createPaymentMethod)},
+		{"GET /v1/payment_methods", s.read(s.listPaymentMethods)},
+		{"GET /v1/payment_methods/{id}", s.read(s.retrievePaymentMethod)},
+		{"POST /v1/payment_methods/{id}", s.op(s.updatePaymentMethod)},
+		{"POST /v1/payment_methods/{id}/attach", s.op(s.attachPaymentMethod)},
+		{"POST /v1/payment_methods/{id}/detach", s.op(s.detachPaymentMethod)},
+		{"POST /v1/payment_intents", s.staged("payment_intent", s.createPaymentIntent)},
+		{"GET /v1/payment_intents", s.read(s.listPaymentIntents)},
+		{"GET /v1/payment_intents/search", s.read(search("payment_intents", "payment_intent", s.db.SearchPaymentIntents, pay.PaymentIntentView))},
+		{"GET /v1/payment_intents/{id}", s.read(s.retrievePaymentIntent)},
+		{"POST /v1/payment_intents/{id}", s.op(s.updatePaymentIntent)},
+		{"POST /v1/payment_intents/{id}/confirm", s.staged("payment_intent", s.confirmPaymentIntent)},
+		{"POST /v1/payment_intents/{id}/capture", s.staged("payment_intent", s.capturePaymentIntent)},
+		{"POST /v1/payment_intents/{id}/cancel", s.staged("payment_intent", s.cancelPaymentIntent)},
+		{"POST /v1/setup_intents", s.staged("setup_intent", s.createSetupIntent)},
+		{"GET /v1/setup_intents", s.read(s.listSetupIntents)},
+		{"GET /v1/setup_intents/{id}", s.read(s.retrieveSetupIntent)},
+		{"POST /v1/setup_intents/{id}", s.op(s.updateSetupIntent)},
+		{"POST /v1/setup_intents/{id}/confirm", s.staged("setup_intent", s.confirmSetupIntent)},
+		{"POST /v1/setup_intents/{id}/cancel", s.op(s.cancelSetupIntent)},
+		{"GET /v1/charges", s.read(s.listCharges)},
+		{"GET /v1/charges/search", s.read(search("charges", "charge", s.db.SearchCharges, pay.ChargeView))},
+		{"GET /v1/charges/{id}", s.read(retrieve(s.db.FindCharge, "charge"))},
+		{"POST /v1/charges/{id}", s.op(s.updateCharge)},
+		{"POST /v1/refunds", s.staged("refund", s.createRefund)},
+		{"GET /v1/refunds", s.read(s.listRefunds)},
+		{"GET /v1/refunds/{id}", s.read(retrieve(s.db.FindRefund, "refund"))},
+		{"POST /v1/refunds/{id}", s.op(s.updateRefund)},
+		{"POST /v1/checkout/sessions", s.op(s.createCheckoutSession)},
+		{"GET /v1/checkout/sessions", s.read(s.listCheckoutSessions)},
+		{"GET /v1/checkout/sessions/{id}", s.read(s.retrieveCheckoutSession)},
+		{"GET /v1/checkout/sessions/{id}/line_items", s.read(s.listCheckoutLineItems)},
+		{"POST /v1/checkout/sessions/{id}/expire", s.op(s.expireCheckoutSession)},
+		{"POST /v1/tax_rates", s.op(s.createTaxRate)},
+		{"GET /v1/tax_rates", s.read(s.listTaxRates)},
+		{"GET /v1/tax_rates/{id}", s.read(retrieve(s.db.FindTaxRate, "tax rate"))},
+		{"POST /v1/tax_rates/{id}", s.op(s.updateTaxRate)},
+		{"POST /v1/products", s.op(s.createProduct)},
+		{"GET /v1/products", s.read(s.listProducts)},
+		{"GET /v1/products/search", s.read(search("products", "product", s.db.SearchProducts, pay.ProductView))},
+		{"GET /v1/products/{id}", s.read(retrieve(s.db.FindProduct, "product"))},
+		{"POST /v1/products/{id}", s.op(s.updateProduct)},
+		{"DELETE /v1/products/{id}", s.op(s.deleteProduct)},
+		{"POST /v1/prices", s.op(s.createPrice)},
+		{"GET /v1/prices", s.read(s.listPrices)},
+		{"GET /v1/prices/search", s.read(search("prices", "price", s.db.SearchPrices, pay.PriceView))},
+		{"GET /v1/prices/{id}", s.read(retrieve(s.db.FindPrice, "price"))},
+		{"POST /v1/prices/{id}", s.op(s.updatePrice)},
+		{"POST /v1/invoiceitems", s.op(s.createInvoiceItem)},
+		{"GET /v1/invoiceitems", s.read(s.listInvoiceItems)},
+		{"GET /v1/invoiceitems/{id}", s.read(retrieve(s.db.FindInvoiceItem, "invoice item"))},
+		{"POST /v1/invoiceitems/{id}", s.op(s.updateInvoiceItem)},
+		{"DELETE /v1/invoiceitems/{id}", s.op(s.deleteInvoiceItem)},
+		{"POST /v1/subscriptions", s.op(s.createSubscription)},
+		{"GET /v1/subscriptions", s.read(s.listSubscriptions)},
+		{"GET /v1/subscriptions/{id}", s.read(retrieve(s.db.FindSubscription, "subscription"))},
+		{"POST /v1/subscriptions/{id}", s.op(s.updateSubscription)},
+		{"DELETE /v1/subscriptions/{id}", s.op(s.cancelSubscription)},
+		{"POST /v1/subscriptions/{id}/resume", s.op(s.resumeSubscription)},
+		{"POST /v1/subscription_items", s.op(s.createSubscriptionItem)},
+		{"GET /v1/subscription_items", s.read(s.listSubscriptionItems)},
+		{"GET /v1/subscription_items/{id}", s.read(retrieve(s.db.FindSubscriptionItem, "subscription item"))},
+		{"POST /v1/subscription_items/{id}", s.op(s.updateSubscriptionItem)},
+		{"DELETE /v1/subscription_items/{id}", s.op(s.deleteSubscriptionItem)},
+		{"POST /v1/invoices", s.op(s.createInvoice)},
+		{"GET /v1/invoices", s.read(s.listInvoices)},
+		{"GET /v1/invoices/{id}", s.read(retrieve(s.db.FindInvoice, "invoice"))},
+		{"POST /v1/invoices/{id}", s.op(s.updateInvoice)},
+		{"DELETE /v1/invoices/{id}", s.op(s.deleteInvoice)},
+		{"GET /v1/invoices/{id}/lines", s.read(s.listInvoiceLines)},
+		{"GET /v1/invoices/{id}/pdf", s.read(s.invoicePDF)},
+		{"POST /v1/invoices/{id}/finalize", s.op(s.finalizeInvoice)},
+		{"POST /v1/invoices/{id}/pay", s.op(s.payInvoice)},
+		{"POST /v1/invoices/{id}/void", s.op(s.invoiceStep(func(b *billing.Service) func(context.Context, payments.Call, string) (*payments.Answer, error) {
+			return b.VoidInvoice
+		}))},
+		{"POST /v1/invoices/{id}/mark_uncollectible", s.op(s.invoiceStep(func(b *billing.Service) func(context.Context, payments.Call, string) (*payments.Answer, error) {
+			return b.MarkUncollectible
+		}))},
+		{"POST /v1/invoices/{id}/send", s.op(s.invoiceStep(func(b *billing.Service) func(context.Context, payments.Call, string) (*payments.Answer, error) {
+			return b.SendInvoice
+		}))},
+		{"GET /v1/events", s.read(s.listEvents)},
+		{"GET /v1/events/{id}", s.read(retrieve(s.db.FindEvent, "event"))},
+		{"GET /v1/events/{id}/delivery_attempts", s.read(s.listDeliveryAttempts)},
+		{"POST /v1/events/{id}/retry", s.write(s.retryEvent)},
+		{"POST /v1/webhook_endpoints", s.write(s.createWebhookEndpoint)},
+		{"GET /v1/webhook_endpoints", s.read(s.listWebhookEndpoints)},
+		{"GET /v1/webhook_endpoints/{id}", s.read(retrieve(s.db.FindWebhookEndpoint, "webhook_endpoint"))},
+		{"POST /v1/webhook_endpoints/{id}", s.write(s.updateWebhookEndpoint)},
+		{"DELETE /v1/webhook_endpoints/{id}", s.write(s.deleteWebhookEndpoint)},
+		{"POST /v1/webhook_endpoints/{id}/roll_secret", s.write(s.rollWebhookSecret)},
+		{"POST /v1/test_helpers/test_clocks", s.op(s.createTestClock)},
+		{"GET /v1/test_helpers/test_clocks", s.read(s.listTestClocks)},
+		{"GET /v1/test_helpers/test_clocks/{id}", s.read(s.retrieveTestClock)},
+		{"DELETE /v1/test_helpers/test_clocks/{id}", s.op(s.deleteTestClock)},
+		{"POST /v1/test_helpers/test_clocks/{id}/advance", s.op(s.advanceTestClock)},
+	}
+}
+
+// route is one /v1 route: a ServeMux pattern and its handler.
+type route struct {
+	pattern string
+	endpoint
+}
+
 // routes builds the whole route table and its middleware.
 func (s *Server) routes(trpc func(http.Handler) http.Handler, procedures http.Handler, mount map[string]http.Handler) http.Handler {
 	v1 := http.NewServeMux()
-	v1.Handle("POST /v1/customers", s.op(s.createCustomer))
-	v1.Handle("GET /v1/customers", s.read(s.listCustomers))
-	v1.Handle("GET /v1/customers/search", s.read(search("customers", "customer", s.db.SearchCustomers, pay.CustomerView)))
-	v1.Handle("GET /v1/customers/{id}", s.read(retrieve(s.db.FindCustomer, "customer")))
-	v1.Handle("POST /v1/customers/{id}", s.op(s.updateCustomer))
-	v1.Handle("PATCH /v1/customers/{id}", s.op(s.updateCustomer))
-	v1.Handle("DELETE /v1/customers/{id}", s.op(s.deleteCustomer))
-	v1.Handle("GET /v1/customers/{customer}/payment_methods", s.read(s.listPaymentMethods))
-	v1.Handle("POST /v1/payment_methods", s.staged("payment_method", s.createPaymentMethod))
-	v1.Handle("GET /v1/payment_methods", s.read(s.listPaymentMethods))
-	v1.Handle("GET /v1/payment_methods/{id}", s.read(s.retrievePaymentMethod))
-	v1.Handle("POST /v1/payment_methods/{id}", s.op(s.updatePaymentMethod))
-	v1.Handle("POST /v1/payment_methods/{id}/attach", s.op(s.attachPaymentMethod))
-	v1.Handle("POST /v1/payment_methods/{id}/detach", s.op(s.detachPaymentMethod))
-	v1.Handle("POST /v1/payment_intents", s.staged("payment_intent", s.createPaymentIntent))
-	v1.Handle("GET /v1/payment_intents", s.read(s.listPaymentIntents))
-	v1.Handle("GET /v1/payment_intents/search", s.read(search("payment_intents", "payment_intent", s.db.SearchPaymentIntents, pay.PaymentIntentView)))
-	v1.Handle("GET /v1/payment_intents/{id}", s.read(s.retrievePaymentIntent))
-	v1.Handle("POST /v1/payment_intents/{id}", s.op(s.updatePaymentIntent))
-	v1.Handle("POST /v1/payment_intents/{id}/confirm", s.staged("payment_intent", s.confirmPaymentIntent))
-	v1.Handle("POST /v1/payment_intents/{id}/capture", s.staged("payment_intent", s.capturePaymentIntent))
-	v1.Handle("POST /v1/payment_intents/{id}/cancel", s.staged("payment_intent", s.cancelPaymentIntent))
-	v1.Handle("POST /v1/setup_intents", s.staged("setup_intent", s.createSetupIntent))
-	v1.Handle("GET /v1/setup_intents", s.read(s.listSetupIntents))
-	v1.Handle("GET /v1/setup_intents/{id}", s.read(s.retrieveSetupIntent))
-	v1.Handle("POST /v1/setup_intents/{id}", s.op(s.updateSetupIntent))
-	v1.Handle("POST /v1/setup_intents/{id}/confirm", s.staged("setup_intent", s.confirmSetupIntent))
-	v1.Handle("POST /v1/setup_intents/{id}/cancel", s.op(s.cancelSetupIntent))
-	v1.Handle("GET /v1/charges", s.read(s.listCharges))
-	v1.Handle("GET /v1/charges/search", s.read(search("charges", "charge", s.db.SearchCharges, pay.ChargeView)))
-	v1.Handle("GET /v1/charges/{id}", s.read(retrieve(s.db.FindCharge, "charge")))
-	v1.Handle("POST /v1/charges/{id}", s.op(s.updateCharge))
-	v1.Handle("POST /v1/refunds", s.staged("refund", s.createRefund))
-	v1.Handle("GET /v1/refunds", s.read(s.listRefunds))
-	v1.Handle("GET /v1/refunds/{id}", s.read(retrieve(s.db.FindRefund, "refund")))
-	v1.Handle("POST /v1/refunds/{id}", s.op(s.updateRefund))
-	v1.Handle("POST /v1/checkout/sessions", s.op(s.createCheckoutSession))
-	v1.Handle("GET /v1/checkout/sessions", s.read(s.listCheckoutSessions))
-	v1.Handle("GET /v1/checkout/sessions/{id}", s.read(s.retrieveCheckoutSession))
-	v1.Handle("GET /v1/checkout/sessions/{id}/line_items", s.read(s.listCheckoutLineItems))
-	v1.Handle("POST /v1/checkout/sessions/{id}/expire", s.op(s.expireCheckoutSession))
-	v1.Handle("POST /v1/tax_rates", s.op(s.createTaxRate))
-	v1.Handle("GET /v1/tax_rates", s.read(s.listTaxRates))
-	v1.Handle("GET /v1/tax_rates/{id}", s.read(retrieve(s.db.FindTaxRate, "tax rate")))
-	v1.Handle("POST /v1/tax_rates/{id}", s.op(s.updateTaxRate))
-	v1.Handle("POST /v1/products", s.op(s.createProduct))
-	v1.Handle("GET /v1/products", s.read(s.listProducts))
-	v1.Handle("GET /v1/products/search", s.read(search("products", "product", s.db.SearchProducts, pay.ProductView)))
-	v1.Handle("GET /v1/products/{id}", s.read(retrieve(s.db.FindProduct, "product")))
-	v1.Handle("POST /v1/products/{id}", s.op(s.updateProduct))
-	v1.Handle("DELETE /v1/products/{id}", s.op(s.deleteProduct))
-	v1.Handle("POST /v1/prices", s.op(s.createPrice))
-	v1.Handle("GET /v1/prices", s.read(s.listPrices))
-	v1.Handle("GET /v1/prices/search", s.read(search("prices", "price", s.db.SearchPrices, pay.PriceView)))
-	v1.Handle("GET /v1/prices/{id}", s.read(retrieve(s.db.FindPrice, "price")))
-	v1.Handle("POST /v1/prices/{id}", s.op(s.updatePrice))
-	v1.Handle("POST /v1/invoiceitems", s.op(s.createInvoiceItem))
-	v1.Handle("GET /v1/invoiceitems", s.read(s.listInvoiceItems))
-	v1.Handle("GET /v1/invoiceitems/{id}", s.read(retrieve(s.db.FindInvoiceItem, "invoice item")))
-	v1.Handle("POST /v1/invoiceitems/{id}", s.op(s.updateInvoiceItem))
-	v1.Handle("DELETE /v1/invoiceitems/{id}", s.op(s.deleteInvoiceItem))
-	v1.Handle("POST /v1/subscriptions", s.op(s.createSubscription))
-	v1.Handle("GET /v1/subscriptions", s.read(s.listSubscriptions))
-	v1.Handle("GET /v1/subscriptions/{id}", s.read(retrieve(s.db.FindSubscription, "subscription")))
-	v1.Handle("POST /v1/subscriptions/{id}", s.op(s.updateSubscription))
-	v1.Handle("DELETE /v1/subscriptions/{id}", s.op(s.cancelSubscription))
-	v1.Handle("POST /v1/subscriptions/{id}/resume", s.op(s.resumeSubscription))
-	v1.Handle("POST /v1/subscription_items", s.op(s.createSubscriptionItem))
-	v1.Handle("GET /v1/subscription_items", s.read(s.listSubscriptionItems))
-	v1.Handle("GET /v1/subscription_items/{id}", s.read(retrieve(s.db.FindSubscriptionItem, "subscription item")))
-	v1.Handle("POST /v1/subscription_items/{id}", s.op(s.updateSubscriptionItem))
-	v1.Handle("DELETE /v1/subscription_items/{id}", s.op(s.deleteSubscriptionItem))
-	v1.Handle("POST /v1/invoices", s.op(s.createInvoice))
-	v1.Handle("GET /v1/invoices", s.read(s.listInvoices))
-	v1.Handle("GET /v1/invoices/{id}", s.read(retrieve(s.db.FindInvoice, "invoice")))
-	v1.Handle("POST /v1/invoices/{id}", s.op(s.updateInvoice))
-	v1.Handle("DELETE /v1/invoices/{id}", s.op(s.deleteInvoice))
-	v1.Handle("GET /v1/invoices/{id}/lines", s.read(s.listInvoiceLines))
-	v1.Handle("GET /v1/invoices/{id}/pdf", s.read(s.invoicePDF))
-	v1.Handle("POST /v1/invoices/{id}/finalize", s.op(s.finalizeInvoice))
-	v1.Handle("POST /v1/invoices/{id}/pay", s.op(s.payInvoice))
-	v1.Handle("POST /v1/invoices/{id}/void", s.op(s.invoiceStep(func(b *billing.Service) func(context.Context, payments.Call, string) (*payments.Answer, error) {
-		return b.VoidInvoice
-	})))
-	v1.Handle("POST /v1/invoices/{id}/mark_uncollectible", s.op(s.invoiceStep(func(b *billing.Service) func(context.Context, payments.Call, string) (*payments.Answer, error) {
-		return b.MarkUncollectible
-	})))
-	v1.Handle("POST /v1/invoices/{id}/send", s.op(s.invoiceStep(func(b *billing.Service) func(context.Context, payments.Call, string) (*payments.Answer, error) {
-		return b.SendInvoice
-	})))
-	v1.Handle("GET /v1/events", s.read(s.listEvents))
-	v1.Handle("GET /v1/events/{id}", s.read(retrieve(s.db.FindEvent, "event")))
-	v1.Handle("GET /v1/events/{id}/delivery_attempts", s.read(s.listDeliveryAttempts))
-	v1.Handle("POST /v1/events/{id}/retry", s.write(s.retryEvent))
-	v1.Handle("POST /v1/webhook_endpoints", s.write(s.createWebhookEndpoint))
-	v1.Handle("GET /v1/webhook_endpoints", s.read(s.listWebhookEndpoints))
-	v1.Handle("GET /v1/webhook_endpoints/{id}", s.read(retrieve(s.db.FindWebhookEndpoint, "webhook_endpoint")))
-	v1.Handle("POST /v1/webhook_endpoints/{id}", s.write(s.updateWebhookEndpoint))
-	v1.Handle("DELETE /v1/webhook_endpoints/{id}", s.write(s.deleteWebhookEndpoint))
-	v1.Handle("POST /v1/webhook_endpoints/{id}/roll_secret", s.write(s.rollWebhookSecret))
-	v1.Handle("POST /v1/test_helpers/test_clocks", s.op(s.createTestClock))
-	v1.Handle("GET /v1/test_helpers/test_clocks", s.read(s.listTestClocks))
-	v1.Handle("GET /v1/test_helpers/test_clocks/{id}", s.read(s.retrieveTestClock))
-	v1.Handle("DELETE /v1/test_helpers/test_clocks/{id}", s.op(s.deleteTestClock))
-	v1.Handle("POST /v1/test_helpers/test_clocks/{id}/advance", s.op(s.advanceTestClock))
+	for _, rt := range s.v1Routes() {
+		v1.Handle(rt.pattern, rt)
+	}
 	v1.Handle("/v1/", s.read(s.unknownRoute))
 
 	cors := middleware.V1CORS{UnionAllowFunc: s.anyProjectOrigin, ProjectAllowFunc: s.callerProjectOrigin}
@@ -239,6 +261,9 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, procedures http.Ha
 	}
 	mux.Handle("/api/trpc/", trpc(middleware.MaxBody(s.maxBody)(procedures)))
 	mux.HandleFunc("GET /{$}", s.root)
+	mux.HandleFunc("GET "+docsPath, s.serveDocs)
+	mux.Handle("GET "+docsPath+"/{$}", http.RedirectHandler(docsPath, http.StatusMovedPermanently))
+	mux.Handle("GET "+docsStylesPath, serveDocsStyles(apidocs.Stylesheet()))
 	mux.HandleFunc("/", s.notFound)
 	return middleware.Chain(mux,
 		middleware.RequestID(nil),
@@ -265,6 +290,7 @@ func (s *Server) root(w http.ResponseWriter, r *http.Request) {
 		"description": "Calmony Pay: a Stripe-compatible payments API. Authenticate with a secret key: Authorization: Bearer sk_test_…",
 		"api_version": "2026-03-25.dahlia",
 		"api":         "/v1",
+		"docs":        "/docs",
 	})
 }
 

@@ -58,6 +58,8 @@ var rules = []rule{
 	{"the store persists: it knows no layer above it", under("internal/store"),
 		is("internal/api", "internal/hosted", "internal/payments", "internal/cardstream", "internal/webhook")},
 	{"nothing imports a command", anyPkg, under("cmd")},
+	{"apidocs renders the reference it is handed: it imports only the standard library", is("internal/apidocs"), notStd},
+	{"only api serves the API reference", func(p string) bool { return p != "internal/api" }, is("internal/apidocs")},
 	{"pdf draws what it is handed: it imports only pay, its PDF library and the fonts", under("internal/pdf"), func(p string) bool {
 		return notStd(p) && p != "internal/pay" && !strings.HasPrefix(p, "codeberg.org/go-pdf/fpdf") &&
 			!strings.HasPrefix(p, "golang.org/x/image/font/")
@@ -90,17 +92,20 @@ func TestRulesCatchForbiddenImports(t *testing.T) {
 		{"internal/pdf", "internal/payments"},
 		{"internal/pdf", "internal/api"},
 		{"internal/pdf", "github.com/jackc/pgx/v5"},
+		{"internal/apidocs", "internal/pay"},
+		{"internal/hosted", "internal/apidocs"},
 	} {
 		if len(violations(map[string][]string{imp[0]: {imp[1]}})) == 0 {
 			t.Errorf("%s importing %s breaks no rule", imp[0], imp[1])
 		}
 	}
 	allowed := map[string][]string{
-		"internal/api":      {"internal/payments", "internal/billing", "internal/store", "internal/pay", "net/http"},
+		"internal/api":      {"internal/payments", "internal/billing", "internal/store", "internal/pay", "internal/apidocs", "net/http"},
 		"internal/hosted":   {"internal/payments", "internal/billing", "internal/store", "internal/pay"},
 		"internal/payments": {"internal/cardstream", "internal/store", "internal/pay"},
 		"cmd/calmonypay":    {"internal/cardstream/sandbox", "internal/api", "internal/hosted"},
 		"internal/pay":      {"encoding/json"},
+		"internal/apidocs":  {"html/template", "embed"},
 		"internal/pdf":      {"internal/pay", "codeberg.org/go-pdf/fpdf", "golang.org/x/image/font/gofont/goregular", "golang.org/x/image/font/sfnt", "bytes"},
 	}
 	if v := violations(allowed); len(v) > 0 {

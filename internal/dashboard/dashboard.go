@@ -22,6 +22,7 @@ import (
 	"github.com/calmony/calmonypay/internal/billing"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
+	"github.com/calmony/calmonypay/internal/throttle"
 )
 
 // Config configures the dashboard.
@@ -45,6 +46,9 @@ type Config struct {
 	// AllowPrivateWebhookURLs lets test-mode webhook endpoints made here
 	// use private and loopback hosts, as api.Config's does for /v1.
 	AllowPrivateWebhookURLs bool
+	// OIDC, if set, lets people sign in through an OpenID Connect
+	// provider; without it, only sign-in links and invites sign people in.
+	OIDC *OIDCConfig
 }
 
 // Session lifetimes by default.
@@ -68,6 +72,9 @@ type Server struct {
 	allowPrivateWebhookURLs bool
 	procs                   map[string]procedure
 	pages                   http.Handler
+	auth                    http.Handler
+	oidc                    *oidcClient       // nil: no OIDC sign-in
+	authLimit               *throttle.Limiter // /api/auth/*: SEC-08
 }
 
 // New returns the dashboard. It does no I/O.
@@ -95,16 +102,24 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if cfg.OIDC != nil {
+		if s.oidc, err = newOIDCClient(*cfg.OIDC, s.publicURL.String()+oidcCallbackPath, s.now); err != nil {
+			return nil, err
+		}
+	}
+	s.authLimit = throttle.New(throttle.Config{PerSecond: authPerMinute / 60.0, Burst: authPerMinute, Trusted: cfg.TrustedProxies, Now: s.now})
 	s.procs = s.procedures()
 	s.pages = s.pageRoutes()
+	s.auth = s.authRoutes()
 	return s, nil
 }
 
-// Routes returns the dashboard's pages by pattern, for api.Config.Mount.
+// Routes returns the dashboard's pages and sign-in routes by pattern, for api.Config.Mount.
 func (s *Server) Routes() map[string]http.Handler {
 	return map[string]http.Handler{
 		"/dashboard":  http.RedirectHandler("/dashboard/", http.StatusFound),
 		"/dashboard/": s.pages,
+		"/api/auth/":  s.auth,
 	}
 }
 

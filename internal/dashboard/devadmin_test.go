@@ -987,3 +987,50 @@ func TestWebhookEndpointsThroughTheDashboard(t *testing.T) {
 		}
 	})
 }
+
+// An invitation made on the team page is accepted by the sign-in flow
+// (/api/auth/invite): its holder is signed in with the invitation's role,
+// and a viewer is refused what viewers may not do.
+func TestInviteMadeHereSignsIn(t *testing.T) {
+	t.Parallel()
+	eachDB(t, apitest.Options{}, func(t *testing.T, srv *apitest.Server) {
+		admin := signIn(t, srv, "admin@example.com", pay.RoleAdmin)
+		var inv struct{ URL string }
+		admin.ok(true, "members.invite", map[string]any{"email": "viv@example.com", "role": "viewer"}, &inv)
+		resp, err := noRedirect.Get(inv.URL)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		var cookie string
+		for _, c := range resp.Cookies() {
+			if c.Name == "calmony_session" {
+				cookie = c.Value
+			}
+		}
+		if resp.StatusCode != http.StatusSeeOther || cookie == "" {
+			t.Fatalf("GET the invite = %d, cookie %q", resp.StatusCode, cookie)
+		}
+		viv := &client{t: t, srv: srv, cookie: cookie}
+		var me struct {
+			User struct{ Email string }
+			Role string
+		}
+		viv.ok(false, "session.get", nil, &me)
+		if me.User.Email != "viv@example.com" || me.Role != "viewer" {
+			t.Errorf("signed in as %+v", me)
+		}
+		viv.refused(true, "keys.create", map[string]any{}, "FORBIDDEN", "")
+		var team struct{ Invites []any }
+		admin.ok(false, "members.list", nil, &team)
+		if len(team.Invites) != 0 {
+			t.Errorf("the accepted invite is still pending: %+v", team.Invites)
+		}
+		// Once only.
+		if resp, err := noRedirect.Get(inv.URL); err != nil || resp.StatusCode == http.StatusSeeOther {
+			t.Errorf("the invite works twice: %v %v", resp.StatusCode, err)
+		} else {
+			resp.Body.Close()
+		}
+	})
+}

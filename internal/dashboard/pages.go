@@ -201,13 +201,6 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, c *call, err 
 	}
 }
 
-// signInPage explains how to sign in.
-func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
-	if err := s.render(w, r, nil, http.StatusOK, "signin", "Sign in", nil); err != nil {
-		s.errorPage(w, r, nil, err)
-	}
-}
-
 // overviewPage is the landing page.
 func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, c *call) error {
 	return s.render(w, r, c, http.StatusOK, "overview", "Overview", nil)

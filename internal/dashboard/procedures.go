@@ -36,6 +36,10 @@ func (s *Server) procedures() map[string]procedure {
 		"members.setRole":     mutation(pay.RoleAdmin, s.membersSetRole),
 		"members.remove":      mutation(pay.RoleAdmin, s.membersRemove),
 		"audit.list":          query(pay.RoleDeveloper, s.auditList),
+		// Part A: sign-out.
+		"session.signOut":           mutation(pay.RoleViewer, s.sessionSignOut),
+		"session.signOutEverywhere": mutation(pay.RoleViewer, s.sessionSignOutEverywhere),
+		"members.signOutEverywhere": mutation(pay.RoleAdmin, s.membersSignOutEverywhere),
 	}
 	return m
 }

@@ -21,7 +21,7 @@ func TestTRPCWireFormat(t *testing.T) {
 	// One query: {"result":{"data":…}}.
 	status, e := ada.query("session.get", nil)
 	var me struct {
-		User struct{ Email string } `json:"user"`
+		User          struct{ Email string } `json:"user"`
 		Project, Role string
 		Livemode      bool
 	}

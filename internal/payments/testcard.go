@@ -1,6 +1,7 @@
 package payments
 
 import (
+	"cmp"
 	"time"
 
 	"github.com/calmony/calmonypay/internal/cardstream"
@@ -262,4 +263,30 @@ func HostedStandInChallenge(number string) bool {
 		}
 	}
 	return false
+}
+
+// TestCardInfo describes one of Stripe's test cards as test mode takes it,
+// for documentation (the API reference's test cards table).
+type TestCardInfo struct {
+	Number        string
+	PaymentMethod string // Stripe's test payment-method ID; "" if none
+	Funding       string
+	Country       string
+	// Decline is the decline code its charges get; "" when they succeed.
+	Decline string
+	// Attaches reports whether a declining card can still be attached to
+	// a customer (only the one made to fail when charged).
+	Attaches bool
+	// ThreeDS is its 3-D Secure behaviour (pay.TestThreeDS*).
+	ThreeDS string
+}
+
+// TestCards lists the Stripe test cards test mode knows, in Stripe's order.
+func TestCards() []TestCardInfo {
+	out := make([]TestCardInfo, 0, len(testCards))
+	for _, c := range testCards {
+		out = append(out, TestCardInfo{Number: c.number, PaymentMethod: c.paymentMethod, Funding: c.funding, Country: c.country,
+			Decline: c.decline, Attaches: c.attaches, ThreeDS: cmp.Or(c.threeDS, pay.TestThreeDSNone)})
+	}
+	return out
 }
