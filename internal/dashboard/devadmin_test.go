@@ -41,7 +41,6 @@ func (c *clock) now() time.Time           { return time.Unix(c.unix.Load(), 0) }
 func (c *clock) advance(d time.Duration)  { c.unix.Add(int64(d / time.Second)) }
 func (c *clock) opts() apitest.Options    { return apitest.Options{Now: c.now} }
 func mustJSON(t *testing.T, v any) string { t.Helper(); b, _ := json.Marshal(v); return string(b) }
-func ptr[T any](v T) *T                   { return &v }
 func keyAuthenticates(t *testing.T, srv *apitest.Server, key string) int {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/customers?limit=1", nil)
