@@ -76,7 +76,14 @@ func (s *Server) pageRoutes() http.Handler {
 	mux.Handle("/dashboard/", s.page(pay.RoleViewer, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return &trpcError{code: "NOT_FOUND", message: "There is no such page."}
 	}))
-	return mux
+	// Every form POST (and any other unsafe method) from another origin
+	// is refused before it reaches a handler; the SameSite=Lax cookie
+	// alone would let a same-site sibling post.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, nil, &trpcError{code: "FORBIDDEN", message: "Cross-origin form posts are refused."})
+	}))
+	return cop.Handler(mux)
 }
 
 func staticHandler() http.Handler {

@@ -50,7 +50,7 @@ type sessionView struct {
 	Project  string        `json:"project"`
 	Livemode bool          `json:"livemode"`
 	Role     pay.Role      `json:"role"`
-	Expires  int64         `json:"expires_at"`
+	Expires  int64         `json:"expiresAt"`
 	Projects []projectView `json:"projects"`
 }
 
