@@ -47,7 +47,7 @@ func TestDashboardRevenue(t *testing.T) {
 				re(scope, day0+86400, 200, "gbp", "succeeded"),
 				re(scope, day0+86401, 50, "gbp", "pending"),
 				re(scope, day0+86402, 60, "gbp", "failed"),
-				re(scope, day0-5, 70, "gbp", "succeeded"), // before since
+				re(scope, day0-5, 70, "gbp", "succeeded"),  // before since
 				re(scope, day0+7, 300, "usd", "succeeded"), // a currency with refunds only
 				re(other, day0+7, 400, "gbp", "succeeded"),
 				re(live, day0+7, 500, "gbp", "succeeded"),
