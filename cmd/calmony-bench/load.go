@@ -160,6 +160,15 @@ func (cfg *loadConfig) check() error {
 		return fmt.Errorf("%w: -url must be a loopback address (127.0.0.0/8, ::1 or localhost): load only servers of your own on this machine", errUsage)
 	}
 	cfg.url = strings.TrimRight(cfg.url, "/")
+	if cfg.scenario == "dashboard.queries" { // in-process: no server, no key
+		if cfg.reps < 1 || cfg.depth < 1 || cfg.customers < 1 || cfg.payments < 0 || cfg.subscriptions < 0 || cfg.subscriptions > cfg.customers {
+			return fmt.Errorf("%w: -reps, -depth and -customers must be positive, -payments and -subscriptions not negative, -subscriptions at most -customers", errUsage)
+		}
+		if cfg.label == "" {
+			cfg.label = "dashboard.queries"
+		}
+		return nil
+	}
 	switch {
 	case cfg.key == "":
 		return fmt.Errorf("%w: -key (or CALMONY_BENCH_KEY) is required", errUsage)

@@ -8,6 +8,19 @@ import (
 	"github.com/calmony/calmonypay/internal/pay"
 )
 
+// revenueQuery and dailyRevenueQuery read payment_intents_status alone
+// (TestDashboardQueriesUseTheStatusIndex).
+const (
+	revenueQuery = `SELECT currency, CAST(SUM(amount_received) AS BIGINT), COUNT(*) FROM payment_intents
+		WHERE project_id = $1 AND livemode = $2 AND status = 'succeeded' AND created >= $3 GROUP BY currency`
+	// created is never negative, so created - created % 86400 is the
+	// midnight before it on both databases.
+	dailyRevenueQuery = `SELECT created - created % 86400 AS day, currency, CAST(SUM(amount_received) AS BIGINT), COUNT(*)
+		FROM payment_intents
+		WHERE project_id = $1 AND livemode = $2 AND status = 'succeeded' AND created >= $3 AND created < $4
+		GROUP BY 1, 2 ORDER BY 1, 2`
+)
+
 // RevenueTotal is one currency's takings: the amount received and the count
 // of succeeded payment intents, and the amount refunded.
 type RevenueTotal struct {
@@ -34,8 +47,7 @@ func (db *DB) RevenueSummary(ctx context.Context, scope pay.Scope, since int64) 
 		}
 		return t
 	}
-	rows, err := db.read.QueryContext(ctx, `SELECT currency, CAST(SUM(amount_received) AS BIGINT), COUNT(*) FROM payment_intents
-		WHERE project_id = $1 AND livemode = $2 AND status = 'succeeded' AND created >= $3 GROUP BY currency`,
+	rows, err := db.read.QueryContext(ctx, revenueQuery,
 		scope.ProjectID, scope.Livemode, since)
 	if err != nil {
 		return nil, fmt.Errorf("revenue summary: %w", err)
@@ -104,12 +116,7 @@ type DayRevenue struct {
 // [from, to), per UTC day and currency, in order of day then currency.
 // Days without payments are absent: the caller fills the gaps of its chart.
 func (db *DB) DailyRevenue(ctx context.Context, scope pay.Scope, from, to int64) ([]DayRevenue, error) {
-	// created is never negative, so created - created % 86400 is the
-	// midnight before it on both databases.
-	rows, err := db.read.QueryContext(ctx, `SELECT created - created % 86400 AS day, currency, CAST(SUM(amount_received) AS BIGINT), COUNT(*)
-		FROM payment_intents
-		WHERE project_id = $1 AND livemode = $2 AND status = 'succeeded' AND created >= $3 AND created < $4
-		GROUP BY 1, 2 ORDER BY 1, 2`,
+	rows, err := db.read.QueryContext(ctx, dailyRevenueQuery,
 		scope.ProjectID, scope.Livemode, from, to)
 	if err != nil {
 		return nil, fmt.Errorf("daily revenue: %w", err)
