@@ -124,7 +124,7 @@ func TestDashboardQueries(t *testing.T) {
 		}
 		var names []string
 		for _, q := range qs {
-			st, err := timeQuery(ctx, q, 2)
+			st, err := timeQuery(ctx, q, 2, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
