@@ -8,7 +8,9 @@
 // Rows go in through store.InsertBulk, sealed and indexed as the store's
 // Create methods do, many to a statement and thousands to a transaction.
 // No webhook delivery is queued. A second run adds as much again, with new
-// IDs and emails.
+// IDs and emails. The cards are made up (no gateway knows them), so the
+// subscriptions are left out of the billing scheduler (they never renew)
+// and the payments cannot be refunded or captured through the gateway.
 package seed
 
 import (
@@ -512,9 +514,11 @@ func (s *seeder) subscription(b *store.Bulk, p planned) {
 		Status: pay.SubscriptionActive, Currency: "gbp", CollectionMethod: pay.CollectCharge, DefaultPaymentMethod: c.pm,
 		BillingCycleAnchor: p.start, StartDate: p.start, Metadata: map[string]string{}}
 	sub.CurrentPeriodStart, sub.CurrentPeriodEnd = periodStart(p.start, p.periods-1), periodStart(p.start, p.periods)
-	sub.NextActionAt = sub.CurrentPeriodEnd
+	// NextActionAt stays 0: the billing scheduler leaves seeded
+	// subscriptions alone, since their cards are in no gateway and every
+	// renewal would be declined into dunning.
 	if p.canceled {
-		sub.Status, sub.CanceledAt, sub.EndedAt, sub.NextActionAt = pay.SubscriptionCanceled, sub.CurrentPeriodEnd, sub.CurrentPeriodEnd, 0
+		sub.Status, sub.CanceledAt, sub.EndedAt = pay.SubscriptionCanceled, sub.CurrentPeriodEnd, sub.CurrentPeriodEnd
 		sub.CancellationReason = "cancellation_requested"
 	}
 	item := &pay.SubscriptionItem{ID: pay.NewID(pay.PrefixSubscriptionItem), Subscription: sub.ID, Created: p.start, Price: p.price,

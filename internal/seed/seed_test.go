@@ -113,6 +113,11 @@ func TestSeed(t *testing.T) {
 			t.Fatalf("FindSubscriptions = %d, %v; want 12", len(subs.Data), err)
 		}
 		s := subs.Data[0]
+		for _, s := range subs.Data {
+			if s.NextActionAt != 0 {
+				t.Errorf("subscription %s next action at %d, want 0 (seeded cards cannot renew)", s.ID, s.NextActionAt)
+			}
+		}
 		invs, err := db.FindInvoices(ctx, scope, store.InvoiceFilter{Subscription: s.ID}, pay.Page{Limit: 100})
 		if err != nil || len(invs.Data) == 0 || len(s.Items) != 1 {
 			t.Fatalf("subscription %s: %d items, invoices %d, %v", s.ID, len(s.Items), len(invs.Data), err)
