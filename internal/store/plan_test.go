@@ -221,6 +221,12 @@ func TestDashboardQueriesUseTheStatusIndex(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
 		t.Parallel()
 		conn := genericPlans(t, storetest.OpenPostgres(t))
+		// On an empty table that autovacuum has visited (reltuples 0) a
+		// sequential scan costs nothing and wins; the question is which
+		// index a table of any size is read by.
+		if _, err := conn.ExecContext(context.Background(), `SET enable_seqscan = off`); err != nil {
+			t.Fatal(err)
+		}
 		for _, plan := range []string{
 			explain(t, conn, "revenue(text, boolean, bigint)", store.RevenueQuery, `'proj_x', false, 1`),
 			explain(t, conn, "daily(text, boolean, bigint, bigint)", store.DailyRevenue, `'proj_x', false, 1, 2`),
