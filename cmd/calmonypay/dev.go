@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/calmony/calmonypay/internal/config"
 	"github.com/calmony/calmonypay/internal/seed"
 )
 
@@ -20,7 +21,7 @@ func devCommand(ctx context.Context, args []string, e *env) error {
 		customers, payments, subs int
 		randSeed                  uint64
 	)
-	db, pos, _, err := storeCommand(ctx, "dev seed", args[1:], e, func(fs *flag.FlagSet) {
+	db, pos, cfg, err := storeCommand(ctx, "dev seed", args[1:], e, func(fs *flag.FlagSet) {
 		fs.StringVar(&project, "project", "", "project ID (default: the only project, made if there is none)")
 		fs.IntVar(&customers, "customers", seed.DefaultCustomers, "customers to add")
 		fs.IntVar(&payments, "payments", seed.DefaultPayments, "payment intents to add over two years, the subscriptions' invoice payments among them")
@@ -43,6 +44,9 @@ func devCommand(ctx context.Context, args []string, e *env) error {
 	}
 	// A database that takes live payments is no place for a million made-up
 	// test payments: they would slow its lists and fill its backups.
+	if cfg.Env == config.Production {
+		return errors.New("dev seed refuses --env production: seed a development database")
+	}
 	live, err := db.HasLiveKeys(ctx)
 	if err != nil {
 		return err

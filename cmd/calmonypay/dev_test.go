@@ -33,7 +33,11 @@ func TestDevSeedCommand(t *testing.T) {
 	if !strings.Contains(errOut, "customers 40 of 40") {
 		t.Errorf("dev seed progress %q lacks the customers' line", errOut)
 	}
-	// Once the database has a live key, seeding is refused.
+	// Production, or a database with a live key, is refused.
+	code, _, errOut = te.cmd("dev", "seed", "--env", "production", "--customers", "1", "--payments", "1", "--subscriptions", "0")
+	if code != 1 || !strings.Contains(errOut, "production") {
+		t.Errorf("dev seed --env production = %d %q, want a refusal", code, errOut)
+	}
 	if code, out, errOut := te.cmd("keys", "create", "--mode", "live"); code != 0 {
 		t.Fatalf("keys create --mode live = %d %q %q", code, out, errOut)
 	}
