@@ -128,7 +128,9 @@ func Run(ctx context.Context, db *store.DB, o Options) (Counts, error) {
 		now: o.Now.Unix(), start: time.Now()}
 	s.from = s.now - int64(Span/time.Second)
 	s.events = s.now - int64(EventWindow/time.Second)
-	s.tag = strconv.FormatUint(s.rng.Uint64()%(36*36*36*36), 36)
+	// The emails' tag is new each run, even with the same Seed, so that a
+	// second run's customers have emails of their own.
+	s.tag = strconv.FormatUint(rand.Uint64()%(36*36*36*36), 36)
 	if err := s.catalog(ctx); err != nil {
 		return s.counts, err
 	}
