@@ -11,6 +11,7 @@
 //	calmonypay listen     forward webhook events to a local app
 //	calmonypay trigger    create test objects that emit an event
 //	calmonypay sandbox    run the Cardstream sandbox on its own
+//	calmonypay dev seed   fill a project's test mode with realistic data
 package main
 
 import (

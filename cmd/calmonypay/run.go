@@ -43,6 +43,8 @@ commands:
   sandbox [--addr ADDR] [--merchant ID:SECRET]...
   listen --forward-to URL [--events TYPES] [--api-key KEY] [--api-url URL]   forward test-mode webhooks to a local app
   trigger EVENT [--api-key KEY] [--api-url URL]   create test objects that emit EVENT (customer.created, …)
+  dev seed [--project ID] [--customers 200000] [--payments 1000000] [--subscriptions 20000]
+                                      fill a project's test mode with realistic data (refused with live keys)
 
 Every flag also reads a CALMONY_* environment variable; run a command with -h for its flags.
 `
@@ -84,6 +86,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = triggerCommand(ctx, args[1:], e)
 	case "dashboard":
 		err = dashboardCommand(ctx, args[1:], e)
+	case "dev":
+		err = devCommand(ctx, args[1:], e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0
