@@ -182,6 +182,10 @@ type PaymentIntentFilter struct {
 	Status   string // exact, e.g. pay.StatusSucceeded
 	// AmountGTE and AmountLTE bound the amount (minor units), inclusive.
 	AmountGTE, AmountLTE int64
+	// CustomerEmail keeps the payments of the customers with this email
+	// (exact match through the customers' blind index, deleted customers
+	// included).
+	CustomerEmail string
 }
 
 // FindPaymentIntents lists the scope's payment intents, newest first.
@@ -200,6 +204,10 @@ func (db *DB) FindPaymentIntents(ctx context.Context, scope pay.Scope, f Payment
 			}
 			if f.AmountLTE != 0 {
 				fmt.Fprintf(q, ` AND amount <= %s`, q.arg(f.AmountLTE))
+			}
+			if f.CustomerEmail != "" {
+				fmt.Fprintf(q, ` AND customer_id IN (SELECT id FROM customers WHERE project_id = %s AND livemode = %s AND email_index = %s)`,
+					q.arg(scope.ProjectID), q.arg(scope.Livemode), q.arg(db.keys.BlindIndex(scope.ProjectID, f.CustomerEmail)))
 			}
 		},
 	}, func(rows *sql.Rows) (*pay.PaymentIntent, error) { return db.scanPaymentIntent(rows) })
