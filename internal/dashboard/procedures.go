@@ -40,6 +40,17 @@ func (s *Server) procedures() map[string]procedure {
 		"session.signOut":           mutation(pay.RoleViewer, s.sessionSignOut),
 		"session.signOutEverywhere": mutation(pay.RoleViewer, s.sessionSignOutEverywhere),
 		"members.signOutEverywhere": mutation(pay.RoleAdmin, s.membersSignOutEverywhere),
+
+		// Money (money.go): the overview, payments, customers, subscriptions, invoices.
+		"overview.summary":     query(pay.RoleViewer, s.overviewSummary),
+		"payments.list":        query(pay.RoleViewer, s.paymentsList),
+		"payments.get":         query(pay.RoleViewer, s.paymentsGet),
+		"payments.refund":      mutation(pay.RoleAdmin, s.paymentsRefund),
+		"customers.list":       query(pay.RoleViewer, s.customersList),
+		"customers.get":        query(pay.RoleViewer, s.customersGet),
+		"subscriptions.list":   query(pay.RoleViewer, s.subscriptionsList),
+		"subscriptions.cancel": mutation(pay.RoleAdmin, s.subscriptionsCancel),
+		"invoices.list":        query(pay.RoleViewer, s.invoicesList),
 	}
 	return m
 }
