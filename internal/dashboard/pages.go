@@ -35,6 +35,10 @@ var templates = parseTemplates()
 
 func parseTemplates() map[string]*template.Template {
 	layout := template.Must(template.New("layout.html").Funcs(funcs).ParseFS(templateFS, "templates/layout.html"))
+	// Files named _*.html hold partials every page may use.
+	if partials, err := fs.Glob(templateFS, "templates/_*.html"); err == nil && len(partials) > 0 {
+		layout = template.Must(layout.ParseFS(templateFS, partials...))
+	}
 	names, err := fs.Glob(templateFS, "templates/*.html")
 	if err != nil {
 		panic(err)
@@ -42,7 +46,7 @@ func parseTemplates() map[string]*template.Template {
 	out := map[string]*template.Template{}
 	for _, name := range names {
 		base := strings.TrimSuffix(strings.TrimPrefix(name, "templates/"), ".html")
-		if base == "layout" {
+		if base == "layout" || strings.HasPrefix(base, "_") {
 			continue
 		}
 		out[base] = template.Must(template.Must(layout.Clone()).ParseFS(templateFS, name))
@@ -62,6 +66,10 @@ var funcs = template.FuncMap{
 		return time.Unix(unix, 0).UTC().Format("2 Jan 2006 15:04")
 	},
 	"day": func(unix int64) string { return time.Unix(unix, 0).UTC().Format("2 Jan 2006") },
+	// Money pages: upper cases a currency code; status writes a status
+	// in words (requires_payment_method → requires payment method).
+	"upper":  strings.ToUpper,
+	"status": func(s string) string { return strings.ReplaceAll(s, "_", " ") },
 }
 
 // pageRoutes builds the mux of every page under /dashboard/.
@@ -70,7 +78,8 @@ func (s *Server) pageRoutes() http.Handler {
 	mux.Handle("GET /dashboard/static/", http.StripPrefix("/dashboard/", staticHandler()))
 	mux.Handle("GET /dashboard/signin", http.HandlerFunc(s.signInPage))
 	mux.Handle("POST /dashboard/switch", s.action(pay.RoleViewer, s.switchAction))
-	mux.Handle("GET /dashboard/{$}", s.page(pay.RoleViewer, s.overviewPage))
+	// Money (money_pages.go): overview, payments, customers, subscriptions, invoices.
+	s.moneyRoutes(mux)
 	// Developers, settings, team, audit log (part C).
 	s.devPageRoutes(mux)
 	mux.Handle("/dashboard/", s.page(pay.RoleViewer, func(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -206,11 +215,6 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, c *call, err 
 		s.log.ErrorContext(r.Context(), "dashboard error page failed", "err", rerr)
 		http.Error(w, http.StatusText(status), status)
 	}
-}
-
-// overviewPage is the landing page.
-func (s *Server) overviewPage(w http.ResponseWriter, r *http.Request, c *call) error {
-	return s.render(w, r, c, http.StatusOK, "overview", "Overview", nil)
 }
 
 // switchAction moves the session to another project or mode.

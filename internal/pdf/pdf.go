@@ -101,6 +101,16 @@ var zeroDecimal = map[string]bool{
 	"pyg": true, "rwf": true, "ugx": true, "vnd": true, "vuv": true, "xaf": true, "xof": true, "xpf": true,
 }
 
+// MinorDigits is the number of decimal places of currency's amounts in
+// major units: 0 for the currencies Stripe counts in whole units (JPY …),
+// 2 for the others.
+func MinorDigits(currency string) int {
+	if zeroDecimal[strings.ToLower(currency)] {
+		return 0
+	}
+	return 2
+}
+
 // symbols are the currency symbols printed before an amount; other
 // currencies print their code.
 var symbols = map[string]string{"gbp": "£", "eur": "€", "usd": "$"}
