@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/calmony/calmonypay/internal/apitest"
+	"github.com/calmony/calmonypay/internal/pay"
 )
 
 // nodeRequireEnv makes a missing Node.js or missing node_modules a failure
@@ -57,12 +58,12 @@ func TestNodeSDK(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "stripe", "package.json")); err != nil {
+	if !installed(dir, "stripe", "@trpc/client", "@trpc/server") {
 		// A fresh checkout: install the pinned stripe-node (package-lock.json)
 		// rather than skip, so that go test ./... runs these tests wherever
 		// npm is.
 		if err := npmCI(t.Context(), dir); err != nil {
-			unavailable("%s is missing and `npm ci` in test/node failed: %v", filepath.Join(dir, "node_modules", "stripe"), err)
+			unavailable("%s lacks stripe or @trpc/client and `npm ci` in test/node failed: %v", filepath.Join(dir, "node_modules"), err)
 		}
 	}
 	// Name the files rather than the directory: how `node --test <dir>` is
@@ -82,7 +83,11 @@ func TestNodeSDK(t *testing.T) {
 		t.Parallel()
 		srv := apitest.Start(t, apitest.Options{})
 		_, otherKey := apitest.NewProject(t, srv.DB)
-		runNode(t, node, dir, shared, "CALMONY_URL="+srv.URL, "CALMONY_KEY="+srv.Key, "CALMONY_OTHER_KEY="+otherKey)
+		// trpc.test.mjs drives /api/trpc with @trpc/client, signed in to
+		// the dashboard as an admin and as a viewer of the project.
+		runNode(t, node, dir, shared, "CALMONY_URL="+srv.URL, "CALMONY_KEY="+srv.Key, "CALMONY_OTHER_KEY="+otherKey,
+			"CALMONY_DASHBOARD_COOKIE="+srv.DashboardSession(t, "node-admin@example.com", pay.RoleAdmin),
+			"CALMONY_DASHBOARD_VIEWER_COOKIE="+srv.DashboardSession(t, "node-viewer@example.com", pay.RoleViewer))
 	})
 	// The billing scenario waits for every event of its project to reach
 	// its own receiver on 127.0.0.1, so it gets a server of its own with
@@ -115,6 +120,17 @@ func runNode(t *testing.T, node, dir string, files []string, env ...string) {
 	if testing.Verbose() {
 		t.Logf("node --test output:\n%s", out)
 	}
+}
+
+// installed reports whether every one of packages is in dir's
+// node_modules (a checkout older than package.json may lack some).
+func installed(dir string, packages ...string) bool {
+	for _, p := range packages {
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", p, "package.json")); err != nil {
+			return false
+		}
+	}
+	return true
 }
 
 // npmCI installs test/node's dependencies as package-lock.json pins them.
