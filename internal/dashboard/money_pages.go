@@ -192,6 +192,17 @@ func axisMoney(amount int64, currency string) string {
 	return strings.TrimSuffix(pdf.Money(amount, currency), ".00")
 }
 
+// statusWords writes a status in words, as the templates' status does.
+func statusWords(s string) string { return strings.ReplaceAll(s, "_", " ") }
+
+// prefixed is prefix and s, or "" when s is.
+func prefixed(prefix, s string) string {
+	if s == "" {
+		return ""
+	}
+	return prefix + s
+}
+
 func plural(n int64) string {
 	if n == 1 {
 		return ""
@@ -390,6 +401,10 @@ func (s *Server) refundAction(w http.ResponseWriter, r *http.Request, c *call) e
 		return s.showPayment(w, r, c, trpcCodes[te.code].status, amountText, reason, msg)
 	}
 	notice := fmt.Sprintf("Refunded %s (%s).", pdf.Money(out.Refund.Amount, out.Refund.Currency), out.Refund.Status)
+	if out.Refund.Status != pay.RefundSucceeded {
+		notice = fmt.Sprintf("The refund of %s is %s%s.", pdf.Money(out.Refund.Amount, out.Refund.Currency), statusWords(out.Refund.Status),
+			prefixed(": ", out.Refund.FailureReason))
+	}
 	s.redirectNotice(w, r, "/dashboard/payments/"+url.PathEscape(id), notice)
 	return nil
 }
