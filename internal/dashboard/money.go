@@ -645,13 +645,25 @@ func (s *Server) paymentsRefund(ctx context.Context, c *call, in refundInput) (*
 	}
 	call := payments.Call{Scope: scope, Key: s.idempotencyKey(c, "payments.refund", in.IdempotencyKey, in)}
 	a, err := s.payments.CreateRefund(ctx, call, p)
-	if err != nil {
-		return nil, err
+	if err == nil {
+		var id string
+		id, err = answeredID(a)
+		if err == nil {
+			return s.refunded(ctx, c, in, a, id)
+		}
 	}
-	id, err := answeredID(a)
-	if err != nil {
-		return nil, err
+	// The operation names the payment (or its charge) as /v1's
+	// parameters; here it is the input's id.
+	if pe, ok := pay.AsError(err); ok && pe.Status < 500 && (pe.Param == "payment_intent" || pe.Param == "charge") {
+		return nil, &trpcError{code: payError(pe).code, message: pe.Message, field: "id"}
 	}
+	return nil, err
+}
+
+// refunded audits a refund (unless the answer is a replay) and answers
+// with it and its payment.
+func (s *Server) refunded(ctx context.Context, c *call, in refundInput, a *payments.Answer, id string) (*refundOut, error) {
+	scope := c.scope()
 	re, err := s.db.FindRefund(ctx, scope, id)
 	if err != nil {
 		return nil, err

@@ -3,6 +3,7 @@ package dashboard_test
 import (
 	"context"
 	"fmt"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
@@ -225,7 +226,9 @@ func TestMoneyPayments(t *testing.T) {
 			if r := v1OK(t, srv, "GET", "/v1/refunds?payment_intent="+p1, nil); len(r["data"].([]any)) != 0 {
 				t.Fatalf("a refused refund refunded: %v", r)
 			}
-			// Bad refund input names the field, and refunds nothing.
+			// Bad refund input names the field, and refunds nothing; so
+			// does a payment with nothing to refund.
+			unpaid := v1OK(t, srv, "POST", "/v1/payment_intents", url.Values{"amount": {"800"}, "currency": {"gbp"}})["id"].(string)
 			for _, tt := range []struct {
 				in    map[string]any
 				field string
@@ -237,6 +240,7 @@ func TestMoneyPayments(t *testing.T) {
 				{map[string]any{"id": p1, "amount": 1251, "idempotencyKey": "k-1251"}, "amount"},
 				{map[string]any{"id": p1, "reason": "bored", "idempotencyKey": "k-bored"}, "reason"},
 				{map[string]any{"amount": 100, "idempotencyKey": "k-noid"}, "id"},
+				{map[string]any{"id": unpaid, "idempotencyKey": "k-unpaid"}, "id"},
 			} {
 				status, e := admin.mutate("payments.refund", tt.in)
 				wantError(t, "payments.refund with bad "+tt.field, status, e, 400, "BAD_REQUEST", tt.field)
@@ -312,7 +316,7 @@ func TestMoneyPayments(t *testing.T) {
 			e.data(t, &sum)
 			today := time.Now().UTC().Truncate(24 * time.Hour).Unix()
 			if status != 200 || sum.Days != 30 || len(sum.Daily) != 30 || sum.To != today+86400 || sum.From != today-29*86400 ||
-				!slices.Equal(sum.Currencies, []string{"gbp"}) || len(sum.Revenue) != 1 || len(sum.Recent) != 4 {
+				!slices.Equal(sum.Currencies, []string{"gbp"}) || len(sum.Revenue) != 1 || len(sum.Recent) != 5 {
 				t.Fatalf("overview.summary = %d %s", status, e.Result.Data)
 			}
 			if r := sum.Revenue[0]; r.Amount != 5450 || r.Count != 4 || r.Refunded != 250 || r.Net != 5200 {
