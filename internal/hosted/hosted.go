@@ -136,8 +136,9 @@ func (h *Pages) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	cs, err := h.db.FindCheckoutSessionByID(ctx, r.PathValue("id"))
 	switch {
-	case errors.Is(err, pay.ErrNotFound) || err == nil && cs.Invoice != "":
-		// An invoice's session is started from its invoice's page only.
+	case errors.Is(err, pay.ErrNotFound) || err == nil && cs.Internal():
+		// An invoice's session is started from its invoice's page only,
+		// a portal's from the portal.
 		writePage(w, http.StatusNotFound, "Checkout not found", "This checkout page does not exist.", "")
 		return
 	case err != nil:
