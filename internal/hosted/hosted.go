@@ -84,6 +84,13 @@ func New(cfg Config) *Pages {
 	mux.Handle("GET "+pay.InvoicePagePath+"{token}/pdf", pageLimit.Limit(tooManyPages)(http.HandlerFunc(h.invoicePDF)))
 	mux.Handle("POST "+pay.InvoicePagePath+"{token}/pay", pageLimit.Limit(tooManyPages)(invoiceCSRF(http.HandlerFunc(h.payInvoice))))
 	mux.Handle("POST "+payments.CheckoutCallbackPath, callbackLimit.Limit(throttle.TooManyText)(http.HandlerFunc(h.checkoutCallback)))
+	portal := func(f http.HandlerFunc) http.Handler { return pageLimit.Limit(tooManyPages)(portalCSRF(f)) }
+	mux.Handle("GET "+pay.PortalPagePath+"{token}", pageLimit.Limit(tooManyPages)(http.HandlerFunc(h.portalHome)))
+	mux.Handle("POST "+pay.PortalPagePath+"{token}/subscriptions/{id}/cancel", portal(h.portalCancel))
+	mux.Handle("POST "+pay.PortalPagePath+"{token}/subscriptions/{id}/resume", portal(h.portalResume))
+	mux.Handle("POST "+pay.PortalPagePath+"{token}/subscriptions/{id}/switch", portal(h.portalSwitch))
+	mux.Handle("POST "+pay.PortalPagePath+"{token}/details", portal(h.portalDetails))
+	mux.Handle("POST "+pay.PortalPagePath+"{token}/card", portal(h.portalCard))
 	mux.Handle("GET "+pay.ThreeDSPagePath+"{id}", pageLimit.Limit(tooManyPages)(http.HandlerFunc(h.threeDSPageHandler)))
 	mux.Handle("POST "+pay.ThreeDSPagePath+"{id}/return", callbackLimit.Limit(tooManyPages)(http.HandlerFunc(h.threeDSReturn)))
 	h.handler = mux
@@ -95,7 +102,8 @@ func (h *Pages) Routes() map[string]http.Handler {
 	return map[string]http.Handler{"GET " + CheckoutPath + "{id}": h, "POST " + payments.CheckoutCallbackPath: h,
 		"GET " + pay.InvoicePagePath + "{token}": h, "GET " + pay.InvoicePagePath + "{token}/pdf": h,
 		"POST " + pay.InvoicePagePath + "{token}/pay": h,
-		"GET " + pay.ThreeDSPagePath + "{id}":         h, "POST " + pay.ThreeDSPagePath + "{id}/return": h}
+		"GET " + pay.ThreeDSPagePath + "{id}":         h, "POST " + pay.ThreeDSPagePath + "{id}/return": h,
+		"GET " + pay.PortalPagePath + "{token}": h, "POST " + pay.PortalPagePath + "{token}/": h}
 }
 
 // CheckoutPath is where a checkout session's page is: CheckoutPath + its ID.
