@@ -21,7 +21,9 @@ import (
 // one page showing the customer's subscriptions, invoices, default card
 // and billing details, with forms that post back to it. The token is the
 // credential (256 random bits; the store keeps its hash), so the pages
-// are never cached, never indexed, and send no Referer; the forms are
+// are never cached, never indexed, and ask for no Referer (the mandatory
+// header's strict-origin-when-cross-origin sends other sites the origin
+// alone anyway; the page's meta tag sends nothing); the forms are
 // behind cross-origin protection, and every change runs through the
 // billing and payments operations (billing/portal_actions.go).
 
@@ -46,7 +48,7 @@ var portalNotices = map[string]string{
 
 var portalPage = template.Must(template.New("portal").Parse(`<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex, nofollow">
+<meta name="robots" content="noindex, nofollow"><meta name="referrer" content="no-referrer">
 <title>{{if .Business}}{{.Business}}: {{end}}Billing</title></head>
 <body><main>
 <h1>{{if .Business}}{{.Business}}: {{end}}Billing</h1>
@@ -162,7 +164,6 @@ func writePortalGone(w http.ResponseWriter, status int, title, message, back str
 func setPortalHeaders(hd http.Header) {
 	hd.Set("Cache-Control", "no-store")
 	hd.Set("X-Robots-Tag", "noindex, nofollow")
-	hd.Set("Referrer-Policy", "no-referrer")
 }
 
 func (h *Pages) portalError(w http.ResponseWriter, r *http.Request, back string, err error) {
