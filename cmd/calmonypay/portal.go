@@ -63,13 +63,12 @@ func portalCommand(ctx context.Context, args []string, e *env) error {
 		fmt.Fprintf(e.stdout, "Revoked %d portal session(s) of %s.\n", n, customer)
 		return nil
 	}
+	// The return URL was checked above, with --allow-localhost-urls'
+	// development exception.
 	a, err := bill.CreatePortalSession(ctx, payments.Plain(scope), billing.PortalSessionParams{Customer: customer, ReturnURL: returnURL,
 		Configuration: configuration})
 	if err != nil {
 		return err
-	}
-	if a.Err != nil {
-		return errors.New(a.Err.Message)
 	}
 	ps := a.Object.(*pay.PortalSession)
 	fmt.Fprintf(e.stdout, "Portal session %s for %s, valid until %s UTC (revoke with: calmonypay portal revoke --customer %s):\n%s\n",

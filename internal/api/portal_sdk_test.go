@@ -187,6 +187,36 @@ func TestPortalSDK(t *testing.T) {
 			!strings.HasPrefix(ps.URL, srv.URL+"/portal/") || len(strings.TrimPrefix(ps.URL, srv.URL+"/portal/")) != 43 || ps.Livemode {
 			t.Fatalf("session: %+v", ps)
 		}
+		// A retry with the same idempotency key answers the same session;
+		// expand[]=configuration shows the configuration.
+		again := func() *stripe.BillingPortalSession {
+			p := &stripe.BillingPortalSessionCreateParams{Customer: stripe.String(f.ada.ID)}
+			p.SetIdempotencyKey("portal-" + f.ada.ID)
+			p.AddExpand("configuration")
+			s, err := sc.V1BillingPortalSessions.Create(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s
+		}
+		first, second := again(), again()
+		if first.ID != second.ID || first.URL != second.URL || first.URL == ps.URL || first.Configuration.Features == nil ||
+			!first.Configuration.Features.InvoiceHistory.Enabled || first.ReturnURL != "https://shop.example.com/account" {
+			t.Errorf("keyed sessions: %+v, %+v", first, second)
+		}
+		// An open invoice offers "Pay now" through its hosted page.
+		if _, err := sc.V1InvoiceItems.Create(ctx, &stripe.InvoiceItemCreateParams{Customer: stripe.String(f.ada.ID), Amount: stripe.Int64(700),
+			Currency: stripe.String("gbp"), Description: stripe.String("Setup fee")}); err != nil {
+			t.Fatal(err)
+		}
+		open, err := sc.V1Invoices.Create(ctx, &stripe.InvoiceCreateParams{Customer: stripe.String(f.ada.ID), CollectionMethod: stripe.String("send_invoice"),
+			DaysUntilDue: stripe.Int64(7), PendingInvoiceItemsBehavior: stripe.String("include")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if open, err = sc.V1Invoices.FinalizeInvoice(ctx, open.ID, nil); err != nil {
+			t.Fatal(err)
+		}
 		b := newBrowser(t)
 		status, hdr, body := b.page("GET", ps.URL, nil)
 		if status != 200 {
@@ -201,7 +231,8 @@ func TestPortalSDK(t *testing.T) {
 			t.Errorf("portal page CSP = %q", csp)
 		}
 		for _, want := range []string{`name="robots" content="noindex`, `name="referrer" content="no-referrer"`, f.adaSub.ID, "Gold plan: £10.00 every month", "Next payment: £10.00",
-			"mastercard ending 4444", "https://shop.example.com/billing", "Gold plans: manage yours", "/pdf", f.premium.ID} {
+			"mastercard ending 4444", "https://shop.example.com/billing", "Gold plans: manage yours", "/pdf", f.premium.ID,
+			`<a class="pay" href="` + open.HostedInvoiceURL + `">Pay now</a>`, "£7.00"} {
 			if !strings.Contains(body, want) {
 				t.Errorf("portal page lacks %q", want)
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
+	"github.com/calmony/calmonypay/internal/safeurl"
 	"github.com/calmony/calmonypay/internal/store"
 )
 
@@ -246,6 +247,25 @@ func (s *Service) PortalSessionURL(a *payments.Answer) string {
 		return pay.PortalURL(s.payments.PublicURL(), ps.Token)
 	}
 	return ""
+}
+
+// PortalLink makes a portal session for a customer and returns it with
+// its URL: CreatePortalSession with no idempotency key, for the
+// dashboard's "copy portal link" button and support tools. p.ReturnURL, if
+// set, must pass SEC-10's rules (safeurl, no localhost): a bad one is a
+// 400 url_invalid naming return_url.
+func (s *Service) PortalLink(ctx context.Context, scope pay.Scope, p PortalSessionParams) (*pay.PortalSession, string, error) {
+	if p.ReturnURL != "" {
+		if _, err := safeurl.Check(p.ReturnURL, safeurl.Options{}); err != nil {
+			return nil, "", pay.InvalidRequest("url_invalid", "return_url", "return_url must be an absolute https URL to a public host: %v", err)
+		}
+	}
+	a, err := s.CreatePortalSession(ctx, payments.Plain(scope), p)
+	if err != nil {
+		return nil, "", err
+	}
+	ps, _ := a.Object.(*pay.PortalSession)
+	return ps, s.PortalSessionURL(a), nil
 }
 
 // sessionConfiguration is the configuration a new session uses: id's, which
