@@ -1,10 +1,11 @@
 // Package hosted serves the shopper-facing pages: a checkout session's
 // page, which sends the shopper's browser to the gateway's hosted payment
 // form, the hosted invoice page (which can start such a payment of the
-// invoice) and its PDF, and the gateway's callback with the result. They
-// know no API key: each client is rate-limited instead, an invoice's
-// address is its credential, and the callback is authenticated by its
-// signature alone (payments.Service.CompleteHostedPayment).
+// invoice) and its PDF, the customer portal (portal.go), and the gateway's
+// callback with the result. They know no API key: each client is
+// rate-limited instead, an invoice's or a portal session's address is its
+// credential, and the callback is authenticated by its signature alone
+// (payments.Service.CompleteHostedPayment).
 package hosted
 
 import (
