@@ -193,13 +193,19 @@ func testPortalInBrowser(t *testing.T, srv *apitest.Server, offset *atomic.Int64
 	}
 }
 
-// waitAt waits until the tab is at loc (a form's answer has arrived).
+// waitAt waits until the tab is at loc (a form's answer has arrived). A
+// read during a navigation may fail ("Inspected target navigated"): it is
+// tried again.
 func waitAt(t *testing.T, tab *browsertest.Tab, loc string) {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
-	for tab.Location() != loc {
+	for {
+		got, err := chromedp.Run(tab.Context(), chromedp.Location())
+		if err == nil && got == loc {
+			return
+		}
 		if time.Now().After(deadline) {
-			t.Fatalf("the tab is at %s, want %s", tab.Location(), loc)
+			t.Fatalf("the tab is at %s (%v), want %s", got, err, loc)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}

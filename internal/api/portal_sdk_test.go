@@ -499,6 +499,25 @@ func testPortalBadInput(t *testing.T, srv *apitest.Server, offset *atomic.Int64)
 		if upd, err := sc.V1BillingPortalConfigurations.Update(ctx, other.ID, &stripe.BillingPortalConfigurationUpdateParams{Active: stripe.Bool(false)}); err != nil || upd.Active {
 			t.Fatalf("deactivate: %+v %v", upd, err)
 		}
+		// is_default=true moves the default; the old one may then be
+		// deactivated.
+		moved, err := sc.V1BillingPortalConfigurations.Create(ctx, &stripe.BillingPortalConfigurationCreateParams{Name: stripe.String("new default")})
+		if err != nil || moved.IsDefault {
+			t.Fatalf("third configuration: %+v %v", moved, err)
+		}
+		if err := doForm(t, srv, "/v1/billing_portal/configurations/"+moved.ID, "is_default=true"); err != nil {
+			t.Fatal(err)
+		}
+		if old, err := sc.V1BillingPortalConfigurations.Retrieve(ctx, def.ID, nil); err != nil || old.IsDefault {
+			t.Errorf("the old default after moving it: %+v %v", old, err)
+		}
+		if old, err := sc.V1BillingPortalConfigurations.Update(ctx, def.ID, &stripe.BillingPortalConfigurationUpdateParams{Active: stripe.Bool(false)}); err != nil || old.Active {
+			t.Errorf("deactivating the old default: %+v %v", old, err)
+		}
+		if s, err := sc.V1BillingPortalSessions.Create(ctx, &stripe.BillingPortalSessionCreateParams{Customer: stripe.String(cus.ID)}); err != nil ||
+			s.Configuration.ID != moved.ID {
+			t.Errorf("a session after moving the default: %+v %v", s, err)
+		}
 		sdkCheckError(t, "inactive configuration", create(&stripe.BillingPortalSessionCreateParams{Customer: stripe.String(cus.ID),
 			Configuration: stripe.String(other.ID)}), sdkWant{400, "invalid_request_error", "parameter_invalid", "configuration"})
 		_, otherKey := apitest.NewProject(t, srv.DB)
@@ -545,8 +564,8 @@ func testPortalBadInput(t *testing.T, srv *apitest.Server, offset *atomic.Int64)
 			t.Fatalf("fresh session page: %d", st)
 		}
 		// Revoked: the page shows the return link and nothing else.
-		if n, err := srv.Billing.RevokePortalSessions(ctx, pay.Scope{ProjectID: srv.Project}, cus.ID); err != nil || n != 3 {
-			t.Errorf("revoke: %d %v, want 3 sessions", n, err)
+		if n, err := srv.Billing.RevokePortalSessions(ctx, pay.Scope{ProjectID: srv.Project}, cus.ID); err != nil || n != 4 {
+			t.Errorf("revoke: %d %v, want 4 sessions", n, err)
 		}
 		st, _, body := b.page("GET", live.URL, nil)
 		if st != http.StatusGone || !strings.Contains(body, `href="https://shop.example.com/account"`) || strings.Contains(body, "carol") ||
@@ -574,4 +593,22 @@ func testPortalBadInput(t *testing.T, srv *apitest.Server, offset *atomic.Int64)
 		sdkCheckError(t, "deleted customer", create(&stripe.BillingPortalSessionCreateParams{Customer: stripe.String(cus.ID)}),
 			sdkWant{404, "invalid_request_error", "resource_missing", "customer"})
 	}
+}
+
+// doForm posts a form body to the API with the server's key (for the
+// parameters stripe-go has no field for) and fails unless it answers 200.
+func doForm(t *testing.T, srv *apitest.Server, path, body string) error {
+	t.Helper()
+	req, _ := http.NewRequest("POST", srv.URL+path, strings.NewReader(body))
+	req.SetBasicAuth(srv.Key, "")
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		return fmt.Errorf("POST %s %s: %d", path, body, resp.StatusCode)
+	}
+	return nil
 }
