@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -351,6 +352,16 @@ func TestPortalSDK(t *testing.T) {
 		if st, hdr, _ := b.page("POST", back, result); st != http.StatusSeeOther || hdr.Get("Location") != ps.URL+"?card=updated" {
 			t.Errorf("replayed result: %d %s", st, hdr.Get("Location"))
 		}
+		// Four copies of it at once: still recorded once.
+		var wg sync.WaitGroup
+		for range 4 {
+			wg.Go(func() {
+				if st, _ := rawPost(t, back+"&channel=callback", result.Encode()); st != http.StatusOK {
+					t.Errorf("concurrent copy: %d", st)
+				}
+			})
+		}
+		wg.Wait()
 		forged := url.Values{}
 		for k, v := range result {
 			forged[k] = v
