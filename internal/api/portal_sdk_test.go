@@ -14,6 +14,7 @@ import (
 	"github.com/stripe/stripe-go/v85"
 
 	"github.com/calmony/calmonypay/internal/apitest"
+	"github.com/calmony/calmonypay/internal/billing"
 	"github.com/calmony/calmonypay/internal/pay"
 )
 
@@ -556,6 +557,22 @@ func testPortalBadInput(t *testing.T, srv *apitest.Server, offset *atomic.Int64)
 						Prices: []*string{stripe.String(price.ID)}}}}}})
 		sdkCheckError(t, "a price of another product", err, sdkWant{400, "invalid_request_error", "parameter_invalid", "features[subscription_update][products][0][prices][0]"})
 
+		// PortalLink, the dashboard's operation: SEC-10 on the return URL,
+		// and a working address.
+		if _, _, err := srv.Billing.PortalLink(ctx, pay.Scope{ProjectID: srv.Project}, billing.PortalSessionParams{Customer: cus.ID,
+			ReturnURL: "https://10.0.0.1/"}); err == nil {
+			t.Error("PortalLink took a private return URL")
+		} else if e, ok := pay.AsError(err); !ok || e.Code != "url_invalid" || e.Param != "return_url" {
+			t.Errorf("PortalLink with a private return URL: %v", err)
+		}
+		lps, link, err := srv.Billing.PortalLink(ctx, pay.Scope{ProjectID: srv.Project}, billing.PortalSessionParams{Customer: cus.ID})
+		if err != nil || lps.Customer != cus.ID || !strings.HasPrefix(link, srv.URL+"/portal/") {
+			t.Fatalf("PortalLink: %+v %q %v", lps, link, err)
+		}
+		if st, _, _ := newBrowser(t).page("GET", link, nil); st != 200 {
+			t.Errorf("PortalLink's page: %d", st)
+		}
+
 		// Token guessing: a well-formed token that was never issued, and
 		// malformed ones, show nothing but "not valid".
 		b := newBrowser(t)
@@ -575,8 +592,8 @@ func testPortalBadInput(t *testing.T, srv *apitest.Server, offset *atomic.Int64)
 			t.Fatalf("fresh session page: %d", st)
 		}
 		// Revoked: the page shows the return link and nothing else.
-		if n, err := srv.Billing.RevokePortalSessions(ctx, pay.Scope{ProjectID: srv.Project}, cus.ID); err != nil || n != 4 {
-			t.Errorf("revoke: %d %v, want 4 sessions", n, err)
+		if n, err := srv.Billing.RevokePortalSessions(ctx, pay.Scope{ProjectID: srv.Project}, cus.ID); err != nil || n != 5 {
+			t.Errorf("revoke: %d %v, want 5 sessions", n, err)
 		}
 		st, _, body := b.page("GET", live.URL, nil)
 		if st != http.StatusGone || !strings.Contains(body, `href="https://shop.example.com/account"`) || strings.Contains(body, "carol") ||

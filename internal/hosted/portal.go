@@ -65,7 +65,7 @@ var portalPage = template.Must(template.New("portal").Parse(`<!doctype html>
 {{if .Resume}}<form method="post" action="{{.Action}}/resume"><button id="resume-{{.ID}}" type="submit">Don't cancel: keep my subscription</button></form>{{end}}
 {{if .Switch}}<form method="post" action="{{.Action}}/switch"><label>New plan <select id="price-{{.ID}}" name="price">{{range .Switch}}<option value="{{.ID}}">{{.Label}}</option>{{end}}</select></label>
 <button id="switch-{{.ID}}" type="submit">Change plan</button>{{if .Prorated}} <small>The change is prorated: you are credited for the unused time of your current plan.</small>{{end}}</form>{{end}}
-{{if .Cancel}}<form method="post" action="{{.Action}}/cancel">{{if .Reasons}}<label>Reason <select id="reason-{{.ID}}" name="reason"><option value="">(no reason)</option>{{range .Reasons}}<option value="{{.}}">{{.}}</option>{{end}}</select></label>{{end}}
+{{if .Cancel}}<form method="post" action="{{.Action}}/cancel">{{if .Reasons}}<label>Reason <select id="reason-{{.ID}}" name="reason"><option value="">(no reason)</option>{{range .Reasons}}<option value="{{.Value}}">{{.Label}}</option>{{end}}</select></label>{{end}}
 <button id="cancel-{{.ID}}" type="submit">{{.Cancel}}</button></form>{{end}}
 </section>
 {{else}}<p>You have no subscriptions.</p>
@@ -96,7 +96,21 @@ type portalSubRow struct {
 	ID, Plan, Status, Next, Ends, Action, Cancel string
 	Resume, Prorated                             bool
 	Switch                                       []portalPriceOption
-	Reasons                                      []string
+	Reasons                                      []portalReason
+}
+
+type portalReason struct{ Value, Label string }
+
+// reasonLabels are how the page words Stripe's cancellation reasons.
+var reasonLabels = map[string]string{
+	"too_expensive":    "It's too expensive",
+	"missing_features": "Some features are missing",
+	"switched_service": "I'm switching to another service",
+	"unused":           "I don't use it enough",
+	"customer_service": "Customer service was less than expected",
+	"too_complex":      "Ease of use was less than expected",
+	"low_quality":      "Quality was less than expected",
+	"other":            "Other reason",
 }
 
 type portalPriceOption struct{ ID, Label string }
@@ -292,7 +306,9 @@ func (h *Pages) portalSubscriptions(ctx context.Context, ps *pay.PortalSession, 
 				row.Cancel = "Cancel now"
 			}
 			if f.SubscriptionCancel.ReasonEnabled {
-				row.Reasons = f.SubscriptionCancel.ReasonOptions
+				for _, r := range f.SubscriptionCancel.ReasonOptions {
+					row.Reasons = append(row.Reasons, portalReason{Value: r, Label: cmpOr(reasonLabels[r], r)})
+				}
 			}
 		}
 		if f.CanSwitchPrices() && len(sub.Items) == 1 && !ending {
