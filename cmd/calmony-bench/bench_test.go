@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
 	"math/rand/v2"
 	"slices"
 	"testing"
 	"time"
+
+	"github.com/calmony/calmonypay/internal/seed"
+	"github.com/calmony/calmonypay/internal/store"
+	"github.com/calmony/calmonypay/internal/store/storetest"
 )
 
 func TestHistQuantiles(t *testing.T) {
@@ -99,4 +104,40 @@ func TestAdvanceTarget(t *testing.T) {
 				time.Unix(renewal, 0).UTC())
 		}
 	}
+}
+
+// TestDashboardQueries runs dashboard.queries' queries on a small seeded
+// project, on both databases: every one answers, with rows, deep pages
+// included. The full-size timings are BENCHMARKS.md's.
+func TestDashboardQueries(t *testing.T) {
+	t.Parallel()
+	storetest.Run(t, func(t *testing.T, db *store.DB) {
+		ctx := context.Background()
+		scope := storetest.Project(t, db)
+		now := time.Now()
+		if _, err := seed.Run(ctx, db, seed.Options{Project: scope.ProjectID, Customers: 200, Payments: 3000, Subscriptions: 20, Now: now, Seed: 3}); err != nil {
+			t.Fatal(err)
+		}
+		qs, err := dashboardQueries(ctx, db, scope, now, 300)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, q := range qs {
+			st, err := timeQuery(ctx, q, 2, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			names = append(names, q.name)
+			if st.Rows == 0 || st.P99 <= 0 {
+				t.Errorf("%s: %d rows, p99 %v ms; want rows and a time", q.name, st.Rows, st.P99)
+			}
+		}
+		for _, want := range []string{"overview.revenue_30d", "overview.chart_30d", "payments.deep", "payments.succeeded.deep",
+			"payments.amount_50_100.deep", "customers.deep", "invoices.deep", "events.deep", "customers.by_email", "payments.customer.first"} {
+			if !slices.Contains(names, want) {
+				t.Errorf("queries %q lack %s", names, want)
+			}
+		}
+	})
 }

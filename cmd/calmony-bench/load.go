@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -17,6 +18,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/calmony/calmonypay/internal/seed"
 )
 
 // loadConfig is one load run's settings.
@@ -39,6 +42,11 @@ type loadConfig struct {
 	reuse, setupOnly   bool
 	verify             bool
 	poll, advanceLimit time.Duration
+
+	// dashboard.queries (dashboard.go)
+	db, dataDir, project               string
+	customers, payments, subscriptions int
+	reps, depth                        int
 }
 
 func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -70,6 +78,14 @@ func loadCommand(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.BoolVar(&cfg.verify, "verify", true, "billing.renewals: check through the API that every renewal was paid exactly once")
 	fs.DurationVar(&cfg.poll, "poll", 20*time.Millisecond, "billing.renewals: how often to read the advancing clock")
 	fs.DurationVar(&cfg.advanceLimit, "advance-timeout", time.Hour, "billing.renewals: give up if the clock is not ready by then")
+	fs.StringVar(&cfg.db, "db", os.Getenv("CALMONY_DATABASE"), "dashboard.queries: SQLite file or postgres:// URL (default $CALMONY_DATABASE, else calmony.db in -data-dir)")
+	fs.StringVar(&cfg.dataDir, "data-dir", cmp.Or(os.Getenv("CALMONY_DATA_DIR"), "calmony-data"), "dashboard.queries: calmonypay's data folder, for the encryption key (default $CALMONY_DATA_DIR)")
+	fs.StringVar(&cfg.project, "project", "", "dashboard.queries: project ID (default: the only one, made if there is none)")
+	fs.IntVar(&cfg.customers, "customers", seed.DefaultCustomers, "dashboard.queries: customers to seed when the project has no payments")
+	fs.IntVar(&cfg.payments, "payments", seed.DefaultPayments, "dashboard.queries: payment intents to seed")
+	fs.IntVar(&cfg.subscriptions, "subscriptions", seed.DefaultSubscriptions, "dashboard.queries: subscriptions to seed")
+	fs.IntVar(&cfg.reps, "reps", 200, "dashboard.queries: timed runs of each query")
+	fs.IntVar(&cfg.depth, "depth", 50000, "dashboard.queries: the deep pages start after this many rows")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -144,6 +160,15 @@ func (cfg *loadConfig) check() error {
 		return fmt.Errorf("%w: -url must be a loopback address (127.0.0.0/8, ::1 or localhost): load only servers of your own on this machine", errUsage)
 	}
 	cfg.url = strings.TrimRight(cfg.url, "/")
+	if cfg.scenario == "dashboard.queries" { // in-process: no server, no key
+		if cfg.reps < 1 || cfg.depth < 1 || cfg.customers < 1 || cfg.payments < 0 || cfg.subscriptions < 0 || cfg.subscriptions > cfg.customers {
+			return fmt.Errorf("%w: -reps, -depth and -customers must be positive, -payments and -subscriptions not negative, -subscriptions at most -customers", errUsage)
+		}
+		if cfg.label == "" {
+			cfg.label = "dashboard.queries"
+		}
+		return nil
+	}
 	switch {
 	case cfg.key == "":
 		return fmt.Errorf("%w: -key (or CALMONY_BENCH_KEY) is required", errUsage)
@@ -197,6 +222,8 @@ type Result struct {
 	// SetupSeconds is how long billing.renewals took to set up (0: -reuse).
 	SetupSeconds float64       `json:"setup_seconds,omitempty"`
 	Renewals     *RenewalStats `json:"renewals,omitempty"`
+	// Dashboard is what dashboard.queries measured.
+	Dashboard *DashboardStats `json:"dashboard,omitempty"`
 }
 
 // Latency holds percentiles of operation latency in milliseconds.
@@ -382,6 +409,10 @@ func (r *Result) print(w io.Writer) {
 	fmt.Fprintf(w, "target    %s (%s)\n", r.Label, r.URL)
 	if r.Renewals != nil {
 		r.printRenewals(w)
+		return
+	}
+	if r.Dashboard != nil {
+		r.printDashboard(w)
 		return
 	}
 	mode := "closed loop"

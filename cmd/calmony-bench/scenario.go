@@ -80,6 +80,12 @@ var scenarios = []scenario{
 			"of a month, timed until the clock is ready; renewals/s, and a check that each renewal was paid exactly once",
 		batch: runRenewals,
 	},
+	{
+		name: "dashboard.queries",
+		doc: "the dashboard's store queries timed in this process on -db (seeded with calmonypay dev seed's data, " +
+			"-customers/-payments/-subscriptions, unless the project has payments): p50/p99 of each over -reps runs",
+		batch: runDashboard,
+	},
 }
 
 const checkoutBody = "mode=payment" +

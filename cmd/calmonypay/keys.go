@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"text/tabwriter"
@@ -16,10 +17,6 @@ import (
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
 )
-
-// defaultRollGrace is how long a rolled key keeps working beside its
-// replacement, long enough to deploy the new key everywhere.
-const defaultRollGrace = 24 * time.Hour
 
 func keysCommand(ctx context.Context, args []string, e *env) error {
 	if len(args) == 0 {
@@ -32,29 +29,33 @@ func keysCommand(ctx context.Context, args []string, e *env) error {
 	db, pos, cfg, err := storeCommand(ctx, "keys "+args[0], args[1:], e, func(fs *flag.FlagSet) {
 		fs.StringVar(&mode, "mode", "test", "key mode: test or live")
 		fs.StringVar(&project, "project", "", "project ID (default: the only project)")
-		fs.DurationVar(&grace, "expires-in", defaultRollGrace, "roll: how long the old key keeps working")
+		fs.DurationVar(&grace, "expires-in", payments.DefaultRollGrace, "roll: how long the old key keeps working (at most 168h)")
 	})
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	// The key rules are the operations' (the dashboard's too); they need no
+	// gateway.
+	svc := payments.New(payments.Config{DB: db, SkipCallbackSignature: cfg.SkipCallbackSignature, Logger: newLogger(e, cfg)})
 	switch args[0] {
 	case "create":
 		if mode != "test" && mode != "live" {
 			return fmt.Errorf("%w: --mode must be test or live", errUsage)
 		}
-		if mode == "live" && cfg.SkipCallbackSignature {
-			return errors.New("a live key is refused while the checkout callback signature bypass is configured (CALMONY_ENV=test or REQUIRE_SIGNATURE=false): unset it first")
-		}
 		projectID, err := resolveProject(ctx, db, project, true)
 		if err != nil {
 			return err
 		}
-		key, rec, err := createKey(ctx, db, projectID, mode == "live")
-		if err != nil {
+		var nk *payments.NewKey
+		err = db.Tx(ctx, func(tx *store.Tx) (err error) {
+			nk, err = svc.CreateAPIKey(ctx, tx, projectID, mode == "live")
 			return err
+		})
+		if err != nil {
+			return opError(err)
 		}
-		fmt.Fprintf(e.stdout, "Created %s key %s for project %s. It is shown once: store it now.\n%s\n", mode, rec.ID, projectID, key)
+		fmt.Fprintf(e.stdout, "Created %s key %s for project %s. It is shown once: store it now.\n%s\n", mode, nk.Key.ID, projectID, nk.Secret)
 		return nil
 	case "list":
 		return listKeys(ctx, db, project, e)
@@ -62,7 +63,8 @@ func keysCommand(ctx context.Context, args []string, e *env) error {
 		if len(pos) != 1 {
 			return fmt.Errorf("%w: keys revoke KEY_ID", errUsage)
 		}
-		if err := db.Tx(ctx, func(tx *store.Tx) error { return tx.RevokeAPIKey(ctx, pos[0]) }); err != nil {
+		err := db.Tx(ctx, func(tx *store.Tx) error { _, err := svc.RevokeAPIKey(ctx, tx, "", pos[0]); return err })
+		if err != nil {
 			return keyNotFound(err, pos[0])
 		}
 		fmt.Fprintf(e.stdout, "Revoked %s.\n", pos[0])
@@ -71,14 +73,27 @@ func keysCommand(ctx context.Context, args []string, e *env) error {
 		if len(pos) != 1 || grace < 0 {
 			return fmt.Errorf("%w: keys roll KEY_ID [--expires-in DURATION]", errUsage)
 		}
-		return rollKey(ctx, db, pos[0], grace, e)
+		return rollKey(ctx, db, svc, pos[0], grace, e)
 	}
 	return fmt.Errorf("%w: unknown keys command %q", errUsage, args[0])
 }
 
 func keyNotFound(err error, id string) error {
-	if errors.Is(err, pay.ErrNotFound) {
+	if pe, ok := pay.AsError(err); ok && pe.Status == http.StatusNotFound {
 		return fmt.Errorf("no active key %s", id)
+	}
+	return opError(err)
+}
+
+// opError turns an operation's refusal (*pay.Error) into its message, in
+// lower case as the CLI's other errors are.
+func opError(err error) error {
+	if pe, ok := pay.AsError(err); ok {
+		msg := strings.TrimSuffix(pe.Message, ".")
+		if msg != "" {
+			msg = strings.ToLower(msg[:1]) + msg[1:]
+		}
+		return errors.New(msg)
 	}
 	return err
 }
@@ -117,12 +132,6 @@ func createDefaultProject(ctx context.Context, db *store.DB) (*pay.Project, erro
 	return p, db.Tx(ctx, func(tx *store.Tx) error { return tx.CreateProject(ctx, p) })
 }
 
-func createKey(ctx context.Context, db *store.DB, projectID string, live bool) (string, *pay.APIKey, error) {
-	key, rec := pay.NewSecretKey(live)
-	rec.ProjectID = projectID
-	return key, &rec, db.Tx(ctx, func(tx *store.Tx) error { return tx.CreateAPIKey(ctx, &rec) })
-}
-
 func listKeys(ctx context.Context, db *store.DB, project string, e *env) error {
 	keys, err := db.FindAPIKeys(ctx, project)
 	if err != nil {
@@ -153,25 +162,17 @@ func listKeys(ctx context.Context, db *store.DB, project string, e *env) error {
 func unixTime(t int64) string { return time.Unix(t, 0).UTC().Format(time.RFC3339) }
 
 // rollKey creates a replacement for a key and makes the old one expire after grace.
-func rollKey(ctx context.Context, db *store.DB, id string, grace time.Duration, e *env) error {
-	key, rec := "", pay.APIKey{}
-	err := db.Tx(ctx, func(tx *store.Tx) error {
-		old, err := tx.FindAPIKey(ctx, id)
-		if err != nil || !old.Active(tx.Now.Unix()) {
-			return pay.ErrNotFound
-		}
-		key, rec = pay.NewSecretKey(old.Livemode)
-		rec.ProjectID = old.ProjectID
-		if err := tx.CreateAPIKey(ctx, &rec); err != nil {
-			return err
-		}
-		return tx.ExpireAPIKey(ctx, id, tx.Now.Add(grace).Unix())
-	})
+func rollKey(ctx context.Context, db *store.DB, svc *payments.Service, id string, grace time.Duration, e *env) error {
+	var (
+		nk  *payments.NewKey
+		old *pay.APIKey
+	)
+	err := db.Tx(ctx, func(tx *store.Tx) (err error) { nk, old, err = svc.RollAPIKey(ctx, tx, "", id, grace); return err })
 	if err != nil {
 		return keyNotFound(err, id)
 	}
 	fmt.Fprintf(e.stdout, "Rolled %s: it stops working at %s. New key %s, shown once: store it now.\n%s\n",
-		id, unixTime(db.Now().Add(grace).Unix()), rec.ID, key)
+		id, unixTime(old.ExpiresAt), nk.Key.ID, nk.Secret)
 	return nil
 }
 
@@ -180,7 +181,7 @@ func originsCommand(ctx context.Context, args []string, e *env) error {
 		return fmt.Errorf("%w: origins needs add, list or remove", errUsage)
 	}
 	var project string
-	db, pos, _, err := storeCommand(ctx, "origins "+args[0], args[1:], e, func(fs *flag.FlagSet) {
+	db, pos, cfg, err := storeCommand(ctx, "origins "+args[0], args[1:], e, func(fs *flag.FlagSet) {
 		fs.StringVar(&project, "project", "", "project ID (default: the only project)")
 	})
 	if err != nil {
@@ -193,25 +194,29 @@ func originsCommand(ctx context.Context, args []string, e *env) error {
 	if (args[0] != "add" && args[0] != "remove") || len(pos) != 1 {
 		return fmt.Errorf("%w: origins add|remove ORIGIN [--project ID]", errUsage)
 	}
-	origin, err := middleware.ParseOrigin(pos[0])
-	if err != nil {
+	if _, err := middleware.ParseOrigin(pos[0]); err != nil {
 		return err
 	}
 	projectID, err := resolveProject(ctx, db, project, false)
 	if err != nil {
 		return err
 	}
-	err = db.Tx(ctx, func(tx *store.Tx) error {
+	svc := payments.New(payments.Config{DB: db, Logger: newLogger(e, cfg)})
+	var origin string
+	err = db.Tx(ctx, func(tx *store.Tx) (err error) {
 		if args[0] == "add" {
-			return tx.AddOrigin(ctx, projectID, origin)
+			origin, err = svc.AddOrigin(ctx, tx, projectID, pos[0])
+		} else {
+			origin, err = svc.RemoveOrigin(ctx, tx, projectID, pos[0])
 		}
-		return tx.RemoveOrigin(ctx, projectID, origin)
+		return err
 	})
-	if errors.Is(err, pay.ErrNotFound) {
+	if pe, ok := pay.AsError(err); ok && pe.Status == http.StatusNotFound {
+		origin, _ = middleware.ParseOrigin(pos[0])
 		return fmt.Errorf("%s is not on the allowlist of %s", origin, projectID)
 	}
 	if err != nil {
-		return err
+		return opError(err)
 	}
 	verb := map[string]string{"add": "Added", "remove": "Removed"}[args[0]]
 	fmt.Fprintf(e.stdout, "%s %s (project %s). Changes apply within a second.\n", verb, origin, projectID)
@@ -237,7 +242,7 @@ func currenciesCommand(ctx context.Context, args []string, e *env) error {
 		return fmt.Errorf("%w: currencies list|set CODES [--project ID]", errUsage)
 	}
 	var project string
-	db, pos, _, err := storeCommand(ctx, "currencies "+args[0], args[1:], e, func(fs *flag.FlagSet) {
+	db, pos, cfg, err := storeCommand(ctx, "currencies "+args[0], args[1:], e, func(fs *flag.FlagSet) {
 		fs.StringVar(&project, "project", "", "project ID (default: the only project)")
 	})
 	if err != nil {
@@ -259,19 +264,27 @@ func currenciesCommand(ctx context.Context, args []string, e *env) error {
 	if len(pos) != 1 {
 		return fmt.Errorf("%w: currencies set gbp,eur [--project ID]", errUsage)
 	}
+	svc := payments.New(payments.Config{DB: db, Logger: newLogger(e, cfg)})
 	var codes []string
-	for _, c := range strings.Split(strings.ToLower(pos[0]), ",") {
-		c = strings.TrimSpace(c)
-		if payments.CurrencyNumeric(c) == "" {
-			return fmt.Errorf("currency %q is not supported (supported: %s)", c, strings.Join(payments.Currencies(), ", "))
-		}
-		if !slices.Contains(codes, c) {
-			codes = append(codes, c)
-		}
-	}
-	if err := db.Tx(ctx, func(tx *store.Tx) error { return tx.SetProjectCurrencies(ctx, projectID, codes) }); err != nil {
+	err = db.Tx(ctx, func(tx *store.Tx) (err error) {
+		codes, err = svc.SetCurrencies(ctx, tx, projectID, strings.Split(pos[0], ","))
 		return err
+	})
+	if err != nil {
+		return opError(err)
 	}
 	fmt.Fprintf(e.stdout, "Project %s may now charge in %s. Changes apply within a second.\n", projectID, strings.Join(codes, ", "))
 	return nil
+}
+
+// createKey makes a key of a project through the operations, for the
+// first serve's banner (a test key: no bypass rule applies).
+func createKey(ctx context.Context, db *store.DB, projectID string, live bool) (string, *pay.APIKey, error) {
+	svc := payments.New(payments.Config{DB: db})
+	var nk *payments.NewKey
+	err := db.Tx(ctx, func(tx *store.Tx) (err error) { nk, err = svc.CreateAPIKey(ctx, tx, projectID, live); return err })
+	if err != nil {
+		return "", nil, err
+	}
+	return nk.Secret, nk.Key, nil
 }

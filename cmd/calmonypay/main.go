@@ -5,11 +5,13 @@
 //	calmonypay keys       create, list, revoke and roll secret API keys
 //	calmonypay origins    manage a project's CORS allowlist
 //	calmonypay currencies the currencies a project may charge in
+//	calmonypay dashboard  print a one-time dashboard sign-in link
 //	calmonypay gateway    gateway operations that need an operator
 //	calmonypay billing    run the billing scheduler once (for cron)
 //	calmonypay listen     forward webhook events to a local app
 //	calmonypay trigger    create test objects that emit an event
 //	calmonypay sandbox    run the Cardstream sandbox on its own
+//	calmonypay dev seed   fill a project's test mode with realistic data
 package main
 
 import (

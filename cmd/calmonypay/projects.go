@@ -14,6 +14,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
 )
 
@@ -175,24 +176,27 @@ func (bf businessFlags) apply(b pay.Business, set []string) (pay.Business, error
 	for _, f := range set {
 		switch f {
 		case "name":
-			b.Name = strings.TrimSpace(bf.name)
+			b.Name = bf.name
 		case "address":
 			b.Address = parseAddress(bf.address)
 		case "country":
-			country = strings.ToUpper(strings.TrimSpace(bf.country))
+			country = bf.country
 		case "vat-number":
-			b.VATNumber = pay.NormalizeVATNumber(bf.vatNumber)
+			b.VATNumber = bf.vatNumber
 		case "email":
-			b.Email = strings.TrimSpace(bf.email)
+			b.Email = bf.email
 		case "phone":
-			b.Phone = strings.TrimSpace(bf.phone)
+			b.Phone = bf.phone
 		}
 	}
 	b.Address.Country = country
-	if b.Address != (pay.Address{}) && b.Address.Country == "" {
-		b.Address.Country = "GB"
+	// The operations tidy and check the details (the dashboard's too); the
+	// CLI always sets a name, so the zero Business is not an answer here.
+	b, err := payments.NormalizeBusiness(b)
+	if err == nil && b.IsZero() {
+		err = b.Validate()
 	}
-	if err := b.Validate(); err != nil {
+	if err != nil {
 		var pe *pay.Error
 		switch {
 		case errors.As(err, &pe) && pe.Code == "parameter_missing":

@@ -34,6 +34,8 @@ commands:
   keys roll KEY_ID [--expires-in 24h]
   origins add|remove ORIGIN [--project ID]
   origins list [--project ID]
+  dashboard link [--email EMAIL] [--project ID] [--role admin|developer|viewer]
+                                      a one-time dashboard sign-in link, valid 15 minutes, alone on the last line
   currencies list|set CODES [--project ID]   currencies a project may charge in (default gbp)
   billing run                         one pass of the billing scheduler (renewals, trial ends, retries), for cron
   portal link --customer cus_… [--return-url URL]
@@ -44,6 +46,8 @@ commands:
   sandbox [--addr ADDR] [--merchant ID:SECRET]...
   listen --forward-to URL [--events TYPES] [--api-key KEY] [--api-url URL]   forward test-mode webhooks to a local app
   trigger EVENT [--api-key KEY] [--api-url URL]   create test objects that emit EVENT (customer.created, …)
+  dev seed [--project ID] [--customers 200000] [--payments 1000000] [--subscriptions 20000]
+                                      fill a project's test mode with realistic data (refused with live keys)
 
 Every flag also reads a CALMONY_* environment variable; run a command with -h for its flags.
 `
@@ -85,6 +89,10 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = listenCommand(ctx, args[1:], e)
 	case "trigger":
 		err = triggerCommand(ctx, args[1:], e)
+	case "dashboard":
+		err = dashboardCommand(ctx, args[1:], e)
+	case "dev":
+		err = devCommand(ctx, args[1:], e)
 	case "help", "-h", "--help":
 		fmt.Fprint(e.stdout, usage)
 		return 0

@@ -132,9 +132,18 @@ func serve(ctx context.Context, args []string, e *env) error {
 	bill := billing.New(billing.Config{DB: db, Payments: svc, Logger: log})
 	svc.SetInvoiceHooks(bill)
 	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Billing: bill, Logger: log, ClientRateLimit: cfg.ClientRateLimit, TrustedProxies: trusted})
-	dash, err := dashboard.New(dashboard.Config{DB: db, Payments: svc, Billing: bill, Logger: log, PublicURL: cfg.PublicURL, TrustedProxies: trusted})
+	dash, err := dashboard.New(dashboard.Config{DB: db, Payments: svc, Billing: bill, Logger: log, PublicURL: cfg.PublicURL, TrustedProxies: trusted,
+		OIDC: oidcConfig(cfg), AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs})
 	if err != nil {
 		return err
+	}
+	if boot.testKey != "" {
+		// The newcomer's way in: a one-time link for the new project's
+		// first admin, in the banner.
+		if boot.signInLink, _, err = dashboard.SignInLink(ctx, db, dashboard.LinkOptions{PublicURL: cfg.PublicURL, ProjectID: boot.projectID,
+			CreatedBy: "serve"}); err != nil {
+			return err
+		}
 	}
 	mount := pages.Routes()
 	maps.Copy(mount, dash.Routes())
@@ -271,10 +280,21 @@ func newHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
 	}
 }
 
+// oidcConfig is the dashboard's OpenID Connect sign-in, if configured.
+func oidcConfig(cfg *config.Config) *dashboard.OIDCConfig {
+	if cfg.OIDCIssuer == "" {
+		return nil
+	}
+	return &dashboard.OIDCConfig{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: string(cfg.OIDCClientSecret), Name: cfg.OIDCName}
+}
+
 // bootResult is what bootstrap created on an empty database.
 type bootResult struct {
 	projectID string
 	testKey   string // shown once; "" when the database already had a project
+	// signInLink signs the first admin in to the dashboard, once, within
+	// 15 minutes; made with testKey.
+	signInLink string
 }
 
 // bootstrap gives an empty database its default project and a test key.
@@ -298,6 +318,7 @@ func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult, sand
 	w := e.stdout
 	fmt.Fprintf(w, "\nCalmony Pay is running (%s)\n\n", cfg.Env)
 	fmt.Fprintf(w, "  API          %s/v1\n", cfg.PublicURL)
+	fmt.Fprintf(w, "  Dashboard    %s/dashboard/\n", cfg.PublicURL)
 	dbName := cfg.Database
 	if db.Dialect() == store.Postgres {
 		dbName = "PostgreSQL"
@@ -309,6 +330,11 @@ func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult, sand
 		fmt.Fprintf(w, "               curl %s/v1/customers -u %s: -d email=jenny@example.com\n", cfg.PublicURL, boot.testKey)
 	} else {
 		fmt.Fprintf(w, "  Test key     made on first start; create another with: calmonypay keys create --mode test\n")
+	}
+	if boot.signInLink != "" {
+		fmt.Fprintf(w, "  Sign in      %s\n               one-time link, valid 15 minutes; print another with: calmonypay dashboard link\n", boot.signInLink)
+	} else {
+		fmt.Fprintf(w, "  Sign in      print a one-time link with: calmonypay dashboard link [--email EMAIL]\n")
 	}
 	if cfg.SkipCallbackSignature {
 		fmt.Fprintf(w, "  WARNING      checkout callback signatures are NOT verified (test-mode bypass)\n")
@@ -327,7 +353,7 @@ func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult, sand
 
 // runLoops starts serve's background loops in g: the settings caches'
 // reloads, the reconciler (every interval), the checkout sweeper, the
-// idempotency-key pruner, the webhook worker, the test clocks' advances and
+// idempotency-key pruner, the dashboard's session pruner, the webhook worker, the test clocks' advances and
 // the billing scheduler.
 func runLoops(g *loop.Group, db *store.DB, svc *payments.Service, bill *billing.Service, srv *api.Server, webhooks *webhook.Worker,
 	interval time.Duration, log *slog.Logger) {
@@ -355,6 +381,11 @@ func runLoops(g *loop.Group, db *store.DB, svc *payments.Service, bill *billing.
 	// Renewals, trial ends, retries and expiries on the wall clock: due
 	// work waits at most a minute.
 	g.Go("billing scheduler", func(ctx context.Context) { bill.RunScheduler(ctx, time.Minute) })
+	// Dashboard sessions that have ended, and spent or expired sign-in
+	// links a day old.
+	g.Every("session pruner", 10*time.Minute, func(ctx context.Context) error {
+		return db.Tx(ctx, func(tx *store.Tx) error { return tx.DeleteExpiredStaffSessions(ctx, time.Now().Unix()) })
+	})
 	g.Go("webhook worker", func(ctx context.Context) {
 		if err := webhooks.Run(ctx); err != nil {
 			log.ErrorContext(ctx, "webhook worker stopped", "err", err)

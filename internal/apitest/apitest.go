@@ -128,7 +128,8 @@ func Start(tb testing.TB, opts Options) *Server {
 	svc.SetInvoiceHooks(bill)
 	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Billing: bill, Logger: log, ClientRateLimit: perClient, Now: opts.Now,
 		ThreeDSMethodTimeout: opts.ThreeDSMethodTimeout})
-	dash, err := dashboard.New(dashboard.Config{DB: db, Payments: svc, Billing: bill, Logger: log, PublicURL: publicURL, Now: opts.Now})
+	dash, err := dashboard.New(dashboard.Config{DB: db, Payments: svc, Billing: bill, Logger: log, PublicURL: publicURL, Now: opts.Now,
+		AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -78,6 +79,8 @@ type Config struct {
 	PlainHTTP bool
 	// serving is set for serve, whose listener the TLS rules concern.
 	serving bool
+	// oidcSecretErr is CALMONY_OIDC_CLIENT_SECRET_FILE's read error.
+	oidcSecretErr error
 
 	// ReconcileInterval is how often serve looks for gateway ops whose
 	// owner's lease has lapsed.
@@ -94,6 +97,13 @@ type Config struct {
 	// GeneratedWebhookKey is the file a development webhook key was
 	// generated into, if any.
 	GeneratedWebhookKey string
+
+	// Dashboard sign-in through OpenID Connect (serve): all three of
+	// OIDCIssuer, OIDCClientID and OIDCClientSecret, or none (sign-in
+	// links and invites only). OIDCName labels the sign-in button.
+	OIDCIssuer, OIDCClientID, OIDCName string
+	// OIDCClientSecret is never logged.
+	OIDCClientSecret secret.Value
 }
 
 // DefaultClientRateLimit is --client-rate-limit's default: far above what
@@ -117,10 +127,6 @@ func (c *Config) BindStore(fs *flag.FlagSet, getenv Getenv) {
 // BindServe defines serve's own flags.
 func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
 	c.BindStore(fs, getenv)
-	fs.StringVar(&c.Addr, "addr", EnvOr(getenv, "CALMONY_ADDR", "127.0.0.1:8080"), "listen address (CALMONY_ADDR)")
-	fs.StringVar(&c.PublicURL, "public-url", getenv("CALMONY_PUBLIC_URL"), "base URL that clients and browsers reach the server at; default from --addr (CALMONY_PUBLIC_URL)")
-	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CALMONY_TLS_CERT"), "TLS certificate file; serve HTTPS when set with --tls-key (CALMONY_TLS_CERT)")
-	fs.StringVar(&c.TLSKey, "tls-key", getenv("CALMONY_TLS_KEY"), "TLS private key file (CALMONY_TLS_KEY)")
 	fs.BoolVar(&c.PlainHTTP, "plain-http", getenv("CALMONY_PLAIN_HTTP") == "true",
 		"production: serve plain HTTP behind a TLS-terminating proxy; --public-url must then be https (CALMONY_PLAIN_HTTP)")
 	c.serving = true
@@ -143,7 +149,26 @@ func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
 		"how often gateway operations whose outcome was lost are looked for (CALMONY_RECONCILE_INTERVAL)")
 	fs.DurationVar(&c.WebhookTimeout, "webhook-timeout", envDuration(getenv, "CALMONY_WEBHOOK_TIMEOUT", 10*time.Second), "timeout of one webhook delivery attempt (CALMONY_WEBHOOK_TIMEOUT)")
 	fs.IntVar(&c.WebhookConcurrency, "webhook-concurrency", envInt(getenv, "CALMONY_WEBHOOK_CONCURRENCY", 16), "webhook deliveries in flight at once, per instance (CALMONY_WEBHOOK_CONCURRENCY)")
+	c.BindPublicURL(fs, getenv)
+	fs.StringVar(&c.OIDCIssuer, "oidc-issuer", getenv("CALMONY_OIDC_ISSUER"),
+		"dashboard sign-in: the OpenID Connect provider's issuer URL, e.g. https://accounts.google.com; with --oidc-client-id and CALMONY_OIDC_CLIENT_SECRET (CALMONY_OIDC_ISSUER)")
+	fs.StringVar(&c.OIDCClientID, "oidc-client-id", getenv("CALMONY_OIDC_CLIENT_ID"), "dashboard sign-in: the OpenID Connect client ID (CALMONY_OIDC_CLIENT_ID)")
+	fs.StringVar(&c.OIDCName, "oidc-name", getenv("CALMONY_OIDC_NAME"), `dashboard sign-in: the provider's name on the sign-in button, e.g. Google; default "single sign-on" (CALMONY_OIDC_NAME)`)
+	if v, _, err := readSecret(getenv, "CALMONY_OIDC_CLIENT_SECRET"); err == nil && v != "" {
+		c.OIDCClientSecret = secret.Value(v)
+	} else if err != nil {
+		c.oidcSecretErr = err
+	}
 	fs.IntVar(&c.EventRetentionDays, "event-retention-days", envInt(getenv, "CALMONY_EVENT_RETENTION_DAYS", 30), "delete events older than this many days, at least 30; 0 keeps them (CALMONY_EVENT_RETENTION_DAYS)")
+}
+
+// BindPublicURL defines the flags the server's public URL is made of:
+// serve's, and those of commands that print links to it (dashboard link).
+func (c *Config) BindPublicURL(fs *flag.FlagSet, getenv Getenv) {
+	fs.StringVar(&c.Addr, "addr", EnvOr(getenv, "CALMONY_ADDR", "127.0.0.1:8080"), "listen address (CALMONY_ADDR)")
+	fs.StringVar(&c.PublicURL, "public-url", getenv("CALMONY_PUBLIC_URL"), "base URL that clients and browsers reach the server at; default from --addr (CALMONY_PUBLIC_URL)")
+	fs.StringVar(&c.TLSCert, "tls-cert", getenv("CALMONY_TLS_CERT"), "TLS certificate file; serve HTTPS when set with --tls-key (CALMONY_TLS_CERT)")
+	fs.StringVar(&c.TLSKey, "tls-key", getenv("CALMONY_TLS_KEY"), "TLS private key file (CALMONY_TLS_KEY)")
 }
 
 func envDuration(getenv Getenv, name string, def time.Duration) time.Duration {
@@ -224,6 +249,9 @@ func (c *Config) Finish() error {
 	if c.WebhookConcurrency < 0 || c.WebhookConcurrency > 1024 {
 		return errors.New("--webhook-concurrency must be between 1 and 1024")
 	}
+	if err := c.checkOIDC(); err != nil {
+		return err
+	}
 	if c.PublicURL == "" && c.Addr != "" {
 		scheme := "http"
 		if c.TLSCert != "" {
@@ -232,6 +260,39 @@ func (c *Config) Finish() error {
 		c.PublicURL = scheme + "://" + c.Addr
 	}
 	c.PublicURL = strings.TrimRight(c.PublicURL, "/")
+	return nil
+}
+
+// checkOIDC checks the dashboard's OpenID Connect settings: all or none,
+// and an https issuer (http only outside production, for a provider on
+// this machine).
+func (c *Config) checkOIDC() error {
+	if c.oidcSecretErr != nil {
+		return c.oidcSecretErr
+	}
+	c.OIDCIssuer, c.OIDCClientID, c.OIDCName = strings.TrimSpace(c.OIDCIssuer), strings.TrimSpace(c.OIDCClientID), strings.TrimSpace(c.OIDCName)
+	set := 0
+	for _, v := range []string{c.OIDCIssuer, c.OIDCClientID, string(c.OIDCClientSecret)} {
+		if v != "" {
+			set++
+		}
+	}
+	switch {
+	case set == 0:
+		if c.OIDCName != "" {
+			return errors.New("--oidc-name (CALMONY_OIDC_NAME) needs the OpenID Connect settings: CALMONY_OIDC_ISSUER, CALMONY_OIDC_CLIENT_ID and CALMONY_OIDC_CLIENT_SECRET")
+		}
+		return nil
+	case set < 3:
+		return errors.New("dashboard sign-in through OpenID Connect needs all of CALMONY_OIDC_ISSUER, CALMONY_OIDC_CLIENT_ID and CALMONY_OIDC_CLIENT_SECRET (or CALMONY_OIDC_CLIENT_SECRET_FILE), or none of them")
+	}
+	u, err := url.Parse(c.OIDCIssuer)
+	if err != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" || (u.Scheme != "https" && u.Scheme != "http") {
+		return fmt.Errorf("--oidc-issuer (CALMONY_OIDC_ISSUER) must be the provider's issuer URL, e.g. https://accounts.google.com, not %q", c.OIDCIssuer)
+	}
+	if u.Scheme == "http" && c.Env == Production {
+		return errors.New("--oidc-issuer (CALMONY_OIDC_ISSUER) must be https with --env production")
+	}
 	return nil
 }
 

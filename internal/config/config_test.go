@@ -2,6 +2,7 @@ package config_test
 
 import (
 	"bytes"
+	"flag"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -40,5 +41,67 @@ func TestSecureDataDir(t *testing.T) {
 	}
 	if fi, err := os.Stat(open); err != nil || fi.Mode().Perm() != 0o700 {
 		t.Errorf("data folder: mode %#o, %v; want 0700", fi.Mode().Perm(), err)
+	}
+}
+
+// The dashboard's OpenID Connect settings: all three or none, an https
+// issuer in production, the secret from the environment or a file.
+func TestOIDCSettings(t *testing.T) {
+	t.Parallel()
+	secretFile := filepath.Join(t.TempDir(), "oidc-secret")
+	if err := os.WriteFile(secretFile, []byte("from-a-file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	full := map[string]string{"CALMONY_OIDC_ISSUER": "https://accounts.google.com", "CALMONY_OIDC_CLIENT_ID": "client",
+		"CALMONY_OIDC_CLIENT_SECRET": "s3cret", "CALMONY_OIDC_NAME": "Google"}
+	with := func(base map[string]string, kv ...string) map[string]string {
+		out := map[string]string{}
+		for k, v := range base {
+			out[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			out[kv[i]] = kv[i+1]
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		wantErr string
+		secret  string
+	}{
+		{"none", map[string]string{}, nil, "", ""},
+		{"all", full, nil, "", "s3cret"},
+		{"secret from a file", with(full, "CALMONY_OIDC_CLIENT_SECRET", "", "CALMONY_OIDC_CLIENT_SECRET_FILE", secretFile), nil, "", "from-a-file"},
+		{"no secret", with(full, "CALMONY_OIDC_CLIENT_SECRET", ""), nil, "all of", ""},
+		{"no client ID", with(full, "CALMONY_OIDC_CLIENT_ID", ""), nil, "all of", ""},
+		{"a name alone", map[string]string{"CALMONY_OIDC_NAME": "Google"}, nil, "needs the OpenID Connect settings", ""},
+		{"not a URL", with(full, "CALMONY_OIDC_ISSUER", "accounts.google.com"), nil, "issuer URL", ""},
+		{"http in development", with(full, "CALMONY_OIDC_ISSUER", "http://127.0.0.1:5556/dex"), nil, "", "s3cret"},
+		{"http in production", with(full, "CALMONY_OIDC_ISSUER", "http://idp.example"),
+			[]string{"--env", "production", "--plain-http", "--public-url", "https://pay.example"}, "must be https", ""},
+		{"a missing secret file", with(full, "CALMONY_OIDC_CLIENT_SECRET", "", "CALMONY_OIDC_CLIENT_SECRET_FILE", secretFile+".nope"), nil, "CALMONY_OIDC_CLIENT_SECRET_FILE", ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var c config.Config
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			c.BindServe(fs, func(k string) string { return tt.env[k] })
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			err := c.Finish()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Finish: %v", err)
+			case tt.wantErr != "" && (err == nil || !strings.Contains(err.Error(), tt.wantErr)):
+				t.Fatalf("Finish = %v, want an error saying %q", err, tt.wantErr)
+			case tt.wantErr == "" && string(c.OIDCClientSecret) != tt.secret:
+				t.Errorf("secret = %q, want %q", c.OIDCClientSecret, tt.secret)
+			}
+			if err != nil && strings.Contains(err.Error(), "s3cret") {
+				t.Errorf("the error shows the secret: %v", err)
+			}
+		})
 	}
 }

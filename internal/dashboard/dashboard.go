@@ -22,6 +22,7 @@ import (
 	"github.com/calmony/calmonypay/internal/billing"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
+	"github.com/calmony/calmonypay/internal/throttle"
 )
 
 // Config configures the dashboard.
@@ -42,6 +43,12 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For names
 	// the client (for the audit log and the sign-in rate limit).
 	TrustedProxies []netip.Prefix
+	// AllowPrivateWebhookURLs lets test-mode webhook endpoints made here
+	// use private and loopback hosts, as api.Config's does for /v1.
+	AllowPrivateWebhookURLs bool
+	// OIDC, if set, lets people sign in through an OpenID Connect
+	// provider; without it, only sign-in links and invites sign people in.
+	OIDC *OIDCConfig
 }
 
 // Session lifetimes by default.
@@ -61,8 +68,13 @@ type Server struct {
 	lifetime  time.Duration
 	idle      time.Duration
 	trusted   []netip.Prefix
-	procs     map[string]procedure
-	pages     http.Handler
+	// allowPrivateWebhookURLs: see Config.
+	allowPrivateWebhookURLs bool
+	procs                   map[string]procedure
+	pages                   http.Handler
+	auth                    http.Handler
+	oidc                    *oidcClient       // nil: no OIDC sign-in
+	authLimit               *throttle.Limiter // /api/auth/*: SEC-08
 }
 
 // New returns the dashboard. It does no I/O.
@@ -84,20 +96,30 @@ func New(cfg Config) (*Server, error) {
 		lifetime:  cmp.Or(cfg.SessionLifetime, DefaultSessionLifetime),
 		idle:      cmp.Or(cfg.IdleTimeout, DefaultIdleTimeout),
 		trusted:   cfg.TrustedProxies,
+
+		allowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs,
 	}
 	if s.now == nil {
 		s.now = time.Now
 	}
+	if cfg.OIDC != nil {
+		if s.oidc, err = newOIDCClient(*cfg.OIDC, s.publicURL.String()+oidcCallbackPath, s.now); err != nil {
+			return nil, err
+		}
+	}
+	s.authLimit = throttle.New(throttle.Config{PerSecond: authPerMinute / 60.0, Burst: authPerMinute, Trusted: cfg.TrustedProxies, Now: s.now})
 	s.procs = s.procedures()
 	s.pages = s.pageRoutes()
+	s.auth = s.authRoutes()
 	return s, nil
 }
 
-// Routes returns the dashboard's pages by pattern, for api.Config.Mount.
+// Routes returns the dashboard's pages and sign-in routes by pattern, for api.Config.Mount.
 func (s *Server) Routes() map[string]http.Handler {
 	return map[string]http.Handler{
 		"/dashboard":  http.RedirectHandler("/dashboard/", http.StatusFound),
 		"/dashboard/": s.pages,
+		"/api/auth/":  s.auth,
 	}
 }
 

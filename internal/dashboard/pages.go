@@ -71,10 +71,19 @@ func (s *Server) pageRoutes() http.Handler {
 	mux.Handle("GET /dashboard/signin", http.HandlerFunc(s.signInPage))
 	mux.Handle("POST /dashboard/switch", s.action(pay.RoleViewer, s.switchAction))
 	mux.Handle("GET /dashboard/{$}", s.page(pay.RoleViewer, s.overviewPage))
+	// Developers, settings, team, audit log (part C).
+	s.devPageRoutes(mux)
 	mux.Handle("/dashboard/", s.page(pay.RoleViewer, func(w http.ResponseWriter, r *http.Request, c *call) error {
 		return &trpcError{code: "NOT_FOUND", message: "There is no such page."}
 	}))
-	return mux
+	// Every form POST (and any other unsafe method) from another origin
+	// is refused before it reaches a handler; the SameSite=Lax cookie
+	// alone would let a same-site sibling post.
+	cop := http.NewCrossOriginProtection()
+	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.errorPage(w, r, nil, &trpcError{code: "FORBIDDEN", message: "Cross-origin form posts are refused."})
+	}))
+	return cop.Handler(mux)
 }
 
 func staticHandler() http.Handler {
@@ -196,13 +205,6 @@ func (s *Server) errorPage(w http.ResponseWriter, r *http.Request, c *call, err 
 	if rerr := s.render(w, r, c, status, "error", http.StatusText(status), te); rerr != nil {
 		s.log.ErrorContext(r.Context(), "dashboard error page failed", "err", rerr)
 		http.Error(w, http.StatusText(status), status)
-	}
-}
-
-// signInPage explains how to sign in.
-func (s *Server) signInPage(w http.ResponseWriter, r *http.Request) {
-	if err := s.render(w, r, nil, http.StatusOK, "signin", "Sign in", nil); err != nil {
-		s.errorPage(w, r, nil, err)
 	}
 }
 

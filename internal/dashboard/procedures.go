@@ -14,6 +14,32 @@ func (s *Server) procedures() map[string]procedure {
 	m := map[string]procedure{
 		"session.get":    query(pay.RoleViewer, s.sessionGet),
 		"session.switch": mutation(pay.RoleViewer, s.sessionSwitch),
+
+		// Developers and admins (part C): keys, webhooks, events, settings,
+		// team, audit log.
+		"keys.list":           query(pay.RoleViewer, s.keysList),
+		"keys.create":         mutation(pay.RoleDeveloper, s.keysCreate),
+		"keys.roll":           mutation(pay.RoleDeveloper, s.keysRoll),
+		"keys.revoke":         mutation(pay.RoleDeveloper, s.keysRevoke),
+		"webhooks.list":       query(pay.RoleViewer, s.webhooksList),
+		"webhooks.deliveries": query(pay.RoleViewer, s.webhooksDeliveries),
+		"webhooks.retry":      mutation(pay.RoleDeveloper, s.webhooksRetry),
+		"webhooks.create":     mutation(pay.RoleDeveloper, s.webhooksCreate),
+		"webhooks.update":     mutation(pay.RoleDeveloper, s.webhooksUpdate),
+		"webhooks.delete":     mutation(pay.RoleDeveloper, s.webhooksDelete),
+		"events.list":         query(pay.RoleViewer, s.eventsList),
+		"events.get":          query(pay.RoleViewer, s.eventsGet),
+		"settings.get":        query(pay.RoleViewer, s.settingsGet),
+		"settings.update":     mutation(pay.RoleAdmin, s.settingsUpdate),
+		"members.list":        query(pay.RoleViewer, s.membersList),
+		"members.invite":      mutation(pay.RoleAdmin, s.membersInvite),
+		"members.setRole":     mutation(pay.RoleAdmin, s.membersSetRole),
+		"members.remove":      mutation(pay.RoleAdmin, s.membersRemove),
+		"audit.list":          query(pay.RoleDeveloper, s.auditList),
+		// Part A: sign-out.
+		"session.signOut":           mutation(pay.RoleViewer, s.sessionSignOut),
+		"session.signOutEverywhere": mutation(pay.RoleViewer, s.sessionSignOutEverywhere),
+		"members.signOutEverywhere": mutation(pay.RoleAdmin, s.membersSignOutEverywhere),
 	}
 	return m
 }
@@ -24,7 +50,7 @@ type sessionView struct {
 	Project  string        `json:"project"`
 	Livemode bool          `json:"livemode"`
 	Role     pay.Role      `json:"role"`
-	Expires  int64         `json:"expires_at"`
+	Expires  int64         `json:"expiresAt"`
 	Projects []projectView `json:"projects"`
 }
 

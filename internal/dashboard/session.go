@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-		"github.com/calmony/calmonypay/internal/pay"
+	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/store"
 	"github.com/calmony/calmonypay/internal/throttle"
 )

@@ -21,7 +21,7 @@ func TestTRPCWireFormat(t *testing.T) {
 	// One query: {"result":{"data":…}}.
 	status, e := ada.query("session.get", nil)
 	var me struct {
-		User struct{ Email string } `json:"user"`
+		User          struct{ Email string } `json:"user"`
 		Project, Role string
 		Livemode      bool
 	}
@@ -158,5 +158,24 @@ func TestPagesNeedASession(t *testing.T) {
 	resp.Body.Close()
 	if csp := resp.Header.Get("Content-Security-Policy"); resp.StatusCode != 200 || !strings.Contains(csp, "script-src 'self'") || strings.Contains(csp, "unsafe-inline") {
 		t.Errorf("GET /dashboard/ = %d, CSP %q", resp.StatusCode, csp)
+	}
+}
+
+func TestPageFormsRefuseCrossSitePosts(t *testing.T) {
+	t.Parallel()
+	srv := apitest.Start(t, apitest.Options{})
+	ada := signIn(t, srv, "ada@example.com", pay.RoleAdmin)
+	status, _ := ada.do(http.MethodPost, "/dashboard/switch", "application/x-www-form-urlencoded", strings.NewReader("mode=live"),
+		"Origin", "https://evil.example", "Sec-Fetch-Site", "cross-site")
+	if status != http.StatusForbidden {
+		t.Errorf("cross-site form post = %d; want 403", status)
+	}
+	if _, e := ada.query("session.get", nil); e.Result == nil || strings.Contains(string(e.Result.Data), `"livemode":true`) {
+		t.Errorf("the refused cross-site form post changed the session")
+	}
+	status, _ = ada.do(http.MethodPost, "/dashboard/switch", "application/x-www-form-urlencoded", strings.NewReader("mode=live&next=/dashboard/"),
+		"Origin", srv.URL, "Sec-Fetch-Site", "same-origin")
+	if status != http.StatusSeeOther {
+		t.Errorf("same-origin form post = %d; want 303", status)
 	}
 }

@@ -47,17 +47,21 @@ func (tx *Tx) CreateCharge(ctx context.Context, c *pay.Charge) error {
 		c.ID = pay.NewID(pay.PrefixCharge)
 	}
 	c.Created = tx.unix()
-	card, _ := json.Marshal(c.Card)
-	err := tx.tx.execLater(ctx, `INSERT INTO charges (`+chargeColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)`,
-		c.ID, c.Scope.ProjectID, c.Scope.Livemode, c.Created, c.PaymentIntent, c.Customer, c.PaymentMethod, c.Amount, c.AmountCaptured,
-		c.AmountRefunded, c.Currency, c.Status, c.Captured, c.FailureCode, c.FailureMessage, c.DeclineCode, string(card), c.Description,
-		metadataJSON(c.Metadata), c.AuthCode, c.GatewayTxnID, tx.db.sealOptional(c.XRef, sealAAD("ch", c.ID, "xref")),
-		tx.db.sealOptional(c.Gateway, sealAAD("ch", c.ID, "gateway")))
-	if err != nil {
+	row := tx.db.chargeRow(c)
+	if err := tx.tx.execLater(ctx, insertSQL("charges", chargeColumns, len(row), 1), row...); err != nil {
 		return fmt.Errorf("create charge: %w", err)
 	}
 	return nil
+}
+
+// chargeRow returns the values of a new charge's row (chargeColumns),
+// sealed where they must be.
+func (db *DB) chargeRow(c *pay.Charge) []any {
+	card, _ := json.Marshal(c.Card)
+	return []any{c.ID, c.Scope.ProjectID, c.Scope.Livemode, c.Created, c.PaymentIntent, c.Customer, c.PaymentMethod, c.Amount, c.AmountCaptured,
+		c.AmountRefunded, c.Currency, c.Status, c.Captured, c.FailureCode, c.FailureMessage, c.DeclineCode, string(card), c.Description,
+		metadataJSON(c.Metadata), c.AuthCode, c.GatewayTxnID, db.sealOptional(c.XRef, sealAAD("ch", c.ID, "xref")),
+		db.sealOptional(c.Gateway, sealAAD("ch", c.ID, "gateway"))}
 }
 
 // UpdateCharge writes a charge's amounts, status and metadata.

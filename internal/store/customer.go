@@ -79,17 +79,28 @@ func (tx *Tx) CreateCustomer(ctx context.Context, c *pay.Customer) error {
 	if c.TaxExempt == "" {
 		c.TaxExempt = "none"
 	}
-	sealed, emailIndex, err := tx.db.sealCustomer(c)
-	if err != nil {
-		return fmt.Errorf("create customer: %w", err)
+	row, err := tx.db.customerRow(c)
+	if err == nil {
+		err = tx.tx.execLater(ctx, insertSQL("customers", customerInsertColumns, len(row), 1), row...)
 	}
-	err = tx.tx.execLater(ctx, `INSERT INTO customers (`+customerColumns+`, email_index) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		c.ID, c.Scope.ProjectID, c.Scope.Livemode, c.Created, sealed, c.Description, metadataJSON(c.Metadata), c.TaxExempt, c.DefaultPaymentMethod, false,
-		c.TestClock, c.InvoicePrefix, c.InvoiceSequence, emailIndex)
 	if err != nil {
 		return fmt.Errorf("create customer: %w", err)
 	}
 	return nil
+}
+
+// customerInsertColumns are the columns customerRow fills.
+const customerInsertColumns = customerColumns + `, email_index`
+
+// customerRow returns the values of a new customer's row
+// (customerInsertColumns), its personal data sealed and its email indexed.
+func (db *DB) customerRow(c *pay.Customer) ([]any, error) {
+	sealed, emailIndex, err := db.sealCustomer(c)
+	if err != nil {
+		return nil, err
+	}
+	return []any{c.ID, c.Scope.ProjectID, c.Scope.Livemode, c.Created, sealed, c.Description, metadataJSON(c.Metadata), c.TaxExempt,
+		c.DefaultPaymentMethod, false, c.TestClock, c.InvoicePrefix, c.InvoiceSequence, emailIndex}, nil
 }
 
 // UpdateCustomer writes every field of c over the stored customer.

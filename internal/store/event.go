@@ -24,8 +24,8 @@ func (tx *Tx) CreateEvent(ctx context.Context, e *pay.Event) error {
 	e.ID = pay.NewID(pay.PrefixEvent)
 	e.Created = tx.unix()
 	e.APIVersion = pay.APIVersion
-	insert := `INSERT INTO events (` + eventColumns + `) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`
-	args := []any{e.ID, e.Scope.ProjectID, e.Scope.Livemode, e.Type, e.Created, e.ObjectID, tx.db.keys.Seal(e.Data, eventAAD(e.ID)), e.RequestID, e.IdempotencyKey, e.APIVersion}
+	args := tx.db.eventRow(e)
+	insert := insertSQL("events", eventColumns, len(args), 1)
 	list, known := tx.endpoints[e.Scope]
 	var err error
 	if known {
@@ -54,6 +54,13 @@ func (tx *Tx) CreateEvent(ctx context.Context, e *pay.Event) error {
 	}
 	e.PendingWebhooks, err = tx.enqueueDeliveries(ctx, e, endpoints)
 	return err
+}
+
+// eventRow returns the values of a new event's row (eventColumns), its
+// data sealed.
+func (db *DB) eventRow(e *pay.Event) []any {
+	return []any{e.ID, e.Scope.ProjectID, e.Scope.Livemode, e.Type, e.Created, e.ObjectID, db.keys.Seal(e.Data, eventAAD(e.ID)), e.RequestID,
+		e.IdempotencyKey, e.APIVersion}
 }
 
 func (db *DB) scanEvent(row interface{ Scan(...any) error }) (*pay.Event, error) {

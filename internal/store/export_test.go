@@ -9,6 +9,8 @@ const (
 	WhereOpAttention = whereOpAttention
 	AdvancingClocks  = advancingClocks
 	ClockCustomers   = clockCustomers
+	RevenueQuery     = revenueQuery
+	DailyRevenue     = dailyRevenueQuery
 )
 
 // RoundTrips is how many round trips PostgreSQL transactions have taken so far.

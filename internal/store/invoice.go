@@ -294,20 +294,30 @@ func (tx *Tx) CreateInvoice(ctx context.Context, inv *pay.Invoice) error {
 	if inv.Created == 0 {
 		inv.Created = tx.unix()
 	}
-	data, number, token, sealed, err := tx.db.invoiceRow(inv)
+	row, err := tx.db.newInvoiceRow(inv)
 	if err != nil {
 		return err
 	}
 	// A new row with a new ID, no number and a random token: nothing
 	// to wait for (execLater).
-	err = tx.tx.execLater(ctx, `INSERT INTO invoices (`+invoiceColumns+`, test_clock, subscription_id, next_action_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		inv.ID, inv.Scope.ProjectID, inv.Scope.Livemode, inv.Created, inv.Customer, inv.Status, inv.CollectionMethod, number, token, data, sealed,
-		inv.TestClock, inv.Subscription, inv.NextActionAt())
-	if err != nil {
+	if err := tx.tx.execLater(ctx, insertSQL("invoices", invoiceInsertColumns, len(row), 1), row...); err != nil {
 		return fmt.Errorf("create invoice: %w", err)
 	}
 	return nil
+}
+
+// invoiceInsertColumns are the columns newInvoiceRow fills.
+const invoiceInsertColumns = invoiceColumns + `, test_clock, subscription_id, next_action_at`
+
+// newInvoiceRow returns the values of a new invoice's row
+// (invoiceInsertColumns).
+func (db *DB) newInvoiceRow(inv *pay.Invoice) ([]any, error) {
+	data, number, token, sealed, err := db.invoiceRow(inv)
+	if err != nil {
+		return nil, err
+	}
+	return []any{inv.ID, inv.Scope.ProjectID, inv.Scope.Livemode, inv.Created, inv.Customer, inv.Status, inv.CollectionMethod, number, token,
+		data, sealed, inv.TestClock, inv.Subscription, inv.NextActionAt()}, nil
 }
 
 // UpdateInvoice writes an invoice whole, with the time of the scheduler's

@@ -99,16 +99,21 @@ func (tx *Tx) CreatePaymentIntent(ctx context.Context, pi *pay.PaymentIntent) er
 	if pi.ID == "" {
 		tx.NewPaymentIntent(pi)
 	}
-	err := tx.tx.execLater(ctx, `INSERT INTO payment_intents (`+piColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24)`,
-		pi.ID, pi.Scope.ProjectID, pi.Scope.Livemode, pi.Created, pi.Amount, pi.Currency, pi.Status, pi.CaptureMethod, pi.Customer, pi.PaymentMethod,
-		pi.Description, pi.StatementDescriptor, tx.db.sealOptional(pi.ReceiptEmail, sealAAD("pi", pi.ID, "receipt_email")), pi.SetupFutureUsage,
-		metadataJSON(pi.Metadata), pi.AmountCapturable, pi.AmountReceived, pi.CanceledAt, pi.CancellationReason, lastErrorJSON(pi.LastError),
-		pi.LatestCharge, tx.db.keys.Seal([]byte(pi.ClientSecret), sealAAD("pi", pi.ID, "client_secret")), pi.Attempt, tx.db.sealThreeDS(pi))
-	if err != nil {
+	row := tx.db.paymentIntentRow(pi)
+	if err := tx.tx.execLater(ctx, insertSQL("payment_intents", piColumns, len(row), 1), row...); err != nil {
 		return fmt.Errorf("create payment intent: %w", err)
 	}
 	return nil
+}
+
+// paymentIntentRow returns the values of a new payment intent's row
+// (piColumns), sealed where they must be.
+func (db *DB) paymentIntentRow(pi *pay.PaymentIntent) []any {
+	return []any{pi.ID, pi.Scope.ProjectID, pi.Scope.Livemode, pi.Created, pi.Amount, pi.Currency, pi.Status, pi.CaptureMethod, pi.Customer,
+		pi.PaymentMethod, pi.Description, pi.StatementDescriptor, db.sealOptional(pi.ReceiptEmail, sealAAD("pi", pi.ID, "receipt_email")),
+		pi.SetupFutureUsage, metadataJSON(pi.Metadata), pi.AmountCapturable, pi.AmountReceived, pi.CanceledAt, pi.CancellationReason,
+		lastErrorJSON(pi.LastError), pi.LatestCharge, db.keys.Seal([]byte(pi.ClientSecret), sealAAD("pi", pi.ID, "client_secret")), pi.Attempt,
+		db.sealThreeDS(pi)}
 }
 
 // UpdatePaymentIntent writes every mutable field of pi. On PostgreSQL, an
@@ -171,9 +176,12 @@ func (db *DB) FindPaymentIntentByID(ctx context.Context, id string) (*pay.Paymen
 	return pi, nil
 }
 
-// PaymentIntentFilter narrows FindPaymentIntents.
+// PaymentIntentFilter narrows FindPaymentIntents. Zero fields are unset.
 type PaymentIntentFilter struct {
 	Customer string
+	Status   string // exact, e.g. pay.StatusSucceeded
+	// AmountGTE and AmountLTE bound the amount (minor units), inclusive.
+	AmountGTE, AmountLTE int64
 }
 
 // FindPaymentIntents lists the scope's payment intents, newest first.
@@ -183,6 +191,15 @@ func (db *DB) FindPaymentIntents(ctx context.Context, scope pay.Scope, f Payment
 		where: func(q *query) {
 			if f.Customer != "" {
 				fmt.Fprintf(q, ` AND customer_id = %s`, q.arg(f.Customer))
+			}
+			if f.Status != "" {
+				fmt.Fprintf(q, ` AND status = %s`, q.arg(f.Status))
+			}
+			if f.AmountGTE != 0 {
+				fmt.Fprintf(q, ` AND amount >= %s`, q.arg(f.AmountGTE))
+			}
+			if f.AmountLTE != 0 {
+				fmt.Fprintf(q, ` AND amount <= %s`, q.arg(f.AmountLTE))
 			}
 		},
 	}, func(rows *sql.Rows) (*pay.PaymentIntent, error) { return db.scanPaymentIntent(rows) })

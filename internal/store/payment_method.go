@@ -76,18 +76,27 @@ func (tx *Tx) CreatePaymentMethod(ctx context.Context, pm *pay.PaymentMethod) er
 		pm.ID = pay.NewID(pay.PrefixPaymentMethod)
 	}
 	pm.Created = tx.unix()
-	card, _ := json.Marshal(pm.Card)
-	billing, err := tx.db.sealJSON(pm.Billing, sealAAD("pm", pm.ID, "billing"))
+	row, err := tx.db.paymentMethodRow(pm)
 	if err != nil {
 		return err
 	}
-	err = tx.tx.execLater(ctx, `INSERT INTO payment_methods (`+pmColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		pm.ID, pm.Scope.ProjectID, pm.Scope.Livemode, pm.Created, pm.Customer, pm.Type, string(card), billing,
-		tx.db.keys.Seal([]byte(pm.XRef), sealAAD("pm", pm.ID, "xref")), metadataJSON(pm.Metadata))
+	err = tx.tx.execLater(ctx, insertSQL("payment_methods", pmColumns, len(row), 1), row...)
 	if err != nil {
 		return fmt.Errorf("create payment method: %w", err)
 	}
 	return nil
+}
+
+// paymentMethodRow returns the values of a new payment method's row
+// (pmColumns), sealed where they must be.
+func (db *DB) paymentMethodRow(pm *pay.PaymentMethod) ([]any, error) {
+	card, _ := json.Marshal(pm.Card)
+	billing, err := db.sealJSON(pm.Billing, sealAAD("pm", pm.ID, "billing"))
+	if err != nil {
+		return nil, err
+	}
+	return []any{pm.ID, pm.Scope.ProjectID, pm.Scope.Livemode, pm.Created, pm.Customer, pm.Type, string(card), billing,
+		db.keys.Seal([]byte(pm.XRef), sealAAD("pm", pm.ID, "xref")), metadataJSON(pm.Metadata)}, nil
 }
 
 // UpdatePaymentMethod writes pm's customer, card expiry, billing details and metadata.

@@ -35,13 +35,17 @@ func (tx *Tx) CreateRefund(ctx context.Context, r *pay.Refund) error {
 		r.ID = pay.NewID(pay.PrefixRefund)
 	}
 	r.Created = tx.unix()
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO refunds (`+refundColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
-		r.ID, r.Scope.ProjectID, r.Scope.Livemode, r.Created, r.Charge, r.PaymentIntent, r.Amount, r.Currency, r.Reason, r.Status,
-		r.FailureReason, metadataJSON(r.Metadata), r.Method, r.GatewayTxnID)
-	if err != nil {
+	row := refundRow(r)
+	if _, err := tx.tx.ExecContext(ctx, insertSQL("refunds", refundColumns, len(row), 1), row...); err != nil {
 		return fmt.Errorf("create refund: %w", err)
 	}
 	return nil
+}
+
+// refundRow returns the values of a new refund's row (refundColumns).
+func refundRow(r *pay.Refund) []any {
+	return []any{r.ID, r.Scope.ProjectID, r.Scope.Livemode, r.Created, r.Charge, r.PaymentIntent, r.Amount, r.Currency, r.Reason, r.Status,
+		r.FailureReason, metadataJSON(r.Metadata), r.Method, r.GatewayTxnID}
 }
 
 // UpdateRefund writes a refund's status, outcome and metadata.

@@ -119,23 +119,18 @@ func (tx *Tx) CreateSubscription(ctx context.Context, s *pay.Subscription) error
 	if s.Created == 0 {
 		s.Created = tx.unix()
 	}
-	data, err := subscriptionData(s)
+	row, err := subscriptionRow(s)
 	if err != nil {
 		return err
 	}
-	_, err = tx.tx.ExecContext(ctx, `INSERT INTO subscriptions (`+subscriptionColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		s.ID, s.Scope.ProjectID, s.Scope.Livemode, s.Created, s.Customer, s.Status, s.NextActionAt, s.TestClock,
-		strings.Join(pay.TaxRateIDs(s.DefaultTaxRates), ","), data)
-	if err != nil {
+	if _, err = tx.tx.ExecContext(ctx, insertSQL("subscriptions", subscriptionColumns, len(row), 1), row...); err != nil {
 		return fmt.Errorf("create subscription: %w", err)
 	}
 	for _, it := range s.Items {
 		it.ID, it.Subscription, it.Created = pay.NewID(pay.PrefixSubscriptionItem), s.ID, s.Created
 		it.CurrentPeriodStart, it.CurrentPeriodEnd = s.CurrentPeriodStart, s.CurrentPeriodEnd
-		_, err := tx.tx.ExecContext(ctx, `INSERT INTO subscription_items (`+subscriptionItemColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			it.ID, s.Scope.ProjectID, s.Scope.Livemode, it.Created, s.ID, it.Price.ID, it.Quantity,
-			strings.Join(pay.TaxRateIDs(it.TaxRates), ","), metadataJSON(it.Metadata))
-		if err != nil {
+		row := subscriptionItemRow(s, it)
+		if _, err := tx.tx.ExecContext(ctx, insertSQL("subscription_items", subscriptionItemColumns, len(row), 1), row...); err != nil {
 			return fmt.Errorf("create subscription item: %w", err)
 		}
 	}
@@ -260,13 +255,29 @@ func (tx *Tx) CreateSubscriptionItem(ctx context.Context, s *pay.Subscription, i
 	if it.Created == 0 {
 		it.Created = tx.unix()
 	}
-	_, err := tx.tx.ExecContext(ctx, `INSERT INTO subscription_items (`+subscriptionItemColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		it.ID, s.Scope.ProjectID, s.Scope.Livemode, it.Created, s.ID, it.Price.ID, it.Quantity,
-		strings.Join(pay.TaxRateIDs(it.TaxRates), ","), metadataJSON(it.Metadata))
-	if err != nil {
+	row := subscriptionItemRow(s, it)
+	if _, err := tx.tx.ExecContext(ctx, insertSQL("subscription_items", subscriptionItemColumns, len(row), 1), row...); err != nil {
 		return fmt.Errorf("create subscription item: %w", err)
 	}
 	return nil
+}
+
+// subscriptionRow returns the values of a new subscription's row
+// (subscriptionColumns).
+func subscriptionRow(s *pay.Subscription) ([]any, error) {
+	data, err := subscriptionData(s)
+	if err != nil {
+		return nil, err
+	}
+	return []any{s.ID, s.Scope.ProjectID, s.Scope.Livemode, s.Created, s.Customer, s.Status, s.NextActionAt, s.TestClock,
+		strings.Join(pay.TaxRateIDs(s.DefaultTaxRates), ","), data}, nil
+}
+
+// subscriptionItemRow returns the values of a new item's row
+// (subscriptionItemColumns).
+func subscriptionItemRow(s *pay.Subscription, it *pay.SubscriptionItem) []any {
+	return []any{it.ID, s.Scope.ProjectID, s.Scope.Livemode, it.Created, s.ID, it.Price.ID, it.Quantity,
+		strings.Join(pay.TaxRateIDs(it.TaxRates), ","), metadataJSON(it.Metadata)}
 }
 
 // UpdateSubscriptionItem writes an item's price, quantity, tax rates and
