@@ -38,6 +38,9 @@ commands:
                                       a one-time dashboard sign-in link, valid 15 minutes, alone on the last line
   currencies list|set CODES [--project ID]   currencies a project may charge in (default gbp)
   billing run                         one pass of the billing scheduler (renewals, trial ends, retries), for cron
+  portal link --customer cus_… [--return-url URL]
+                                      print a customer portal URL for the customer (valid 24 hours)
+  portal revoke --customer cus_…      end every working customer portal session of the customer
   gateway ops [--state attention|pending|done|all]
   gateway resolve OP_ID [--xref XREF | --not-charged]
   sandbox [--addr ADDR] [--merchant ID:SECRET]...
@@ -78,6 +81,8 @@ func run(ctx context.Context, args []string, e *env) int {
 		err = gatewayCommand(ctx, args[1:], e)
 	case "billing":
 		err = billingCommand(ctx, args[1:], e)
+	case "portal":
+		err = portalCommand(ctx, args[1:], e)
 	case "currencies":
 		err = currenciesCommand(ctx, args[1:], e)
 	case "listen":

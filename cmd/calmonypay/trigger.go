@@ -46,6 +46,7 @@ func fixtures() map[pay.EventType]fixture {
 	maps.Copy(all, taxRateFixtures())
 	maps.Copy(all, catalogFixtures())
 	maps.Copy(all, billingFixtures())
+	maps.Copy(all, portalFixtures())
 	return all
 }
 

@@ -64,6 +64,9 @@ func emitEveryEventType(t *testing.T, srv *apitest.Server) {
 	cus, err := sc.V1Customers.Create(ctx, &stripe.CustomerCreateParams{Email: stripe.String("events@example.com")})
 	must(cus, err)
 	must(sc.V1Customers.Update(ctx, cus.ID, &stripe.CustomerUpdateParams{Name: stripe.String("Events")}))
+	bps, err := sc.V1BillingPortalSessions.Create(ctx, &stripe.BillingPortalSessionCreateParams{Customer: stripe.String(cus.ID)})
+	must(bps, err)
+	must(sc.V1BillingPortalConfigurations.Update(ctx, bps.Configuration.ID, &stripe.BillingPortalConfigurationUpdateParams{Name: stripe.String("Events")}))
 	txr, err := sc.V1TaxRates.Create(ctx, &stripe.TaxRateCreateParams{DisplayName: stripe.String("VAT"), Percentage: stripe.Float64(20),
 		Inclusive: stripe.Bool(false)})
 	must(txr, err)

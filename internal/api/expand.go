@@ -39,8 +39,10 @@ var expandable = map[string][]expandField{
 		{"confirmation_secret", ""}},
 	"subscription": {{"customer", "customer"}, {"default_payment_method", "payment_method"}, {"latest_invoice", "invoice"},
 		{"test_clock", pay.TestClockObject}},
-	"line_item":         {},
-	"subscription_item": {},
+	pay.PortalSessionObject:       {{"configuration", pay.PortalConfigurationObject}},
+	pay.PortalConfigurationObject: {},
+	"line_item":                   {},
+	"subscription_item":           {},
 }
 
 // includable are the fields, named by object type and path, that Stripe
@@ -85,6 +87,9 @@ var loaders = map[string]loader{
 	},
 	pay.PrefixPrice: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
 		return f.FindPrice(ctx, scope, id)
+	},
+	pay.PrefixPortalConfiguration: func(ctx context.Context, f finder, scope pay.Scope, id string) (any, error) {
+		return f.FindPortalConfiguration(ctx, scope, id)
 	},
 }
 

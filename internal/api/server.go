@@ -210,6 +210,11 @@ func (s *Server) v1Routes() []route {
 		{"POST /v1/invoices/{id}/send", s.op(s.invoiceStep(func(b *billing.Service) func(context.Context, payments.Call, string) (*payments.Answer, error) {
 			return b.SendInvoice
 		}))},
+		{"POST /v1/billing_portal/sessions", s.op(s.createPortalSession)},
+		{"POST /v1/billing_portal/configurations", s.op(s.createPortalConfiguration)},
+		{"GET /v1/billing_portal/configurations", s.read(s.listPortalConfigurations)},
+		{"GET /v1/billing_portal/configurations/{id}", s.read(retrieve(s.db.FindPortalConfiguration, "billing portal configuration"))},
+		{"POST /v1/billing_portal/configurations/{id}", s.op(s.updatePortalConfiguration)},
 		{"GET /v1/events", s.read(s.listEvents)},
 		{"GET /v1/events/{id}", s.read(retrieve(s.db.FindEvent, "event"))},
 		{"GET /v1/events/{id}/delivery_attempts", s.read(s.listDeliveryAttempts)},

@@ -118,6 +118,7 @@ func PathIDs(path string) string {
 		{"/v1/subscription_items/", "si_NcLYdDxLHxlFo7"},
 		{"/v1/invoices/", "in_1MtHbELkdIwHu7ix"},
 		{"/v1/events/", "evt_1NG8Du2eZvKYlo2C"},
+		{"/v1/billing_portal/configurations/", "bpc_1MwpL4LkdIwHu7ix"},
 		{"/v1/webhook_endpoints/", "we_1Mr5jULkdIwHu7ix"},
 		{"/v1/test_helpers/test_clocks/", "clock_1Mr3I2LkdIwHu7ix"},
 	} {

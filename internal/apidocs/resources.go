@@ -7,7 +7,7 @@ func Resources() []Resource {
 	return []Resource{
 		customers(), paymentMethods(), paymentIntents(), setupIntents(), charges(), refunds(), checkoutSessions(),
 		products(), prices(), taxRates(), invoiceItems(), invoices(), subscriptions(), subscriptionItems(),
-		events(), webhookEndpoints(), testClocks(),
+		portalSessions(), portalConfigurations(), events(), webhookEndpoints(), testClocks(),
 	}
 }
 

@@ -1,10 +1,11 @@
 // Package hosted serves the shopper-facing pages: a checkout session's
 // page, which sends the shopper's browser to the gateway's hosted payment
 // form, the hosted invoice page (which can start such a payment of the
-// invoice) and its PDF, and the gateway's callback with the result. They
-// know no API key: each client is rate-limited instead, an invoice's
-// address is its credential, and the callback is authenticated by its
-// signature alone (payments.Service.CompleteHostedPayment).
+// invoice) and its PDF, the customer portal (portal.go), and the gateway's
+// callback with the result. They know no API key: each client is
+// rate-limited instead, an invoice's or a portal session's address is its
+// credential, and the callback is authenticated by its signature alone
+// (payments.Service.CompleteHostedPayment).
 package hosted
 
 import (
@@ -84,6 +85,13 @@ func New(cfg Config) *Pages {
 	mux.Handle("GET "+pay.InvoicePagePath+"{token}/pdf", pageLimit.Limit(tooManyPages)(http.HandlerFunc(h.invoicePDF)))
 	mux.Handle("POST "+pay.InvoicePagePath+"{token}/pay", pageLimit.Limit(tooManyPages)(invoiceCSRF(http.HandlerFunc(h.payInvoice))))
 	mux.Handle("POST "+payments.CheckoutCallbackPath, callbackLimit.Limit(throttle.TooManyText)(http.HandlerFunc(h.checkoutCallback)))
+	portal := func(f http.HandlerFunc) http.Handler { return pageLimit.Limit(tooManyPages)(portalCSRF(f)) }
+	mux.Handle("GET "+pay.PortalPagePath+"{token}", pageLimit.Limit(tooManyPages)(http.HandlerFunc(h.portalHome)))
+	mux.Handle("POST "+pay.PortalPagePath+"{token}/subscriptions/{id}/cancel", portal(h.portalCancel))
+	mux.Handle("POST "+pay.PortalPagePath+"{token}/subscriptions/{id}/resume", portal(h.portalResume))
+	mux.Handle("POST "+pay.PortalPagePath+"{token}/subscriptions/{id}/switch", portal(h.portalSwitch))
+	mux.Handle("POST "+pay.PortalPagePath+"{token}/details", portal(h.portalDetails))
+	mux.Handle("POST "+pay.PortalPagePath+"{token}/card", portal(h.portalCard))
 	mux.Handle("GET "+pay.ThreeDSPagePath+"{id}", pageLimit.Limit(tooManyPages)(http.HandlerFunc(h.threeDSPageHandler)))
 	mux.Handle("POST "+pay.ThreeDSPagePath+"{id}/return", callbackLimit.Limit(tooManyPages)(http.HandlerFunc(h.threeDSReturn)))
 	h.handler = mux
@@ -95,7 +103,8 @@ func (h *Pages) Routes() map[string]http.Handler {
 	return map[string]http.Handler{"GET " + CheckoutPath + "{id}": h, "POST " + payments.CheckoutCallbackPath: h,
 		"GET " + pay.InvoicePagePath + "{token}": h, "GET " + pay.InvoicePagePath + "{token}/pdf": h,
 		"POST " + pay.InvoicePagePath + "{token}/pay": h,
-		"GET " + pay.ThreeDSPagePath + "{id}":         h, "POST " + pay.ThreeDSPagePath + "{id}/return": h}
+		"GET " + pay.ThreeDSPagePath + "{id}":         h, "POST " + pay.ThreeDSPagePath + "{id}/return": h,
+		"GET " + pay.PortalPagePath + "{token}": h, "POST " + pay.PortalPagePath + "{token}/": h}
 }
 
 // CheckoutPath is where a checkout session's page is: CheckoutPath + its ID.
@@ -136,8 +145,9 @@ func (h *Pages) checkoutPage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	cs, err := h.db.FindCheckoutSessionByID(ctx, r.PathValue("id"))
 	switch {
-	case errors.Is(err, pay.ErrNotFound) || err == nil && cs.Invoice != "":
-		// An invoice's session is started from its invoice's page only.
+	case errors.Is(err, pay.ErrNotFound) || err == nil && cs.Internal():
+		// An invoice's session is started from its invoice's page only,
+		// a portal's from the portal.
 		writePage(w, http.StatusNotFound, "Checkout not found", "This checkout page does not exist.", "")
 		return
 	case err != nil:

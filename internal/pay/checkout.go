@@ -75,6 +75,10 @@ type CheckoutSession struct {
 	// presses Pay on the hosted invoice page, never shown by the API, with
 	// no checkout.session events.
 	Invoice string
+	// PortalSession is the portal session whose customer replaces their
+	// card through the session (mode "setup": a hosted VERIFY of amount
+	// 0), "" otherwise. Such a session is internal, as an invoice's is.
+	PortalSession string
 	// OtherXRefs are the gateway transactions of the session's payments
 	// other than the one that paid it: a second payment, or one refunded at
 	// once because its invoice could not take it. Declined are the
@@ -84,6 +88,15 @@ type CheckoutSession struct {
 	OtherXRefs []string
 	Declined   []string
 }
+
+// Internal reports whether the session is one of Calmony Pay's own (an
+// invoice's payment or a portal's card replacement), which the API never
+// shows and which emits no checkout.session events.
+func (cs *CheckoutSession) Internal() bool { return cs.Invoice != "" || cs.PortalSession != "" }
+
+// Setup reports whether the session saves a card rather than taking a
+// payment (a portal's card replacement).
+func (cs *CheckoutSession) Setup() bool { return cs.Mode == "setup" }
 
 // MaxDeclinedKept bounds CheckoutSession.Declined.
 const MaxDeclinedKept = 20

@@ -635,6 +635,10 @@ func View(obj any, publicURL string) any {
 		return SubscriptionView(o)
 	case *SubscriptionItem:
 		return ItemView(o)
+	case *PortalConfiguration:
+		return PortalConfigurationView(o)
+	case *PortalSession:
+		return PortalSessionView(o, publicURL)
 	}
 	return obj
 }

@@ -83,6 +83,9 @@ const (
 	EventSetupIntentSucceeded
 	EventSetupIntentSetupFailed
 	EventSetupIntentCanceled
+	EventBillingPortalConfigurationCreated
+	EventBillingPortalConfigurationUpdated
+	EventBillingPortalSessionCreated
 	eventTypeEnd // one past the last
 )
 
@@ -201,6 +204,12 @@ func (t EventType) String() string {
 		return "customer.subscription.paused"
 	case EventCustomerSubscriptionResumed:
 		return "customer.subscription.resumed"
+	case EventBillingPortalConfigurationCreated:
+		return "billing_portal.configuration.created"
+	case EventBillingPortalConfigurationUpdated:
+		return "billing_portal.configuration.updated"
+	case EventBillingPortalSessionCreated:
+		return "billing_portal.session.created"
 	}
 	return ""
 }

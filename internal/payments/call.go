@@ -65,6 +65,7 @@ type Finder interface {
 	FindProduct(ctx context.Context, scope pay.Scope, id string) (*pay.Product, error)
 	FindPrice(ctx context.Context, scope pay.Scope, id string) (*pay.Price, error)
 	FindInvoice(ctx context.Context, scope pay.Scope, id string) (*pay.Invoice, error)
+	FindPortalConfiguration(ctx context.Context, scope pay.Scope, id string) (*pay.PortalConfiguration, error)
 }
 
 // Render renders an answer: obj, a domain object, or the *pay.Error err,

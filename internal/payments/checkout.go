@@ -136,8 +136,8 @@ func checkoutExpiry(now time.Time, at, in *int64) (int64, error) {
 func (s *Service) ExpireCheckoutSession(ctx context.Context, call Call, id string) (*Answer, error) {
 	return s.Write(ctx, call, func(ctx context.Context, tx *store.Tx) (any, error) {
 		cs, err := tx.FindCheckoutSessionByID(ctx, id)
-		if err == nil && (cs.Scope != call.Scope || cs.Invoice != "") {
-			err = pay.ErrNotFound // an invoice's session is internal
+		if err == nil && (cs.Scope != call.Scope || cs.Internal()) {
+			err = pay.ErrNotFound // an invoice's or a portal's session is internal
 		}
 		if err != nil {
 			return nil, pay.NotFoundAs(err, "checkout.session", id, "id")
@@ -154,8 +154,8 @@ func (s *Service) expire(ctx context.Context, tx *store.Tx, cs *pay.CheckoutSess
 	if err := tx.UpdateCheckoutSession(ctx, cs); err != nil {
 		return nil, err
 	}
-	if cs.Invoice != "" {
-		return cs, nil // internal: no checkout.session events
+	if cs.Internal() {
+		return cs, nil // no checkout.session events
 	}
 	return cs, Emit(ctx, tx, cs.Scope, pay.EventCheckoutSessionExpired, cs.ID, pay.CheckoutSessionView(cs, s.publicURL), nil)
 }
@@ -229,7 +229,11 @@ func (s *Service) HostedForm(cs *pay.CheckoutSession) (*cardstream.HostedForm, e
 	if err != nil {
 		return nil, err
 	}
-	req := cardstream.HostedRequest{Action: "SALE", Type: cardstream.TypeECOM, Amount: cs.AmountTotal,
+	action := "SALE"
+	if cs.Setup() {
+		action = "VERIFY" // a portal's card replacement: amount 0, tokenise only
+	}
+	req := cardstream.HostedRequest{Action: action, Type: cardstream.TypeECOM, Amount: cs.AmountTotal,
 		CurrencyCode: CurrencyNumeric(cs.Currency), TransactionUnique: s.attemptUnique(cs.ID, pay.RandomString(attemptNonceLen)), OrderRef: cs.ID,
 		RedirectURL: s.callbackURL(cs.ID, false), CallbackURL: s.callbackURL(cs.ID, true), FormResponsive: true, AllowCancel: true,
 		Customer: cardstream.Customer{Email: cs.CustomerEmail},
@@ -311,6 +315,9 @@ func (s *Service) verifyCallback(r *http.Request, gw Gateway, cs *pay.CheckoutSe
 		CurrencyCode: CurrencyNumeric(cs.Currency), OrderRef: cs.ID}); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrCallbackRejected, err)
 	}
+	if cs.Setup() && res.Action != "VERIFY" {
+		return nil, fmt.Errorf("%w: %w (action %q)", ErrCallbackRejected, errNotVerify, pay.Clip(res.Action, 20))
+	}
 	if !s.isAttempt(cs.ID, res.TransactionUnique) {
 		return nil, fmt.Errorf("%w: transactionUnique %q is not an attempt of this session", ErrCallbackRejected, pay.Clip(res.TransactionUnique, 120))
 	}
@@ -325,6 +332,10 @@ func (s *Service) applyCallback(ctx context.Context, tx *store.Tx, id string, re
 	cs, err := tx.FindCheckoutSessionByID(ctx, id)
 	if err != nil {
 		return "", nil, err
+	}
+	if cs.Setup() {
+		target, err := s.applyCardSetup(ctx, tx, cs, res)
+		return target, nil, err
 	}
 	if !res.Approved() {
 		target, err := s.applyDecline(ctx, tx, cs, res)

@@ -40,6 +40,10 @@ type InvoiceHooks interface {
 	// intent. On success it returns, as HostedInvoicePaid does, why the
 	// invoice could not take the payment, which is then refunded at once.
 	InvoiceIntentSettled(ctx context.Context, tx *store.Tx, pi *pay.PaymentIntent) (refuse string, err error)
+	// CustomerCardReplaced makes pm, a card the customer just saved from
+	// the customer portal (and now its default), the default payment
+	// method of the customer's subscriptions that have not ended.
+	CustomerCardReplaced(ctx context.Context, tx *store.Tx, scope pay.Scope, customer, pm string) error
 }
 
 // invoiceIntentSettled passes a sale's outcome on pi to the invoice hooks,

@@ -12,7 +12,7 @@ import (
 
 const checkoutColumns = `id, project_id, livemode, created, expires_at, mode, status, payment_status, currency, amount_total, line_items,
 	success_url, cancel_url, customer_id, customer_email, client_reference_id, metadata, pi_data, payment_intent_id, attempt, last_attempt,
-	paid_xref, paid_after_expiry, invoice_id, other_xrefs, declined`
+	paid_xref, paid_after_expiry, invoice_id, other_xrefs, declined, portal_session_id`
 
 // piData is the payment_intent_data column.
 type piData struct {
@@ -31,7 +31,7 @@ func (db *DB) scanCheckout(row interface{ Scan(...any) error }) (*pay.CheckoutSe
 	)
 	err := row.Scan(&cs.ID, &cs.Scope.ProjectID, &cs.Scope.Livemode, &cs.Created, &cs.ExpiresAt, &cs.Mode, &cs.Status, &cs.PaymentStatus,
 		&cs.Currency, &cs.AmountTotal, &items, &cs.SuccessURL, &cs.CancelURL, &cs.Customer, &email, &cs.ClientReferenceID, &metadata, &pid,
-		&cs.PaymentIntent, &cs.Attempt, &lastAttempt, &cs.PaidXRef, &cs.PaidAfterExpiry, &cs.Invoice, &otherXRefs, &declined)
+		&cs.PaymentIntent, &cs.Attempt, &lastAttempt, &cs.PaidXRef, &cs.PaidAfterExpiry, &cs.Invoice, &otherXRefs, &declined, &cs.PortalSession)
 	if err != nil {
 		return nil, err
 	}
@@ -66,7 +66,7 @@ func checkoutArgs(db *DB, cs *pay.CheckoutSession) []any {
 	return []any{cs.ID, cs.Scope.ProjectID, cs.Scope.Livemode, cs.Created, cs.ExpiresAt, cs.Mode, cs.Status, cs.PaymentStatus, cs.Currency,
 		cs.AmountTotal, string(items), cs.SuccessURL, cs.CancelURL, cs.Customer, db.sealOptional(cs.CustomerEmail, sealAAD("cs", cs.ID, "email")),
 		cs.ClientReferenceID, metadataJSON(cs.Metadata), string(pid), cs.PaymentIntent, cs.Attempt, "", cs.PaidXRef, cs.PaidAfterExpiry,
-		cs.Invoice, strings.Join(cs.OtherXRefs, " "), strings.Join(cs.Declined, " ")}
+		cs.Invoice, strings.Join(cs.OtherXRefs, " "), strings.Join(cs.Declined, " "), cs.PortalSession}
 }
 
 // CreateCheckoutSession inserts a session, filling in its ID and creation time.
@@ -78,7 +78,7 @@ func (tx *Tx) CreateCheckoutSession(ctx context.Context, cs *pay.CheckoutSession
 	cs.ID = prefix + pay.RandomString(48)
 	cs.Created = tx.unix()
 	err := tx.tx.execLater(ctx, `INSERT INTO checkout_sessions (`+checkoutColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26)`, checkoutArgs(tx.db, cs)...)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, $24, $25, $26, $27)`, checkoutArgs(tx.db, cs)...)
 	if err != nil {
 		return fmt.Errorf("create checkout session: %w", err)
 	}
@@ -107,7 +107,7 @@ func (tx *Tx) UpdateCheckoutSession(ctx context.Context, cs *pay.CheckoutSession
 // FindCheckoutSession returns a merchant's session of the scope (never an
 // invoice's, which are internal).
 func (db *DB) FindCheckoutSession(ctx context.Context, scope pay.Scope, id string) (*pay.CheckoutSession, error) {
-	cs, err := db.scanCheckout(db.read.QueryRowContext(ctx, `SELECT `+checkoutColumns+` FROM checkout_sessions `+whereID+` AND invoice_id = ''`,
+	cs, err := db.scanCheckout(db.read.QueryRowContext(ctx, `SELECT `+checkoutColumns+` FROM checkout_sessions `+whereID+` AND invoice_id = '' AND portal_session_id = ''`,
 		id, scope.ProjectID, scope.Livemode))
 	if err != nil {
 		return nil, notFound(err, "find checkout session "+id)
@@ -141,7 +141,7 @@ func (db *DB) FindCheckoutSessions(ctx context.Context, scope pay.Scope, payment
 	return list(ctx, db.read, listSpec{
 		kind: "checkout.session", table: "checkout_sessions", columns: checkoutColumns, scope: scope, page: page,
 		where: func(q *query) {
-			q.WriteString(` AND invoice_id = ''`)
+			q.WriteString(` AND invoice_id = '' AND portal_session_id = ''`)
 			if paymentIntent != "" {
 				fmt.Fprintf(q, ` AND payment_intent_id = %s`, q.arg(paymentIntent))
 			}

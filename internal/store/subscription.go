@@ -353,3 +353,23 @@ func (tx *Tx) LiveSubscriptionCurrencies(ctx context.Context, scope pay.Scope, c
 	}
 	return out, rows.Err()
 }
+
+// LiveSubscriptionIDs returns the IDs of a customer's subscriptions that
+// have not ended, oldest first.
+func (tx *Tx) LiveSubscriptionIDs(ctx context.Context, scope pay.Scope, customer string) ([]string, error) {
+	rows, err := tx.tx.QueryContext(ctx, `SELECT id FROM subscriptions WHERE project_id = $1 AND livemode = $2 AND customer_id = $3
+		AND status NOT IN ($4, $5) ORDER BY created, id`, scope.ProjectID, scope.Livemode, customer, pay.SubscriptionCanceled, pay.SubscriptionIncompleteExpired)
+	if err != nil {
+		return nil, fmt.Errorf("find live subscriptions: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("find live subscriptions: %w", err)
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
