@@ -27,6 +27,7 @@ func (s *Server) moneyRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /dashboard/payments/{id}/refund", s.page(pay.RoleAdmin, s.refundAction))
 	mux.Handle("GET /dashboard/customers", s.page(pay.RoleViewer, s.customersPage))
 	mux.Handle("GET /dashboard/customers/{id}", s.page(pay.RoleViewer, s.customerPage))
+	mux.Handle("POST /dashboard/customers/{id}/portal-link", s.page(pay.RoleAdmin, s.portalLinkPage))
 	mux.Handle("POST /dashboard/subscriptions/{id}/cancel", s.action(pay.RoleAdmin, s.cancelAction))
 	mux.Handle("GET /dashboard/subscriptions", s.page(pay.RoleViewer, s.subscriptionsPage))
 	mux.Handle("GET /dashboard/invoices", s.page(pay.RoleViewer, s.invoicesPage))

@@ -48,6 +48,7 @@ func (s *Server) procedures() map[string]procedure {
 		"payments.refund":      mutation(pay.RoleAdmin, s.paymentsRefund),
 		"customers.list":       query(pay.RoleViewer, s.customersList),
 		"customers.get":        query(pay.RoleViewer, s.customersGet),
+		"customers.portalLink": mutation(pay.RoleAdmin, s.customersPortalLink),
 		"subscriptions.list":   query(pay.RoleViewer, s.subscriptionsList),
 		"subscriptions.cancel": mutation(pay.RoleAdmin, s.subscriptionsCancel),
 		"invoices.list":        query(pay.RoleViewer, s.invoicesList),
