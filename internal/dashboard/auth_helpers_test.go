@@ -88,12 +88,14 @@ type authOptions struct {
 	// PublicURL overrides the dashboard's public URL (to test https
 	// cookies); the server is still reached over http.
 	PublicURL string
+	// Webhooks runs the webhook worker (test-mode endpoints may be local).
+	Webhooks bool
 }
 
 func newAuthEnv(t *testing.T, o authOptions) *authEnv {
 	t.Helper()
 	env := &authEnv{t: t, clock: &testClock{t: time.Now()}, logs: &logBuffer{}}
-	env.srv = apitest.Start(t, apitest.Options{Postgres: o.Postgres, Now: env.clock.Now})
+	env.srv = apitest.Start(t, apitest.Options{Postgres: o.Postgres, Now: env.clock.Now, Webhooks: o.Webhooks, AllowPrivateWebhookURLs: o.Webhooks})
 	ts := httptest.NewUnstartedServer(nil)
 	env.URL = "http://" + ts.Listener.Addr().String()
 	cfg := dashboard.Config{DB: env.srv.DB, Payments: env.srv.Payments, Billing: env.srv.Billing, PublicURL: env.URL, Now: env.clock.Now,

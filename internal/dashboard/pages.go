@@ -20,7 +20,7 @@ import (
 // The pages are server-rendered html/template, with their stylesheet (and
 // any script) served from the binary: no inline script or style, so the
 // policy below can be strict.
-const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; " +
+const pageCSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; " +
 	"frame-ancestors 'none'; base-uri 'none'"
 
 //go:embed templates/*.html
