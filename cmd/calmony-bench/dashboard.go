@@ -303,6 +303,25 @@ func dashboardQueries(ctx context.Context, db *store.DB, scope pay.Scope, now ti
 			l, err := db.FindCustomers(ctx, scope, store.CustomerFilter{Email: cus.Email}, pay.Page{Limit: limit})
 			return len(l.Data), err
 		}},
+		dashQuery{"payments.by_email.first", func(ctx context.Context) (int, error) {
+			r, err := piList(db, scope, store.PaymentIntentFilter{CustomerEmail: cus.Email})(ctx, pay.Page{Limit: limit})
+			return len(r), err
+		}},
+		// A recent payment's timeline (payments.get): the events and gateway
+		// operations of the payment and its charge.
+		dashQuery{"payment.timeline", func(ctx context.Context) (int, error) {
+			pis, err := db.FindPaymentIntents(ctx, scope, store.PaymentIntentFilter{Status: pay.StatusSucceeded}, pay.Page{Limit: 1})
+			if err != nil || len(pis.Data) == 0 {
+				return 0, err
+			}
+			objects := []string{pis.Data[0].ID, pis.Data[0].LatestCharge}
+			events, err := db.FindEventsOf(ctx, scope, objects, 100)
+			if err != nil {
+				return 0, err
+			}
+			ops, err := db.FindGatewayOpsOf(ctx, scope, objects, 100)
+			return len(events) + len(ops), err
+		}},
 	), nil
 }
 

@@ -2,6 +2,7 @@ package dashboard
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -321,18 +322,15 @@ func (s *Server) paymentsPage(w http.ResponseWriter, r *http.Request, c *call) e
 	q := r.URL.Query()
 	d := paymentsData{Status: q.Get("status"), From: q.Get("from"), To: q.Get("to"), AmountMin: q.Get("min"), AmountMax: q.Get("max"),
 		Email: q.Get("email"), Statuses: paymentStatuses}
-	status := http.StatusOK
+	var status int
 	in, err := paymentsInput(q)
 	if err == nil {
 		d.List, err = s.paymentsList(r.Context(), c, in)
 	}
-	if err != nil {
-		te := asTRPCError(err)
-		if te.code != "BAD_REQUEST" {
-			return err
-		}
-		d.Error, status = te.message, http.StatusBadRequest
-	} else {
+	if d.Error, status, err = filterError(err); err != nil {
+		return err
+	}
+	if d.List != nil {
 		d.Next, d.First = pagerLinks(r, d.List.HasMore, lastID(d.List, func(p paymentView) string { return p.ID }))
 	}
 	return s.render(w, r, c, status, "payments", "Payments", d)
@@ -423,18 +421,15 @@ func (s *Server) customersPage(w http.ResponseWriter, r *http.Request, c *call) 
 	q := r.URL.Query()
 	d := customersData{Email: q.Get("email")}
 	in := customersListInput{Email: strings.TrimSpace(d.Email), StartingAfter: q.Get("startingAfter")}
-	status := http.StatusOK
+	var status int
 	err := validated(&in)
 	if err == nil {
 		d.List, err = s.customersList(r.Context(), c, in)
 	}
-	if err != nil {
-		te := asTRPCError(err)
-		if te.code != "BAD_REQUEST" {
-			return err
-		}
-		d.Error, status = te.message, http.StatusBadRequest
-	} else {
+	if d.Error, status, err = filterError(err); err != nil {
+		return err
+	}
+	if d.List != nil {
 		d.Next, d.First = pagerLinks(r, d.List.HasMore, lastID(d.List, func(v customerView) string { return v.ID }))
 	}
 	return s.render(w, r, c, status, "customers", "Customers", d)
@@ -494,60 +489,63 @@ func (s *Server) cancelAction(r *http.Request, c *call) (string, string, error) 
 
 // ---- subscriptions and invoices ----
 
-type subscriptionsData struct {
+// filterError splits a list page's error: a bad filter is shown on the
+// page, with 400; anything else fails the page.
+func filterError(err error) (message string, status int, fail error) {
+	if err == nil {
+		return "", http.StatusOK, nil
+	}
+	if te := asTRPCError(err); te.code == "BAD_REQUEST" {
+		return te.message, http.StatusBadRequest, nil
+	}
+	return "", 0, err
+}
+
+// statusListData is a list page filtered by status and customer.
+type statusListData[V any] struct {
 	Status, Customer string
 	Statuses         []string
-	List             *listOf[subscriptionView]
+	List             *listOf[V]
 	Next, First      string
 	Error            string
+}
+
+// statusListPage renders a list filtered by status and customer (the
+// subscriptions and invoices pages): in is the procedure's input made from
+// the query, run the procedure, id a row's ID for the pager. A bad filter
+// is shown on the page with 400.
+func statusListPage[In any, PIn interface {
+	*In
+	validator
+}, V any](s *Server, w http.ResponseWriter, r *http.Request, c *call, name, title string, statuses []string,
+	in func(status, customer, after string) In, run func(context.Context, *call, In) (*listOf[V], error), id func(V) string) error {
+	q := r.URL.Query()
+	d := statusListData[V]{Status: q.Get("status"), Customer: q.Get("customer"), Statuses: statuses}
+	input := in(d.Status, strings.TrimSpace(d.Customer), q.Get("startingAfter"))
+	var status int
+	err := validated(PIn(&input))
+	if err == nil {
+		d.List, err = run(r.Context(), c, input)
+	}
+	if d.Error, status, err = filterError(err); err != nil {
+		return err
+	}
+	if d.List != nil {
+		d.Next, d.First = pagerLinks(r, d.List.HasMore, lastID(d.List, id))
+	}
+	return s.render(w, r, c, status, name, title, d)
 }
 
 func (s *Server) subscriptionsPage(w http.ResponseWriter, r *http.Request, c *call) error {
-	q := r.URL.Query()
-	d := subscriptionsData{Status: q.Get("status"), Customer: q.Get("customer"), Statuses: subscriptionStatuses}
-	in := subscriptionsListInput{Status: d.Status, Customer: strings.TrimSpace(d.Customer), StartingAfter: q.Get("startingAfter")}
-	status := http.StatusOK
-	err := validated(&in)
-	if err == nil {
-		d.List, err = s.subscriptionsList(r.Context(), c, in)
-	}
-	if err != nil {
-		te := asTRPCError(err)
-		if te.code != "BAD_REQUEST" {
-			return err
-		}
-		d.Error, status = te.message, http.StatusBadRequest
-	} else {
-		d.Next, d.First = pagerLinks(r, d.List.HasMore, lastID(d.List, func(v subscriptionView) string { return v.ID }))
-	}
-	return s.render(w, r, c, status, "subscriptions", "Subscriptions", d)
-}
-
-type invoicesData struct {
-	Status, Customer string
-	Statuses         []string
-	List             *listOf[invoiceView]
-	Next, First      string
-	Error            string
+	return statusListPage[subscriptionsListInput](s, w, r, c, "subscriptions", "Subscriptions", subscriptionStatuses,
+		func(status, customer, after string) subscriptionsListInput {
+			return subscriptionsListInput{Status: status, Customer: customer, StartingAfter: after}
+		}, s.subscriptionsList, func(v subscriptionView) string { return v.ID })
 }
 
 func (s *Server) invoicesPage(w http.ResponseWriter, r *http.Request, c *call) error {
-	q := r.URL.Query()
-	d := invoicesData{Status: q.Get("status"), Customer: q.Get("customer"), Statuses: invoiceStatuses}
-	in := invoicesListInput{Status: d.Status, Customer: strings.TrimSpace(d.Customer), StartingAfter: q.Get("startingAfter")}
-	status := http.StatusOK
-	err := validated(&in)
-	if err == nil {
-		d.List, err = s.invoicesList(r.Context(), c, in)
-	}
-	if err != nil {
-		te := asTRPCError(err)
-		if te.code != "BAD_REQUEST" {
-			return err
-		}
-		d.Error, status = te.message, http.StatusBadRequest
-	} else {
-		d.Next, d.First = pagerLinks(r, d.List.HasMore, lastID(d.List, func(v invoiceView) string { return v.ID }))
-	}
-	return s.render(w, r, c, status, "invoices", "Invoices", d)
+	return statusListPage[invoicesListInput](s, w, r, c, "invoices", "Invoices", invoiceStatuses,
+		func(status, customer, after string) invoicesListInput {
+			return invoicesListInput{Status: status, Customer: customer, StartingAfter: after}
+		}, s.invoicesList, func(v invoiceView) string { return v.ID })
 }
