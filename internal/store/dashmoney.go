@@ -22,16 +22,27 @@ func inList(q *query, col string, ids []string) {
 	fmt.Fprintf(q, `%s IN (%s)`, col, strings.Join(args, ", "))
 }
 
+// eventsOfQuery selects the scope's newest limit events about objectIDs.
+// Only object_id may be an index condition (events_object): the scope is a
+// filter on the rows found, as in whereID, or the planner takes events_list
+// for its two equalities and reads every event of the project (SQLite
+// without statistics does; TestLookupsByObjectUseTheirIndexes holds this).
+func eventsOfQuery(scope pay.Scope, objectIDs []string, limit int) *query {
+	q := &query{}
+	fmt.Fprintf(q, `SELECT %s FROM events WHERE `, eventColumns)
+	inList(q, "object_id", objectIDs)
+	fmt.Fprintf(q, ` AND (project_id = %s AND livemode = %s) IS TRUE`, q.arg(scope.ProjectID), q.arg(scope.Livemode))
+	fmt.Fprintf(q, ` ORDER BY created DESC, id DESC LIMIT %s`, q.arg(limit))
+	return q
+}
+
 // FindEventsOf returns the scope's events about any of objectIDs, oldest
 // first, at most limit of them (the newest limit when there are more).
 func (db *DB) FindEventsOf(ctx context.Context, scope pay.Scope, objectIDs []string, limit int) ([]*pay.Event, error) {
 	if len(objectIDs) == 0 {
 		return nil, nil
 	}
-	q := &query{}
-	fmt.Fprintf(q, `SELECT %s FROM events WHERE project_id = %s AND livemode = %s AND `, eventColumns, q.arg(scope.ProjectID), q.arg(scope.Livemode))
-	inList(q, "object_id", objectIDs)
-	fmt.Fprintf(q, ` ORDER BY created DESC, id DESC LIMIT %s`, q.arg(limit))
+	q := eventsOfQuery(scope, objectIDs, limit)
 	rows, err := db.read.QueryContext(ctx, q.String(), q.args...)
 	if err != nil {
 		return nil, fmt.Errorf("find events of objects: %w", err)

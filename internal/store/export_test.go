@@ -1,6 +1,10 @@
 package store
 
-import "context"
+import (
+	"context"
+
+	"github.com/calmony/calmonypay/internal/pay"
+)
 
 // For the plan tests.
 const (
@@ -12,6 +16,12 @@ const (
 	RevenueQuery     = revenueQuery
 	DailyRevenue     = dailyRevenueQuery
 )
+
+// EventsOfQuery is FindEventsOf's query and its arguments.
+func EventsOfQuery(scope pay.Scope, objectIDs []string, limit int) (string, []any) {
+	q := eventsOfQuery(scope, objectIDs, limit)
+	return q.String(), q.args
+}
 
 // RoundTrips is how many round trips PostgreSQL transactions have taken so far.
 func (db *DB) RoundTrips() int64 { return db.trips.Load() }
