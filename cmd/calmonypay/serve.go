@@ -319,6 +319,7 @@ func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult, sand
 	fmt.Fprintf(w, "\nCalmony Pay is running (%s)\n\n", cfg.Env)
 	fmt.Fprintf(w, "  API          %s/v1\n", cfg.PublicURL)
 	fmt.Fprintf(w, "  Dashboard    %s/dashboard/\n", cfg.PublicURL)
+	fmt.Fprintf(w, "  API docs     %s/docs\n", cfg.PublicURL)
 	dbName := cfg.Database
 	if db.Dialect() == store.Postgres {
 		dbName = "PostgreSQL"
