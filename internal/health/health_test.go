@@ -246,4 +246,3 @@ func (p *proxy) down() {
 }
 
 func (p *proxy) up() { p.listen(p.addr) }
-
