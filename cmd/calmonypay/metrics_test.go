@@ -151,4 +151,3 @@ func TestServeOperations(t *testing.T) {
 		}
 	}
 }
-
