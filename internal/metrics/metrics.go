@@ -6,6 +6,7 @@
 package metrics
 
 import (
+	"cmp"
 	"context"
 	"log/slog"
 	"net/http"
@@ -71,8 +72,10 @@ func New() *Metrics {
 // Registry returns the registry, for tests and more collectors.
 func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
 
-// Handler serves the metrics in the Prometheus exposition format.
+// Handler serves the metrics in the Prometheus exposition format; log
+// (nil: slog.Default) gets its errors.
 func (m *Metrics) Handler(log *slog.Logger) http.Handler {
+	log = cmp.Or(log, slog.Default())
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn), Registry: m.reg})
 }
 
@@ -171,10 +174,11 @@ type Store interface {
 // WatchStore adds the gauges read from db at scrape time: the webhook
 // queue and the billing scheduler's lag (their queries cached for
 // cacheFor, 5 seconds by default, so frequent scrapes cost little), and the
-// connection pools' statistics.
+// connection pools' statistics. log (nil: slog.Default) gets read errors.
 func (m *Metrics) WatchStore(db Store, log *slog.Logger, cacheFor time.Duration) {
 	if cacheFor <= 0 {
 		cacheFor = 5 * time.Second
 	}
+	log = cmp.Or(log, slog.Default())
 	m.reg.MustRegister(&storeCollector{db: db, log: log, cacheFor: cacheFor, now: time.Now})
 }
