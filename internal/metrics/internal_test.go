@@ -33,7 +33,7 @@ func (f *fakeStore) FindWebhookQueue(context.Context) (store.WebhookQueue, error
 }
 
 func (f *fakeStore) FindOldestDue(context.Context) (int64, error) { return 1100, nil }
-func (f *fakeStore) Pools() []store.Pool                         { return nil }
+func (f *fakeStore) Pools() []store.Pool                          { return nil }
 
 // TestStoreCollectorCache: the database is read at most once per cache
 // period however often it is scraped, and a failed read drops the gauges
