@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/calmony/calmonypay/internal/store/storetest"
 )
 
 // TestServeOperations starts serve with --metrics-addr and JSON logs:
@@ -149,5 +151,47 @@ func TestServeOperations(t *testing.T) {
 		if err := json.Unmarshal([]byte(line), &v); err != nil || v["level"] == nil {
 			t.Errorf("log line is not slog JSON: %q", line)
 		}
+	}
+}
+
+// TestServeReadyzPostgres: serve's /readyz fails, naming the database
+// only, while PostgreSQL cannot be reached, and recovers when it can;
+// /healthz answers throughout.
+func TestServeReadyzPostgres(t *testing.T) {
+	t.Parallel()
+	proxy := storetest.NewProxy(t, storetest.DSN(t, true))
+	te := newTestEnv(t)
+	te.env["CALMONY_DATABASE"] = proxy.DSN
+	base, _, stop := te.serve()
+	defer stop()
+	get := func(path string) (int, string) {
+		t.Helper()
+		res, err := http.Get(base + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer res.Body.Close()
+		b, _ := io.ReadAll(res.Body)
+		return res.StatusCode, string(b)
+	}
+	if code, body := get("/readyz"); code != http.StatusOK {
+		t.Fatalf("/readyz = %d %s, want 200", code, body)
+	}
+	proxy.Down()
+	if code, body := get("/readyz"); code != http.StatusServiceUnavailable || body != `{"failed":["database"],"status":"unavailable"}`+"\n" {
+		t.Errorf("/readyz with PostgreSQL unreachable = %d %q, want 503 naming the database only", code, body)
+	}
+	if code, _ := get("/healthz"); code != http.StatusOK {
+		t.Errorf("/healthz with PostgreSQL unreachable = %d, want 200", code)
+	}
+	proxy.Up()
+	deadline := time.Now().Add(5 * time.Second)
+	code, body := get("/readyz")
+	for code != http.StatusOK && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+		code, body = get("/readyz")
+	}
+	if code != http.StatusOK {
+		t.Errorf("/readyz with PostgreSQL back = %d %s, want 200", code, body)
 	}
 }

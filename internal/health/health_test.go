@@ -4,11 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -112,10 +109,10 @@ func TestReadyDatabase(t *testing.T) {
 	storetest.Dialects(t, func(t *testing.T, postgres bool) {
 		ctx := context.Background()
 		dsn := storetest.DSN(t, postgres)
-		var p *proxy
+		var p *storetest.Proxy
 		if postgres {
-			p = startProxy(t, dsn)
-			dsn = p.dsn
+			p = storetest.NewProxy(t, dsn)
+			dsn = p.DSN
 		}
 		db, err := store.Open(ctx, store.Options{DSN: dsn, Keys: storetest.Keys(t), MaxConns: 2})
 		if err != nil {
@@ -136,13 +133,13 @@ func TestReadyDatabase(t *testing.T) {
 			t.Fatalf("/readyz = %d %q, want 200", code, body)
 		}
 		if p != nil {
-			p.down()
+			p.Down()
 			code, body := srv()
 			if status, failed := readyBody(t, body); code != http.StatusServiceUnavailable || status != "unavailable" ||
 				len(failed) != 1 || failed[0] != health.CheckDatabase {
 				t.Fatalf("/readyz with PostgreSQL unreachable = %d %q, want 503 naming only %q", code, body, health.CheckDatabase)
 			}
-			p.up()
+			p.Up()
 			if code, body := srv(); code != http.StatusOK {
 				t.Fatalf("/readyz with PostgreSQL back = %d %q, want 200", code, body)
 			}
@@ -173,76 +170,3 @@ func (r *recorder) Write(b []byte) (int, error) {
 	r.WriteHeader(http.StatusOK)
 	return r.body.Write(b)
 }
-
-// proxy forwards TCP connections to PostgreSQL until down cuts them all
-// and refuses new ones; up listens again on the same address.
-type proxy struct {
-	t      *testing.T
-	addr   string // the proxy's address
-	target string // PostgreSQL's
-	dsn    string // dsn through the proxy
-
-	mu    sync.Mutex
-	ln    net.Listener
-	conns []net.Conn
-}
-
-func startProxy(t *testing.T, dsn string) *proxy {
-	t.Helper()
-	u, err := url.Parse(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{t: t, target: u.Host}
-	if !strings.Contains(p.target, ":") {
-		p.target += ":5432"
-	}
-	p.listen("127.0.0.1:0")
-	u.Host = p.addr
-	p.dsn = u.String()
-	t.Cleanup(p.down)
-	return p
-}
-
-func (p *proxy) listen(addr string) {
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.mu.Lock()
-	p.ln, p.addr = ln, ln.Addr().String()
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			s, err := net.Dial("tcp", p.target)
-			if err != nil {
-				c.Close()
-				continue
-			}
-			p.mu.Lock()
-			p.conns = append(p.conns, c, s)
-			p.mu.Unlock()
-			go func() { io.Copy(s, c); s.Close() }()
-			go func() { io.Copy(c, s); c.Close() }()
-		}
-	}()
-}
-
-func (p *proxy) down() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for _, c := range p.conns {
-		c.Close()
-	}
-	p.conns = nil
-}
-
-func (p *proxy) up() { p.listen(p.addr) }
