@@ -129,6 +129,7 @@ func TestServeOperations(t *testing.T) {
 		`calmony_gateway_request_duration_seconds_count{mode="test",operation="sale",outcome="approved"} 1`,
 		`calmony_idempotency_rejections_total{reason="mismatch"} 1`,
 		`calmony_rate_limit_rejections_total{limiter="api_key"} ` + strconv.Itoa(limited),
+		`calmony_http_requests_total{code="429",method="GET",route="/v1/customers"} ` + strconv.Itoa(limited),
 		`calmony_webhook_queue_depth 0`,
 		`calmony_billing_scheduler_lag_seconds 0`,
 		`calmony_store_scrape_success 1`,

@@ -258,6 +258,7 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, procedures http.Ha
 
 	cors := middleware.V1CORS{UnionAllowFunc: s.anyProjectOrigin, ProjectAllowFunc: s.callerProjectOrigin}
 	api := middleware.Chain(v1,
+		routeEarly(v1),
 		cors.Preflight,
 		s.authenticate,
 		cors.Actual,
@@ -289,6 +290,22 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, procedures http.Ha
 		middleware.SecurityHeaders,
 		middleware.Recover(s.log),
 	)
+}
+
+// routeEarly records, for the metrics, the /v1 pattern a request will be
+// routed to before authentication and the rate limit run, so their 401s
+// and 429s carry it too. Without metrics (no Observation) it does nothing.
+func routeEarly(v1 *http.ServeMux) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if o := middleware.ObservationFrom(r.Context()); o != nil {
+				if _, pattern := v1.Handler(r); pattern != "" {
+					o.Pattern = pattern
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // withPayRequestID hands the request ID middleware.RequestID made to the

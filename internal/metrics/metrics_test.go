@@ -107,6 +107,9 @@ func TestMetrics(t *testing.T) {
 		if code, _ := do(t, "GET", srv.URL+"/v1/customers/cus_doesnotexist", srv.Key, nil); code != 404 {
 			t.Fatalf("retrieve a missing customer: %d, want 404", code)
 		}
+		if code, _ := do(t, "GET", srv.URL+"/v1/customers/"+id, "", nil); code != 401 {
+			t.Fatalf("retrieve without a key: %d, want 401", code)
+		}
 		limited := 0
 		for range 10 {
 			if code, _ := do(t, "GET", srv.URL+hosted.CheckoutPath+"cs_test_nope", "", nil); code == http.StatusTooManyRequests {
@@ -130,8 +133,9 @@ func TestMetrics(t *testing.T) {
 		}{
 			{"calmony_http_requests_total", map[string]string{"method": "GET", "route": "/v1/customers/{id}", "code": "200"}, 1},
 			{"calmony_http_requests_total", map[string]string{"method": "GET", "route": "/v1/customers/{id}", "code": "404"}, 1},
+			{"calmony_http_requests_total", map[string]string{"method": "GET", "route": "/v1/customers/{id}", "code": "401"}, 1},
 			{"calmony_http_requests_total", map[string]string{"method": "POST", "route": "/v1/webhook_endpoints", "code": "200"}, 1},
-			{"calmony_http_request_duration_seconds", map[string]string{"method": "GET", "route": "/v1/customers/{id}", "class": "4xx"}, 1},
+			{"calmony_http_request_duration_seconds", map[string]string{"method": "GET", "route": "/v1/customers/{id}", "class": "4xx"}, 2},
 			{"calmony_rate_limit_rejections_total", map[string]string{"limiter": "client"}, float64(limited)},
 			{"calmony_rate_limit_rejections_total", map[string]string{"limiter": "api_key"}, 0},
 			{"calmony_webhook_queue_depth", nil, 1},
