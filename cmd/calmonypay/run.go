@@ -138,7 +138,7 @@ func newFlagSet(name string, e *env) *flag.FlagSet {
 func newLogger(e *env, cfg *config.Config) *slog.Logger { return newLoggerTo(e.stderr, cfg) }
 
 func newLoggerTo(w io.Writer, cfg *config.Config) *slog.Logger {
-	if cfg.Env == config.Production {
+	if cfg.LogFormat == config.LogJSON {
 		return slog.New(slog.NewJSONHandler(w, nil))
 	}
 	return slog.New(slog.NewTextHandler(w, nil))
@@ -167,7 +167,7 @@ func openStore(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := store.Options{DSN: cfg.Database, Keys: keys, Logger: log}
+	opts := store.Options{DSN: cfg.Database, Keys: keys, Logger: log, MaxConns: cfg.DBMaxConns}
 	if cfg.WebhookEncryptionKey != nil {
 		if opts.WebhookKeys, err = keyring(cfg.WebhookEncryptionKey, cfg.OldWebhookKeys); err != nil {
 			return nil, nil, err

@@ -19,8 +19,10 @@ import (
 	"github.com/calmony/calmonypay/internal/billing"
 	"github.com/calmony/calmonypay/internal/config"
 	"github.com/calmony/calmonypay/internal/dashboard"
+	"github.com/calmony/calmonypay/internal/health"
 	"github.com/calmony/calmonypay/internal/hosted"
 	"github.com/calmony/calmonypay/internal/loop"
+	"github.com/calmony/calmonypay/internal/metrics"
 	"github.com/calmony/calmonypay/internal/middleware"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
@@ -127,6 +129,24 @@ func serve(ctx context.Context, args []string, e *env) error {
 	if err != nil {
 		return err
 	}
+	// Metrics, when asked for, on a listener of their own.
+	var instrument func(http.Handler) http.Handler
+	var metricsSrv *httpServer
+	if cfg.MetricsAddr != "" {
+		m := metrics.New()
+		gateways = payments.Observe(gateways, m.ObserveGateway)
+		m.WatchStore(db, log, 0)
+		instrument = m.Instrument
+		mln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return fmt.Errorf("--metrics-addr: %w", err)
+		}
+		defer mln.Close()
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", m.Handler(log))
+		metricsSrv = &httpServer{Server: newHTTPServer(mux, log), ln: mln}
+		cfg.MetricsAddr = mln.Addr().String()
+	}
 	svc := payments.New(payments.Config{DB: db, Keys: keys, Gateways: gateways, Logger: log, PublicURL: cfg.PublicURL,
 		SkipCallbackSignature: cfg.SkipCallbackSignature, Render: api.Renderer(cfg.PublicURL)})
 	bill := billing.New(billing.Config{DB: db, Payments: svc, Logger: log})
@@ -145,10 +165,17 @@ func serve(ctx context.Context, args []string, e *env) error {
 			return err
 		}
 	}
+	// The background loops, started once the store is open and stopped
+	// (and waited for) after the servers have shut down; /readyz fails
+	// while one of requiredLoops is not running.
+	loops := loop.NewGroup(ctx, log)
+	defer loops.Stop()
+	checker := &health.Checker{DB: db, Loops: loops, Required: requiredLoops(), Logger: log}
 	mount := pages.Routes()
 	maps.Copy(mount, dash.Routes())
+	maps.Copy(mount, checker.Routes())
 	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: mount, TRPC: dash.TRPC(), Keys: keys, Logger: log, RateLimit: cfg.RateLimit,
-		AppOrigin: cfg.AppOrigin, AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs, AllowLocalhostURLs: cfg.AllowLocalhostURLs})
+		AppOrigin: cfg.AppOrigin, AllowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs, AllowLocalhostURLs: cfg.AllowLocalhostURLs, Instrument: instrument})
 	if err != nil {
 		return err
 	}
@@ -168,16 +195,21 @@ func serve(ctx context.Context, args []string, e *env) error {
 		perClient := throttle.Config{PerSecond: float64(cfg.ClientRateLimit), Trusted: trusted}
 		servers = append(servers, &httpServer{Server: newHTTPServer(sandboxHandler(sb, perClient, log), log), ln: sandboxLn})
 	}
-	printBanner(e, cfg, db, boot, len(servers) > 1)
-	// The background loops, started once the store is open and stopped
-	// (and waited for) after the servers have shut down.
-	loops := loop.NewGroup(ctx, log)
-	defer loops.Stop()
+	if metricsSrv != nil {
+		servers = append(servers, metricsSrv)
+	}
+	printBanner(e, cfg, db, boot, sandboxLn != nil && sb != nil)
 	runLoops(loops, db, svc, bill, srv, webhooks, cfg.ReconcileInterval, log)
 
 	errc := make(chan error, len(servers))
 	for _, hs := range servers {
-		go func() { errc <- hs.serve(cfg) }()
+		go func() {
+			if hs == metricsSrv {
+				errc <- hs.Serve(hs.ln) // plain HTTP: a private address
+				return
+			}
+			errc <- hs.serve(cfg)
+		}()
 	}
 	if e.ready != nil {
 		e.ready(cfg.PublicURL)
@@ -343,6 +375,9 @@ func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult, sand
 	if cfg.AllowPrivateWebhookURLs {
 		fmt.Fprintf(w, "  WARNING      test-mode webhooks may reach loopback and private-network hosts (--allow-private-webhook-urls)\n")
 	}
+	if cfg.MetricsAddr != "" {
+		fmt.Fprintf(w, "  Metrics      http://%s/metrics (Prometheus; no authentication: keep this address private)\n", cfg.MetricsAddr)
+	}
 	if sandbox {
 		fmt.Fprintf(w, "  Sandbox      %s/ (Cardstream test gateway for sk_test_ keys, on an origin of its own)\n", cfg.SandboxURL)
 	}
@@ -350,6 +385,13 @@ func printBanner(e *env, cfg *config.Config, db *store.DB, boot bootResult, sand
 		fmt.Fprintf(w, "  Warning      personal data is encrypted with a development key in %s; set CALMONY_ENCRYPTION_KEY for real data\n", cfg.GeneratedKey)
 	}
 	fmt.Fprintln(w)
+}
+
+// requiredLoops are the loops /readyz requires running: the reconciler,
+// the webhook worker and the billing scheduler, and the settings caches
+// requests read.
+func requiredLoops() []string {
+	return []string{"reconciler", "webhook worker", "billing scheduler", "project currencies", "CORS allowlists"}
 }
 
 // runLoops starts serve's background loops in g: the settings caches'

@@ -8,6 +8,7 @@ import (
 	"net/http"
 
 	"github.com/calmony/calmonypay/internal/form"
+	"github.com/calmony/calmonypay/internal/middleware"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
 	"github.com/calmony/calmonypay/internal/store"
@@ -241,6 +242,12 @@ func writeBody(w http.ResponseWriter, status int, body []byte) {
 // cause is logged with the request ID and never shown.
 func (s *Server) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	e := s.clientError(r, err)
+	switch {
+	case e.Code == "idempotency_key_in_use":
+		middleware.NoteIdempotency(r.Context(), "in_use")
+	case e.Type == pay.ErrorTypeIdempotency:
+		middleware.NoteIdempotency(r.Context(), "mismatch")
+	}
 	if e.Status == http.StatusServiceUnavailable {
 		w.Header().Set("Retry-After", "1")
 	}

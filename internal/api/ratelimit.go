@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/time/rate"
 
+	"github.com/calmony/calmonypay/internal/middleware"
 	"github.com/calmony/calmonypay/internal/pay"
 )
 
@@ -70,6 +71,7 @@ var errRateLimited = &pay.Error{Status: http.StatusTooManyRequests, Type: pay.Er
 func (s *Server) rateLimit(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if !s.limiter.allow(keyFrom(r.Context()).ID) {
+			middleware.NoteRateLimited(r.Context(), "api_key")
 			w.Header().Set("Retry-After", "1")
 			s.writeError(w, r, errRateLimited)
 			return

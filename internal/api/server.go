@@ -54,6 +54,10 @@ type Config struct {
 	AllowPrivateWebhookURLs bool
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
+	// Instrument wraps every route, outside all but the request ID, to
+	// measure it (package metrics); it reads the route pattern and any
+	// refusal from middleware.ObservationFrom. Optional.
+	Instrument func(http.Handler) http.Handler
 }
 
 // Server is the HTTP API. Create it with New.
@@ -73,8 +77,9 @@ type Server struct {
 	allowLocalhostURLs      bool
 	allowPrivateWebhookURLs bool
 	// docs is the API reference page, rendered for publicURL.
-	docs    []byte
-	handler http.Handler
+	docs       []byte
+	handler    http.Handler
+	instrument func(http.Handler) http.Handler
 }
 
 // New returns a Server for cfg. It does no I/O and starts nothing: run
@@ -91,6 +96,10 @@ func New(cfg Config) (*Server, error) {
 		publicURL:               cfg.Payments.PublicURL(),
 		allowLocalhostURLs:      cfg.AllowLocalhostURLs,
 		allowPrivateWebhookURLs: cfg.AllowPrivateWebhookURLs,
+		instrument:              cfg.Instrument,
+	}
+	if s.instrument == nil {
+		s.instrument = func(h http.Handler) http.Handler { return h }
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -243,12 +252,13 @@ type route struct {
 func (s *Server) routes(trpc func(http.Handler) http.Handler, procedures http.Handler, mount map[string]http.Handler) http.Handler {
 	v1 := http.NewServeMux()
 	for _, rt := range s.v1Routes() {
-		v1.Handle(rt.pattern, rt)
+		v1.Handle(rt.pattern, middleware.Routed(rt))
 	}
-	v1.Handle("/v1/", s.read(s.unknownRoute))
+	v1.Handle("/v1/", middleware.Routed(s.read(s.unknownRoute)))
 
 	cors := middleware.V1CORS{UnionAllowFunc: s.anyProjectOrigin, ProjectAllowFunc: s.callerProjectOrigin}
 	api := middleware.Chain(v1,
+		routeEarly(v1),
 		cors.Preflight,
 		s.authenticate,
 		cors.Actual,
@@ -257,26 +267,45 @@ func (s *Server) routes(trpc func(http.Handler) http.Handler, procedures http.Ha
 	)
 
 	mux := http.NewServeMux()
-	mux.Handle("/v1/", api)
+	// handle records each pattern for the metrics (middleware.Routed).
+	handle := func(pattern string, h http.Handler) { mux.Handle(pattern, middleware.Routed(h)) }
+	handle("/v1/", api)
 	for pattern, h := range mount {
-		mux.Handle(pattern, h)
+		handle(pattern, h)
 	}
 	if procedures == nil {
 		procedures = http.HandlerFunc(trpcNotFound)
 	}
-	mux.Handle("/api/trpc/", trpc(middleware.MaxBody(s.maxBody)(procedures)))
-	mux.HandleFunc("GET /{$}", s.root)
-	mux.HandleFunc("GET "+docsPath, s.serveDocs)
-	mux.Handle("GET "+docsPath+"/{$}", http.RedirectHandler(docsPath, http.StatusMovedPermanently))
-	mux.Handle("GET "+docsStylesPath, serveDocsStyles(apidocs.Stylesheet()))
-	mux.HandleFunc("/", s.notFound)
+	handle("/api/trpc/", trpc(middleware.MaxBody(s.maxBody)(procedures)))
+	handle("GET /{$}", http.HandlerFunc(s.root))
+	handle("GET "+docsPath, http.HandlerFunc(s.serveDocs))
+	handle("GET "+docsPath+"/{$}", http.RedirectHandler(docsPath, http.StatusMovedPermanently))
+	handle("GET "+docsStylesPath, serveDocsStyles(apidocs.Stylesheet()))
+	handle("/", http.HandlerFunc(s.notFound))
 	return middleware.Chain(mux,
 		middleware.RequestID(nil),
+		s.instrument,
 		withPayRequestID,
 		middleware.AccessLog(s.log),
 		middleware.SecurityHeaders,
 		middleware.Recover(s.log),
 	)
+}
+
+// routeEarly records, for the metrics, the /v1 pattern a request will be
+// routed to before authentication and the rate limit run, so their 401s
+// and 429s carry it too. Without metrics (no Observation) it does nothing.
+func routeEarly(v1 *http.ServeMux) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if o := middleware.ObservationFrom(r.Context()); o != nil {
+				if _, pattern := v1.Handler(r); pattern != "" {
+					o.Pattern = pattern
+				}
+			}
+			next.ServeHTTP(w, r)
+		})
+	}
 }
 
 // withPayRequestID hands the request ID middleware.RequestID made to the

@@ -18,8 +18,10 @@ import (
 	"github.com/calmony/calmonypay/internal/cardstream/sandbox"
 	"github.com/calmony/calmonypay/internal/config"
 	"github.com/calmony/calmonypay/internal/dashboard"
+	"github.com/calmony/calmonypay/internal/health"
 	"github.com/calmony/calmonypay/internal/hosted"
 	"github.com/calmony/calmonypay/internal/loop"
+	"github.com/calmony/calmonypay/internal/metrics"
 	"github.com/calmony/calmonypay/internal/middleware"
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/payments"
@@ -46,6 +48,10 @@ type Server struct {
 	// served to browsers at SandboxURL, an origin of its own as in serve.
 	Sandbox    *sandbox.Sandbox
 	SandboxURL string
+	// Loops are the server's background loops; /healthz and /readyz
+	// (Health) are served, the loops started here being required.
+	Loops  *loop.Group
+	Health *health.Checker
 }
 
 // Options tune Start.
@@ -87,6 +93,9 @@ type Options struct {
 	// Webhooks runs a webhook delivery worker, as serve does (private and
 	// loopback endpoint URLs allowed, so that tests receive them).
 	Webhooks bool
+	// Metrics, if set, measures the server as serve's --metrics-addr
+	// does: its requests, gateway calls and store gauges.
+	Metrics *metrics.Metrics
 }
 
 // Start starts a server and stops it when the test ends.
@@ -121,6 +130,12 @@ func Start(tb testing.TB, opts Options) *Server {
 	if opts.Gateways != nil {
 		gws = *opts.Gateways
 	}
+	var instrument func(http.Handler) http.Handler
+	if opts.Metrics != nil {
+		gws = payments.Observe(gws, opts.Metrics.ObserveGateway)
+		opts.Metrics.WatchStore(db, log, 0)
+		instrument = opts.Metrics.Instrument
+	}
 	perClient := cmp.Or(opts.ClientRateLimit, config.DefaultClientRateLimit)
 	svc := payments.New(payments.Config{DB: db, Keys: db.Keys(), Gateways: gws, Logger: log, Now: opts.Now, PublicURL: publicURL,
 		SkipCallbackSignature: opts.SkipCallbackSignature, Render: api.Renderer(publicURL), AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
@@ -133,13 +148,14 @@ func Start(tb testing.TB, opts Options) *Server {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: mounts(pages.Routes(), dash.Routes()), TRPC: dash.TRPC(),
+	loops := loop.NewGroup(context.Background(), log)
+	checker := &health.Checker{DB: db, Loops: loops, Required: []string{"currencies", "origins"}, Logger: log}
+	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: mounts(pages.Routes(), dash.Routes(), checker.Routes()), TRPC: dash.TRPC(),
 		Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit, AppOrigin: "https://app.calmony.test", Now: opts.Now,
-		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs})
+		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs, Instrument: instrument})
 	if err != nil {
 		tb.Fatal(err)
 	}
-	loops := loop.NewGroup(context.Background(), log)
 	loops.Go("currencies", svc.RefreshSettings)
 	loops.Go("origins", srv.RefreshSettings)
 	if !opts.NoTestClockLoop {
@@ -174,7 +190,8 @@ func Start(tb testing.TB, opts Options) *Server {
 		svc.Drain(context.Background())
 		loops.Stop()
 	})
-	out := &Server{URL: ts.URL, DB: db, API: srv, Payments: svc, Billing: bill, Dashboard: dash, Sandbox: test.Sandbox, SandboxURL: sts.URL}
+	out := &Server{URL: ts.URL, DB: db, API: srv, Payments: svc, Billing: bill, Dashboard: dash, Sandbox: test.Sandbox, SandboxURL: sts.URL,
+		Loops: loops, Health: checker}
 	if opts.Share != nil {
 		out.Project, out.Key = opts.Share.Project, opts.Share.Key
 	} else {

@@ -54,6 +54,7 @@ var rules = []rule{
 	{"payments never imports billing: billing reads its payments, or sets hooks on it (payments.InvoiceHooks)", under("internal/payments"),
 		under("internal/billing")},
 	{"loop is a leaf: it imports only the standard library", is("internal/loop"), notStd},
+	{"health checks through interfaces: it imports only the standard library", is("internal/health"), notStd},
 	{"only commands and tests import the test gateway", func(p string) bool { return !commandOrTest(p) }, is("internal/cardstream/sandbox")},
 	{"the store persists: it knows no layer above it", under("internal/store"),
 		is("internal/api", "internal/hosted", "internal/payments", "internal/cardstream", "internal/webhook")},

@@ -104,7 +104,22 @@ type Config struct {
 	OIDCIssuer, OIDCClientID, OIDCName string
 	// OIDCClientSecret is never logged.
 	OIDCClientSecret secret.Value
+
+	// MetricsAddr is where serve serves Prometheus metrics, a listener of
+	// its own without authentication; "" (the default) serves none.
+	MetricsAddr string
+	// DBMaxConns bounds the database connection pool (store.Options.MaxConns):
+	// PostgreSQL's pool, SQLite's readers. 0 is the store's default, 16.
+	DBMaxConns int
+	// LogFormat is text or json; "" is json in production, text elsewhere.
+	LogFormat string
 }
+
+// Log formats.
+const (
+	LogText = "text"
+	LogJSON = "json"
+)
 
 // DefaultClientRateLimit is --client-rate-limit's default: far above what
 // a shopper's browser (a page view, a form post or two a payment) or the
@@ -119,6 +134,7 @@ func (c *Config) BindStore(fs *flag.FlagSet, getenv Getenv) {
 	fs.StringVar(&c.DataDir, "data-dir", EnvOr(getenv, "CALMONY_DATA_DIR", "calmony-data"), "folder for the embedded SQLite database and generated keys (CALMONY_DATA_DIR)")
 	fs.StringVar(&c.Database, "database", getenv("CALMONY_DATABASE"), "SQLite file path or postgres:// URL; default: calmony.db in the data folder (CALMONY_DATABASE)")
 	fs.StringVar(&c.Env, "env", EnvOr(getenv, "CALMONY_ENV", Development), "development, test or production (CALMONY_ENV)")
+	fs.StringVar(&c.LogFormat, "log-format", getenv("CALMONY_LOG_FORMAT"), "text or json (log/slog's handlers); default json with --env production, text otherwise (CALMONY_LOG_FORMAT)")
 	// Every command knows whether the callback bypass is configured: keys
 	// create refuses a live key while it is.
 	c.SkipCallbackSignature = strings.EqualFold(getenv("REQUIRE_SIGNATURE"), "false")
@@ -159,6 +175,10 @@ func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
 	} else if err != nil {
 		c.oidcSecretErr = err
 	}
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", getenv("CALMONY_METRICS_ADDR"),
+		"serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9090; unauthenticated, so keep it private; off by default (CALMONY_METRICS_ADDR)")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", envInt(getenv, "CALMONY_DB_MAX_CONNS", 0),
+		"most database connections open at once: PostgreSQL's pool, or SQLite's readers beside its one writer; 0: 16 (CALMONY_DB_MAX_CONNS)")
 	fs.IntVar(&c.EventRetentionDays, "event-retention-days", envInt(getenv, "CALMONY_EVENT_RETENTION_DAYS", 30), "delete events older than this many days, at least 30; 0 keeps them (CALMONY_EVENT_RETENTION_DAYS)")
 }
 
@@ -202,6 +222,19 @@ func (c *Config) Finish() error {
 	}
 	if c.Database == "" {
 		c.Database = filepath.Join(c.DataDir, "calmony.db")
+	}
+	switch c.LogFormat {
+	case "":
+		c.LogFormat = LogText
+		if c.Env == Production {
+			c.LogFormat = LogJSON
+		}
+	case LogText, LogJSON:
+	default:
+		return fmt.Errorf("--log-format (CALMONY_LOG_FORMAT) must be text or json, not %q", c.LogFormat)
+	}
+	if c.DBMaxConns < 0 || c.DBMaxConns > 1000 {
+		return errors.New("--db-max-conns (CALMONY_DB_MAX_CONNS) must be between 1 and 1000, or 0 for the default")
 	}
 	if c.RateLimit < 0 {
 		return errors.New("--rate-limit must be 0 (off) or more")

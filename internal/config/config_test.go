@@ -105,3 +105,51 @@ func TestOIDCSettings(t *testing.T) {
 		})
 	}
 }
+
+// The operations settings: --metrics-addr, --db-max-conns and
+// --log-format, from flags or their environment variables, checked.
+func TestOperationsSettings(t *testing.T) {
+	t.Parallel()
+	prod := []string{"--env", "production", "--plain-http", "--public-url", "https://pay.example"}
+	for _, tt := range []struct {
+		name    string
+		env     map[string]string
+		args    []string
+		want    config.Config // MetricsAddr, DBMaxConns, LogFormat
+		wantErr string
+	}{
+		{"defaults", nil, nil, config.Config{LogFormat: "text"}, ""},
+		{"production logs JSON", nil, prod, config.Config{LogFormat: "json"}, ""},
+		{"production asks for text", nil, append([]string{"--log-format", "text"}, prod...), config.Config{LogFormat: "text"}, ""},
+		{"from the environment", map[string]string{"CALMONY_METRICS_ADDR": "127.0.0.1:9090", "CALMONY_DB_MAX_CONNS": "40", "CALMONY_LOG_FORMAT": "json"}, nil,
+			config.Config{MetricsAddr: "127.0.0.1:9090", DBMaxConns: 40, LogFormat: "json"}, ""},
+		{"flags over the environment", map[string]string{"CALMONY_METRICS_ADDR": "127.0.0.1:9090", "CALMONY_DB_MAX_CONNS": "40"},
+			[]string{"--metrics-addr", ":9100", "--db-max-conns", "8"}, config.Config{MetricsAddr: ":9100", DBMaxConns: 8, LogFormat: "text"}, ""},
+		{"a bad log format", map[string]string{"CALMONY_LOG_FORMAT": "xml"}, nil, config.Config{}, "--log-format"},
+		{"negative connections", nil, []string{"--db-max-conns", "-1"}, config.Config{}, "--db-max-conns"},
+		{"too many connections", nil, []string{"--db-max-conns", "5000"}, config.Config{}, "--db-max-conns"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var c config.Config
+			fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+			c.BindServe(fs, func(k string) string { return tt.env[k] })
+			if err := fs.Parse(tt.args); err != nil {
+				t.Fatal(err)
+			}
+			err := c.Finish()
+			switch {
+			case tt.wantErr == "" && err != nil:
+				t.Fatalf("Finish: %v", err)
+			case tt.wantErr != "":
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("Finish = %v, want an error naming %s", err, tt.wantErr)
+				}
+				return
+			}
+			if c.MetricsAddr != tt.want.MetricsAddr || c.DBMaxConns != tt.want.DBMaxConns || c.LogFormat != tt.want.LogFormat {
+				t.Errorf("metrics %q, max conns %d, log format %q; want %q, %d, %q", c.MetricsAddr, c.DBMaxConns, c.LogFormat,
+					tt.want.MetricsAddr, tt.want.DBMaxConns, tt.want.LogFormat)
+			}
+		})
+	}
+}

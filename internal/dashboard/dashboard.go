@@ -107,7 +107,7 @@ func New(cfg Config) (*Server, error) {
 			return nil, err
 		}
 	}
-	s.authLimit = throttle.New(throttle.Config{PerSecond: authPerMinute / 60.0, Burst: authPerMinute, Trusted: cfg.TrustedProxies, Now: s.now})
+	s.authLimit = throttle.New(throttle.Config{PerSecond: authPerMinute / 60.0, Burst: authPerMinute, Trusted: cfg.TrustedProxies, Now: s.now, Name: "auth"})
 	s.procs = s.procedures()
 	s.pages = s.pageRoutes()
 	s.auth = s.authRoutes()

@@ -32,20 +32,47 @@ type Group struct {
 	stop context.CancelFunc
 	wg   sync.WaitGroup
 	log  *slog.Logger
+
+	mu      sync.Mutex
+	running map[string]int // loops still running, by name
 }
 
 // NewGroup returns a Group whose loops run until ctx ends or Stop is called.
 func NewGroup(ctx context.Context, log *slog.Logger) *Group {
 	ctx, stop := context.WithCancel(ctx)
-	return &Group{ctx: ctx, stop: stop, log: log}
+	return &Group{ctx: ctx, stop: stop, log: log, running: map[string]int{}}
+}
+
+// Stopped returns those of names that have no loop running: never
+// started, returned or panicked. Readiness checks call it.
+func (g *Group) Stopped(names ...string) []string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []string
+	for _, n := range names {
+		if g.running[n] == 0 {
+			out = append(out, n)
+		}
+	}
+	return out
+}
+
+// track counts a loop of name as running (d = 1) or no longer (d = -1).
+func (g *Group) track(name string, d int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.running[name] += d
 }
 
 // Go runs fn on its own until the group's context ends. A panic in fn is
-// logged and ends only fn.
+// logged and ends only fn. Until fn returns, the loop counts as running
+// under name (Stopped).
 func (g *Group) Go(name string, fn func(ctx context.Context)) {
 	g.wg.Add(1)
+	g.track(name, 1)
 	go func() {
 		defer g.wg.Done()
+		defer g.track(name, -1)
 		defer func() {
 			if v := recover(); v != nil {
 				g.log.Error("background loop panicked", "loop", name, "panic", v)

@@ -288,3 +288,27 @@ func TestCachedRun(t *testing.T) {
 		t.Fatal("Run did not return when its context ended")
 	}
 }
+
+// TestGroupStopped: a loop counts as running from Go until it returns or
+// panics; a name never started is stopped too.
+func TestGroupStopped(t *testing.T) {
+	t.Parallel()
+	log, _ := newLogger()
+	g := loop.NewGroup(context.Background(), log)
+	release := make(chan struct{})
+	g.Go("steady", func(ctx context.Context) { <-ctx.Done() })
+	g.Go("ending", func(ctx context.Context) { <-release })
+	g.Go("boom", func(ctx context.Context) { <-release; panic("kaboom") })
+	if got := g.Stopped("steady", "ending", "boom", "never"); len(got) != 1 || got[0] != "never" {
+		t.Fatalf("Stopped = %v, want [never]", got)
+	}
+	close(release)
+	eventually(t, time.Second, "the ended and panicked loops stopped", func() bool {
+		got := g.Stopped("steady", "ending", "boom")
+		return len(got) == 2 && got[0] == "ending" && got[1] == "boom"
+	})
+	g.Stop()
+	if got := g.Stopped("steady"); len(got) != 1 {
+		t.Errorf("after Stop, Stopped(steady) = %v, want [steady]", got)
+	}
+}

@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/calmony/calmonypay/internal/middleware"
 )
 
 // ParseProxies parses a comma-separated list of IP addresses and CIDR
@@ -111,6 +113,9 @@ type Config struct {
 	Trusted []netip.Prefix
 	// Now is the clock. Defaults to time.Now.
 	Now func() time.Time
+	// Name names the limiter in the metrics of the requests it refuses
+	// (middleware.NoteRateLimited). Defaults to "client".
+	Name string
 }
 
 // maxClients bounds the clients a Limiter tracks at once: about 2.5 MB.
@@ -130,6 +135,7 @@ type Limiter struct {
 	retryAfter string
 	trusted    []netip.Prefix
 	now        func() time.Time
+	name       string
 
 	mu      sync.Mutex
 	clients map[netip.Prefix]*rate.Limiter
@@ -148,7 +154,10 @@ func New(c Config) *Limiter {
 	if burst <= 0 {
 		burst = max(1, int(math.Ceil(5*c.PerSecond)))
 	}
-	return &Limiter{limit: rate.Limit(c.PerSecond), burst: burst, trusted: c.Trusted, now: c.Now,
+	if c.Name == "" {
+		c.Name = "client"
+	}
+	return &Limiter{limit: rate.Limit(c.PerSecond), burst: burst, trusted: c.Trusted, now: c.Now, name: c.Name,
 		retryAfter: strconv.Itoa(max(1, int(math.Ceil(1/c.PerSecond)))),
 		clients:    map[netip.Prefix]*rate.Limiter{}, swept: c.Now()}
 }
@@ -202,6 +211,7 @@ func (l *Limiter) Limit(tooMany http.HandlerFunc) func(http.Handler) http.Handle
 		}
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if !l.Allow(r) {
+				middleware.NoteRateLimited(r.Context(), l.name)
 				w.Header().Set("Retry-After", l.retryAfter)
 				tooMany(w, r)
 				return
