@@ -6,10 +6,13 @@ import (
 	"fmt"
 )
 
-// Ready checks that the database answers and that its schema is the one
-// this binary knows: it reads the newest applied migration through the
-// read pool, so it never waits behind SQLite's writer. Callers bound it
-// with a short ctx deadline.
+// Ready checks that the database answers and that its schema has every
+// migration this binary knows: it reads the newest applied migration
+// through the read pool, so it never waits behind SQLite's writer. A
+// schema newer than the binary's counts as current: in a rolling upgrade
+// the first new instance migrates, and the old ones, which keep working on
+// the newer schema (migrations only add), must not all go unready at once.
+// Callers bound it with a short ctx deadline.
 func (db *DB) Ready(ctx context.Context) (schemaCurrent bool, err error) {
 	var applied sql.NullInt64
 	if err := db.read.QueryRowContext(ctx, `SELECT MAX(version) FROM schema_migrations`).Scan(&applied); err != nil {
@@ -19,7 +22,7 @@ func (db *DB) Ready(ctx context.Context) (schemaCurrent bool, err error) {
 	if err != nil {
 		return false, err
 	}
-	return len(ms) > 0 && applied.Int64 == int64(ms[len(ms)-1].version), nil
+	return len(ms) > 0 && applied.Int64 >= int64(ms[len(ms)-1].version), nil
 }
 
 // WebhookQueue is the webhook delivery queue at one moment.

@@ -29,6 +29,24 @@ func TestReady(t *testing.T) {
 		if current, err := db.Ready(ctx); err != nil || !current {
 			t.Fatalf("Ready = %v, %v; want true, nil", current, err)
 		}
+		// A newer schema (a newer instance migrated: a rolling upgrade) is
+		// current; one missing this binary's newest migration is not.
+		if _, err := db.RawExec(ctx, `INSERT INTO schema_migrations (version, name, applied) VALUES (9999, 'future', 0)`); err != nil {
+			t.Fatal(err)
+		}
+		if current, err := db.Ready(ctx); err != nil || !current {
+			t.Errorf("Ready on a newer schema = %v, %v; want true, nil", current, err)
+		}
+		_, known, err := db.SchemaVersion(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.RawExec(ctx, `DELETE FROM schema_migrations WHERE version >= $1`, known); err != nil {
+			t.Fatal(err)
+		}
+		if current, err := db.Ready(ctx); err != nil || current {
+			t.Errorf("Ready without the newest migration = %v, %v; want false, nil", current, err)
+		}
 		db.Close()
 		if _, err := db.Ready(ctx); err == nil {
 			t.Fatal("Ready on a closed store succeeded")
