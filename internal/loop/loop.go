@@ -106,20 +106,44 @@ func (g *Group) Stop() {
 // (Run), so that Get never waits for the database: it is called inside
 // transactions, where waiting for a pool connection could deadlock a busy
 // PostgreSQL pool. A failed reload keeps the last good value. Only a Get
-// before the first load ever loads it itself.
+// before the first load ever loads it itself. Reload asks Run for a reload
+// at once, when the value is known to have changed.
 type Cached[T any] struct {
-	what string
-	load func(ctx context.Context) (T, error)
-	log  *slog.Logger
+	what    string
+	load    func(ctx context.Context) (T, error)
+	log     *slog.Logger
+	refresh time.Duration
+	kick    chan struct{} // Reload's; buffered, one pending reload at most
 
-	mu     sync.Mutex
-	value  T
-	loaded bool
+	mu      sync.Mutex
+	value   T
+	loaded  bool
+	started uint64 // loads started so far
+	stored  uint64 // the number of the load whose value is kept
 }
 
 // NewCached returns a Cached value that load reads; what names it in logs.
 func NewCached[T any](what string, log *slog.Logger, load func(ctx context.Context) (T, error)) *Cached[T] {
-	return &Cached[T]{what: what, load: load, log: log}
+	return &Cached[T]{what: what, load: load, log: log, refresh: refresh, kick: make(chan struct{}, 1)}
+}
+
+// WithRefresh makes Run keep the value no older than d instead of one
+// second (tests lengthen it to show that Reload alone brings changes in),
+// and returns c. Call it before Run.
+func (c *Cached[T]) WithRefresh(d time.Duration) *Cached[T] {
+	if d > 0 {
+		c.refresh = d
+	}
+	return c
+}
+
+// Reload asks Run to load the value again now, without waiting for it: Get
+// returns the old value until the load has finished. It never blocks.
+func (c *Cached[T]) Reload() {
+	select {
+	case c.kick <- struct{}{}:
+	default: // a reload is pending already: it will see this change too
+	}
 }
 
 // Get returns the value.
@@ -135,10 +159,15 @@ func (c *Cached[T]) Get() T {
 	return c.value
 }
 
-// Load reloads the value once, within refresh/2 of the call.
+// Load reloads the value once, within refresh/2 of the call. Of loads that
+// overlap, the one started last is kept, whatever order they finish in.
 func (c *Cached[T]) Load(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, refresh/2)
+	ctx, cancel := context.WithTimeout(ctx, min(c.refresh, refresh)/2)
 	defer cancel()
+	c.mu.Lock()
+	c.started++
+	n := c.started
+	c.mu.Unlock()
 	v, err := c.load(ctx)
 	if err != nil {
 		if ctx.Err() == nil || errors.Is(ctx.Err(), context.DeadlineExceeded) {
@@ -147,17 +176,29 @@ func (c *Cached[T]) Load(ctx context.Context) {
 		return
 	}
 	c.mu.Lock()
-	c.value, c.loaded = v, true
+	if n > c.stored {
+		c.value, c.loaded, c.stored = v, true, n
+	}
 	c.mu.Unlock()
 }
 
 // Run loads the value now and then twice every refresh until ctx ends, so
 // that it is never older than refresh: a reload started only when a caller
 // finds the value stale would leave the first caller after an idle spell
-// with the stale value.
+// with the stale value. It also loads at once when Reload asks.
 func (c *Cached[T]) Run(ctx context.Context) {
 	c.Load(ctx)
-	Every(ctx, refresh/2, func() { c.Load(ctx) })
+	t := time.NewTicker(c.refresh / 2)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-c.kick:
+		}
+		c.Load(ctx)
+	}
 }
 
 // refresh bounds how stale a Cached value may be.

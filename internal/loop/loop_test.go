@@ -312,3 +312,51 @@ func TestGroupStopped(t *testing.T) {
 		t.Errorf("after Stop, Stopped(steady) = %v, want [steady]", got)
 	}
 }
+
+// TestCachedReload: with a refresh far away, Reload alone brings a change
+// in at once; of two loads that overlap, the one started last is kept
+// even when it finishes first.
+func TestCachedReload(t *testing.T) {
+	t.Parallel()
+	log, _ := newLogger()
+	src := &source{value: "v1"}
+	c := loop.NewCached("settings", log, src.load).WithRefresh(time.Hour)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(ctx)
+	eventually(t, time.Second, "the first load", func() bool { return src.count() >= 1 })
+	src.set("v2", nil)
+	time.Sleep(50 * time.Millisecond)
+	if got := c.Get(); got != "v1" {
+		t.Fatalf("Get = %q before Reload, want v1 (the refresh is an hour away)", got)
+	}
+	start := time.Now()
+	c.Reload()
+	eventually(t, time.Second, "the reload", func() bool { return c.Get() == "v2" })
+	if d := time.Since(start); d > 200*time.Millisecond {
+		t.Errorf("Reload took %v", d)
+	}
+
+	// An old load (started, then held) finishing after a newer one.
+	release, started := make(chan struct{}), make(chan struct{})
+	var first sync.Once
+	slow := loop.NewCached("settings", log, func(ctx context.Context) (string, error) {
+		held := false
+		first.Do(func() { held = true })
+		if held {
+			close(started)
+			<-release
+			return "old", nil
+		}
+		return "new", nil
+	})
+	done := make(chan struct{})
+	go func() { defer close(done); slow.Load(context.Background()) }()
+	<-started
+	slow.Load(context.Background())
+	close(release)
+	<-done
+	if got := slow.Get(); got != "new" {
+		t.Errorf("Get = %q, want new: an older load overwrote a newer one", got)
+	}
+}
