@@ -32,3 +32,7 @@ func (tx *Tx) IsolationLevel(ctx context.Context) (string, error) {
 	err := tx.tx.QueryRowContext(ctx, `SELECT current_setting('transaction_isolation')`).Scan(&level)
 	return level, err
 }
+
+// ListenerPID is the backend of ListenChanges's connection while it
+// listens, else 0.
+func (db *DB) ListenerPID() uint32 { return db.listenerPID.Load() }

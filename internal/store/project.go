@@ -22,7 +22,7 @@ func (tx *Tx) CreateProject(ctx context.Context, p *pay.Project) error {
 	if err != nil {
 		return fmt.Errorf("create project: %w", err)
 	}
-	return nil
+	return tx.changed(ctx, ChangeProject, p.ID)
 }
 
 const projectColumns = `id, name, created, currencies, business, dunning`
@@ -114,7 +114,10 @@ func (tx *Tx) SetProjectDunning(ctx context.Context, id string, d pay.Dunning) e
 
 // SetProjectCurrencies replaces the currencies a project may charge in.
 func (tx *Tx) SetProjectCurrencies(ctx context.Context, id string, currencies []string) error {
-	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE projects SET currencies = $2 WHERE id = $1`, id, strings.Join(currencies, ",")))
+	if err := tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE projects SET currencies = $2 WHERE id = $1`, id, strings.Join(currencies, ","))); err != nil {
+		return err
+	}
+	return tx.changed(ctx, ChangeProject, id)
 }
 
 const keyColumns = `id, project_id, livemode, hash, hint, created, expires_at, revoked_at`
@@ -134,7 +137,8 @@ func (tx *Tx) CreateAPIKey(ctx context.Context, k *pay.APIKey) error {
 	if err != nil {
 		return fmt.Errorf("create api key: %w", err)
 	}
-	return nil
+	// Instances may have cached the key's hash as unknown.
+	return tx.changed(ctx, ChangeKeys, k.ProjectID)
 }
 
 // FindAPIKeyByHash returns the key record with the given hash, revoked or not.
@@ -182,12 +186,22 @@ func (db *DB) HasLiveKeys(ctx context.Context) (bool, error) {
 
 // RevokeAPIKey revokes a key now.
 func (tx *Tx) RevokeAPIKey(ctx context.Context, id string) error {
-	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at = 0`, id, tx.unix()))
+	return tx.changeKey(ctx, `UPDATE api_keys SET revoked_at = $2 WHERE id = $1 AND revoked_at = 0 RETURNING project_id`, id, tx.unix())
 }
 
 // ExpireAPIKey makes a key stop working at unix time at (used when rolling).
 func (tx *Tx) ExpireAPIKey(ctx context.Context, id string, at int64) error {
-	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE api_keys SET expires_at = $2 WHERE id = $1 AND revoked_at = 0`, id, at))
+	return tx.changeKey(ctx, `UPDATE api_keys SET expires_at = $2 WHERE id = $1 AND revoked_at = 0 RETURNING project_id`, id, at)
+}
+
+// changeKey runs update, which changes one key and returns its project, and
+// records the change (ErrNotFound if no key changed).
+func (tx *Tx) changeKey(ctx context.Context, update string, args ...any) error {
+	var project string
+	if err := tx.tx.QueryRowContext(ctx, update, args...).Scan(&project); err != nil {
+		return notFound(err, "change api key")
+	}
+	return tx.changed(ctx, ChangeKeys, project)
 }
 
 // expectOne turns an update that touched no row into ErrNotFound.
@@ -212,12 +226,15 @@ func (tx *Tx) AddOrigin(ctx context.Context, projectID, origin string) error {
 	if err != nil {
 		return fmt.Errorf("add origin: %w", err)
 	}
-	return nil
+	return tx.changed(ctx, ChangeOrigins, projectID)
 }
 
 // RemoveOrigin removes an origin from a project's allowlist.
 func (tx *Tx) RemoveOrigin(ctx context.Context, projectID, origin string) error {
-	return tx.expectOne(tx.tx.ExecContext(ctx, `DELETE FROM project_origins WHERE project_id = $1 AND origin = $2`, projectID, origin))
+	if err := tx.expectOne(tx.tx.ExecContext(ctx, `DELETE FROM project_origins WHERE project_id = $1 AND origin = $2`, projectID, origin)); err != nil {
+		return err
+	}
+	return tx.changed(ctx, ChangeOrigins, projectID)
 }
 
 // FindOrigins returns the allowlisted origins by project ID (all projects if

@@ -65,6 +65,11 @@ type DB struct {
 	writer  *groupWriter // SQLite only
 	trips   atomic.Int64 // PostgreSQL: round trips of transactions so far (pgtx.go)
 	txs     atomic.Int64 // transactions (Tx calls) so far
+	dsn     string       // PostgreSQL: for the listener's own connection (changes.go)
+	subs    subscribers  // OnChange's (changes.go)
+	// listenerPID is the backend of ListenChanges's connection while it
+	// listens, else 0.
+	listenerPID atomic.Uint32
 }
 
 // querier is what the read pool (readDB) and a transaction (txConn) offer.
@@ -122,7 +127,7 @@ func (db *DB) openPostgres(dsn string, conns int) error {
 	pg.SetMaxOpenConns(conns)
 	pg.SetMaxIdleConns(conns)
 	pg.SetConnMaxIdleTime(5 * time.Minute)
-	db.dialect, db.write, db.read = Postgres, pg, readDB{DB: pg}
+	db.dialect, db.write, db.read, db.dsn = Postgres, pg, readDB{DB: pg}, dsn
 	return nil
 }
 
@@ -246,6 +251,9 @@ type Tx struct {
 	// endpoints are the scopes' webhook endpoints (endpointsJSON) as the
 	// transaction's first event of each read them (CreateEvent).
 	endpoints map[pay.Scope]string
+	// changes are the cached settings the transaction changes, delivered
+	// to OnChange's subscribers once it commits (changes.go).
+	changes []Change
 }
 
 // lock notes that the transaction holds a row's lock (SELECT … FOR UPDATE).
@@ -283,10 +291,22 @@ func (db *DB) Stats() Stats { return Stats{Transactions: db.txs.Load(), RoundTri
 // On PostgreSQL each call is its own transaction on a connection of the
 // pool, which sends BEGIN and COMMIT with other statements where it can
 // (pgtx.go).
+//
+// Once the transaction has committed, the cached settings it changed are
+// delivered to OnChange's subscribers, before Tx returns.
 func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 	db.txs.Add(1)
 	if db.writer != nil {
-		return db.writer.do(ctx, fn)
+		var changes []Change
+		err := db.writer.do(ctx, func(tx *Tx) error {
+			err := fn(tx)
+			changes = tx.changes // read after do returns: its answer orders them
+			return err
+		})
+		if err == nil {
+			db.deliver(changes)
+		}
+		return err
 	}
 	conn, err := db.write.Conn(ctx)
 	if err != nil {
@@ -322,6 +342,7 @@ func (db *DB) Tx(ctx context.Context, fn func(*Tx) error) error {
 		}
 		return err
 	}
+	db.deliver(tx.changes)
 	return nil
 }
 

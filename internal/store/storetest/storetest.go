@@ -112,8 +112,16 @@ func postgresDSN(tb testing.TB, params url.Values) string {
 
 func open(tb testing.TB, dsn string, now func() time.Time) *store.DB {
 	tb.Helper()
+	return OpenDSN(tb, dsn, Keys(tb), now)
+}
+
+// OpenDSN opens the database at dsn (from DSN) with keys, migrates it
+// unless it is already, and closes it when the test ends: a second store
+// on one database is a second instance of the server.
+func OpenDSN(tb testing.TB, dsn string, keys *secret.Keyring, now func() time.Time) *store.DB {
+	tb.Helper()
 	ctx := context.Background()
-	db, err := store.Open(ctx, store.Options{DSN: dsn, Keys: Keys(tb), MaxConns: 4, Now: now})
+	db, err := store.Open(ctx, store.Options{DSN: dsn, Keys: keys, MaxConns: 4, Now: now})
 	if err != nil {
 		tb.Fatal(err)
 	}
