@@ -395,13 +395,20 @@ func requiredLoops() []string {
 }
 
 // runLoops starts serve's background loops in g: the settings caches'
-// reloads, the reconciler (every interval), the checkout sweeper, the
+// reloads, on PostgreSQL the listener for other instances' changes to
+// them, the reconciler (every interval), the checkout sweeper, the
 // idempotency-key pruner, the dashboard's session pruner, the webhook worker, the test clocks' advances and
 // the billing scheduler.
 func runLoops(g *loop.Group, db *store.DB, svc *payments.Service, bill *billing.Service, srv *api.Server, webhooks *webhook.Worker,
 	interval time.Duration, log *slog.Logger) {
 	g.Go("project currencies", svc.RefreshSettings)
 	g.Go("CORS allowlists", srv.RefreshSettings)
+	if db.Dialect() == store.Postgres {
+		// A key revoked or an origin removed through another instance is
+		// refused here at once; the caches' one-second expiry is the
+		// fallback while the listener reconnects.
+		g.Go("cache invalidation", db.ListenChanges)
+	}
 	g.Every("reconciler", interval, svc.Reconcile)
 	g.Every("checkout sweeper", 30*time.Second, func(ctx context.Context) error {
 		n, err := svc.ExpireCheckoutSessions(ctx)

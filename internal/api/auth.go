@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -71,16 +72,19 @@ func presentedKey(r *http.Request) string {
 }
 
 // keyCacheTTL bounds how long a looked-up key is trusted without asking the
-// database again: a revoked key stops working within this time.
+// database again: a revoked key stops working within this time even if the
+// change's notification never comes (see keyCache.drop).
 const keyCacheTTL = time.Second
 
-// keyCache remembers key lookups (found or not) for keyCacheTTL, so the hot
-// path does not hash-and-query on every request.
+// keyCache remembers key lookups (found or not) for ttl, so the hot path
+// does not hash-and-query on every request.
 type keyCache struct {
 	db  *store.DB
 	now func() time.Time
+	ttl time.Duration
 	mu  sync.Mutex
 	m   map[string]cachedKey
+	gen uint64 // bumped by drop: a lookup that started before keeps nothing
 }
 
 type cachedKey struct {
@@ -88,8 +92,21 @@ type cachedKey struct {
 	fetched time.Time
 }
 
-func newKeyCache(db *store.DB, now func() time.Time) *keyCache {
-	return &keyCache{db: db, now: now, m: map[string]cachedKey{}}
+func newKeyCache(db *store.DB, now func() time.Time, ttl time.Duration) *keyCache {
+	return &keyCache{db: db, now: now, ttl: ttl, m: map[string]cachedKey{}}
+}
+
+// drop forgets the keys of a project (every key if project is empty), and
+// every key found unknown, since it may just have been created.
+func (c *keyCache) drop(project string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	if project == "" {
+		clear(c.m)
+		return
+	}
+	maps.DeleteFunc(c.m, func(_ string, e cachedKey) bool { return e.key == nil || e.key.ProjectID == project })
 }
 
 // lookup returns the active key record for a presented key, or errAuth.
@@ -101,8 +118,9 @@ func (c *keyCache) lookup(ctx context.Context, presented string) (*pay.APIKey, e
 	now := c.now()
 	c.mu.Lock()
 	e, ok := c.m[hash]
+	gen := c.gen
 	c.mu.Unlock()
-	if !ok || now.Sub(e.fetched) >= keyCacheTTL || now.Before(e.fetched) {
+	if !ok || now.Sub(e.fetched) >= c.ttl || now.Before(e.fetched) {
 		k, err := c.db.FindAPIKeyByHash(ctx, hash)
 		if err != nil && !errors.Is(err, pay.ErrNotFound) {
 			return nil, err
@@ -112,7 +130,9 @@ func (c *keyCache) lookup(ctx context.Context, presented string) (*pay.APIKey, e
 		if len(c.m) >= 10000 {
 			clear(c.m) // bounded: a flood of made-up keys cannot grow memory
 		}
-		c.m[hash] = e
+		if c.gen == gen { // else a change committed meanwhile: k may predate it
+			c.m[hash] = e
+		}
 		c.mu.Unlock()
 	}
 	if e.key == nil || !e.key.Active(now.Unix()) {

@@ -58,6 +58,12 @@ type Config struct {
 	// measure it (package metrics); it reads the route pattern and any
 	// refusal from middleware.ObservationFrom. Optional.
 	Instrument func(http.Handler) http.Handler
+	// CacheExpiry bounds how long a looked-up API key and the CORS
+	// allowlists are used without reading them again. Defaults to 1 s.
+	// While RefreshSettings runs, a committed change (store.DB.OnChange,
+	// from other instances too on PostgreSQL) drops them at once; tests
+	// lengthen it to show that.
+	CacheExpiry time.Duration
 }
 
 // Server is the HTTP API. Create it with New.
@@ -104,13 +110,13 @@ func New(cfg Config) (*Server, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
-	s.auth = newKeyCache(cfg.DB, s.now)
+	s.auth = newKeyCache(cfg.DB, s.now, cmp.Or(cfg.CacheExpiry, keyCacheTTL))
 	s.limiter = newLimiter(cfg.RateLimit, s.now)
 	trpc, err := middleware.TRPC(cfg.AppOrigin)
 	if err != nil {
 		return nil, err
 	}
-	s.origins = newOriginCache(cfg.DB, s.log)
+	s.origins = newOriginCache(cfg.DB, s.log).WithRefresh(cfg.CacheExpiry)
 	if s.docs, err = docsPage(s.publicURL); err != nil {
 		return nil, err
 	}
@@ -119,8 +125,25 @@ func New(cfg Config) (*Server, error) {
 }
 
 // RefreshSettings keeps the project settings the API reads (the CORS
-// allowlists) fresh until ctx ends.
-func (s *Server) RefreshSettings(ctx context.Context) { s.origins.Run(ctx) }
+// allowlists) fresh until ctx ends, and meanwhile drops cached keys and
+// reloads the allowlists as soon as a change to them commits.
+func (s *Server) RefreshSettings(ctx context.Context) {
+	defer s.db.OnChange(s.settingsChanged)()
+	s.origins.Run(ctx)
+}
+
+// settingsChanged drops what c makes stale.
+func (s *Server) settingsChanged(c store.Change) {
+	switch c.Kind {
+	case store.ChangeKeys:
+		s.auth.drop(c.Project)
+	case store.ChangeOrigins:
+		s.origins.Reload()
+	case store.ChangeAll:
+		s.auth.drop("")
+		s.origins.Reload()
+	}
+}
 
 // ServeHTTP serves every route.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }

@@ -52,6 +52,8 @@ type Server struct {
 	// (Health) are served, the loops started here being required.
 	Loops  *loop.Group
 	Health *health.Checker
+
+	dsn string // PostgreSQL: the database's, for OwnStore
 }
 
 // Options tune Start.
@@ -90,6 +92,13 @@ type Options struct {
 	// Share makes the server a second instance of Share's: the same
 	// database, project and key (Postgres and Now are then Share's).
 	Share *Server
+	// OwnStore, with Share on PostgreSQL, gives the second instance a
+	// store of its own on Share's database, as a second serve process has:
+	// nothing passes between the two but the database (and its
+	// notifications). Without it they share one store handle.
+	OwnStore bool
+	// CacheExpiry: see api.Config and payments.Config (0: 1 s).
+	CacheExpiry time.Duration
 	// Webhooks runs a webhook delivery worker, as serve does (private and
 	// loopback endpoint URLs allowed, so that tests receive them).
 	Webhooks bool
@@ -102,10 +111,21 @@ type Options struct {
 func Start(tb testing.TB, opts Options) *Server {
 	tb.Helper()
 	var db *store.DB
-	if opts.Share != nil {
+	var dsn string
+	switch {
+	case opts.Share != nil && opts.OwnStore:
+		if opts.Share.dsn == "" {
+			tb.Fatal("apitest: OwnStore needs a Share on PostgreSQL")
+		}
+		dsn = opts.Share.dsn
+		db = storetest.OpenDSN(tb, dsn, opts.Share.DB.Keys(), opts.Share.DB.Now)
+	case opts.Share != nil:
 		db = opts.Share.DB
-	} else {
-		db = storetest.OpenWithClock(tb, opts.Postgres, opts.Now)
+	case opts.Postgres:
+		dsn = storetest.DSN(tb, true)
+		db = storetest.OpenDSN(tb, dsn, storetest.Keys(tb), opts.Now)
+	default:
+		db = storetest.OpenWithClock(tb, false, opts.Now)
 	}
 	log := opts.Logger
 	if log == nil {
@@ -138,7 +158,8 @@ func Start(tb testing.TB, opts Options) *Server {
 	}
 	perClient := cmp.Or(opts.ClientRateLimit, config.DefaultClientRateLimit)
 	svc := payments.New(payments.Config{DB: db, Keys: db.Keys(), Gateways: gws, Logger: log, Now: opts.Now, PublicURL: publicURL,
-		SkipCallbackSignature: opts.SkipCallbackSignature, Render: api.Renderer(publicURL), AnswerWithin: opts.AnswerWithin, Crash: opts.Crash})
+		SkipCallbackSignature: opts.SkipCallbackSignature, Render: api.Renderer(publicURL), AnswerWithin: opts.AnswerWithin, Crash: opts.Crash,
+		CacheExpiry: opts.CacheExpiry})
 	bill := billing.New(billing.Config{DB: db, Payments: svc, Logger: log, Now: opts.Now})
 	svc.SetInvoiceHooks(bill)
 	pages := hosted.New(hosted.Config{DB: db, Payments: svc, Billing: bill, Logger: log, ClientRateLimit: perClient, Now: opts.Now,
@@ -152,12 +173,17 @@ func Start(tb testing.TB, opts Options) *Server {
 	checker := &health.Checker{DB: db, Loops: loops, Required: []string{"currencies", "origins"}, Logger: log}
 	srv, err := api.New(api.Config{DB: db, Payments: svc, Billing: bill, Mount: mounts(pages.Routes(), dash.Routes(), checker.Routes()), TRPC: dash.TRPC(),
 		Keys: db.Keys(), Logger: log, RateLimit: opts.RateLimit, AppOrigin: "https://app.calmony.test", Now: opts.Now,
-		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs, Instrument: instrument})
+		AllowLocalhostURLs: opts.AllowLocalhostURLs, AllowPrivateWebhookURLs: opts.AllowPrivateWebhookURLs, Instrument: instrument,
+		CacheExpiry: opts.CacheExpiry})
 	if err != nil {
 		tb.Fatal(err)
 	}
 	loops.Go("currencies", svc.RefreshSettings)
 	loops.Go("origins", srv.RefreshSettings)
+	if dsn != "" {
+		// As serve: this instance's store hears the others' changes.
+		loops.Go("cache invalidation", db.ListenChanges)
+	}
 	if !opts.NoTestClockLoop {
 		loops.Go("test clocks", func(ctx context.Context) { bill.RunClocks(ctx, time.Second) })
 	}
@@ -191,7 +217,7 @@ func Start(tb testing.TB, opts Options) *Server {
 		loops.Stop()
 	})
 	out := &Server{URL: ts.URL, DB: db, API: srv, Payments: svc, Billing: bill, Dashboard: dash, Sandbox: test.Sandbox, SandboxURL: sts.URL,
-		Loops: loops, Health: checker}
+		Loops: loops, Health: checker, dsn: dsn}
 	if opts.Share != nil {
 		out.Project, out.Key = opts.Share.Project, opts.Share.Key
 	} else {

@@ -45,6 +45,12 @@ type Config struct {
 	// hosted invoice payment refunded at once, "refund-recorded" (the
 	// payment and its refund recorded, the refund not sent).
 	Crash func(point string) bool
+	// CacheExpiry bounds how long the project settings the operations
+	// check (currencies) are used without reading them again. Defaults to
+	// 1 s. While RefreshSettings runs, a committed change reloads them at
+	// once (store.DB.OnChange, from other instances too on PostgreSQL);
+	// tests lengthen it to show that.
+	CacheExpiry time.Duration
 }
 
 // Service runs the payment operations: every write that moves money or
@@ -97,7 +103,7 @@ func New(cfg Config) *Service {
 			m[p.ID] = p.Currencies
 		}
 		return m, err
-	})
+	}).WithRefresh(cfg.CacheExpiry)
 	return s
 }
 
@@ -108,8 +114,16 @@ func (s *Service) Gateways() Gateways { return s.gateways }
 func (s *Service) PublicURL() string { return s.publicURL }
 
 // RefreshSettings keeps the project settings the operations check (the
-// currencies each project may charge in) fresh until ctx ends.
-func (s *Service) RefreshSettings(ctx context.Context) { s.currencies.Run(ctx) }
+// currencies each project may charge in) fresh until ctx ends, reloading
+// them as soon as a change to them commits.
+func (s *Service) RefreshSettings(ctx context.Context) {
+	defer s.db.OnChange(func(c store.Change) {
+		if c.Kind == store.ChangeProject || c.Kind == store.ChangeAll {
+			s.currencies.Reload()
+		}
+	})()
+	s.currencies.Run(ctx)
+}
 
 // Drain waits until every operation that calls the gateway has recorded
 // its outcome (some answer before that), or ctx ends: a process that stops
