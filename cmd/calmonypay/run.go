@@ -167,7 +167,7 @@ func openStore(ctx context.Context, cfg *config.Config, e *env, log *slog.Logger
 	if err != nil {
 		return nil, nil, err
 	}
-	opts := store.Options{DSN: cfg.Database, Keys: keys, Logger: log, MaxConns: cfg.DBMaxConns}
+	opts := store.Options{DSN: cfg.Database, Keys: keys, Logger: log, MaxConns: cfg.DBMaxConns, ListenDSN: cfg.DatabaseListenURL}
 	if cfg.WebhookEncryptionKey != nil {
 		if opts.WebhookKeys, err = keyring(cfg.WebhookEncryptionKey, cfg.OldWebhookKeys); err != nil {
 			return nil, nil, err

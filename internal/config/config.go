@@ -111,6 +111,11 @@ type Config struct {
 	// DBMaxConns bounds the database connection pool (store.Options.MaxConns):
 	// PostgreSQL's pool, SQLite's readers. 0 is the store's default, 16.
 	DBMaxConns int
+	// DatabaseListenURL is serve's: the postgres:// URL the listener for
+	// other instances' changes connects to (store.Options.ListenDSN), when
+	// Database goes through a pooler in transaction mode, where LISTEN
+	// does not work. Empty: Database.
+	DatabaseListenURL string
 	// LogFormat is text or json; "" is json in production, text elsewhere.
 	LogFormat string
 }
@@ -179,6 +184,8 @@ func (c *Config) BindServe(fs *flag.FlagSet, getenv Getenv) {
 		"serve Prometheus metrics at /metrics on this address, e.g. 127.0.0.1:9090; unauthenticated, so keep it private; off by default (CALMONY_METRICS_ADDR)")
 	fs.IntVar(&c.DBMaxConns, "db-max-conns", envInt(getenv, "CALMONY_DB_MAX_CONNS", 0),
 		"most database connections open at once: PostgreSQL's pool, or SQLite's readers beside its one writer; 0: 16 (CALMONY_DB_MAX_CONNS)")
+	fs.StringVar(&c.DatabaseListenURL, "database-listen-url", getenv("CALMONY_DATABASE_LISTEN_URL"),
+		"PostgreSQL: a postgres:// URL, direct or through a session-mode pooler, on which instances listen for each other's changes to keys and settings, when --database goes through a transaction-mode pooler such as PgBouncer's; default: --database (CALMONY_DATABASE_LISTEN_URL)")
 	fs.IntVar(&c.EventRetentionDays, "event-retention-days", envInt(getenv, "CALMONY_EVENT_RETENTION_DAYS", 30), "delete events older than this many days, at least 30; 0 keeps them (CALMONY_EVENT_RETENTION_DAYS)")
 }
 
@@ -232,6 +239,9 @@ func (c *Config) Finish() error {
 	case LogText, LogJSON:
 	default:
 		return fmt.Errorf("--log-format (CALMONY_LOG_FORMAT) must be text or json, not %q", c.LogFormat)
+	}
+	if c.DatabaseListenURL != "" && (!isPostgresURL(c.DatabaseListenURL) || !isPostgresURL(c.Database)) {
+		return errors.New("--database-listen-url (CALMONY_DATABASE_LISTEN_URL) must be a postgres:// URL, and --database one too")
 	}
 	if c.DBMaxConns < 0 || c.DBMaxConns > 1000 {
 		return errors.New("--db-max-conns (CALMONY_DB_MAX_CONNS) must be between 1 and 1000, or 0 for the default")
@@ -501,4 +511,9 @@ func loadOrCreateKeyFile(path string) (string, error) {
 		return "", err
 	}
 	return key, f.Close()
+}
+
+// isPostgresURL reports whether u selects PostgreSQL (as store.IsPostgresDSN).
+func isPostgresURL(u string) bool {
+	return strings.HasPrefix(u, "postgres://") || strings.HasPrefix(u, "postgresql://")
 }

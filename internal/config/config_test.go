@@ -106,8 +106,9 @@ func TestOIDCSettings(t *testing.T) {
 	}
 }
 
-// The operations settings: --metrics-addr, --db-max-conns and
-// --log-format, from flags or their environment variables, checked.
+// The operations settings: --metrics-addr, --db-max-conns,
+// --database-listen-url and --log-format, from flags or their environment
+// variables, checked.
 func TestOperationsSettings(t *testing.T) {
 	t.Parallel()
 	prod := []string{"--env", "production", "--plain-http", "--public-url", "https://pay.example"}
@@ -115,7 +116,7 @@ func TestOperationsSettings(t *testing.T) {
 		name    string
 		env     map[string]string
 		args    []string
-		want    config.Config // MetricsAddr, DBMaxConns, LogFormat
+		want    config.Config // MetricsAddr, DBMaxConns, DatabaseListenURL, LogFormat
 		wantErr string
 	}{
 		{"defaults", nil, nil, config.Config{LogFormat: "text"}, ""},
@@ -128,6 +129,11 @@ func TestOperationsSettings(t *testing.T) {
 		{"a bad log format", map[string]string{"CALMONY_LOG_FORMAT": "xml"}, nil, config.Config{}, "--log-format"},
 		{"negative connections", nil, []string{"--db-max-conns", "-1"}, config.Config{}, "--db-max-conns"},
 		{"too many connections", nil, []string{"--db-max-conns", "5000"}, config.Config{}, "--db-max-conns"},
+		{"a listener URL", map[string]string{"CALMONY_DATABASE": "postgres://pgbouncer:6432/pay", "CALMONY_DATABASE_LISTEN_URL": "postgres://db:5432/pay"}, nil,
+			config.Config{DatabaseListenURL: "postgres://db:5432/pay", LogFormat: "text"}, ""},
+		{"a listener URL that is not PostgreSQL's", map[string]string{"CALMONY_DATABASE": "postgres://pgbouncer:6432/pay"},
+			[]string{"--database-listen-url", "db.sqlite"}, config.Config{}, "--database-listen-url"},
+		{"a listener URL on SQLite", nil, []string{"--database-listen-url", "postgres://db:5432/pay"}, config.Config{}, "--database-listen-url"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			var c config.Config
@@ -145,6 +151,9 @@ func TestOperationsSettings(t *testing.T) {
 					t.Fatalf("Finish = %v, want an error naming %s", err, tt.wantErr)
 				}
 				return
+			}
+			if c.DatabaseListenURL != tt.want.DatabaseListenURL {
+				t.Errorf("listener URL %q, want %q", c.DatabaseListenURL, tt.want.DatabaseListenURL)
 			}
 			if c.MetricsAddr != tt.want.MetricsAddr || c.DBMaxConns != tt.want.DBMaxConns || c.LogFormat != tt.want.LogFormat {
 				t.Errorf("metrics %q, max conns %d, log format %q; want %q, %d, %q", c.MetricsAddr, c.DBMaxConns, c.LogFormat,

@@ -177,7 +177,8 @@ func (s *Service) SetDunning(ctx context.Context, tx *store.Tx, projectID string
 // SetCurrencies replaces the currencies a project may charge in, in tx:
 // at least one, each supported by this server (lower-cased, duplicates
 // dropped). It returns the list as kept. The operations' cache of it
-// reloads within a second.
+// reloads as soon as tx commits, on every instance (store.Change), and
+// within a second at worst.
 func (s *Service) SetCurrencies(ctx context.Context, tx *store.Tx, projectID string, codes []string) ([]string, error) {
 	var out []string
 	for _, c := range codes {
@@ -197,7 +198,8 @@ func (s *Service) SetCurrencies(ctx context.Context, tx *store.Tx, projectID str
 
 // AddOrigin puts a browser origin on a project's CORS allowlist, in tx, in
 // its normal form (middleware.ParseOrigin), which it returns. The API's
-// allowlist cache reloads within a second.
+// allowlist cache reloads as soon as tx commits, on every instance
+// (store.Change), and within a second at worst.
 func (s *Service) AddOrigin(ctx context.Context, tx *store.Tx, projectID, origin string) (string, error) {
 	o, err := middleware.ParseOrigin(origin)
 	if err != nil {

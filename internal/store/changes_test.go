@@ -208,3 +208,33 @@ func TestListenChanges(t *testing.T) {
 		t.Errorf("the revocation reached the other instance after %v", d)
 	}
 }
+
+// With ListenDSN (a database reached through a transaction-mode pooler,
+// where LISTEN does not work), the listener connects there, not to DSN.
+func TestListenDSN(t *testing.T) {
+	t.Parallel()
+	if os.Getenv(storetest.PostgresURLEnv) == "" {
+		t.Skip(storetest.PostgresURLEnv + " is not set")
+	}
+	ctx := context.Background()
+	dsn := storetest.DSN(t, true)
+	keys := storetest.Keys(t)
+	a := storetest.OpenDSN(t, dsn, keys, nil)
+	proxy := storetest.NewProxy(t, dsn) // stands for the pooler
+	b, err := store.Open(ctx, store.Options{DSN: proxy.DSN, ListenDSN: dsn, Keys: keys, MaxConns: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	proxy.Down()
+	changes := subscribe(t, b)
+	lctx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { defer close(done); b.ListenChanges(lctx) }()
+	t.Cleanup(func() { stop(); <-done })
+	for changes.next(t, 2*time.Second).Kind != store.ChangeAll { // listening, not through the proxy
+	}
+	p := storetest.Project(t, a)
+	for changes.next(t, 2*time.Second) != (store.Change{Kind: store.ChangeProject, Project: p.ProjectID}) {
+	}
+}

@@ -51,6 +51,10 @@ type Options struct {
 	Logger *slog.Logger
 	// MaxConns bounds PostgreSQL's pool and SQLite's reader pool. Defaults to 16.
 	MaxConns int
+	// ListenDSN is the postgres:// URL ListenChanges connects to, when DSN
+	// goes through a pooler in transaction mode (where LISTEN does not
+	// work). Defaults to DSN.
+	ListenDSN string
 }
 
 // DB is a handle on the database. It is safe for concurrent use.
@@ -106,6 +110,9 @@ func Open(ctx context.Context, opts Options) (*DB, error) {
 	var err error
 	if IsPostgresDSN(opts.DSN) {
 		err = db.openPostgres(opts.DSN, conns)
+		if opts.ListenDSN != "" {
+			db.dsn = opts.ListenDSN
+		}
 	} else {
 		err = db.openSQLite(opts.DSN, conns)
 	}
