@@ -151,7 +151,7 @@ func (db *DB) ListenChanges(ctx context.Context) {
 		if ctx.Err() != nil {
 			return
 		}
-		db.log.WarnContext(ctx, "cache invalidation: lost the connection listening for changes; other instances' changes reach this one within the caches' one-second expiry until it is back",
+		db.log.WarnContext(ctx, "cache invalidation: not listening for changes (connection failed or lost); other instances' changes reach this one within the caches' one-second expiry until it is back",
 			"err", err, "retry_in", backoff)
 		select {
 		case <-ctx.Done():
