@@ -378,23 +378,6 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-// parseForm reads a POSTed form, bounded.
-func parseForm(w http.ResponseWriter, r *http.Request) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxInput)
-	if err := r.ParseForm(); err != nil {
-		return badRequest("", "The form could not be read.")
-	}
-	return nil
-}
-
-// redirectNotice sends the browser on with a one-shot notice, as action
-// does.
-func (s *Server) redirectNotice(w http.ResponseWriter, r *http.Request, next, notice string) {
-	http.SetCookie(w, &http.Cookie{Name: "calmony_notice", Value: url.QueryEscape(notice), Path: "/dashboard/",
-		MaxAge: 60, HttpOnly: true, Secure: s.publicURL.Scheme == "https", SameSite: http.SameSiteLaxMode})
-	http.Redirect(w, r, localPath(next), http.StatusSeeOther)
-}
-
 // teamData is the team page.
 type teamData struct {
 	CanWrite bool

@@ -365,9 +365,8 @@ func (s *Server) showPayment(w http.ResponseWriter, r *http.Request, c *call, st
 // (an amount that is not one, more than is left) show the page again with
 // the message and what was typed; success goes back to the page.
 func (s *Server) refundAction(w http.ResponseWriter, r *http.Request, c *call) error {
-	r.Body = http.MaxBytesReader(w, r.Body, maxInput)
-	if err := r.ParseForm(); err != nil {
-		return badRequest("", "The form could not be read.")
+	if err := parseForm(w, r); err != nil {
+		return err
 	}
 	id := r.PathValue("id")
 	pi, err := s.paymentsGet(r.Context(), c, idInput{ID: id})

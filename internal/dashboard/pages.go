@@ -14,7 +14,6 @@ import (
 
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/pdf"
-	"github.com/calmony/calmonypay/internal/store"
 )
 
 // The pages are server-rendered html/template, with their stylesheet (and
@@ -138,21 +137,35 @@ type actionFunc func(r *http.Request, c *call) (next, notice string, err error)
 // role, then redirects (post/redirect/get) with a notice.
 func (s *Server) action(least pay.Role, fn actionFunc) http.Handler {
 	return s.page(least, func(w http.ResponseWriter, r *http.Request, c *call) error {
-		r.Body = http.MaxBytesReader(w, r.Body, maxInput)
-		if err := r.ParseForm(); err != nil {
-			return badRequest("", "The form could not be read.")
+		if err := parseForm(w, r); err != nil {
+			return err
 		}
 		next, notice, err := fn(r, c)
 		if err != nil {
 			return err
 		}
-		if notice != "" {
-			http.SetCookie(w, &http.Cookie{Name: "calmony_notice", Value: url.QueryEscape(notice), Path: "/dashboard/",
-				MaxAge: 60, HttpOnly: true, Secure: s.publicURL.Scheme == "https", SameSite: http.SameSiteLaxMode})
-		}
-		http.Redirect(w, r, localPath(next), http.StatusSeeOther)
+		s.redirectNotice(w, r, next, notice)
 		return nil
 	})
+}
+
+// parseForm reads a POSTed form, bounded.
+func parseForm(w http.ResponseWriter, r *http.Request) error {
+	r.Body = http.MaxBytesReader(w, r.Body, maxInput)
+	if err := r.ParseForm(); err != nil {
+		return badRequest("", "The form could not be read.")
+	}
+	return nil
+}
+
+// redirectNotice sends the browser on (post/redirect/get), with a one-shot
+// notice when there is one.
+func (s *Server) redirectNotice(w http.ResponseWriter, r *http.Request, next, notice string) {
+	if notice != "" {
+		http.SetCookie(w, &http.Cookie{Name: "calmony_notice", Value: url.QueryEscape(notice), Path: "/dashboard/",
+			MaxAge: 60, HttpOnly: true, Secure: s.publicURL.Scheme == "https", SameSite: http.SameSiteLaxMode})
+	}
+	http.Redirect(w, r, localPath(next), http.StatusSeeOther)
 }
 
 // localPath keeps a redirect on the dashboard: anything but a path under
@@ -237,5 +250,3 @@ func (s *Server) switchAction(r *http.Request, c *call) (string, string, error) 
 	}
 	return r.PostForm.Get("next"), "Now showing " + mode + " data.", nil
 }
-
-var _ = store.ErrTokenUsed // the sign-in flows (signin.go) spend links with the store

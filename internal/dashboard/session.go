@@ -42,11 +42,11 @@ func (p *principal) scope() pay.Scope {
 	return pay.Scope{ProjectID: p.session.ProjectID, Livemode: p.session.Livemode}
 }
 
+// roleRank orders the roles; an unknown one ranks below them all.
+var roleRank = map[pay.Role]int{pay.RoleViewer: 1, pay.RoleDeveloper: 2, pay.RoleAdmin: 3}
+
 // may reports whether the principal's role is at least least.
-func (p *principal) may(least pay.Role) bool {
-	rank := map[pay.Role]int{pay.RoleViewer: 1, pay.RoleDeveloper: 2, pay.RoleAdmin: 3}
-	return rank[p.role] >= rank[least]
-}
+func (p *principal) may(least pay.Role) bool { return roleRank[p.role] >= roleRank[least] }
 
 func (s *Server) cookieName() string {
 	if s.publicURL.Scheme == "https" {

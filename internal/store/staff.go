@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/calmony/calmonypay/internal/pay"
@@ -103,18 +104,27 @@ func (tx *Tx) SetMember(ctx context.Context, projectID, userID string, role pay.
 	return nil
 }
 
+// lockTeam takes the project row's lock for a change of its team, so two
+// admins removing or demoting each other at once cannot leave it with none,
+// and counts the project's admins other than userID.
+func (tx *Tx) lockTeam(ctx context.Context, projectID, userID string) (otherAdmins int, err error) {
+	var locked string
+	if err := tx.tx.QueryRowContext(ctx, `SELECT id FROM projects WHERE id = $1`+tx.db.forUpdate(), projectID).Scan(&locked); err != nil {
+		return 0, notFound(err, "lock team of "+projectID)
+	}
+	err = tx.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM memberships WHERE project_id = $1 AND role = $2 AND user_id <> $3`,
+		projectID, string(pay.RoleAdmin), userID).Scan(&otherAdmins)
+	if err != nil {
+		return 0, fmt.Errorf("count admins: %w", err)
+	}
+	return otherAdmins, nil
+}
+
 // RemoveMember takes a user out of a project and ends the user's sessions
 // on it. It refuses (pay.ErrConflict) to remove the project's last admin.
 func (tx *Tx) RemoveMember(ctx context.Context, projectID, userID string) error {
-	// Team changes of a project take its row's lock, so two admins removing
-	// each other at once cannot leave it with none.
-	var locked string
-	if err := tx.tx.QueryRowContext(ctx, `SELECT id FROM projects WHERE id = $1`+tx.db.forUpdate(), projectID).Scan(&locked); err != nil {
-		return notFound(err, "remove member")
-	}
-	var admins int
-	if err := tx.tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM memberships WHERE project_id = $1 AND role = $2 AND user_id <> $3`,
-		projectID, string(pay.RoleAdmin), userID).Scan(&admins); err != nil {
+	admins, err := tx.lockTeam(ctx, projectID, userID)
+	if err != nil {
 		return fmt.Errorf("remove member: %w", err)
 	}
 	m, err := scanMember(tx.tx.QueryRowContext(ctx, `SELECT `+memberColumns+` FROM memberships m JOIN users u ON u.id = m.user_id
@@ -340,6 +350,17 @@ func (tx *Tx) SetProjectSignInDomains(ctx context.Context, id string, domains []
 	return tx.expectOne(tx.tx.ExecContext(ctx, `UPDATE projects SET signin_domains = $2 WHERE id = $1`, id, strings.Join(domains, ",")))
 }
 
+// splitDomains reads projects.signin_domains: comma-separated, "" for none.
+func splitDomains(s string) []string {
+	out := []string{}
+	for d := range strings.SplitSeq(s, ",") {
+		if d != "" {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // FindProjectsBySignInDomain lists the projects that let verified addresses
 // of a domain sign in.
 func (db *DB) FindProjectsBySignInDomain(ctx context.Context, domain string) ([]string, error) {
@@ -354,10 +375,8 @@ func (db *DB) FindProjectsBySignInDomain(ctx context.Context, domain string) ([]
 		if err := rows.Scan(&id, &domains); err != nil {
 			return nil, fmt.Errorf("find projects by sign-in domain: %w", err)
 		}
-		for d := range strings.SplitSeq(domains, ",") {
-			if d == domain {
-				out = append(out, id)
-			}
+		if slices.Contains(splitDomains(domains), domain) {
+			out = append(out, id)
 		}
 	}
 	return out, rows.Err()
@@ -385,20 +404,19 @@ func (tx *Tx) AppendAudit(ctx context.Context, e *pay.AuditEntry) error {
 // FindAudit lists a project's audit log, newest first, a page at a time
 // (both modes: sign-ins and team changes belong to neither).
 func (db *DB) FindAudit(ctx context.Context, projectID string, page pay.Page) (pay.List[*pay.AuditEntry], error) {
-	return list(ctx, db.read, listSpec{
-		kind: "audit entry", table: "audit_log", columns: auditColumns, page: page, anyMode: true,
-		scope: pay.Scope{ProjectID: projectID},
-	}, func(rows *sql.Rows) (*pay.AuditEntry, error) {
-		var (
-			e      pay.AuditEntry
-			detail string
-		)
-		if err := rows.Scan(&e.ID, &e.ProjectID, &e.Livemode, &e.Created, &e.ActorID, &e.ActorEmail, &e.Action, &e.Target, &detail, &e.IP); err != nil {
-			return nil, err
-		}
-		if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
-			return nil, fmt.Errorf("audit entry %s: %w", e.ID, err)
-		}
-		return &e, nil
-	})
+	return db.FindAuditByAction(ctx, projectID, "", page)
+}
+
+func scanAuditEntry(rows *sql.Rows) (*pay.AuditEntry, error) {
+	var (
+		e      pay.AuditEntry
+		detail string
+	)
+	if err := rows.Scan(&e.ID, &e.ProjectID, &e.Livemode, &e.Created, &e.ActorID, &e.ActorEmail, &e.Action, &e.Target, &detail, &e.IP); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(detail), &e.Detail); err != nil {
+		return nil, fmt.Errorf("audit entry %s: %w", e.ID, err)
+	}
+	return &e, nil
 }
