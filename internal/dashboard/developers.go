@@ -162,18 +162,7 @@ func (s *Server) keysRoll(ctx context.Context, c *call, in keyRollInput) (*newSe
 	return &newSecretView{Key: newKeyView(nk.Key, now), Secret: nk.Secret, Old: &ov}, nil
 }
 
-type keyIDInput struct {
-	ID string `json:"id"`
-}
-
-func (in *keyIDInput) validate() error {
-	if in.ID == "" {
-		return badRequest("id", "id is required.")
-	}
-	return nil
-}
-
-func (s *Server) keysRevoke(ctx context.Context, c *call, in keyIDInput) (*keyView, error) {
+func (s *Server) keysRevoke(ctx context.Context, c *call, in idInput) (*keyView, error) {
 	var k *pay.APIKey
 	err := s.db.Tx(ctx, func(tx *store.Tx) (err error) {
 		if k, err = s.payments.RevokeAPIKey(ctx, tx, c.session.ProjectID, in.ID); err != nil {
@@ -382,18 +371,7 @@ type eventDetail struct {
 	Event pay.EventObject `json:"event"`
 }
 
-type eventIDInput struct {
-	ID string `json:"id"`
-}
-
-func (in *eventIDInput) validate() error {
-	if in.ID == "" {
-		return badRequest("id", "id is required.")
-	}
-	return nil
-}
-
-func (s *Server) eventsGet(ctx context.Context, c *call, in eventIDInput) (*eventDetail, error) {
+func (s *Server) eventsGet(ctx context.Context, c *call, in idInput) (*eventDetail, error) {
 	e, err := s.db.FindEvent(ctx, c.scope(), in.ID)
 	if errors.Is(err, pay.ErrNotFound) {
 		return nil, notFound("event", in.ID)
@@ -511,24 +489,13 @@ func (s *Server) webhooksUpdate(ctx context.Context, c *call, in endpointInput) 
 	return &v, nil
 }
 
-type endpointIDInput struct {
-	ID string `json:"id"`
-}
-
-func (in *endpointIDInput) validate() error {
-	if in.ID == "" {
-		return badRequest("id", "id is required.")
-	}
-	return nil
-}
-
 // deletedView answers a deletion.
 type deletedView struct {
 	ID      string `json:"id"`
 	Deleted bool   `json:"deleted"`
 }
 
-func (s *Server) webhooksDelete(ctx context.Context, c *call, in endpointIDInput) (*deletedView, error) {
+func (s *Server) webhooksDelete(ctx context.Context, c *call, in idInput) (*deletedView, error) {
 	err := s.db.Tx(ctx, func(tx *store.Tx) error {
 		ep, err := tx.FindWebhookEndpoint(ctx, c.scope(), in.ID)
 		if err != nil {

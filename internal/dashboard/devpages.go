@@ -176,7 +176,7 @@ func (s *Server) revokeKeyConfirm(w http.ResponseWriter, r *http.Request, c *cal
 }
 
 func (s *Server) revokeKeyAction(r *http.Request, c *call) (string, string, error) {
-	k, err := s.keysRevoke(r.Context(), c, keyIDInput{ID: r.PathValue("id")})
+	k, err := s.keysRevoke(r.Context(), c, idInput{ID: r.PathValue("id")})
 	if err != nil {
 		return "", "", err
 	}
@@ -235,7 +235,7 @@ func (s *Server) deleteEndpointConfirm(w http.ResponseWriter, r *http.Request, c
 }
 
 func (s *Server) deleteEndpointAction(r *http.Request, c *call) (string, string, error) {
-	if _, err := s.webhooksDelete(r.Context(), c, endpointIDInput{ID: r.PathValue("id")}); err != nil {
+	if _, err := s.webhooksDelete(r.Context(), c, idInput{ID: r.PathValue("id")}); err != nil {
 		return "", "", err
 	}
 	return "/dashboard/developers#webhooks", "Deleted the endpoint.", nil
@@ -248,7 +248,7 @@ type eventData struct {
 }
 
 func (s *Server) eventPage(w http.ResponseWriter, r *http.Request, c *call) error {
-	e, err := s.eventsGet(r.Context(), c, eventIDInput{ID: r.PathValue("id")})
+	e, err := s.eventsGet(r.Context(), c, idInput{ID: r.PathValue("id")})
 	if err != nil {
 		return err
 	}

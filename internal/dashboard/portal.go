@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 
 	"github.com/calmony/calmonypay/internal/billing"
 	"github.com/calmony/calmonypay/internal/pay"
@@ -18,12 +17,7 @@ type portalLinkInput struct {
 	ReturnURL string `json:"returnUrl"`
 }
 
-func (in *portalLinkInput) validate() error {
-	if strings.TrimSpace(in.ID) == "" {
-		return badRequest("id", "id is required.")
-	}
-	return nil
-}
+func (in *portalLinkInput) validate() error { return requireID("id", in.ID) }
 
 // portalLinkView is a portal session's link, shown once.
 type portalLinkView struct {
