@@ -649,7 +649,7 @@ func (s *Server) paymentsRefund(ctx context.Context, c *call, in refundInput) (*
 		var id string
 		id, err = answeredID(a)
 		if err == nil {
-			return s.refunded(ctx, c, in, a, id)
+			return s.refunded(ctx, c, in, id)
 		}
 	}
 	// The operation names the payment (or its charge) as /v1's
@@ -660,23 +660,21 @@ func (s *Server) paymentsRefund(ctx context.Context, c *call, in refundInput) (*
 	return nil, err
 }
 
-// refunded audits a refund (unless the answer is a replay) and answers
-// with it and its payment.
-func (s *Server) refunded(ctx context.Context, c *call, in refundInput, a *payments.Answer, id string) (*refundOut, error) {
+// refunded audits a refund (once per idempotency key: see auditKeyed) and
+// answers with it and its payment.
+func (s *Server) refunded(ctx context.Context, c *call, in refundInput, id string) (*refundOut, error) {
 	scope := c.scope()
 	re, err := s.db.FindRefund(ctx, scope, id)
 	if err != nil {
 		return nil, err
 	}
-	if !a.Replayed {
-		detail := map[string]string{"payment_intent": re.PaymentIntent, "amount": fmt.Sprint(re.Amount), "currency": re.Currency,
-			"status": re.Status}
-		if re.Reason != "" {
-			detail["reason"] = re.Reason
-		}
-		if err := s.db.Tx(ctx, func(tx *store.Tx) error { return c.audit(ctx, tx, "refund.created", re.ID, detail) }); err != nil {
-			return nil, err
-		}
+	detail := map[string]string{"payment_intent": re.PaymentIntent, "amount": fmt.Sprint(re.Amount), "currency": re.Currency,
+		"status": re.Status}
+	if re.Reason != "" {
+		detail["reason"] = re.Reason
+	}
+	if err := s.auditKeyed(ctx, c, in.IdempotencyKey, "refund.created", re.ID, detail); err != nil {
+		return nil, err
 	}
 	d, err := s.paymentsGet(ctx, c, idInput{ID: in.ID})
 	if err != nil {
@@ -816,11 +814,9 @@ func (s *Server) subscriptionsCancel(ctx context.Context, c *call, in cancelInpu
 	if err != nil {
 		return nil, err
 	}
-	if !a.Replayed {
-		detail := map[string]string{"at_period_end": fmt.Sprint(in.AtPeriodEnd), "status": sub.Status, "customer": sub.Customer}
-		if err := s.db.Tx(ctx, func(tx *store.Tx) error { return c.audit(ctx, tx, "subscription.canceled", sub.ID, detail) }); err != nil {
-			return nil, err
-		}
+	detail := map[string]string{"at_period_end": fmt.Sprint(in.AtPeriodEnd), "status": sub.Status, "customer": sub.Customer}
+	if err := s.auditKeyed(ctx, c, in.IdempotencyKey, "subscription.canceled", sub.ID, detail); err != nil {
+		return nil, err
 	}
 	v := subscriptionOf(sub)
 	return &v, nil

@@ -3,6 +3,7 @@ package dashboard
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"github.com/calmony/calmonypay/internal/pay"
 	"github.com/calmony/calmonypay/internal/store"
@@ -133,9 +134,23 @@ func (s *Server) sessionSwitch(ctx context.Context, c *call, in switchInput) (*s
 
 // audit appends a line to the caller's project's audit log, in tx.
 func (c *call) audit(ctx context.Context, tx *store.Tx, action, target string, detail map[string]string) error {
-	return tx.AppendAudit(ctx, &pay.AuditEntry{
+	return tx.AppendAudit(ctx, c.auditEntry(action, target, detail))
+}
+
+// auditKeyed audits an action made under an idempotency key, after the
+// operation that made it (refunds, cancellations: they run their own
+// transactions), once per key: a retry that finds the first execution's
+// answer writes the line the first one may not have lived to write, and a
+// plain replay writes nothing.
+func (s *Server) auditKeyed(ctx context.Context, c *call, key, action, target string, detail map[string]string) error {
+	once := fmt.Sprintf("idempotency\x00%t\x00%s", c.session.Livemode, key)
+	return s.db.Tx(ctx, func(tx *store.Tx) error { return tx.AppendAuditOnce(ctx, c.auditEntry(action, target, detail), once) })
+}
+
+func (c *call) auditEntry(action, target string, detail map[string]string) *pay.AuditEntry {
+	return &pay.AuditEntry{
 		ProjectID: c.session.ProjectID, Livemode: c.session.Livemode,
 		ActorID: c.user.ID, ActorEmail: c.user.Email,
 		Action: action, Target: target, Detail: detail, IP: c.ip,
-	})
+	}
 }

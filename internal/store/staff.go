@@ -2,7 +2,9 @@ package store
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -387,13 +389,26 @@ const auditColumns = `id, project_id, livemode, created, actor_id, actor_email, 
 // AppendAudit adds a line to a project's audit log, filling in its ID and
 // time.
 func (tx *Tx) AppendAudit(ctx context.Context, e *pay.AuditEntry) error {
-	e.ID, e.Created = pay.NewID(pay.PrefixAudit), tx.unix()
+	return tx.appendAudit(ctx, e, pay.NewID(pay.PrefixAudit), "")
+}
+
+// AppendAuditOnce adds a line to a project's audit log unless a line of
+// the same once (an action's idempotency key, say) is there already: an
+// action retried after a crash between its change and its audit line is
+// written down once.
+func (tx *Tx) AppendAuditOnce(ctx context.Context, e *pay.AuditEntry, once string) error {
+	sum := sha256.Sum256([]byte(e.ProjectID + "\x00" + once))
+	return tx.appendAudit(ctx, e, pay.PrefixAudit+hex.EncodeToString(sum[:12]), ` ON CONFLICT (id) DO NOTHING`)
+}
+
+func (tx *Tx) appendAudit(ctx context.Context, e *pay.AuditEntry, id, suffix string) error {
+	e.ID, e.Created = id, tx.unix()
 	detail := "{}"
 	if len(e.Detail) > 0 {
 		b, _ := json.Marshal(e.Detail) // a map of strings always marshals
 		detail = string(b)
 	}
-	err := tx.tx.execLater(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	err := tx.tx.execLater(ctx, `INSERT INTO audit_log (`+auditColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`+suffix,
 		e.ID, e.ProjectID, e.Livemode, e.Created, e.ActorID, e.ActorEmail, e.Action, e.Target, detail, e.IP)
 	if err != nil {
 		return fmt.Errorf("append audit: %w", err)
